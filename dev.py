@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Set up a virtual environment from pyproject.toml and run one job in it.
+
+    python3 dev.py demo [ARGS...]   install, build the demo graph and serve it on 127.0.0.1
+    python3 dev.py test [ARGS...]   install with test extras and run the whole test suite
+    python3 dev.py setup            only install
+
+Only the Python standard library is used here, so it runs on a fresh machine with Python 3.11+.
+The environment lives in .venv/ and is reinstalled when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _stamp() -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()
+
+
+def setup(extras: str = "test") -> None:
+    """Create .venv and install the project (editable) with its extras, once per pyproject change."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Collectomics needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    stamp_file = VENV / ".collectomics-installed"
+    want = _stamp() + ":" + extras
+    if stamp_file.exists() and stamp_file.read_text() == want and PY.exists():
+        return
+    if not PY.exists():
+        print(f"dev.py: creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    print("dev.py: installing collectomics and its dependencies", flush=True)
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[{extras}]"], check=True)
+    stamp_file.write_text(want)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "setup"}:
+        print(__doc__)
+        return 2
+    job, rest = argv[0], argv[1:]
+    setup()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if job == "setup":
+        return 0
+    if job == "demo":
+        cmd = [str(BIN / "collectomics"), "demo", *rest]
+    else:
+        cmd = [str(PY), "-m", "pytest", *rest]
+    print("dev.py: " + " ".join(cmd), flush=True)
+    try:
+        return subprocess.call(cmd, cwd=ROOT, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,5 @@
+"""Command-line interface (placeholder while building)."""
+
+
+def main() -> None:
+    pass

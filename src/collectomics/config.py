@@ -1,0 +1,171 @@
+"""One settings table, read in the order defaults < collectomics.toml < COLLECTOMICS_* < CLI flags.
+
+Every setting is declared once in :data:`SETTINGS`; the CLI flags, ``docs/settings.md`` and a
+test that every setting is documented all derive from this table.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collectomics.errors import ConfigError
+
+ENV_PREFIX = "COLLECTOMICS_"
+CONFIG_FILE = "collectomics.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name, default, type and the help text shown in the CLI and docs."""
+
+    name: str
+    default: Any
+    help: str
+    type: type = str
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    def parse(self, value: Any, source: str) -> Any:
+        """Coerce a raw value (from TOML, the environment or a flag) to this setting's type."""
+        if value is None or isinstance(value, self.type) and not (
+            self.type is int and isinstance(value, bool)
+        ):
+            return value
+        text = str(value).strip()
+        try:
+            if self.type is bool:
+                low = text.lower()
+                if low in {"1", "true", "yes", "on"}:
+                    return True
+                if low in {"0", "false", "no", "off"}:
+                    return False
+                raise ValueError(text)
+            if self.type is int:
+                return int(text)
+            if self.type is float:
+                return float(text)
+        except ValueError:
+            raise ConfigError(
+                f"setting {self.name!r} expects {self.type.__name__}, got {text!r}", source=source
+            ) from None
+        return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("store", "collectomics.db", "Path of the on-disk Oxigraph store (a directory)."),
+    Setting(
+        "base_iri",
+        "https://w3id.org/collectomics/",
+        "Base under which every IRI the graph mints is placed; must end with '/' or '#'.",
+    ),
+    Setting("host", "127.0.0.1", "Address `serve` and `demo` listen on."),
+    Setting("port", 8000, "Port `serve` and `demo` listen on.", int),
+    Setting("threads", 8, "Worker threads of the HTTP server.", int),
+    Setting(
+        "demo_store",
+        "collectomics-demo.db",
+        "Where `demo` builds the demo graph; rebuilt from scratch on every run.",
+    ),
+    Setting(
+        "query_row_limit",
+        100_000,
+        "Most result rows the SPARQL endpoint returns for one query (0: no limit).",
+        int,
+    ),
+    Setting(
+        "queries_dir",
+        "",
+        "Extra folder of canned `.rq` queries, searched before the bundled `queries/`.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass
+class Settings:
+    """Resolved settings with where each value came from (default, file, env or flag)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with some values overridden (as CLI flags would)."""
+        new = Settings(dict(self.values), dict(self.sources))
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            new.values[name] = _setting(name).parse(value, "argument")
+            new.sources[name] = "argument"
+        return new
+
+
+def _setting(name: str) -> Setting:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown setting {name!r}", known=", ".join(_BY_NAME)) from None
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve every setting: defaults < TOML file < environment < ``overrides`` (CLI flags).
+
+    ``config_file`` defaults to ``collectomics.toml`` in the working directory, if present
+    (or the file named by ``COLLECTOMICS_CONFIG``).
+    """
+    env = os.environ if environ is None else environ
+    settings = Settings({s.name: s.default for s in SETTINGS}, {s.name: "default" for s in SETTINGS})
+
+    path = Path(config_file) if config_file else Path(env.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
+    explicit = config_file is not None or ENV_PREFIX + "CONFIG" in env
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration: {exc}", file=str(path)) from None
+        table = data.get("collectomics", data)
+        for name, value in table.items():
+            if isinstance(value, dict):
+                continue
+            setting = _setting(name)
+            settings.values[name] = setting.parse(value, str(path))
+            settings.sources[name] = str(path)
+    elif explicit:
+        raise ConfigError("configuration file not found", file=str(path))
+
+    for setting in SETTINGS:
+        if setting.env in env:
+            settings.values[setting.name] = setting.parse(env[setting.env], setting.env)
+            settings.sources[setting.name] = setting.env
+
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        settings.values[name] = _setting(name).parse(value, "argument")
+        settings.sources[name] = "argument"
+
+    base = settings.values["base_iri"]
+    if not base.endswith(("/", "#")) or "://" not in base:
+        raise ConfigError(
+            f"base_iri must be an absolute IRI ending in '/' or '#', got {base!r}",
+            source=settings.sources["base_iri"],
+        )
+    return settings

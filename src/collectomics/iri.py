@@ -1,0 +1,71 @@
+"""The one place where IRIs are minted: deterministic, under one configurable base.
+
+The same input always yields the same IRI. Readable keys (``BCN-35752``) are kept as they are;
+anything else becomes a lower-case slug with a short hash of the exact key, so that two keys that
+slug alike (``Blanché, C.`` and ``Blanche C``) never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from collectomics.model import IRI
+
+DEFAULT_BASE = "https://w3id.org/collectomics/"
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,79}")
+
+
+def slug(key: str) -> str:
+    """A path segment for ``key``: the key itself when it is short and IRI-safe, else slug+hash."""
+    key = unicodedata.normalize("NFC", key.strip())
+    if _SAFE.fullmatch(key) and not key.endswith("."):
+        return key
+    ascii_ = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode("ascii")
+    words = re.sub(r"[^A-Za-z0-9]+", "-", ascii_).strip("-").lower()[:60].rstrip("-")
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
+    return f"{words}-{digest}" if words else digest
+
+
+class Minter:
+    """Mints every IRI of the graph under ``base``."""
+
+    def __init__(self, base: str = DEFAULT_BASE) -> None:
+        if not base.endswith(("/", "#")):
+            base += "/"
+        self.base = base
+
+    def mint(self, kind: str, *parts: str) -> IRI:
+        """``{base}{kind}/{slug(part)}/...``; ``kind`` is a fixed word chosen by the caller."""
+        return IRI(self.base + "/".join([kind, *(slug(p) for p in parts)]))
+
+    def graph(self, dataset_id: str) -> IRI:
+        """The named graph that holds one source dataset."""
+        return self.mint("graph", dataset_id)
+
+    def dataset(self, dataset_id: str) -> IRI:
+        """The node describing one source dataset (title, licence, source)."""
+        return self.mint("dataset", dataset_id)
+
+    def specimen(self, key: str) -> IRI:
+        """A specimen, keyed by occurrenceID or ``institution/collection/catalogue``."""
+        return self.mint("specimen", key)
+
+    def person(self, key: str) -> IRI:
+        """A person from a people table, keyed by the table's own identifier."""
+        return self.mint("person", key)
+
+    def agent(self, dataset_id: str, normalised_name: str) -> IRI:
+        """A name-string agent: one per normalised name within one dataset."""
+        return self.mint("agent", dataset_id, normalised_name)
+
+    def document(self, key: str) -> IRI:
+        return self.mint("document", key)
+
+    def media(self, key: str) -> IRI:
+        return self.mint("media", key)
+
+    def part(self, parent: IRI, *parts: str) -> IRI:
+        """A node that only exists as part of another (event, role node, label, identification)."""
+        return IRI(parent + "/" + "/".join(slug(p) for p in parts))

@@ -1,0 +1,105 @@
+"""Plain RDF terms and quads, independent of any RDF library.
+
+The mapping layer produces these; the store turns them into its own terms or N-Quads text.
+Keeping them tiny (a ``str`` subclass for IRIs, a frozen dataclass for literals) keeps mapping
+fast and free of pyoxigraph and rdflib.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING = XSD + "string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+class IRI(str):
+    """An absolute IRI."""
+
+    __slots__ = ()
+
+    def n3(self) -> str:
+        return "<" + _escape_iri(self) + ">"
+
+    def __repr__(self) -> str:
+        return f"IRI({str.__repr__(self)})"
+
+
+class BNode(str):
+    """A blank node label, local to one document."""
+
+    __slots__ = ()
+
+    def n3(self) -> str:
+        return "_:" + self
+
+    def __repr__(self) -> str:
+        return f"BNode({str.__repr__(self)})"
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """An RDF literal: a lexical form with a datatype IRI or a language tag."""
+
+    value: str
+    datatype: str = XSD_STRING
+    lang: str | None = None
+
+    def n3(self) -> str:
+        text = '"' + _escape_string(self.value) + '"'
+        if self.lang:
+            return f"{text}@{self.lang}"
+        if self.datatype and self.datatype != XSD_STRING:
+            return f"{text}^^<{self.datatype}>"
+        return text
+
+
+Term = Union[IRI, BNode, Literal]
+#: subject, predicate, object, graph (None for the default graph)
+Quad = tuple[Union[IRI, BNode], IRI, Term, Union[IRI, None]]
+
+
+def typed(value: object, datatype: str) -> Literal:
+    """A literal with an explicit XSD (or other) datatype."""
+    return Literal(str(value), datatype)
+
+
+def lang_string(value: str, lang: str) -> Literal:
+    return Literal(value, RDF_LANGSTRING, lang)
+
+
+_STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _escape_string(value: str) -> str:
+    return value.translate(_STRING_ESCAPES)
+
+
+_IRI_BAD = set('<>"{}|^`\\ ') | {chr(c) for c in range(0x21)}
+
+
+def _escape_iri(value: str) -> str:
+    if not any(ch in _IRI_BAD for ch in value):
+        return value
+    return "".join(f"%{ord(ch):02X}" if ch in _IRI_BAD else ch for ch in value)
+
+
+def iri_is_valid(value: str) -> bool:
+    """True when ``value`` is an absolute IRI that N-Quads can carry unchanged."""
+    head, sep, _ = value.partition(":")
+    return bool(sep and head and head[0].isalpha()) and not any(ch in _IRI_BAD for ch in value)
+
+
+def nquad(quad: Quad) -> str:
+    """One N-Quads line (with its newline) for a quad."""
+    s, p, o, g = quad
+    if g is None:
+        return f"{s.n3()} {p.n3()} {o.n3()} .\n"
+    return f"{s.n3()} {p.n3()} {o.n3()} {g.n3()} .\n"
+
+
+def nquads(quads: object) -> str:
+    """N-Quads text for an iterable of quads."""
+    return "".join(nquad(q) for q in quads)  # type: ignore[attr-defined]
