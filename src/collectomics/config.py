@@ -74,12 +74,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Where `demo` builds the demo graph; rebuilt from scratch on every run.",
     ),
     Setting(
-        "query_row_limit",
-        100_000,
-        "Most result rows the SPARQL endpoint returns for one query (0: no limit).",
-        int,
-    ),
-    Setting(
         "queries_dir",
         "",
         "Extra folder of canned `.rq` queries, searched before the bundled `queries/`.",

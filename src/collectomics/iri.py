@@ -14,7 +14,7 @@ import unicodedata
 from collectomics.model import IRI
 
 DEFAULT_BASE = "https://w3id.org/collectomics/"
-_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,79}")
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,79}")
 
 
 def slug(key: str) -> str:
@@ -48,9 +48,9 @@ class Minter:
         """The node describing one source dataset (title, licence, source)."""
         return self.mint("dataset", dataset_id)
 
-    def specimen(self, key: str) -> IRI:
-        """A specimen, keyed by occurrenceID or ``institution/collection/catalogue``."""
-        return self.mint("specimen", key)
+    def specimen(self, *key: str) -> IRI:
+        """A specimen, keyed by its occurrenceID or by (institution, collection, catalogue)."""
+        return self.mint("specimen", *key)
 
     def person(self, key: str) -> IRI:
         """A person from a people table, keyed by the table's own identifier."""

@@ -13,7 +13,7 @@ import abc
 import io
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,11 +118,21 @@ class QueryResult:
 class Store(abc.ABC):
     """What the library needs from a graph store. Graph names are IRIs (``str``)."""
 
-    @abc.abstractmethod
     def replace_graph(self, graph: str, source: Source, fmt: str) -> int:
         """Atomically replace the content of ``graph`` with ``source``; returns its triple count.
 
         Triples go into ``graph``; a quad format is flattened into ``graph``.
+        """
+        return self.replace_graph_parts(graph, [(source, fmt)])
+
+    @abc.abstractmethod
+    def replace_graph_parts(
+        self, graph: str, parts: Sequence[tuple[Source, str]], *, base_iri: str | None = None
+    ) -> int:
+        """Atomically replace ``graph`` with the union of several (source, format) parts.
+
+        Relative IRIs in the parts resolve against ``base_iri``. Nothing changes if any part
+        fails to parse. Returns the graph's triple count.
         """
 
     @abc.abstractmethod
@@ -180,6 +190,11 @@ class OxigraphStore(Store):
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        if read_only and path is not None and not Path(path).is_dir():
+            raise StoreError(
+                "no store here yet; load data with `collectomics ingest` first", path=str(path)
+            )
         try:
             if path is None:
                 self._store = ox.Store()
@@ -193,10 +208,14 @@ class OxigraphStore(Store):
 
     # -- writing -------------------------------------------------------------------------
 
-    def _load_into(self, graph: str, source: Source, fmt: str, *, bulk: bool) -> None:
+    def _load_into(
+        self, graph: str, source: Source, fmt: str, *, bulk: bool, base_iri: str | None = None
+    ) -> None:
         rdf_format = _rdf_format(fmt)
         target = ox.NamedNode(graph)
         kwargs = _source_kwargs(source)
+        if base_iri:
+            kwargs["base_iri"] = base_iri
         try:
             if fmt in QUAD_FORMATS:
                 quads = (
@@ -216,15 +235,23 @@ class OxigraphStore(Store):
         except OSError as exc:
             raise StoreError(f"cannot load data: {exc}", graph=graph) from None
 
-    def replace_graph(self, graph: str, source: Source, fmt: str) -> int:
+    def replace_graph_parts(
+        self, graph: str, parts: Sequence[tuple[Source, str]], *, base_iri: str | None = None
+    ) -> int:
         # Load into a private staging graph, then swap it in with one update (one transaction):
         # readers see the old graph or the new one, never a mixture.
+        ox.NamedNode(graph)  # raises ValueError on a bad IRI before anything is written
         staging = f"urn:collectomics:staging:{uuid.uuid4().hex}"
         try:
-            self._load_into(staging, source, fmt, bulk=True)
-            self._store.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}>")
+            for source, fmt in parts:
+                self._load_into(staging, source, fmt, bulk=True, base_iri=base_iri)
+            if self._has(staging):
+                self._store.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}>")
+            else:  # nothing to load: the dataset becomes empty
+                self._store.update(f"DROP SILENT GRAPH <{graph}>")
         finally:
-            self._store.remove_graph(ox.NamedNode(staging)) if self._has(staging) else None
+            if self._has(staging):
+                self._store.remove_graph(ox.NamedNode(staging))
         return self.count(graph)
 
     def add(self, graph: str, source: Source, fmt: str) -> None:
@@ -316,15 +343,12 @@ class OxigraphStore(Store):
             result.serialize(output, rdf_format)
 
     def flush(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self._store.flush()
 
     def close(self) -> None:
-        if self.path is not None and hasattr(self, "_store"):
-            try:
-                self._store.flush()
-            except OSError:
-                pass  # a read-only handle cannot flush
+        if getattr(self, "_store", None) is not None:
+            self.flush()
         self._store = None  # type: ignore[assignment]
 
 

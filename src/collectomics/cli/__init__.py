@@ -1,5 +1,294 @@
-"""Command-line interface (placeholder while building)."""
+"""The ``collectomics`` command: thin click commands over the library.
+
+Exit codes: 0 success; 1 validation found violations; 2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collectomics import __version__
+from collectomics.config import SETTINGS, Settings, load_settings
+from collectomics.errors import CollectomicsError, InputError
+from collectomics.iri import Minter
+from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, open_store
+
+DEMO_MARKER = ".collectomics-demo"
+QUERY_FORMATS = list(RESULT_FORMATS) + [f for f in RDF_FORMATS if f != "rdfxml"] + ["rdfxml"]
 
 
-def main() -> None:
-    pass
+class Context:
+    """What every command gets: the resolved settings and a way to open the store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def open(self, *, read_only: bool = False) -> Store:
+        return open_store(self.settings.store, read_only=read_only)
+
+    @property
+    def minter(self) -> Minter:
+        return Minter(self.settings.base_iri)
+
+
+def _fail(exc: CollectomicsError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+class _Group(click.Group):
+    """Turns library errors into one clear line on stderr and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CollectomicsError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group)
+@click.option("--store", metavar="PATH", help="Store directory [env COLLECTOMICS_STORE; default ./collectomics.db].")
+@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Settings file [default ./collectomics.toml if present].")
+@click.option("--base-iri", metavar="IRI", help="Base of minted IRIs [env COLLECTOMICS_BASE_IRI].")
+@click.version_option(__version__, prog_name="collectomics")
+@click.pass_context
+def main(ctx: click.Context, store: str | None, config_file: str | None, base_iri: str | None) -> None:
+    """Collectomics: museum collections and the people behind them as one linked graph."""
+    try:
+        settings = load_settings({"store": store, "base_iri": base_iri}, config_file=config_file)
+    except CollectomicsError as exc:
+        _fail(exc)
+    ctx.obj = Context(settings)
+
+
+class _Progress:
+    """A records counter on stderr when it is a terminal; silent otherwise (CI, pipes)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, n: int) -> None:
+        self.count += n
+        if self.enabled and self.count % 1000 == 0:
+            click.echo(f"\r  {self.count:,} records", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.count >= 1000:
+            click.echo("", err=True)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dataset", metavar="ID", help="Load all FILES as one dataset with this id "
+              "[default: one dataset per file, named by its stem].")
+@click.option("--replace", is_flag=True, help="Replace a dataset already in the store.")
+@click.option("--report", "report_file", metavar="FILE.json", type=click.Path(path_type=Path),
+              help="Also write the full report (every problem) as JSON.")
+@click.pass_obj
+def ingest(obj: Context, files: tuple[Path, ...], dataset: str | None, replace: bool,
+           report_file: Path | None) -> None:
+    """Load people/specimen CSV files or RDF files, one named graph per dataset."""
+    from collectomics.ingest import ingest_files
+
+    progress = _Progress()
+    with obj.open() as store:
+        reports = ingest_files(store, list(files), minter=obj.minter, dataset_id=dataset,
+                               replace=replace, on_record=progress)
+    progress.done()
+    for report in reports:
+        click.echo(report.summary())
+        errors = [p for p in report.problems if p.severity == "error"]
+        for problem in errors[:20]:
+            click.echo(f"  {problem}", err=True)
+        if len(errors) > 20:
+            click.echo(f"  ... and {len(errors) - 20} more errors (see --report)", err=True)
+    if report_file:
+        report_file.write_text(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--param")
+        params[name.strip()] = value
+    return params
+
+
+@main.command()
+@click.argument("query")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of a canned query, bound as a typed RDF term (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
+              help="Output format [json for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE].")
+@click.pass_obj
+def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
+    """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
+    from collectomics.queries import get_query, parse_query
+
+    if query == "-":
+        canned = parse_query(sys.stdin.read(), "stdin")
+    elif query.endswith((".rq", ".sparql")) or Path(query).is_file():
+        path = Path(query)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read query file: {exc}", file=query) from None
+        canned = parse_query(text, path.stem, str(path))
+    else:
+        canned = get_query(query, obj.settings.queries_dir or None)
+    with obj.open(read_only=True) as store:
+        result = store.query(canned.text, params=canned.bind(_parse_params(params)))
+        fmt = fmt or ("turtle" if result.kind == "graph" else "json")
+        result.serialize(fmt, sys.stdout.buffer)
+    sys.stdout.flush()
+
+
+@main.command("queries")
+@click.pass_obj
+def queries_cmd(obj: Context) -> None:
+    """List the canned queries with their parameters."""
+    from collectomics.queries import list_queries
+
+    for q in list_queries(obj.settings.queries_dir or None):
+        click.echo(f"{q.name}: {q.title}")
+        for p in q.parameters:
+            default = f" = {p.default}" if p.default is not None else ""
+            click.echo(f"    --param {p.name}=<{p.type}>{default}  {p.help}")
+
+
+@main.command()
+@click.option("--graph", metavar="IRI", help="Validate one named graph only.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Report format.")
+@click.pass_obj
+def validate(obj: Context, graph: str | None, fmt: str) -> None:
+    """Check the graph against the SHACL shapes. Exit 0 conforms, 1 violations, 2 error."""
+    from collectomics.validation import validate_store
+
+    with obj.open(read_only=True) as store:
+        if graph and graph not in store.graphs():
+            raise InputError(f"no named graph {graph!r} in the store", parameter="--graph")
+        report = validate_store(store, graph=graph)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.to_text())
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld"]),
+              default="nquads", show_default=True,
+              help="N-Quads and TriG keep the named graphs; the others merge them.")
+@click.pass_obj
+def export(obj: Context, out: Path, fmt: str) -> None:
+    """Write the whole store to OUT (- for stdout)."""
+    with obj.open(read_only=True) as store:
+        if str(out) == "-":
+            store.dump(sys.stdout.buffer, fmt)
+        else:
+            store.dump(str(out), fmt)
+            click.echo(f"wrote {out}", err=True)
+
+
+@main.command()
+@click.argument("dump", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["nquads", "trig"]), default=None,
+              help="Dump format [from the file extension].")
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the store's content.")
+@click.pass_obj
+def restore(obj: Context, dump: Path, fmt: str | None, yes: bool) -> None:
+    """Replace the whole store with an N-Quads or TriG dump made by `export`."""
+    fmt = fmt or ("trig" if dump.suffix.lower() == ".trig" else "nquads")
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Replace everything in {obj.settings.store}?", abort=True)
+    with obj.open() as store:
+        store.restore(dump, fmt)
+        click.echo(f"restored {store.count()} quads in {len(store.graphs())} graphs", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Count datasets, triples, specimens, people, documents, media and identity links."""
+    from collectomics.stats import graph_stats
+
+    with obj.open(read_only=True) as store:
+        counts = graph_stats(store).to_dict()
+        graphs = store.graphs()
+    if as_json:
+        click.echo(json.dumps({**counts, "graphs": graphs}, indent=2))
+        return
+    for key, value in counts.items():
+        click.echo(f"{key.replace('_', ' '):>20}: {value:,}")
+    for g in graphs:
+        click.echo(f"{'graph':>20}: {g}")
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    from waitress import serve as waitress_serve
+
+    from collectomics.web import create_app
+
+    settings = settings.replace(host=host, port=port)
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}/"
+    click.echo(f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops.",
+               err=True)
+    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
+                   ident="collectomics", _quiet=True)
+
+
+@main.command()
+@click.option("--host", help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [default 8000].")
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None) -> None:
+    """Serve the store over HTTP: SPARQL at /sparql, canned queries at /queries."""
+    _serve(obj.settings, host, port)
+
+
+@main.command()
+@click.option("--host", help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [default 8000].")
+@click.option("--build-only", is_flag=True, help="Build the demo store and stop; do not serve.")
+@click.pass_context
+def demo(ctx: click.Context, host: str | None, port: int | None, build_only: bool) -> None:
+    """Build the bundled demo graph into a fresh store and serve it."""
+    from collectomics.ingest.demo import build_demo
+
+    obj: Context = ctx.obj
+    settings = obj.settings
+    # The demo gets its own store unless --store/COLLECTOMICS_STORE/the config names one.
+    path = Path(settings.store if settings.sources["store"] != "default" else settings.demo_store)
+    if path.exists():
+        if not (path / DEMO_MARKER).exists():
+            raise InputError(
+                f"{path} exists and is not a demo store; choose another --store", parameter="--store"
+            )
+        shutil.rmtree(path)
+    settings = settings.replace(store=str(path))
+    with open_store(str(path)) as store:
+        for report in build_demo(store, Minter(settings.base_iri)):
+            click.echo(report.summary(), err=True)
+    (path / DEMO_MARKER).write_text("built by `collectomics demo`; rebuilt on every run\n")
+    click.echo(f"Demo graph built in {path}", err=True)
+    if not build_only:
+        _serve(settings, host, port)
+
+
+def settings_table() -> list[tuple[str, str, str, str]]:
+    """(name, environment variable, default, help) of every setting, for docs and tests."""
+    return [(s.name, s.env, str(s.default), s.help) for s in SETTINGS]

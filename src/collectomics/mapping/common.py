@@ -1,0 +1,94 @@
+"""What every mapper shares: its context, its output, and small literal helpers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from collectomics.iri import Minter
+from collectomics.model import IRI, XSD, BNode, Literal, Term
+
+Triple = tuple[IRI | BNode, IRI, Term]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with one field of one record; ``severity`` is 'error' or 'warning'."""
+
+    column: str | None
+    reason: str
+    severity: str = "warning"
+
+
+@dataclass
+class Mapped:
+    """The triples one record maps to, what was wrong with it, and whether it was rejected."""
+
+    triples: list[Triple] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rejected: str | None = None
+
+    def add(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
+        if o is not None:
+            self.triples.append((s, p, o))
+
+    def warn(self, column: str | None, reason: str) -> None:
+        self.problems.append(Problem(column, reason))
+
+    def reject(self, column: str | None, reason: str) -> Mapped:
+        self.rejected = reason
+        self.problems.append(Problem(column, reason, "error"))
+        self.triples.clear()
+        return self
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where the records come from: the dataset they belong to and the IRI minter."""
+
+    dataset_id: str
+    minter: Minter
+
+    @property
+    def dataset(self) -> IRI:
+        return self.minter.dataset(self.dataset_id)
+
+
+def text(value: str | None) -> Literal | None:
+    """A plain string literal, or None for empty input."""
+    if value is None:
+        return None
+    value = value.strip()
+    return Literal(value) if value else None
+
+
+def decimal(value: str | None) -> Literal | None:
+    """An ``xsd:decimal`` literal; raises ValueError on a non-number."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return Literal(format(number, "f"), XSD + "decimal")
+
+
+def integer(value: str | None) -> Literal | None:
+    """An ``xsd:integer`` literal; raises ValueError on a non-integer (``1983.0`` is accepted)."""
+    if value is None or not value.strip():
+        return None
+    text_ = value.strip()
+    if re.fullmatch(r"[+-]?\d+(?:\.0+)?", text_):
+        return Literal(str(int(float(text_))) if "." in text_ else str(int(text_)), XSD + "integer")
+    raise ValueError(f"not an integer: {value!r}")
+
+
+def date_literal(value: object) -> Literal:
+    return Literal(str(value), XSD + "date")
+
+
+def boolean(value: bool) -> Literal:
+    return Literal("true" if value else "false", XSD + "boolean")

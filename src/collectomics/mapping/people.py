@@ -1,0 +1,115 @@
+"""Map one row of the people template to a person, with identity matches for its identifiers.
+
+Identifiers given by the table's publisher (Wikidata, ORCID, IPNI, VIAF) become accepted
+``col:IdentityMatch`` nodes justified as publisher assertions, plus the ``schema:sameAs``
+shortcut that accepted links may have. People with no name but a description are
+``col:DescribedPerson``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from collectomics.mapping.common import Context, Mapped, text
+from collectomics.mapping.dates import year_precision_type
+from collectomics.model import IRI, XSD, Literal
+from collectomics.vocab import (
+    COL,
+    DCTERMS,
+    FOAF,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SEMAPV,
+    SKOS,
+    SSSOM,
+    STATUS,
+    WD,
+)
+
+#: The columns of the people template, in order (docs/templates.md documents each).
+PEOPLE_COLUMNS = (
+    "person_id name given_name family_name name_variants author_abbreviation birth_date "
+    "death_date description wikidata orcid ipni viaf"
+).split()
+
+_QID = re.compile(r"(?:https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/)?(Q[1-9]\d*)$")
+_ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+_IPNI = re.compile(r"(?:urn:lsid:ipni\.org:authors:|https?://(?:www\.)?ipni\.org/a/)?(\d+-\d)$")
+_VIAF = re.compile(r"(?:https?://viaf\.org/viaf/)?(\d+)$")
+
+
+def _external(kind: str, value: str) -> IRI | None:
+    pattern, to_iri = {
+        "wikidata": (_QID, lambda v: WD.term(v)),
+        "orcid": (_ORCID, lambda v: IRI(f"https://orcid.org/{v}")),
+        "ipni": (_IPNI, lambda v: IRI(f"https://www.ipni.org/a/{v}")),
+        "viaf": (_VIAF, lambda v: IRI(f"http://viaf.org/viaf/{v}")),
+    }[kind]
+    m = pattern.match(value.strip())
+    return to_iri(m.group(1)) if m else None
+
+
+def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
+    """Map one people-template row; reject it when it has no id, or neither name nor description."""
+    out = Mapped()
+    get = lambda column: (record.get(column) or "").strip()  # noqa: E731
+    person_id = get("person_id")
+    if not person_id:
+        return out.reject("person_id", "person_id is empty")
+    name, description = get("name"), get("description")
+    if not name and not description:
+        return out.reject("name", "a person needs a name or, if unnamed, a description")
+
+    p = ctx.minter.person(person_id)
+    out.add(p, RDF.type, FOAF.Person)
+    out.add(p, RDF.type, PROV.Person)
+    if not name:
+        out.add(p, RDF.type, COL.DescribedPerson)
+        out.add(p, RDFS.label, Literal(description))
+    out.add(p, SCHEMA.includedInDataSet, ctx.dataset)
+    out.add(p, FOAF.name, text(name))
+    out.add(p, FOAF.givenName, text(get("given_name")))
+    out.add(p, FOAF.familyName, text(get("family_name")))
+    out.add(p, DCTERMS.description, text(description))
+    out.add(p, COL.authorAbbreviation, text(get("author_abbreviation")))
+    for variant in get("name_variants").split("|"):
+        out.add(p, SKOS.altLabel, text(variant))
+
+    for column, prop in (("birth_date", SCHEMA.birthDate), ("death_date", SCHEMA.deathDate)):
+        value = get(column)
+        if not value:
+            continue
+        kind = year_precision_type(value)
+        if kind is None:
+            out.warn(column, f"{value!r} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD); left out")
+            continue
+        out.add(p, prop, Literal(value, XSD + kind))
+    birth, death = get("birth_date"), get("death_date")
+    if birth and death and year_precision_type(birth) and year_precision_type(death):
+        if death[:4] < birth[:4]:
+            out.warn("death_date", f"death {death} is before birth {birth}")
+
+    for column in ("wikidata", "orcid", "ipni", "viaf"):
+        value = get(column)
+        if not value:
+            continue
+        target = _external(column, value)
+        if target is None:
+            out.warn(column, f"{value!r} is not a {column} identifier; left out")
+            continue
+        match = ctx.minter.part(p, "match", column, target.rsplit("/", 1)[-1])
+        out.add(match, RDF.type, COL.IdentityMatch)
+        out.add(match, OWL.annotatedSource, p)
+        out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
+        out.add(match, OWL.annotatedTarget, target)
+        out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
+        out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
+        out.add(match, COL.matchStatus, STATUS.accepted)
+        out.add(match, PROV.wasAttributedTo, ctx.dataset)
+        out.add(match, RDFS.comment, Literal("asserted by the publisher of the people table"))
+        out.add(p, SCHEMA.sameAs, target)
+    return out

@@ -1,0 +1,55 @@
+"""Counts of what the graph holds: datasets, triples, specimens, people, documents, links."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from collectomics.store import Store
+
+_COUNTS = """
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX col: <https://w3id.org/collectomics/ontology#>
+PREFIX rico: <https://www.ica.org/standards/RiC/ontology#>
+PREFIX dcmitype: <http://purl.org/dc/dcmitype/>
+SELECT
+  (COUNT(DISTINCT ?specimen) AS ?specimens) (COUNT(DISTINCT ?person) AS ?people)
+  (COUNT(DISTINCT ?agent) AS ?agents) (COUNT(DISTINCT ?document) AS ?documents)
+  (COUNT(DISTINCT ?media) AS ?media_items) (COUNT(DISTINCT ?link) AS ?links)
+WHERE {
+  { ?specimen a dwc:MaterialEntity } UNION { ?person a foaf:Person }
+  UNION { ?agent a col:NameStringAgent } UNION { ?document a rico:Record }
+  UNION { ?media a dcmitype:StillImage } UNION { ?link a col:IdentityMatch }
+}
+"""
+
+
+@dataclass
+class Stats:
+    datasets: int
+    triples: int
+    specimens: int
+    people: int
+    name_string_agents: int
+    documents: int
+    media: int
+    identity_links: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def graph_stats(store: Store) -> Stats:
+    """One pass over the store for the headline counts shown by ``collectomics stats``."""
+    row = next(store.query(_COUNTS).rows())
+    n = {k: int(v.value) for k, v in row.items()}  # type: ignore[union-attr]
+    return Stats(
+        datasets=len(store.graphs()),
+        triples=store.count(),
+        specimens=n["specimens"],
+        people=n["people"],
+        name_string_agents=n["agents"],
+        documents=n["documents"],
+        media=n["media_items"],
+        identity_links=n["links"],
+    )
