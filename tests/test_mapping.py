@@ -1,0 +1,195 @@
+"""Pure mapping: date bounds, name splitting, specimen and people records to triples."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from collectomics.iri import Minter, slug
+from collectomics.mapping.common import Context
+from collectomics.mapping.dates import date_bounds, year_precision_type
+from collectomics.mapping.dwc import canonical_term
+from collectomics.mapping.names import normalise, split_agents
+from collectomics.mapping.people import map_person
+from collectomics.mapping.specimens import map_specimen
+from collectomics.model import IRI, XSD, Literal, iri_is_valid, nquad
+from collectomics.vocab import COL, DWC, DWCIRI, OWL, PROV, RDF, ROLE, SCHEMA, STATUS, WD
+
+CTX = Context("test-ds", Minter())
+
+
+@pytest.mark.parametrize(
+    ("text", "earliest", "latest"),
+    [
+        ("1983-06-14", "1983-06-14", "1983-06-14"),
+        ("1911", "1911-01-01", "1911-12-31"),
+        ("1912-02", "1912-02-01", "1912-02-29"),
+        ("1911-03-07/1911-03-20", "1911-03-07", "1911-03-20"),
+        ("1911-03/04", "1911-03-01", "1911-04-30"),
+        ("1911-03-07/20", "1911-03-07", "1911-03-20"),
+        ("1983-06-14T10:30:00Z", "1983-06-14", "1983-06-14"),
+        ("1999/2001", "1999-01-01", "2001-12-31"),
+    ],
+)
+def test_date_bounds(text: str, earliest: str, latest: str) -> None:
+    assert date_bounds(text) == (date.fromisoformat(earliest), date.fromisoformat(latest))
+
+
+@pytest.mark.parametrize("text", ["Tue Apr 01 00:00:00 CET 1930", "1911-13", "2001-02-29", "1912/1911", "", "spring 1890"])
+def test_unparseable_dates_are_not_guessed(text: str) -> None:
+    assert date_bounds(text) is None
+
+
+def test_precision_types() -> None:
+    assert [year_precision_type(t) for t in ("1958", "1958-03", "1958-03-02", "58", "1958-02-30")] == [
+        "gYear", "gYearMonth", "date", None, None]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Blanché, Cèsar & Ferrer, R.", ["Blanché, Cèsar", "Ferrer, R."]),
+        ("Blanché,C. s.n. [1991-06-12]", ["Blanché, C."]),
+        ("Smith, J.; Jones & Brown", ["Smith, J.", "Jones", "Brown"]),
+        ("Harkness, W.J.K., Dickinson, J.C., & Marshall, N.", ["Harkness, W.J.K.", "Dickinson, J.C.", "Marshall, N."]),
+        ("M. & J. Shorthouse", ["M. Shorthouse", "J. Shorthouse"]),
+        ("leg. J. Carberry", ["J. Carberry"]),
+        ("det. A. Smith 1998", ["A. Smith"]),
+        ("J. Smith et al.", ["J. Smith"]),
+        ("A | B | C", ["A", "B", "C"]),
+        ("Andrikovics S, Bakonyi G, Csabai Z", ["Andrikovics S", "Bakonyi G", "Csabai Z"]),
+        ("A.K. Monro, B.B. Klitgaard, J. Degracia", ["A.K. Monro", "B.B. Klitgaard", "J. Degracia"]),
+        ("Bosch Daniel, Maria; Rovira López, Anna Maria", ["Bosch Daniel, Maria", "Rovira López, Anna Maria"]),
+        ("", []),
+    ],
+)
+def test_split_agents(value: str, expected: list[str]) -> None:
+    assert [n.written for n in split_agents(value)] == expected
+
+
+def test_et_al_is_remembered() -> None:
+    names = split_agents("J. Smith & K. Jones et al.")
+    assert [n.et_al for n in names] == [False, True]
+
+
+def test_normalise_unites_spellings() -> None:
+    assert normalise("Blanché, C.") == normalise("C. Blanché") == normalise("C Blanché")
+    assert normalise("Blanché, C.") != normalise("Blanche, C.")  # accents matter within a dataset
+
+
+def test_canonical_terms() -> None:
+    assert canonical_term("recordedBy") == "recordedBy"
+    assert canonical_term("http://rs.tdwg.org/dwc/terms/catalogNumber") == "catalogNumber"
+    assert canonical_term("dwc:EventDate") == "eventDate"
+    assert canonical_term("Collector") == "recordedBy"  # Darwin Core 1.4
+    assert canonical_term("\ufeffgbifID") == "gbifID"
+    assert canonical_term("favouriteColour") is None
+
+
+def test_slugs_are_deterministic_and_iri_safe() -> None:
+    assert slug("BCN-35752") == "BCN-35752"
+    assert slug("Blanché, C.") == slug("Blanché, C.") != slug("Blanche C")
+    for key in ("urn:catalog:MO:Tropicos:100", "a b/c?d#e", "Ω", "_"):
+        assert iri_is_valid(Minter().specimen(key))
+
+
+RECORD = {
+    "institutionCode": "BCN",
+    "catalogNumber": "BCN-35754",
+    "recordedBy": "Blanché, Cèsar & Ferrer, R.",
+    "eventDate": "1984-08-01",
+    "countryCode": "es",
+    "decimalLatitude": "41.9",
+    "decimalLongitude": "200",
+    "scientificName": "Delphinium bolosii C.Blanché & Molero",
+    "family": "Ranunculaceae",
+    "identifiedBy": "Blanché, C.",
+    "license": "CC_BY_4_0",
+    "gbifID": "1234",
+}
+
+
+def _objects(triples: list, s: object, p: object) -> list:
+    return [o for (s_, p_, o) in triples if s_ == s and p_ == p]
+
+
+def test_specimen_mapping() -> None:
+    out = map_specimen(RECORD, CTX)
+    assert out.rejected is None
+    t = out.triples
+    s = Minter().specimen("BCN", "_", "BCN-35754")
+    assert DWC.PreservedSpecimen in _objects(t, s, RDF.type)
+    assert DWC.MaterialEntity in _objects(t, s, RDF.type)
+    event = _objects(t, s, COL.collectingEvent)[0]
+    assert _objects(t, event, COL.earliestDate) == [Literal("1984-08-01", XSD + "date")]
+    assert _objects(t, event, DWC.eventDate) == [Literal("1984-08-01")]
+    assert _objects(t, s, DWC.countryCode) == [Literal("ES")]
+    collectors = _objects(t, s, DWCIRI.recordedBy)
+    assert len(collectors) == 2 and all(isinstance(c, IRI) for c in collectors)
+    roles = _objects(t, event, PROV.qualifiedAssociation)
+    written = sorted(o.value for r in roles for o in _objects(t, r, COL.nameAsWritten))
+    assert written == ["Blanché, Cèsar", "Ferrer, R."]
+    assert all(_objects(t, r, PROV.hadRole) == [ROLE.collector] for r in roles)
+    assert _objects(t, s, DWCIRI.identifiedBy)
+    # the out-of-range longitude is reported and left out; the latitude stays
+    assert any(p.column == "decimalLongitude" for p in out.problems)
+    assert not [o for (_, p, o) in t if p == DWC.decimalLongitude]
+    assert [o for (_, p, o) in t if p == DWC.decimalLatitude] == [Literal("41.9", XSD + "decimal")]
+    # never a literal on a dwciri: term
+    assert all(isinstance(o, IRI) for (_, p, o) in t if p.startswith(str(DWCIRI)))
+    # everything serialises as N-Quads
+    assert all(nquad((a, b, c, None)).endswith(" .\n") for a, b, c in t)
+
+
+def test_specimen_mapping_is_deterministic() -> None:
+    assert map_specimen(RECORD, CTX).triples == map_specimen(dict(RECORD), CTX).triples
+
+
+def test_specimen_without_identifier_is_rejected() -> None:
+    out = map_specimen({"recordedBy": "X", "eventDate": "1900"}, CTX)
+    assert out.rejected and out.triples == []
+    assert out.problems[0].severity == "error"
+
+
+def test_occurrence_id_keys_the_specimen() -> None:
+    rec = dict(RECORD, occurrenceID="urn:catalog:BCN:35754")
+    triples = map_specimen(rec, CTX).triples
+    assert triples[0][0] == Minter().specimen("urn:catalog:BCN:35754")
+
+
+def test_unparseable_date_is_kept_and_reported() -> None:
+    out = map_specimen(dict(RECORD, eventDate="Tue Apr 01 00:00:00 CET 1930"), CTX)
+    assert any(o == Literal("Tue Apr 01 00:00:00 CET 1930") for (_, _, o) in out.triples)
+    assert not [o for (_, p, o) in out.triples if p == COL.earliestDate]
+    assert any(p.column == "eventDate" for p in out.problems)
+
+
+def test_observation_is_not_a_material_entity() -> None:
+    out = map_specimen(dict(RECORD, basisOfRecord="HUMAN_OBSERVATION"), CTX)
+    types = [o for (_, p, o) in out.triples if p == RDF.type]
+    assert DWC.Occurrence in types and DWC.MaterialEntity not in types
+
+
+def test_person_mapping_with_identity_matches() -> None:
+    row = {"person_id": "cesar-blanche", "name": "Cèsar Blanché", "birth_date": "1958",
+           "wikidata": "https://www.wikidata.org/wiki/Q5909245", "orcid": "not-an-orcid",
+           "name_variants": "Blanché, C.|C. Blanché"}
+    out = map_person(row, CTX)
+    p = Minter().person("cesar-blanche")
+    t = out.triples
+    assert _objects(t, p, SCHEMA.birthDate) == [Literal("1958", XSD + "gYear")]
+    assert _objects(t, p, SCHEMA.sameAs) == [WD.Q5909245]
+    matches = [s for (s, pr, o) in t if pr == RDF.type and o == COL.IdentityMatch]
+    assert len(matches) == 1
+    assert _objects(t, matches[0], OWL.annotatedTarget) == [WD.Q5909245]
+    assert _objects(t, matches[0], COL.matchStatus) == [STATUS.accepted]
+    assert any(pr.column == "orcid" for pr in out.problems)
+    assert not any(pr == OWL.sameAs for (_, pr, _) in t)
+
+
+def test_described_person_and_rejections() -> None:
+    out = map_person({"person_id": "guide-1", "description": "the Dayak guide at Sarawak, 1855"}, CTX)
+    assert (Minter().person("guide-1"), RDF.type, COL.DescribedPerson) in out.triples
+    assert map_person({"person_id": "", "name": "X"}, CTX).rejected
+    assert map_person({"person_id": "x"}, CTX).rejected
