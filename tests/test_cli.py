@@ -34,16 +34,22 @@ def test_stats(loaded: Path) -> None:
     stats = json.loads(r.stdout)
     assert stats["datasets"] == 3
     assert stats["specimens"] == 3 and stats["people"] == 3 and stats["documents"] == 1
-    assert stats["identity_links"] == 3  # Blanché: Wikidata + IPNI; Pedrol: IPNI (bad ORCID left out)
+    assert (
+        stats["identity_links"] == 3
+    )  # Blanché: Wikidata + IPNI; Pedrol: IPNI (bad ORCID left out)
     assert "https://w3id.org/collectomics/graph/bcn" in stats["graphs"]
 
 
 def test_canned_query_with_parameter(loaded: Path) -> None:
-    r = run_cli("query", "specimens-by-country", "--param", "country=ES", "--format", "csv", store=loaded)
+    r = run_cli(
+        "query", "specimens-by-country", "--param", "country=ES", "--format", "csv", store=loaded
+    )
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert rows == [{"country": "ES", "institution": "BCN", "specimens": "3"}]
-    r = run_cli("query", "specimens-by-country", "--param", "country=MY", "--format", "csv", store=loaded)
+    r = run_cli(
+        "query", "specimens-by-country", "--param", "country=MY", "--format", "csv", store=loaded
+    )
     assert list(csv.DictReader(io.StringIO(r.stdout))) == []
 
 
@@ -53,7 +59,9 @@ def test_query_from_stdin_and_file(loaded: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[1].startswith('"3"') or r.stdout.splitlines()[1].startswith("3")
     f = tmp_path / "q.rq"
-    f.write_text("CONSTRUCT { ?s a ?t } WHERE { ?s a ?t FILTER(?t = <https://www.ica.org/standards/RiC/ontology#Record>) }")
+    f.write_text(
+        "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t FILTER(?t = <https://www.ica.org/standards/RiC/ontology#Record>) }"
+    )
     r = run_cli("query", str(f), "--format", "ntriples", store=loaded)
     assert r.returncode == 0 and "notebook-1" in r.stdout
 
@@ -63,7 +71,10 @@ def test_query_from_stdin_and_file(loaded: Path, tmp_path: Path) -> None:
     [
         (["query", "no-such-query"], "no canned query named 'no-such-query'"),
         (["query", "specimens-by-country", "--param", "nation=ES"], "unknown parameter 'nation'"),
-        (["query", "person-itinerary", "--param", "agent=not an iri", "--param", "year=1983"], "expects iri"),
+        (
+            ["query", "person-itinerary", "--param", "agent=not an iri", "--param", "year=1983"],
+            "expects iri",
+        ),
         (["query", "-", "--format", "csv"], "syntax error"),
         (["ingest", "/nonexistent/file.csv"], "no such file"),
         (["ingest", str(FIX / "mystery.csv")], "cannot tell what this file holds"),
@@ -101,7 +112,9 @@ def test_export_and_restore_round_trip(loaded: Path, tmp_path: Path) -> None:
     run_cli("export", str(dump2), store=other)
     assert sorted(dump.read_text().splitlines()) == sorted(dump2.read_text().splitlines())
     r = run_cli("export", "-", "--format", "turtle", store=loaded)
-    assert r.returncode == 0 and "@prefix" in r.stdout or "<https://w3id.org/collectomics/" in r.stdout
+    assert (
+        r.returncode == 0 and "@prefix" in r.stdout or "<https://w3id.org/collectomics/" in r.stdout
+    )
 
 
 def test_environment_names_the_store(loaded: Path) -> None:

@@ -25,7 +25,7 @@ def test_precedence(tmp_path: Path) -> None:
 
 def test_table_in_toml_section(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
-    toml.write_text('[collectomics]\nthreads = 3\n')
+    toml.write_text("[collectomics]\nthreads = 3\n")
     assert load_settings(config_file=toml, environ={}).threads == 3
 
 
@@ -39,7 +39,9 @@ def test_table_in_toml_section(tmp_path: Path) -> None:
         ("base_iri = 'https://example.org/no-slash'\n", {}, "base_iri must be"),
     ],
 )
-def test_bad_settings_say_where(tmp_path: Path, content: str, env: dict[str, str], message: str) -> None:
+def test_bad_settings_say_where(
+    tmp_path: Path, content: str, env: dict[str, str], message: str
+) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text(content)
     with pytest.raises(ConfigError) as err:

@@ -44,12 +44,29 @@ def test_layer_rules(path: Path) -> None:
         assert not any(m.startswith("collectomics.web") for m in ours), f"{rel} imports web/"
         assert "flask" not in roots, f"{rel}: only web/ imports flask"
     if rel.startswith("mapping/"):
-        allowed = ("collectomics.mapping", "collectomics.model", "collectomics.vocab",
-                   "collectomics.iri", "collectomics.errors")
+        allowed = (
+            "collectomics.mapping",
+            "collectomics.model",
+            "collectomics.vocab",
+            "collectomics.iri",
+            "collectomics.errors",
+        )
         bad = [m for m in ours if not m.startswith(allowed)]
         assert not bad, f"{rel}: mapping/ is pure but imports {bad}"
-        for forbidden in ("requests", "rdflib", "pyoxigraph", "sparqlwrapper", "urllib", "socket",
-                          "http", "os", "pathlib", "io", "subprocess", "flask"):
+        for forbidden in (
+            "requests",
+            "rdflib",
+            "pyoxigraph",
+            "sparqlwrapper",
+            "urllib",
+            "socket",
+            "http",
+            "os",
+            "pathlib",
+            "io",
+            "subprocess",
+            "flask",
+        ):
             assert forbidden not in roots, f"{rel}: mapping/ is pure but imports {forbidden}"
     if rel.startswith("ingest/"):
         assert "requests" not in roots, f"{rel}: ingest/ does no network I/O"

@@ -36,14 +36,18 @@ def test_date_bounds(text: str, earliest: str, latest: str) -> None:
     assert date_bounds(text) == (date.fromisoformat(earliest), date.fromisoformat(latest))
 
 
-@pytest.mark.parametrize("text", ["Tue Apr 01 00:00:00 CET 1930", "1911-13", "2001-02-29", "1912/1911", "", "spring 1890"])
+@pytest.mark.parametrize(
+    "text",
+    ["Tue Apr 01 00:00:00 CET 1930", "1911-13", "2001-02-29", "1912/1911", "", "spring 1890"],
+)
 def test_unparseable_dates_are_not_guessed(text: str) -> None:
     assert date_bounds(text) is None
 
 
 def test_precision_types() -> None:
-    assert [year_precision_type(t) for t in ("1958", "1958-03", "1958-03-02", "58", "1958-02-30")] == [
-        "gYear", "gYearMonth", "date", None, None]
+    assert [
+        year_precision_type(t) for t in ("1958", "1958-03", "1958-03-02", "58", "1958-02-30")
+    ] == ["gYear", "gYearMonth", "date", None, None]
 
 
 @pytest.mark.parametrize(
@@ -52,15 +56,24 @@ def test_precision_types() -> None:
         ("Blanché, Cèsar & Ferrer, R.", ["Blanché, Cèsar", "Ferrer, R."]),
         ("Blanché,C. s.n. [1991-06-12]", ["Blanché, C."]),
         ("Smith, J.; Jones & Brown", ["Smith, J.", "Jones", "Brown"]),
-        ("Harkness, W.J.K., Dickinson, J.C., & Marshall, N.", ["Harkness, W.J.K.", "Dickinson, J.C.", "Marshall, N."]),
+        (
+            "Harkness, W.J.K., Dickinson, J.C., & Marshall, N.",
+            ["Harkness, W.J.K.", "Dickinson, J.C.", "Marshall, N."],
+        ),
         ("M. & J. Shorthouse", ["M. Shorthouse", "J. Shorthouse"]),
         ("leg. J. Carberry", ["J. Carberry"]),
         ("det. A. Smith 1998", ["A. Smith"]),
         ("J. Smith et al.", ["J. Smith"]),
         ("A | B | C", ["A", "B", "C"]),
         ("Andrikovics S, Bakonyi G, Csabai Z", ["Andrikovics S", "Bakonyi G", "Csabai Z"]),
-        ("A.K. Monro, B.B. Klitgaard, J. Degracia", ["A.K. Monro", "B.B. Klitgaard", "J. Degracia"]),
-        ("Bosch Daniel, Maria; Rovira López, Anna Maria", ["Bosch Daniel, Maria", "Rovira López, Anna Maria"]),
+        (
+            "A.K. Monro, B.B. Klitgaard, J. Degracia",
+            ["A.K. Monro", "B.B. Klitgaard", "J. Degracia"],
+        ),
+        (
+            "Bosch Daniel, Maria; Rovira López, Anna Maria",
+            ["Bosch Daniel, Maria", "Rovira López, Anna Maria"],
+        ),
         ("", []),
     ],
 )
@@ -172,9 +185,14 @@ def test_observation_is_not_a_material_entity() -> None:
 
 
 def test_person_mapping_with_identity_matches() -> None:
-    row = {"person_id": "cesar-blanche", "name": "Cèsar Blanché", "birth_date": "1958",
-           "wikidata": "https://www.wikidata.org/wiki/Q5909245", "orcid": "not-an-orcid",
-           "name_variants": "Blanché, C.|C. Blanché"}
+    row = {
+        "person_id": "cesar-blanche",
+        "name": "Cèsar Blanché",
+        "birth_date": "1958",
+        "wikidata": "https://www.wikidata.org/wiki/Q5909245",
+        "orcid": "not-an-orcid",
+        "name_variants": "Blanché, C.|C. Blanché",
+    }
     out = map_person(row, CTX)
     p = Minter().person("cesar-blanche")
     t = out.triples
@@ -189,7 +207,16 @@ def test_person_mapping_with_identity_matches() -> None:
 
 
 def test_described_person_and_rejections() -> None:
-    out = map_person({"person_id": "guide-1", "description": "the Dayak guide at Sarawak, 1855"}, CTX)
+    out = map_person(
+        {"person_id": "guide-1", "description": "the Dayak guide at Sarawak, 1855"}, CTX
+    )
     assert (Minter().person("guide-1"), RDF.type, COL.DescribedPerson) in out.triples
     assert map_person({"person_id": "", "name": "X"}, CTX).rejected
     assert map_person({"person_id": "x"}, CTX).rejected
+
+
+def test_placeholder_occurrence_id_does_not_merge_specimens() -> None:
+    a = map_specimen(dict(RECORD, occurrenceID="present", catalogNumber="2007-0023856"), CTX)
+    b = map_specimen(dict(RECORD, occurrenceID="present", catalogNumber="0025654"), CTX)
+    assert a.subject != b.subject
+    assert any(p.column == "occurrenceID" for p in a.problems)

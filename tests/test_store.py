@@ -31,8 +31,11 @@ def test_replace_leaves_other_datasets_untouched(store: OxigraphStore) -> None:
     count = store.replace_graph(G1, '<https://ex.org/z> <https://ex.org/p> "new" .\n', "ntriples")
     assert count == 1
     assert store.count(G2) == 2
-    rows = list(store.query("SELECT ?o WHERE { GRAPH <%s> { ?s ?p ?o } }" % G2).rows())
-    assert {r["o"] for r in rows} == {Literal("two", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", "en"), Literal("3", XSD + "integer")}
+    rows = list(store.query("SELECT ?o WHERE { ?s ?p ?o }", default_graphs=[G2]).rows())
+    assert {r["o"] for r in rows} == {
+        Literal("two", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", "en"),
+        Literal("3", XSD + "integer"),
+    }
     assert store.graphs() == [G1, G2]
 
 
@@ -95,7 +98,9 @@ def test_query_errors_are_query_errors(store: OxigraphStore) -> None:
     with pytest.raises(QueryError, match="syntax error"):
         store.query("SELEC ?x WHERE {}")
     with pytest.raises(QueryError, match="projection"):
-        store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", params={"s": IRI("https://ex.org/a")})
+        store.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", params={"s": IRI("https://ex.org/a")}
+        )
 
 
 def test_result_formats(store: OxigraphStore) -> None:
@@ -103,7 +108,9 @@ def test_result_formats(store: OxigraphStore) -> None:
     select = store.query("SELECT ?o WHERE { <https://ex.org/c> ?p ?o }")
     assert b'"3"' in select.serialize("json") or b'"value":"3"' in select.serialize("json")
     assert store.query("ASK { ?s ?p ?o }").boolean is True
-    construct = store.query("CONSTRUCT { ?s <https://ex.org/n> ?o } WHERE { ?s <https://ex.org/n> ?o }")
+    construct = store.query(
+        "CONSTRUCT { ?s <https://ex.org/n> ?o } WHERE { ?s <https://ex.org/n> ?o }"
+    )
     assert construct.serialize("ntriples").strip().endswith(b".")
     with pytest.raises(QueryError, match="does not fit"):
         construct.serialize("csv")

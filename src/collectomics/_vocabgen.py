@@ -108,7 +108,13 @@ def render(ontology: Path | None = None) -> str:
         ("ROLE", ROLE, "Agent role concepts"),
         ("STATUS", STATUS, "Identity match status concepts"),
     ):
-        lines += ["", f"class {cls}:", f'    """{doc} (<{ns}>)."""', "", f'    NS = Namespace("{ns}")']
+        lines += [
+            "",
+            f"class {cls}:",
+            f'    """{doc} (<{ns}>)."""',
+            "",
+            f'    NS = Namespace("{ns}")',
+        ]
         if ns == COL:
             lines.append('    ONTOLOGY = IRI("https://w3id.org/collectomics/ontology")')
         else:

@@ -34,8 +34,10 @@ class Setting:
 
     def parse(self, value: Any, source: str) -> Any:
         """Coerce a raw value (from TOML, the environment or a flag) to this setting's type."""
-        if value is None or isinstance(value, self.type) and not (
-            self.type is int and isinstance(value, bool)
+        if (
+            value is None
+            or isinstance(value, self.type)
+            and not (self.type is int and isinstance(value, bool))
         ):
             return value
         text = str(value).strip()
@@ -126,7 +128,9 @@ def load_settings(
     (or the file named by ``COLLECTOMICS_CONFIG``).
     """
     env = os.environ if environ is None else environ
-    settings = Settings({s.name: s.default for s in SETTINGS}, {s.name: "default" for s in SETTINGS})
+    settings = Settings(
+        {s.name: s.default for s in SETTINGS}, {s.name: "default" for s in SETTINGS}
+    )
 
     path = Path(config_file) if config_file else Path(env.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
     explicit = config_file is not None or ENV_PREFIX + "CONFIG" in env

@@ -8,7 +8,6 @@ fast and free of pyoxigraph and rdflib.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
@@ -56,9 +55,9 @@ class Literal:
         return text
 
 
-Term = Union[IRI, BNode, Literal]
+Term = IRI | BNode | Literal
 #: subject, predicate, object, graph (None for the default graph)
-Quad = tuple[Union[IRI, BNode], IRI, Term, Union[IRI, None]]
+Quad = tuple[IRI | BNode, IRI, Term, IRI | None]
 
 
 def typed(value: object, datatype: str) -> Literal:

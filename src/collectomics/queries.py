@@ -70,7 +70,9 @@ class Parameter:
                 return Literal(value.lower(), XSD + "boolean")
         except (ValueError, InvalidOperation) as exc:
             raise ParameterError(
-                f"parameter {self.name!r} expects {self.type}: {exc}", parameter=self.name, value=raw
+                f"parameter {self.name!r} expects {self.type}: {exc}",
+                parameter=self.name,
+                value=raw,
             ) from None
         return Literal(value)
 
@@ -136,7 +138,9 @@ def parse_query(text: str, name: str, path: str | None = None) -> CannedQuery:
             default = m.group("default")
             if default and default.startswith('"'):
                 default = default[1:-1]
-            params.append(Parameter(m.group("name"), m.group("type"), default, m.group("help") or ""))
+            params.append(
+                Parameter(m.group("name"), m.group("type"), default, m.group("help") or "")
+            )
     query = CannedQuery(name, text, title or name, description, tuple(params), path)
     for p in params:  # a bad default is a bug in the query file: say so early
         if p.default is not None:

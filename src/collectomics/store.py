@@ -297,7 +297,9 @@ class OxigraphStore(Store):
 
     def count(self, graph: str | None = None) -> int:
         if graph is None:
-            sparql = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            sparql = (
+                "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            )
             result = self._store.query(sparql)
         else:
             result = self._store.query(
@@ -400,7 +402,9 @@ def _from_ox(term: Any) -> Term:
         return BNode(term.value)
     if isinstance(term, ox.Literal):
         if term.language:
-            return Literal(term.value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language)
+            return Literal(
+                term.value, "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString", term.language
+            )
         return Literal(term.value, term.datatype.value if term.datatype else XSD_STRING)
     raise TypeError(f"unsupported term {term!r}")
 

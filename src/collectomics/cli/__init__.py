@@ -53,13 +53,24 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--store", metavar="PATH", help="Store directory [env COLLECTOMICS_STORE; default ./collectomics.db].")
-@click.option("--config", "config_file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Settings file [default ./collectomics.toml if present].")
+@click.option(
+    "--store",
+    metavar="PATH",
+    help="Store directory [env COLLECTOMICS_STORE; default ./collectomics.db].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Settings file [default ./collectomics.toml if present].",
+)
 @click.option("--base-iri", metavar="IRI", help="Base of minted IRIs [env COLLECTOMICS_BASE_IRI].")
 @click.version_option(__version__, prog_name="collectomics")
 @click.pass_context
-def main(ctx: click.Context, store: str | None, config_file: str | None, base_iri: str | None) -> None:
+def main(
+    ctx: click.Context, store: str | None, config_file: str | None, base_iri: str | None
+) -> None:
     """Collectomics: museum collections and the people behind them as one linked graph."""
     try:
         settings = load_settings({"store": store, "base_iri": base_iri}, config_file=config_file)
@@ -87,21 +98,41 @@ class _Progress:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--dataset", metavar="ID", help="Load all FILES as one dataset with this id "
-              "[default: one dataset per file, named by its stem].")
+@click.option(
+    "--dataset",
+    metavar="ID",
+    help="Load all FILES as one dataset with this id "
+    "[default: one dataset per file, named by its stem].",
+)
 @click.option("--replace", is_flag=True, help="Replace a dataset already in the store.")
-@click.option("--report", "report_file", metavar="FILE.json", type=click.Path(path_type=Path),
-              help="Also write the full report (every problem) as JSON.")
+@click.option(
+    "--report",
+    "report_file",
+    metavar="FILE.json",
+    type=click.Path(path_type=Path),
+    help="Also write the full report (every problem) as JSON.",
+)
 @click.pass_obj
-def ingest(obj: Context, files: tuple[Path, ...], dataset: str | None, replace: bool,
-           report_file: Path | None) -> None:
+def ingest(
+    obj: Context,
+    files: tuple[Path, ...],
+    dataset: str | None,
+    replace: bool,
+    report_file: Path | None,
+) -> None:
     """Load people/specimen CSV files or RDF files, one named graph per dataset."""
     from collectomics.ingest import ingest_files
 
     progress = _Progress()
     with obj.open() as store:
-        reports = ingest_files(store, list(files), minter=obj.minter, dataset_id=dataset,
-                               replace=replace, on_record=progress)
+        reports = ingest_files(
+            store,
+            list(files),
+            minter=obj.minter,
+            dataset_id=dataset,
+            replace=replace,
+            on_record=progress,
+        )
     progress.done()
     for report in reports:
         click.echo(report.summary())
@@ -111,7 +142,9 @@ def ingest(obj: Context, files: tuple[Path, ...], dataset: str | None, replace: 
         if len(errors) > 20:
             click.echo(f"  ... and {len(errors) - 20} more errors (see --report)", err=True)
     if report_file:
-        report_file.write_text(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+        report_file.write_text(
+            json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False)
+        )
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -126,10 +159,20 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @main.command()
 @click.argument("query")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of a canned query, bound as a typed RDF term (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(QUERY_FORMATS), default=None,
-              help="Output format [json for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE].")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of a canned query, bound as a typed RDF term (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(QUERY_FORMATS),
+    default=None,
+    help="Output format [json for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE].",
+)
 @click.pass_obj
 def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
     """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
@@ -168,8 +211,9 @@ def queries_cmd(obj: Context) -> None:
 
 @main.command()
 @click.option("--graph", metavar="IRI", help="Validate one named graph only.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Report format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format."
+)
 @click.pass_obj
 def validate(obj: Context, graph: str | None, fmt: str) -> None:
     """Check the graph against the SHACL shapes. Exit 0 conforms, 1 violations, 2 error."""
@@ -188,9 +232,14 @@ def validate(obj: Context, graph: str | None, fmt: str) -> None:
 
 @main.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld"]),
-              default="nquads", show_default=True,
-              help="N-Quads and TriG keep the named graphs; the others merge them.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld"]),
+    default="nquads",
+    show_default=True,
+    help="N-Quads and TriG keep the named graphs; the others merge them.",
+)
 @click.pass_obj
 def export(obj: Context, out: Path, fmt: str) -> None:
     """Write the whole store to OUT (- for stdout)."""
@@ -204,8 +253,13 @@ def export(obj: Context, out: Path, fmt: str) -> None:
 
 @main.command()
 @click.argument("dump", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["nquads", "trig"]), default=None,
-              help="Dump format [from the file extension].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["nquads", "trig"]),
+    default=None,
+    help="Dump format [from the file extension].",
+)
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the store's content.")
 @click.pass_obj
 def restore(obj: Context, dump: Path, fmt: str | None, yes: bool) -> None:
@@ -245,10 +299,17 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     settings = settings.replace(host=host, port=port)
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}/"
-    click.echo(f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops.",
-               err=True)
-    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="collectomics", _quiet=True)
+    click.echo(
+        f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops.", err=True
+    )
+    waitress_serve(
+        app,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        ident="collectomics",
+        _quiet=True,
+    )
 
 
 @main.command()
@@ -276,7 +337,8 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     if path.exists():
         if not (path / DEMO_MARKER).exists():
             raise InputError(
-                f"{path} exists and is not a demo store; choose another --store", parameter="--store"
+                f"{path} exists and is not a demo store; choose another --store",
+                parameter="--store",
             )
         shutil.rmtree(path)
     settings = settings.replace(store=str(path))

@@ -71,10 +71,13 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str] | InputError]]:
         if not any(f.strip() for f in fields):
             continue
         if len(fields) != len(header):
-            yield row_number, InputError(
-                f"row has {len(fields)} fields, the header has {len(header)}",
-                file=str(path),
-                row=row_number,
+            yield (
+                row_number,
+                InputError(
+                    f"row has {len(fields)} fields, the header has {len(header)}",
+                    file=str(path),
+                    row=row_number,
+                ),
             )
             continue
         yield row_number, dict(zip(header, fields, strict=True))

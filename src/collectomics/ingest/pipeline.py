@@ -142,7 +142,10 @@ def _map_csv(
         unknown = [h for h in header if h not in rename]
         mapper = map_specimen
     for column in unknown:
-        report.problems.append(Problem(str(path), 1, column, "column not mapped; ignored", "warning"))
+        report.problems.append(
+            Problem(str(path), 1, column, "column not mapped; ignored", "warning")
+        )
+    first_row: dict[str, int] = {}
     for row, record in read_rows(path):
         report.read += 1
         if on_record:
@@ -160,6 +163,19 @@ def _map_csv(
             report.rejected += 1
             continue
         report.loaded += 1
+        if mapped.subject is not None:
+            seen = first_row.setdefault(mapped.subject, row)
+            if seen != row:
+                report.problems.append(
+                    Problem(
+                        str(path),
+                        row,
+                        None,
+                        f"describes the same {'person' if kind == 'people' else 'specimen'} as row "
+                        f"{seen} (same key); both records are merged into <{mapped.subject}>",
+                        "warning",
+                    )
+                )
         lines.extend(nquad((s, p_, o, None)) for s, p_, o in mapped.triples)
 
 
@@ -203,7 +219,9 @@ def ingest_dataset(
         report.triples = store.replace_graph_parts(graph, parts, base_iri=minter.base)  # type: ignore[arg-type]
     except StoreError as exc:
         files = ", ".join(str(p) for p in rdf_parts) or None
-        raise InputError(f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id) from None
+        raise InputError(
+            f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
+        ) from None
     return report
 
 
@@ -226,4 +244,6 @@ def ingest_files(
             if not path.is_file():
                 raise InputError("no such file", file=str(path))
             file_kind(path)
-    return [ingest_dataset(store, s, minter=minter, replace=replace, on_record=on_record) for s in specs]
+    return [
+        ingest_dataset(store, s, minter=minter, replace=replace, on_record=on_record) for s in specs
+    ]

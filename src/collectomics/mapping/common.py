@@ -28,6 +28,8 @@ class Mapped:
     triples: list[Triple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     rejected: str | None = None
+    #: the record's main node (the specimen, the person), for duplicate detection
+    subject: IRI | None = None
 
     def add(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:

@@ -36,7 +36,9 @@ IDENTIFICATION_TERMS = (
     "verbatimIdentification identificationReferences"
 ).split()
 #: dcterms terms that Darwin Core records carry as columns
-DC_TERMS = "license rightsHolder accessRights bibliographicCitation references modified language".split()
+DC_TERMS = (
+    "license rightsHolder accessRights bibliographicCitation references modified language".split()
+)
 
 ALL_TERMS = RECORD_TERMS + TAXON_TERMS + EVENT_TERMS + LOCATION_TERMS + IDENTIFICATION_TERMS
 
@@ -62,7 +64,15 @@ _BY_LOWER = {t.lower(): t for t in ALL_TERMS + DC_TERMS + GBIF_TERMS}
 def canonical_term(header: str) -> str | None:
     """The Darwin Core (or Dublin Core) term a column header names, or None."""
     name = header.strip().lstrip("\ufeff")
-    for prefix in (DWC_NS, DC_NS, "http://rs.gbif.org/terms/1.0/", "dwc:", "dcterms:", "dc:", "gbif:"):
+    for prefix in (
+        DWC_NS,
+        DC_NS,
+        "http://rs.gbif.org/terms/1.0/",
+        "dwc:",
+        "dcterms:",
+        "dc:",
+        "gbif:",
+    ):
         if name.startswith(prefix):
             name = name[len(prefix) :]
             break

@@ -65,6 +65,7 @@ def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
         return out.reject("name", "a person needs a name or, if unnamed, a description")
 
     p = ctx.minter.person(person_id)
+    out.subject = p
     out.add(p, RDF.type, FOAF.Person)
     out.add(p, RDF.type, PROV.Person)
     if not name:
@@ -85,7 +86,9 @@ def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
             continue
         kind = year_precision_type(value)
         if kind is None:
-            out.warn(column, f"{value!r} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD); left out")
+            out.warn(
+                column, f"{value!r} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD); left out"
+            )
             continue
         out.add(p, prop, Literal(value, XSD + kind))
     birth, death = get("birth_date"), get("death_date")

@@ -66,10 +66,18 @@ _RECORD_LITERALS = (
 ).split()
 
 
+def usable_occurrence_id(value: str) -> bool:
+    """True when an occurrenceID looks like an identifier (has a digit or a ':').
+
+    Real data carries placeholders such as ``present`` that would merge unrelated specimens.
+    """
+    return any(ch.isdigit() or ch == ":" for ch in value)
+
+
 def specimen_key(record: Mapping[str, str]) -> tuple[str, ...] | None:
     """The parts that identify a specimen: its occurrenceID, else its catalogue triplet."""
     occurrence_id = (record.get("occurrenceID") or "").strip()
-    if occurrence_id:
+    if occurrence_id and usable_occurrence_id(occurrence_id):
         return (occurrence_id,)
     catalog = (record.get("catalogNumber") or "").strip()
     if not catalog:
@@ -109,7 +117,9 @@ def _agent_roles(
         out.add(node, RDF.type, PROV.Association)
         out.add(node, PROV.agent, agent)
         out.add(node, PROV.hadRole, role)
-        out.add(node, COL.order, Literal(str(order), "http://www.w3.org/2001/XMLSchema#positiveInteger"))
+        out.add(
+            node, COL.order, Literal(str(order), "http://www.w3.org/2001/XMLSchema#positiveInteger")
+        )
         out.add(node, COL.nameAsWritten, Literal(name.written))
         out.add(node, COL.verbatimAgentString, Literal(value.strip()))
         if name.et_al:
@@ -136,7 +146,14 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     if key is None:
         return out.reject("catalogNumber", "neither occurrenceID nor catalogNumber given")
     s = ctx.minter.specimen(*key)
+    out.subject = s
     get = lambda term: (record.get(term) or "").strip()  # noqa: E731
+    if get("occurrenceID") and not usable_occurrence_id(get("occurrenceID")):
+        out.warn(
+            "occurrenceID",
+            f"{get('occurrenceID')!r} does not look like an identifier; the specimen is keyed by "
+            "its catalogue number instead",
+        )
 
     basis = get("basisOfRecord")
     specimen_class = _SPECIMEN_CLASSES.get(basis.replace("_", "").replace(" ", "").lower())
@@ -174,8 +191,17 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         out.add(s, COL.collectingEvent, e)
         out.add(e, RDF.type, DWC.Event)
         out.add(e, RDF.type, PROV.Activity)
-        for term in ("eventDate", "verbatimEventDate", "eventTime", "recordedBy", "fieldNumber",
-                     "fieldNotes", "habitat", "samplingProtocol", "eventRemarks"):
+        for term in (
+            "eventDate",
+            "verbatimEventDate",
+            "eventTime",
+            "recordedBy",
+            "fieldNumber",
+            "fieldNotes",
+            "habitat",
+            "samplingProtocol",
+            "eventRemarks",
+        ):
             out.add(e, DWC.term(term), text(event_values[term]))
         for term in ("year", "month", "day", "startDayOfYear", "endDayOfYear"):
             try:
@@ -193,8 +219,16 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
             d = event_values["day"].zfill(2) if event_values["day"].isdigit() and m else ""
             _bounds(out, e, "-".join(p for p in (y, m, d) if p), "year")
         if event_values["recordedBy"]:
-            _agent_roles(out, ctx, e, s, event_values["recordedBy"], "recordedBy",
-                         ROLE.collector, DWCIRI.recordedBy)
+            _agent_roles(
+                out,
+                ctx,
+                e,
+                s,
+                event_values["recordedBy"],
+                "recordedBy",
+                ROLE.collector,
+                DWCIRI.recordedBy,
+            )
         if any(location_values.values()):
             loc = ctx.minter.part(s, "location")
             out.add(e, DSW.locatedAt, loc)
@@ -221,7 +255,10 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                 if len(code) == 2 and code.isalpha():
                     out.add(s, DWC.countryCode, Literal(code))
                 else:
-                    out.warn("countryCode", f"{location_values['countryCode']!r} is not an ISO 3166-1 alpha-2 code")
+                    out.warn(
+                        "countryCode",
+                        f"{location_values['countryCode']!r} is not an ISO 3166-1 alpha-2 code",
+                    )
 
     # -- identification
     ident_values = {t: get(t) for t in IDENTIFICATION_TERMS}
@@ -236,6 +273,14 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
             out.add(i, DWC.term(term), text(get(term)))
         _bounds(out, i, ident_values["dateIdentified"], "dateIdentified")
         if ident_values["identifiedBy"]:
-            _agent_roles(out, ctx, i, s, ident_values["identifiedBy"], "identifiedBy",
-                         ROLE.determiner, DWCIRI.identifiedBy)
+            _agent_roles(
+                out,
+                ctx,
+                i,
+                s,
+                ident_values["identifiedBy"],
+                "identifiedBy",
+                ROLE.determiner,
+                DWCIRI.identifiedBy,
+            )
     return out

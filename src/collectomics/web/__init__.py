@@ -70,7 +70,9 @@ def _answer(result: QueryResult, explicit: str | None) -> Response:
     fmt = _choose_format(result, explicit)
     if fmt is None:
         allowed = ", ".join(mt for _, mt in result.formats().values())
-        return _error(406, f"no acceptable format for a {result.kind.upper()} result; offered: {allowed}")
+        return _error(
+            406, f"no acceptable format for a {result.kind.upper()} result; offered: {allowed}"
+        )
     body = result.serialize(fmt)
     media = result.formats()[fmt][1]
     if media.startswith("text/") or media.endswith(("+json", "+xml", "/json")) or fmt == "ntriples":
