@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -66,6 +67,14 @@ def test_demo_answers_sparql_over_http(demo_server: tuple[str, Path]) -> None:
     status, ctype, body = _get(f"{base}/sparql?query={urllib.parse.quote(query)}")
     assert status == 200 and ctype.startswith("application/sparql-results+json")
     assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 1000
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_curl_command(demo_server: tuple[str, Path]) -> None:
+    base, _ = demo_server
+    url = f"{base}/sparql?query=SELECT(COUNT(*)AS?n){{?s?p?o}}"
+    r = subprocess.run(["curl", "-sg", url], capture_output=True, text=True, timeout=60)
+    assert int(json.loads(r.stdout)["results"]["bindings"][0]["n"]["value"]) > 1000
 
 
 def test_demo_graph_links_all_five_kinds(demo_server: tuple[str, Path]) -> None:

@@ -146,3 +146,10 @@ def test_index_and_health(client: FlaskClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and b"specimens" in r.data and b"/sparql" in r.data
     assert client.get("/health").get_json()["status"] == "ok"
+
+
+def test_curl_globbing_gets_a_hint(client: FlaskClient) -> None:
+    # what `curl '.../sparql?query=SELECT(COUNT(*)AS?n){?s?p?o}'` sends without -g
+    r = client.get("/sparql", query_string={"query": "SELECT(COUNT(*)AS?n)?s?p?o"})
+    assert r.status_code == 400
+    assert "curl -g" in r.get_data(as_text=True)

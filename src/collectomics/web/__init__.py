@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template_string, request
 
 from collectomics.config import Settings, load_settings
-from collectomics.errors import CollectomicsError, QueryNotFound
+from collectomics.errors import CollectomicsError, QueryError, QueryNotFound
 from collectomics.queries import get_query, list_queries
 from collectomics.stats import graph_stats
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS, QueryResult, Store, open_store
@@ -40,6 +40,12 @@ _EXAMPLE = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 SELECT ?country (COUNT(?s) AS ?specimens) WHERE {
   ?s a dwc:MaterialEntity ; dwc:countryCode ?country .
 } GROUP BY ?country ORDER BY DESC(?specimens)"""
+
+
+_CURL_HINT = (
+    "The query has no '{': if you sent it with curl, curl's URL globbing removed the braces. "
+    "Use curl -g (--globoff), or curl -G --data-urlencode 'query=...'."
+)
 
 
 def _error(status: int, message: str) -> Response:
@@ -130,7 +136,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             query = request.args.get("query", "")
         if not query.strip():
             return _error(400, "missing the 'query' parameter")
-        result = graph_store.query(query)
+        try:
+            result = graph_store.query(query)
+        except QueryError as exc:
+            if "{" not in query and request.method == "GET":
+                # curl's URL globbing turns '{?s ?p ?o}' into '?s ?p ?o' before sending.
+                return _error(400, f"{exc}\n{_CURL_HINT}")
+            raise
         return _answer(result, request.args.get("format"))
 
     @app.get("/queries")
