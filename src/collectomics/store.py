@@ -12,8 +12,9 @@ from __future__ import annotations
 import abc
 import io
 import os
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,7 +117,12 @@ class QueryResult:
 
 
 class Store(abc.ABC):
-    """What the library needs from a graph store. Graph names are IRIs (``str``)."""
+    """What the library needs from a graph store.
+
+    Graphs are named by their logical IRI (``{base}graph/{dataset}``). A store may keep a
+    dataset's current version under another physical name; queries see only current versions,
+    so a half-loaded or superseded version is never visible.
+    """
 
     def replace_graph(self, graph: str, source: Source, fmt: str) -> int:
         """Atomically replace the content of ``graph`` with ``source``; returns its triple count.
@@ -127,17 +133,39 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def replace_graph_parts(
-        self, graph: str, parts: Sequence[tuple[Source, str]], *, base_iri: str | None = None
+        self,
+        graph: str,
+        parts: Sequence[tuple[Source, str]],
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
     ) -> int:
         """Atomically replace ``graph`` with the union of several (source, format) parts.
 
-        Relative IRIs in the parts resolve against ``base_iri``. Nothing changes if any part
-        fails to parse. Returns the graph's triple count.
+        Relative IRIs in the parts resolve against ``base_iri``. Nothing visible changes if any
+        part fails to parse. ``lenient`` skips IRI validation (for trusted, generated data).
+        Returns the graph's triple count.
+        """
+
+    @abc.abstractmethod
+    def replace_graph_stream(
+        self,
+        graph: str,
+        produce: Callable[[IO[bytes]], None],
+        fmt: str = "ntriples",
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
+    ) -> int:
+        """Atomically replace ``graph`` with what ``produce`` writes, loading while it writes.
+
+        ``produce`` runs in another thread and writes serialized data to the stream it is given;
+        an exception it raises aborts the load, leaves the old graph in place and is re-raised.
         """
 
     @abc.abstractmethod
     def add(self, graph: str, source: Source, fmt: str) -> None:
-        """Add data to ``graph`` in one transaction."""
+        """Add data to ``graph`` (created if new) in one transaction."""
 
     @abc.abstractmethod
     def remove_graph(self, graph: str) -> bool:
@@ -145,11 +173,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def graphs(self) -> list[str]:
-        """Named graphs in the store, sorted."""
+        """Current named graphs (logical names), sorted."""
+
+    @abc.abstractmethod
+    def physical_graph(self, graph: str) -> str | None:
+        """The IRI under which ``graph``'s current version is stored (what ``GRAPH ?g`` shows)."""
 
     @abc.abstractmethod
     def count(self, graph: str | None = None) -> int:
-        """Triples in one graph, or quads in the whole store."""
+        """Triples in one graph, or quads in all current graphs."""
 
     @abc.abstractmethod
     def query(
@@ -161,7 +193,11 @@ class Store(abc.ABC):
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
     ) -> QueryResult:
-        """Run a SPARQL query with ``params`` bound as RDF terms (never spliced into the text)."""
+        """Run a SPARQL query with ``params`` bound as RDF terms (never spliced into the text).
+
+        The default graph is the union of the current graphs unless ``default_graphs`` (logical
+        names) says otherwise; ``GRAPH`` sees the current graphs or ``named_graphs``.
+        """
 
     @abc.abstractmethod
     def update(self, sparql: str) -> None:
@@ -169,7 +205,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def dump(self, output: str | os.PathLike[str] | IO[bytes], fmt: str = "nquads") -> None:
-        """Write the whole store: N-Quads or TriG keep graphs; triple formats merge them."""
+        """Write the current graphs under their logical names: N-Quads or TriG keep the graphs;
+        triple formats merge them."""
 
     @abc.abstractmethod
     def restore(self, source: Source, fmt: str = "nquads") -> None:
@@ -185,8 +222,21 @@ class Store(abc.ABC):
         self.close()
 
 
+#: The store-internal graph that records, per logical graph, its current physical version.
+CATALOG = "urn:collectomics:catalog"
+_CURRENT = "urn:collectomics:current"
+_VERSION = re.compile(r"^(?P<logical>.+)/v(?P<n>\d+)$")
+
+
 class OxigraphStore(Store):
-    """An embedded pyoxigraph store: on disk at ``path``, or in memory when ``path`` is None."""
+    """An embedded pyoxigraph store: on disk at ``path``, or in memory when ``path`` is None.
+
+    Each logical graph's current version is recorded in a catalog graph. A load goes into a new
+    physical graph (``{graph}`` the first time, ``{graph}/vN`` when replacing), which becomes
+    visible when one small transaction points the catalog at it; the old version is then
+    removed. A load killed half-way leaves an unlisted graph that no query sees and the next
+    load of that dataset removes.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
         self.path = Path(path) if path is not None else None
@@ -205,11 +255,72 @@ class OxigraphStore(Store):
                 self._store = ox.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
+        self._catalog: dict[str, str] = self._read_catalog()
+
+    # -- the catalog ---------------------------------------------------------------------
+
+    def _read_catalog(self) -> dict[str, str]:
+        return {
+            q.subject.value: q.object.value
+            for q in self._store.quads_for_pattern(
+                None, ox.NamedNode(_CURRENT), None, ox.NamedNode(CATALOG)
+            )
+        }
+
+    def _set_current(self, graph: str, physical: str) -> None:
+        """Point ``graph`` at ``physical`` in one transaction (the moment a load becomes visible)."""
+        # Both IRIs pass through ox.NamedNode first, which rejects anything that could escape <...>;
+        # pyoxigraph's update() takes no bound parameters, and this must be one transaction.
+        ox.NamedNode(graph), ox.NamedNode(physical)
+        self._store.update(
+            f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?old }} }} ;"
+            f"INSERT DATA {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> <{physical}> }} }}"
+        )
+        self._catalog[graph] = physical
+
+    def _versions(self, graph: str) -> list[str]:
+        """Every physical graph that holds some version of ``graph``, current or not."""
+        found = []
+        for g in self._store.named_graphs():
+            if not isinstance(g, ox.NamedNode):
+                continue
+            m = _VERSION.match(g.value)
+            if g.value == graph or (m and m.group("logical") == graph):
+                found.append(g.value)
+        return found
+
+    def _new_physical(self, graph: str) -> str:
+        ox.NamedNode(graph)  # raises ValueError on a bad IRI before anything is written
+        current = self._catalog.get(graph)
+        versions = self._versions(graph)
+        for stale in versions:  # leftovers of an interrupted load
+            if stale != current:
+                self._store.remove_graph(ox.NamedNode(stale))
+        if current is None:
+            return graph
+        numbers = [int(m.group("n")) for v in versions if (m := _VERSION.match(v))]
+        return f"{graph}/v{max(numbers, default=1) + 1}"
+
+    def _activate(self, graph: str, physical: str) -> None:
+        old = self._catalog.get(graph)
+        self._set_current(graph, physical)
+        if old and old != physical:
+            self._store.remove_graph(ox.NamedNode(old))
+
+    def _active(self) -> list[Any]:
+        return [ox.NamedNode(p) for p in self._catalog.values()]
 
     # -- writing -------------------------------------------------------------------------
 
     def _load_into(
-        self, graph: str, source: Source, fmt: str, *, bulk: bool, base_iri: str | None = None
+        self,
+        graph: str,
+        source: Source,
+        fmt: str,
+        *,
+        bulk: bool,
+        base_iri: str | None = None,
+        lenient: bool = False,
     ) -> None:
         rdf_format = _rdf_format(fmt)
         target = ox.NamedNode(graph)
@@ -227,40 +338,97 @@ class OxigraphStore(Store):
                 else:
                     self._store.extend(list(quads))
             elif bulk:
-                self._store.bulk_load(format=rdf_format, to_graph=target, **kwargs)
+                self._store.bulk_load(format=rdf_format, to_graph=target, lenient=lenient, **kwargs)
             else:
-                self._store.load(format=rdf_format, to_graph=target, **kwargs)
+                self._store.load(format=rdf_format, to_graph=target, lenient=lenient, **kwargs)
         except SyntaxError as exc:
             raise StoreError(f"cannot parse {fmt} data: {exc}", graph=graph) from None
         except OSError as exc:
             raise StoreError(f"cannot load data: {exc}", graph=graph) from None
 
     def replace_graph_parts(
-        self, graph: str, parts: Sequence[tuple[Source, str]], *, base_iri: str | None = None
+        self,
+        graph: str,
+        parts: Sequence[tuple[Source, str]],
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
     ) -> int:
-        # Load into a private staging graph, then swap it in with one update (one transaction):
-        # readers see the old graph or the new one, never a mixture.
-        ox.NamedNode(graph)  # raises ValueError on a bad IRI before anything is written
-        staging = f"urn:collectomics:staging:{uuid.uuid4().hex}"
+        physical = self._new_physical(graph)
         try:
             for source, fmt in parts:
-                self._load_into(staging, source, fmt, bulk=True, base_iri=base_iri)
-            if self._has(staging):
-                self._store.update(f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{graph}>")
-            else:  # nothing to load: the dataset becomes empty
-                self._store.update(f"DROP SILENT GRAPH <{graph}>")
-        finally:
-            if self._has(staging):
-                self._store.remove_graph(ox.NamedNode(staging))
+                self._load_into(
+                    physical, source, fmt, bulk=True, base_iri=base_iri, lenient=lenient
+                )
+        except BaseException:
+            self._store.remove_graph(ox.NamedNode(physical))
+            raise
+        self._activate(graph, physical)
+        return self.count(graph)
+
+    def replace_graph_stream(
+        self,
+        graph: str,
+        produce: Callable[[IO[bytes]], None],
+        fmt: str = "ntriples",
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
+    ) -> int:
+        physical = self._new_physical(graph)
+        failure: list[BaseException] = []
+        read_fd, write_fd = os.pipe()
+
+        def run() -> None:
+            try:
+                with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                    produce(out)
+            except BrokenPipeError:
+                pass  # the loader stopped first; its own error is reported
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+
+        producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
+        producer.start()
+        try:
+            # The loader reads the pipe from Rust, without the GIL, while mapping runs in Python.
+            self._load_into(
+                physical,
+                Path(f"/dev/fd/{read_fd}"),
+                fmt,
+                bulk=True,
+                base_iri=base_iri,
+                lenient=lenient,
+            )
+        except BaseException:
+            os.close(read_fd)
+            producer.join()
+            self._store.remove_graph(ox.NamedNode(physical))
+            if failure:
+                raise failure[0] from None
+            raise
+        os.close(read_fd)
+        producer.join()
+        if failure:
+            self._store.remove_graph(ox.NamedNode(physical))
+            raise failure[0]
+        self._activate(graph, physical)
         return self.count(graph)
 
     def add(self, graph: str, source: Source, fmt: str) -> None:
-        self._load_into(graph, source, fmt, bulk=False)
+        physical = self._catalog.get(graph) or self._new_physical(graph)
+        self._load_into(physical, source, fmt, bulk=False)
+        if graph not in self._catalog:
+            self._set_current(graph, physical)
 
     def remove_graph(self, graph: str) -> bool:
-        if not self._has(graph):
+        if graph not in self._catalog:
             return False
-        self._store.remove_graph(ox.NamedNode(graph))
+        ox.NamedNode(graph)  # validated before it enters the update text
+        self._store.update(f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?p }} }}")
+        del self._catalog[graph]
+        for version in self._versions(graph):
+            self._store.remove_graph(ox.NamedNode(version))
         return True
 
     def update(self, sparql: str) -> None:
@@ -280,32 +448,36 @@ class OxigraphStore(Store):
         except SyntaxError as exc:
             raise StoreError(f"cannot parse {fmt} dump: {exc}") from None
         self._store.clear()
+        self._catalog = {}
         self._store.bulk_extend(quads)
-        self._store.flush()
+        for g in sorted(
+            {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+        ):
+            self._set_current(g, g)
+        self.flush()
 
     # -- reading -------------------------------------------------------------------------
 
-    def _has(self, graph: str) -> bool:
-        return self._store.contains_named_graph(ox.NamedNode(graph))
-
     def graphs(self) -> list[str]:
-        return sorted(
-            g.value
-            for g in self._store.named_graphs()
-            if isinstance(g, ox.NamedNode) and not g.value.startswith("urn:collectomics:staging:")
-        )
+        return sorted(self._catalog)
+
+    def physical_graph(self, graph: str) -> str | None:
+        return self._catalog.get(graph)
 
     def count(self, graph: str | None = None) -> int:
         if graph is None:
-            sparql = (
-                "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
-            )
-            result = self._store.query(sparql)
+            targets = self._active()
+        elif graph in self._catalog:
+            targets = [ox.NamedNode(self._catalog[graph])]
         else:
-            result = self._store.query(
-                "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=ox.NamedNode(graph)
-            )
+            return 0
+        result = self._store.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=targets
+        )
         return int(next(iter(result))["n"].value)
+
+    def _physical_list(self, graphs: list[str]) -> list[Any]:
+        return [ox.NamedNode(self._catalog.get(g, g)) for g in graphs]
 
     def query(
         self,
@@ -318,11 +490,12 @@ class OxigraphStore(Store):
     ) -> QueryResult:
         kwargs: dict[str, Any] = {}
         if default_graphs is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+            kwargs["default_graph"] = self._physical_list(default_graphs)
         elif default_graph_union:
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs is not None:
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+            kwargs["default_graph"] = self._active()
+        kwargs["named_graphs"] = (
+            self._physical_list(named_graphs) if named_graphs is not None else self._active()
+        )
         if params:
             kwargs["substitutions"] = {ox.Variable(k): _to_ox(v) for k, v in params.items()}
         try:
@@ -333,14 +506,20 @@ class OxigraphStore(Store):
             # e.g. a parameter that the SELECT does not project (SEP-0007 substitution rule)
             raise QueryError(f"query failed: {exc}") from None
 
+    def _current_quads(self) -> Iterator[Any]:
+        for graph, physical in sorted(self._catalog.items()):
+            target = ox.NamedNode(graph)
+            for q in self._store.quads_for_pattern(None, None, None, ox.NamedNode(physical)):
+                yield ox.Quad(q.subject, q.predicate, q.object, target)
+
     def dump(self, output: str | os.PathLike[str] | IO[bytes], fmt: str = "nquads") -> None:
         rdf_format = _rdf_format(fmt)
         if fmt in QUAD_FORMATS:
-            self._store.dump(output, rdf_format)
+            ox.serialize(self._current_quads(), output, rdf_format)
         else:
-            # Triple formats cannot carry graphs: write the union of all graphs.
+            # Triple formats cannot carry graphs: write the union of all current graphs.
             result = self._store.query(
-                "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True
+                "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", default_graph=self._active()
             )
             result.serialize(output, rdf_format)
 
