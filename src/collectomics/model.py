@@ -7,7 +7,7 @@ fast and free of pyoxigraph and rdflib.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = XSD + "string"
@@ -102,3 +102,30 @@ def nquad(quad: Quad) -> str:
 def nquads(quads: object) -> str:
     """N-Quads text for an iterable of quads."""
     return "".join(nquad(q) for q in quads)  # type: ignore[attr-defined]
+
+
+@dataclass
+class Contact:
+    """A person or organisation named in a dataset's metadata."""
+
+    role: str
+    name: str | None = None
+    organization: str | None = None
+    email: str | None = None
+    orcid: str | None = None
+
+
+@dataclass
+class DatasetMetadata:
+    """What a dataset says about itself (from EML or the ingest's own options)."""
+
+    title: str | None = None
+    abstract: str | None = None
+    publisher: str | None = None
+    license: str | None = None
+    rights: str | None = None
+    citation: str | None = None
+    identifiers: list[str] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    language: str | None = None
+    pub_date: str | None = None

@@ -11,7 +11,7 @@ DC_NS = "http://purl.org/dc/terms/"
 
 #: Darwin Core terms this mapping understands, by group.
 RECORD_TERMS = (
-    "occurrenceID catalogNumber otherCatalogNumbers institutionCode collectionCode basisOfRecord "
+    "occurrenceID recordedByID identifiedByID catalogNumber otherCatalogNumbers institutionCode collectionCode basisOfRecord "
     "recordNumber preparations typeStatus disposition sex lifeStage individualCount "
     "occurrenceRemarks associatedMedia associatedReferences ownerInstitutionCode "
     "datasetName informationWithheld dataGeneralizations"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from collectomics.mapping.agentids import identifier_iri, split_identifiers
 from collectomics.mapping.common import (
     Context,
     Mapped,
@@ -19,7 +20,7 @@ from collectomics.mapping.common import (
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import display_form, normalise, split_agents
-from collectomics.model import IRI, Literal, iri_is_valid
+from collectomics.model import IRI, XSD, Literal, iri_is_valid
 from collectomics.vocab import (
     COL,
     DCTERMS,
@@ -27,11 +28,16 @@ from collectomics.vocab import (
     DWC,
     DWCIRI,
     FOAF,
+    OWL,
     PROV,
     RDF,
     RDFS,
     ROLE,
     SCHEMA,
+    SEMAPV,
+    SKOS,
+    SSSOM,
+    STATUS,
 )
 
 _SPECIMEN_CLASSES = {
@@ -98,12 +104,24 @@ def _agent_roles(
     column: str,
     role: IRI,
     shortcut: IRI,
+    ids_value: str = "",
 ) -> None:
     names = split_agents(value)
-    if not names:
+    if not names and value.strip():
         out.warn(column, f"no agent name found in {value!r}")
-        return
     role_word = role.rsplit("/", 1)[-1]
+    ids = _agent_ids(out, ids_value, column + "ID")
+    for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
+        out.add(specimen, shortcut, iri)
+    if ids and len(ids) != 1 or len(names) > 1 and ids:
+        out.add(
+            activity,
+            RDFS.comment,
+            Literal(
+                f"{column}ID gives {len(ids)} identifier(s) for {len(names)} name(s) in {column}; "
+                "they are not paired with names, since Darwin Core gives their order no meaning"
+            ),
+        )
     for order, name in enumerate(names, start=1):
         key = normalise(name.written)
         agent = ctx.minter.agent(ctx.dataset_id, key)
@@ -125,6 +143,34 @@ def _agent_roles(
         if name.et_al:
             out.add(node, RDFS.comment, Literal("the source names further agents ('et al.')"))
         out.add(specimen, shortcut, agent)
+        if len(names) == 1 and len(ids) == 1:
+            _publisher_match(out, ctx, agent, ids[0], column + "ID")
+
+
+def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
+    ids = []
+    for part in split_identifiers(value):
+        iri = identifier_iri(part)
+        if iri is None:
+            out.warn(column, f"{part!r} is not an identifier (an IRI, QID, ORCID...); left out")
+        elif iri not in ids:
+            ids.append(iri)
+    return ids
+
+
+def _publisher_match(out: Mapped, ctx: Context, agent: IRI, target: IRI, column: str) -> None:
+    """An accepted identity match for an identifier the data publisher paired with a name."""
+    match = ctx.minter.part(agent, "match", target)
+    out.add(match, RDF.type, COL.IdentityMatch)
+    out.add(match, OWL.annotatedSource, agent)
+    out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
+    out.add(match, OWL.annotatedTarget, target)
+    out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
+    out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
+    out.add(match, COL.matchStatus, STATUS.accepted)
+    out.add(match, PROV.wasAttributedTo, ctx.dataset)
+    out.add(match, RDFS.comment, Literal(f"asserted by the publisher in dwc:{column}"))
+    out.add(agent, SCHEMA.sameAs, target)
 
 
 def _bounds(out: Mapped, node: IRI, value: str | None, column: str) -> tuple[str, str] | None:
@@ -186,7 +232,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     # -- collecting event and location
     event_values = {t: get(t) for t in EVENT_TERMS}
     location_values = {t: get(t) for t in LOCATION_TERMS}
-    if any(event_values.values()) or any(location_values.values()):
+    if any(event_values.values()) or any(location_values.values()) or get("recordedByID"):
         e = ctx.minter.part(s, "event")
         out.add(s, COL.collectingEvent, e)
         out.add(e, RDF.type, DWC.Event)
@@ -218,7 +264,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
             m = event_values["month"].zfill(2) if event_values["month"].isdigit() else ""
             d = event_values["day"].zfill(2) if event_values["day"].isdigit() and m else ""
             _bounds(out, e, "-".join(p for p in (y, m, d) if p), "year")
-        if event_values["recordedBy"]:
+        if event_values["recordedBy"] or get("recordedByID"):
             _agent_roles(
                 out,
                 ctx,
@@ -228,6 +274,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                 "recordedBy",
                 ROLE.collector,
                 DWCIRI.recordedBy,
+                get("recordedByID"),
             )
         if any(location_values.values()):
             loc = ctx.minter.part(s, "location")
@@ -262,7 +309,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
 
     # -- identification
     ident_values = {t: get(t) for t in IDENTIFICATION_TERMS}
-    if any(ident_values.values()):
+    if any(ident_values.values()) or get("identifiedByID"):
         i = ctx.minter.part(s, "identification")
         out.add(s, DSW.hasIdentification, i)
         out.add(i, RDF.type, DWC.Identification)
@@ -272,7 +319,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         for term in ("scientificName", "scientificNameAuthorship", "taxonRank"):
             out.add(i, DWC.term(term), text(get(term)))
         _bounds(out, i, ident_values["dateIdentified"], "dateIdentified")
-        if ident_values["identifiedBy"]:
+        if ident_values["identifiedBy"] or get("identifiedByID"):
             _agent_roles(
                 out,
                 ctx,
@@ -282,5 +329,6 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                 "identifiedBy",
                 ROLE.determiner,
                 DWCIRI.identifiedBy,
+                get("identifiedByID"),
             )
     return out

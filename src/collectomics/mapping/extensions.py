@@ -1,0 +1,252 @@
+"""Darwin Core Archive extension rows and dataset metadata to triples (pure).
+
+Extension rows arrive as ``term IRI -> value`` dicts, already tied to their specimen's IRI:
+media (GBIF Multimedia and Audubon Core), identification history, resource relationships, and
+GBIF's verbatim record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from collectomics.mapping.common import Context, Mapped, date_literal, text
+from collectomics.mapping.dates import date_bounds
+from collectomics.mapping.names import display_form, normalise, split_agents
+from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
+from collectomics.vocab import (
+    AC,
+    COL,
+    DCTERMS,
+    DSW,
+    DWC,
+    DWCIRI,
+    FOAF,
+    PROV,
+    RDF,
+    ROLE,
+    SCHEMA,
+)
+
+DWC_NS = "http://rs.tdwg.org/dwc/terms/"
+DC_NS = "http://purl.org/dc/terms/"
+DCE_NS = "http://purl.org/dc/elements/1.1/"
+AC_NS = "http://rs.tdwg.org/ac/terms/"
+XMP_NS = ("http://ns.adobe.com/xap/1.0/rights/", "http://ns.adobe.com/xap/1.0/")
+DCMITYPE = "http://purl.org/dc/dcmitype/"
+
+#: local names whose values are links, kept as IRIs when they are valid ones
+_LINK_TERMS = {
+    "identifier",
+    "references",
+    "accessURI",
+    "thumbnailAccessURI",
+    "goodQualityAccessURI",
+    "furtherInformationURL",
+    "WebStatement",
+    "license",
+    "derivedFrom",
+    "source",
+}
+_MEDIA_TYPES = {
+    "stillimage": "StillImage",
+    "movingimage": "MovingImage",
+    "sound": "Sound",
+    "image": "StillImage",
+    "text": "Text",
+}
+
+
+def _local(term: str) -> tuple[str, str]:
+    for ns in (DWC_NS, DC_NS, DCE_NS, AC_NS, *XMP_NS, "http://rs.gbif.org/terms/1.0/"):
+        if term.startswith(ns):
+            return ns, term[len(ns) :]
+    head, _, tail = term.rpartition("/")
+    return head + "/", tail
+
+
+def _value_term(value: str) -> IRI | Literal:
+    return IRI(value) if iri_is_valid(value) and "://" in value else Literal(value)
+
+
+def map_media(values: Mapping[str, str], specimen: IRI, ctx: Context, key: str) -> Mapped:
+    """One multimedia row (GBIF Multimedia or Audubon Core) depicting ``specimen``."""
+    out = Mapped()
+    access = ""
+    for term, value in values.items():
+        if _local(term)[1] in {"identifier", "accessURI"} and iri_is_valid(value.strip()):
+            access = value.strip()
+            break
+    media = ctx.minter.media(access) if access else ctx.minter.part(specimen, "media", key)
+    out.subject = media
+    out.add(media, FOAF.depicts, specimen)
+    out.add(media, SCHEMA.includedInDataSet, ctx.dataset)
+    typed = False
+    for term, value in values.items():
+        value = value.strip()
+        if not value:
+            continue
+        ns, name = _local(term)
+        if name == "type" and ns in (DC_NS, DCE_NS):
+            kind = _MEDIA_TYPES.get(value.rsplit("/", 1)[-1].replace(" ", "").lower())
+            if kind:
+                out.add(media, RDF.type, IRI(DCMITYPE + kind))
+                typed = True
+            out.add(media, DCTERMS.type, Literal(value))
+            continue
+        if name == "identifier" and ns in (DC_NS, DCE_NS, "http://rs.gbif.org/terms/1.0/"):
+            out.add(media, AC.accessURI, _value_term(value))
+            continue
+        predicate = IRI(term) if ns != DCE_NS else DCTERMS.term(name)
+        if name in _LINK_TERMS:
+            out.add(media, predicate, _value_term(value))
+        elif ns == AC_NS and name == "associatedSpecimenReference":
+            out.add(media, predicate, Literal(value))
+        else:
+            out.add(media, predicate, Literal(value))
+    if not typed:
+        out.add(media, RDF.type, IRI(DCMITYPE + "StillImage"))
+    return out
+
+
+def map_identification(
+    values: Mapping[str, str], specimen: IRI, ctx: Context, number: int
+) -> Mapped:
+    """One row of the identification history: a past or current identification of ``specimen``."""
+    out = Mapped()
+    node = ctx.minter.part(specimen, "identification", f"h{number}")
+    out.subject = node
+    out.add(specimen, DSW.hasIdentification, node)
+    out.add(node, RDF.type, DWC.Identification)
+    out.add(node, RDF.type, PROV.Activity)
+    for term, value in values.items():
+        ns, name = _local(term)
+        if ns == DWC_NS and value.strip() and name not in {"identifiedByID"}:
+            out.add(node, DWC.term(name), Literal(value.strip()))
+    get = lambda name: (values.get(DWC_NS + name) or "").strip()  # noqa: E731
+    bounds = date_bounds(get("dateIdentified")) if get("dateIdentified") else None
+    if bounds:
+        out.add(node, COL.earliestDate, date_literal(bounds[0]))
+        out.add(node, COL.latestDate, date_literal(bounds[1]))
+    elif get("dateIdentified"):
+        out.warn(
+            "dateIdentified", f"date {get('dateIdentified')!r} not understood; kept as written"
+        )
+    for order, name in enumerate(split_agents(get("identifiedBy")), start=1):
+        agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
+        role = ctx.minter.part(node, "determiner", str(order))
+        out.add(agent, RDF.type, COL.NameStringAgent)
+        out.add(agent, RDF.type, PROV.Agent)
+        out.add(agent, FOAF.name, Literal(display_form(name.written)))
+        out.add(node, PROV.qualifiedAssociation, role)
+        out.add(node, PROV.wasAssociatedWith, agent)
+        out.add(role, RDF.type, PROV.Association)
+        out.add(role, PROV.agent, agent)
+        out.add(role, PROV.hadRole, ROLE.determiner)
+        out.add(
+            role, COL.order, Literal(str(order), "http://www.w3.org/2001/XMLSchema#positiveInteger")
+        )
+        out.add(role, COL.nameAsWritten, Literal(name.written))
+        out.add(specimen, DWCIRI.identifiedBy, agent)
+    return out
+
+
+def map_relationship(
+    values: Mapping[str, str],
+    specimen: IRI,
+    ctx: Context,
+    number: int,
+    resolve: Callable[[str], IRI | None],
+) -> Mapped:
+    """One resource relationship of ``specimen``; ``resolve`` turns an id of this archive into
+    the IRI of the record it names."""
+    out = Mapped()
+    get = lambda name: (values.get(DWC_NS + name) or "").strip()  # noqa: E731
+    node = ctx.minter.part(specimen, "relationship", str(number))
+    out.subject = node
+    out.add(node, RDF.type, DWC.ResourceRelationship)
+    out.add(node, DCTERMS.subject, specimen)
+    related_id = get("relatedResourceID")
+    if related_id:
+        related = resolve(related_id) or (
+            IRI(related_id) if iri_is_valid(related_id) and ":" in related_id else None
+        )
+        if related is None:
+            related = ctx.minter.mint("resource", related_id)
+            out.add(related, DCTERMS.identifier, Literal(related_id))
+        out.add(node, DCTERMS.relation, related)
+        out.add(specimen, DCTERMS.relation, related)
+    else:
+        out.warn("relatedResourceID", "a relationship without relatedResourceID")
+    for name in (
+        "relationshipOfResource",
+        "relationshipAccordingTo",
+        "relationshipEstablishedDate",
+        "relationshipRemarks",
+    ):
+        out.add(node, DWC.term(name), text(get(name)))
+    return out
+
+
+def map_verbatim(
+    values: Mapping[str, str], interpreted: Mapping[str, str], specimen: IRI, ctx: Context
+) -> Mapped:
+    """What GBIF's interpretation changed or dropped, kept on a verbatim record node."""
+    out = Mapped()
+    node = ctx.minter.part(specimen, "verbatim")
+    kept = 0
+    for term, value in values.items():
+        value = value.strip()
+        ns, name = _local(term)
+        if not value or ns not in (DWC_NS, DC_NS) or name.endswith("ID"):
+            continue
+        if interpreted.get(term, "").strip() == value:
+            continue
+        out.add(node, IRI(term), Literal(value))
+        kept += 1
+    if kept:
+        out.subject = node
+        out.add(node, RDF.type, COL.VerbatimRecord)
+        out.add(specimen, PROV.wasDerivedFrom, node)
+    return out
+
+
+def map_dataset(meta: DatasetMetadata, dataset: IRI, ctx: Context) -> Mapped:
+    """A dataset node from its metadata: title, publisher, licence, citation, contacts."""
+    out = Mapped()
+    out.subject = dataset
+    out.add(dataset, RDF.type, SCHEMA.Dataset)
+    out.add(dataset, DCTERMS.title, text(meta.title))
+    out.add(dataset, DCTERMS.abstract, text(meta.abstract))
+    out.add(dataset, DCTERMS.publisher, text(meta.publisher))
+    if meta.license:
+        out.add(dataset, DCTERMS.license, _value_term(meta.license.strip()))
+    out.add(dataset, DCTERMS.rights, text(meta.rights))
+    out.add(dataset, DCTERMS.bibliographicCitation, text(meta.citation))
+    out.add(dataset, DCTERMS.language, text(meta.language))
+    out.add(dataset, DCTERMS.issued, text(meta.pub_date))
+    for identifier in meta.identifiers:
+        out.add(dataset, DCTERMS.identifier, text(identifier))
+        if identifier.lower().startswith("10."):
+            out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + identifier))
+    for n, contact in enumerate(meta.contacts, start=1):
+        node = ctx.minter.part(dataset, "contact", str(n))
+        out.add(dataset, PROV.qualifiedAttribution, node)
+        out.add(node, RDF.type, PROV.Attribution)
+        out.add(node, PROV.hadRole, _CONTACT_ROLES.get(contact.role, ROLE.contact))
+        agent = ctx.minter.part(dataset, "contact", str(n), "agent")
+        out.add(node, PROV.agent, agent)
+        out.add(agent, RDF.type, FOAF.Agent)
+        out.add(agent, FOAF.name, text(contact.name or contact.organization))
+        if contact.name and contact.organization:
+            out.add(agent, SCHEMA.affiliation, Literal(contact.organization))
+        if contact.orcid:
+            out.add(agent, SCHEMA.identifier, _value_term(contact.orcid))
+    return out
+
+
+#: EML party roles -> agent roles
+_CONTACT_ROLES = {
+    "creator": ROLE.creator,
+    "contact": ROLE.contact,
+    "metadataProvider": ROLE.metadataProvider,
+}
