@@ -56,11 +56,13 @@ def test_specimen_template_reports_each_problem(store: OxigraphStore, minter: Mi
     )
 
 
-def test_non_utf8_file_names_the_row(store: OxigraphStore, minter: Minter) -> None:
-    with pytest.raises(InputError) as err:
-        ingest_files(store, [FIX / "specimens-cp1252.csv"], minter=minter)
-    assert err.value.row == 3 and "UTF-8" in str(err.value)
-    assert store.graphs() == []
+def test_non_utf8_file_is_read_with_a_fallback_that_is_reported(store: OxigraphStore, minter: Minter) -> None:
+    [report] = ingest_files(store, [FIX / "specimens-cp1252.csv"], minter=minter)
+    assert (report.read, report.loaded, report.rejected) == (2, 2, 0)
+    [warning] = [p for p in report.problems if "UTF-8" in p.reason or "utf-8" in p.reason.lower()]
+    assert warning.row == 3 and warning.severity == "warning"
+    names = {r["n"].value for r in store.query("SELECT ?n { ?a <http://xmlns.com/foaf/0.1/name> ?n }").rows()}  # type: ignore[union-attr]
+    assert "C. Blanché" in names
 
 
 def test_unknown_file_is_refused_before_anything_loads(

@@ -156,11 +156,13 @@ class Store(abc.ABC):
         *,
         base_iri: str | None = None,
         lenient: bool = False,
+        extra: Sequence[tuple[Source, str]] = (),
     ) -> int:
         """Atomically replace ``graph`` with what ``produce`` writes, loading while it writes.
 
         ``produce`` runs in another thread and writes serialized data to the stream it is given;
         an exception it raises aborts the load, leaves the old graph in place and is re-raised.
+        ``extra`` parts (source, format) join the same version, validated strictly.
         """
 
     @abc.abstractmethod
@@ -374,6 +376,7 @@ class OxigraphStore(Store):
         *,
         base_iri: str | None = None,
         lenient: bool = False,
+        extra: Sequence[tuple[Source, str]] = (),
     ) -> int:
         physical = self._new_physical(graph)
         failure: list[BaseException] = []
@@ -412,6 +415,12 @@ class OxigraphStore(Store):
         if failure:
             self._store.remove_graph(ox.NamedNode(physical))
             raise failure[0]
+        try:
+            for source, part_fmt in extra:
+                self._load_into(physical, source, part_fmt, bulk=True, base_iri=base_iri)
+        except BaseException:
+            self._store.remove_graph(ox.NamedNode(physical))
+            raise
         self._activate(graph, physical)
         return self.count(graph)
 

@@ -80,20 +80,25 @@ def main(
 
 
 class _Progress:
-    """A records counter on stderr when it is a terminal; silent otherwise (CI, pipes)."""
+    """Records and records/s on stderr while ingesting, when stderr is a terminal (not in CI)."""
 
     def __init__(self) -> None:
-        self.count = 0
-        self.enabled = sys.stderr.isatty()
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            unit=" records",
+            unit_scale=True,
+            disable=not sys.stderr.isatty(),
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
 
     def __call__(self, n: int) -> None:
-        self.count += n
-        if self.enabled and self.count % 1000 == 0:
-            click.echo(f"\r  {self.count:,} records", nl=False, err=True)
+        self.bar.update(n)
 
     def done(self) -> None:
-        if self.enabled and self.count >= 1000:
-            click.echo("", err=True)
+        self.bar.close()
 
 
 @main.command()
@@ -112,6 +117,11 @@ class _Progress:
     type=click.Path(path_type=Path),
     help="Also write the full report (every problem) as JSON.",
 )
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="Read data files in this encoding (e.g. cp1250) whatever they declare.",
+)
 @click.pass_obj
 def ingest(
     obj: Context,
@@ -119,21 +129,25 @@ def ingest(
     dataset: str | None,
     replace: bool,
     report_file: Path | None,
+    encoding: str | None,
 ) -> None:
-    """Load people/specimen CSV files or RDF files, one named graph per dataset."""
+    """Load Darwin Core Archives, people/specimen CSV files or RDF files, one graph per dataset."""
     from collectomics.ingest import ingest_files
 
     progress = _Progress()
-    with obj.open() as store:
-        reports = ingest_files(
-            store,
-            list(files),
-            minter=obj.minter,
-            dataset_id=dataset,
-            replace=replace,
-            on_record=progress,
-        )
-    progress.done()
+    try:
+        with obj.open() as store:
+            reports = ingest_files(
+                store,
+                list(files),
+                minter=obj.minter,
+                dataset_id=dataset,
+                replace=replace,
+                on_record=progress,
+                encoding=encoding,
+            )
+    finally:
+        progress.done()
     for report in reports:
         click.echo(report.summary())
         errors = [p for p in report.problems if p.severity == "error"]

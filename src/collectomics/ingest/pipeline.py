@@ -1,9 +1,16 @@
 """Load datasets: files -> records -> triples -> one named graph per dataset, replaced atomically.
 
-A dataset is one or more files. CSV files are recognised by their header: the people template
-(``person_id`` column) or Darwin Core specimen records (any Darwin Core column, with
-``catalogNumber`` or ``occurrenceID``). RDF files (Turtle, TriG, N-Triples, N-Quads, JSON-LD,
-RDF/XML) are loaded as they are, relative IRIs resolved against the configured base.
+A dataset is one or more files:
+
+- a Darwin Core Archive (``.zip``, or a folder with ``meta.xml``), Occurrence or Event core,
+  with its extensions and EML metadata;
+- a single CSV/TSV: the people template (``person_id`` column) or Darwin Core records with a
+  ``catalogNumber`` or ``occurrenceID`` column (GBIF SIMPLE_CSV downloads included);
+- RDF (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML), loaded as it is, relative IRIs
+  resolved against the configured base.
+
+Records are mapped in a producer thread and streamed as N-Triples to the store's bulk loader,
+which indexes while mapping goes on; nothing holds a whole file in memory.
 """
 
 from __future__ import annotations
@@ -12,17 +19,21 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
 from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
+from collectomics.mapping.extensions import map_dataset
 from collectomics.mapping.people import PEOPLE_COLUMNS, map_person
-from collectomics.mapping.specimens import map_specimen
-from collectomics.model import IRI, Literal, iri_is_valid, nquad
+from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid, nquad
 from collectomics.store import Store, rdf_format_for
-from collectomics.vocab import DCTERMS, RDF, SCHEMA
+from collectomics.vocab import DCTERMS, SCHEMA
+
+#: records mapped between two writes to the loader
+BATCH = 2000
 
 
 @dataclass
@@ -42,8 +53,21 @@ class Problem:
 
 
 @dataclass
+class Counts:
+    """Records of one kind: read == loaded + rejected."""
+
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+
+
+@dataclass
 class IngestReport:
-    """What one dataset's ingest did. Counts add up: read == loaded + rejected."""
+    """What one dataset's ingest did. Counts add up: read == loaded + rejected.
+
+    ``read``/``loaded``/``rejected`` count core records (specimens, people); ``extensions``
+    counts extension rows (media, identifications, ...) per extension file the same way.
+    """
 
     dataset: str
     graph: str
@@ -52,19 +76,28 @@ class IngestReport:
     loaded: int = 0
     rejected: int = 0
     triples: int = 0
+    extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def problem(
+        self, file: str, row: int | None, column: str | None, reason: str, severity: str = "error"
+    ) -> None:
+        self.problems.append(Problem(file, row, column, reason, severity))
+
     def summary(self) -> str:
         errors = sum(p.severity == "error" for p in self.problems)
         warnings = len(self.problems) - errors
-        return (
+        text = (
             f"{self.dataset}: read {self.read}, loaded {self.loaded}, rejected {self.rejected} "
             f"records; {self.triples} triples in <{self.graph}>; "
             f"{errors} errors, {warnings} warnings"
         )
+        for name, c in self.extensions.items():
+            text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
+        return text
 
 
 @dataclass(frozen=True)
@@ -79,13 +112,49 @@ class DatasetSpec:
     rights_holder: str | None = None
 
 
+class Sink:
+    """Where mapped records go: batches N-Triples lines and writes them to the loader."""
+
+    def __init__(self, out: IO[bytes], on_record: Callable[[int], None] | None) -> None:
+        self._out = out
+        self._lines: list[str] = []
+        self._pending = 0
+        self._on_record = on_record
+
+    def triples(self, triples: Sequence[tuple[object, object, object]]) -> None:
+        self._lines.extend(nquad((s, p, o, None)) for s, p, o in triples)  # type: ignore[arg-type]
+
+    def record_done(self) -> None:
+        self._pending += 1
+        if self._pending >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._lines:
+            self._out.write("".join(self._lines).encode("utf-8"))
+            self._lines.clear()
+        if self._on_record and self._pending:
+            self._on_record(self._pending)
+        self._pending = 0
+
+
+def _is_archive(path: Path) -> bool:
+    return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "meta.xml").is_file())
+
+
 def file_kind(path: Path) -> str:
-    """'rdf', 'people' or 'specimens'; InputError when a file's kind cannot be told."""
-    if rdf_format_for(path) and path.suffix.lower() != ".json" or path.suffix.lower() == ".jsonld":
+    """'dwca', 'rdf', 'people' or 'specimens'; InputError when a file's kind cannot be told."""
+    if _is_archive(path):
+        return "dwca"
+    if path.is_dir():
+        raise InputError("a folder that is not a Darwin Core Archive (no meta.xml)", file=str(path))
+    suffix = path.suffix.lower()
+    if rdf_format_for(path) and suffix != ".json" or suffix == ".jsonld":
         return "rdf"
-    if path.suffix.lower() not in {".csv", ".tsv", ".txt"}:
+    if suffix not in {".csv", ".tsv", ".txt"}:
         raise InputError(
-            "unknown file type; expected .csv/.tsv (people or specimen records) or an RDF file "
+            "unknown file type; expected a Darwin Core Archive (.zip or a folder with meta.xml), "
+            ".csv/.tsv/.txt (people or specimen records) or an RDF file "
             "(.ttl .trig .nt .nq .jsonld .rdf)",
             file=str(path),
         )
@@ -103,80 +172,68 @@ def file_kind(path: Path) -> str:
     )
 
 
-def _dataset_triples(spec: DatasetSpec, minter: Minter, digest: str) -> list[str]:
-    d = minter.dataset(spec.dataset_id)
-    lines = [
-        nquad((d, RDF.type, SCHEMA.Dataset, None)),
-        nquad((d, DCTERMS.title, Literal(spec.title or spec.dataset_id), None)),
-        nquad((d, DCTERMS.identifier, Literal(spec.dataset_id), None)),
-        nquad((d, SCHEMA.sha256, Literal(digest), None)),
-    ]
+def _digest(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            with open(f, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _dataset_node(spec: DatasetSpec, ctx: Context, digest: str, meta: DatasetMetadata) -> Mapped:
+    """The dataset node: the spec's title/licence first, then what the data's own EML says."""
+    d = ctx.dataset
+    merged = DatasetMetadata(**{**meta.__dict__})
+    merged.title = spec.title or meta.title or spec.dataset_id
+    merged.license = spec.license or meta.license
+    out = map_dataset(merged, d, ctx)
+    out.add(d, DCTERMS.identifier, Literal(spec.dataset_id))
+    out.add(d, SCHEMA.sha256, Literal(digest))
     for f in spec.files:
-        lines.append(nquad((d, DCTERMS.source, Literal(f.name), None)))
+        out.add(d, DCTERMS.source, Literal(f.name))
     if spec.source:
         obj = IRI(spec.source) if iri_is_valid(spec.source) else Literal(spec.source)
-        lines.append(nquad((d, DCTERMS.source, obj, None)))
-    if spec.license:
-        obj = IRI(spec.license) if iri_is_valid(spec.license) else Literal(spec.license)
-        lines.append(nquad((d, DCTERMS.license, obj, None)))
+        out.add(d, DCTERMS.source, obj)
     if spec.rights_holder:
-        lines.append(nquad((d, DCTERMS.rightsHolder, Literal(spec.rights_holder), None)))
-    return lines
+        out.add(d, DCTERMS.rightsHolder, Literal(spec.rights_holder))
+    return out
 
 
-def _map_csv(
-    path: Path,
-    kind: str,
-    ctx: Context,
-    report: IngestReport,
-    lines: list[str],
-    on_record: Callable[[int], None] | None,
-) -> None:
+def _stream_people(path: Path, ctx: Context, report: IngestReport, sink: Sink) -> None:
     header = read_header(path)
-    if kind == "people":
-        unknown = [h for h in header if h not in PEOPLE_COLUMNS]
-        mapper = map_person
-        rename: dict[str, str] = {}
-    else:
-        rename = {h: t for h in header if (t := canonical_term(h))}
-        unknown = [h for h in header if h not in rename]
-        mapper = map_specimen
-    for column in unknown:
-        report.problems.append(
-            Problem(str(path), 1, column, "column not mapped; ignored", "warning")
-        )
+    for column in header:
+        if column not in PEOPLE_COLUMNS:
+            report.problem(str(path), 1, column, "column not mapped; ignored", "warning")
     first_row: dict[str, int] = {}
     for row, record in read_rows(path):
         report.read += 1
-        if on_record:
-            on_record(1)
         if isinstance(record, InputError):
             report.rejected += 1
-            report.problems.append(Problem(str(path), row, None, record.message))
+            report.problem(str(path), row, None, record.message)
+            sink.record_done()
             continue
-        if rename:
-            record = {rename[k]: v for k, v in record.items() if k in rename}
-        mapped: Mapped = mapper(record, ctx)
+        mapped = map_person(record, ctx)
         for p in mapped.problems:
-            report.problems.append(Problem(str(path), row, p.column, p.reason, p.severity))
+            report.problem(str(path), row, p.column, p.reason, p.severity)
         if mapped.rejected:
             report.rejected += 1
-            continue
-        report.loaded += 1
-        if mapped.subject is not None:
-            seen = first_row.setdefault(mapped.subject, row)
-            if seen != row:
-                report.problems.append(
-                    Problem(
+        else:
+            report.loaded += 1
+            if mapped.subject is not None:
+                seen = first_row.setdefault(mapped.subject, row)
+                if seen != row:
+                    report.problem(
                         str(path),
                         row,
-                        None,
-                        f"describes the same {'person' if kind == 'people' else 'specimen'} as row "
-                        f"{seen} (same key); both records are merged into <{mapped.subject}>",
+                        "person_id",
+                        f"same person_id as row {seen}; both rows merged",
                         "warning",
                     )
-                )
-        lines.extend(nquad((s, p_, o, None)) for s, p_, o in mapped.triples)
+            sink.triples(mapped.triples)
+        sink.record_done()
 
 
 def ingest_dataset(
@@ -186,39 +243,48 @@ def ingest_dataset(
     minter: Minter,
     replace: bool = False,
     on_record: Callable[[int], None] | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
     """Map and load one dataset into its own named graph, replacing it atomically.
 
     Raises InputError, before anything is written, when the dataset exists and ``replace`` is
     false, or when a file cannot be read at all; bad records are rejected and reported.
+    ``encoding`` overrides the encoding that archives and files declare.
     """
+    from collectomics.ingest.archive import stream_archive  # archive reading is heavier
+
     graph = minter.graph(spec.dataset_id)
     if graph in store.graphs() and not replace:
         raise InputError(
             f"dataset {spec.dataset_id!r} is already in the store; pass --replace to replace it",
             dataset=spec.dataset_id,
         )
+    for path in spec.files:
+        if not path.exists():
+            raise InputError("no such file", file=str(path))
+    kinds = [(path, file_kind(path)) for path in spec.files]
     report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
     ctx = Context(spec.dataset_id, minter)
-    lines: list[str] = []
-    rdf_parts: list[Path] = []
-    digest = hashlib.sha256()
-    for path in spec.files:
-        if not path.is_file():
-            raise InputError("no such file", file=str(path))
-        digest.update(path.read_bytes())
-        kind = file_kind(path)
-        if kind == "rdf":
-            rdf_parts.append(path)
-        else:
-            _map_csv(path, kind, ctx, report, lines, on_record)
-    lines[:0] = _dataset_triples(spec, minter, digest.hexdigest())
-    parts: list[tuple[object, str]] = [("".join(lines).encode("utf-8"), "ntriples")]
-    parts += [(p, rdf_format_for(p) or "turtle") for p in rdf_parts]
+    digest = _digest(spec.files)
+
+    def produce(out: IO[bytes]) -> None:
+        sink = Sink(out, on_record)
+        meta = DatasetMetadata()
+        for path, kind in kinds:
+            if kind == "people":
+                _stream_people(path, ctx, report, sink)
+            elif kind in ("dwca", "specimens"):
+                meta = stream_archive(path, ctx, report, sink, encoding=encoding) or meta
+        sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
+        sink.flush()
+
+    extra = [(p, rdf_format_for(p) or "turtle") for p, kind in kinds if kind == "rdf"]
     try:
-        report.triples = store.replace_graph_parts(graph, parts, base_iri=minter.base)  # type: ignore[arg-type]
+        report.triples = store.replace_graph_stream(
+            graph, produce, "ntriples", base_iri=minter.base, lenient=True, extra=extra
+        )
     except StoreError as exc:
-        files = ", ".join(str(p) for p in rdf_parts) or None
+        files = ", ".join(str(p) for p, _ in extra) or None
         raise InputError(
             f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
         ) from None
@@ -233,17 +299,21 @@ def ingest_files(
     dataset_id: str | None = None,
     replace: bool = False,
     on_record: Callable[[int], None] | None = None,
+    encoding: str | None = None,
 ) -> list[IngestReport]:
     """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its stem)."""
     if dataset_id:
         specs = [DatasetSpec(dataset_id, tuple(paths))]
     else:
-        specs = [DatasetSpec(slug(p.stem), (p,)) for p in paths]
+        specs = [DatasetSpec(slug(p.stem if p.is_file() else p.name), (p,)) for p in paths]
     for spec in specs:  # check every file's kind before loading anything
         for path in spec.files:
-            if not path.is_file():
+            if not path.exists():
                 raise InputError("no such file", file=str(path))
             file_kind(path)
     return [
-        ingest_dataset(store, s, minter=minter, replace=replace, on_record=on_record) for s in specs
+        ingest_dataset(
+            store, s, minter=minter, replace=replace, on_record=on_record, encoding=encoding
+        )
+        for s in specs
     ]

@@ -44,11 +44,30 @@ def _bounds_of(text: str) -> Bounds | None:
     return d, d
 
 
+_MONTHS = {
+    m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)
+}
+# java.util.Date.toString(), as old GBIF portal downloads wrote dates: an exact format, not a guess
+_JAVA = re.compile(
+    r"^(?:mon|tue|wed|thu|fri|sat|sun) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) "
+    r"(\d{2}) \d{2}:\d{2}:\d{2} [A-Z]{2,5} (\d{4})$",
+    re.I,
+)
+
+
 def date_bounds(text: str | None) -> Bounds | None:
     """Earliest and latest day meant by ``text``, widened to its precision; None if unparseable."""
     if not text:
         return None
     text = text.strip()
+    java = _JAVA.match(text)
+    if java:
+        month, day, year = _MONTHS[java.group(1).lower()], int(java.group(2)), int(java.group(3))
+        try:
+            d = date(year, month, day)
+        except ValueError:
+            return None
+        return d, d
     if "/" not in text:
         return _bounds_of(text)
     start_text, _, end_text = text.partition("/")

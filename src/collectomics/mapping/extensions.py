@@ -7,6 +7,7 @@ GBIF's verbatim record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from collectomics.mapping.common import Context, Mapped, date_literal, text
@@ -33,6 +34,7 @@ DCE_NS = "http://purl.org/dc/elements/1.1/"
 AC_NS = "http://rs.tdwg.org/ac/terms/"
 XMP_NS = ("http://ns.adobe.com/xap/1.0/rights/", "http://ns.adobe.com/xap/1.0/")
 DCMITYPE = "http://purl.org/dc/dcmitype/"
+_DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s\"<>]+)$", re.I)
 
 #: local names whose values are links, kept as IRIs when they are valid ones
 _LINK_TERMS = {
@@ -226,8 +228,9 @@ def map_dataset(meta: DatasetMetadata, dataset: IRI, ctx: Context) -> Mapped:
     out.add(dataset, DCTERMS.issued, text(meta.pub_date))
     for identifier in meta.identifiers:
         out.add(dataset, DCTERMS.identifier, text(identifier))
-        if identifier.lower().startswith("10."):
-            out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + identifier))
+        doi = _DOI.match(identifier.strip())
+        if doi:
+            out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + doi.group(1)))
     for n, contact in enumerate(meta.contacts, start=1):
         node = ctx.minter.part(dataset, "contact", str(n))
         out.add(dataset, PROV.qualifiedAttribution, node)

@@ -1,0 +1,410 @@
+"""Stream a Darwin Core Archive (or a single Darwin Core CSV/TSV) into mapped triples.
+
+Occurrence core: each row is a specimen; extensions (media, identification history, resource
+relationships, GBIF's verbatim record) attach to it through the core id. Event core: each event
+row is kept, and each row of its Occurrence extension becomes a specimen that inherits the
+event's fields. Memory stays flat but for one dict of core id -> specimen IRI, kept only when
+extensions need it, and a small buffer that pairs GBIF's verbatim rows with their core rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from collectomics.errors import InputError
+from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
+from collectomics.ingest.eml import parse_eml
+from collectomics.ingest.pipeline import Counts, IngestReport, Sink
+from collectomics.mapping.common import Context, Mapped, date_literal
+from collectomics.mapping.dates import date_bounds
+from collectomics.mapping.dwc import canonical_term
+from collectomics.mapping.extensions import (
+    map_dataset,
+    map_identification,
+    map_media,
+    map_relationship,
+    map_verbatim,
+)
+from collectomics.mapping.specimens import map_specimen
+from collectomics.model import IRI, DatasetMetadata, Literal
+from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
+
+DWC_NS = "http://rs.tdwg.org/dwc/terms/"
+OCCURRENCE = DWC_NS + "Occurrence"
+EVENT = DWC_NS + "Event"
+TAXON = DWC_NS + "Taxon"
+IDENTIFICATION = DWC_NS + "Identification"
+RELATIONSHIP = DWC_NS + "ResourceRelationship"
+#: row types of Darwin Core 1.4 era archives that mean Occurrence
+LEGACY_OCCURRENCE = {DWC_NS + "DarwinCore", DWC_NS + "SimpleDarwinRecord"}
+MEDIA = {
+    "http://eol.org/schema/media/Document",
+    "http://rs.gbif.org/terms/1.0/Multimedia",
+    "http://rs.gbif.org/terms/1.0/Image",
+    "http://rs.tdwg.org/ac/terms/Multimedia",
+    "http://rs.gbif.org/terms/1.0/Images",
+}
+
+
+def _renamer(spec: FileSpec, file: str, report: IngestReport) -> dict[str, str]:
+    """term IRI -> Darwin Core name for the terms the mapping reads; report the others once."""
+    rename: dict[str, str] = {}
+    unmapped = []
+    for field_spec in spec.fields:
+        name = canonical_term(field_spec.term)
+        if name:
+            rename[field_spec.term] = name
+        else:
+            unmapped.append(field_spec.term.rsplit("/", 1)[-1])
+    if unmapped:
+        report.problem(
+            file,
+            None,
+            None,
+            f"{len(unmapped)} terms not mapped, ignored: {', '.join(unmapped)}",
+            "warning",
+        )
+    return rename
+
+
+def _row_type(spec: FileSpec) -> str:
+    return OCCURRENCE if spec.row_type in LEGACY_OCCURRENCE else spec.row_type
+
+
+def _extension_kind(spec: FileSpec, core: FileSpec) -> str | None:
+    if _row_type(spec) == OCCURRENCE:
+        return "verbatim" if _row_type(core) == OCCURRENCE else "occurrence"
+    if spec.row_type in MEDIA:
+        return "media"
+    if spec.row_type == IDENTIFICATION:
+        return "identification"
+    if spec.row_type == RELATIONSHIP:
+        return "relationship"
+    return None
+
+
+class _Loader:
+    """The state of one archive's streaming: report, sink, ids, source datasets."""
+
+    def __init__(self, arc: Archive, path: Path, ctx: Context, report: IngestReport, sink: Sink):
+        self.arc, self.path, self.ctx, self.report, self.sink = arc, path, ctx, report, sink
+        self.ids: dict[str, IRI] = {}
+        self.sources: dict[str, IRI] = {}
+        self.first_row: dict[IRI, int] = {}
+
+    def where(self, spec: FileSpec) -> str:
+        """How reports name a file of the archive: ``archive.zip!occurrence.txt``."""
+        if self.path.is_dir():
+            return str(self.path / spec.name)
+        if self.path.suffix.lower() == ".zip":
+            return f"{self.path}!{spec.name}"
+        return str(self.path)
+
+    # -- specimens ----------------------------------------------------------------------
+
+    def specimen(self, row: Row, record: dict[str, str], file: str, keep_id: bool) -> IRI | None:
+        mapped = map_specimen(record, self.ctx)
+        for p in mapped.problems:
+            self.report.problem(file, row.line, p.column, p.reason, p.severity)
+        if mapped.rejected or mapped.subject is None:
+            self.report.rejected += 1
+            return None
+        self.report.loaded += 1
+        subject = mapped.subject
+        seen = self.first_row.setdefault(subject, row.line)
+        if seen != row.line:
+            self.report.problem(
+                file,
+                row.line,
+                None,
+                f"describes the same specimen as line {seen} (same key); "
+                f"both records are merged into <{subject}>",
+                "warning",
+            )
+        self.sink.triples(mapped.triples)
+        key = record.get("datasetKey", "").strip()
+        if key:
+            self.sink.triples([(subject, SCHEMA.includedInDataSet, self.source(key))])
+        if keep_id and row.id:
+            self.ids[row.id] = subject
+        return subject
+
+    def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> None:
+        core = self.arc.core
+        file = self.where(core)
+        rename = _renamer(core, file, self.report)
+        pairing = _VerbatimPairing(self, verbatim) if verbatim else None
+        for row in self.arc.rows(core):
+            self.report.read += 1
+            if isinstance(row, RowError):
+                self.report.rejected += 1
+                self.report.problem(file, row.line, None, row.reason)
+                self.sink.record_done()
+                continue
+            record = {rename[t]: v for t, v in row.values.items() if t in rename}
+            subject = self.specimen(row, record, file, keep_ids or pairing is not None)
+            if pairing is not None and subject is not None and row.id:
+                pairing.core_row(row.id, subject, row.values)
+            self.sink.record_done()
+        if pairing is not None:
+            pairing.finish()
+
+    def parent_core(self, occurrences: FileSpec | None) -> None:
+        """An Event or Taxon core: its rows become event or taxon nodes, and each row of its
+        Occurrence extension a specimen that inherits the parent row's fields."""
+        core = self.arc.core
+        word, cls = ("event", DWC.Event) if core.row_type == EVENT else ("taxon", DWC.Taxon)
+        file = self.where(core)
+        rename = _renamer(core, file, self.report)
+        events: dict[str, tuple[IRI, dict[str, str]]] = {}
+        for row in self.arc.rows(core):
+            self.report.read += 1
+            if isinstance(row, RowError):
+                self.report.rejected += 1
+                self.report.problem(file, row.line, None, row.reason)
+                continue
+            record = {rename[t]: v for t, v in row.values.items() if t in rename}
+            key = row.id or record.get(f"{word}ID") or ""
+            if not key:
+                self.report.rejected += 1
+                self.report.problem(file, row.line, None, f"a {word} row without id")
+                continue
+            event = self.ctx.minter.mint(word, self.ctx.dataset_id, key)
+            self.sink.triples(_parent_triples(event, cls, record, self.ctx))
+            self.report.loaded += 1
+            events[key] = (event, record)
+            self.ids[key] = event  # media and other extensions of the core attach to it
+            self.sink.record_done()
+        if occurrences is None:
+            return
+        counts = self.report.extensions.setdefault(occurrences.name, Counts())
+        occ_file = self.where(occurrences)
+        rename = _renamer(occurrences, occ_file, self.report)
+        for row in self.arc.rows(occurrences):
+            counts.read += 1
+            if isinstance(row, RowError):
+                counts.rejected += 1
+                self.report.problem(occ_file, row.line, None, row.reason)
+                continue
+            parent = events.get(row.id or "")
+            if parent is None:
+                counts.rejected += 1
+                self.report.problem(
+                    occ_file, row.line, "coreid", f"no {word} with id {row.id!r} in the core"
+                )
+                continue
+            record = {**parent[1], **{rename[t]: v for t, v in row.values.items() if t in rename}}
+            mapped = map_specimen(record, self.ctx)
+            for p in mapped.problems:
+                self.report.problem(occ_file, row.line, p.column, p.reason, p.severity)
+            if mapped.rejected or mapped.subject is None:
+                counts.rejected += 1
+                continue
+            counts.loaded += 1
+            self.sink.triples(mapped.triples)
+            if word == "event":
+                own_event = self.ctx.minter.part(mapped.subject, "event")
+                self.sink.triples([(own_event, DCTERMS.isPartOf, parent[0])])
+            else:
+                self.sink.triples([(mapped.subject, DWCIRI.toTaxon, parent[0])])
+            self.sink.record_done()
+
+    # -- extensions ---------------------------------------------------------------------
+
+    def extension(self, spec: FileSpec, kind: str) -> None:
+        counts = self.report.extensions.setdefault(spec.name, Counts())
+        file = self.where(spec)
+        numbers: dict[str, int] = {}
+        for row in self.arc.rows(spec):
+            counts.read += 1
+            if isinstance(row, RowError):
+                counts.rejected += 1
+                self.report.problem(file, row.line, None, row.reason)
+                continue
+            specimen = self.ids.get(row.id or "")
+            if specimen is None:
+                counts.rejected += 1
+                self.report.problem(
+                    file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
+                )
+                continue
+            n = numbers[row.id] = numbers.get(row.id or "", 0) + 1  # type: ignore[index]
+            if kind == "media":
+                mapped = map_media(row.values, specimen, self.ctx, f"{row.id}-{n}")
+            elif kind == "identification":
+                mapped = map_identification(row.values, specimen, self.ctx, n)
+            else:
+                mapped = map_relationship(row.values, specimen, self.ctx, n, self.ids.get)
+            for p in mapped.problems:
+                self.report.problem(file, row.line, p.column, p.reason, p.severity)
+            counts.loaded += 1
+            self.sink.triples(mapped.triples)
+            self.sink.record_done()
+
+    def unsupported(self, spec: FileSpec) -> None:
+        counts = self.report.extensions.setdefault(spec.name, Counts())
+        for _ in self.arc.rows(spec):
+            counts.read += 1
+            counts.rejected += 1
+        self.report.problem(
+            self.where(spec),
+            None,
+            None,
+            f"extension {spec.row_type} is not mapped; its {counts.read} rows were not loaded",
+            "warning",
+        )
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def source(self, key: str) -> IRI:
+        """The node of a GBIF source dataset, made on first sight even when no EML describes it."""
+        node = self.sources.get(key)
+        if node is None:
+            node = self.sources[key] = self.ctx.minter.mint("dataset", "gbif", key)
+            self.sink.triples(
+                [
+                    (node, RDF.type, SCHEMA.Dataset),
+                    (node, DCTERMS.identifier, Literal(key)),
+                    (node, RDFS.seeAlso, IRI(f"https://www.gbif.org/dataset/{key}")),
+                    (self.ctx.dataset, DCTERMS.hasPart, node),
+                ]
+            )
+        return node
+
+    def metadata(self) -> DatasetMetadata | None:
+        meta = None
+        if self.arc.metadata_name:
+            meta = self._eml(self.arc.metadata_name)
+        for name in self.arc.dataset_metadata_names():
+            key = Path(name).stem
+            source_meta = self._eml(name)
+            if source_meta is None:
+                continue
+            node = self.source(key)
+            self.sink.triples(map_dataset(source_meta, node, self.ctx).triples)
+        return meta
+
+    def _eml(self, name: str) -> DatasetMetadata | None:
+        try:
+            return parse_eml(self.arc.read_bytes(name), source=f"{self.path}!{name}")
+        except InputError as exc:
+            self.report.problem(
+                f"{self.path}!{name}", None, None, f"metadata not read: {exc}", "warning"
+            )
+            return None
+
+
+class _VerbatimPairing:
+    """Pairs GBIF verbatim rows with their interpreted core rows as both files stream by.
+
+    GBIF writes both files in the same order, so the buffers stay tiny; if they do not, rows
+    wait in the buffers until their partner comes.
+    """
+
+    def __init__(self, loader: _Loader, spec: FileSpec) -> None:
+        self.loader, self.spec = loader, spec
+        self.rows: Iterator[Row | RowError] = loader.arc.rows(spec)
+        self.core: dict[str, tuple[IRI, dict[str, str]]] = {}
+        self.verbatim: dict[str, Row] = {}
+        self.counts = loader.report.extensions.setdefault(spec.name, Counts())
+        self.file = loader.where(spec)
+
+    def core_row(self, core_id: str, subject: IRI, values: dict[str, str]) -> None:
+        if core_id in self.verbatim:
+            self._pair(self.verbatim.pop(core_id), subject, values)
+            return
+        self.core[core_id] = (subject, values)
+        for row in self.rows:
+            if not self._take(row):
+                continue
+            if row.id == core_id:
+                self._pair(row, *self.core.pop(core_id))  # type: ignore[arg-type, union-attr]
+                return
+            self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
+
+    def _take(self, row: Row | RowError) -> bool:
+        self.counts.read += 1
+        if isinstance(row, RowError):
+            self.counts.rejected += 1
+            self.loader.report.problem(self.file, row.line, None, row.reason)
+            return False
+        return True
+
+    def _pair(self, row: Row, subject: IRI, interpreted: dict[str, str]) -> None:
+        mapped: Mapped = map_verbatim(row.values, interpreted, subject, self.loader.ctx)
+        self.loader.sink.triples(mapped.triples)
+        self.counts.loaded += 1
+
+    def finish(self) -> None:
+        for row in self.rows:
+            if self._take(row):
+                pending = self.core.pop(row.id or "", None)  # type: ignore[union-attr]
+                if pending:
+                    self._pair(row, *pending)  # type: ignore[arg-type]
+                else:
+                    self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
+        for core_id, row in self.verbatim.items():
+            self.counts.rejected += 1
+            self.loader.report.problem(
+                self.file, row.line, "coreid", f"no loaded core record with id {core_id!r}"
+            )
+
+
+def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) -> list:
+    out = Mapped()
+    out.add(event, RDF.type, cls)
+    if cls == DWC.Event:
+        out.add(event, RDF.type, PROV.Activity)
+    out.add(event, SCHEMA.includedInDataSet, ctx.dataset)
+    for name, value in record.items():
+        if value.strip() and not name.endswith("ID"):
+            out.add(event, DWC.term(name), Literal(value.strip()))
+    bounds = date_bounds(record.get("eventDate"))
+    if bounds:
+        out.add(event, COL.earliestDate, date_literal(bounds[0]))
+        out.add(event, COL.latestDate, date_literal(bounds[1]))
+    for id_term in ("eventID", "taxonID"):
+        if record.get(id_term):
+            out.add(event, DCTERMS.identifier, Literal(record[id_term]))
+    return out.triples
+
+
+def stream_archive(
+    path: Path, ctx: Context, report: IngestReport, sink: Sink, *, encoding: str | None = None
+) -> DatasetMetadata | None:
+    """Map every record of an archive (or single Darwin Core file) into ``sink``.
+
+    Returns the archive's own EML metadata, if it has some, for the dataset node.
+    """
+    with Archive.open(path, encoding=encoding) as arc:
+        loader = _Loader(arc, path, ctx, report, sink)
+        meta = loader.metadata()
+        kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
+        core_type = _row_type(arc.core)
+        if core_type in (EVENT, TAXON):
+            occurrence = next((s for s, k in kinds if k == "occurrence"), None)
+            loader.parent_core(occurrence)
+            kinds = [(s, k) for s, k in kinds if s is not occurrence]
+        elif core_type == OCCURRENCE:
+            verbatim = next((s for s, k in kinds if k == "verbatim"), None)
+            keep = any(k in ("media", "identification", "relationship") for _, k in kinds)
+            loader.occurrence_core(verbatim, keep)
+            kinds = [(s, k) for s, k in kinds if s is not verbatim]
+        else:
+            raise InputError(
+                f"the archive's core is {arc.core.row_type}; Collectomics reads Occurrence, "
+                "Event and Taxon cores",
+                file=str(path),
+            )
+        for spec, kind in kinds:
+            if kind in ("media", "identification", "relationship"):
+                loader.extension(spec, kind)
+            else:
+                loader.unsupported(spec)
+        for problem in arc.problems:
+            report.problem(
+                problem.file, problem.line, problem.column, problem.reason, problem.severity
+            )
+        sink.flush()
+        return meta

@@ -1,0 +1,222 @@
+"""Darwin Core Archive ingest end to end, on every real archive in shared/data and the quirks."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
+from collectomics.iri import Minter
+from collectomics.store import OxigraphStore
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
+
+
+def _n(store: OxigraphStore, sparql: str) -> int:
+    return int(next(store.query(sparql).rows())["n"].value)  # type: ignore[union-attr]
+
+
+def _adds_up(report) -> None:  # type: ignore[no-untyped-def]
+    assert report.read == report.loaded + report.rejected
+    for name, c in report.extensions.items():
+        assert c.read == c.loaded + c.rejected, name
+
+
+REAL = {
+    # archive: (core records read, loaded, {extension: rows loaded})
+    "rgbif-gbif-downloads/0000066-140928181241064.zip": (
+        470,
+        470,
+        {"verbatim.txt": 470, "multimedia.txt": 215},
+    ),
+    "finch-gbif-download-2015/0000154-150116162929234.zip": (
+        443,
+        443,
+        {"verbatim.txt": 443, "multimedia.txt": 1},
+    ),
+    "pydwca-gbif-results/gbif-results.zip": (158, 158, {}),
+    "dwca-io-fixtures/archive-occ.zip": (1534, 1534, {}),
+    "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip": (
+        10,
+        10,
+        {"occurrences.txt": 47, "media.txt": 9},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_every_real_archive_ingests_with_counts_that_add_up(name: str, minter: Minter) -> None:
+    store = OxigraphStore()
+    read, loaded, ext = REAL[name]
+    [report] = ingest_files(store, [SHARED / name], minter=minter)
+    _adds_up(report)
+    assert (report.read, report.loaded) == (read, loaded)
+    for ext_name, rows in ext.items():
+        assert report.extensions[ext_name].loaded == rows
+    # never a literal on a dwciri: term, never owl:sameAs
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(*) AS ?n) { ?s ?p ?o FILTER(STRSTARTS(STR(?p), 'http://rs.tdwg.org/dwc/iri/') && isLiteral(?o)) }",
+        )
+        == 0
+    )
+    assert (
+        _n(store, "SELECT (COUNT(*) AS ?n) { ?s <http://www.w3.org/2002/07/owl#sameAs> ?o }") == 0
+    )
+
+
+def test_gbif_download_keeps_sources_media_and_verbatim(minter: Minter) -> None:
+    store = OxigraphStore()
+    ingest_files(
+        store,
+        [SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip"],
+        minter=minter,
+        dataset_id="dl",
+    )
+    # 26 source datasets, each described by dataset/*.xml EML; every specimen points to its own
+    assert (
+        _n(store, "SELECT (COUNT(DISTINCT ?d) AS ?n) { ?dl <http://purl.org/dc/terms/hasPart> ?d }")
+        == 26
+    )
+    specimens = _n(
+        store,
+        "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }",
+    )
+    assert specimens >= 450
+    assert (
+        _n(
+            store,
+            """SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> ;
+        <http://schema.org/includedInDataSet> ?d . ?dl <http://purl.org/dc/terms/hasPart> ?d }""",
+        )
+        == specimens
+    )
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?m <http://xmlns.com/foaf/0.1/depicts> ?s ; <http://rs.tdwg.org/ac/terms/accessURI> ?u }",
+        )
+        == 209  # of the 214 distinct core ids in multimedia.txt, 5 have no image URL
+    )
+    assert (
+        _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?m <http://xmlns.com/foaf/0.1/depicts> ?s }")
+        == 214
+
+    )
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(*) AS ?n) { ?s <http://www.w3.org/ns/prov#wasDerivedFrom> ?v . ?v a <https://w3id.org/collectomics/ontology#VerbatimRecord> }",
+        )
+        > 0
+    )
+
+
+def test_no_header_archive_java_dates(minter: Minter) -> None:
+    store = OxigraphStore()
+    [report] = ingest_files(store, [SHARED / "pydwca-gbif-results/gbif-results.zip"], minter=minter)
+    assert report.read == 158  # ignoreHeaderLines=0: the first line is a record
+    # java.util.Date strings ("Tue Apr 01 00:00:00 CET 1930") get exact bounds
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(*) AS ?n) { ?e <http://rs.tdwg.org/dwc/terms/eventDate> ?d ; <https://w3id.org/collectomics/ontology#earliestDate> ?x FILTER(CONTAINS(?d, 'CET')) }",
+        )
+        > 0
+    )
+
+
+def test_legacy_terms(minter: Minter) -> None:
+    store = OxigraphStore()
+    ingest_files(store, [SHARED / "dwca-io-fixtures/archive-occ.zip"], minter=minter)
+    # Darwin Core 1.4 CatalogNumber/ScientificName/Latitude read as today's terms
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(*) AS ?n) { ?s <http://rs.tdwg.org/dwc/terms/catalogNumber> ?c ; <http://rs.tdwg.org/dwc/terms/scientificName> ?x }",
+        )
+        == 1534
+    )
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(*) AS ?n) { ?l <http://rs.tdwg.org/dwc/terms/decimalLatitude> ?c }",
+        )
+        > 1000
+    )
+
+
+def test_cp1250_file(minter: Minter) -> None:
+    path = SHARED / "dwca-io-fixtures/Borza.txt"
+    store = OxigraphStore()
+    [report] = ingest_files(store, [path], minter=minter, encoding="cp1250")
+    _adds_up(report)
+    assert report.read == 435
+    assert not [
+        p for p in report.problems if "encoding" in p.reason.lower() or "utf-8" in p.reason.lower()
+    ]
+    names = {
+        r["n"].value
+        for r in store.query(
+            "SELECT DISTINCT ?n { ?a a <https://w3id.org/collectomics/ontology#NameStringAgent> ; <http://xmlns.com/foaf/0.1/name> ?n }"
+        ).rows()
+    }  # type: ignore[union-attr]
+    assert "Péter Borza" in names or any("Borza" in n for n in names)
+    # without the right encoding every row still loads, and the fallback is reported
+    [report] = ingest_files(OxigraphStore(), [path], minter=minter)
+    assert report.loaded + report.rejected == 435
+    assert any(
+        p.severity == "warning" and ("encod" in p.reason.lower() or "utf-8" in p.reason.lower())
+        for p in report.problems
+    )
+
+
+def test_simple_csv(tmp_path: Path, minter: Minter) -> None:
+    with zipfile.ZipFile(SHARED / "rgbif-gbif-downloads/0009886-250127130748423.zip") as z:
+        z.extractall(tmp_path)
+    store = OxigraphStore()
+    [report] = ingest_files(store, list(tmp_path.glob("*.csv")), minter=minter)
+    assert (report.read, report.loaded) == (91, 91)
+
+
+def test_event_core_with_occurrence_extension(minter: Minter) -> None:
+    store = OxigraphStore()
+    [report] = ingest_files(store, [QUIRKS / "event-core-occurrence-ext"], minter=minter)
+    _adds_up(report)
+    assert report.loaded >= 1 and sum(c.loaded for c in report.extensions.values()) >= 1
+    # each specimen's event is part of the core event and inherits its date
+    assert (
+        _n(
+            store,
+            """SELECT (COUNT(*) AS ?n) { ?s <https://w3id.org/collectomics/ontology#collectingEvent> ?e .
+        ?e <http://purl.org/dc/terms/isPartOf> ?core . ?core a <http://rs.tdwg.org/dwc/terms/Event> }""",
+        )
+        >= 1
+    )
+
+
+def test_reingest_gives_the_same_graph(tmp_path: Path, minter: Minter) -> None:
+    archive = SHARED / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    store = OxigraphStore()
+    ingest_dataset(store, DatasetSpec("finch", (archive,)), minter=minter)
+    first = tmp_path / "1.nq"
+    store.dump(str(first))
+    ingest_dataset(store, DatasetSpec("finch", (archive,)), minter=minter, replace=True)
+    second = tmp_path / "2.nq"
+    store.dump(str(second))
+    assert sorted(first.read_text().splitlines()) == sorted(second.read_text().splitlines())
+
+
+def test_report_json_is_serialisable(minter: Minter) -> None:
+    [report] = ingest_files(
+        OxigraphStore(),
+        [SHARED / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip"],
+        minter=minter,
+    )
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["extensions"]["description.txt"]["rejected"] == 17
