@@ -62,7 +62,7 @@ def test_non_utf8_file_is_read_with_a_fallback_that_is_reported(store: OxigraphS
     [warning] = [p for p in report.problems if "UTF-8" in p.reason or "utf-8" in p.reason.lower()]
     assert warning.row == 3 and warning.severity == "warning"
     names = {r["n"].value for r in store.query("SELECT ?n { ?a <http://xmlns.com/foaf/0.1/name> ?n }").rows()}  # type: ignore[union-attr]
-    assert "C. Blanché" in names
+    assert any("Blanché" in n for n in names)  # 0xE9 read as é, not dropped or mangled
 
 
 def test_unknown_file_is_refused_before_anything_loads(
