@@ -106,7 +106,6 @@ def test_gbif_download_keeps_sources_media_and_verbatim(minter: Minter) -> None:
     assert (
         _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?m <http://xmlns.com/foaf/0.1/depicts> ?s }")
         == 214
-
     )
     assert (
         _n(
@@ -220,3 +219,21 @@ def test_report_json_is_serialisable(minter: Minter) -> None:
     )
     data = json.loads(json.dumps(report.to_dict()))
     assert data["extensions"]["description.txt"]["rejected"] == 17
+
+
+@pytest.mark.parametrize(
+    ("path", "dataset"),
+    [
+        (SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip", "0000066-140928181241064"),
+        (SHARED / "dwca-io-fixtures/archive-occ.zip", "79829665-82c9-414b-b3c1-c1920c4c6c78"),
+        (
+            SHARED / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip",
+            "6632D8151686A3F8C71D4B5A5B1181A4",
+        ),
+        (SHARED / "dwca-io-fixtures/Borza.txt", "Borza"),
+    ],
+)
+def test_default_dataset_ids_survive_new_versions(path: Path, dataset: str) -> None:
+    from collectomics.ingest.archive import default_dataset_id
+
+    assert default_dataset_id(path) == dataset

@@ -9,6 +9,7 @@ extensions need it, and a small buffer that pairs GBIF's verbatim rows with thei
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
+from collectomics.iri import slug
 from collectomics.mapping.common import Context, Mapped, date_literal
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import canonical_term
@@ -368,6 +370,32 @@ def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) 
         if record.get(id_term):
             out.add(event, DCTERMS.identifier, Literal(record[id_term]))
     return out.triples
+
+
+def default_dataset_id(path: Path) -> str:
+    """The dataset id an archive names itself by, so that a newer version replaces the older.
+
+    A GBIF download (per-dataset EML files) is named by its file, the download key; another
+    archive by its EML packageId without a version suffix (``.../v1.3``); a plain file by its
+    stem.
+    """
+    stem = path.stem if path.is_file() else path.name
+    if path.is_file() and path.suffix.lower() != ".zip":
+        return slug(stem)
+    try:
+        with Archive.open(path) as arc:
+            if arc.dataset_metadata_names() or not arc.metadata_name:
+                return slug(stem)
+            meta = parse_eml(arc.read_bytes(arc.metadata_name), source=str(path))
+    except InputError:
+        return slug(stem)
+    package = meta.identifiers[0] if meta.identifiers else ""
+    package = package.strip()
+    head = package.split("/", 1)[0]
+    if re.fullmatch(r"[0-9a-fA-F-]{16,}", head):  # "<uuid>/v1.3", "<uuid>/eml-10.xml"
+        package = head
+    package = re.sub(r"/v\d+(?:\.\d+)*$", "", package)
+    return slug(package) if package else slug(stem)
 
 
 def stream_archive(

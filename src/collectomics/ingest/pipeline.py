@@ -23,7 +23,7 @@ from typing import IO
 
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
-from collectomics.iri import Minter, slug
+from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.extensions import map_dataset
@@ -302,10 +302,15 @@ def ingest_files(
     encoding: str | None = None,
 ) -> list[IngestReport]:
     """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its stem)."""
+    from collectomics.ingest.archive import default_dataset_id
+
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file", file=str(path))
     if dataset_id:
         specs = [DatasetSpec(dataset_id, tuple(paths))]
     else:
-        specs = [DatasetSpec(slug(p.stem if p.is_file() else p.name), (p,)) for p in paths]
+        specs = [DatasetSpec(default_dataset_id(p), (p,)) for p in paths]
     for spec in specs:  # check every file's kind before loading anything
         for path in spec.files:
             if not path.exists():
