@@ -10,7 +10,7 @@ from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context
 from collectomics.mapping.dates import date_bounds, year_precision_type
 from collectomics.mapping.dwc import canonical_term
-from collectomics.mapping.names import normalise, split_agents
+from collectomics.mapping.names import normalise
 from collectomics.mapping.people import map_person
 from collectomics.mapping.specimens import map_specimen
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, nquad
@@ -49,42 +49,6 @@ def test_precision_types() -> None:
     assert [
         year_precision_type(t) for t in ("1958", "1958-03", "1958-03-02", "58", "1958-02-30")
     ] == ["gYear", "gYearMonth", "date", None, None]
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("Blanché, Cèsar & Ferrer, R.", ["Blanché, Cèsar", "Ferrer, R."]),
-        ("Blanché,C. s.n. [1991-06-12]", ["Blanché, C."]),
-        ("Smith, J.; Jones & Brown", ["Smith, J.", "Jones", "Brown"]),
-        (
-            "Harkness, W.J.K., Dickinson, J.C., & Marshall, N.",
-            ["Harkness, W.J.K.", "Dickinson, J.C.", "Marshall, N."],
-        ),
-        ("M. & J. Shorthouse", ["M. Shorthouse", "J. Shorthouse"]),
-        ("leg. J. Carberry", ["J. Carberry"]),
-        ("det. A. Smith 1998", ["A. Smith"]),
-        ("J. Smith et al.", ["J. Smith"]),
-        ("A | B | C", ["A", "B", "C"]),
-        ("Andrikovics S, Bakonyi G, Csabai Z", ["Andrikovics S", "Bakonyi G", "Csabai Z"]),
-        (
-            "A.K. Monro, B.B. Klitgaard, J. Degracia",
-            ["A.K. Monro", "B.B. Klitgaard", "J. Degracia"],
-        ),
-        (
-            "Bosch Daniel, Maria; Rovira López, Anna Maria",
-            ["Bosch Daniel, Maria", "Rovira López, Anna Maria"],
-        ),
-        ("", []),
-    ],
-)
-def test_split_agents(value: str, expected: list[str]) -> None:
-    assert [n.written for n in split_agents(value)] == expected
-
-
-def test_et_al_is_remembered() -> None:
-    names = split_agents("J. Smith & K. Jones et al.")
-    assert [n.et_al for n in names] == [False, True]
 
 
 def test_normalise_unites_spellings() -> None:
@@ -221,3 +185,15 @@ def test_placeholder_occurrence_id_does_not_merge_specimens() -> None:
     b = map_specimen(dict(RECORD, occurrenceID="present", catalogNumber="0025654"), CTX)
     assert a.subject != b.subject
     assert any(p.column == "occurrenceID" for p in a.problems)
+
+
+def test_country_codes_link_to_wikidata() -> None:
+    from collectomics.vocab import SCHEMA, WD
+
+    out = map_specimen(dict(RECORD, countryCode="my"), CTX)
+    assert [o for (_, p, o) in out.triples if p == SCHEMA.containedInPlace] == [WD.Q833]
+    out = map_specimen(dict(RECORD, countryCode="XZ"), CTX)  # high seas: valid, no country
+    assert not [o for (_, p, o) in out.triples if p == SCHEMA.containedInPlace]
+    assert not [p for p in out.problems if p.column == "countryCode"]
+    out = map_specimen(dict(RECORD, countryCode="QQQ"), CTX)
+    assert [p.column for p in out.problems if p.column == "countryCode"]

@@ -17,6 +17,7 @@ from collectomics.mapping.common import (
     integer,
     text,
 )
+from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import display_form, normalise, split_agents
@@ -38,7 +39,53 @@ from collectomics.vocab import (
     SKOS,
     SSSOM,
     STATUS,
+    WD,
 )
+
+#: ISO 3166 user-assigned and GBIF codes (XZ high seas, ZZ unknown): valid, but no country
+_USER_ASSIGNED = {
+    "AA",
+    "QM",
+    "QN",
+    "QO",
+    "QP",
+    "QQ",
+    "QR",
+    "QS",
+    "QT",
+    "QU",
+    "QV",
+    "QW",
+    "QX",
+    "QY",
+    "QZ",
+    "XA",
+    "XB",
+    "XC",
+    "XD",
+    "XE",
+    "XF",
+    "XG",
+    "XH",
+    "XI",
+    "XJ",
+    "XL",
+    "XM",
+    "XN",
+    "XO",
+    "XP",
+    "XQ",
+    "XR",
+    "XS",
+    "XT",
+    "XU",
+    "XV",
+    "XW",
+    "XX",
+    "XY",
+    "XZ",
+    "ZZ",
+}
 
 _SPECIMEN_CLASSES = {
     "preservedspecimen": DWC.PreservedSpecimen,
@@ -301,6 +348,11 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                 code = location_values["countryCode"].upper()
                 if len(code) == 2 and code.isalpha():
                     out.add(s, DWC.countryCode, Literal(code))
+                    country = COUNTRIES.get(code)
+                    if country:
+                        out.add(loc, SCHEMA.containedInPlace, WD.term(country[0]))
+                    elif code not in _USER_ASSIGNED:
+                        out.warn("countryCode", f"{code!r} is not a country code we know")
                 else:
                     out.warn(
                         "countryCode",
