@@ -32,3 +32,13 @@ def test_cookbook_has_recipes() -> None:
 def test_recipe_answers_on_the_demo(demo_store: OxigraphStore, title: str, query: str) -> None:
     rows = list(demo_store.query(PREFIXES + query).rows())
     assert rows, f"recipe {title!r} returned no rows on the demo graph"
+
+
+def test_readme_tour_names_agents_that_exist(demo_store: OxigraphStore) -> None:
+    readme = (DOCS.parent / "README.md").read_text("utf-8")
+    base = re.search(r"A=(https://\S+)", readme).group(1)  # type: ignore[union-attr]
+    agents = re.findall(r"\$A/([A-Za-z0-9._-]+)", readme)
+    assert agents
+    for agent in agents:
+        ask = f"ASK {{ <{base}/{agent}> a <https://w3id.org/collectomics/ontology#NameStringAgent> }}"
+        assert demo_store.query(ask).boolean, f"README names {base}/{agent}, not in the demo graph"
