@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -48,12 +49,51 @@ def setup(extras: str = "test") -> None:
     stamp_file.write_text(want)
 
 
+def setup_web() -> None:
+    """Install the query page's front-end code (YASGUI) from the npm registry, per the lock file.
+
+    Without npm the query page falls back to a plain form; it never loads code from a CDN."""
+    lock = ROOT / "package-lock.json"
+    stamp = ROOT / "node_modules" / ".collectomics-installed"
+    if not lock.exists() or (stamp.exists() and stamp.read_text() == _hash(lock)):
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        print("dev.py: npm not found; the query page will be a plain form", flush=True)
+        return
+    print("dev.py: installing the query page's front-end code (npm ci)", flush=True)
+    cmd = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+    if subprocess.call(cmd, cwd=ROOT) == 0:
+        stamp.write_text(_hash(lock))
+
+
+def setup_browser() -> None:
+    """Install Debian's chromium for the headless browser test, when missing and we are root."""
+    if any(shutil.which(name) for name in ("chromium", "chromium-browser")):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print("dev.py: chromium is missing; the browser test will fail (apt-get install chromium)")
+        return
+    print("dev.py: installing chromium for the browser test (apt-get)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
+    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
+    subprocess.call([*apt, "install", "--no-install-recommends", "chromium"], env=env)
+
+
+def _hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__)
         return 2
     job, rest = argv[0], argv[1:]
     setup()
+    setup_web()
+    if job == "test":
+        setup_browser()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if job == "setup":
         return 0

@@ -80,6 +80,49 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Extra folder of canned `.rq` queries, searched before the bundled `queries/`.",
     ),
+    Setting(
+        "working_age",
+        10,
+        "Youngest plausible age (years) to collect, identify or write a label; `infer` flags "
+        "records dated earlier in an agent's life and starts label-writer bounds there.",
+        int,
+    ),
+    Setting(
+        "workers",
+        2,
+        "Query worker processes of `serve`, each with a read-only handle on the store.",
+        int,
+    ),
+    Setting(
+        "query_timeout",
+        30.0,
+        "Seconds a query may run before its worker is killed and the client told so (0: none).",
+        float,
+    ),
+    Setting(
+        "max_rows",
+        100000,
+        "Most rows a SELECT answers through the endpoint (0: no cap); answers name the cap in a "
+        "`Collectomics-Max-Rows` header.",
+        int,
+    ),
+    Setting(
+        "max_request_bytes",
+        1048576,
+        "Largest request body and query string the endpoint accepts, in bytes.",
+        int,
+    ),
+    Setting(
+        "allow_updates",
+        False,
+        "Accept SPARQL updates at /sparql (with the `update_token` as a bearer token).",
+        bool,
+    ),
+    Setting(
+        "update_token",
+        "",
+        "The bearer token an update must carry; updates stay refused while it is empty.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -316,14 +316,19 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     click.echo(
         f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops.", err=True
     )
-    waitress_serve(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        ident="collectomics",
-        _quiet=True,
-    )
+    try:
+        waitress_serve(
+            app,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            ident="collectomics",
+            max_request_body_size=settings.max_request_bytes,
+            max_request_header_size=max(262144, settings.max_request_bytes + 65536),
+            _quiet=True,
+        )
+    finally:
+        app.extensions["collectomics"].runner.close()  # stop the query worker processes
 
 
 @main.command()
@@ -368,3 +373,6 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
 def settings_table() -> list[tuple[str, str, str, str]]:
     """(name, environment variable, default, help) of every setting, for docs and tests."""
     return [(s.name, s.env, str(s.default), s.help) for s in SETTINGS]
+
+
+from collectomics.cli import historians as _historians  # noqa: E402, F401  (registers infer, flags)

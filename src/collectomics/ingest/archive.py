@@ -55,6 +55,8 @@ def _renamer(spec: FileSpec, file: str, report: IngestReport) -> dict[str, str]:
     unmapped = []
     for field_spec in spec.fields:
         name = canonical_term(field_spec.term)
+        if field_spec.term.rsplit("/", 1)[-1] == "illustrative":  # the demo's marker, not DwC
+            name = "illustrative"
         if name:
             rename[field_spec.term] = name
         else:

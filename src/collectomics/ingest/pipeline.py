@@ -6,6 +6,8 @@ A dataset is one or more files:
   with its extensions and EML metadata;
 - a single CSV/TSV: the people template (``person_id`` column) or Darwin Core records with a
   ``catalogNumber`` or ``occurrenceID`` column (GBIF SIMPLE_CSV downloads included);
+- the templates of :mod:`collectomics.ingest.templates`: groups, labels and media (CSV),
+  documents and IIIF Presentation 3 manifests (JSON);
 - RDF (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML), loaded as it is, relative IRIs
   resolved against the configured base.
 
@@ -143,7 +145,10 @@ def _is_archive(path: Path) -> bool:
 
 
 def file_kind(path: Path) -> str:
-    """'dwca', 'rdf', 'people' or 'specimens'; InputError when a file's kind cannot be told."""
+    """'dwca', 'rdf', 'people', 'specimens', or a template of ingest.templates (labels, media,
+    groups, documents, iiif); InputError when a file's kind cannot be told."""
+    from collectomics.ingest.templates import csv_kind, json_kind
+
     if _is_archive(path):
         return "dwca"
     if path.is_dir():
@@ -151,22 +156,29 @@ def file_kind(path: Path) -> str:
     suffix = path.suffix.lower()
     if rdf_format_for(path) and suffix != ".json" or suffix == ".jsonld":
         return "rdf"
+    if suffix == ".json":
+        return json_kind(path)
     if suffix not in {".csv", ".tsv", ".txt"}:
         raise InputError(
             "unknown file type; expected a Darwin Core Archive (.zip or a folder with meta.xml), "
-            ".csv/.tsv/.txt (people or specimen records) or an RDF file "
-            "(.ttl .trig .nt .nq .jsonld .rdf)",
+            ".csv/.tsv/.txt (people, groups, labels, media or specimen records), .json "
+            "(documents or a IIIF manifest) or an RDF file (.ttl .trig .nt .nq .jsonld .rdf)",
             file=str(path),
         )
     header = read_header(path)
     if "person_id" in header:
         return "people"
+    template = csv_kind(header)
+    if template:
+        return template
     terms = {canonical_term(h) for h in header}
     if terms & {"catalogNumber", "occurrenceID"}:
         return "specimens"
     raise InputError(
-        "cannot tell what this file holds: its header has neither a person_id column (people "
-        "template) nor a catalogNumber or occurrenceID column (Darwin Core specimen records)",
+        "cannot tell what this file holds: its header has no person_id column (people "
+        "template), group_id (groups), specimen with transcription/writing_method/hand (labels), "
+        "media_id or access_uri (media), nor a catalogNumber or occurrenceID column (Darwin "
+        "Core specimen records)",
         file=str(path),
         row=1,
     )
@@ -266,6 +278,11 @@ def ingest_dataset(
     report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
     ctx = Context(spec.dataset_id, minter)
     digest = _digest(spec.files)
+    from collectomics.ingest.templates import KINDS as TEMPLATE_KINDS
+    from collectomics.ingest.templates import catalog_index, stream_template
+    from collectomics.mapping.refs import Refs
+
+    refs = Refs(minter, catalog_index(store, kinds, minter))
 
     def produce(out: IO[bytes]) -> None:
         sink = Sink(out, on_record)
@@ -275,6 +292,8 @@ def ingest_dataset(
                 _stream_people(path, ctx, report, sink)
             elif kind in ("dwca", "specimens"):
                 meta = stream_archive(path, ctx, report, sink, encoding=encoding) or meta
+            elif kind in TEMPLATE_KINDS:
+                stream_template(path, kind, ctx, refs, report, sink)
         sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
         sink.flush()
 

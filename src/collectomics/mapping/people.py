@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from collectomics.mapping.common import Context, Mapped, text
 from collectomics.mapping.dates import year_precision_type
-from collectomics.model import IRI, XSD, Literal
+from collectomics.model import IRI, XSD, Literal, iri_is_valid
 from collectomics.vocab import (
     COL,
     DCTERMS,
@@ -33,13 +33,17 @@ from collectomics.vocab import (
 #: The columns of the people template, in order (docs/templates.md documents each).
 PEOPLE_COLUMNS = (
     "person_id name given_name family_name name_variants author_abbreviation birth_date "
-    "death_date description wikidata orcid ipni viaf"
+    "death_date description wikidata orcid ipni viaf floruit_start floruit_end affiliations "
+    "isni other_ids notes illustrative"
 ).split()
+IDENTIFIER_COLUMNS = ("wikidata", "orcid", "ipni", "viaf", "isni")
 
 _QID = re.compile(r"(?:https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/)?(Q[1-9]\d*)$")
 _ORCID = re.compile(r"(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 _IPNI = re.compile(r"(?:urn:lsid:ipni\.org:authors:|https?://(?:www\.)?ipni\.org/a/)?(\d+-\d)$")
 _VIAF = re.compile(r"(?:https?://viaf\.org/viaf/)?(\d+)$")
+_ISNI = re.compile(r"(?:https?://isni\.org/isni/)?(\d{15}[\dX])$")
+_AFFILIATION = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<start>[0-9-]*)(?:/(?P<end>[0-9-]*))?\))?$")
 
 
 def _external(kind: str, value: str) -> IRI | None:
@@ -48,8 +52,9 @@ def _external(kind: str, value: str) -> IRI | None:
         "orcid": (_ORCID, lambda v: IRI(f"https://orcid.org/{v}")),
         "ipni": (_IPNI, lambda v: IRI(f"https://www.ipni.org/a/{v}")),
         "viaf": (_VIAF, lambda v: IRI(f"http://viaf.org/viaf/{v}")),
+        "isni": (_ISNI, lambda v: IRI(f"https://isni.org/isni/{v}")),
     }[kind]
-    m = pattern.match(value.strip())
+    m = pattern.match(value.strip().replace(" ", "") if kind == "isni" else value.strip())
     return to_iri(m.group(1)) if m else None
 
 
@@ -96,7 +101,21 @@ def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
         if death[:4] < birth[:4]:
             out.warn("death_date", f"death {death} is before birth {birth}")
 
-    for column in ("wikidata", "orcid", "ipni", "viaf"):
+    for column in ("floruit_start", "floruit_end"):
+        value = get(column)
+        if value:
+            kind = year_precision_type(value)
+            if kind is None:
+                out.warn(
+                    column, f"{value!r} is not an ISO date (YYYY, YYYY-MM or YYYY-MM-DD); left out"
+                )
+            else:
+                prop = COL.floruitStart if column == "floruit_start" else COL.floruitEnd
+                out.add(p, prop, Literal(value, XSD + kind))
+    out.add(p, RDFS.comment, text(get("notes")))
+    _affiliations(out, ctx, p, get("affiliations"))
+
+    for column in IDENTIFIER_COLUMNS:
         value = get(column)
         if not value:
             continue
@@ -104,15 +123,67 @@ def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
         if target is None:
             out.warn(column, f"{value!r} is not a {column} identifier; left out")
             continue
-        match = ctx.minter.part(p, "match", column, target.rsplit("/", 1)[-1])
-        out.add(match, RDF.type, COL.IdentityMatch)
-        out.add(match, OWL.annotatedSource, p)
-        out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
-        out.add(match, OWL.annotatedTarget, target)
-        out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
-        out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
-        out.add(match, COL.matchStatus, STATUS.accepted)
-        out.add(match, PROV.wasAttributedTo, ctx.dataset)
-        out.add(match, RDFS.comment, Literal("asserted by the publisher of the people table"))
-        out.add(p, SCHEMA.sameAs, target)
+        add_identity(out, ctx, p, column, target, "asserted by the publisher of the people table")
+    for value in get("other_ids").split("|"):
+        value = value.strip()
+        if not value:
+            continue
+        if not value.startswith(("http://", "https://")) or not iri_is_valid(value):
+            out.warn("other_ids", f"{value!r} is not an http(s) IRI; left out")
+            continue
+        add_identity(
+            out, ctx, p, "other", IRI(value), "asserted by the publisher of the people table"
+        )
+    if get("illustrative").lower() in {"true", "yes", "1", "y"}:
+        out.add(p, COL.illustrative, Literal("true", XSD + "boolean"))
     return out
+
+
+def add_identity(out: Mapped, ctx: Context, p: IRI, column: str, target: IRI, comment: str) -> None:
+    """An accepted, publisher-asserted identity match of ``p`` to ``target``, plus schema:sameAs."""
+    match = ctx.minter.part(p, "match", column, target.rstrip("/").rsplit("/", 1)[-1])
+    out.add(match, RDF.type, COL.IdentityMatch)
+    out.add(match, OWL.annotatedSource, p)
+    out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
+    out.add(match, OWL.annotatedTarget, target)
+    out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
+    out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
+    out.add(match, COL.matchStatus, STATUS.accepted)
+    out.add(match, PROV.wasAttributedTo, ctx.dataset)
+    out.add(match, RDFS.comment, Literal(comment))
+    out.add(p, SCHEMA.sameAs, target)
+
+
+def external_id(kind: str, value: str) -> IRI | None:
+    """The IRI of a Wikidata, ORCID, IPNI, VIAF or ISNI identifier, or None if malformed."""
+    return _external(kind, value)
+
+
+def _affiliations(out: Mapped, ctx: Context, p: IRI, value: str) -> None:
+    """``Name (start/end)|Name (start/)|Name``: schema:affiliation role nodes with dates."""
+    for entry in value.split("|"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        m = _AFFILIATION.match(entry)
+        if not m:
+            out.warn("affiliations", f"{entry!r} is not 'Name (start/end)'; left out")
+            continue
+        name = m.group("name").strip()
+        org = ctx.minter.mint("organization", name)
+        out.add(org, RDF.type, FOAF.Organization)
+        out.add(org, RDF.type, PROV.Organization)
+        out.add(org, FOAF.name, Literal(name))
+        role = ctx.minter.part(p, "affiliation", name)
+        out.add(p, SCHEMA.affiliation, role)
+        out.add(role, RDF.type, SCHEMA.Role)
+        out.add(role, SCHEMA.affiliation, org)
+        for part, prop in ((m.group("start"), SCHEMA.startDate), (m.group("end"), SCHEMA.endDate)):
+            part = (part or "").strip()
+            if not part:
+                continue
+            kind = year_precision_type(part)
+            if kind is None:
+                out.warn("affiliations", f"{part!r} in {entry!r} is not an ISO date; left out")
+            else:
+                out.add(role, prop, Literal(part, XSD + kind))

@@ -383,4 +383,8 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                 DWCIRI.identifiedBy,
                 get("identifiedByID"),
             )
+    if get("illustrative").lower() in {"true", "yes", "1"}:  # invented for the demo
+        for node in dict.fromkeys(t[0] for t in out.triples):
+            out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
+        out.add(s, RDFS.comment, Literal("Illustrative: invented for the demo; not a specimen."))
     return out

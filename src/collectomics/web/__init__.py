@@ -1,173 +1,176 @@
-"""The Flask app: the SPARQL endpoint, canned queries and a landing page (``create_app``)."""
+"""The Flask app (``create_app``): the SPARQL endpoint, canned queries, a query page and a landing
+page. Queries run in worker processes (``collectomics.endpoint``) when the store is on disk."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template_string, request
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from collectomics.config import Settings, load_settings
-from collectomics.errors import CollectomicsError, QueryError, QueryNotFound
-from collectomics.queries import get_query, list_queries
+from collectomics.endpoint import (
+    EndpointBusy,
+    InProcess,
+    QueryTimeout,
+    ReadOnlyStore,
+    UpdateRefused,
+    WorkerPool,
+    store_stamp,
+)
+from collectomics.errors import CollectomicsError, ParameterError, QueryNotFound, StoreError
+from collectomics.queries import list_queries
+from collectomics.service import void_description
 from collectomics.stats import graph_stats
-from collectomics.store import RDF_FORMATS, RESULT_FORMATS, QueryResult, Store, open_store
+from collectomics.store import Store, open_store
+from collectomics.web import frontend, graphstore, pages
+from collectomics.web.sparql import ProtocolError, bp
 
-_MEDIA = {
-    **{mt: name for name, (_, mt) in RESULT_FORMATS.items()},
-    **{mt: name for name, (_, mt) in RDF_FORMATS.items()},
-    "application/json": "json",
-    "text/xml": "xml",
-    "application/xml": "xml",
-    "text/plain": "ntriples",
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Type, Content-Length, Vary, Collectomics-Max-Rows",
+}
+_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Content-Type, Authorization",
+    "Access-Control-Max-Age": "86400",
 }
 
-_INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Collectomics</title>
-<style>body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem}
-textarea{width:100%;font-family:monospace}td,th{padding:.2rem .6rem;text-align:left}</style></head>
-<body><h1>Collectomics</h1>
-<p>Museum specimens, the people behind them, their labels, notebooks and photographs as one graph.</p>
-<table>{% for k, v in stats.items() %}<tr><th>{{ k.replace('_', ' ') }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
-<h2>SPARQL</h2>
-<form action="sparql" method="get"><textarea name="query" rows="8">{{ example }}</textarea>
-<p><button type="submit">Run</button> (endpoint: <code>/sparql</code>, GET or POST)</p></form>
-<h2>Canned queries</h2><ul>
-{% for q in queries %}<li><a href="queries/{{ q.name }}">{{ q.title }}</a> &mdash; {{ q.description }}</li>{% endfor %}
-</ul></body></html>"""
 
-_EXAMPLE = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
-SELECT ?country (COUNT(?s) AS ?specimens) WHERE {
-  ?s a dwc:MaterialEntity ; dwc:countryCode ?country .
-} GROUP BY ?country ORDER BY DESC(?specimens)"""
+class AppState:
+    """What the routes share: settings, a way to run queries, the store for pages and stats."""
 
-
-_CURL_HINT = (
-    "The query has no '{': if you sent it with curl, curl's URL globbing removed the braces. "
-    "Use curl -g (--globoff), or curl -G --data-urlencode 'query=...'."
-)
-
-
-def _error(status: int, message: str) -> Response:
-    return Response(message + "\n", status=status, mimetype="text/plain")
-
-
-def _choose_format(result: QueryResult, explicit: str | None) -> str | None:
-    """The format to answer in: an explicit ``format`` parameter, else the Accept header."""
-    formats = result.formats()
-    if explicit:
-        return explicit if explicit in formats else None
-    default = "turtle" if result.kind == "graph" else "json"
-    accepted = request.accept_mimetypes
-    if not accepted or accepted.provided is False:
-        return default
-    best, best_q = None, 0.0
-    for media, q in accepted:
-        if media in ("*/*", "application/*", "text/*"):
-            name = default
+    def __init__(self, settings: Settings, store: Store | None) -> None:
+        self.settings = settings
+        self._given = store
+        self._void: tuple[Any, str] | None = None
+        self._stats: tuple[Any, dict[str, int]] | None = None
+        self._lock = threading.Lock()
+        if store is not None:
+            self.runner: Any = InProcess(store)
+            self._handle = None
         else:
-            name = _MEDIA.get(media)
-        if name in formats and q > best_q:
-            best, best_q = name, q
-    return best
+            self._handle = ReadOnlyStore(settings.store)
+            self._handle.get()  # fail now, with the store's path, if there is no store
+            self.runner = WorkerPool(settings.store, settings.workers, settings.query_timeout)
+
+    def store(self) -> Store:
+        return self._given if self._given is not None else self._handle.get()  # type: ignore[union-attr]
+
+    def _key(self, store: Store) -> Any:
+        """What changes when the store does: its stamp on disk, else its size and graphs."""
+        if self._given is None:
+            return store_stamp(self.settings.store)
+        return (store.count(), tuple(store.graphs()))
+
+    def stats(self) -> dict[str, int]:
+        """The landing page's counts, computed once per state of the store."""
+        store = self.store()
+        key = self._key(store)
+        with self._lock:
+            if self._stats is None or self._stats[0] != key:
+                self._stats = (key, graph_stats(store).to_dict())
+            return self._stats[1]
+
+    def void(self, void_iri: str, endpoint: str) -> str:
+        """The VoID description, computed once per state of the store."""
+        store = self.store()
+        key = (self._key(store), void_iri)
+        with self._lock:
+            if self._void is None or self._void[0] != key:
+                self._void = (key, void_description(store, void_iri, endpoint))
+            return self._void[1]
+
+    def write(self, change: Callable[[Store], Any]) -> Any:
+        """Apply ``change`` to a writable store (the routes checked that updates are allowed
+        and authenticated). On disk the store is opened for this change only: one writer."""
+        if self._given is not None:
+            return change(self._given)
+        with self._lock, open_store(self.settings.store) as store:
+            return change(store)
+
+    def update(self, sparql: str) -> None:
+        self.write(lambda store: store.update(sparql))
 
 
-def _answer(result: QueryResult, explicit: str | None) -> Response:
-    fmt = _choose_format(result, explicit)
-    if fmt is None:
-        allowed = ", ".join(mt for _, mt in result.formats().values())
-        return _error(
-            406, f"no acceptable format for a {result.kind.upper()} result; offered: {allowed}"
-        )
-    body = result.serialize(fmt)
-    media = result.formats()[fmt][1]
-    if media.startswith("text/") or media.endswith(("+json", "+xml", "/json")) or fmt == "ntriples":
-        media += "; charset=utf-8"
-    response = Response(body, mimetype=None, content_type=media)
-    response.headers["Vary"] = "Accept"
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    response = Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
     return response
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
-    """The WSGI app over ``store`` (by default the store the settings name, opened read-only)."""
+    """The WSGI app over ``store`` (queries run in this process, without a time limit), or by
+    default over the store the settings name, queried by worker processes."""
     settings = settings or load_settings()
     app = Flask(__name__)
-    graph_store = store if store is not None else open_store(settings.store, read_only=True)
-    app.config["COLLECTOMICS_STORE"] = graph_store
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.extensions["collectomics"] = state = AppState(settings, store)
     app.config["COLLECTOMICS_SETTINGS"] = settings
+    app.register_blueprint(bp)
+    app.register_blueprint(graphstore.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(frontend.bp)
+
+    @app.before_request
+    def limits() -> Response | None:
+        if len(request.query_string) > settings.max_request_bytes:
+            return _text(
+                414,
+                f"the URL is longer than {settings.max_request_bytes} bytes (max_request_bytes); "
+                "POST long queries",
+            )
+        return None
 
     @app.after_request
     def cors(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.update(_CORS)
+        if request.method == "OPTIONS":
+            response.headers.update(_PREFLIGHT)
         return response
+
+    @app.errorhandler(ProtocolError)
+    def protocol_error(exc: ProtocolError) -> Response:
+        return _text(exc.status, exc.message, exc.headers)
 
     @app.errorhandler(CollectomicsError)
     def library_error(exc: CollectomicsError) -> Response:
-        status = 404 if isinstance(exc, QueryNotFound) else 400
-        return _error(status, str(exc))
+        if isinstance(exc, QueryNotFound):
+            return _text(404, str(exc))
+        if isinstance(exc, UpdateRefused):
+            return _text(403, str(exc))
+        if isinstance(exc, QueryTimeout):
+            return _text(503, str(exc))
+        if isinstance(exc, EndpointBusy):
+            return _text(503, str(exc), {"Retry-After": "5"})
+        if isinstance(exc, StoreError):
+            return _text(503, str(exc))
+        if isinstance(exc, ParameterError):
+            return _text(400, str(exc))
+        return _text(400, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        message = f"{exc.code} {exc.name}: {exc.description}"
+        if exc.code == 405:
+            message += f" (allowed: {headers.get('Allow', '')})"
+        return _text(exc.code or 500, message, headers)
 
     @app.get("/")
     def index() -> str:
-        return render_template_string(
-            _INDEX,
-            stats=graph_stats(graph_store).to_dict(),
+        return render_template(
+            "index.html",
+            stats=state.stats(),
             queries=list_queries(settings.queries_dir or None),
-            example=_EXAMPLE,
         )
-
-    @app.route("/sparql", methods=["GET", "POST"])
-    def sparql() -> Response:
-        if request.method == "POST":
-            ctype = request.mimetype
-            if ctype == "application/sparql-query":
-                try:
-                    query = request.get_data().decode("utf-8")
-                except UnicodeDecodeError:
-                    return _error(400, "the request body is not UTF-8")
-            elif ctype == "application/x-www-form-urlencoded":
-                query = request.form.get("query", "")
-            else:
-                return _error(
-                    415,
-                    "POST a query as application/sparql-query or as the form field 'query' "
-                    "(application/x-www-form-urlencoded)",
-                )
-        else:
-            query = request.args.get("query", "")
-        if not query.strip():
-            return _error(400, "missing the 'query' parameter")
-        try:
-            result = graph_store.query(query)
-        except QueryError as exc:
-            if "{" not in query and request.method == "GET":
-                # curl's URL globbing turns '{?s ?p ?o}' into '?s ?p ?o' before sending.
-                return _error(400, f"{exc}\n{_CURL_HINT}")
-            raise
-        return _answer(result, request.args.get("format"))
-
-    @app.get("/queries")
-    def queries_index() -> Response:
-        return jsonify(
-            [
-                {
-                    "name": q.name,
-                    "title": q.title,
-                    "description": q.description,
-                    "parameters": [p.__dict__ for p in q.parameters],
-                }
-                for q in list_queries(settings.queries_dir or None)
-            ]
-        )
-
-    @app.get("/queries/<name>")
-    def run_canned(name: str) -> Response:
-        query = get_query(name, settings.queries_dir or None)
-        values: Mapping[str, Any] = {k: v for k, v in request.args.items() if k != "format"}
-        result = graph_store.query(query.text, params=query.bind(values))
-        return _answer(result, request.args.get("format"))
 
     @app.get("/health")
     def health() -> Response:
-        return jsonify({"status": "ok", "triples": graph_store.count()})
+        return jsonify({"status": "ok", "triples": state.store().count()})
 
     return app

@@ -1,0 +1,557 @@
+"""Running SPARQL queries for the endpoint: the dataset a query names, a row cap, and a pool of
+worker processes that can be killed when a query runs too long.
+
+pyoxigraph cannot cancel a query, and a signal reaches it only between rows, so a timeout that
+really stops the work kills the process running it. Each worker holds a read-only handle on the
+store and reopens it when the store directory has changed; it writes the answer with
+pyoxigraph's serializer and sends it to the parent in chunks, so a large result crosses in
+constant memory (the pipe blocks the worker while the client reads).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urljoin
+
+from collectomics.errors import CollectomicsError, QueryError, StoreError
+from collectomics.model import Term
+from collectomics.store import CATALOG, Store, open_store
+
+CHUNK = 64 * 1024
+#: Where an unknown graph named by the protocol is sent: a name no graph has, so it is empty.
+NO_GRAPH = "urn:collectomics:no-such-graph"
+
+
+class QueryTimeout(CollectomicsError):
+    """A query ran past the time limit and was stopped."""
+
+
+class EndpointBusy(CollectomicsError):
+    """No worker became free within the time limit."""
+
+
+class UpdateRefused(CollectomicsError):
+    """An update was sent to a read-only endpoint."""
+
+
+# -- reading the query text ----------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""(?P<comment>\#[^\n]*)
+    | (?P<iri><[^<>"{}|^`\\\s]*>)
+    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+        |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    | (?P<brace>[{}])
+    | (?P<word>[A-Za-z_][\w.-]*:[\w.:%-]*|[A-Za-z_:][\w-]*|\?\w+|\$\w+)
+    | (?P<other>\S)""",
+    re.X,
+)
+_UPDATE_WORDS = {
+    "INSERT",
+    "DELETE",
+    "LOAD",
+    "CLEAR",
+    "DROP",
+    "CREATE",
+    "ADD",
+    "MOVE",
+    "COPY",
+    "WITH",
+}
+_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+
+
+@dataclass
+class QueryText:
+    """What the endpoint needs to know of a query before running it."""
+
+    text: str
+    form: str | None = None  # SELECT, ASK, CONSTRUCT, DESCRIBE, or None if not found
+    form_at: int = 0  # offset of the query form keyword (end of the prologue)
+    looks_like_update: bool = False
+    from_graphs: list[str] = field(default_factory=list)
+    from_named: list[str] = field(default_factory=list)
+    without_dataset: str = ""  # the text with its FROM clauses removed
+
+
+def read_query(text: str) -> QueryText:
+    """The query form, the FROM / FROM NAMED graphs (prefixes resolved) and the text without
+    them: tokens, so that strings, IRIs and comments are never mistaken for keywords."""
+    out = QueryText(text, without_dataset=text)
+    prefixes: dict[str, str] = {}
+    base = ""
+    tokens = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    tokens = [t for t in tokens if t[0] != "comment"]
+    depth = 0
+    cuts: list[tuple[int, int]] = []
+    i = 0
+    while i < len(tokens):
+        kind, value, start, _ = tokens[i]
+        upper = value.upper()
+        if kind == "brace":
+            depth += 1 if value == "{" else -1
+        elif kind == "word" and depth == 0:
+            if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
+                prefixes[tokens[i + 1][1].rstrip(":")] = urljoin(base, tokens[i + 2][1][1:-1])
+                i += 3
+                continue
+            if upper == "BASE" and i + 1 < len(tokens) and tokens[i + 1][0] == "iri":
+                base = urljoin(base, tokens[i + 1][1][1:-1])
+                i += 2
+                continue
+            if out.form is None and upper in _FORMS:
+                out.form, out.form_at = upper, start
+            elif out.form is None and upper in _UPDATE_WORDS:
+                out.looks_like_update = True
+                break
+            elif upper == "FROM" and out.form is not None:
+                j = i + 1
+                named = j < len(tokens) and tokens[j][1].upper() == "NAMED"
+                j += named
+                if j < len(tokens):
+                    target = _resolve(tokens[j], prefixes, base)
+                    if target is not None:
+                        (out.from_named if named else out.from_graphs).append(target)
+                        cuts.append((start, tokens[j][3]))
+                        i = j + 1
+                        continue
+        i += 1
+    for start, end in reversed(cuts):
+        out.without_dataset = out.without_dataset[:start] + " " + out.without_dataset[end:]
+    return out
+
+
+def _resolve(
+    token: tuple[str | None, str, int, int], prefixes: dict[str, str], base: str
+) -> str | None:
+    kind, value = token[0], token[1]
+    if kind == "iri":
+        return urljoin(base, value[1:-1]) if base else value[1:-1]
+    if kind == "word" and ":" in value:
+        prefix, _, local = value.partition(":")
+        if prefix in prefixes:
+            return prefixes[prefix] + local
+    return None
+
+
+# -- one query -------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """A query to run, with the dataset the protocol names and the formats the client accepts.
+
+    ``formats`` maps a result kind (``select``, ``ask``, ``graph``) to the format chosen by
+    content negotiation, or None when the client accepts none of that kind.
+    """
+
+    query: str
+    formats: dict[str, str | None]
+    params: Mapping[str, Term] | None = None
+    default_graphs: list[str] | None = None
+    named_graphs: list[str] | None = None
+    max_rows: int = 0
+
+
+@dataclass
+class Header:
+    """What is known before the first byte: result kind, format, or why there is no answer."""
+
+    kind: str = ""
+    fmt: str | None = None
+    error: str | None = None  # class name of a CollectomicsError
+    message: str = ""
+    capped: bool = False
+
+
+def _visible(store: Store, graphs: list[str] | None) -> list[str] | None:
+    """Graphs the client may name: current logical graphs (or their current physical names);
+    anything else, the store's catalog included, becomes an empty graph."""
+    if graphs is None:
+        return None
+    known = set(store.graphs())
+    physical = {store.physical_graph(g) for g in known}
+    return [g if (g in known or g in physical) and g != CATALOG else NO_GRAPH for g in graphs]
+
+
+def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
+    """Run ``job`` on ``store``; write the answer to ``output`` unless the header says why not.
+
+    When ``output`` has a ``start`` method, it gets the header before the first byte."""
+    text = read_query(job.query)
+    if text.looks_like_update:
+        raise UpdateRefused("this is a SPARQL update; the endpoint answers queries only")
+    default_graphs, named_graphs = job.default_graphs, job.named_graphs
+    query = job.query
+    if default_graphs is None and named_graphs is None and (text.from_graphs or text.from_named):
+        # The store overrides the query's own dataset, so hand FROM / FROM NAMED to it.
+        default_graphs, named_graphs = text.from_graphs, text.from_named
+        query = text.without_dataset
+    elif default_graphs is not None or named_graphs is not None:
+        query = text.without_dataset  # the protocol's dataset wins over the query's
+        default_graphs = default_graphs or []
+        named_graphs = named_graphs or []
+    kwargs: dict[str, Any] = {
+        "params": job.params,
+        "default_graphs": _visible(store, default_graphs),
+        "named_graphs": _visible(store, named_graphs),
+    }
+    result = store.query(query, **kwargs)
+    header = Header(kind=result.kind)
+    header.fmt = job.formats.get(result.kind)
+    if header.fmt is None:
+        return header
+    if result.kind == "select" and job.max_rows > 0 and text.form == "SELECT":
+        capped_query = (
+            query[: text.form_at]
+            + "SELECT "
+            + " ".join("?" + v for v in result.variables)
+            + " WHERE {\n"
+            + query[text.form_at :]
+            + f"\n}} LIMIT {int(job.max_rows)}"
+        )
+        try:
+            result = store.query(capped_query, **kwargs)
+            header.capped = True
+        except QueryError:
+            pass  # a form the wrapping does not fit: answer uncapped, the timeout still holds
+    start = getattr(output, "start", None)
+    if start is not None:
+        start(header)
+    result.serialize(header.fmt, output)
+    return header
+
+
+# -- the store, reopened when it changes -------------------------------------------------------
+
+
+def store_stamp(path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """A cheap fingerprint of an on-disk store that changes when the store is written to.
+
+    RocksDB appends writes to its ``*.log`` files and creates and removes table files when it
+    flushes or compacts: the directory's mtime and file names, and the logs' sizes, suffice.
+    """
+    names = sorted(os.listdir(path))
+    stamps = [os.stat(path).st_mtime_ns, hash(tuple(names))]
+    for name in names:
+        if name.endswith(".log"):
+            try:
+                st = os.stat(os.path.join(path, name))
+            except FileNotFoundError:
+                return store_stamp(path)
+            stamps += [st.st_mtime_ns, st.st_size]
+    return tuple(stamps)
+
+
+class ReadOnlyStore:
+    """A read-only handle on an on-disk store, reopened when the directory has changed."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._store: Store | None = None
+        self._stamp: tuple[int, ...] | None = None
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Forget the handle: the next ``get`` reopens the store."""
+        with self._lock:
+            self._stamp = None
+
+    def get(self) -> Store:
+        with self._lock:
+            try:
+                stamp = store_stamp(self.path)
+            except FileNotFoundError:
+                raise StoreError("the store is gone", path=str(self.path)) from None
+            if self._store is None or stamp != self._stamp:
+                if self._store is not None:
+                    self._store.close()
+                self._store = open_store(str(self.path), read_only=True)
+                self._stamp = stamp
+            return self._store
+
+
+# -- worker processes ----------------------------------------------------------------------------
+
+_DATA, _LAST, _FAIL = b"D", b"L", b"X"
+_STALE = re.compile(r"No such file or directory|Corruption", re.I)
+
+
+class _PipeWriter:
+    """A file-like object for the serializer that sends full chunks down the pipe. The header
+    goes first, with the first bytes: until then a failed query can still be retried."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.buffer = bytearray()
+        self.header: Header | None = None
+        self.started = False  # the header has been sent
+
+    def start(self, header: Header) -> None:
+        self.header = header
+
+    def _send_header(self) -> None:
+        if not self.started:
+            self.conn.send(self.header)
+            self.started = True
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self._send_header()
+            self.conn.send_bytes(_DATA + bytes(self.buffer))
+            self.buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        self._send_header()
+        self.conn.send_bytes(_LAST + bytes(self.buffer))  # the rest, and the end, in one message
+        self.buffer.clear()
+
+
+def _worker_main(conn: Any, path: str) -> None:
+    """A worker: run jobs from ``conn`` forever on a read-only handle of the store at ``path``."""
+    handle = ReadOnlyStore(path)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        writer = _PipeWriter(conn)
+        try:
+            for attempt in range(4):
+                try:
+                    header = execute(handle.get(), job, writer)
+                    break
+                except (CollectomicsError, OSError, RuntimeError) as exc:
+                    # A writer compacted away files this handle had open (a read-only handle
+                    # beside a writer is only safe between compactions): reopen and try again.
+                    if writer.started or attempt == 3 or not _STALE.search(str(exc)):
+                        raise
+                    time.sleep(0.05 * 2**attempt)
+                    handle.reset()
+                    writer = _PipeWriter(conn)
+            if writer.header is None:
+                conn.send(header)  # no answer to write (406): the header says why
+                continue
+            writer.finish()
+        except CollectomicsError as exc:
+            if writer.started:
+                conn.send_bytes(_FAIL + str(exc).encode("utf-8"))
+            else:
+                conn.send(Header(error=type(exc).__name__, message=str(exc)))
+        except (BrokenPipeError, EOFError):
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker lives on
+            message = f"{type(exc).__name__}: {exc}"
+            if writer.started:
+                conn.send_bytes(_FAIL + message.encode("utf-8"))
+            else:
+                conn.send(Header(error="InternalError", message=message))
+
+
+class _Worker:
+    """A worker process started with ``python -c`` (never forked from a threaded server, and
+    without re-importing the server's main module), talking over a socket pair."""
+
+    def __init__(self, path: str) -> None:
+        ours, theirs = socket.socketpair()
+        code = (
+            f"from collectomics.endpoint import _worker_fd; _worker_fd({theirs.fileno()}, {path!r})"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.conn.close()
+
+
+def _worker_fd(fd: int, path: str) -> None:
+    """Entry point of a worker process: serve jobs on the connection at file descriptor ``fd``."""
+    _worker_main(Connection(fd), path)
+
+
+@dataclass
+class Answer:
+    """A query's header and an iterator over the answer's bytes; ``complete`` holds the whole
+    answer when it fitted in the first chunk (then the response can carry a Content-Length)."""
+
+    header: Header
+    chunks: Iterator[bytes]
+    complete: bytes | None = None
+
+
+_ERRORS: dict[str, type[CollectomicsError]] = {
+    "QueryError": QueryError,
+    "ParameterError": QueryError,
+    "StoreError": StoreError,
+    "UpdateRefused": UpdateRefused,
+}
+
+
+class WorkerPool:
+    """``size`` worker processes over the store at ``path``; a query that runs past ``timeout``
+    seconds (0: no limit) kills its worker, which is replaced."""
+
+    def __init__(self, path: str | os.PathLike[str], size: int = 2, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        self.timeout = timeout
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        for _ in range(max(1, size)):
+            self._idle.put(_Worker(self.path))
+
+    def _deadline(self) -> float | None:
+        return time.monotonic() + self.timeout if self.timeout > 0 else None
+
+    @staticmethod
+    def _left(deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        if not self._closed:
+            self._idle.put(_Worker(self.path))
+
+    def run(self, job: Job) -> Answer:
+        """Send ``job`` to a free worker; raises QueryTimeout, EndpointBusy or the query's error."""
+        deadline = self._deadline()
+        try:
+            worker = self._idle.get(timeout=self._left(deadline))
+        except queue.Empty:
+            raise EndpointBusy(
+                "every query worker stayed busy for the whole time limit; try again",
+                timeout=f"{self.timeout:g} s",
+            ) from None
+        stream: _Stream | None = None
+        try:
+            worker.conn.send(job)
+            if not worker.conn.poll(self._left(deadline)):
+                raise QueryTimeout(
+                    f"the query was stopped after {self.timeout:g} s (the query_timeout setting)"
+                )
+            header: Header = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise StoreError("the query worker stopped unexpectedly; try again") from None
+        except BaseException:
+            self._replace(worker)
+            raise
+        if header.error or header.fmt is None:
+            self._idle.put(worker)  # it answered: it is free again
+            if header.error:
+                raise _ERRORS.get(header.error, QueryError)(header.message)
+            return Answer(header, iter(()))
+        try:
+            # Wait for the first chunk too: a query that does its work before the first byte
+            # (a sort, an aggregate) still times out before the status line is sent.
+            stream = _Stream(self, worker, deadline)
+            first = next(stream, b"")
+        except BaseException:
+            if stream is None:  # else the stream has released the worker already
+                self._replace(worker)
+            raise
+        if stream.finished:
+            return Answer(header, iter((first,)), complete=first)
+        stream.head = first
+        return Answer(header, stream)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                return
+
+
+class _Stream:
+    """The answer's chunks as they arrive from a worker. Closing it early (a client that went
+    away, a HEAD request) or a timeout kills the worker, which may be mid-answer."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, deadline: float | None) -> None:
+        self.pool, self.worker, self.deadline = pool, worker, deadline
+        self.finished = False
+        self.head: bytes | None = None  # a chunk received before the response started
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.head is not None:
+            head, self.head = self.head, None
+            return head
+        if self.finished:
+            raise StopIteration
+        conn = self.worker.conn
+        try:
+            if not conn.poll(self.pool._left(self.deadline)):
+                # The status line is sent: all that is left is to stop the work and cut the stream.
+                raise QueryTimeout(
+                    f"the query was stopped after {self.pool.timeout:g} s (the query_timeout setting)"
+                )
+            message = conn.recv_bytes()
+        except (EOFError, OSError):
+            self._release(reuse=False)
+            raise StoreError("the query worker stopped unexpectedly") from None
+        except BaseException:
+            self._release(reuse=False)
+            raise
+        tag, body = message[:1], message[1:]
+        if tag == _DATA:
+            return body
+        self._release(reuse=True)
+        if tag == _LAST:
+            return body
+        raise QueryError(body.decode("utf-8", "replace"))
+
+    def _release(self, *, reuse: bool) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        if reuse:
+            self.pool._idle.put(self.worker)
+        else:
+            self.pool._replace(self.worker)
+
+    def close(self) -> None:
+        self._release(reuse=False)
+
+
+class InProcess:
+    """Runs jobs in the calling thread on a given store (tests, in-memory stores): no timeout."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def run(self, job: Job) -> Answer:
+        import io
+
+        buffer = io.BytesIO()
+        header = execute(self.store, job, buffer)
+        if header.fmt is None:
+            return Answer(header, iter(()))
+        return Answer(header, iter((buffer.getvalue(),)), complete=buffer.getvalue())
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,582 @@
+"""Date inferences and flags drawn from people's lives, labels, notebooks and number series.
+
+:func:`infer` reads the graph (every graph but its own), derives
+
+- **date bounds** for specimens without a usable collecting date (no ``col:earliestDate`` on
+  their collecting event), one ``col:DateInference`` node per rule and piece of evidence:
+
+  * ``col:labelWriterLifetime``: a label in a known person's hand: from the writer's birth plus
+    the working age (else the start of their active period) to their death (else the end of
+    their active period); the inference carries the attribution's confidence;
+  * ``col:notebookPageDate``: a dated page that mentions the specimen: the page's bounds when
+    the page belongs to a field notebook (a ``dcterms:type`` containing "notebook"), else (a
+    letter, a register) only its latest bound;
+  * ``col:collectingNumberSeries``: the specimen's collecting number lies between two dated
+    numbers of the same collector and the same prefix, the series is strong evidence: at least
+    :data:`SERIES_MIN_DATED` dated numbers, dates never decreasing as numbers increase, and both
+    neighbours within :data:`SERIES_MAX_GAP` numbers;
+
+- **label writing windows**: for every label in the hand of a person with a known life or active
+  period, a ``col:DateInference`` for the label itself, with the bounds of the first rule above;
+
+- **flags** (``col:RecordFlag``, an ``oa:Annotation`` motivated by ``oa:assessing``): a specimen
+  collected, or identified, certainly before its agent's birth, before the working age, or after
+  their death, with dates widened to their precision (a death known to the year ends on
+  31 December).
+
+An agent reaches a person when it is the person, when an accepted ``col:IdentityMatch`` links it
+to the person or to an IRI the person is ``schema:sameAs``, or when both share a
+``schema:sameAs`` target. Everything is written to one named graph, ``{base}graph/inferences``,
+which a re-run replaces as a whole; no other graph is touched.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO
+
+from collectomics.errors import InputError
+from collectomics.iri import Minter
+from collectomics.model import IRI, XSD, Literal, Term, nquad
+from collectomics.store import Store
+from collectomics.vocab import COL, DCTERMS, OA, PREFIXES, PROV, RDF, RDFS
+
+#: fewest dated specimens a collecting number series needs to count as strong evidence
+SERIES_MIN_DATED = 3
+#: farthest (in collecting numbers) a dated neighbour may be from the undated specimen
+SERIES_MAX_GAP = 50
+INFERENCES_GRAPH = "inferences"
+
+_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+_NUMBER = re.compile(r"^(.*?)(\d+)\s*$")
+
+
+def inferences_graph(minter: Minter) -> IRI:
+    """The named graph that holds every inference and flag."""
+    return minter.graph(INFERENCES_GRAPH)
+
+
+@dataclass
+class InferenceReport:
+    """What one run produced."""
+
+    graph: str
+    undated: int = 0
+    inferences: dict[str, int] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    triples: int = 0
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.undated} specimens without a usable collecting date; "
+            f"{sum(self.inferences.values())} date inferences, {sum(self.flags.values())} flags, "
+            f"{self.triples} triples in <{self.graph}>"
+        ]
+        lines += [f"  inference {k}: {v}" for k, v in sorted(self.inferences.items())]
+        lines += [f"  flag {k}: {v}" for k, v in sorted(self.flags.items())]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ dates
+
+
+def _bounds(value: str) -> tuple[date, date] | None:
+    """Earliest and latest day of an ISO date of any precision (``1890`` -> 1 Jan..31 Dec)."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", value.strip()[:10])
+    if not m:
+        return None
+    year = int(m.group(1))
+    try:
+        if m.group(3):
+            d = date(year, int(m.group(2)), int(m.group(3)))
+            return d, d
+        if m.group(2):
+            month = int(m.group(2))
+            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError:
+        return None
+
+
+def _plus_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+@dataclass
+class Life:
+    """What the graph says about a person's life, as (earliest, latest) day pairs."""
+
+    name: str = ""
+    birth: tuple[date, date] | None = None
+    death: tuple[date, date] | None = None
+    floruit_start: tuple[date, date] | None = None
+    floruit_end: tuple[date, date] | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ reading the graph
+
+
+class _Graph:
+    """The facts inference needs, read once from every graph but the inferences graph."""
+
+    def __init__(self, store: Store, minter: Minter) -> None:
+        self.store = store
+        own = inferences_graph(minter)
+        self.graphs = [g for g in store.graphs() if g != own]
+
+    def rows(self, sparql: str) -> Iterator[dict[str, Term]]:
+        if not self.graphs:
+            return iter(())
+        return self.store.query(
+            _PROLOGUE + sparql, default_graph_union=False, default_graphs=self.graphs
+        ).rows()
+
+
+def _s(row: dict[str, Term], key: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    return value.value if isinstance(value, Literal) else str(value)
+
+
+def _lives(g: _Graph) -> dict[str, Life]:
+    lives: dict[str, Life] = {}
+    props = {
+        "birthDate": "birth",
+        "deathDate": "death",
+        "floruitStart": "floruit_start",
+        "floruitEnd": "floruit_end",
+    }
+    for row in g.rows(
+        "SELECT ?p ?prop ?v WHERE { VALUES ?prop { schema:birthDate schema:deathDate "
+        "col:floruitStart col:floruitEnd } ?p ?prop ?v }"
+    ):
+        life = lives.setdefault(_s(row, "p"), Life())
+        attr = props[_s(row, "prop").rsplit("/", 1)[-1].rsplit("#", 1)[-1]]
+        bounds = _bounds(_s(row, "v"))
+        if bounds and getattr(life, attr) is None:
+            setattr(life, attr, bounds)
+            life.raw[attr] = _s(row, "v")
+    for row in g.rows("SELECT ?p ?n WHERE { ?p foaf:name ?n }"):
+        named = lives.get(_s(row, "p"))
+        if named and (not named.name or _s(row, "n") < named.name):
+            named.name = _s(row, "n")
+    return lives
+
+
+class _Reach:
+    """agent -> the people with known lives it is, per the rules of the module docstring."""
+
+    def __init__(self, g: _Graph, lives: dict[str, Life]) -> None:
+        self.lives = lives
+        self.same: dict[str, set[str]] = defaultdict(set)
+        for row in g.rows("SELECT ?x ?t WHERE { ?x schema:sameAs ?t }"):
+            self.same[_s(row, "x")].add(_s(row, "t"))
+        for row in g.rows(
+            "SELECT ?a ?t WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ; "
+            "owl:annotatedTarget ?t ; col:matchStatus status:accepted }"
+        ):
+            self.same[_s(row, "a")].add(_s(row, "t"))
+        self.by_target: dict[str, set[str]] = defaultdict(set)
+        for person in lives:
+            for target in self.same.get(person, ()):
+                self.by_target[target].add(person)
+
+    def people(self, agent: str) -> set[str]:
+        found = {agent} if agent in self.lives else set()
+        found |= self.by_target.get(agent, set())  # the agent is an IRI a person is sameAs
+        for target in self.same.get(agent, ()):
+            if target in self.lives:
+                found.add(target)
+            found |= self.by_target.get(target, set())
+        return found
+
+
+# ------------------------------------------------------------------ output
+
+
+class _Out:
+    """N-Triples lines for the inferences graph, with node minting and counts."""
+
+    def __init__(self, minter: Minter, report: InferenceReport) -> None:
+        self.minter = minter
+        self.report = report
+        self.lines: list[str] = []
+
+    def add(self, s: IRI, p: IRI, o: Term | None) -> None:
+        if o is not None:
+            self.lines.append(nquad((s, p, o, None)))
+
+    def node(self, kind: str, rule: IRI, *parts: str) -> IRI:
+        key = hashlib.sha1("|".join([rule, *parts]).encode()).hexdigest()[:16]
+        return self.minter.mint(kind, rule.rsplit("#", 1)[-1], key)
+
+
+def _day(d: date) -> Literal:
+    return Literal(d.isoformat(), XSD + "date")
+
+
+@dataclass
+class _Specimen:
+    iri: str
+    event: str = ""
+    bounds: tuple[date, date] | None = None
+    record_number: str = ""
+    collectors: set[str] = field(default_factory=set)
+
+
+def _specimens(g: _Graph) -> dict[str, _Specimen]:
+    specimens: dict[str, _Specimen] = {}
+    for row in g.rows(
+        "SELECT ?s ?e ?early ?late ?rn WHERE { ?s a dwc:MaterialEntity . "
+        "OPTIONAL { ?s col:collectingEvent ?e . OPTIONAL { ?e col:earliestDate ?early ; "
+        "col:latestDate ?late } } OPTIONAL { ?s dwc:recordNumber ?rn } }"
+    ):
+        sp = specimens.setdefault(_s(row, "s"), _Specimen(_s(row, "s")))
+        sp.event = sp.event or _s(row, "e")
+        sp.record_number = sp.record_number or _s(row, "rn")
+        early, late = _bounds(_s(row, "early")), _bounds(_s(row, "late"))
+        if early and late and sp.bounds is None:
+            sp.bounds = (early[0], late[1])
+    for row in g.rows(
+        "SELECT ?s ?agent WHERE { { ?s col:collectingEvent ?e . ?e prov:qualifiedAssociation ?r . "
+        "?r prov:hadRole role:collector ; prov:agent ?agent } UNION { ?s dwciri:recordedBy ?agent } }"
+    ):
+        if _s(row, "s") in specimens:
+            specimens[_s(row, "s")].collectors.add(_s(row, "agent"))
+    return specimens
+
+
+def _inference(
+    out: _Out,
+    sp: _Specimen | None,
+    rule: IRI,
+    early: date | None,
+    late: date | None,
+    evidence: Iterable[str],
+    comment: str,
+    confidence: str = "",
+    label: str = "",
+) -> None:
+    """One col:DateInference: for a specimen's collecting, or (``label``) for a label's writing."""
+    evidence = sorted(set(evidence))
+    if early is None and late is None or early and late and early > late:
+        return
+    target = label or (sp.event or sp.iri if sp else "")
+    node = out.node("inference", rule, target, *evidence)
+    out.add(node, RDF.type, COL.DateInference)
+    out.add(node, COL.inferredFor, IRI(target))
+    if sp and not label:
+        out.add(node, DCTERMS.subject, IRI(sp.iri))
+    out.add(node, COL.method, rule)
+    out.add(node, COL.earliestDate, _day(early) if early else None)
+    out.add(node, COL.latestDate, _day(late) if late else None)
+    for e in evidence:
+        out.add(node, COL.evidence, IRI(e))
+    if confidence:
+        out.add(node, COL.confidence, Literal(confidence, XSD + "decimal"))
+    out.add(node, RDFS.comment, Literal(comment))
+    out.add(node, PROV.wasAttributedTo, IRI("https://w3id.org/collectomics/software"))
+    name = rule.rsplit("#", 1)[-1] + (" (label writing)" if label else "")
+    out.report.inferences[name] = out.report.inferences.get(name, 0) + 1
+
+
+def _label_writers(
+    g: _Graph, out: _Out, undated: dict[str, _Specimen], reach: _Reach, working_age: int
+) -> None:
+    for row in g.rows(
+        "SELECT ?s ?label ?hand ?agent ?conf WHERE { ?s col:hasLabel ?label . "
+        "?label prov:qualifiedAttribution ?hand . ?hand a col:HandwritingAttribution ; "
+        "prov:agent ?agent . OPTIONAL { ?hand col:confidence ?conf } }"
+    ):
+        sp = undated.get(_s(row, "s"))
+        for person in sorted(reach.people(_s(row, "agent"))):
+            life = reach.lives[person]
+            early = _plus_years(life.birth[0], working_age) if life.birth else None
+            early = early or (life.floruit_start[0] if life.floruit_start else None)
+            late = life.death[1] if life.death else None
+            late = late or (life.floruit_end[1] if life.floruit_end else None)
+            span = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(life.raw.items()))
+            who = f"{life.name or person} ({span})"
+            evidence = [_s(row, "hand"), person]
+            _inference(
+                out,
+                None,
+                COL.labelWriterLifetime,
+                early,
+                late,
+                evidence,
+                f"The label is in the hand of {who}, written in the writer's lifetime, from a "
+                f"working age of {working_age} years.",
+                _s(row, "conf"),
+                label=_s(row, "label"),
+            )
+            if sp is None:
+                continue
+            _inference(
+                out,
+                sp,
+                COL.labelWriterLifetime,
+                early,
+                late,
+                evidence,
+                f"Its label is in the hand of {who}; an original label is written in its "
+                f"writer's lifetime, from a working age of {working_age} years.",
+                _s(row, "conf"),
+            )
+
+
+def _notebook_pages(g: _Graph, out: _Out, undated: dict[str, _Specimen]) -> None:
+    pages: dict[tuple[str, str], dict[str, str]] = {}
+    for row in g.rows(
+        "SELECT ?s ?page ?early ?late ?type WHERE { ?page dcterms:references ?s ; "
+        "col:earliestDate ?early ; col:latestDate ?late . ?s a dwc:MaterialEntity . "
+        "OPTIONAL { ?page (rico:isOrWasPartOf*)/dcterms:type ?type } }"
+    ):
+        key = (_s(row, "s"), _s(row, "page"))
+        entry = pages.setdefault(key, {"early": _s(row, "early"), "late": _s(row, "late")})
+        if "notebook" in _s(row, "type").lower():
+            entry["notebook"] = "yes"
+    for (s, page), entry in sorted(pages.items()):
+        sp = undated.get(s)
+        early, late = _bounds(entry["early"]), _bounds(entry["late"])
+        if sp is None or not early or not late:
+            continue
+        notebook = bool(entry.get("notebook"))
+        _inference(
+            out,
+            sp,
+            COL.notebookPageDate,
+            early[0] if notebook else None,
+            late[1],
+            [page],
+            "A dated field notebook page mentions it: collected on the page's date."
+            if notebook
+            else "A dated document mentions it: collected no later than the document's date.",
+        )
+
+
+def _number_series(out: _Out, specimens: dict[str, _Specimen], reach: _Reach) -> None:
+    series: dict[tuple[str, str], list[tuple[int, _Specimen]]] = defaultdict(list)
+    for sp in specimens.values():
+        m = _NUMBER.match(sp.record_number)
+        if not m:
+            continue
+        keys = set()
+        for agent in sp.collectors:
+            people = reach.people(agent)
+            keys |= people or {agent}
+        for key in keys:
+            series[(key, m.group(1).strip())].append((int(m.group(2)), sp))
+    for (_, prefix), members in series.items():
+        dated = sorted((n, sp) for n, sp in members if sp.bounds)
+        if len(dated) < SERIES_MIN_DATED:
+            continue
+        bounds = [sp.bounds for _, sp in dated]
+        if any(a[0] > b[0] or a[1] > b[1] for a, b in zip(bounds, bounds[1:], strict=False)):  # type: ignore[index]
+            continue  # the numbers do not follow the dates: weak evidence, no inference
+        for n, sp in members:
+            if sp.bounds:
+                continue
+            below = [(m, d) for m, d in dated if m < n and n - m <= SERIES_MAX_GAP]
+            above = [(m, d) for m, d in dated if m > n and m - n <= SERIES_MAX_GAP]
+            if not below or not above:
+                continue
+            (lo, lo_sp), (hi, hi_sp) = below[-1], above[0]
+            _inference(
+                out,
+                sp,
+                COL.collectingNumberSeries,
+                lo_sp.bounds[0],  # type: ignore[index]
+                hi_sp.bounds[1],  # type: ignore[index]
+                [lo_sp.iri, hi_sp.iri],
+                f"Collecting number {prefix}{n} lies between the dated numbers {prefix}{lo} and "
+                f"{prefix}{hi} of the same collector, whose {len(dated)} dated numbers follow "
+                "their dates.",
+            )
+
+
+# ------------------------------------------------------------------ flags
+
+_FLAG_RULES = {
+    ("collected", "birth"): COL.collectedBeforeBirth,
+    ("collected", "age"): COL.collectedBeforeWorkingAge,
+    ("collected", "death"): COL.collectedAfterDeath,
+    ("identified", "birth"): COL.identifiedBeforeBirth,
+    ("identified", "age"): COL.identifiedBeforeWorkingAge,
+    ("identified", "death"): COL.identifiedAfterDeath,
+}
+
+
+def _flag(
+    out: _Out,
+    specimen: str,
+    activity: str,
+    what: str,
+    bounds: tuple[date, date],
+    person: str,
+    life: Life,
+    working_age: int,
+) -> None:
+    early, late = bounds
+    who = life.name or person
+    role = "collector" if what == "collected" else "determiner"
+    if life.death and early > life.death[1]:
+        kind = "death"
+        text = (
+            f"{what.capitalize()} no earlier than {early}, after the death of the {role} {who} "
+            f"({life.raw['death']}, so by {life.death[1]} at the latest)."
+        )
+    elif life.birth and late < life.birth[0]:
+        kind = "birth"
+        text = (
+            f"{what.capitalize()} no later than {late}, before the birth of the {role} {who} "
+            f"({life.raw['birth']}, so on {life.birth[0]} at the earliest)."
+        )
+    elif life.birth and late < _plus_years(life.birth[0], working_age):
+        kind = "age"
+        text = (
+            f"{what.capitalize()} no later than {late}, when the {role} {who} (born "
+            f"{life.raw['birth']}) was younger than {working_age}."
+        )
+    else:
+        return
+    rule = _FLAG_RULES[(what, kind)]
+    node = out.node("flag", rule, specimen, activity, person)
+    out.add(node, RDF.type, COL.RecordFlag)
+    out.add(node, RDF.type, OA.Annotation)
+    out.add(node, OA.motivatedBy, OA.assessing)
+    out.add(node, OA.hasTarget, IRI(specimen))
+    out.add(node, COL.method, rule)
+    out.add(node, COL.evidence, IRI(activity))
+    out.add(node, COL.evidence, IRI(person))
+    body = IRI(node + "/body")
+    out.add(node, OA.hasBody, body)
+    out.add(body, RDF.type, OA.TextualBody)
+    out.add(body, RDF.value, Literal(text))
+    out.add(node, RDFS.comment, Literal(text))
+    name = rule.rsplit("#", 1)[-1]
+    out.report.flags[name] = out.report.flags.get(name, 0) + 1
+
+
+def _flags(
+    g: _Graph, out: _Out, specimens: dict[str, _Specimen], reach: _Reach, working_age: int
+) -> None:
+    for sp in sorted(specimens.values(), key=lambda s: s.iri):
+        if not sp.bounds:
+            continue
+        for person in sorted({p for a in sp.collectors for p in reach.people(a)}):
+            _flag(out, sp.iri, sp.event, "collected", sp.bounds, person, reach.lives[person],
+                  working_age)  # fmt: skip
+    idents: dict[tuple[str, str], tuple[tuple[date, date], set[str]]] = {}
+    for row in g.rows(
+        "SELECT ?s ?i ?early ?late ?agent WHERE { ?s dsw:hasIdentification ?i . "
+        "?i col:earliestDate ?early ; col:latestDate ?late . { ?i prov:qualifiedAssociation ?r . "
+        "?r prov:hadRole role:determiner ; prov:agent ?agent } UNION { ?s dwciri:identifiedBy "
+        "?agent } }"
+    ):
+        early, late = _bounds(_s(row, "early")), _bounds(_s(row, "late"))
+        if not early or not late:
+            continue
+        key = (_s(row, "s"), _s(row, "i"))
+        idents.setdefault(key, ((early[0], late[1]), set()))[1].add(_s(row, "agent"))
+    for (s, i), (bounds, agents) in sorted(idents.items()):
+        for person in sorted({p for a in agents for p in reach.people(a)}):
+            _flag(out, s, i, "identified", bounds, person, reach.lives[person], working_age)
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def infer(store: Store, minter: Minter, *, working_age: int = 10) -> InferenceReport:
+    """Replace the inferences graph with the date inferences and flags the graph supports."""
+    if working_age < 0:
+        raise InputError("the working age must be 0 or more years", parameter="working_age")
+    graph = inferences_graph(minter)
+    report = InferenceReport(graph)
+    g = _Graph(store, minter)
+    lives = _lives(g)
+    reach = _Reach(g, lives)
+    specimens = _specimens(g)
+    undated = {s: sp for s, sp in specimens.items() if sp.bounds is None}
+    report.undated = len(undated)
+    out = _Out(minter, report)
+    _label_writers(g, out, undated, reach, working_age)
+    _notebook_pages(g, out, undated)
+    _number_series(out, specimens, reach)
+    _flags(g, out, specimens, reach, working_age)
+    report.triples = store.replace_graph(graph, "".join(out.lines).encode("utf-8"), "ntriples")
+    return report
+
+
+#: rule -> its label in the ontology, for the CSV export
+RULE_LABELS = {
+    COL.collectedBeforeBirth: "collected before the collector's birth",
+    COL.collectedBeforeWorkingAge: "collected before a plausible working age",
+    COL.collectedAfterDeath: "collected after the collector's death",
+    COL.identifiedBeforeBirth: "identified before the determiner's birth",
+    COL.identifiedBeforeWorkingAge: "identified before a plausible working age",
+    COL.identifiedAfterDeath: "identified after the determiner's death",
+}
+
+FLAG_COLUMNS = (
+    "dataset specimen catalog_number occurrence_id rule rule_label message person evidence flag"
+).split()
+
+
+def export_flags(store: Store, minter: Minter, dataset_id: str, output: IO[str]) -> int:
+    """Write the flags on one dataset's specimens as CSV for curators; returns the row count."""
+    dataset = minter.dataset(dataset_id)
+    if (
+        dataset_id != "all"
+        and not store.query(
+            "ASK { ?s <http://schema.org/includedInDataSet> ?d }", params={"d": dataset}
+        ).boolean
+    ):
+        raise InputError(f"no specimens of dataset {dataset_id!r} in the store", dataset=dataset_id)
+    sparql = _PROLOGUE + (
+        "SELECT ?flag ?specimen ?cat ?occ ?rule ?message ?person ?evidence ?d WHERE { "
+        "?flag a col:RecordFlag ; oa:hasTarget ?specimen ; col:method ?rule ; "
+        "oa:hasBody/rdf:value ?message ; col:evidence ?person , ?evidence . "
+        "?person a foaf:Person . FILTER (?evidence != ?person) "
+        "?specimen schema:includedInDataSet ?d . "
+        "OPTIONAL { ?specimen dwc:catalogNumber ?cat } OPTIONAL { ?specimen dwc:occurrenceID ?occ } "
+        "} ORDER BY ?specimen ?rule ?person"
+    )
+    params = {} if dataset_id == "all" else {"d": dataset}
+    writer = csv.writer(output, lineterminator="\n")
+    writer.writerow(FLAG_COLUMNS)
+    seen: set[tuple[str, str]] = set()
+    count = 0
+    for row in store.query(sparql, params=params).rows():
+        key = (_s(row, "flag"), _s(row, "d"))
+        if key in seen or (dataset_id != "all" and _s(row, "d") != dataset):
+            continue
+        seen.add(key)
+        writer.writerow(
+            [
+                dataset_id if dataset_id != "all" else _s(row, "d"),
+                _s(row, "specimen"),
+                _s(row, "cat"),
+                _s(row, "occ"),
+                _s(row, "rule"),
+                RULE_LABELS.get(IRI(_s(row, "rule")), ""),
+                _s(row, "message"),
+                _s(row, "person"),
+                _s(row, "evidence"),
+                _s(row, "flag"),
+            ]
+        )
+        count += 1
+    return count

@@ -1,0 +1,61 @@
+"""The SPARQL 1.1 Graph Store Protocol at ``/rdf-graph-store?graph=IRI`` (indirect
+identification), answered only when updates are enabled and the request carries the token."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from collectomics.store import RDF_FORMATS
+from collectomics.web.negotiate import ALIASES, choose
+from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state
+
+bp = Blueprint("graphstore", __name__)
+_BY_MEDIA = {media: name for name, (_, media) in RDF_FORMATS.items()} | ALIASES
+
+
+def _graph() -> str:
+    settings = state().settings
+    if not (settings.allow_updates and settings.update_token):
+        raise ProtocolError(403, "the Graph Store Protocol is off: this endpoint is read-only")
+    check_token()
+    if "default" in request.args:
+        raise ProtocolError(
+            400, "the default graph is the union of the named graphs: name one with ?graph=IRI"
+        )
+    graph = request.args.get("graph", "")
+    if "://" not in graph and not graph.startswith("urn:"):
+        raise ProtocolError(400, "name the graph with ?graph=IRI (an absolute IRI)")
+    return graph
+
+
+def _body_format() -> str:
+    fmt = _BY_MEDIA.get(request.mimetype)
+    if fmt is None or fmt not in RDF_FORMATS:
+        raise ProtocolError(415, f"send RDF as one of {', '.join(RDF_MEDIA.values())}")
+    return fmt
+
+
+@bp.route("/rdf-graph-store", methods=["GET", "PUT", "POST", "DELETE"])
+def graph_store() -> Response:
+    graph = _graph()
+    if request.method == "GET":
+        store = state().store()
+        if graph not in store.graphs():
+            raise ProtocolError(404, f"no graph {graph}")
+        fmt = choose(request.headers.get("Accept"), RDF_MEDIA, "turtle")
+        if fmt is None:
+            raise ProtocolError(406, f"graphs are served as {', '.join(RDF_MEDIA.values())}")
+        body = store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=[graph]).serialize(fmt)
+        return Response(body, content_type=media_type(fmt), headers={"Vary": "Accept"})
+    if request.method == "DELETE":
+        if not state().write(lambda store: store.remove_graph(graph)):
+            raise ProtocolError(404, f"no graph {graph}")
+        return Response(status=204)
+    fmt = _body_format()
+    data = request.get_data()
+    existed = graph in state().store().graphs()
+    if request.method == "PUT":
+        state().write(lambda store: store.replace_graph(graph, data, fmt))
+    else:
+        state().write(lambda store: store.add(graph, data, fmt))
+    return Response(status=204 if existed else 201)

@@ -1,0 +1,344 @@
+"""The SPARQL 1.1 Protocol endpoint at ``/sparql``, its descriptions and the canned queries."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+
+from collectomics.endpoint import Job, read_query
+from collectomics.errors import QueryError
+from collectomics.queries import get_query, list_queries
+from collectomics.service import convert, service_description
+from collectomics.store import RDF_FORMATS, RESULT_FORMATS
+from collectomics.web.negotiate import choose, prefers_html
+
+bp = Blueprint("sparql", __name__)
+
+RESULT_MEDIA = {name: media for name, (_, media) in RESULT_FORMATS.items()}
+RDF_MEDIA = {name: media for name, (_, media) in RDF_FORMATS.items()}
+ALL_MEDIA = {**RESULT_MEDIA, **RDF_MEDIA}
+
+_CURL_HINT = (
+    "The query has no '{': if you sent it with curl, curl's URL globbing removed the braces. "
+    "Use curl -g (--globoff), or curl -G --data-urlencode 'query=...'."
+)
+_EXAMPLE = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+SELECT ?country (COUNT(?s) AS ?specimens) WHERE {
+  ?s a dwc:MaterialEntity ; dwc:countryCode ?country .
+} GROUP BY ?country ORDER BY DESC(?specimens)"""
+
+
+class ProtocolError(Exception):
+    """A request the protocol refuses: a status and a reason for the client."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def script_json(data: object) -> Markup:
+    """JSON safe inside a <script> element: no '<', '>' or '&' that could end it."""
+    text = json.dumps(data, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # escaped above for a script element
+
+
+def state() -> Any:
+    return current_app.extensions["collectomics"]
+
+
+def media_type(fmt: str) -> str:
+    """The Content-Type for one of our formats: all are UTF-8 text, and say so."""
+    return ALL_MEDIA[fmt] + "; charset=utf-8"
+
+
+def _negotiated(explicit: str | None) -> dict[str, str | None]:
+    """Chosen format per result kind; an explicit ``format`` parameter beats the Accept header."""
+    if explicit:
+        name = {media: n for n, media in ALL_MEDIA.items()}.get(explicit, explicit)
+        select = name if name in RESULT_MEDIA else None
+        graph = name if name in RDF_MEDIA else None
+        if select is None and graph is None:
+            raise ProtocolError(400, f"unknown format {explicit!r}; known: {', '.join(ALL_MEDIA)}")
+    else:
+        accept = request.headers.get("Accept")
+        select = choose(accept, RESULT_MEDIA, "json")
+        graph = choose(accept, RDF_MEDIA, "turtle")
+        if select is None and graph is None:
+            offered = ", ".join(ALL_MEDIA.values())
+            raise ProtocolError(
+                406, f"no acceptable format for any SPARQL result; offered: {offered}"
+            )
+    return {"select": select, "ask": select, "graph": graph}
+
+
+def _form() -> MultiDict[str, str]:
+    """A form-encoded body, decoded strictly: a body that is not UTF-8 is refused."""
+    raw = request.get_data(cache=True)
+    try:
+        return MultiDict(
+            parse_qsl(
+                raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"
+            )
+        )
+    except UnicodeDecodeError:
+        raise ProtocolError(
+            400, "the request body is not UTF-8 (percent-encoded UTF-8 expected)"
+        ) from None
+
+
+def _charset_is_utf8() -> None:
+    charset = request.mimetype_params.get("charset")
+    if charset and charset.lower().replace("_", "-") not in {"utf-8", "utf8"}:
+        raise ProtocolError(415, f"only UTF-8 is accepted, not charset={charset}")
+
+
+def _body_text() -> str:
+    _charset_is_utf8()
+    try:
+        return request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(400, "the request body is not UTF-8") from None
+
+
+def _one(params: MultiDict[str, str], name: str) -> str | None:
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise ProtocolError(400, f"more than one {name!r} parameter ({len(values)} given)")
+    return values[0] if values else None
+
+
+def _read_request() -> tuple[str | None, str | None, MultiDict[str, str]]:
+    """(query, update, all parameters) from a GET, a form POST or a direct POST."""
+    params: MultiDict[str, str] = MultiDict(request.args.items(multi=True))
+    query = update = None
+    if request.method == "POST":
+        ctype = request.mimetype
+        if ctype == "application/x-www-form-urlencoded":
+            _charset_is_utf8()
+            for key, value in _form().items(multi=True):
+                params.add(key, value)
+        elif ctype == "application/sparql-query":
+            query = _body_text()
+            if "query" in params:
+                raise ProtocolError(400, "a query in the body and a 'query' parameter: send one")
+        elif ctype == "application/sparql-update":
+            update = _body_text()
+        elif not ctype:
+            raise ProtocolError(
+                415,
+                "a POST needs a Content-Type: application/sparql-query (the query as the body) "
+                "or application/x-www-form-urlencoded (the form field 'query')",
+            )
+        else:
+            raise ProtocolError(
+                415,
+                f"cannot read a {ctype} body; POST a query as application/sparql-query or as the "
+                "form field 'query' (application/x-www-form-urlencoded)",
+            )
+    if query is None:
+        query = _one(params, "query")
+    if update is None:
+        update = _one(params, "update")
+    elif "update" in params:
+        raise ProtocolError(400, "an update in the body and an 'update' parameter: send one")
+    if query is not None and update is not None:
+        raise ProtocolError(400, "a request carries either a 'query' or an 'update', not both")
+    return query, update, params
+
+
+def check_token() -> None:
+    token = state().settings.update_token
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
+        raise ProtocolError(
+            401,
+            "updates need the token of the update_token setting: Authorization: Bearer TOKEN",
+            {"WWW-Authenticate": 'Bearer realm="collectomics"'},
+        )
+
+
+def _run_update(update: str) -> Response:
+    settings = state().settings
+    if not (settings.allow_updates and settings.update_token):
+        raise ProtocolError(403, "this endpoint is read-only: SPARQL updates are refused")
+    if request.method != "POST":
+        raise ProtocolError(405, "send updates with POST", {"Allow": "GET, HEAD, OPTIONS, POST"})
+    check_token()
+    if not update.strip():
+        raise ProtocolError(400, "the 'update' is empty")
+    state().update(update)
+    return Response(status=204)
+
+
+def _dataset(params: MultiDict[str, str]) -> tuple[list[str] | None, list[str] | None]:
+    default = params.getlist("default-graph-uri")
+    named = params.getlist("named-graph-uri")
+    if not default and not named:
+        return None, None
+    return default, named
+
+
+def _describe_service() -> Response:
+    if prefers_html(request.headers.get("Accept")):
+        return query_page()
+    fmt = choose(request.headers.get("Accept"), RDF_MEDIA, "turtle")
+    if fmt is None:
+        raise ProtocolError(406, f"the service description is in {', '.join(RDF_MEDIA.values())}")
+    endpoint = url_for("sparql.sparql", _external=True)
+    void = url_for("sparql.void", _external=True)
+    text = service_description(endpoint, void, updates=bool(state().settings.allow_updates))
+    response = Response(convert(text, fmt), content_type=media_type(fmt))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def query_page() -> Response:
+    """The query page: YASGUI with the canned queries as example tabs, or a plain form."""
+    from collectomics.web.frontend import yasgui_dir
+
+    queries = list_queries(state().settings.queries_dir or None)
+    examples = [{"name": "Example", "query": _EXAMPLE}] + [
+        {"name": q.title, "query": q.text} for q in queries
+    ]
+    endpoint = url_for("sparql.sparql", _external=True)
+    return Response(
+        render_template(
+            "query.html",
+            example=_EXAMPLE,
+            queries=queries,
+            yasgui=yasgui_dir() is not None,
+            endpoint=endpoint,
+            endpoint_json=script_json(endpoint),
+            examples=script_json(examples),
+        ),
+        content_type="text/html; charset=utf-8",
+        headers={"Vary": "Accept"},
+    )
+
+
+def answer(job: Job) -> Response:
+    """Run ``job`` and stream its answer, with the headers of the chosen format."""
+    result = state().runner.run(job)
+    header = result.header
+    if header.fmt is None:
+        offered = RDF_MEDIA if header.kind == "graph" else RESULT_MEDIA
+        raise ProtocolError(
+            406,
+            f"no acceptable format for a {header.kind.upper()} result; offered: "
+            + ", ".join(offered.values()),
+        )
+    if result.complete is not None:  # small: one piece, with a Content-Length
+        response = Response(result.complete, content_type=media_type(header.fmt))
+    else:
+        chunks = result.chunks
+        if request.method == "HEAD":
+            for _ in chunks:  # the same work as GET, without the body
+                pass
+            chunks = iter(())
+        response = Response(chunks, content_type=media_type(header.fmt), direct_passthrough=True)
+    response.headers["Vary"] = "Accept"
+    if header.capped:
+        response.headers["Collectomics-Max-Rows"] = str(job.max_rows)
+    return response
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    query, update, params = _read_request()
+    if update is not None:
+        return _run_update(update)
+    if query is None:
+        if request.method == "GET":
+            return _describe_service()
+        raise ProtocolError(400, "missing the 'query' parameter")
+    if not query.strip():
+        raise ProtocolError(400, "the 'query' parameter is empty")
+    if read_query(query).looks_like_update:
+        raise ProtocolError(
+            403, "this is a SPARQL update; the endpoint is read-only and answers queries only"
+        )
+    default_graphs, named_graphs = _dataset(params)
+    job = Job(
+        query,
+        _negotiated(params.get("format")),
+        default_graphs=default_graphs,
+        named_graphs=named_graphs,
+        max_rows=state().settings.max_rows,
+    )
+    try:
+        return answer(job)
+    except QueryError as exc:
+        if "{" not in query and request.method == "GET":
+            # curl's URL globbing turns '{?s ?p ?o}' into '?s ?p ?o' before sending.
+            raise ProtocolError(400, f"{exc}\n{_CURL_HINT}") from None
+        raise
+
+
+@bp.get("/query")
+def query_ui() -> Response:
+    """The query page at its own address (``?query=`` fills the editor, ``&run=1`` runs it)."""
+    return query_page()
+
+
+@bp.get("/void")
+def void() -> Response:
+    fmt = choose(request.headers.get("Accept"), RDF_MEDIA, "turtle")
+    if fmt is None:
+        raise ProtocolError(406, f"the VoID description is in {', '.join(RDF_MEDIA.values())}")
+    text = state().void(
+        url_for("sparql.void", _external=True), url_for("sparql.sparql", _external=True)
+    )
+    response = Response(convert(text, fmt), content_type=media_type(fmt))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/.well-known/void")
+def well_known_void() -> Response:
+    return Response(status=303, headers={"Location": url_for("sparql.void")})
+
+
+@bp.get("/queries")
+def queries_index() -> Response:
+    listing = list_queries(state().settings.queries_dir or None)
+    if prefers_html(request.headers.get("Accept")) and request.args.get("format") != "json":
+        return Response(
+            render_template("queries.html", queries=listing),
+            content_type="text/html; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
+    response = jsonify(
+        [
+            {
+                "name": q.name,
+                "title": q.title,
+                "description": q.description,
+                "parameters": [p.__dict__ for p in q.parameters],
+                "query": q.text,
+            }
+            for q in listing
+        ]
+    )
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/queries/<name>")
+def run_canned(name: str) -> Response:
+    query = get_query(name, state().settings.queries_dir or None)
+    values = {k: v for k, v in request.args.items() if k != "format"}
+    job = Job(
+        query.text,
+        _negotiated(request.args.get("format")),
+        params=query.bind(values),
+        max_rows=state().settings.max_rows,
+    )
+    return answer(job)

@@ -1,0 +1,182 @@
+"""Real clients against `collectomics serve` on 127.0.0.1: SPARQLWrapper (JSON and XML, GET and
+both POST forms), rdflib's SPARQLStore and requests; the query timeout, streaming, and a store
+that changes while it is served."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from rdflib import Graph
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import JSON, POST, POSTDIRECTLY, URLENCODED, XML, SPARQLWrapper
+
+from helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+FIX = Path(__file__).resolve().parent / "data" / "ingest"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }"
+SLOW = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n0 ?o }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    workdir = tmp_path_factory.mktemp("serve")
+    store = workdir / "s.db"
+    r = run_cli(
+        "ingest", str(FIX / "specimens-mixed.csv"), str(FIX / "people-mixed.csv"), store=store
+    )
+    assert r.returncode == 0, r.stderr
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    env.update(
+        COLLECTOMICS_QUERY_TIMEOUT="2",
+        COLLECTOMICS_WORKERS="2",
+        COLLECTOMICS_MAX_ROWS="50",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            requests.get(base + "/health", timeout=5)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("serve did not answer within 60 s") from None
+            time.sleep(0.2)
+    yield base, store
+    proc.terminate()
+    _, errors = proc.communicate(timeout=30)
+    assert "Traceback" not in errors, errors  # no request ended in an unhandled exception
+
+
+def _n(bindings: list[dict]) -> int:
+    return int(bindings[0]["n"]["value"])
+
+
+@pytest.mark.parametrize(
+    ("method", "request_method"),
+    [("GET", None), (POST, URLENCODED), (POST, POSTDIRECTLY)],
+    ids=["get", "post-form", "post-direct"],
+)
+def test_sparqlwrapper_json_and_xml(
+    server: tuple[str, Path], method: str, request_method: str | None
+) -> None:
+    base, _ = server
+    sparql = SPARQLWrapper(base + "/sparql")
+    sparql.setMethod(method)
+    if request_method:
+        sparql.setRequestMethod(request_method)
+    sparql.setQuery(COUNT)
+    sparql.setReturnFormat(JSON)
+    assert _n(sparql.query().convert()["results"]["bindings"]) == 3
+    sparql.setReturnFormat(XML)
+    doc = sparql.query().convert()
+    assert doc.getElementsByTagName("literal")[0].firstChild.data == "3"
+    sparql.setQuery("ASK { ?s ?p ?o }")
+    sparql.setReturnFormat(JSON)
+    assert sparql.query().convert()["boolean"] is True
+
+
+def test_rdflib_sparqlstore(server: tuple[str, Path]) -> None:
+    base, _ = server
+    graph = Graph(store=SPARQLStore(base + "/sparql"))
+    rows = list(graph.query(COUNT))
+    assert int(rows[0][0]) == 3
+    rows = list(graph.query("CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 3"))
+    assert len(rows) == 3
+
+
+def test_requests_negotiation_and_a_6kb_get(server: tuple[str, Path]) -> None:
+    base, _ = server
+    query = "# " + "x" * 6000 + "\n" + COUNT
+    r = requests.get(base + "/sparql", params={"query": query}, timeout=30)
+    assert len(r.url) > 6000 and r.status_code == 200 and _n(r.json()["results"]["bindings"]) == 3
+    r = requests.get(
+        base + "/sparql",
+        params={"query": "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t }"},
+        headers={"Accept": "application/n-triples;q=0.9, text/turtle;q=0.5"},
+        timeout=30,
+    )
+    assert r.headers["Content-Type"] == "application/n-triples; charset=utf-8"
+    assert r.headers["Vary"] == "Accept" and r.headers["Access-Control-Allow-Origin"] == "*"
+    r = requests.get(base + "/sparql", params={"query": "SELECT ?x {"}, timeout=30)
+    assert r.status_code == 400 and "1:" in r.text
+    r = requests.get(base + "/sparql", headers={"Accept": "text/turtle"}, timeout=30)
+    assert "sd:Service" in r.text
+
+
+def test_timeout_stops_the_query_and_the_server_goes_on(server: tuple[str, Path]) -> None:
+    base, _ = server
+    r = requests.post(base + "/sparql", data={"query": SLOW}, timeout=60)
+    assert r.status_code == 503 and "stopped after 2 s" in r.text
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    # both workers can be killed and replaced, and the next queries are answered
+    for _ in range(2):
+        assert requests.post(base + "/sparql", data={"query": SLOW}, timeout=60).status_code == 503
+    r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+    assert r.status_code == 200 and _n(r.json()["results"]["bindings"]) == 3
+
+
+def test_results_stream_and_are_capped(server: tuple[str, Path]) -> None:
+    base, _ = server
+    r = requests.get(base + "/sparql", params={"query": "SELECT * { ?s ?p ?o }"}, timeout=30)
+    assert r.headers["Collectomics-Max-Rows"] == "50"
+    assert len(r.json()["results"]["bindings"]) == 50
+    big = (
+        "CONSTRUCT { ?a ?b ?x } WHERE { ?a ?b ?c . ?d ?e ?f BIND(CONCAT(STR(?c), STR(?f)) AS ?x) }"
+    )
+    r = requests.get(
+        base + "/sparql",
+        params={"query": big},
+        headers={"Accept": "application/n-triples"},
+        stream=True,
+        timeout=60,
+    )
+    assert r.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in r.headers
+    lines = sum(chunk.count(b"\n") for chunk in r.iter_content(1 << 16))
+    assert lines > 10_000
+    # a client that leaves half-way frees its worker: the endpoint still answers
+    r = requests.get(base + "/sparql", params={"query": big}, stream=True, timeout=60)
+    next(r.iter_content(1024))
+    r.close()
+    for _ in range(4):
+        r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+        assert _n(r.json()["results"]["bindings"]) == 3
+
+
+def test_new_data_is_seen_without_a_restart(server: tuple[str, Path]) -> None:
+    base, store = server
+    extra = store.parent / "extra.ttl"
+    extra.write_text(
+        "<https://example.org/s/1> a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> .\n"
+    )
+    assert run_cli("ingest", str(extra), store=store).returncode == 0
+    for _ in range(3):  # every worker, whichever answers
+        r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+        assert _n(r.json()["results"]["bindings"]) == 4

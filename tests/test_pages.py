@@ -1,0 +1,159 @@
+"""Entity pages: every minted IRI dereferences, by content negotiation, to HTML (with schema.org
+JSON-LD), a JSON twin, or RDF of the same resource; markup in data stays text; long lists page."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from rdflib import Graph
+
+from collectomics.config import load_settings
+from collectomics.ingest.demo import build_demo
+from collectomics.iri import Minter
+from collectomics.store import OxigraphStore
+from collectomics.web import create_app
+
+BASE = "https://w3id.org/collectomics/"
+AGENT = "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
+
+
+@pytest.fixture(scope="module")
+def client() -> FlaskClient:
+    store = OxigraphStore()
+    build_demo(store, Minter())
+    hostile = "\n".join(
+        [
+            f"<{BASE}person/hostile> a <http://xmlns.com/foaf/0.1/Person> ;",
+            '  <http://xmlns.com/foaf/0.1/name> "<script>alert(1)</script> & </script>" ;',
+            '  <http://purl.org/dc/terms/description> "<img src=x onerror=alert(2)>" .',
+        ]
+        + [
+            f"<{BASE}specimen/many-{i}> <http://rs.tdwg.org/dwc/iri/recordedBy> <{BASE}person/hostile> ."
+            for i in range(120)
+        ]
+    )
+    flag = (
+        f"<{BASE}flag/1> a <https://w3id.org/collectomics/ontology#RecordFlag> ;\n"
+        f"  <http://www.w3.org/ns/oa#hasTarget> <{BASE}specimen/many-0> ;\n"
+        f"  <https://w3id.org/collectomics/ontology#evidence> <{BASE}person/hostile> ;\n"
+        "  <https://w3id.org/collectomics/ontology#method> "
+        "<https://w3id.org/collectomics/ontology#collectedAfterDeath> ;\n"
+        f"  <http://www.w3.org/ns/oa#hasBody> <{BASE}flag/1/body> .\n"
+        f"<{BASE}flag/1/body> <http://www.w3.org/1999/02/22-rdf-syntax-ns#value> "
+        '"collected <b>after</b> death" .\n'
+    )
+    store.add(BASE + "graph/hostile", hostile + "\n" + flag, "turtle")
+    return create_app(load_settings(environ={}), store=store).test_client()
+
+
+def _kinds(client: FlaskClient) -> list[str]:
+    q = (
+        "SELECT ?k (SAMPLE(?s) AS ?x) { ?s a ?t FILTER(STRSTARTS(STR(?s), 'https://w3id.org/collectomics/')) "
+        "BIND(STRBEFORE(STRAFTER(STR(?s), 'collectomics/'), '/') AS ?k) } GROUP BY ?k"
+    )
+    rows = client.get("/sparql", query_string={"query": q}).get_json()["results"]["bindings"]
+    return [row["x"]["value"] for row in rows]
+
+
+def test_every_kind_of_minted_iri_dereferences(client: FlaskClient) -> None:
+    iris = _kinds(client)
+    kinds = {iri[len(BASE) :].split("/")[0] for iri in iris}
+    assert {"person", "specimen", "agent", "document", "dataset"} <= kinds
+    for iri in iris:
+        path = "/" + iri[len(BASE) :]
+        r = client.get(path, headers={"Accept": "text/html"})
+        assert r.status_code == 200 and r.mimetype == "text/html", path
+        assert "application/ld+json" in r.get_data(as_text=True)
+        r = client.get(path, headers={"Accept": "text/turtle"})
+        assert r.status_code == 200 and r.mimetype == "text/turtle"
+        graph = Graph().parse(data=r.data, format="turtle")
+        assert len(graph) > 0
+        r = client.get(path, headers={"Accept": "application/json"})
+        assert r.get_json()["iri"] == iri
+
+
+def test_rdf_of_the_same_resource_in_three_formats(client: FlaskClient) -> None:
+    path = "/" + AGENT
+    graphs = {}
+    for media, fmt in [
+        ("text/turtle", "turtle"),
+        ("application/ld+json", "json-ld"),
+        ("application/n-triples", "nt"),
+    ]:
+        r = client.get(path, headers={"Accept": media})
+        assert r.mimetype == media and r.headers["Vary"] == "Accept"
+        graphs[fmt] = Graph().parse(data=r.data, format=fmt)
+    assert len(graphs["turtle"]) == len(graphs["json-ld"]) == len(graphs["nt"]) > 0
+    r = client.get(path + "?format=ntriples")
+    assert r.mimetype == "application/n-triples"
+
+
+def test_person_page_shows_roles_links_and_co_collectors(client: FlaskClient) -> None:
+    r = client.get("/" + AGENT)
+    html = r.get_data(as_text=True)
+    assert "Cèsar Blanché" in html and "Collected with" in html and "dwciri:recordedBy" in html
+    data = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    )  # type: ignore[union-attr]
+    assert data["@type"] == "Person" and data["@id"] == BASE + AGENT
+    twin = client.get("/" + AGENT + "?format=json").get_json()
+    assert twin["label"] == "Cèsar Blanché" and twin["co_collectors"]
+    assert "Specimens by role" in html
+    assert {r["role"] for r in twin["roles"]} == {"role:collector"}
+    assert all(r["as_written"] == "Blanché, Cèsar" for r in twin["roles"])
+    writer = client.get("/person/pius-font-quer?format=json").get_json()
+    assert "role:labelWriter" in {r["role"] for r in writer["roles"]}
+
+
+def test_markup_in_data_is_shown_as_text(client: FlaskClient) -> None:
+    html = client.get("/person/hostile", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;/script&gt;" in html
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert block is not None and "\\u003cscript\\u003e" in block.group(1)
+    assert json.loads(block.group(1))["name"] == "<script>alert(1)</script> & </script>"
+
+
+def test_long_lists_are_paginated(client: FlaskClient) -> None:
+    first = client.get("/person/hostile?format=json").get_json()
+    assert len(first["incoming"]) == 50 and first["has_next"]
+    last = client.get("/person/hostile?format=json&page=3").get_json()
+    assert len(last["incoming"]) == 21 and not last["has_next"]  # 120 specimens and a flag
+    html = client.get("/person/hostile?page=2").get_data(as_text=True)
+    assert 'rel="next" href="?page=3"' in html and 'rel="prev" href="?page=1"' in html
+    seen = {
+        link["subject"]
+        for n in (1, 2, 3)
+        for link in client.get(f"/person/hostile?format=json&page={n}").get_json()["incoming"]
+    }
+    assert len(seen) == 121
+
+
+def test_unknown_resources_and_formats(client: FlaskClient) -> None:
+    assert client.get("/person/nobody-at-all").status_code == 404
+    assert client.get("/person/nobody-at-all", headers={"Accept": "text/turtle"}).status_code == 404
+    assert client.get("/" + AGENT, headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/" + AGENT + "?format=pdf").status_code == 400
+
+
+def test_paths_that_are_no_iri_are_404(client: FlaskClient) -> None:
+    for path in ("/person/a%20b", "/person/%3Cx%3E", "/specimen/a%22b"):
+        assert client.get(path).status_code == 404
+        assert client.get(path, headers={"Accept": "text/turtle"}).status_code == 404
+
+
+def test_flags_show_on_the_specimen_and_the_person(client: FlaskClient) -> None:
+    for path in ("/specimen/many-0", "/person/hostile"):
+        page = client.get(path + "?format=json").get_json()
+        assert page["flags"] == [
+            {
+                "flag": BASE + "flag/1",
+                "rule": "col:collectedAfterDeath",
+                "message": "collected <b>after</b> death",
+            }
+        ]
+        html = client.get(path).get_data(as_text=True)
+        assert "collected &lt;b&gt;after&lt;/b&gt; death" in html
