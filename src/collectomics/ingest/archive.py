@@ -126,7 +126,7 @@ class _Loader:
                 f"both records are merged into <{subject}>",
                 "warning",
             )
-        self.sink.triples(mapped.triples)
+        self.sink.mapped(mapped)
         key = record.get("datasetKey", "").strip()
         if key:
             self.sink.triples([(subject, SCHEMA.includedInDataSet, self.source(key))])
@@ -206,7 +206,7 @@ class _Loader:
                 counts.rejected += 1
                 continue
             counts.loaded += 1
-            self.sink.triples(mapped.triples)
+            self.sink.mapped(mapped)
             if word == "event":
                 own_event = self.ctx.minter.part(mapped.subject, "event")
                 self.sink.triples([(own_event, DCTERMS.isPartOf, parent[0])])
@@ -243,7 +243,7 @@ class _Loader:
             for p in mapped.problems:
                 self.report.problem(file, row.line, p.column, p.reason, p.severity)
             counts.loaded += 1
-            self.sink.triples(mapped.triples)
+            self.sink.mapped(mapped)
             self.sink.record_done()
 
     def unsupported(self, spec: FileSpec) -> None:
@@ -337,7 +337,7 @@ class _VerbatimPairing:
 
     def _pair(self, row: Row, subject: IRI, interpreted: dict[str, str]) -> None:
         mapped: Mapped = map_verbatim(row.values, interpreted, subject, self.loader.ctx)
-        self.loader.sink.triples(mapped.triples)
+        self.loader.sink.mapped(mapped)
         self.counts.loaded += 1
 
     def finish(self) -> None:

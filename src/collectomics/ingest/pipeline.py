@@ -122,9 +122,18 @@ class Sink:
         self._lines: list[str] = []
         self._pending = 0
         self._on_record = on_record
+        self._described: set[object] = set()
 
     def triples(self, triples: Sequence[tuple[object, object, object]]) -> None:
         self._lines.extend(nquad((s, p, o, None)) for s, p, o in triples)  # type: ignore[arg-type]
+
+    def mapped(self, mapped: Mapped) -> None:
+        """A record's triples, and the descriptions of shared nodes not yet written."""
+        self.triples(mapped.triples)
+        if mapped.once:
+            fresh = [t for t in mapped.once if t[0] not in self._described]
+            self.triples(fresh)
+            self._described.update(t[0] for t in fresh)
 
     def record_done(self) -> None:
         self._pending += 1
@@ -244,7 +253,7 @@ def _stream_people(path: Path, ctx: Context, report: IngestReport, sink: Sink) -
                         f"same person_id as row {seen}; both rows merged",
                         "warning",
                     )
-            sink.triples(mapped.triples)
+            sink.mapped(mapped)
         sink.record_done()
 
 

@@ -137,7 +137,7 @@ def _record(
         report.rejected += 1
     else:
         report.loaded += 1
-        sink.triples(mapped.triples)
+        sink.mapped(mapped)
     sink.record_done()
 
 

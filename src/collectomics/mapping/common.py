@@ -30,6 +30,13 @@ class Mapped:
     rejected: str | None = None
     #: the record's main node (the specimen, the person), for duplicate detection
     subject: IRI | None = None
+    #: descriptions of nodes that many records share (name-string agents): written once per
+    #: dataset by the ingest, keyed by their subject
+    once: list[Triple] = field(default_factory=list)
+
+    def add_once(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
+        if o is not None:
+            self.once.append((s, p, o))
 
     def add(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:
@@ -42,6 +49,7 @@ class Mapped:
         self.rejected = reason
         self.problems.append(Problem(column, reason, "error"))
         self.triples.clear()
+        self.once.clear()
         return self
 
 

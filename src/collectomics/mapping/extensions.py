@@ -136,9 +136,9 @@ def map_identification(
     for order, name in enumerate(split_agents(get("identifiedBy")), start=1):
         agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
         role = ctx.minter.part(node, "determiner", str(order))
-        out.add(agent, RDF.type, COL.NameStringAgent)
-        out.add(agent, RDF.type, PROV.Agent)
-        out.add(agent, FOAF.name, Literal(display_form(name.written)))
+        out.add_once(agent, RDF.type, COL.NameStringAgent)
+        out.add_once(agent, RDF.type, PROV.Agent)
+        out.add_once(agent, FOAF.name, Literal(display_form(name.written)))
         out.add(node, PROV.qualifiedAssociation, role)
         out.add(node, PROV.wasAssociatedWith, agent)
         out.add(role, RDF.type, PROV.Association)
