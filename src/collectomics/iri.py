@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 from collectomics.model import IRI
 
@@ -17,8 +18,12 @@ DEFAULT_BASE = "https://w3id.org/collectomics/"
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,79}")
 
 
+@lru_cache(maxsize=65536)
 def slug(key: str) -> str:
-    """A path segment for ``key``: the key itself when it is short and IRI-safe, else slug+hash."""
+    """A path segment for ``key``: the key itself when it is short and IRI-safe, else slug+hash.
+
+    Cached: role words, orders and agent names repeat on every record of an ingest.
+    """
     key = unicodedata.normalize("NFC", key.strip())
     if _SAFE.fullmatch(key) and not key.endswith("."):
         return key

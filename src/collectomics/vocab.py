@@ -12,7 +12,7 @@ class Namespace:
     Not a ``str`` subclass, so that terms such as ``DCTERMS.title`` or ``DCTERMS.format``
     do not resolve to string methods."""
 
-    __slots__ = ("iri",)
+    iri: str
 
     def __init__(self, iri: str) -> None:
         self.iri = iri
@@ -20,10 +20,15 @@ class Namespace:
     def __getattr__(self, name: str) -> IRI:
         if name.startswith("__"):
             raise AttributeError(name)
-        return IRI(self.iri + name)
+        # Kept as an instance attribute: later lookups of the same term are plain attribute
+        # reads (mapping asks for the same terms millions of times during an ingest).
+        found = IRI(self.iri + name)
+        setattr(self, name, found)
+        return found
 
     def term(self, name: str) -> IRI:
-        return IRI(self.iri + name)
+        found = self.__dict__.get(name)
+        return found if found is not None else self.__getattr__(name)
 
     def __str__(self) -> str:
         return self.iri

@@ -240,7 +240,9 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         return out.reject("catalogNumber", "neither occurrenceID nor catalogNumber given")
     s = ctx.minter.specimen(*key)
     out.subject = s
-    get = lambda term: (record.get(term) or "").strip()  # noqa: E731
+    # Strip once; loops below visit only the terms a record has (this runs per record, at scale).
+    values = {k: v.strip() for k, v in record.items() if v and not v.isspace()}
+    get = lambda term: values.get(term, "")  # noqa: E731
     if get("occurrenceID") and not usable_occurrence_id(get("occurrenceID")):
         out.warn(
             "occurrenceID",
@@ -257,7 +259,8 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         out.add(s, RDF.type, specimen_class or DWC.PreservedSpecimen)
     out.add(s, SCHEMA.includedInDataSet, ctx.dataset)
     for term in _RECORD_LITERALS:
-        out.add(s, DWC.term(term), text(get(term)))
+        if term in values:
+            out.add(s, DWC.term(term), Literal(values[term]))
     occurrence_id = get("occurrenceID")
     if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
         out.add(s, DCTERMS.identifier, Literal(occurrence_id))
@@ -271,14 +274,16 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         iri = _LICENCES.get(licence.lower()) or (licence if licence.startswith("http") else None)
         out.add(s, DCTERMS.license, IRI(iri) if iri and iri_is_valid(iri) else Literal(licence))
     for term in ("rightsHolder", "accessRights", "bibliographicCitation", "references", "modified"):
-        out.add(s, DCTERMS.term(term), text(get(term)))
+        if term in values:
+            out.add(s, DCTERMS.term(term), Literal(values[term]))
     # The current name, kept on the specimen as a facet (and on the identification).
     for term in TAXON_TERMS:
-        out.add(s, DWC.term(term), text(get(term)))
+        if term in values:
+            out.add(s, DWC.term(term), Literal(values[term]))
 
     # -- collecting event and location
-    event_values = {t: get(t) for t in EVENT_TERMS}
-    location_values = {t: get(t) for t in LOCATION_TERMS}
+    event_values = {t: values.get(t, "") for t in EVENT_TERMS}
+    location_values = {t: values.get(t, "") for t in LOCATION_TERMS}
     if any(event_values.values()) or any(location_values.values()) or get("recordedByID"):
         e = ctx.minter.part(s, "event")
         out.add(s, COL.collectingEvent, e)
@@ -295,8 +300,11 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
             "samplingProtocol",
             "eventRemarks",
         ):
-            out.add(e, DWC.term(term), text(event_values[term]))
+            if event_values[term]:
+                out.add(e, DWC.term(term), Literal(event_values[term]))
         for term in ("year", "month", "day", "startDayOfYear", "endDayOfYear"):
+            if not event_values[term]:
+                continue
             try:
                 value = integer(event_values[term])
             except ValueError as exc:
@@ -360,7 +368,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
                     )
 
     # -- identification
-    ident_values = {t: get(t) for t in IDENTIFICATION_TERMS}
+    ident_values = {t: values.get(t, "") for t in IDENTIFICATION_TERMS}
     if any(ident_values.values()) or get("identifiedByID"):
         i = ctx.minter.part(s, "identification")
         out.add(s, DSW.hasIdentification, i)
