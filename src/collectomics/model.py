@@ -21,10 +21,19 @@ class IRI(str):
     __slots__ = ()
 
     def n3(self) -> str:
-        return "<" + _escape_iri(self) + ">"
+        found = _N3.get(self)
+        if found is None:
+            if len(_N3) >= 200_000:  # bounded: subjects repeat within a record, not across all
+                _N3.clear()
+            found = _N3[self] = "<" + _escape_iri(self) + ">"
+        return found
 
     def __repr__(self) -> str:
         return f"IRI({str.__repr__(self)})"
+
+
+#: IRI -> its N-Triples form; a record's subject appears in ~20 of its triples
+_N3: dict[str, str] = {}
 
 
 class BNode(str):
