@@ -200,6 +200,8 @@ def _kind(tok: str, last: bool, case: int) -> int:
     if tok in _HONORIFICS:
         return _H
     first = tok[0]
+    if first.islower() and last and tok.lower() not in _PARTICLES and tok.isalpha():
+        return _W  # a lower-case surname standing alone: "klitgaard , Bente"
     if first.islower() or first == "'":
         return _P
     if not first.isalpha() and first != "-":
@@ -579,7 +581,7 @@ def _split(value: str) -> tuple[SplitName, ...]:
     lower_ok = case == _LOWERCASE  # an all-lower-case value is a style, not a non-name
     for name in names:
         written = name.text.strip(" ,;:")
-        if not lower_ok and written[:1].islower() and not name.team:
+        if not lower_ok and written[:1].islower() and not name.team and "," not in written:
             first = written.split(None, 1)[0]
             if first.lower() not in _PARTICLES and "'" not in first:
                 continue  # "flora Mesoamericana", "macacaúba": not a person
