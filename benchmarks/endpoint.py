@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/endpoint.py --records 100000 --seconds 10 --keep /tmp/bench-ep
 
 One store (a synthetic Darwin Core Archive ingested by `collectomics ingest`), served in turn by
-`collectomics serve` (``--workers`` query processes) and by `oxigraph serve-read-only`
+`collectomics serve` (``--workers`` processes: on Linux, HTTP worker processes that run the
+queries themselves; elsewhere, query processes behind waitress) and by `oxigraph serve-read-only`
 (``--union-default-graph``, so that both answer the same queries over the same data). The load:
 ``--connections`` client processes, each with one keep-alive HTTP/1.1 connection, sending GET
 ``/sparql?query=...`` with ``Accept: application/sparql-results+json`` back to back for

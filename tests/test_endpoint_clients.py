@@ -43,10 +43,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     assert r.returncode == 0, r.stderr
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    canned = workdir / "queries"
+    canned.mkdir()
+    (canned / "slow.rq").write_text(
+        "# title: A query too slow for the time limit\n# description: For the tests.\n" + SLOW
+    )
     env.update(
         COLLECTOMICS_QUERY_TIMEOUT="2",
         COLLECTOMICS_WORKERS="2",
         COLLECTOMICS_MAX_ROWS="50",
+        COLLECTOMICS_QUERIES_DIR=str(canned),
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
@@ -139,6 +145,11 @@ def test_timeout_stops_the_query_and_the_server_goes_on(server: tuple[str, Path]
     # both workers can be killed and replaced, and the next queries are answered
     for _ in range(2):
         assert requests.post(base + "/sparql", data={"query": SLOW}, timeout=60).status_code == 503
+    r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+    assert r.status_code == 200 and _n(r.json()["results"]["bindings"]) == 3
+    # a canned query (answered through Flask) is stopped the same way
+    r = requests.get(base + "/queries/slow", timeout=60)
+    assert r.status_code == 503 and "stopped after 2 s" in r.text
     r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
     assert r.status_code == 200 and _n(r.json()["results"]["bindings"]) == 3
 

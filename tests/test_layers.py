@@ -70,10 +70,26 @@ def test_layer_rules(path: Path) -> None:
             assert forbidden not in roots, f"{rel}: mapping/ is pure but imports {forbidden}"
     if rel.startswith("ingest/"):
         assert "requests" not in roots, f"{rel}: ingest/ does no network I/O"
+    if not rel.startswith("linking/"):
+        http_clients = {"requests", "httpx", "urllib3", "aiohttp", "urllib.request", "http.client"}
+        bad = sorted(m for m in imports if m in http_clients or m.split(".")[0] in http_clients)
+        assert not bad, f"{rel}: only linking/ does network I/O, but it imports {bad}"
+    if rel == "linking/matcher.py":
+        assert roots <= {
+            "__future__",
+            "re",
+            "unicodedata",
+            "collections",
+            "dataclasses",
+            "datetime",
+            "difflib",
+            "collectomics",
+        }, f"{rel} is pure: {roots}"
+        assert not [m for m in ours if not m.startswith("collectomics.mapping")], rel
 
 
 def test_rule_folders_have_a_readme() -> None:
-    for folder in ("mapping", "ingest", "web", "cli"):
+    for folder in ("mapping", "ingest", "web", "cli", "linking"):
         readme = SRC / folder / "README.md"
         assert readme.is_file(), f"{folder}/ needs a README.md stating its rule"
         assert len(readme.read_text().strip().splitlines()) <= 6

@@ -69,7 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("host", "127.0.0.1", "Address `serve` and `demo` listen on."),
     Setting("port", 8000, "Port `serve` and `demo` listen on.", int),
-    Setting("threads", 8, "Worker threads of the HTTP server.", int),
+    Setting(
+        "threads",
+        8,
+        "Most queries one HTTP worker process of `serve` runs at once (Linux); elsewhere, the "
+        "HTTP server's threads.",
+        int,
+    ),
     Setting(
         "demo_store",
         "collectomics-demo.db",
@@ -90,13 +96,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workers",
         2,
-        "Query worker processes of `serve`, each with a read-only handle on the store.",
+        "HTTP worker processes of `serve` (Linux), each answering requests and running queries "
+        "on its own read-only handle on the store; elsewhere, query worker processes.",
         int,
     ),
     Setting(
         "query_timeout",
         30.0,
-        "Seconds a query may run before its worker is killed and the client told so (0: none).",
+        "Seconds a query may run before the client gets a 503 and the process running it is "
+        "replaced (0: none).",
         float,
     ),
     Setting(
@@ -122,6 +130,47 @@ SETTINGS: tuple[Setting, ...] = (
         "update_token",
         "",
         "The bearer token an update must carry; updates stay refused while it is empty.",
+    ),
+    Setting(
+        "itinerary_speeds",
+        "1900:100 1950:500 *:1500",
+        "Fastest plausible travel (km a day) by period, as `BEFORE_YEAR:KM` pairs and `*:KM` for "
+        "later; `itinerary` flags consecutive collecting events that imply a faster journey.",
+    ),
+    Setting(
+        "wikidata_api_url",
+        "https://www.wikidata.org/w/api.php",
+        "Wikidata's MediaWiki API (`wbsearchentities`, `wbgetentities`) used by `link`.",
+    ),
+    Setting(
+        "wikidata_sparql_url",
+        "https://query.wikidata.org/sparql",
+        "Wikidata's query service (SPARQL) used by `link`.",
+    ),
+    Setting(
+        "orcid_api_url", "https://pub.orcid.org/v3.0", "The ORCID public API v3.0 used by `link`."
+    ),
+    Setting(
+        "linking_cache",
+        "linking-cache",
+        "Folder where answers from Wikidata and ORCID are cached (empty: no cache).",
+    ),
+    Setting(
+        "linking_offline",
+        False,
+        "Answer Wikidata and ORCID requests from the cache only; a miss is an error.",
+        bool,
+    ),
+    Setting(
+        "linking_rate",
+        5.0,
+        "Most requests per second to Wikidata or ORCID (0: no limit, for stand-ins).",
+        float,
+    ),
+    Setting(
+        "standin_data",
+        "../shared/data",
+        "Folder holding `ipni-authors-wikidata/` and `rorcid-orcid-v3/` for `stand-in`.",
     ),
 )
 

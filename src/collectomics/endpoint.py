@@ -10,6 +10,7 @@ constant memory (the pipe blocks the worker while the client reads).
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import re
@@ -88,7 +89,15 @@ class QueryText:
 
 def read_query(text: str) -> QueryText:
     """The query form, the FROM / FROM NAMED graphs (prefixes resolved) and the text without
-    them: tokens, so that strings, IRIs and comments are never mistaken for keywords."""
+    them: tokens, so that strings, IRIs and comments are never mistaken for keywords.
+
+    Remembered for the last queries read (the endpoint reads each query twice, and clients send
+    the same queries again): treat the answer as read-only."""
+    return _read_query(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_query(text: str) -> QueryText:
     out = QueryText(text, without_dataset=text)
     prefixes: dict[str, str] = {}
     base = ""
@@ -186,6 +195,9 @@ def _visible(store: Store, graphs: list[str] | None) -> list[str] | None:
     return [g if (g in known or g in physical) and g != CATALOG else NO_GRAPH for g in graphs]
 
 
+_SHAPES: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
 def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
     """Run ``job`` on ``store``; write the answer to ``output`` unless the header says why not.
 
@@ -208,16 +220,27 @@ def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
         "default_graphs": _visible(store, default_graphs),
         "named_graphs": _visible(store, named_graphs),
     }
-    result = store.query(query, **kwargs)
-    header = Header(kind=result.kind)
-    header.fmt = job.formats.get(result.kind)
+    # A query's kind and variables depend on its text only: remembered, so that a capped
+    # SELECT seen before is parsed once, not twice.
+    shape = _SHAPES.get(query) if job.params is None else None
+    result: Any = None
+    if shape is None:
+        result = store.query(query, **kwargs)
+        shape = (result.kind, tuple(result.variables))
+        if job.params is None:
+            if len(_SHAPES) > 1024:
+                _SHAPES.clear()
+            _SHAPES[query] = shape
+    kind, variables = shape
+    header = Header(kind=kind)
+    header.fmt = job.formats.get(kind)
     if header.fmt is None:
         return header
-    if result.kind == "select" and job.max_rows > 0 and text.form == "SELECT":
+    if kind == "select" and job.max_rows > 0 and text.form == "SELECT":
         capped_query = (
             query[: text.form_at]
             + "SELECT "
-            + " ".join("?" + v for v in result.variables)
+            + " ".join("?" + v for v in variables)
             + " WHERE {\n"
             + query[text.form_at :]
             + f"\n}} LIMIT {int(job.max_rows)}"
@@ -227,6 +250,8 @@ def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
             header.capped = True
         except QueryError:
             pass  # a form the wrapping does not fit: answer uncapped, the timeout still holds
+    if result is None:
+        result = store.query(query, **kwargs)
     start = getattr(output, "start", None)
     if start is not None:
         start(header)
@@ -262,6 +287,7 @@ class ReadOnlyStore:
         self.path = Path(path)
         self._store: Store | None = None
         self._stamp: tuple[int, ...] | None = None
+        self._names: tuple[int, int, list[str]] | None = None
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -269,10 +295,29 @@ class ReadOnlyStore:
         with self._lock:
             self._stamp = None
 
+    def _quick_stamp(self) -> tuple[int, ...]:
+        """``store_stamp``, with the directory listed again only when its mtime moved (a file
+        was created, removed or renamed) or moved recently (timestamps are coarse): a stat of
+        the directory and of its logs per query."""
+        mtime = os.stat(self.path).st_mtime_ns
+        if self._names is None or mtime != self._names[0] or time.time_ns() - mtime < 200_000_000:
+            names = sorted(os.listdir(self.path))
+            logs = [os.path.join(self.path, n) for n in names if n.endswith(".log")]
+            self._names = (mtime, hash(tuple(names)), logs)
+        stamps = [mtime, self._names[1]]
+        for log in self._names[2]:
+            try:
+                st = os.stat(log)
+            except FileNotFoundError:
+                self._names = None
+                return self._quick_stamp()
+            stamps += [st.st_mtime_ns, st.st_size]
+        return tuple(stamps)
+
     def get(self) -> Store:
         with self._lock:
             try:
-                stamp = store_stamp(self.path)
+                stamp = self._quick_stamp()
             except FileNotFoundError:
                 raise StoreError("the store is gone", path=str(self.path)) from None
             if self._store is None or stamp != self._stamp:

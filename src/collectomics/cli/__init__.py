@@ -306,16 +306,21 @@ def stats(obj: Context, as_json: bool) -> None:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    settings = settings.replace(host=host, port=port)
+    url = f"http://{settings.host}:{settings.port}/"
+    message = f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops."
+    if sys.platform.startswith("linux"):
+        # HTTP worker processes that run queries themselves (collectomics.web.server)
+        from collectomics.web.server import serve_prefork
+
+        serve_prefork(settings, announce=lambda: click.echo(message, err=True))
+        return
     from waitress import serve as waitress_serve
 
     from collectomics.web import create_app
 
-    settings = settings.replace(host=host, port=port)
     app = create_app(settings)
-    url = f"http://{settings.host}:{settings.port}/"
-    click.echo(
-        f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops.", err=True
-    )
+    click.echo(message, err=True)
     try:
         waitress_serve(
             app,
@@ -376,3 +381,5 @@ def settings_table() -> list[tuple[str, str, str, str]]:
 
 
 from collectomics.cli import historians as _historians  # noqa: E402, F401  (registers infer, flags)
+from collectomics.cli import linking as _linking  # noqa: E402, F401  (registers link, review, stand-in, export-links)
+from collectomics.cli import networks as _networks  # noqa: E402, F401  (registers network, itinerary, materialise)

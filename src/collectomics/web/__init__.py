@@ -3,6 +3,7 @@ page. Queries run in worker processes (``collectomics.endpoint``) when the store
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,27 +12,17 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from collectomics.config import Settings, load_settings
-from collectomics.endpoint import (
-    EndpointBusy,
-    InProcess,
-    QueryTimeout,
-    ReadOnlyStore,
-    UpdateRefused,
-    WorkerPool,
-    store_stamp,
-)
-from collectomics.errors import CollectomicsError, ParameterError, QueryNotFound, StoreError
+from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, store_stamp
+from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
 from collectomics.service import void_description
 from collectomics.stats import graph_stats
 from collectomics.store import Store, open_store
 from collectomics.web import frontend, graphstore, pages
-from collectomics.web.sparql import ProtocolError, bp
+from collectomics.web import views as views_bp
+from collectomics.web.sparql import CORS as _CORS
+from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
 
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Type, Content-Length, Vary, Collectomics-Max-Rows",
-}
 _PREFLIGHT = {
     "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, Content-Type, Authorization",
@@ -42,7 +33,12 @@ _PREFLIGHT = {
 class AppState:
     """What the routes share: settings, a way to run queries, the store for pages and stats."""
 
-    def __init__(self, settings: Settings, store: Store | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None,
+        runner_factory: Callable[[ReadOnlyStore], Any] | None = None,
+    ) -> None:
         self.settings = settings
         self._given = store
         self._void: tuple[Any, str] | None = None
@@ -54,7 +50,10 @@ class AppState:
         else:
             self._handle = ReadOnlyStore(settings.store)
             self._handle.get()  # fail now, with the store's path, if there is no store
-            self.runner = WorkerPool(settings.store, settings.workers, settings.query_timeout)
+            if runner_factory is not None:  # queries in this process (collectomics.web.server)
+                self.runner = runner_factory(self._handle)
+            else:
+                self.runner = WorkerPool(settings.store, settings.workers, settings.query_timeout)
 
     def store(self) -> Store:
         return self._given if self._given is not None else self._handle.get()  # type: ignore[union-attr]
@@ -88,11 +87,33 @@ class AppState:
         and authenticated). On disk the store is opened for this change only: one writer."""
         if self._given is not None:
             return change(self._given)
-        with self._lock, open_store(self.settings.store) as store:
+        with self._lock, _StoreLock(self.settings.store), open_store(self.settings.store) as store:
             return change(store)
 
     def update(self, sparql: str) -> None:
         self.write(lambda store: store.update(sparql))
+
+
+class _StoreLock:
+    """An exclusive lock on the store's directory across the server's processes (each HTTP
+    worker process may apply an update): one writer at a time."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: a single process serves
+            return
+        self.fd = os.open(self.path, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the lock
+            self.fd = -1
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -103,18 +124,26 @@ def _text(status: int, message: str, headers: dict[str, str] | None = None) -> R
     return response
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    store: Store | None = None,
+    runner_factory: Callable[[ReadOnlyStore], Any] | None = None,
+) -> Flask:
     """The WSGI app over ``store`` (queries run in this process, without a time limit), or by
-    default over the store the settings name, queried by worker processes."""
+    default over the store the settings name, queried by worker processes (or by the runner
+    ``runner_factory`` makes from a read-only handle: ``collectomics.web.server``).
+
+    Queries to ``/sparql`` take a fast path in front of Flask (``FastSparql``)."""
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.extensions["collectomics"] = state = AppState(settings, store)
+    app.extensions["collectomics"] = state = AppState(settings, store, runner_factory)
     app.config["COLLECTOMICS_SETTINGS"] = settings
     app.register_blueprint(bp)
     app.register_blueprint(graphstore.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(frontend.bp)
+    app.register_blueprint(views_bp.bp)
 
     @app.before_request
     def limits() -> Response | None:
@@ -139,19 +168,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
 
     @app.errorhandler(CollectomicsError)
     def library_error(exc: CollectomicsError) -> Response:
-        if isinstance(exc, QueryNotFound):
-            return _text(404, str(exc))
-        if isinstance(exc, UpdateRefused):
-            return _text(403, str(exc))
-        if isinstance(exc, QueryTimeout):
-            return _text(503, str(exc))
-        if isinstance(exc, EndpointBusy):
-            return _text(503, str(exc), {"Retry-After": "5"})
-        if isinstance(exc, StoreError):
-            return _text(503, str(exc))
-        if isinstance(exc, ParameterError):
-            return _text(400, str(exc))
-        return _text(400, str(exc))
+        status, headers = library_status(exc)
+        return _text(status, str(exc), headers)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
@@ -173,4 +191,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     def health() -> Response:
         return jsonify({"status": "ok", "triples": state.store().count()})
 
+    app.wsgi_app = FastSparql(app.wsgi_app, app)  # type: ignore[method-assign]
     return app

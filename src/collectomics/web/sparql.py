@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -11,8 +13,15 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from collectomics.endpoint import Job, read_query
-from collectomics.errors import QueryError
+from collectomics.endpoint import (
+    CHUNK,
+    EndpointBusy,
+    Job,
+    QueryTimeout,
+    UpdateRefused,
+    read_query,
+)
+from collectomics.errors import CollectomicsError, QueryError, QueryNotFound, StoreError
 from collectomics.queries import get_query, list_queries
 from collectomics.service import convert, service_description
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS
@@ -32,6 +41,26 @@ _EXAMPLE = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 SELECT ?country (COUNT(?s) AS ?specimens) WHERE {
   ?s a dwc:MaterialEntity ; dwc:countryCode ?country .
 } GROUP BY ?country ORDER BY DESC(?specimens)"""
+
+
+#: On every answer, errors included.
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Type, Content-Length, Vary, Collectomics-Max-Rows",
+}
+
+
+def library_status(exc: CollectomicsError) -> tuple[int, dict[str, str]]:
+    """The HTTP status (and extra headers) for an error of the library."""
+    if isinstance(exc, QueryNotFound):
+        return 404, {}
+    if isinstance(exc, UpdateRefused):
+        return 403, {}
+    if isinstance(exc, EndpointBusy):
+        return 503, {"Retry-After": "5"}
+    if isinstance(exc, (QueryTimeout, StoreError)):
+        return 503, {}
+    return 400, {}
 
 
 class ProtocolError(Exception):
@@ -60,6 +89,26 @@ def media_type(fmt: str) -> str:
 
 def _negotiated(explicit: str | None) -> dict[str, str | None]:
     """Chosen format per result kind; an explicit ``format`` parameter beats the Accept header."""
+    return negotiated(explicit, request.headers.get("Accept"))
+
+
+_CHOSEN: dict[tuple[str | None, str | None], dict[str, str | None]] = {}
+
+
+def negotiated(explicit: str | None, accept: str | None) -> dict[str, str | None]:
+    """Chosen format per result kind for a ``format`` parameter and an Accept header (the
+    answers are remembered: clients send the same few headers again and again)."""
+    key = (explicit, accept)
+    chosen = _CHOSEN.get(key)
+    if chosen is None:
+        chosen = _negotiate(explicit, accept)
+        if len(_CHOSEN) > 512:
+            _CHOSEN.clear()
+        _CHOSEN[key] = chosen
+    return dict(chosen)
+
+
+def _negotiate(explicit: str | None, accept: str | None) -> dict[str, str | None]:
     if explicit:
         name = {media: n for n, media in ALL_MEDIA.items()}.get(explicit, explicit)
         select = name if name in RESULT_MEDIA else None
@@ -67,7 +116,6 @@ def _negotiated(explicit: str | None) -> dict[str, str | None]:
         if select is None and graph is None:
             raise ProtocolError(400, f"unknown format {explicit!r}; known: {', '.join(ALL_MEDIA)}")
     else:
-        accept = request.headers.get("Accept")
         select = choose(accept, RESULT_MEDIA, "json")
         graph = choose(accept, RDF_MEDIA, "turtle")
         if select is None and graph is None:
@@ -342,3 +390,226 @@ def run_canned(name: str) -> Response:
         max_rows=state().settings.max_rows,
     )
     return answer(job)
+
+
+# -- the fast path ------------------------------------------------------------------------------
+
+#: Query strings read lately (clients send the same queries again and again).
+_PAIRS: dict[str, list[tuple[str, str]]] = {}
+_REASON = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+
+
+class _Bail(Exception):
+    """The fast path leaves this request to the Flask route (which answers it, or says why not)."""
+
+
+class _Push:
+    """Where the serializer writes: the first 64 KB are kept, so that a small answer goes out
+    whole with a Content-Length; beyond that the answer streams through the WSGI ``write``."""
+
+    def __init__(self, begin: Callable[[Any], Callable[[bytes], Any]]) -> None:
+        self.begin = begin
+        self.header: Any = None
+        self.buffer = bytearray()
+        self.send: Callable[[bytes], Any] | None = None
+
+    def start(self, header: Any) -> None:
+        self.header = header
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            if self.send is None:
+                self.send = self.begin(self.header)
+            self.send(bytes(self.buffer))
+            self.buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class FastSparql:
+    """A WSGI dispatcher in front of the Flask app for the hot path: a query to ``/sparql`` by
+    GET, form POST or direct POST, answered without Flask's routing, request and response
+    objects. Everything else, and every request the fast path does not fully understand (no
+    query, an update, repeated parameters, HEAD, a body that is not UTF-8...), goes to Flask,
+    which answers it exactly as before."""
+
+    def __init__(self, app: Any, flask_app: Any) -> None:
+        self.app = app
+        self.state = flask_app.extensions["collectomics"]
+        self.settings = self.state.settings
+        self.cors = list(CORS.items())
+        self.heads: dict[str, list[tuple[str, str]]] = {}
+        for fmt in ALL_MEDIA:
+            self.heads[fmt] = [
+                ("Content-Type", media_type(fmt)),
+                ("Vary", "Accept"),
+                *self.cors,
+            ]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != "/sparql":
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            query, job = self._read(environ)
+        except _Bail:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        try:
+            return self._answer(environ, start_response, query, job)
+        except ProtocolError as exc:
+            return self._plain(start_response, exc.status, exc.message, exc.headers)
+        except QueryError as exc:
+            message = str(exc)
+            if "{" not in query and environ["REQUEST_METHOD"] == "GET":
+                message = f"{message}\n{_CURL_HINT}"
+            return self._plain(start_response, 400, message, {})
+        except CollectomicsError as exc:
+            status, headers = library_status(exc)
+            return self._plain(start_response, status, str(exc), headers)
+
+    def _plain(
+        self, start_response: Any, status: int, message: str, headers: dict[str, str]
+    ) -> list[bytes]:
+        body = (message.rstrip("\n") + "\n").encode("utf-8")
+        start_response(
+            _REASON.get(status, str(status)),
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                *headers.items(),
+                *self.cors,
+            ],
+        )
+        return [body]
+
+    def _read(self, environ: dict[str, Any]) -> tuple[str, Job]:
+        method = environ["REQUEST_METHOD"]
+        settings = self.settings
+        text = environ.get("QUERY_STRING", "")
+        if len(text) > settings.max_request_bytes:
+            raise _Bail
+        pairs = _PAIRS.get(text)
+        if pairs is None:
+            pairs = parse_qsl(text, keep_blank_values=True) if text else []
+            if len(_PAIRS) > 256:
+                _PAIRS.clear()
+            _PAIRS[text] = pairs
+        pairs = list(pairs)
+        query: str | None = None
+        if method == "POST":
+            ctype = environ.get("CONTENT_TYPE", "")
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                raise _Bail from None
+            if length > settings.max_request_bytes or length < 0:
+                raise _Bail
+            body = environ.get("collectomics.body")
+            if body is None:
+                body = environ["wsgi.input"].read(length) if length else b""
+                import io
+
+                environ["wsgi.input"] = io.BytesIO(body)  # for Flask, if it comes to that
+            ctype, _, ctype_params = ctype.partition(";")
+            if ctype_params.strip() and ctype_params.strip().lower().replace(" ", "") not in {
+                "charset=utf-8",
+                "charset=utf8",
+                'charset="utf-8"',
+            }:
+                raise _Bail
+            ctype = ctype.strip().lower()
+            try:
+                if ctype == "application/x-www-form-urlencoded":
+                    pairs += parse_qsl(
+                        body.decode("ascii"), keep_blank_values=True, errors="strict"
+                    )
+                elif ctype == "application/sparql-query":
+                    query = body.decode("utf-8")
+                else:
+                    raise _Bail
+            except UnicodeDecodeError:
+                raise _Bail from None
+        elif method != "GET":
+            raise _Bail
+        default: list[str] = []
+        named: list[str] = []
+        fmt: str | None = None
+        for key, value in pairs:
+            if key == "query":
+                if query is not None:
+                    raise _Bail
+                query = value
+            elif key == "default-graph-uri":
+                default.append(value)
+            elif key == "named-graph-uri":
+                named.append(value)
+            elif key == "format":
+                if fmt is not None:
+                    raise _Bail
+                fmt = value
+            elif key == "update":
+                raise _Bail
+        if query is None or not query.strip() or read_query(query).looks_like_update:
+            raise _Bail
+        try:
+            formats = negotiated(fmt, environ.get("HTTP_ACCEPT"))
+        except ProtocolError:
+            raise _Bail from None
+        job = Job(
+            query,
+            formats,
+            default_graphs=default if default or named else None,
+            named_graphs=named if default or named else None,
+            max_rows=settings.max_rows,
+        )
+        return query, job
+
+    def _headers(self, job: Job, header: Any) -> list[tuple[str, str]]:
+        if header.fmt is None:
+            offered = RDF_MEDIA if header.kind == "graph" else RESULT_MEDIA
+            raise ProtocolError(
+                406,
+                f"no acceptable format for a {header.kind.upper()} result; offered: "
+                + ", ".join(offered.values()),
+            )
+        headers = list(self.heads[header.fmt])
+        if header.capped:
+            headers.append(("Collectomics-Max-Rows", str(job.max_rows)))
+        return headers
+
+    def _answer(
+        self, environ: dict[str, Any], start_response: Any, query: str, job: Job
+    ) -> Iterable[bytes]:
+        runner = self.state.runner
+        push = getattr(runner, "push", None)
+        if push is None:  # a pool of query processes, or a store in this process
+            result = runner.run(job)
+            headers = self._headers(job, result.header)
+            if result.complete is not None:
+                headers.append(("Content-Length", str(len(result.complete))))
+                start_response("200 OK", headers)
+                return [result.complete]
+            start_response("200 OK", headers)
+            return result.chunks  # type: ignore[no-any-return]
+
+        def begin(header: Any) -> Callable[[bytes], Any]:
+            return start_response("200 OK", self._headers(job, header))  # type: ignore[no-any-return]
+
+        out = _Push(begin)
+        try:
+            header = push(job, out)
+        except (QueryError, ProtocolError, CollectomicsError):
+            if out.send is not None:
+                raise ConnectionAbortedError("the answer failed half-way") from None
+            raise
+        if out.send is not None:
+            if out.buffer:
+                out.send(bytes(out.buffer))
+            return []
+        headers = self._headers(job, header)
+        body = bytes(out.buffer)
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [body]

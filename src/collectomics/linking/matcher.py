@@ -1,0 +1,467 @@
+"""Match scoring: PURE (no network, no store). Name variants, features, a score and a decision.
+
+An agent (a name string on records, with what its records say: dates, countries, taxa,
+co-collectors, datasets) is compared with a candidate person (from Wikidata or ORCID). Each
+comparison yields named :class:`Feature` values in [0, 1] with a one-line explanation; they are
+stored with the decision so that a reviewer sees why. The formula (see docs/linking.md)::
+
+    score = 0.40 F + 0.25 G + 0.15 A + 0.10 D + 0.04 C + 0.02 T + 0.02 K + 0.02 I
+
+F family name, G given names, A abbreviation/alias hit, D dates, C countries, T taxa,
+K co-collectors already linked, I institution/dataset overlap. Vetoes cap the score: given
+names that cannot be the same (Jim vs Jay) at 0.2, a life that excludes the agent's dates at 0.3.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from difflib import SequenceMatcher
+
+from collectomics.mapping.names import display_form, normalise
+
+WEIGHTS = {
+    "family": 0.40,
+    "given": 0.25,
+    "alias": 0.15,
+    "dates": 0.10,
+    "countries": 0.04,
+    "taxa": 0.02,
+    "cocollectors": 0.02,
+    "institution": 0.02,
+}
+GIVEN_VETO_CAP = 0.2
+DATES_VETO_CAP = 0.3
+#: Below this a candidate is not worth a reviewer's time: decided "rejected" by the matcher.
+PROPOSE_AT = 0.5
+#: The high-confidence rule (all must hold) for accepting without a human: see :func:`decide`.
+ACCEPT_AT = 0.9
+ACCEPT_MARGIN = 0.15
+#: ... or, when no other candidate is plausible, this score with full given names and a known life.
+ACCEPT_ALONE_AT = 0.8
+WORKING_AGE = 10
+#: How far around a floruit a collector may plausibly have been active, in years.
+FLORUIT_SLACK = 40
+
+_PARTICLES = frozenset(
+    "de da das do dos del della di du des la le van von der den ter ten zu y i e".split()
+)
+NICKNAMES = {
+    "bill": "william", "will": "william", "bob": "robert", "rob": "robert", "jim": "james",
+    "jimmy": "james", "jack": "john", "tom": "thomas", "dick": "richard", "harry": "henry",
+    "ted": "edward", "ed": "edward", "chuck": "charles", "charlie": "charles", "joe": "joseph",
+    "mike": "michael", "dave": "david", "dan": "daniel", "sam": "samuel", "steve": "stephen",
+    "liz": "elizabeth", "beth": "elizabeth", "kate": "katherine", "peg": "margaret",
+    "sue": "susan", "pat": "patricia", "nick": "nicholas", "fred": "frederick", "al": "albert",
+}  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and punctuation folded: 'Klitgård' -> 'klitgard'."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("ø", "o").replace("æ", "ae").replace("ß", "ss").replace("ł", "l")
+    return re.sub(r"[^a-z0-9]+", " ", text.casefold()).strip()
+
+
+def compact(text: str) -> str:
+    """An abbreviation's comparison key: 'B.B. Klitg.' -> 'bbklitg'."""
+    return fold(text).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """A personal name in parts: given tokens (names or initials) and the family name."""
+
+    given: tuple[str, ...]
+    family: str
+
+    @property
+    def initials(self) -> str:
+        return "".join(g[0] for g in self.given if g)
+
+
+def parse_name(name: str) -> ParsedName:
+    """Split a name into given tokens and family name; 'Klitgaard, B.B.' -> (b, b) klitgaard."""
+    name = name.strip()
+    if "," in name:
+        family, _, given = name.partition(",")
+    else:
+        shown = re.sub(r"\.(?=[^\W\d_])", ". ", display_form(name))  # "G.P.Lewis"
+        words = shown.split()
+        if not words:
+            return ParsedName((), "")
+        # the family name: the last word and any particles before it ("van der Berg")
+        cut = len(words) - 1
+        while cut > 0 and words[cut - 1].lower() in _PARTICLES and cut - 1 > 0:
+            cut -= 1
+        family, given = " ".join(words[cut:]), " ".join(words[:cut])
+    tokens = re.findall(r"[^\W\d_]+\.?", given.replace("-", " "))
+    shouting = name.isupper()  # "JOHN SMITH": only one- or two-letter runs are initials
+    parsed: list[str] = []
+    for tok in tokens:
+        bare = fold(tok)
+        if not bare or bare in _PARTICLES:
+            continue
+        word = tok.rstrip(".")
+        if word.isupper() and len(word) <= (2 if shouting else 3):  # "BB", "WJK.", "B."
+            parsed.extend(bare)
+        elif tok.endswith(".") and len(bare) <= 2:  # "Ch.": an abbreviated given name
+            parsed.append(bare[0])
+        else:
+            parsed.append(bare)
+    return ParsedName(tuple(parsed), fold(family))
+
+
+def name_variants(
+    label: str, *, aliases: Sequence[str] = (), abbreviations: Sequence[str] = ()
+) -> set[str]:
+    """The forms a person's name takes on labels: full name, initials in every common order,
+    surname-initial forms, aliases and abbreviations (used to build search terms and indexes)."""
+    out: set[str] = set()
+    for name in [label, *aliases]:
+        p = parse_name(name)
+        if not p.family:
+            continue
+        fam = p.family
+        out.add(fold(name))
+        if p.given:
+            inits = " ".join(p.initials)
+            first = p.given[0]
+            out.update(
+                {
+                    f"{' '.join(p.given)} {fam}",
+                    f"{fam} {' '.join(p.given)}",
+                    f"{inits} {fam}",
+                    f"{fam} {inits}",
+                    f"{first[0]} {fam}",
+                    f"{fam} {first[0]}",
+                    f"{first} {fam}",
+                }
+            )
+        out.add(fam)
+    out.update(fold(a) for a in abbreviations if a)
+    return {v for v in out if v}
+
+
+# -- the two sides ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FuzzyDate:
+    """A date with a Wikidata precision: 9 year, 8 decade, 7 century, 10 month, 11 day."""
+
+    year: int
+    precision: int = 9
+
+    def bounds(self) -> tuple[int, int]:
+        """The years this date may mean, widened to its precision."""
+        if self.precision >= 9:
+            return self.year, self.year
+        span = {8: 10, 7: 100, 6: 1000}.get(self.precision, 10)
+        start = self.year - self.year % span if self.precision == 8 else self.year - span + 1
+        if self.precision == 8:
+            return start, start + span - 1
+        # Wikidata writes the 19th century as 1801-1900 with year 1900 (or 1801..1900)
+        start = (self.year - 1) // span * span + 1
+        return start, start + span - 1
+
+
+@dataclass
+class Candidate:
+    """A person an agent may be: what a Wikidata item or an ORCID record says about them."""
+
+    iri: str
+    source: str  # "wikidata" | "orcid"
+    label: str
+    aliases: list[str] = field(default_factory=list)
+    abbreviations: list[str] = field(default_factory=list)
+    description: str = ""
+    birth: FuzzyDate | None = None
+    death: FuzzyDate | None = None
+    floruit: list[FuzzyDate] = field(default_factory=list)
+    countries: set[str] = field(default_factory=set)  # ISO 3166-1 alpha-2
+    fields: set[str] = field(default_factory=set)  # taxon groups: plants, fungi, ferns...
+    institutions: set[str] = field(default_factory=set)
+    identifiers: dict[str, str] = field(default_factory=dict)  # P586 -> "36375-1", orcid...
+    #: people already linked as this candidate's co-collectors elsewhere in the graph
+    cocollectors: set[str] = field(default_factory=set)
+    is_human: bool = True
+
+    @property
+    def names(self) -> list[str]:
+        return [self.label, *self.aliases]
+
+
+@dataclass
+class AgentEvidence:
+    """What the records say about one name-string agent."""
+
+    iri: str
+    name: str
+    written: set[str] = field(default_factory=set)
+    earliest: date | None = None
+    latest: date | None = None
+    countries: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+    families: set[str] = field(default_factory=set)
+    institutions: set[str] = field(default_factory=set)
+    datasets: set[str] = field(default_factory=set)
+    #: targets already accepted for this agent's co-collectors
+    linked_cocollectors: set[str] = field(default_factory=set)
+    specimens: int = 0
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    value: float
+    note: str
+
+
+@dataclass
+class Scored:
+    """One candidate for one agent: its features, score and the matcher's decision."""
+
+    candidate: Candidate
+    features: list[Feature]
+    score: float
+    veto: str = ""
+    status: str = "proposed"  # proposed | accepted | rejected
+    rule: str = ""
+
+    def feature(self, name: str) -> Feature:
+        return next(f for f in self.features if f.name == name)
+
+
+# -- features -----------------------------------------------------------------------------------
+
+
+def _family_variants(c: Candidate) -> set[str]:
+    out = set()
+    for name in c.names:
+        p = parse_name(name)
+        if p.family:
+            out.add(p.family)
+            words = p.family.split()
+            if len(words) > 1:  # "Blanché i Vergés" is also written "Blanché"
+                out.add(words[0])
+        if "," not in name:
+            words = fold(name).split()
+            for k in range(1, min(3, len(words))):
+                out.add(" ".join(words[-k:]))
+    return out
+
+
+def family_feature(agent: ParsedName, c: Candidate) -> Feature:
+    if not agent.family:
+        return Feature("family", 0.0, "no family name to compare")
+    best, with_ = 0.0, ""
+    for fam in _family_variants(c):
+        if fam == agent.family or fam.replace(" ", "") == agent.family.replace(" ", ""):
+            return Feature("family", 1.0, f"family name {agent.family!r} agrees")
+        ratio = SequenceMatcher(None, agent.family, fam).ratio()
+        if ratio > best:
+            best, with_ = ratio, fam
+    value = round((best - 0.75) / 0.25, 3) if best >= 0.8 else 0.0
+    return Feature("family", value, f"family name {agent.family!r} vs {with_!r} ({best:.2f})")
+
+
+def _fits(token: str, given: str) -> int:
+    """2: same name; 1: an initial (or prefix) that fits; 0: cannot be the same name."""
+    if len(token) == 1 or len(given) == 1:
+        return 1 if token[0] == given[0] else 0
+    if token == given:
+        return 2
+    if NICKNAMES.get(token) == given or NICKNAMES.get(given) == token:
+        return 2
+    return 0
+
+
+def given_feature(agent: ParsedName, c: Candidate) -> tuple[Feature, str]:
+    """Given names must fit in order: J. fits John, John fits J.; Jim does not fit Jay."""
+    if not agent.given:
+        return Feature("given", 0.4, "no given name on the record"), ""
+    options = [parse_name(n).given for n in c.names]
+    options = [o for o in options if o] or [()]
+    best: tuple[float, str] = (-1.0, "")
+    for cand in options:
+        if not cand:
+            if best[0] < 0.4:
+                best = (0.4, "the candidate has no given name to compare")
+            continue
+        k, full, placed = 0, 0, 0
+        for tok in agent.given:
+            while k < len(cand) and not _fits(tok, cand[k]):
+                k += 1
+            if k == len(cand):
+                break
+            fit = _fits(tok, cand[k])
+            full += fit == 2
+            placed += 1
+            k += 1
+        if placed < len(agent.given):
+            continue
+        if agent.given[0][0] != cand[0][0] and placed:  # a skipped first given name
+            value = 0.6
+        elif full:
+            value = 1.0
+        else:
+            value = 0.7 + 0.1 * min(placed, 2) if placed > 1 else 0.7
+        if value > best[0]:
+            best = (value, f"{' '.join(agent.given)} fits {' '.join(cand)}")
+    if best[0] < 0:
+        shown = " ".join(options[0])
+        note = f"given names {' '.join(agent.given)!r} cannot be {shown!r}"
+        return Feature("given", 0.0, note), note
+    return Feature("given", round(best[0], 3), best[1]), ""
+
+
+def alias_feature(agent: AgentEvidence, c: Candidate) -> Feature:
+    written = {compact(w) for w in agent.written | {agent.name}}
+    for abbr in c.abbreviations:
+        if compact(abbr) in written:
+            return Feature("alias", 1.0, f"written as the botanist abbreviation {abbr!r}")
+    keys = {normalise(w) for w in agent.written | {agent.name}}
+    for alias in c.names:
+        if normalise(alias) in keys or compact(alias) in written:
+            return Feature("alias", 1.0, f"written as the name form {alias!r}")
+    return Feature("alias", 0.0, "no abbreviation or alias written as such")
+
+
+def dates_feature(agent: AgentEvidence, c: Candidate) -> tuple[Feature, str]:
+    if agent.earliest is None or agent.latest is None:
+        return Feature("dates", 0.5, "no dates on the records"), ""
+    first, last = agent.earliest.year, agent.latest.year
+    if c.birth or c.death:
+        start = c.birth.bounds()[0] + WORKING_AGE if c.birth else None
+        end = c.death.bounds()[1] if c.death else None
+        if start is not None and last < start:
+            note = f"records {first}-{last} before the age of {WORKING_AGE} (born {c.birth.year})"  # type: ignore[union-attr]
+            return Feature("dates", 0.0, note), note
+        if end is not None and first > end:
+            note = f"records {first}-{last} after death ({c.death.year})"  # type: ignore[union-attr]
+            return Feature("dates", 0.0, note), note
+        life = f"{c.birth.year if c.birth else '?'}-{c.death.year if c.death else ''}"
+        return Feature("dates", 1.0, f"records {first}-{last} within the life {life}"), ""
+    if c.floruit:
+        lo = min(f.bounds()[0] for f in c.floruit) - FLORUIT_SLACK
+        hi = max(f.bounds()[1] for f in c.floruit) + FLORUIT_SLACK
+        if last < lo or first > hi:
+            return Feature(
+                "dates", 0.2, f"records {first}-{last} far from floruit {lo + FLORUIT_SLACK}"
+            ), ""
+        return Feature("dates", 0.8, f"records {first}-{last} near the floruit"), ""
+    return Feature("dates", 0.5, "no life dates for the candidate"), ""
+
+
+def _overlap(name: str, ours: set[str], theirs: set[str], what: str) -> Feature:
+    if not ours or not theirs:
+        return Feature(name, 0.5, f"no {what} to compare")
+    common = ours & theirs
+    if common:
+        return Feature(name, 1.0, f"{what} in common: {', '.join(sorted(common)[:5])}")
+    return Feature(name, 0.2, f"no {what} in common")
+
+
+def features(agent: AgentEvidence, c: Candidate) -> tuple[list[Feature], str]:
+    """Every feature of one comparison, and the veto reason if any."""
+    parsed = parse_name(agent.name)
+    given, given_veto = given_feature(parsed, c)
+    dates, dates_veto = dates_feature(agent, c)
+    cocollectors = (
+        Feature("cocollectors", 1.0, "co-collectors linked to people it worked with")
+        if agent.linked_cocollectors & c.cocollectors
+        else Feature("cocollectors", 0.5, "no linked co-collector in common")
+    )
+    feats = [
+        family_feature(parsed, c),
+        given,
+        alias_feature(agent, c),
+        dates,
+        _overlap("countries", agent.countries, c.countries, "countries"),
+        _overlap("taxa", agent.fields, c.fields, "taxon groups"),
+        cocollectors,
+        _overlap(
+            "institution", agent.institutions | agent.datasets, c.institutions, "institutions"
+        ),
+    ]
+    veto = given_veto or dates_veto
+    return feats, veto
+
+
+def score(feats: list[Feature]) -> float:
+    """The documented weighted sum, capped by vetoes."""
+    total = sum(WEIGHTS[f.name] * f.value for f in feats)
+    by = {f.name: f.value for f in feats}
+    if by.get("given", 1.0) == 0.0:
+        total = min(total, GIVEN_VETO_CAP)
+    if by.get("dates", 1.0) == 0.0:
+        total = min(total, DATES_VETO_CAP)
+    return round(min(max(total, 0.0), 1.0), 3)
+
+
+def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
+    """Score every candidate and decide, best first."""
+    out = []
+    for c in candidates:
+        feats, veto = features(agent, c)
+        out.append(Scored(c, feats, score(feats), veto))
+    out.sort(key=lambda s: (-s.score, s.candidate.iri))
+    decide(out)
+    return out
+
+
+def decide(ranked: list[Scored]) -> None:
+    """The matcher's decision for each candidate of one agent (best first).
+
+    Rejected: a veto, or a score under PROPOSE_AT. Accepted without a human (the high-confidence
+    rule): the top candidate, a human, with the family name agreeing exactly, and either (a) a
+    score of at least ACCEPT_AT, a full given name (not only initials) or the botanist
+    abbreviation agreeing, dates known and consistent with the life or floruit, and no other
+    candidate within ACCEPT_MARGIN; or (b) a score of at least ACCEPT_ALONE_AT, a full given name
+    agreeing, the records' dates inside a known life, and no other candidate worth proposing.
+    Otherwise proposed.
+    """
+    for k, s in enumerate(ranked):
+        by = {f.name: f.value for f in s.features}
+        if s.veto or s.score < PROPOSE_AT:
+            s.status, s.rule = "rejected", s.veto or f"score under {PROPOSE_AT}"
+            continue
+        runner_up = next((r.score for r in ranked[k + 1 :]), 0.0) if k == 0 else 1.0
+        strong = k == 0 and s.candidate.is_human and by["family"] == 1.0
+        if (
+            strong
+            and s.score >= ACCEPT_AT
+            and (by["given"] == 1.0 or by["alias"] == 1.0)
+            and by["dates"] >= 0.8
+            and s.score - runner_up >= ACCEPT_MARGIN
+        ):
+            s.status, s.rule = "accepted", "high-confidence rule"
+        elif (
+            strong
+            and s.score >= ACCEPT_ALONE_AT
+            and by["given"] == 1.0
+            and by["dates"] == 1.0
+            and runner_up < PROPOSE_AT
+        ):
+            s.status, s.rule = "accepted", "high-confidence rule (the only plausible person)"
+        else:
+            s.status, s.rule = "proposed", ""
+
+
+def search_terms(name: str) -> list[str]:
+    """What to ask a search service for a name string: the family name, then given + family."""
+    p = parse_name(name)
+    terms = []
+    shown = display_form(name)
+    if p.family:
+        terms.append(p.family)
+    if p.given and p.family and len(p.given[0]) > 1:
+        terms.append(f"{p.given[0]} {p.family}")
+    if shown and fold(shown) not in {fold(t) for t in terms} and len(fold(shown)) > 2:
+        terms.append(shown)
+    return terms

@@ -1,0 +1,844 @@
+"""Collector networks: co-collectors, determiners and people with institutions, with metrics.
+
+:func:`build_network` reads who is named on which specimen (``dwciri:recordedBy``,
+``dwciri:identifiedBy`` and ``dwc:institutionCode``, all one hop from the specimen), resolves each
+agent to the person it reaches (the rules of :mod:`collectomics.inference`: the agent itself, an
+accepted ``col:IdentityMatch``, or a shared ``schema:sameAs``) and returns a :class:`Network`: a
+networkx graph whose edges carry the shared specimen count and the first and last year of the
+tie, and whose nodes carry degree, weighted degree, betweenness and a community.
+
+:func:`materialise` writes the whole graph's co-collection edges and the specimen facet counts
+(by country, decade, institution, collector, family) into one named graph,
+``{base}graph/facets``, together with the physical versions of the graphs they were computed
+from, so that :func:`facets_fresh` can tell when a reload made them stale. Exports:
+GEXF and GraphML (with year intervals for Gephi's timeline), CSV for Palladio, JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import networkx as nx
+
+from collectomics.errors import InputError
+from collectomics.iri import Minter, slug
+from collectomics.model import IRI, XSD, Literal, nquad
+from collectomics.store import Store
+from collectomics.vocab import COL, PREFIXES, RDF
+
+FACETS_GRAPH = "facets"
+KINDS = ("co-collector", "determiner", "institution")
+FACETS = ("country", "decade", "institution", "collector", "family")
+#: above this many nodes, betweenness is estimated from a sample of this many sources
+BETWEENNESS_SAMPLE = 500
+
+_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+
+
+def facets_graph(minter: Minter) -> IRI:
+    """The named graph of materialised co-collection edges and facet counts."""
+    return minter.graph(FACETS_GRAPH)
+
+
+# ------------------------------------------------------------------ reading the store
+
+
+def table(
+    store: Store, sparql: str, *, graphs: Sequence[str] | None = None, params: Any = None
+) -> Iterator[list[str]]:
+    """Rows of a SELECT as lists of plain strings ('' when unbound), in projection order.
+
+    The answer is written by the store's CSV serializer (in Rust, without the GIL) and parsed
+    by :mod:`csv`: far cheaper per row than building term objects in Python.
+    """
+    result = store.query(
+        _PROLOGUE + sparql,
+        params=params,
+        default_graph_union=graphs is None,
+        default_graphs=list(graphs) if graphs is not None else None,
+    )
+    # pyoxigraph's results may not cross threads: write it all, then read it back from disk.
+    with tempfile.TemporaryFile() as raw:
+        result.serialize("csv", raw)
+        raw.seek(0)
+        with io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
+            rows = csv.reader(handle)
+            next(rows, None)  # header
+            yield from rows
+
+
+def _graphs(store: Store, minter: Minter, dataset: str | None) -> list[str] | None:
+    """The data graphs to read: one dataset's, or every graph but the facets graph."""
+    own = facets_graph(minter)
+    if dataset is not None:
+        graph = minter.graph(dataset)
+        if graph not in store.graphs():
+            raise InputError(f"no dataset {dataset!r} in the store", parameter="dataset")
+        return [graph]
+    return [g for g in store.graphs() if g != own]
+
+
+class Identities:
+    """Which person each agent is, and every agent of a person (rules of the module docstring)."""
+
+    def __init__(self, store: Store, graphs: Sequence[str] | None = None) -> None:
+        self.persons: set[str] = {
+            r[0] for r in table(store, "SELECT ?p WHERE { ?p a foaf:Person }", graphs=graphs)
+        }
+        self.store, self.graphs = store, graphs
+        self.names: dict[str, str] = {}  # filled on demand by fetch_names
+        self.same: dict[str, set[str]] = defaultdict(set)
+        for x, t in table(store, "SELECT ?x ?t WHERE { ?x schema:sameAs ?t }", graphs=graphs):
+            self.same[x].add(t)
+        for a, t in table(
+            store,
+            "SELECT ?a ?t WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ; "
+            "owl:annotatedTarget ?t ; col:matchStatus status:accepted }",
+            graphs=graphs,
+        ):
+            self.same[a].add(t)
+        self.by_target: dict[str, set[str]] = defaultdict(set)
+        for person in self.persons:
+            for target in self.same.get(person, ()):
+                self.by_target[target].add(person)
+        self._cache: dict[str, str] = {}
+
+    def people(self, agent: str) -> set[str]:
+        found = {agent} if agent in self.persons else set()
+        found |= self.by_target.get(agent, set())
+        for target in self.same.get(agent, ()):
+            if target in self.persons:
+                found.add(target)
+            found |= self.by_target.get(target, set())
+        return found
+
+    def resolve(self, agent: str) -> str:
+        """The one person ``agent`` reaches, else the agent itself (ambiguity is not resolved)."""
+        node = self._cache.get(agent)
+        if node is None:
+            people = self.people(agent)
+            node = self._cache[agent] = next(iter(people)) if len(people) == 1 else agent
+        return node
+
+    def agents_of(self, node: str, candidates: Iterable[str] = ()) -> set[str]:
+        """``node`` and every agent among ``candidates`` and its identity links that resolves to it."""
+        found = {node} | set(self.same.get(node, ())) | set(self.by_target.get(node, ()))
+        for a, targets in self.same.items():
+            if node in targets or targets & found:
+                found.add(a)
+        found |= {a for a in candidates if self.resolve(a) == node}
+        return {a for a in found if self.resolve(a) == node or a == node}
+
+    def fetch_names(self, nodes: Iterable[str] | None = None) -> None:
+        """Read the names of ``nodes`` (of every node when None) for :meth:`label`."""
+        if nodes is None:
+            q = "SELECT ?x ?n WHERE { ?x foaf:name ?n }"
+        else:
+            wanted = [n for n in nodes if n not in self.names and _safe(n)]
+            if not wanted:
+                return
+            q = f"SELECT ?x ?n WHERE {{ VALUES ?x {{ {_values(wanted)} }} ?x foaf:name ?n }}"
+        for node, name in table(self.store, q, graphs=self.graphs):
+            if node not in self.names or name < self.names[node]:
+                self.names[node] = name
+
+    def label(self, node: str) -> str:
+        return self.names.get(node) or node.rstrip("/").rsplit("/", 1)[-1]
+
+
+# ------------------------------------------------------------------ the network
+
+
+@dataclass
+class Slice:
+    """Which specimens count: a dataset, and a span of collecting years (both optional)."""
+
+    dataset: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def decade(cls, decade: int, dataset: str | None = None) -> Slice:
+        if decade % 10:
+            raise InputError(f"a decade starts on a year ending in 0, not {decade}")
+        return cls(dataset, decade, decade + 9)
+
+    def filter(self) -> str:
+        parts = []
+        if self.start is not None:
+            parts.append(f"?y >= {int(self.start)}")
+        if self.end is not None:
+            parts.append(f"?y <= {int(self.end)}")
+        return f"FILTER({' && '.join(parts)})" if parts else ""
+
+    def year_pattern(self) -> str:
+        if self.start is None and self.end is None:
+            return "OPTIONAL { ?s dwc:year ?y }"
+        return f"?s dwc:year ?y . {self.filter()}"
+
+
+@dataclass
+class Network:
+    """A network and how it was drawn."""
+
+    kind: str
+    graph: nx.Graph
+    slice: Slice = field(default_factory=Slice)
+    ego: str | None = None
+    depth: int = 0
+    source: str = "data"  # "data" (read now) or "facets" (the materialised edges)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return [{"id": n, **a} for n, a in sorted(self.graph.nodes(data=True))]
+
+    def edges(self) -> list[dict[str, Any]]:
+        return [
+            {"source": u, "target": v, **a}
+            for u, v, a in sorted(self.graph.edges(data=True), key=lambda e: (e[0], e[1]))
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ego": self.ego,
+            "depth": self.depth,
+            "dataset": self.slice.dataset,
+            "start": self.slice.start,
+            "end": self.slice.end,
+            "source": self.source,
+            "nodes": self.nodes(),
+            "edges": self.edges(),
+        }
+
+
+class _Builder:
+    """Accumulates nodes and weighted, dated ties."""
+
+    def __init__(self, ids: Identities) -> None:
+        self.ids = ids
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.edges: dict[tuple[str, str], dict[str, Any]] = {}
+        self.seen: set[Any] = set()  # specimens already read (a neighbourhood read in rounds)
+        self.closed = False  # the last round: only ties among nodes already reached
+
+    def node(self, node: str, kind: str, year: int | None, count: int = 1) -> None:
+        n = self.nodes.get(node)
+        if n is None and self.closed:
+            return
+        if n is None:
+            n = self.nodes[node] = {"label": self.ids.label(node), "kind": kind, "specimens": 0}
+        n["specimens"] += count
+        _span(n, year)
+
+    def tie(self, a: str, b: str, year: int | None, count: int = 1, **extra: Any) -> None:
+        if a == b or self.closed and (a not in self.nodes or b not in self.nodes):
+            return
+        key = (a, b) if a < b else (b, a)
+        e = self.edges.get(key)
+        if e is None:
+            e = self.edges[key] = {"weight": 0, **extra}
+        e["weight"] += count
+        _span(e, year)
+
+    def graph(self) -> nx.Graph:
+        g = nx.Graph()
+        self.ids.fetch_names({n for e in self.edges for n in e} | set(self.nodes))
+        for node, attrs in self.nodes.items():
+            attrs["label"] = (
+                self.ids.label(node) if attrs.get("kind") != "institution" else attrs["label"]
+            )
+            g.add_node(node, **attrs)
+        for (a, b), attrs in self.edges.items():
+            for n in (a, b):
+                if n not in g:
+                    g.add_node(n, label=self.ids.label(n), kind=_kind(self.ids, n), specimens=0)
+            g.add_edge(a, b, **attrs)
+        return g
+
+
+def _span(attrs: dict[str, Any], year: int | None, last: int | None = None) -> None:
+    if year is None:
+        return
+    last = year if last is None else last
+    if attrs.get("first_year") is None or year < attrs["first_year"]:
+        attrs["first_year"] = year
+    if attrs.get("last_year") is None or last > attrs["last_year"]:
+        attrs["last_year"] = last
+
+
+def _kind(ids: Identities, node: str) -> str:
+    return "person" if node in ids.persons else "agent"
+
+
+def _year(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _values(nodes: Iterable[str]) -> str:
+    return " ".join(f"<{IRI(n)}>" for n in sorted(nodes) if _safe(n))
+
+
+def _safe(iri: str) -> bool:
+    return not any(c in iri for c in '<>"{}|^`\\ \n')
+
+
+_SPECIMEN_AGENTS = """
+SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?y) AS ?year) WHERE {{
+  {values} ?s {prop} ?a . {years}
+}} GROUP BY ?s
+"""
+
+
+def _specimen_rows(
+    store: Store, graphs: list[str] | None, prop: str, sl: Slice, me: set[str] | None
+) -> Iterator[tuple[str, list[str], int | None]]:
+    values = ""
+    if me is not None:
+        values = f"VALUES ?me {{ {_values(me)} }} ?s {prop} ?me ."
+    q = _SPECIMEN_AGENTS.format(values=values, prop=prop, years=sl.year_pattern())
+    for s, agents, year in table(store, q, graphs=graphs):
+        yield s, agents.split(" "), _year(year)
+
+
+def _co_collectors(
+    b: _Builder, store: Store, graphs: list[str] | None, sl: Slice, me: set[str] | None
+) -> None:
+    for s, agents, year in _specimen_rows(store, graphs, "dwciri:recordedBy", sl, me):
+        if s in b.seen:
+            continue
+        if me is not None:
+            b.seen.add(s)
+        people = sorted({b.ids.resolve(a) for a in agents})
+        for p in people:
+            b.node(p, _kind(b.ids, p), year)
+        for i, p in enumerate(people):
+            for q in people[i + 1 :]:
+                b.tie(p, q, year)
+
+
+def _determiners(
+    b: _Builder, store: Store, graphs: list[str] | None, sl: Slice, me: set[str] | None
+) -> None:
+    values = (
+        f"VALUES ?me {{ {_values(me)} }} {{ ?s dwciri:identifiedBy ?me }} UNION "
+        "{ ?s dwciri:recordedBy ?me }"
+        if me is not None
+        else ""
+    )
+    q = (
+        f"SELECT DISTINCT ?s ?d ?c ?y WHERE {{ {values} ?s dwciri:identifiedBy ?d ; "
+        f"dwciri:recordedBy ?c . {sl.year_pattern()} }}"
+    )
+    for s, d, c, y in table(store, q, graphs=graphs):
+        if (s, d, c) in b.seen:
+            continue
+        if me is not None:
+            b.seen.add((s, d, c))  # type: ignore[arg-type]
+        dn, cn, year = b.ids.resolve(d), b.ids.resolve(c), _year(y)
+        b.node(dn, _kind(b.ids, dn), year)
+        b.node(cn, _kind(b.ids, cn), year)
+        b.tie(dn, cn, year, determiner=dn)
+
+
+def _institutions(
+    b: _Builder,
+    store: Store,
+    graphs: list[str] | None,
+    sl: Slice,
+    me: set[str] | None,
+    minter: Minter,
+) -> None:
+    values = f"VALUES ?a {{ {_values(me)} }}" if me else ""
+    q = (
+        f"SELECT ?a ?i (COUNT(?s) AS ?n) (MIN(?y) AS ?first) (MAX(?y) AS ?last) WHERE {{ {values} "
+        f"?s dwciri:recordedBy ?a ; dwc:institutionCode ?i . {sl.year_pattern()} }} GROUP BY ?a ?i"
+    )
+    for a, code, n, first, last in table(store, q, graphs=graphs):
+        node, inst, count = b.ids.resolve(a), institution_iri(minter, code), int(n)
+        b.node(node, _kind(b.ids, node), None, count)
+        _span(b.nodes[node], _year(first), _year(last))
+        if inst not in b.nodes:
+            b.nodes[inst] = {"label": code, "kind": "institution", "specimens": 0}
+        b.nodes[inst]["specimens"] += count
+        _span(b.nodes[inst], _year(first), _year(last))
+        b.tie(node, inst, _year(first), count)
+        _span(b.edges[(node, inst) if node < inst else (inst, node)], _year(last))
+
+
+def institution_iri(minter: Minter, code: str) -> IRI:
+    """A node for an institution known only by its ``dwc:institutionCode``."""
+    return minter.mint("institution", slug(code) or "unknown")
+
+
+def build_network(
+    store: Store,
+    minter: Minter,
+    kind: str = "co-collector",
+    *,
+    dataset: str | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    decade: int | None = None,
+    person: str | None = None,
+    depth: int = 1,
+    limit: int = 0,
+    metrics: bool | str = True,
+) -> Network:
+    """The ``kind`` network over the whole graph, one dataset, and/or one person's neighbourhood.
+
+    ``decade`` (e.g. 1980) or ``start``/``end`` (collecting years, inclusive) keep only specimens
+    collected then. The unsliced co-collector network (whole graph, or a neighbourhood) comes
+    from the materialised facets graph when it is fresh. ``metrics``: True (all), ``"basic"``
+    (degrees and communities, no betweenness: quick on large neighbourhoods) or False.
+    ``limit`` (0: none) keeps, in each ring of a neighbourhood, only the people with the
+    strongest ties to the ring inside it: a prolific collector has thousands of co-collectors.
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown network {kind!r}; one of {', '.join(KINDS)}")
+    if depth not in (1, 2):
+        raise InputError("depth is 1 or 2", parameter="depth")
+    sl = Slice.decade(decade, dataset) if decade is not None else Slice(dataset, start, end)
+    graphs = _graphs(store, minter, dataset)
+    ids = Identities(store, graphs if dataset is None else None)
+    if person is None and _unsliced(kind, sl) and facets_fresh(store, minter):
+        net = Network(kind, _edges_from_facets(store, minter, ids), sl, source="facets")
+    elif person is not None and _unsliced(kind, sl) and facets_fresh(store, minter):
+        g = _ego_from_facets(store, minter, ids, person, depth, limit)
+        net = Network(kind, g, sl, ego=person, depth=depth, source="facets")
+    else:
+        b = _Builder(ids)
+        me: set[str] | None = None
+        if person is not None:
+            me = ids.agents_of(person)
+        # a neighbourhood is read ring by ring, then once more for the ties among the last ring
+        rounds = depth + 1 if person is not None and kind != "institution" else 1
+        if kind == "institution":
+            me = None  # the whole (sliced) bipartite network, cut around the person below
+        for step in range(rounds):
+            b.closed = person is not None and step == depth
+            if kind == "co-collector":
+                _co_collectors(b, store, graphs, sl, me)
+            elif kind == "determiner":
+                _determiners(b, store, graphs, sl, me)
+            else:
+                _institutions(b, store, graphs, sl, me, minter)
+            if step + 1 < rounds:
+                reached = set().union(*(ids.agents_of(n) for n in b.nodes)) if b.nodes else set()
+                me = reached - (me or set()) if me is not None else reached
+                if not me:
+                    break
+        g = b.graph()
+        if person is not None:
+            if person not in g:
+                g.add_node(person, label=ids.label(person), kind=_kind(ids, person), specimens=0)
+            g = _trim(nx.ego_graph(g, person, radius=depth), person, depth, limit)
+        net = Network(kind, g, sl, ego=person, depth=depth if person else 0)
+    if metrics:
+        add_metrics(net.graph, betweenness=metrics != "basic")
+    return net
+
+
+def _unsliced(kind: str, sl: Slice) -> bool:
+    return kind == "co-collector" and sl.dataset is None and sl.start is None and sl.end is None
+
+
+def _trim(g: nx.Graph, person: str, depth: int, limit: int) -> nx.Graph:
+    """Keep, ring by ring, the ``limit`` nodes most strongly tied to the ring inside."""
+    if not limit:
+        return g.copy()
+    keep, inner = {person}, {person}
+    for _ in range(depth):
+        strength: dict[str, int] = defaultdict(int)
+        for node in inner:
+            for other, attrs in g[node].items():
+                if other not in keep:
+                    strength[other] += attrs.get("weight", 1)
+        ring = sorted(strength, key=lambda n: (-strength[n], n))[:limit]
+        keep |= set(ring)
+        inner = set(ring)
+    return g.subgraph(keep).copy()
+
+
+def _ego_from_facets(
+    store: Store, minter: Minter, ids: Identities, person: str, depth: int, limit: int = 0
+) -> nx.Graph:
+    """A neighbourhood from the materialised edges: rings out to ``depth``, then their ties."""
+    graph = [facets_graph(minter)]
+    # one query per direction: a UNION of the two was 3-6 times slower in Oxigraph
+    queries = [
+        "SELECT ?a ?b ?n ?first ?last WHERE { VALUES ?%s { %s } ?e col:tieSource ?a ; "
+        "col:tieTarget ?b ; col:sharedSpecimens ?n . "
+        "OPTIONAL { ?e col:firstYear ?first } OPTIONAL { ?e col:lastYear ?last } }".replace(
+            "?%s", "?" + end
+        )
+        for end in ("a", "b")
+    ]
+    dist = {person: 0}
+    edges: dict[tuple[str, str], dict[str, Any]] = {}
+    frontier = {person}
+    for ring in range(depth + 1):  # the last round only adds ties among nodes already reached
+        if not frontier:
+            break
+        found: set[str] = set()
+        strength: dict[str, int] = defaultdict(int)
+        values = _values(frontier)
+        rows = (r for q in queries for r in table(store, q % values, graphs=graph))
+        for a, b_, n, first, last in rows:
+            if ring == depth and (a not in dist or b_ not in dist):
+                continue
+            attrs: dict[str, Any] = {"weight": int(n)}
+            _span(attrs, _year(first), _year(last))
+            edges[(a, b_)] = attrs
+            for node in (a, b_):
+                if node not in dist:
+                    found.add(node)
+                if node in found:
+                    strength[node] += attrs["weight"]
+        if limit and ring < depth:
+            found = set(sorted(found, key=lambda n: (-strength[n], n))[:limit])
+        for node in found:
+            dist.setdefault(node, ring + 1)
+        frontier = found
+    g = nx.Graph()
+    g.add_nodes_from(dist)
+    for (a, b_), attrs in edges.items():
+        if a in dist and b_ in dist:
+            g.add_edge(a, b_, **attrs)
+    counts = _collector_counts(store, minter, set(g))
+    ids.fetch_names(g)
+    for node, attrs in g.nodes(data=True):
+        attrs.update(label=ids.label(node), kind=_kind(ids, node))
+        attrs.update(counts.get(node, {"specimens": 0}))
+    return g
+
+
+def _collector_counts(store: Store, minter: Minter, nodes: set[str]) -> dict[str, dict[str, Any]]:
+    if not nodes:
+        return {}
+    q = (
+        f"SELECT ?v ?n ?first ?last WHERE {{ VALUES ?v {{ {_values(nodes)} }} ?f col:facetValue ?v ; "
+        "col:specimenCount ?n . OPTIONAL { ?f col:firstYear ?first } OPTIONAL { ?f col:lastYear ?last } }"
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for v, n, first, last in table(store, q, graphs=[facets_graph(minter)]):
+        attrs: dict[str, Any] = {"specimens": int(n)}
+        _span(attrs, _year(first), _year(last))
+        out[v] = attrs
+    return out
+
+
+def _edges_from_facets(store: Store, minter: Minter, ids: Identities) -> nx.Graph:
+    g = nx.Graph()
+    q = (
+        "SELECT ?a ?b ?n ?first ?last WHERE { ?e a col:CoCollection ; col:tieSource ?a ; "
+        "col:tieTarget ?b ; col:sharedSpecimens ?n . OPTIONAL { ?e col:firstYear ?first } "
+        "OPTIONAL { ?e col:lastYear ?last } }"
+    )
+    for a, b_, n, first, last in table(store, q, graphs=[facets_graph(minter)]):
+        attrs: dict[str, Any] = {"weight": int(n)}
+        _span(attrs, _year(first), _year(last))
+        g.add_edge(a, b_, **attrs)
+    q = (
+        'SELECT ?v ?n ?first ?last WHERE { ?f a col:FacetCount ; col:facet "collector" ; '
+        "col:facetValue ?v ; col:specimenCount ?n . OPTIONAL { ?f col:firstYear ?first } "
+        "OPTIONAL { ?f col:lastYear ?last } }"
+    )
+    ids.fetch_names()
+    for v, n, first, last in table(store, q, graphs=[facets_graph(minter)]):
+        attrs = {"label": ids.label(v), "kind": _kind(ids, v), "specimens": int(n)}
+        _span(attrs, _year(first), _year(last))
+        g.add_node(v, **attrs)
+    for node, attrs in g.nodes(data=True):
+        if "label" not in attrs:
+            attrs.update(label=ids.label(node), kind=_kind(ids, node), specimens=0)
+    return g
+
+
+def add_metrics(g: nx.Graph, *, betweenness: bool = True) -> None:
+    """Degree, weighted degree, betweenness (sampled above BETWEENNESS_SAMPLE nodes), community."""
+    for node, d in g.degree():
+        g.nodes[node]["degree"] = int(d)
+    for node, d in g.degree(weight="weight"):
+        g.nodes[node]["weighted_degree"] = int(d)
+    if betweenness:
+        if g.number_of_nodes() > BETWEENNESS_SAMPLE:
+            between = nx.betweenness_centrality(g, k=BETWEENNESS_SAMPLE, seed=0)
+        else:
+            between = nx.betweenness_centrality(g)
+        for node, b in between.items():
+            g.nodes[node]["betweenness"] = round(float(b), 6)
+    communities = nx.community.louvain_communities(g, weight="weight", seed=0) if g else []
+    ordered = sorted(communities, key=lambda c: (-len(c), min(c)))
+    for i, members in enumerate(ordered):
+        for node in members:
+            g.nodes[node]["community"] = i
+
+
+# ------------------------------------------------------------------ materialising
+
+
+def _stamp(store: Store, minter: Minter) -> list[str]:
+    own = facets_graph(minter)
+    return sorted(
+        f"{g} {store.physical_graph(g)}"
+        for g in store.graphs()
+        if g != own and store.physical_graph(g)
+    )
+
+
+def facets_fresh(store: Store, minter: Minter) -> bool:
+    """True when the facets graph exists and was computed from the graphs as they are now."""
+    graph = facets_graph(minter)
+    if graph not in store.graphs():
+        return False
+    rows = table(
+        store, "SELECT ?v WHERE { ?m a col:Materialisation ; col:basedOn ?v }", graphs=[graph]
+    )
+    return sorted(r[0] for r in rows) == _stamp(store, minter)
+
+
+@dataclass
+class MaterialiseReport:
+    graph: str
+    edges: int = 0
+    facets: dict[str, int] = field(default_factory=dict)
+    triples: int = 0
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {k}" for k, n in self.facets.items())
+        return (
+            f"{self.edges} co-collection edges and facet counts ({counts}): "
+            f"{self.triples} triples in <{self.graph}>"
+        )
+
+
+_FACET_QUERIES = {
+    "country": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:countryCode ?v } GROUP BY ?v",
+    "decade": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:year ?y . BIND(FLOOR(?y / 10) * 10 AS ?v) } GROUP BY ?v",
+    "institution": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:institutionCode ?v } GROUP BY ?v",
+    "family": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:family ?v } GROUP BY ?v",
+}
+
+
+def materialise(store: Store, minter: Minter) -> MaterialiseReport:
+    """Replace the facets graph with co-collection edges and specimen facet counts."""
+    graph = facets_graph(minter)
+    report = MaterialiseReport(graph)
+    graphs = _graphs(store, minter, None)
+    ids = Identities(store, graphs)
+    b = _Builder(ids)
+    _co_collectors(b, store, graphs, Slice(), None)
+    lines: list[str] = []
+
+    def add(s: str, p: str, o: Any) -> None:
+        lines.append(nquad((IRI(s), IRI(p), o, None)))
+
+    def integer(n: int) -> Literal:
+        return Literal(str(n), XSD + "integer")
+
+    for (a, c), attrs in sorted(b.edges.items()):
+        node = minter.mint("network", "co-collection", _hash(a, c))
+        add(node, RDF.type, COL.CoCollection)
+        add(node, COL.tieSource, IRI(a))
+        add(node, COL.tieTarget, IRI(c))
+        add(node, COL.sharedSpecimens, integer(attrs["weight"]))
+        if attrs.get("first_year") is not None:
+            add(node, COL.firstYear, integer(attrs["first_year"]))
+            add(node, COL.lastYear, integer(attrs["last_year"]))
+    report.edges = len(b.edges)
+
+    def facet(name: str, value: str | IRI, n: int, extra: dict[str, Any] | None = None) -> None:
+        node = minter.mint("facet", name, slug(str(value)) + "-" + _hash(str(value))[:8])
+        add(node, RDF.type, COL.FacetCount)
+        add(node, COL.facet, Literal(name))
+        add(node, COL.facetValue, value if isinstance(value, IRI) else Literal(str(value)))
+        add(node, COL.specimenCount, integer(n))
+        for key, v in (extra or {}).items():
+            if v is not None:
+                add(node, COL.firstYear if key == "first_year" else COL.lastYear, integer(v))
+        report.facets[name] = report.facets.get(name, 0) + 1
+
+    for name, q in _FACET_QUERIES.items():
+        report.facets[name] = 0
+        for v, n in table(store, q, graphs=graphs):
+            if v:
+                facet(name, v.split(".")[0] if name == "decade" else v, int(n))
+    report.facets["collector"] = 0
+    for who, attrs in sorted(b.nodes.items()):
+        facet(
+            "collector",
+            IRI(who),
+            attrs["specimens"],
+            {"first_year": attrs.get("first_year"), "last_year": attrs.get("last_year")},
+        )
+    stamp = minter.mint("network", "materialisation")
+    add(stamp, RDF.type, COL.Materialisation)
+    for v in _stamp(store, minter):
+        add(stamp, COL.basedOn, Literal(v))
+    report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
+    return report
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def facet_counts(store: Store, minter: Minter, facet: str) -> list[dict[str, Any]]:
+    """One facet's counts from the facets graph, largest first (empty when not materialised)."""
+    if facet not in FACETS:
+        raise InputError(f"unknown facet {facet!r}; one of {', '.join(FACETS)}")
+    graph = facets_graph(minter)
+    if graph not in store.graphs():
+        return []
+    q = (
+        "SELECT ?v ?n ?facet WHERE { ?f a col:FacetCount ; col:facet ?facet ; col:facetValue ?v ; "
+        "col:specimenCount ?n }"
+    )
+    rows = [
+        {"value": v, "specimens": int(n)}
+        for v, n, _ in table(store, q, graphs=[graph], params={"facet": Literal(facet)})
+    ]
+    return sorted(rows, key=lambda r: (-r["specimens"], r["value"]))
+
+
+# ------------------------------------------------------------------ exports
+
+EXPORT_FORMATS = ("gexf", "graphml", "csv", "json")
+
+
+def _plain(g: nx.Graph, *, intervals: bool) -> nx.Graph:
+    """A copy with only scalar attributes (no None), with start/end years for Gephi if asked."""
+    h = nx.Graph()
+    for node, attrs in g.nodes(data=True):
+        a = {k: v for k, v in attrs.items() if v is not None}
+        if intervals and "first_year" in a:
+            a["start"], a["end"] = a["first_year"], a["last_year"]
+        h.add_node(node, **a)
+    for u, v, attrs in g.edges(data=True):
+        a = {k: v_ for k, v_ in attrs.items() if v_ is not None}
+        if intervals and "first_year" in a:
+            a["start"], a["end"] = a["first_year"], a["last_year"]
+        h.add_edge(u, v, **a)
+    return h
+
+
+def write_gexf(net: Network, path: str | os.PathLike[str] | IO[bytes]) -> None:
+    """GEXF 1.2 for Gephi; nodes and edges carry start/end years, so Gephi's timeline plays them."""
+    nx.write_gexf(_plain(net.graph, intervals=True), path, version="1.2draft")
+
+
+def write_graphml(net: Network, path: str | os.PathLike[str] | IO[bytes]) -> None:
+    """GraphML with first/last year and start/end attributes (Gephi: merge into an interval)."""
+    nx.write_graphml(_plain(net.graph, intervals=True), path)
+
+
+NODE_COLUMNS = (
+    "Id Label kind specimens first_year last_year degree weighted_degree betweenness community"
+).split()
+EDGE_COLUMNS = "Source Target weight first_year last_year determiner".split()
+
+
+def write_csv(net: Network, nodes: IO[str], edges: IO[str]) -> None:
+    """Nodes and edges tables as Palladio reads them (Id/Label, Source/Target)."""
+    w = csv.writer(nodes)
+    w.writerow(NODE_COLUMNS)
+    for n in net.nodes():
+        w.writerow([n["id"], n.get("label", "")] + [_cell(n.get(c)) for c in NODE_COLUMNS[2:]])
+    w = csv.writer(edges)
+    w.writerow(EDGE_COLUMNS)
+    for e in net.edges():
+        w.writerow([e["source"], e["target"]] + [_cell(e.get(c)) for c in EDGE_COLUMNS[2:]])
+
+
+def _cell(v: Any) -> str:
+    return "" if v is None else str(v)
+
+
+def export(net: Network, fmt: str, out: Path) -> list[Path]:
+    """Write ``net`` to ``out`` in ``fmt``; CSV writes OUT-nodes.csv and OUT-edges.csv."""
+    if fmt == "gexf":
+        write_gexf(net, out)
+    elif fmt == "graphml":
+        write_graphml(net, out)
+    elif fmt == "json":
+        out.write_text(json.dumps(net.to_dict(), ensure_ascii=False, indent=1), "utf-8")
+    elif fmt == "csv":
+        stem = out.with_suffix("") if out.suffix == ".csv" else out
+        paths = [Path(f"{stem}-nodes.csv"), Path(f"{stem}-edges.csv")]
+        with (
+            open(paths[0], "w", encoding="utf-8", newline="") as nodes,
+            open(paths[1], "w", encoding="utf-8", newline="") as edges,
+        ):
+            write_csv(net, nodes, edges)
+        return paths
+    else:
+        raise InputError(f"unknown format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+    return [out]
+
+
+def to_text(net: Network, fmt: str) -> str:
+    """The network as text in ``fmt`` (for stdout and the web)."""
+    if fmt == "json":
+        return json.dumps(net.to_dict(), ensure_ascii=False, indent=1)
+    buf = io.BytesIO()
+    if fmt == "gexf":
+        write_gexf(net, buf)
+    elif fmt == "graphml":
+        write_graphml(net, buf)
+    else:
+        raise InputError(f"format {fmt!r} cannot go to one stream; one of gexf, graphml, json")
+    return buf.getvalue().decode("utf-8")
+
+
+# ------------------------------------------------------------------ the dashboard
+
+_LIVE_COLLECTORS = (
+    "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity ; dwciri:recordedBy ?v } "
+    "GROUP BY ?v"
+)
+
+
+def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any]:
+    """Specimen counts per facet, largest first (``limit`` per facet, 0 for all), with labels.
+
+    From the facets graph when it is fresh (one hop); else computed from the data (slower on
+    large graphs, and collectors are then agents as written, not resolved to people).
+    """
+    fresh = facets_fresh(store, minter)
+    graphs = _graphs(store, minter, None)
+    out: dict[str, Any] = {"source": "facets" if fresh else "data", "facets": {}}
+    names: dict[str, str] = {}
+    for facet in FACETS:
+        if fresh:
+            rows = facet_counts(store, minter, facet)
+        else:
+            q = _LIVE_COLLECTORS if facet == "collector" else _FACET_QUERIES[facet]
+            rows = [
+                {"value": v.split(".")[0] if facet == "decade" else v, "specimens": int(n)}
+                for v, n in table(store, q, graphs=graphs)
+                if v
+            ]
+            rows.sort(key=lambda r: (-r["specimens"], r["value"]))
+        total = len(rows)
+        if limit:
+            rows = rows[:limit]
+        if facet == "collector" and rows:
+            q = f"SELECT ?x ?n WHERE {{ VALUES ?x {{ {_values(r['value'] for r in rows)} }} ?x foaf:name ?n }}"
+            names = {x: n for x, n in table(store, q, graphs=graphs)}
+            for r in rows:
+                r["label"] = names.get(r["value"], r["value"].rsplit("/", 1)[-1])
+        out["facets"][facet] = {"values": total, "rows": rows}
+    return out

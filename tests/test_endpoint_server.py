@@ -1,0 +1,251 @@
+"""The HTTP server of `collectomics serve` (``collectomics.web.server``) spoken to over raw sockets:
+keep-alive and pipelining, chunked bodies, ``Expect: 100-continue``, HEAD, size limits, streamed
+answers, canned queries, and updates with a token applied by any of the worker processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from helpers import run_cli
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the pre-fork server"),
+]
+
+FIX = Path(__file__).resolve().parent / "data" / "ingest"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }"
+BIG = "CONSTRUCT { ?a ?b ?x } WHERE { ?a ?b ?c . ?d ?e ?f BIND(CONCAT(STR(?c), STR(?f)) AS ?x) }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    workdir = tmp_path_factory.mktemp("server")
+    store = workdir / "s.db"
+    r = run_cli(
+        "ingest", str(FIX / "specimens-mixed.csv"), str(FIX / "people-mixed.csv"), store=store
+    )
+    assert r.returncode == 0, r.stderr
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    env.update(
+        COLLECTOMICS_WORKERS="2",
+        COLLECTOMICS_QUERY_TIMEOUT="20",
+        COLLECTOMICS_MAX_REQUEST_BYTES="8192",
+        COLLECTOMICS_ALLOW_UPDATES="true",
+        COLLECTOMICS_UPDATE_TOKEN="s3cret",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("serve did not answer within 60 s") from None
+            time.sleep(0.2)
+    yield port
+    proc.terminate()
+    _, errors = proc.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+
+
+def _read_response(sock: socket.socket, buffer: bytearray, head_only: bool = False) -> bytes:
+    """One response (head and body) from ``sock``; what follows stays in ``buffer``."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        assert data, "the connection closed before a response"
+        buffer += data
+    end = buffer.index(b"\r\n\r\n") + 4
+    head = bytes(buffer[:end])
+    del buffer[:end]
+    lower = head.lower()
+    if head_only:
+        return head
+    if b"content-length:" in lower:
+        length = int(lower.split(b"content-length:")[1].split(b"\r\n")[0])
+        while len(buffer) < length:
+            buffer += sock.recv(65536)
+        body = bytes(buffer[:length])
+        del buffer[:length]
+        return head + body
+    assert b"transfer-encoding: chunked" in lower
+    body = bytearray()
+    while True:
+        while b"\r\n" not in buffer:
+            buffer += sock.recv(65536)
+        line_end = buffer.index(b"\r\n")
+        size = int(buffer[:line_end], 16)
+        del buffer[: line_end + 2]
+        while len(buffer) < size + 2:
+            buffer += sock.recv(65536)
+        body += buffer[:size]
+        del buffer[: size + 2]
+        if size == 0:
+            return head + bytes(body)
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return sock
+
+
+def _get(query: str, extra: str = "") -> bytes:
+    from urllib.parse import quote
+
+    return (f"GET /sparql?query={quote(query)} HTTP/1.1\r\nHost: x\r\n{extra}\r\n").encode()
+
+
+def test_keep_alive_and_pipelined_requests(server: int) -> None:
+    with _connect(server) as sock:
+        buffer = bytearray()
+        sock.sendall(_get(COUNT) + _get("ASK { ?s ?p ?o }"))
+        first = _read_response(sock, buffer)
+        second = _read_response(sock, buffer)
+        assert first.startswith(b"HTTP/1.1 200") and b'"value":"3"' in first
+        assert b"Content-Length:" in first and b"Access-Control-Allow-Origin: *" in first
+        assert second.startswith(b"HTTP/1.1 200") and b'"boolean":true' in second
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        last = _read_response(sock, buffer)
+        assert b"Connection: close" in last and b'"status":"ok"' in last
+        assert sock.recv(10) == b""  # closed
+
+
+def test_chunked_body_and_expect_continue(server: int) -> None:
+    with _connect(server) as sock:
+        body = COUNT.encode()
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        half = len(body) // 2
+        sock.sendall(
+            b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n"
+            % (half, body[:half], len(body) - half, body[half:])
+        )
+        response = _read_response(sock, bytearray())
+        assert response.startswith(b"HTTP/1.1 200") and b'"value":"3"' in response
+
+
+def test_head_has_the_headers_of_get_and_no_body(server: int) -> None:
+    with _connect(server) as sock:
+        buffer = bytearray()
+        sock.sendall(_get(COUNT).replace(b"GET", b"HEAD", 1) + _get(COUNT))
+        head = _read_response(sock, buffer, head_only=True)
+        assert head.startswith(b"HTTP/1.1 200") and b"application/sparql-results+json" in head
+        after = _read_response(sock, buffer)  # the next response follows at once: no body
+        assert after.startswith(b"HTTP/1.1 200")
+
+
+def test_size_limits(server: int) -> None:
+    base = f"http://127.0.0.1:{server}"
+    r = requests.post(
+        base + "/sparql",
+        data=("# " + "x" * 9000 + "\n" + COUNT).encode(),
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=30,
+    )
+    assert r.status_code == 413 and "max_request_bytes" in r.text
+    r = requests.get(
+        base + "/sparql", params={"query": "# " + "x" * 9000 + "\n" + COUNT}, timeout=30
+    )
+    assert r.status_code == 414 and "POST" in r.text
+    r = requests.get(
+        base + "/sparql", params={"query": "# " + "x" * 6000 + "\n" + COUNT}, timeout=30
+    )
+    assert r.status_code == 200
+
+
+def test_streamed_answer_and_a_client_that_leaves(server: int) -> None:
+    base = f"http://127.0.0.1:{server}"
+    r = requests.get(
+        base + "/sparql",
+        params={"query": BIG},
+        headers={"Accept": "application/n-triples"},
+        stream=True,
+        timeout=60,
+    )
+    assert r.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in r.headers
+    assert sum(chunk.count(b"\n") for chunk in r.iter_content(1 << 16)) > 10_000
+    for _ in range(3):
+        r = requests.get(base + "/sparql", params={"query": BIG}, stream=True, timeout=60)
+        next(r.iter_content(1024))
+        r.close()
+    r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+    assert r.json()["results"]["bindings"][0]["n"]["value"] == "3"
+
+
+def test_canned_queries_and_flask_routes(server: int) -> None:
+    base = f"http://127.0.0.1:{server}"
+    names = [q["name"] for q in requests.get(base + "/queries", timeout=30).json()]
+    assert names
+    r = requests.get(f"{base}/queries/{names[0]}", params={"format": "csv"}, timeout=30)
+    assert r.status_code in (200, 400) and r.headers["Access-Control-Allow-Origin"] == "*"
+    r = requests.options(base + "/sparql", timeout=30)
+    assert r.status_code == 200 and "POST" in r.headers["Access-Control-Allow-Methods"]
+    r = requests.put(base + "/sparql", timeout=30)
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
+
+
+def test_updates_from_any_worker_process(server: int) -> None:
+    base = f"http://127.0.0.1:{server}"
+    token = {"Authorization": "Bearer s3cret"}
+    graph = "https://w3id.org/collectomics/graph/notes"
+    for i in range(6):  # new connections: both processes take some; one writer at a time
+        r = requests.post(
+            base + "/rdf-graph-store",
+            params={"graph": graph},
+            data=f"<urn:test:s> <urn:test:p> {i} .",
+            headers={**token, "Content-Type": "text/turtle"},
+            timeout=30,
+        )
+        assert r.status_code in (201, 204), r.text
+    update = "INSERT DATA { GRAPH <urn:test:g> { <urn:test:s> <urn:test:p> 7 } }"
+    r = requests.post(
+        base + "/sparql",
+        data=update,
+        headers={**token, "Content-Type": "application/sparql-update"},
+        timeout=30,
+    )
+    assert r.status_code == 204, r.text
+    r = requests.post(
+        base + "/sparql",
+        data=update,
+        headers={"Content-Type": "application/sparql-update"},
+        timeout=30,
+    )
+    assert r.status_code == 401
+    for _ in range(4):  # every process sees the new data
+        r = requests.get(
+            base + "/sparql",
+            params={"query": "SELECT (COUNT(*) AS ?n) { <urn:test:s> <urn:test:p> ?o }"},
+            timeout=30,
+        )
+        assert r.json()["results"]["bindings"][0]["n"]["value"] == "6"

@@ -1,0 +1,348 @@
+"""A small hand-checked graph for the network and itinerary tests (see the expected values there).
+
+Agents a and a2 both reach the person P: a by an accepted identity match to P's Wikidata item,
+a2 by sharing that schema:sameAs target. b, c, d are plain name-string agents.
+"""
+
+from __future__ import annotations
+
+from collectomics.iri import Minter
+from collectomics.store import OxigraphStore
+
+B = "https://w3id.org/collectomics/"
+P = B + "person/p"
+A, A2, AB, AC, AD = (B + f"agent/hand/{n}" for n in ("a", "a2", "b", "c", "d"))
+
+# specimen: (collectors, year, institution, determiner, (earliest, latest) or None, lat, lon, locality, country)
+SPECIMENS = {
+    "s1": ([A, AB], 1900, "X", AD, ("1900-05-01", "1900-05-01"), 0.0, 0.0, "", "AA"),
+    "s2": ([A, AB, AC], 1910, "X", None, ("1910-05-01", "1910-05-01"), 0.0, 1.0, "", "AA"),
+    "s3": ([A], 1920, "Y", AD, ("1920-06-01", "1920-06-01"), 10.0, 0.0, "", "AA"),
+    "s4": ([AB, AC], 1950, "Y", None, ("1950-01-01", "1950-12-31"), None, None, "", "BB"),
+    "s5": ([A2, AC], 1912, None, None, ("1912-03-01", "1912-03-31"), None, None, "Somewhere", "AA"),
+    "s6": ([A], 1920, None, None, ("1920-06-02", "1920-06-02"), 30.0, 0.0, "", "CC"),
+    "s7": ([A], 1920, None, None, ("1920-06-02", "1920-06-02"), 30.0, 10.0, "", "CC"),
+    "s8": ([A], 1930, None, None, ("1930-01-01", "1930-12-31"), None, None, "", "DD"),
+    "s9": ([A], 1890, None, None, ("1890-01-01", "1890-01-01"), 0.0, 0.0, "", "AA"),
+    "s10": ([A], 1890, None, None, ("1890-01-03", "1890-01-03"), 0.0, 2.5, "", "AA"),
+    "s11": ([A], None, None, None, None, None, None, "", ""),
+}
+
+PREFIXES = """
+@prefix dwc: <http://rs.tdwg.org/dwc/terms/> . @prefix dwciri: <http://rs.tdwg.org/dwc/iri/> .
+@prefix dsw: <http://purl.org/dsw/> . @prefix col: <https://w3id.org/collectomics/ontology#> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix schema: <http://schema.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix status: <https://w3id.org/collectomics/status/> .
+"""
+
+
+def turtle() -> str:
+    out = [PREFIXES]
+    out.append(
+        f'<{P}> a foaf:Person ; foaf:name "Person P" ; schema:sameAs <http://www.wikidata.org/entity/Q1> .'
+    )
+    out.append(
+        f"<{P}/match/1> a col:IdentityMatch ; owl:annotatedSource <{A}> ; "
+        f"owl:annotatedTarget <http://www.wikidata.org/entity/Q1> ; col:matchStatus status:accepted ."
+    )
+    out.append(f"<{A2}> schema:sameAs <http://www.wikidata.org/entity/Q1> .")
+    for agent, name in ((A, "P."), (A2, "P. P."), (AB, "B."), (AC, "C."), (AD, "D.")):
+        out.append(f'<{agent}> a col:NameStringAgent ; foaf:name "{name}" .')
+    for key, (who, year, inst, det, dates, lat, lon, loc, cc) in SPECIMENS.items():
+        s = f"{B}specimen/hand/{key}"
+        parts = [f"<{s}> a dwc:MaterialEntity ; col:collectingEvent <{s}/event>"]
+        parts += [f"dwciri:recordedBy <{w}>" for w in who]
+        if year is not None:
+            parts.append(f"dwc:year {year}")
+        if inst:
+            parts.append(f'dwc:institutionCode "{inst}"')
+        if det:
+            parts.append(f"dwciri:identifiedBy <{det}>")
+        if cc:
+            parts.append(f'dwc:countryCode "{cc}"')
+        parts.append('dwc:family "Fam"')
+        out.append(" ; ".join(parts) + " .")
+        ev = [f"<{s}/event> a dwc:Event ; dsw:locatedAt <{s}/location>"]
+        if dates:
+            ev.append(
+                f'col:earliestDate "{dates[0]}"^^xsd:date ; col:latestDate "{dates[1]}"^^xsd:date'
+            )
+        out.append(" ; ".join(ev) + " .")
+        loc_parts = [f"<{s}/location> a <http://purl.org/dc/terms/Location>"]
+        if lat is not None:
+            loc_parts.append(
+                f'dwc:decimalLatitude "{lat}"^^xsd:decimal ; dwc:decimalLongitude "{lon}"^^xsd:decimal'
+            )
+        if loc:
+            loc_parts.append(f'dwc:locality "{loc}"')
+        if cc:
+            loc_parts.append(f'dwc:countryCode "{cc}"')
+        out.append(" ; ".join(loc_parts) + " .")
+    return "\n".join(out)
+
+
+def hand_store(path: str | None = None) -> OxigraphStore:
+    store = OxigraphStore(path)
+    store.replace_graph(Minter().graph("hand"), turtle().encode(), "turtle")
+    return store
+
+
+# ------------------------------------------------------------------ tests
+
+import csv  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import networkx as nx  # noqa: E402
+import pytest  # noqa: E402
+
+from collectomics import network as N  # noqa: E402
+from collectomics.itinerary import (  # noqa: E402
+    flag_ntriples,
+    itinerary,
+    parse_speeds,
+    save_flags,
+    to_geojson,
+)
+
+M = Minter()
+INST_X, INST_Y = N.institution_iri(M, "X"), N.institution_iri(M, "Y")
+
+
+@pytest.fixture()
+def store() -> OxigraphStore:
+    return hand_store()
+
+
+def _edges(net: N.Network) -> dict[tuple[str, str], tuple[int, int | None, int | None]]:
+    return {
+        tuple(sorted((e["source"], e["target"]))): (
+            e["weight"],
+            e.get("first_year"),
+            e.get("last_year"),
+        )
+        for e in net.edges()
+    }
+
+
+CO = {
+    tuple(sorted((P, AB))): (2, 1900, 1910),
+    tuple(sorted((P, AC))): (2, 1910, 1912),
+    tuple(sorted((AB, AC))): (2, 1910, 1950),
+}
+
+
+def test_co_collectors_resolve_agents_to_the_person(store: OxigraphStore) -> None:
+    net = N.build_network(store, M)
+    assert net.source == "data"
+    assert _edges(net) == CO
+    nodes = {n["id"]: n for n in net.nodes()}
+    assert set(nodes) == {P, AB, AC}
+    assert nodes[P]["kind"] == "person" and nodes[P]["label"] == "Person P"
+    assert nodes[P]["specimens"] == 10  # s1-s3, s5-s11
+    assert (nodes[P]["first_year"], nodes[P]["last_year"]) == (1890, 1930)
+    assert nodes[P]["degree"] == 2 and nodes[P]["weighted_degree"] == 4
+    assert nodes[AC]["betweenness"] == 0.0
+    assert {n["community"] for n in nodes.values()} == {0}
+
+
+def test_decade_and_date_range_slices(store: OxigraphStore) -> None:
+    net = N.build_network(store, M, decade=1910)
+    assert _edges(net) == {
+        tuple(sorted((P, AB))): (1, 1910, 1910),
+        tuple(sorted((P, AC))): (2, 1910, 1912),
+        tuple(sorted((AB, AC))): (1, 1910, 1910),
+    }
+    assert _edges(N.build_network(store, M, start=1940, end=1960)) == {
+        tuple(sorted((AB, AC))): (1, 1950, 1950)
+    }
+
+
+def test_determiner_and_institution_networks(store: OxigraphStore) -> None:
+    det = N.build_network(store, M, "determiner")
+    assert _edges(det) == {
+        tuple(sorted((AD, P))): (2, 1900, 1920),
+        tuple(sorted((AD, AB))): (1, 1900, 1900),
+    }
+    inst = N.build_network(store, M, "institution")
+    assert _edges(inst) == {
+        tuple(sorted((P, INST_X))): (2, 1900, 1910),
+        tuple(sorted((P, INST_Y))): (1, 1920, 1920),
+        tuple(sorted((AB, INST_X))): (2, 1900, 1910),
+        tuple(sorted((AB, INST_Y))): (1, 1950, 1950),
+        tuple(sorted((AC, INST_X))): (1, 1910, 1910),
+        tuple(sorted((AC, INST_Y))): (1, 1950, 1950),
+    }
+    assert {n["kind"] for n in inst.nodes()} == {"person", "agent", "institution"}
+
+
+def test_one_dataset_and_an_unknown_one(store: OxigraphStore) -> None:
+    assert _edges(N.build_network(store, M, dataset="hand")) == CO
+    with pytest.raises(N.InputError):
+        N.build_network(store, M, dataset="nope")
+
+
+def test_ego_network_from_data_and_from_facets(store: OxigraphStore) -> None:
+    ego = N.build_network(store, M, "determiner", person=AD)
+    assert set(ego.graph) == {AD, P, AB}
+    assert N.build_network(store, M, person=AB).source == "data"
+    report = N.materialise(store, M)
+    assert report.edges == 3
+    assert N.facets_fresh(store, M)
+    for depth in (1, 2):
+        fast = N.build_network(store, M, person=AB, depth=depth)
+        slow = N.build_network(store, M, person=AB, depth=depth, start=0, end=3000)
+        assert fast.source == "facets" and slow.source == "data"
+        assert _edges(fast) == CO
+        assert _edges(slow) == CO
+
+
+def test_materialised_edges_and_facets_stay_in_step(store: OxigraphStore) -> None:
+    N.materialise(store, M)
+    whole = N.build_network(store, M)
+    assert whole.source == "facets" and _edges(whole) == CO
+    counts = {r["value"]: r["specimens"] for r in N.facet_counts(store, M, "country")}
+    assert counts == {"AA": 6, "BB": 1, "CC": 2, "DD": 1}
+    decades = {r["value"]: r["specimens"] for r in N.facet_counts(store, M, "decade")}
+    assert decades == {"1890": 2, "1900": 1, "1910": 2, "1920": 3, "1930": 1, "1950": 1}
+    collectors = {r["value"]: r["specimens"] for r in N.facet_counts(store, M, "collector")}
+    assert collectors == {P: 10, AB: 3, AC: 3}
+    assert {r["value"] for r in N.facet_counts(store, M, "institution")} == {"X", "Y"}
+    # a reload of the data makes the materialised graph stale; the network reads the data again
+    store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
+    assert not N.facets_fresh(store, M)
+    assert N.build_network(store, M).source == "data"
+
+
+def test_gexf_and_graphml_read_back_with_networkx(store: OxigraphStore, tmp_path: Path) -> None:
+    net = N.build_network(store, M)
+    N.export(net, "gexf", tmp_path / "n.gexf")
+    g = nx.read_gexf(tmp_path / "n.gexf")
+    assert {tuple(sorted(e)): int(a["weight"]) for *e, a in g.edges(data=True)} == {
+        k: v[0] for k, v in CO.items()
+    }
+    assert 'mode="dynamic"' in (tmp_path / "n.gexf").read_text()
+    assert g.nodes[P]["label"] == "Person P"
+    N.export(net, "graphml", tmp_path / "n.graphml")
+    h = nx.read_graphml(tmp_path / "n.graphml")
+    assert {
+        tuple(sorted(e)): (a["weight"], a["start"], a["end"]) for *e, a in h.edges(data=True)
+    } == {k: v for k, v in CO.items()}
+    assert h.nodes[P]["kind"] == "person" and h.nodes[P]["degree"] == 2
+
+
+def test_csv_and_json_exports(store: OxigraphStore, tmp_path: Path) -> None:
+    net = N.build_network(store, M)
+    nodes_path, edges_path = N.export(net, "csv", tmp_path / "pal.csv")
+    edges = list(csv.DictReader(edges_path.open()))
+    assert {(tuple(sorted((r["Source"], r["Target"])))): int(r["weight"]) for r in edges} == {
+        k: v[0] for k, v in CO.items()
+    }
+    nodes = list(csv.DictReader(nodes_path.open()))
+    assert {r["Id"] for r in nodes} == {P, AB, AC}
+    data = json.loads(N.to_text(net, "json"))
+    assert len(data["edges"]) == 3 and data["kind"] == "co-collector"
+
+
+# ------------------------------------------------------------------ itineraries
+
+
+def test_itinerary_orders_stops_and_says_where_places_come_from(store: OxigraphStore) -> None:
+    it = itinerary(store, P)
+    got = [(s.earliest.isoformat(), s.place_source, len(s.specimens)) for s in it.stops]
+    assert got == [
+        ("1890-01-01", "coordinates", 1),
+        ("1890-01-03", "coordinates", 1),
+        ("1900-05-01", "coordinates", 1),
+        ("1910-05-01", "coordinates", 1),
+        ("1912-03-01", "locality", 1),
+        ("1920-06-01", "coordinates", 1),
+        ("1920-06-02", "coordinates", 1),
+        ("1920-06-02", "coordinates", 1),
+        ("1930-01-01", "country", 1),
+    ]
+    assert it.undated == 1
+    assert set(it.agents) == {P, A, A2, "http://www.wikidata.org/entity/Q1"}
+
+
+def test_itinerary_flags(store: OxigraphStore) -> None:
+    it = itinerary(store, P)
+    flags = [(f.rule, f.previous, f.stop, f.days) for f in it.flags]
+    assert flags == [
+        ("impossibleSpeed", 0, 1, 2),  # 278 km in 2 days before 1900 (100 km a day)
+        ("impossibleSpeed", 5, 6, 1),  # 2,224 km in a day in 1920 (500 km a day)
+        ("twoPlacesOneDay", 6, 7, 0),  # 964 km apart on 1920-06-02
+    ]
+    assert round(it.flags[0].km) == 278 and it.flags[0].limit == 100
+    # a faster allowance before 1900 clears the first flag only
+    relaxed = itinerary(store, P, speeds="1900:200 1950:500 *:1500")
+    assert [f.stop for f in relaxed.flags] == [6, 7]
+    assert parse_speeds("*:10 1900:1") == [(1900, 1.0), (None, 10.0)]
+
+
+def test_itinerary_flags_are_annotations(store: OxigraphStore) -> None:
+    it = itinerary(store, P)
+    text = flag_ntriples(it, M)
+    assert text.count("<http://www.w3.org/ns/oa#assessing>") == 3
+    assert "itineraryTwoPlacesOneDay" in text
+    save_flags(store, M, it)
+    rows = list(
+        store.query(
+            "SELECT ?f WHERE { ?f a <https://w3id.org/collectomics/ontology#RecordFlag> ; "
+            "<http://www.w3.org/ns/oa#hasTarget> ?s }"
+        ).rows()
+    )
+    assert len(rows) == 3
+
+
+def test_itinerary_geojson(store: OxigraphStore) -> None:
+    geo = to_geojson(itinerary(store, P))
+    points = [f for f in geo["features"] if f["geometry"]["type"] == "Point"]
+    lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
+    assert len(points) == 7 and len(lines) == 1
+    assert lines[0]["geometry"]["coordinates"][0] == [0.0, 0.0]  # lon, lat
+    assert points[4]["properties"]["flags"] == ["impossibleSpeed"]
+    assert points[5]["properties"]["flags"] == ["impossibleSpeed", "twoPlacesOneDay"]
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def test_commands(tmp_path: Path) -> None:
+    from helpers import run_cli
+
+    db = tmp_path / "db"
+    hand_store(str(db)).close()
+    r = run_cli("network", str(tmp_path / "n.gexf"), store=db)
+    assert r.returncode == 0, r.stderr
+    assert "3 nodes, 3 edges (co-collector, from data)" in r.stderr
+    assert nx.read_gexf(tmp_path / "n.gexf").number_of_edges() == 3
+    r = run_cli("materialise", store=db)
+    assert r.returncode == 0 and "3 co-collection edges" in r.stdout, r.stderr
+    assert "up to date" in run_cli("materialise", "--if-stale", store=db).stdout
+    r = run_cli("network", "-", "--format", "json", "--person", AB, "--depth", "2", store=db)
+    assert r.returncode == 0 and "from facets" in r.stderr
+    assert len(json.loads(r.stdout)["edges"]) == 3
+    r = run_cli(
+        "network", str(tmp_path / "p.csv"), "--kind", "determiner", "--decade", "1900", store=db
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "p-edges.csv").read_text().count("\n") == 3  # header, D-P, D-B (s1, 1900)
+    r = run_cli("network", "-", "--decade", "1900", "--from", "1900", store=db)
+    assert r.returncode == 2
+    out = tmp_path / "p.geojson"
+    r = run_cli("itinerary", P, "--out", str(out), "--annotate", store=db)
+    assert r.returncode == 0 and "9 stops, 3 flags, 1 undated" in r.stderr, r.stderr
+    assert json.loads(out.read_text())["type"] == "FeatureCollection"
+    r = run_cli("itinerary", P, "--format", "csv", "--from", "1920", "--to", "1920", store=db)
+    assert r.returncode == 0 and r.stdout.count("\n") == 4  # header + three stops of 1920
+
+
+def test_a_limit_keeps_the_strongest_ties_per_ring(store: OxigraphStore) -> None:
+    # P is tied to B and C with 2 specimens each: the tie breaks on the IRI, B before C
+    assert set(N.build_network(store, M, person=P, limit=1).graph) == {P, AB}
+    N.materialise(store, M)
+    fast = N.build_network(store, M, person=P, limit=1)
+    assert fast.source == "facets" and set(fast.graph) == {P, AB}
+    assert _edges(fast) == {tuple(sorted((P, AB))): (2, 1900, 1910)}

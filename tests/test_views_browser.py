@@ -1,0 +1,118 @@
+"""A real browser on the historian views: headless Chromium (Debian's `chromium`) opens a person
+page of `collectomics demo`, waits for the ego network (Cytoscape.js) and the itinerary map
+(world-atlas drawn as SVG) to render, and opens the dashboard; screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+AGENT = "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp("views-browser")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "demo", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            urllib.request.urlopen(base + "/health", timeout=5).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("the demo server did not start") from None
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _chromium(profile: Path, *args: str, height: int = 1000) -> str:
+    assert CHROMIUM, "chromium is not installed: `python3 dev.py test` installs it (apt-get)"
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size=1280,{height}",
+        "--virtual-time-budget=20000",
+        *args,
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return r.stdout
+
+
+def _box(dom: str, box_id: str) -> str:
+    m = re.search(rf'<div [^>]*id="{box_id}"[^>]*>', dom)
+    assert m, f"no #{box_id} on the page"
+    return m.group(0)
+
+
+def test_person_page_renders_network_map_and_timeline(demo: str, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    url = f"{demo}/{AGENT}"
+    dom = _chromium(tmp_path / "p1", "--dump-dom", url)
+    assert "Cèsar Blanché" in dom
+    net = _box(dom, "ego-network")
+    assert 'data-rendered="true"' in net, f"the ego network did not render: {net}"
+    assert int(re.search(r'data-items="(\d+)"', net).group(1)) >= 2  # type: ignore[union-attr]
+    assert "<canvas" in dom, "Cytoscape.js drew no canvas (is node_modules installed?)"
+    map_box = _box(dom, "itinerary-map")
+    assert 'data-rendered="true"' in map_box, f"the map did not render: {map_box}"
+    assert int(re.search(r'data-items="(\d+)"', map_box).group(1)) == 4  # type: ignore[union-attr]
+    assert dom.count('class="land"') > 100, "the world basemap (world-atlas) is missing"
+    assert dom.count('class="stop') == 4
+    assert 'data-rendered="true"' in _box(dom, "timeline")
+    shot = ARTIFACTS / "person-views.png"
+    _chromium(tmp_path / "p2", f"--screenshot={shot}", url, height=2600)
+    assert shot.stat().st_size > 20_000
+
+
+def test_dashboard_in_a_browser(demo: str, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    url = f"{demo}/dashboard"
+    dom = _chromium(tmp_path / "p3", "--dump-dom", url)
+    # the demo is not materialised: the counts and the country's one query read the data
+    assert 'id="facet-country"' in dom and "specimens-by-country?country=ES" in dom
+    shot = ARTIFACTS / "dashboard.png"
+    _chromium(tmp_path / "p4", f"--screenshot={shot}", url, height=1400)
+    assert shot.stat().st_size > 10_000
