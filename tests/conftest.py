@@ -22,3 +22,15 @@ def store() -> OxigraphStore:
 @pytest.fixture
 def minter() -> Minter:
     return Minter()
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One `collectomics demo` server for the whole run: (its URL, its store's path)."""
+    from helpers import start_demo
+
+    workdir = tmp_path_factory.mktemp("demo-site")
+    base, proc = start_demo(workdir)
+    yield base, workdir / "collectomics-demo.db"
+    proc.terminate()
+    proc.wait(timeout=30)

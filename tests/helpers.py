@@ -30,3 +30,69 @@ def run_cli(
         env=full_env,
         timeout=300,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_demo(workdir: Path, timeout: float = 120) -> tuple[str, subprocess.Popen[bytes]]:
+    """Run `collectomics demo` in ``workdir`` on a free port; return its URL once it answers."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "demo", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(base + "/health", timeout=5).read()
+            return base, proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("the demo server did not start") from None
+            time.sleep(0.2)
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--virtual-time-budget=20000",
+)
+
+
+def chromium(profile: Path, *args: str, height: int = 1000) -> str:
+    """Run Debian's headless Chromium with a fresh profile; return what it prints (the DOM)."""
+    import shutil
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "chromium is not installed: `python3 dev.py test` installs it (apt-get)"
+    cmd = [
+        binary,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--window-size=1280,{height}",
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout

@@ -5,18 +5,14 @@ test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from helpers import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -26,60 +22,13 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 AGENT = "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workdir = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "demo", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(base + "/health", timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("the demo server did not start") from None
-            time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=30)
+def demo(demo_site: tuple[str, Path]) -> str:
+    return demo_site[0]
 
 
 def _chromium(profile: Path, *args: str) -> str:
-    assert CHROMIUM, "chromium is not installed: `python3 dev.py test` installs it (apt-get)"
-    cmd = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,1000",
-        "--virtual-time-budget=20000",
-        *args,
-    ]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    return r.stdout
+    return chromium(profile, *args)
 
 
 def test_query_page_runs_a_query_in_yasgui(demo: str, tmp_path: Path) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -20,12 +17,6 @@ from helpers import run_cli
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str, accept: str = "application/sparql-results+json") -> tuple[int, str, bytes]:
     req = urllib.request.Request(url, headers={"Accept": accept})
     with urllib.request.urlopen(req, timeout=30) as response:
@@ -33,32 +24,8 @@ def _get(url: str, accept: str = "application/sparql-results+json") -> tuple[int
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    workdir = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "demo", "--port", str(port)],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"demo exited early: {proc.stdout.read() if proc.stdout else ''}")
-        try:
-            _get(base + "/health", "application/json")
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("demo server did not answer within 120 s")
-    yield base, workdir / "collectomics-demo.db"
-    proc.terminate()
-    proc.wait(timeout=30)
+def demo_server(demo_site: tuple[str, Path]) -> tuple[str, Path]:
+    return demo_site
 
 
 def test_demo_answers_sparql_over_http(demo_server: tuple[str, Path]) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, BNode, Literal, Term
+from collectomics.vocab import COL, OWL, PROV, RDF, RDFS, SCHEMA, SEMAPV, SKOS, SSSOM, STATUS
 
 Triple = tuple[IRI | BNode, IRI, Term]
 
@@ -102,3 +103,20 @@ def date_literal(value: object) -> Literal:
 
 def boolean(value: bool) -> Literal:
     return Literal("true" if value else "false", XSD + "boolean")
+
+
+def publisher_match(
+    out: Mapped, ctx: Context, source: IRI, target: IRI, match: IRI, comment: str
+) -> None:
+    """An accepted identity match of ``source`` to ``target`` that the data's publisher asserts,
+    plus the ``schema:sameAs`` shortcut accepted matches may have. Never ``owl:sameAs``."""
+    out.add(match, RDF.type, COL.IdentityMatch)
+    out.add(match, OWL.annotatedSource, source)
+    out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
+    out.add(match, OWL.annotatedTarget, target)
+    out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
+    out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
+    out.add(match, COL.matchStatus, STATUS.accepted)
+    out.add(match, PROV.wasAttributedTo, ctx.dataset)
+    out.add(match, RDFS.comment, Literal(comment))
+    out.add(source, SCHEMA.sameAs, target)

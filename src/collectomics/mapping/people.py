@@ -11,22 +11,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from collectomics.mapping.common import Context, Mapped, text
+from collectomics.mapping.common import Context, Mapped, publisher_match, text
 from collectomics.mapping.dates import year_precision_type
 from collectomics.model import IRI, XSD, Literal, iri_is_valid
 from collectomics.vocab import (
     COL,
     DCTERMS,
     FOAF,
-    OWL,
     PROV,
     RDF,
     RDFS,
     SCHEMA,
-    SEMAPV,
     SKOS,
-    SSSOM,
-    STATUS,
     WD,
 )
 
@@ -142,16 +138,7 @@ def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
 def add_identity(out: Mapped, ctx: Context, p: IRI, column: str, target: IRI, comment: str) -> None:
     """An accepted, publisher-asserted identity match of ``p`` to ``target``, plus schema:sameAs."""
     match = ctx.minter.part(p, "match", column, target.rstrip("/").rsplit("/", 1)[-1])
-    out.add(match, RDF.type, COL.IdentityMatch)
-    out.add(match, OWL.annotatedSource, p)
-    out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
-    out.add(match, OWL.annotatedTarget, target)
-    out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
-    out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
-    out.add(match, COL.matchStatus, STATUS.accepted)
-    out.add(match, PROV.wasAttributedTo, ctx.dataset)
-    out.add(match, RDFS.comment, Literal(comment))
-    out.add(p, SCHEMA.sameAs, target)
+    publisher_match(out, ctx, p, target, match, comment)
 
 
 def external_id(kind: str, value: str) -> IRI | None:

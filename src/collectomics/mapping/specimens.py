@@ -15,6 +15,7 @@ from collectomics.mapping.common import (
     date_literal,
     decimal,
     integer,
+    publisher_match,
     text,
 )
 from collectomics.mapping.countries import COUNTRIES
@@ -29,16 +30,11 @@ from collectomics.vocab import (
     DWC,
     DWCIRI,
     FOAF,
-    OWL,
     PROV,
     RDF,
     RDFS,
     ROLE,
     SCHEMA,
-    SEMAPV,
-    SKOS,
-    SSSOM,
-    STATUS,
     WD,
 )
 
@@ -208,16 +204,7 @@ def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
 def _publisher_match(out: Mapped, ctx: Context, agent: IRI, target: IRI, column: str) -> None:
     """An accepted identity match for an identifier the data publisher paired with a name."""
     match = ctx.minter.part(agent, "match", target)
-    out.add(match, RDF.type, COL.IdentityMatch)
-    out.add(match, OWL.annotatedSource, agent)
-    out.add(match, OWL.annotatedProperty, SKOS.exactMatch)
-    out.add(match, OWL.annotatedTarget, target)
-    out.add(match, SSSOM.confidence, Literal("1.0", XSD + "decimal"))
-    out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
-    out.add(match, COL.matchStatus, STATUS.accepted)
-    out.add(match, PROV.wasAttributedTo, ctx.dataset)
-    out.add(match, RDFS.comment, Literal(f"asserted by the publisher in dwc:{column}"))
-    out.add(agent, SCHEMA.sameAs, target)
+    publisher_match(out, ctx, agent, target, match, f"asserted by the publisher in dwc:{column}")
 
 
 def _bounds(out: Mapped, node: IRI, value: str | None, column: str) -> tuple[str, str] | None:
