@@ -144,6 +144,9 @@ def create_app(
     app.register_blueprint(pages.bp)
     app.register_blueprint(frontend.bp)
     app.register_blueprint(views_bp.bp)
+    from collectomics.web import reconcile as reconcile_bp
+
+    app.register_blueprint(reconcile_bp.bp)
 
     @app.before_request
     def limits() -> Response | None:

@@ -1,0 +1,117 @@
+"""The reconciliation service (Reconciliation Service API 0.2, for OpenRefine) at ``/reconcile``:
+the manifest, queries (GET ``?queries=``, POST form field ``queries``), data extension
+(``extend=``), suggest, preview and property proposals. The logic is ``collectomics.reconcile``.
+Every answer carries CORS headers; bad input gets a well-formed, empty answer, never a 500."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from collectomics import reconcile as rec
+from collectomics.web.sparql import state
+
+log = logging.getLogger(__name__)
+bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
+
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Content-Type",
+}
+_CALLBACK = re.compile(r"^[A-Za-z_$][\w$.]{0,63}$")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    text = json.dumps(data, ensure_ascii=False)
+    callback = request.args.get("callback", "")
+    if callback and _CALLBACK.match(callback):  # JSONP, for old clients
+        return Response(f"{callback}({text});", status, mimetype="application/javascript")
+    return Response(text, status, mimetype="application/json")
+
+
+def _param(name: str) -> str | None:
+    try:
+        value = request.form.get(name) if request.method == "POST" else None
+    except RequestEntityTooLarge:
+        raise
+    except Exception:  # noqa: BLE001 - an unreadable body is no query
+        value = None
+    return value if value is not None else request.args.get(name)
+
+
+def _base() -> str:
+    return str(state().settings.base_iri)
+
+
+def _service_url() -> str:
+    return request.url_root.rstrip("/") + "/reconcile"
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    response.headers.update(_CORS)
+    return response
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> Response:
+    log.warning("reconciliation request too large")
+    return _json({}, 413)
+
+
+@bp.route("", methods=["GET", "POST", "OPTIONS"])
+def service() -> Response:
+    if request.method == "OPTIONS":
+        return Response("", 204)
+    queries = _param("queries")
+    if queries is not None:
+        answer = rec.reconcile(state().store(), queries, _base())
+        if not answer and queries.strip() not in ("{}", ""):
+            log.warning("reconciliation: unusable queries %.200r", queries)
+        return _json(answer)
+    extend = _param("extend")
+    if extend is not None:
+        return _json(rec.extend(state().store(), extend, _base()))
+    return _json(rec.manifest(_service_url(), _base()))
+
+
+def _prefix() -> str:
+    return (request.args.get("prefix") or "")[: rec.MAX_QUERY_CHARS]
+
+
+@bp.get("/suggest/entity")
+def suggest_entity() -> Response:
+    return _json(rec.suggest_entities(state().store(), _prefix(), _base()))
+
+
+@bp.get("/suggest/type")
+def suggest_type() -> Response:
+    return _json(rec.suggest_types(_prefix()))
+
+
+@bp.get("/suggest/property")
+def suggest_property() -> Response:
+    return _json(rec.suggest_properties(_prefix()))
+
+
+@bp.get("/preview")
+def preview() -> Response:
+    card = rec.preview(state().store(), request.args.get("id", ""), _base())
+    if card is None:
+        return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
+    return Response(card, 200, mimetype="text/html")
+
+
+@bp.get("/properties")
+def properties() -> Response:
+    try:
+        limit = int(request.args.get("limit", "10"))
+    except ValueError:
+        limit = 10
+    return _json(rec.propose_properties(request.args.get("type", "Person"), max(1, limit)))
