@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from helpers import run_cli
+from helpers import free_port, run_cli
 
 pytestmark = [
     pytest.mark.slow,
@@ -27,12 +27,6 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/Pres
 BIG = "CONSTRUCT { ?a ?b ?x } WHERE { ?a ?b ?c . ?d ?e ?f BIND(CONCAT(STR(?c), STR(?f)) AS ?x) }"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     workdir = tmp_path_factory.mktemp("server")
@@ -41,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "ingest", str(FIX / "specimens-mixed.csv"), str(FIX / "people-mixed.csv"), store=store
     )
     assert r.returncode == 0, r.stderr
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
     env.update(
         COLLECTOMICS_WORKERS="2",
