@@ -19,6 +19,7 @@ from typing import Protocol
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.matcher import (
+    WEIGHTS,
     AgentEvidence,
     Candidate,
     Feature,
@@ -239,21 +240,7 @@ def read_matches(store: Store, minter: Minter) -> dict[str, MatchRecord]:
         rec = out.get(str(r["m"]))
         if rec:
             rec.features.append(Feature(r["name"].value, float(r["v"].value), r["note"].value))  # type: ignore[union-attr]
-    order = {
-        n: k
-        for k, n in enumerate(
-            [
-                "family",
-                "given",
-                "alias",
-                "dates",
-                "countries",
-                "taxa",
-                "cocollectors",
-                "institution",
-            ]
-        )
-    }
+    order = {n: k for k, n in enumerate(WEIGHTS)}  # the matcher's own feature order
     for rec in out.values():
         rec.features.sort(key=lambda f: order.get(f.name, 99))
     return out
