@@ -3,6 +3,7 @@ on the demo graph, and garbage input answered without a 500."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ import pytest
 from collectomics import reconcile as rec
 from collectomics.config import load_settings
 from collectomics.ingest.demo import build_demo
+from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
+from collectomics.network import materialise
 from collectomics.store import OxigraphStore
 from collectomics.web import create_app
 
@@ -24,6 +27,7 @@ SCHEMAS = (
     Path(__file__).resolve().parents[2] / "shared" / "specs" / "reconciliation" / "0.2" / "schemas"
 )
 FORM = "application/x-www-form-urlencoded"
+FIXTURE = Path(__file__).resolve().parent / "data" / "reconcile"
 
 
 def _registry() -> Any:
@@ -80,8 +84,9 @@ def test_manifest_validates_and_has_cors(client: Any, validate: Any) -> None:
     manifest = r.get_json()
     validate("manifest.json", manifest)
     assert manifest["versions"] == ["0.2"]
-    assert manifest["view"]["url"].endswith("/{{id}}")
+    assert manifest["view"]["url"].endswith("/reconcile/view?id={{id}}")
     assert manifest["batchSize"] == 10
+    assert manifest["defaultTypes"] == [{"id": "Person", "name": "Person"}]
 
 
 def test_openrefine_request_shape(client: Any, validate: Any) -> None:
@@ -290,3 +295,220 @@ def test_bad_requests_elsewhere(client: Any) -> None:
     r = client.options("/reconcile")
     assert r.status_code < 300 and r.headers["Access-Control-Allow-Origin"] == "*"
     assert client.get("/reconcile?callback=cb").get_data(as_text=True).startswith("cb(")
+
+
+# -- the fixture collection: types, properties, extension ------------------------------------
+
+
+def fixture_store(path: Path | None = None) -> OxigraphStore:
+    """tests/data/reconcile (people linked to invented specimens by recordedByID QIDs)."""
+    store = OxigraphStore(path)
+    files = (FIXTURE / "people.csv", FIXTURE / "specimens.csv")
+    ingest_dataset(store, DatasetSpec("reconcile-fixture", files), minter=Minter())
+    return store
+
+
+@pytest.fixture(scope="module")
+def collection() -> OxigraphStore:
+    return fixture_store()
+
+
+@pytest.fixture(scope="module")
+def collection_facets() -> OxigraphStore:
+    store = fixture_store()
+    materialise(store, Minter())
+    return store
+
+
+def expected_id(text: str) -> str:
+    """An id of known.csv: as written, or minted from a catalogue number / occurrenceID."""
+    m = Minter()
+    kind, _, rest = text.partition(":")
+    if kind == "catalog":
+        return m.specimen(*rest.split("/"))[len(m.base) :]
+    if kind == "occurrence":
+        return m.specimen(rest)[len(m.base) :]
+    if kind == "organization":
+        return m.mint("organization", rest)[len(m.base) :]
+    return text
+
+
+KNOWN_TABLE = list(csv.DictReader((FIXTURE / "known.csv").open(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("row", KNOWN_TABLE, ids=[r["query"] for r in KNOWN_TABLE])
+def test_known_answers_table(collection: OxigraphStore, row: dict[str, str]) -> None:
+    q: dict[str, Any] = {"query": row["query"], "type_strict": "should"}
+    if row["type"]:
+        q["type"] = row["type"]
+    if row["properties"]:
+        q["properties"] = json.loads(row["properties"])
+    result = rec.reconcile(collection, {"q0": q})["q0"]["result"]
+    assert result, "no candidate"
+    top = result[0]
+    if row["expected"].startswith("agent:"):
+        assert top["id"].startswith("agent/") and top["name"] == row["expected"][6:], result[:2]
+    else:
+        assert top["id"] == expected_id(row["expected"]), result[:2]
+    if row["match"] == "true":
+        assert top["match"] is True, result[:2]
+    assert all(not c["match"] for c in result[1:])
+
+
+def test_place_and_taxon_features(collection: OxigraphStore) -> None:
+    def top(props: list[dict[str, Any]]) -> dict[str, Any]:
+        q = {"query": "Hooker", "type": "Person", "properties": props}
+        return rec.reconcile(collection, {"q0": q})["q0"]["result"][0]
+
+    plain = top([])
+    india = top([{"pid": "country", "v": "IN"}])
+    assert india["id"] == "person/joseph-dalton-hooker"
+    assert {"id": "place_fit", "value": 1.0} in india["features"]
+    assert india["score"] > plain["score"]
+    for value in ("India", "in", "Q668", "http://www.wikidata.org/entity/Q668"):
+        assert top([{"pid": "country", "v": value}])["score"] == india["score"], value
+    # a family he never collected lowers the score; an unknown country name is ignored
+    ferns = top([{"pid": "family", "v": "Polypodiaceae"}])
+    assert {"id": "taxon_fit", "value": 0.0} in ferns["features"]
+    assert top([{"pid": "country", "v": "Atlantis"}])["score"] == plain["score"]
+
+
+def test_types_institution_and_document(demo: OxigraphStore, validate: Any) -> None:
+    q = {
+        "q0": {"query": "JBB", "type": "Institution", "type_strict": "should"},
+        "q1": {"query": "BGJBB", "type": "Collection"},
+        "q2": {"query": "Blanché notebook", "type": "Document"},
+        "q3": {"query": "blanche-field-notebook-1983", "type": "Document"},
+        "q4": {"query": "Demo Herbarium", "type": "Institution"},
+        "q5": {"query": "JBB", "type": "Document", "type_strict": "all"},
+    }
+    answer = rec.reconcile(demo, q)
+    validate("reconciliation-result-batch.json", answer)
+    assert answer["q0"]["result"][0]["id"] == "institution/JBB"
+    assert answer["q0"]["result"][0]["type"] == [
+        {"id": "Institution", "name": "Institution/Collection"}
+    ]
+    assert answer["q1"]["result"][0]["id"] == "institution/JBB/collection/BGJBB"
+    assert answer["q2"]["result"][0]["id"] == "document/blanche-field-notebook-1983"
+    assert answer["q3"]["result"][0]["match"] is True
+    assert answer["q4"]["result"][0]["id"].startswith("organization/demo-herbarium")
+    assert answer["q5"]["result"] == []
+    # without a type, a catalogue number falls through people to specimens
+    untyped = rec.reconcile(demo, {"q0": {"query": "BCN-1935"}})["q0"]["result"]
+    assert untyped[0]["type"] == [{"id": "Specimen", "name": "Specimen"}]
+
+
+def test_suggest_preview_view_new_types(client: Any, validate: Any) -> None:
+    r = client.get("/reconcile/suggest/entity?prefix=jb&type=Institution")
+    validate("suggest-entities-response.json", r.get_json())
+    ids = [x["id"] for x in r.get_json()["result"]]
+    assert ids[:2] == ["institution/JBB", "institution/JBB/collection/BGJBB"]
+    r = client.get("/reconcile/suggest/entity?prefix=field%20note&type=Document")
+    assert {x["id"] for x in r.get_json()["result"]} >= {"document/blanche-field-notebook-1983"}
+    r = client.get("/reconcile/suggest/entity?prefix=bcn-193&type=Specimen")
+    validate("suggest-entities-response.json", r.get_json())
+    names = [x["name"] for x in r.get_json()["result"]]
+    assert names and all(n.startswith("BCN-193") for n in names)
+    r = client.get("/reconcile/suggest/type?prefix=inst")
+    validate("suggest-types-response.json", r.get_json())
+    assert [t["id"] for t in r.get_json()["result"]] == ["Institution"]
+    r = client.get("/reconcile/suggest/property?prefix=coun")
+    assert [p["id"] for p in r.get_json()["result"]] == ["country"]
+    card = client.get("/reconcile/preview?id=institution/JBB").get_data(as_text=True)
+    assert "JBB" in card and "6 specimens" in card
+    card = client.get("/reconcile/preview?id=document/blanche-field-notebook-1983")
+    assert card.status_code == 200 and "Field notebook" in card.get_data(as_text=True)
+    # view: graph entities redirect to their page; a code-only institution has its own page
+    r = client.get("/reconcile/view?id=person/cesar-blanche")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/person/cesar-blanche")
+    assert client.get(r.headers["Location"]).status_code == 200
+    r = client.get("/reconcile/view?id=document/blanche-field-notebook-1983")
+    assert r.status_code == 303
+    r = client.get("/reconcile/view?id=institution/JBB")
+    assert r.status_code == 200 and "BGJBB" in r.get_data(as_text=True)
+    assert client.get("/reconcile/view?id=nothing/here").status_code == 404
+    r = client.get("/reconcile/properties?type=Institution")
+    validate("data-extension-property-proposal.json", r.get_json())
+    assert r.get_json()["type"] == "Institution"
+
+
+EXTENDED = ["firstYear", "lastYear", "countries", "coCollectors", "specimenCount"]
+
+
+@pytest.mark.parametrize("facets", [False, True], ids=["raw", "materialised"])
+def test_extension_collecting_properties(
+    collection: OxigraphStore, collection_facets: OxigraphStore, validate: Any, facets: bool
+) -> None:
+    store = collection_facets if facets else collection
+    assert rec.index_for(store).facets is facets
+    ids = ["person/joseph-dalton-hooker", "person/richard-spruce", "person/john-smith-dalry"]
+    request = {"ids": ids, "properties": [{"id": p} for p in EXTENDED]}
+    validate("data-extension-query.json", request)
+    body = rec.extend(store, json.dumps(request))
+    validate("data-extension-response.json", body)
+    hooker = body["rows"]["person/joseph-dalton-hooker"]
+    assert hooker["firstYear"] == [{"int": 1849}] and hooker["lastYear"] == [{"int": 1850}]
+    assert hooker["countries"] == [{"str": "IN"}]
+    assert hooker["specimenCount"] == [{"int": 3}]
+    assert [c["name"] for c in hooker["coCollectors"]] == ["T. Thomson"]
+    assert hooker["coCollectors"][0]["id"].startswith("agent/")
+    spruce = body["rows"]["person/richard-spruce"]
+    assert spruce["countries"] == [{"str": "BR"}, {"str": "EC"}]
+    assert spruce["coCollectors"] == []
+    dalry = body["rows"]["person/john-smith-dalry"]
+    assert dalry["specimenCount"] == [{"int": 0}] and dalry["firstYear"] == []
+    meta = {m["id"]: m for m in body["meta"]}
+    assert meta["coCollectors"]["type"]["id"] == "Person"
+
+
+def test_index_is_built_once_per_version(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    fixture_store(path).close()
+    handle = OxigraphStore(path, read_only=True)
+    first = rec.index_for(handle)
+    assert rec.index_for(handle) is first  # the same version: the same index
+    writable = OxigraphStore()
+    build_demo(writable, Minter())
+    before = rec.index_for(writable)
+    assert rec.index_for(writable) is before
+    assert not rec.reconcile(writable, {"q0": {"query": "Hooker"}})["q0"]["result"]
+    ingest_dataset(
+        writable, DatasetSpec("more", (FIXTURE / "people.csv",)), minter=Minter(), replace=True
+    )
+    after = rec.index_for(writable)
+    assert after is not before
+    assert rec.reconcile(writable, {"q0": {"query": "Hooker"}})["q0"]["result"]
+
+
+def test_shortlist_keeps_the_right_person(tmp_path: Path) -> None:
+    """Among many people of one family name, the pre-score must bring the one whose
+    initials fit into the short list that the matcher scores."""
+    rows = ["person_id,name,given_name,family_name"]
+    rows += [
+        f"w{k},{g} Wang,{g},Wang"
+        for k, g in enumerate(
+            f"{a}{b} {c}" for a in "ABCDEFGH" for b in "aeiou" for c in ("Ming", "Li", "Hua")
+        )
+    ]
+    rows.append("zw,Zhi Wei Wang,Zhi Wei,Wang")
+    store = OxigraphStore()
+    data = "\n".join(rows).encode("utf-8")
+    path = tmp_path / "people.csv"
+    path.write_bytes(data)
+    ingest_dataset(store, DatasetSpec("wangs", (path,)), minter=Minter())
+    assert len(rows) - 1 > rec.SHORTLIST * 5
+    for text in ("Wang, Z.W.", "Z. W. Wang", "Wang Z.W.", "Zhi Wei Wang"):
+        result = rec.reconcile(store, {"q0": {"query": text}})["q0"]["result"]
+        assert result and result[0]["id"] == "person/zw", (text, result[:2])
+
+
+def test_a_failing_store_still_gets_a_well_formed_answer(validate: Any) -> None:
+    from collectomics.errors import StoreError
+
+    class Broken(OxigraphStore):
+        def query(self, *args: Any, **kwargs: Any) -> Any:
+            raise StoreError("the disk is gone")
+
+    answer = rec.reconcile(Broken(), {"q0": {"query": "Hooker"}, "q1": {"query": "Gray"}})
+    validate("reconciliation-result-batch.json", answer)
+    assert answer == {"q0": {"result": []}, "q1": {"result": []}}

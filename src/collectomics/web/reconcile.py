@@ -1,7 +1,10 @@
 """The reconciliation service (Reconciliation Service API 0.2, for OpenRefine) at ``/reconcile``:
 the manifest, queries (GET ``?queries=``, POST form field ``queries``), data extension
-(``extend=``), suggest, preview and property proposals. The logic is ``collectomics.reconcile``.
-Every answer carries CORS headers; bad input gets a well-formed, empty answer, never a 500."""
+(``extend=``), suggest, preview, view and property proposals. The logic is
+``collectomics.reconcile``; its index is kept per store handle, and the handle
+(``state().store()``) is reopened when the store changes on disk, so a new version of the store
+gets a new index. Every answer carries CORS headers; bad input gets a well-formed, empty answer,
+never a 500."""
 
 from __future__ import annotations
 
@@ -85,9 +88,18 @@ def _prefix() -> str:
     return (request.args.get("prefix") or "")[: rec.MAX_QUERY_CHARS]
 
 
+def _limit(default: int, most: int) -> int:
+    try:
+        return min(most, max(1, int(request.args.get("limit", str(default)))))
+    except ValueError:
+        return default
+
+
 @bp.get("/suggest/entity")
 def suggest_entity() -> Response:
-    return _json(rec.suggest_entities(state().store(), _prefix(), _base()))
+    kind = request.args.get("type") or None
+    found = rec.suggest_entities(state().store(), _prefix(), _base(), _limit(10, 50), kind)
+    return _json(found)
 
 
 @bp.get("/suggest/type")
@@ -108,10 +120,17 @@ def preview() -> Response:
     return Response(card, 200, mimetype="text/html")
 
 
+@bp.get("/view")
+def view() -> Response:
+    found = rec.view(state().store(), request.args.get("id", ""), _base())
+    if found is None:
+        return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
+    kind, value = found
+    if kind == "redirect":
+        return Response("", 303, headers={"Location": request.script_root + value})
+    return Response(value, 200, mimetype="text/html")
+
+
 @bp.get("/properties")
 def properties() -> Response:
-    try:
-        limit = int(request.args.get("limit", "10"))
-    except ValueError:
-        limit = 10
-    return _json(rec.propose_properties(request.args.get("type", "Person"), max(1, limit)))
+    return _json(rec.propose_properties(request.args.get("type", "Person"), _limit(20, 50)))

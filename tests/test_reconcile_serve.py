@@ -1,0 +1,225 @@
+"""The reconciliation service through the real `collectomics serve` on 127.0.0.1, spoken to the
+way OpenRefine 3.6 does: a form-encoded POST of ``queries`` with q0..q9, ``type_strict:
+"should"``, property values as strings and as ``{id, name}``; then garbage, which must get a
+well-formed answer and never a 500. Every answer is checked against the official schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from helpers import free_port, run_cli
+from test_reconcile import FIXTURE, SCHEMAS, _registry, expected_id
+
+jsonschema = pytest.importorskip("jsonschema")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the pre-fork server"),
+]
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture(scope="module")
+def validate() -> Any:
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"no schemas at {SCHEMAS}")
+    registry = _registry()
+
+    def check(name: str, instance: Any) -> None:
+        schema = json.loads((SCHEMAS / name).read_text("utf-8"))
+        jsonschema.Draft7Validator(schema, registry=registry).validate(instance)
+
+    return check
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`collectomics serve` over the demo graph plus the reconciliation fixture collection."""
+    workdir = tmp_path_factory.mktemp("reconcile-serve")
+    store = workdir / "s.db"
+    r = run_cli("demo", "--build-only", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    (workdir / "collectomics-demo.db").rename(store)
+    files = [str(FIXTURE / "people.csv"), str(FIXTURE / "specimens.csv")]
+    r = run_cli("ingest", *files, "--dataset", "reconcile-fixture", store=store)
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    env["COLLECTOMICS_WORKERS"] = "2"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            requests.get(base + "/health", timeout=5)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("serve did not answer within 60 s") from None
+            time.sleep(0.2)
+    yield base + "/reconcile"
+    proc.terminate()
+    _, errors = proc.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+
+
+def post(url: str, **fields: str) -> requests.Response:
+    return requests.post(url, data=fields, headers=FORM, timeout=60)
+
+
+def test_openrefine_batch(service: str, validate: Any) -> None:
+    manifest = requests.get(service, timeout=30).json()
+    validate("manifest.json", manifest)
+    assert manifest["batchSize"] == 10
+    names = [
+        ("Hooker, J.D.", []),
+        ("Hook.f.", []),
+        ("Hooker", [{"pid": "country", "v": {"id": "Q668", "name": "India"}}]),
+        ("J. Smith", [{"pid": "family", "v": "Polypodiaceae"}]),
+        ("J. Smith", [{"pid": "collectingYear", "v": "1795"}, {"pid": "country", "v": "GB"}]),
+        ("Gray", [{"pid": "wikidata", "v": {"id": "Q347356", "name": "Asa Gray"}}]),
+        ("George Bentham", [{"pid": "deathYear", "v": "1884"}]),
+        ("Font Quer", [{"pid": "birthYear", "v": 1888}]),
+        ("Blanché, C.", []),
+        ("Nobody Whatsoever", []),
+    ]
+    queries = {
+        f"q{k}": {"query": text, "type": "Person", "type_strict": "should", "properties": props}
+        for k, (text, props) in enumerate(names)
+    }
+    validate("reconciliation-query-batch.json", queries)
+    r = post(service, queries=json.dumps(queries))
+    assert r.status_code == 200
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    answer = r.json()
+    validate("reconciliation-result-batch.json", answer)
+    assert set(answer) == set(queries)
+    top = {k: (v["result"][0]["id"] if v["result"] else None) for k, v in answer.items()}
+    assert top == {
+        "q0": "person/joseph-dalton-hooker",
+        "q1": "person/joseph-dalton-hooker",
+        "q2": "person/joseph-dalton-hooker",
+        "q3": "person/john-smith",
+        "q4": "person/james-edward-smith",
+        "q5": "person/asa-gray",
+        "q6": "person/george-bentham",
+        "q7": "person/pius-font-quer",
+        "q8": "person/cesar-blanche",
+        "q9": None,
+    }
+    assert answer["q5"]["result"][0]["match"] is True
+    assert {"id": "place_fit", "value": 1.0} in answer["q2"]["result"][0]["features"]
+    # the same batch again (another worker process may answer): the same answer
+    assert post(service, queries=json.dumps(queries)).json() == answer
+
+
+def test_other_types_suggest_preview_view_extend(service: str, validate: Any) -> None:
+    queries = {
+        "q0": {"query": "E00123456", "type": "Specimen", "type_strict": "should"},
+        "q1": {"query": "BM000521570", "type": "Specimen", "type_strict": "should"},
+        "q2": {"query": "K", "type": "Institution", "type_strict": "should"},
+        "q3": {"query": "Field notebook Font Quer", "type": "Document", "type_strict": "should"},
+    }
+    answer = post(service, queries=json.dumps(queries)).json()
+    validate("reconciliation-result-batch.json", answer)
+    assert answer["q0"]["result"][0]["id"] == expected_id(
+        "occurrence:http://data.rbge.org.uk/herb/E00123456"
+    )
+    assert answer["q1"]["result"][0]["id"] == expected_id("catalog:BM/BM/521570")
+    assert answer["q2"]["result"][0]["id"] == "institution/K"
+    assert answer["q3"]["result"][0]["id"].startswith("document/")
+
+    r = requests.get(service + "/suggest/entity", params={"prefix": "hook"}, timeout=30)
+    validate("suggest-entities-response.json", r.json())
+    assert r.json()["result"][0]["id"] in {
+        "person/joseph-dalton-hooker",
+        "person/william-jackson-hooker",
+    }
+    r = requests.get(service + "/preview", params={"id": "institution/K"}, timeout=30)
+    assert r.status_code == 200 and "K" in r.text
+    r = requests.get(
+        service + "/view", params={"id": "person/asa-gray"}, timeout=30, allow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["Location"].endswith("/person/asa-gray")
+
+    ext = {
+        "ids": ["person/joseph-dalton-hooker", "person/nobody"],
+        "properties": [{"id": p} for p in ("wikidata", "firstYear", "countries", "coCollectors")],
+    }
+    body = post(service, extend=json.dumps(ext)).json()
+    validate("data-extension-response.json", body)
+    row = body["rows"]["person/joseph-dalton-hooker"]
+    assert row["wikidata"] == [{"str": "Q157501"}]
+    assert row["firstYear"] == [{"int": 1849}]
+    assert row["countries"] == [{"str": "IN"}]
+    assert [c["name"] for c in row["coCollectors"]] == ["T. Thomson"]
+    assert body["rows"]["person/nobody"] == {p["id"]: [] for p in ext["properties"]}
+
+
+GARBAGE = [
+    # (the form field, whether candidates may still come back)
+    ("{not json", False),
+    ("", False),
+    ("[1, 2]", False),
+    (json.dumps({"q0": {"query": "Hooker", "type": "Spaceship", "type_strict": "all"}}), False),
+    (json.dumps({"q0": {"query": ["Hooker"], "type": 7, "limit": -3}}), False),
+    (json.dumps({"q0": {"query": "\ud800\x00"}}), False),
+    ("[" * 50000, False),
+    # unknown or unreadable properties are ignored: the name is still searched
+    (json.dumps({"q0": {"query": "Hooker", "properties": [{"pid": "shoeSize", "v": "42"}]}}), True),
+    (
+        json.dumps({"q0": {"query": "Hooker", "properties": [{"pid": "country", "v": {"x": 1}}]}}),
+        True,
+    ),
+    (json.dumps({"q0": {"query": "Hooker", "type": "Spaceship", "type_strict": "should"}}), True),
+]
+
+
+@pytest.mark.parametrize(("body", "found"), GARBAGE, ids=range(len(GARBAGE)))
+def test_garbage_gets_a_well_formed_answer(
+    service: str, validate: Any, body: str, found: bool
+) -> None:
+    r = post(service, queries=body)
+    assert r.status_code == 200, r.text[:200]
+    answer = r.json()
+    validate("reconciliation-result-batch.json", answer)
+    results = [c for v in answer.values() for c in v["result"]]
+    assert bool(results) is found
+
+
+def test_one_megabyte_query(service: str, validate: Any) -> None:
+    text = "Hooker " * 140_000  # ~1 MB of query text, inside max_request_bytes once encoded
+    r = post(service, queries=json.dumps({"q0": {"query": text, "type": "Person"}}))
+    assert r.status_code == 200
+    validate("reconciliation-result-batch.json", r.json())
+    # over max_request_bytes: refused, but not with a 500
+    r = post(service, queries=json.dumps({"q0": {"query": "x" * 1_200_000}}))
+    assert 400 <= r.status_code < 500
+
+
+def test_unknown_ids_and_ids_that_are_not_ours(service: str) -> None:
+    for ident in ("", "../../etc/passwd", "http://example.org/x", "<script>"):
+        r = requests.get(service + "/preview", params={"id": ident}, timeout=30)
+        assert r.status_code == 404
+        r = requests.get(service + "/view", params={"id": ident}, timeout=30)
+        assert r.status_code == 404
