@@ -81,6 +81,23 @@ def setup_browser() -> None:
     subprocess.call([*apt, "install", "--no-install-recommends", "chromium"], env=env)
 
 
+def setup_virtuoso() -> None:
+    """Install Debian's Virtuoso open source for the remote-store tests, when missing and root."""
+    if shutil.which("virtuoso-t"):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(
+            "dev.py: virtuoso-t is missing; its remote-store tests will be skipped "
+            "(apt-get install virtuoso-opensource)"
+        )
+        return
+    print("dev.py: installing virtuoso-opensource for the remote-store tests (apt-get)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
+    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
+    subprocess.call([*apt, "install", "--no-install-recommends", "virtuoso-opensource"], env=env)
+
+
 def _hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -94,6 +111,7 @@ def main(argv: list[str]) -> int:
     setup_web()
     if job == "test":
         setup_browser()
+        setup_virtuoso()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if job == "setup":
         return 0

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import OxigraphStore, Store
+from remote_servers import (
+    _remote_servers,
+    remote_server,
+    remote_store,
+    session_server,
+    suite_backend,
+)
+
+__all__ = ["_remote_servers", "remote_server", "remote_store"]  # fixtures for every test module
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -15,8 +25,18 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
-def store() -> OxigraphStore:
-    return OxigraphStore()
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """An empty store: in memory, or on the server COLLECTOMICS_TEST_BACKEND names."""
+    backend = suite_backend()
+    if backend is None:
+        yield OxigraphStore()
+        return
+    request.getfixturevalue("_remote_servers")  # stops the servers at the end of the session
+    server = session_server(backend, request.getfixturevalue("tmp_path_factory"))
+    server.reset()
+    remote = server.store()
+    yield remote
+    remote.close()
 
 
 @pytest.fixture

@@ -61,7 +61,24 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("store", "collectomics.db", "Path of the on-disk Oxigraph store (a directory)."),
+    Setting(
+        "store",
+        "collectomics.db",
+        "Path of the on-disk Oxigraph store (a directory), or a remote SPARQL server's query "
+        "endpoint as `sparql+http://HOST:PORT/query` (or `sparql+https://`).",
+    ),
+    Setting(
+        "store_update_url",
+        "",
+        "SPARQL Update endpoint of a remote store (empty: `/update` beside a `/query` endpoint, "
+        "else the query endpoint itself).",
+    ),
+    Setting(
+        "store_graph_store_url",
+        "",
+        "Graph Store Protocol endpoint of a remote store, for bulk loads (empty: `/store` beside "
+        "a `/query` endpoint; for Virtuoso, `http://HOST:PORT/sparql-graph-crud`).",
+    ),
     Setting(
         "base_iri",
         "https://w3id.org/collectomics/",

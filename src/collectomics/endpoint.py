@@ -28,7 +28,7 @@ from urllib.parse import urljoin
 
 from collectomics.errors import CollectomicsError, QueryError, StoreError
 from collectomics.model import Term
-from collectomics.store import CATALOG, Store, open_store
+from collectomics.store import CATALOG, Store, is_remote, open_store
 
 CHUNK = 64 * 1024
 #: Where an unknown graph named by the protocol is sent: a name no graph has, so it is empty.
@@ -281,9 +281,11 @@ def store_stamp(path: str | os.PathLike[str]) -> tuple[int, ...]:
 
 
 class ReadOnlyStore:
-    """A read-only handle on an on-disk store, reopened when the directory has changed."""
+    """A read-only handle on an on-disk store, reopened when the directory has changed; or on
+    a remote store (``sparql+http://...``), which reads the current versions itself."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.location = str(path)
         self.path = Path(path)
         self._store: Store | None = None
         self._stamp: tuple[int, ...] | None = None
@@ -316,16 +318,43 @@ class ReadOnlyStore:
 
     def get(self) -> Store:
         with self._lock:
+            if is_remote(self.location):
+                if self._store is None:
+                    self._store = open_store(self.location, read_only=True)
+                return self._store
             try:
                 stamp = self._quick_stamp()
             except FileNotFoundError:
                 raise StoreError("the store is gone", path=str(self.path)) from None
             if self._store is None or stamp != self._stamp:
-                if self._store is not None:
-                    self._store.close()
-                self._store = open_store(str(self.path), read_only=True)
+                fresh = self._reopen()
+                if fresh is None:  # being written: the previous snapshot answers meanwhile
+                    return self._store  # type: ignore[return-value]
+                # The old handle is not closed here: queries in other threads may still be
+                # reading it; it closes when the last of them lets go of it.
+                self._store = fresh
                 self._stamp = stamp
             return self._store
+
+    def _reopen(self) -> Store | None:
+        """Open the store anew. A writer may delete the files a read-only open is reading (it
+        flushes or compacts): retry a few times, then give None if an older handle can still
+        answer, else raise StoreError."""
+        for attempt in range(5):
+            try:
+                return open_store(str(self.path), read_only=True)
+            except (StoreError, OSError, RuntimeError) as exc:
+                if not _STALE.search(str(exc)):
+                    raise
+                if attempt == 4:
+                    if self._store is not None:
+                        return None
+                    raise StoreError(
+                        "the store is being written and could not be opened; try again",
+                        path=str(self.path),
+                    ) from None
+                time.sleep(0.02 * 2**attempt)
+        return None
 
 
 # -- worker processes ----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The graph store: the only module that imports pyoxigraph.
 
 :class:`Store` is the interface the rest of the library uses; :class:`OxigraphStore` implements
-it over an embedded pyoxigraph store (on disk, or in memory for tests). A remote SPARQL 1.1
-Query/Update + Graph Store Protocol backend can implement the same methods: nothing outside this
-module sees a pyoxigraph object. Data goes in as files, bytes or N-Triples/N-Quads text (what the
+it over an embedded pyoxigraph store (on disk, or in memory for tests);
+:class:`collectomics.remote.RemoteStore` over a SPARQL 1.1 Query/Update + Graph Store Protocol
+server, with the parsing helpers at the end of this module: nothing outside it sees a pyoxigraph
+object. Data goes in as files, bytes or N-Triples/N-Quads text (what the
 mapping layer produces), so a remote backend can forward it unchanged.
 """
 
@@ -14,6 +15,7 @@ import io
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -93,27 +95,38 @@ class QueryResult:
                 f"format {fmt!r} does not fit a {self.kind.upper()} result",
                 allowed=", ".join(formats),
             )
-        return self._raw.serialize(output, formats[fmt][0])  # type: ignore[no-any-return]
+        try:
+            if not hasattr(self._raw, "serialize"):  # triples parsed from a remote answer
+                return ox.serialize(self._raw, output, formats[fmt][0])  # type: ignore[no-any-return]
+            return self._raw.serialize(output, formats[fmt][0])  # type: ignore[no-any-return]
+        except (SyntaxError, OSError) as exc:  # a remote answer that breaks off or is malformed
+            raise QueryError(f"cannot read the server's answer: {exc}") from None
 
     def rows(self) -> Iterator[dict[str, Term]]:
         """SELECT solutions as dicts of plain terms (unbound variables left out)."""
         if self.kind != "select":
             raise QueryError(f"a {self.kind.upper()} result has no rows")
         names = self.variables
-        for solution in self._raw:
-            row = {}
-            for name in names:
-                value = solution[name]
-                if value is not None:
-                    row[name] = _from_ox(value)
-            yield row
+        try:
+            for solution in self._raw:
+                row = {}
+                for name in names:
+                    value = solution[name]
+                    if value is not None:
+                        row[name] = _from_ox(value)
+                yield row
+        except (SyntaxError, OSError) as exc:  # a remote answer that breaks off or is malformed
+            raise QueryError(f"cannot read the server's answer: {exc}") from None
 
     def triples(self) -> Iterator[tuple[Term, Term, Term]]:
         """CONSTRUCT/DESCRIBE triples as plain terms."""
         if self.kind != "graph":
             raise QueryError(f"a {self.kind.upper()} result has no triples")
-        for t in self._raw:
-            yield _from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)
+        try:
+            for t in self._raw:
+                yield _from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)
+        except (SyntaxError, OSError) as exc:
+            raise QueryError(f"cannot read the server's answer: {exc}") from None
 
 
 class Store(abc.ABC):
@@ -247,19 +260,45 @@ class OxigraphStore(Store):
             raise StoreError(
                 "no store here yet; load data with `collectomics ingest` first", path=str(path)
             )
-        try:
-            if path is None:
-                self._store = ox.Store()
-            elif read_only:
-                self._store = ox.Store.read_only(str(path))
-            else:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(path))
-        except OSError as exc:
-            raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
-        self._catalog: dict[str, str] = self._read_catalog()
+        for attempt in range(8):
+            try:
+                if path is None:
+                    self._store = ox.Store()
+                elif read_only:
+                    self._store = ox.Store.read_only(str(path))
+                else:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    self._store = ox.Store(str(path))
+            except OSError as exc:
+                raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
+            self._catalog: dict[str, str] = self._read_catalog()
+            if not read_only or self._snapshot_is_whole():
+                break
+            # A read-only open beside a writer saw the catalog's switch to a new version but not
+            # yet the files that hold it: open again (it settles within milliseconds).
+            self._store = None  # type: ignore[assignment]
+            time.sleep(0.01 * 2**attempt)
+        else:
+            raise StoreError(
+                "the store changed while it was opened (a load was committing); try again",
+                path=str(path),
+            )
 
     # -- the catalog ---------------------------------------------------------------------
+
+    def _snapshot_is_whole(self) -> bool:
+        """False when the catalog names a version that is missing while an older version of the
+        same graph is present: a read-only open that read RocksDB's log (the catalog switch)
+        after its manifest (the bulk-loaded files of the new version)."""
+        present = {g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
+        for graph, physical in self._catalog.items():
+            if physical in present:
+                continue
+            for other in present:
+                m = _VERSION.match(other)
+                if other == graph or (m is not None and m.group("logical") == graph):
+                    return False
+        return True
 
     def _read_catalog(self) -> dict[str, str]:
         return {
@@ -505,9 +544,9 @@ class OxigraphStore(Store):
         kwargs["named_graphs"] = (
             self._physical_list(named_graphs) if named_graphs is not None else self._active()
         )
-        if params:
-            kwargs["substitutions"] = {ox.Variable(k): _to_ox(v) for k, v in params.items()}
         try:
+            if params:
+                kwargs["substitutions"] = {ox.Variable(k): _to_ox(v) for k, v in params.items()}
             return QueryResult(self._store.query(sparql, **kwargs))
         except SyntaxError as exc:
             raise QueryError(f"SPARQL syntax error: {exc}") from None
@@ -542,13 +581,120 @@ class OxigraphStore(Store):
         self._store = None  # type: ignore[assignment]
 
 
-def open_store(location: str | os.PathLike[str] | None, *, read_only: bool = False) -> Store:
-    """Open the store a setting names: a path (embedded, on disk) or None (in memory)."""
+def is_remote(location: object) -> bool:
+    """True when a store setting names a remote SPARQL server rather than a directory."""
+    return isinstance(location, str) and location.startswith(("sparql+http://", "sparql+https://"))
+
+
+def open_store(
+    location: str | os.PathLike[str] | None,
+    *,
+    read_only: bool = False,
+    update_url: str = "",
+    graph_store_url: str = "",
+) -> Store:
+    """Open the store a setting names: a path (embedded, on disk), None (in memory), or
+    ``sparql+http(s)://HOST:PORT/query`` (a remote SPARQL server; ``update_url`` and
+    ``graph_store_url`` name its other endpoints, by default ``/update`` and ``/store`` beside)."""
+    if is_remote(location):
+        from collectomics.remote import RemoteStore
+
+        return RemoteStore.from_location(
+            str(location),
+            update_url=update_url,
+            graph_store_url=graph_store_url,
+            read_only=read_only,
+        )
     if location is not None and str(location).startswith(("http://", "https://", "sparql+")):
         raise StoreError(
-            "remote SPARQL stores are not supported yet; give a directory path", store=location
+            "a remote store is named sparql+http://HOST:PORT/query (or sparql+https://)",
+            store=location,
         )
     return OxigraphStore(location, read_only=read_only)
+
+
+# -- helpers for a remote backend (which must not see pyoxigraph objects) --------------------
+
+#: Media types of answers a remote server may send -> (result kind, pyoxigraph format).
+_ANSWER_TYPES: dict[str, tuple[str, Any]] = {
+    "application/sparql-results+xml": ("results", ox.QueryResultsFormat.XML),
+    "application/sparql-results+json": ("results", ox.QueryResultsFormat.JSON),
+    "text/tab-separated-values": ("results", ox.QueryResultsFormat.TSV),
+    "application/n-triples": ("graph", ox.RdfFormat.N_TRIPLES),
+    "text/plain": ("graph", ox.RdfFormat.N_TRIPLES),
+    "text/turtle": ("graph", ox.RdfFormat.TURTLE),
+    "application/rdf+xml": ("graph", ox.RdfFormat.RDF_XML),
+    "application/ld+json": ("graph", ox.RdfFormat.JSON_LD),
+}
+
+
+def parse_answer(stream: IO[bytes], media_type: str) -> QueryResult:
+    """A query answer read lazily from ``stream`` (a remote server's response body)."""
+    found = _ANSWER_TYPES.get(media_type.split(";")[0].strip().lower())
+    if found is None:
+        raise QueryError(f"the server answered in an unexpected format: {media_type or 'none'}")
+    kind, fmt = found
+    try:
+        if kind == "results":
+            return QueryResult(ox.parse_query_results(stream, fmt))
+        return QueryResult(ox.parse(stream, fmt))
+    except (SyntaxError, OSError) as exc:
+        raise QueryError(f"cannot read the server's answer: {exc}") from None
+
+
+def ntriples_batches(
+    source: Source,
+    fmt: str,
+    *,
+    base_iri: str | None = None,
+    lenient: bool = False,
+    batch: int = 50_000,
+) -> Iterator[bytes]:
+    """Any RDF ``source`` as N-Triples text, ``batch`` triples at a time (quads flattened):
+    parsed here, so a syntax error is reported before the data reaches a server."""
+    kwargs = _source_kwargs(source)
+    if base_iri:
+        kwargs["base_iri"] = base_iri
+    pending: list[Any] = []
+    try:
+        for item in ox.parse(format=_rdf_format(fmt), lenient=lenient, **kwargs):
+            pending.append(item.triple if isinstance(item, ox.Quad) else item)
+            if len(pending) >= batch:
+                yield ox.serialize(pending, format=ox.RdfFormat.N_TRIPLES) or b""
+                pending = []
+    except SyntaxError as exc:
+        raise StoreError(f"cannot parse {fmt} data: {exc}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read data: {exc}") from None
+    if pending:
+        yield ox.serialize(pending, format=ox.RdfFormat.N_TRIPLES) or b""
+
+
+def ntriples_by_graph(source: Source, fmt: str) -> dict[str, bytes]:
+    """A quad dump (N-Quads, TriG) as N-Triples text per named graph, read whole (so that a
+    broken dump is refused before anything changes); default-graph triples are left out."""
+    graphs: dict[str, list[Any]] = {}
+    try:
+        for q in ox.parse(format=_rdf_format(fmt), **_source_kwargs(source)):
+            if isinstance(q, ox.Quad) and isinstance(q.graph_name, ox.NamedNode):
+                graphs.setdefault(q.graph_name.value, []).append(q.triple)
+    except SyntaxError as exc:
+        raise StoreError(f"cannot parse {fmt} dump: {exc}") from None
+    except OSError as exc:
+        raise StoreError(f"cannot read the dump: {exc}") from None
+    return {g: ox.serialize(t, format=ox.RdfFormat.N_TRIPLES) or b"" for g, t in graphs.items()}
+
+
+def convert_rdf(
+    source: IO[bytes], from_fmt: str, output: str | os.PathLike[str] | IO[bytes], to_fmt: str
+) -> None:
+    """Rewrite RDF from one format to another, streaming; quads lose their graph when the
+    target format has none."""
+    parsed: Iterable[Any] = ox.parse(source, _rdf_format(from_fmt))
+    if to_fmt not in QUAD_FORMATS:
+        parsed = (q.triple if isinstance(q, ox.Quad) else q for q in parsed)
+    target = os.fspath(output) if isinstance(output, os.PathLike) else output
+    ox.serialize(parsed, target, _rdf_format(to_fmt))
 
 
 # -- term conversion -----------------------------------------------------------------------

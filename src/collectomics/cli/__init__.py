@@ -30,7 +30,12 @@ class Context:
         self.settings = settings
 
     def open(self, *, read_only: bool = False) -> Store:
-        return open_store(self.settings.store, read_only=read_only)
+        return open_store(
+            self.settings.store,
+            read_only=read_only,
+            update_url=self.settings.store_update_url,
+            graph_store_url=self.settings.store_graph_store_url,
+        )
 
     @property
     def minter(self) -> Minter:
@@ -56,7 +61,8 @@ class _Group(click.Group):
 @click.option(
     "--store",
     metavar="PATH",
-    help="Store directory [env COLLECTOMICS_STORE; default ./collectomics.db].",
+    help="Store directory, or a SPARQL server as sparql+http://HOST:PORT/query "
+    "[env COLLECTOMICS_STORE; default ./collectomics.db].",
 )
 @click.option(
     "--config",
@@ -266,23 +272,52 @@ def export(obj: Context, out: Path, fmt: str) -> None:
 
 
 @main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.pass_obj
+def backup(obj: Context, path: Path, force: bool) -> None:
+    """Back up the whole store (datasets, links, reviews, inferences) to PATH (.nq.gz)."""
+    from collectomics.backup import backup as run_backup
+
+    with obj.open(read_only=True) as store:  # one consistent snapshot while writers go on
+        manifest = run_backup(store, path, overwrite=force)
+    click.echo(
+        f"backed up {manifest.quads} quads in {len(manifest.graphs)} graphs to {path}", err=True
+    )
+
+
+@main.command()
 @click.argument("dump", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["nquads", "trig"]),
     default=None,
-    help="Dump format [from the file extension].",
+    help="Format of a plain dump [from the file extension]; a backup is recognised as such.",
 )
+@click.option("--check", is_flag=True, help="Only verify a backup; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the store's content.")
 @click.pass_obj
-def restore(obj: Context, dump: Path, fmt: str | None, yes: bool) -> None:
-    """Replace the whole store with an N-Quads or TriG dump made by `export`."""
-    fmt = fmt or ("trig" if dump.suffix.lower() == ".trig" else "nquads")
+def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -> None:
+    """Replace the whole store with a backup made by `backup`, or a dump made by `export`."""
+    from collectomics.backup import is_backup, verify
+    from collectomics.backup import restore as run_restore
+
+    backup_file = is_backup(dump) and fmt is None
+    if check:
+        if not backup_file:
+            raise InputError("--check verifies backups made by `backup` (.nq.gz)", file=str(dump))
+        click.echo(f"{dump}: complete; {verify(dump).summary()}")
+        return
+    if backup_file:
+        verify(dump)  # before asking: a damaged backup is refused at once
     if not yes and sys.stdin.isatty():
         click.confirm(f"Replace everything in {obj.settings.store}?", abort=True)
     with obj.open() as store:
-        store.restore(dump, fmt)
+        if backup_file:
+            run_restore(store, dump)
+        else:
+            store.restore(dump, fmt or ("trig" if dump.suffix.lower() == ".trig" else "nquads"))
         click.echo(f"restored {store.count()} quads in {len(store.graphs())} graphs", err=True)
 
 

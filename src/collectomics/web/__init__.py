@@ -17,7 +17,7 @@ from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
 from collectomics.service import void_description
 from collectomics.stats import graph_stats
-from collectomics.store import Store, open_store
+from collectomics.store import Store, is_remote, open_store
 from collectomics.web import frontend, graphstore, pages
 from collectomics.web import views as views_bp
 from collectomics.web.sparql import CORS as _CORS
@@ -60,7 +60,7 @@ class AppState:
 
     def _key(self, store: Store) -> Any:
         """What changes when the store does: its stamp on disk, else its size and graphs."""
-        if self._given is None:
+        if self._given is None and not is_remote(self.settings.store):
             return store_stamp(self.settings.store)
         return (store.count(), tuple(store.graphs()))
 
@@ -87,6 +87,12 @@ class AppState:
         and authenticated). On disk the store is opened for this change only: one writer."""
         if self._given is not None:
             return change(self._given)
+        if is_remote(self.settings.store):  # the server serialises writers
+            s = self.settings
+            with open_store(
+                s.store, update_url=s.store_update_url, graph_store_url=s.store_graph_store_url
+            ) as store:
+                return change(store)
         with self._lock, _StoreLock(self.settings.store), open_store(self.settings.store) as store:
             return change(store)
 
@@ -144,9 +150,11 @@ def create_app(
     app.register_blueprint(pages.bp)
     app.register_blueprint(frontend.bp)
     app.register_blueprint(views_bp.bp)
+    from collectomics.web import openapi as openapi_bp
     from collectomics.web import reconcile as reconcile_bp
 
     app.register_blueprint(reconcile_bp.bp)
+    app.register_blueprint(openapi_bp.bp)
 
     @app.before_request
     def limits() -> Response | None:

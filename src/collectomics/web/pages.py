@@ -4,14 +4,41 @@ JSON-LD), its JSON twin, or Turtle / JSON-LD / N-Triples of the same resource.""
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, render_template, request
 
+from collectomics.model import iri_is_valid
 from collectomics.pages import Pages
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
 
 bp = Blueprint("pages", __name__)
+
+_BAD_PATH = re.compile(r"[\[\]\x7f]|%(?![0-9A-Fa-f]{2})")
+
+
+def _iri_chars(text: str) -> bool:
+    """Every character may stand in an IRI path (RFC 3987): no '[' or ']', a '%' only before
+    two hex digits, no DEL, no U+FFFD from bytes that were not UTF-8, no non-character or
+    private-use code point."""
+    if _BAD_PATH.search(text):
+        return False
+    for ch in text:
+        cp = ord(ch)
+        if cp < 0x80:
+            continue
+        if (
+            cp < 0xA0
+            or 0xD800 <= cp <= 0xF8FF
+            or 0xFDD0 <= cp <= 0xFDEF
+            or 0xFFF0 <= cp <= 0xFFFF
+            or (cp & 0xFFFF) >= 0xFFFE
+            or (cp >= 0xE0000 and not 0xE1000 <= cp <= 0xEFFFD)
+        ):
+            return False
+    return True
+
 
 _OFFERED = {
     "html": "text/html",
@@ -27,6 +54,8 @@ _OFFERED = {
 def entity(rest: str) -> Response:
     """Any other path is an IRI under the base: ``/person/x`` is ``{base}person/x``."""
     iri = state().settings.base_iri + rest
+    if not iri_is_valid(iri) or not _iri_chars(rest):
+        raise ProtocolError(404, f"not an IRI this graph mints: {rest[:200]!r}")
     explicit = request.args.get("format")
     if explicit:
         if explicit not in _OFFERED:

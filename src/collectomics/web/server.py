@@ -20,6 +20,7 @@ import io
 import os
 import pickle
 import queue
+import re
 import selectors
 import signal
 import socket
@@ -56,6 +57,9 @@ IDLE = 60.0
 _local = threading.local()
 #: Header lines already encoded, by (name, value).
 _LINES: dict[tuple[str, str], bytes] = {}
+#: Bytes a query string may not hold as they are (RFC 3986): percent-encoded before the app
+#: sees them, as a browser would, so that bytes that are not UTF-8 reach it as %XX escapes.
+_RAW_IN_QUERY = re.compile(r"[^\x21-\x7e]")
 
 
 def timeout_message(seconds: float) -> str:
@@ -242,6 +246,8 @@ class Connection:
             return False
         method, target, version = parts
         path, _, query = target.partition("?")
+        if not query.isascii() or _RAW_IN_QUERY.search(query):
+            query = _RAW_IN_QUERY.sub(lambda m: f"%{ord(m.group()):02X}", query)
         if len(query) > server.max_body:
             self.simple(
                 414,

@@ -1,0 +1,763 @@
+"""A store on a remote SPARQL server: SPARQL 1.1 Query and Update over HTTP, and the Graph Store
+HTTP Protocol for bulk loads.
+
+:class:`RemoteStore` keeps :class:`~collectomics.store.OxigraphStore`'s semantics with the
+server's own graphs: a dataset's current version is recorded in the catalog graph, a replace
+loads a fresh physical graph (Graph Store POSTs of N-Triples chunks), points the catalog at it
+in one SPARQL update, then drops the old version; every query names the current versions as its
+dataset (``default-graph-uri`` / ``named-graph-uri``), so a half-loaded version is never seen.
+
+Tested against ``oxigraph serve`` and Virtuoso open source 7.2, whose quirks are handled here:
+queries go as form POSTs (a direct POST can hang), a SELECT cut at its row cap
+(``ResultSetMaxRows``, announced by ``X-SPARQL-MaxRows``) is an error (internal reads page with
+LIMIT/OFFSET), answers are read as SPARQL XML and N-Triples (its CSV and TSV are not standard),
+its ``nodeID://`` blank node labels are rewritten, and every query names its dataset (its
+default graph is otherwise the union of all graphs, its own system graphs included).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from collectomics.errors import QueryError, StoreError
+from collectomics.model import IRI, BNode, Literal, Term
+from collectomics.store import (
+    CATALOG,
+    QUAD_FORMATS,
+    QueryResult,
+    Source,
+    Store,
+    convert_rdf,
+    ntriples_batches,
+    ntriples_by_graph,
+    parse_answer,
+)
+
+_CURRENT = "urn:collectomics:current"
+#: An IRI no graph has: the dataset of a query that must see nothing.
+EMPTY = "urn:collectomics:empty"
+#: Lines (triples) per Graph Store POST.
+CHUNK_LINES = 50_000
+#: What to ask for, by query form: Virtuoso heeds only the first media type of an Accept header.
+_ACCEPT = {
+    "SELECT": "application/sparql-results+xml",
+    "ASK": "application/sparql-results+xml",
+    "CONSTRUCT": "application/n-triples",
+    "DESCRIBE": "application/n-triples",
+}
+_VERSION_SUFFIX = re.compile(r"/v(\d+)$")
+_EXCERPT = 300
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
+
+
+def _n3(term: Term) -> str:
+    """A term in SPARQL/N-Triples syntax, escaped (what binds a parameter)."""
+    if isinstance(term, (IRI, Literal)):
+        return term.n3()
+    if isinstance(term, BNode):
+        raise QueryError("a blank node cannot be a parameter of a query to a remote store")
+    if isinstance(term, str):
+        return IRI(term).n3()
+    raise QueryError(f"not an RDF term: {term!r}")
+
+
+def _iri(value: str) -> str:
+    """``<value>`` for an IRI that goes into an update's text: refused if it could escape."""
+    if not value or re.search(r'[\x00-\x20<>"{}|^`\\]', value):
+        raise StoreError(f"not a valid IRI: {value!r}")
+    return f"<{value}>"
+
+
+# -- binding parameters --------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""(?P<comment>\#[^\n]*)
+    | (?P<iri><[^<>"{}|^`\\\s]*>)
+    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+        |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+    | (?P<open>[{(])
+    | (?P<close>[})])
+    | (?P<var>[?$]\w+)
+    | (?P<word>[A-Za-z_][\w.-]*:[\w.:%-]*|[A-Za-z_:][\w-]*)
+    | (?P<other>\S)""",
+    re.X,
+)
+
+
+def query_form(sparql: str) -> str | None:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first such keyword outside strings and IRIs."""
+    for m in _TOKEN.finditer(sparql):
+        if m.lastgroup == "word" and m.group().upper() in _ACCEPT:
+            return m.group().upper()
+    return None
+
+
+def bind(sparql: str, params: Mapping[str, Term]) -> str:
+    """``sparql`` with ``params`` bound as terms: a ``VALUES`` block opens the query's WHERE
+    group. The values are escaped terms, never text spliced into the query; as with
+    pyoxigraph's substitutions, a SELECT must project every bound variable."""
+    tokens = [m for m in _TOKEN.finditer(sparql) if m.lastgroup != "comment"]
+    form: str | None = None
+    depth = 0
+    where_open = -1
+    projection: set[str] | None = None
+    select_vars: list[str] = []
+    star = False
+    for i, m in enumerate(tokens):
+        kind, value = m.lastgroup, m.group()
+        if kind == "word" and depth == 0 and form is None:
+            if value.upper() in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
+                form = value.upper()
+            continue
+        if form is None:
+            continue
+        if kind == "open" and value == "{" and depth == 0:
+            after_where = i > 0 and tokens[i - 1].group().upper() == "WHERE"
+            if form != "CONSTRUCT" or after_where:
+                where_open = m.end()
+                break
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        elif form == "SELECT" and depth == 0 and where_open < 0:
+            if kind == "var":
+                select_vars.append(value[1:])
+            elif value == "*":
+                star = True
+        elif form == "SELECT" and depth == 1 and kind == "var":
+            if tokens[i - 1].group().upper() == "AS":
+                select_vars.append(value[1:])
+    if form is None or where_open < 0:
+        raise QueryError("cannot bind parameters: no query form and WHERE group found")
+    if form == "SELECT" and not star:
+        projection = set(select_vars)
+        missing = sorted(set(params) - projection)
+        if missing:
+            raise QueryError(
+                "parameters must be in the query's projection (SEP-0007): "
+                + ", ".join("?" + name for name in missing)
+            )
+    names = sorted(params)
+    values = " ".join(_n3(params[name]) for name in names)
+    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }} "
+    return sparql[:where_open] + block + sparql[where_open:]
+
+
+# -- reading answers -----------------------------------------------------------------------------
+
+
+class _Body(io.RawIOBase):
+    """A response body as a file for pyoxigraph's parsers: transport errors become OSError, and
+    Virtuoso's ``nodeID://`` blank node labels (not valid labels) lose that prefix."""
+
+    _FIX = (b"<bnode>nodeID://", b"<bnode>")
+
+    def __init__(self, response: requests.Response, fix_bnodes: bool) -> None:
+        self.response = response
+        self.chunks = response.iter_content(65536)
+        self.fix = fix_bnodes
+        self.pending = b""
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            try:
+                chunk = next(self.chunks, None)
+            except (requests.RequestException, OSError) as exc:
+                raise OSError(f"the connection to the server broke: {exc}") from None
+            if chunk is None:
+                self.pending, self.tail = self.tail, b""
+                if not self.pending:
+                    return 0
+                break
+            data = self.tail + chunk
+            if self.fix:
+                data = data.replace(*self._FIX)
+                keep = len(self._FIX[0]) - 1
+                self.pending, self.tail = data[:-keep], data[-keep:]
+            else:
+                self.pending = data
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.response.close()
+        super().close()
+
+
+class _CutResult(QueryResult):
+    """An answer the server cut at its row cap: its shape is known, reading it is an error."""
+
+    def __init__(self, result: QueryResult, cap: str) -> None:
+        self.kind, self.variables = result.kind, result.variables
+        self._raw = result._raw
+        self.cap = cap
+
+    def _refuse(self) -> QueryError:
+        return QueryError(
+            f"the server cut the answer at its row cap of {self.cap} rows (Virtuoso's "
+            "ResultSetMaxRows): page with LIMIT/OFFSET or raise the cap"
+        )
+
+    @property
+    def boolean(self) -> bool:
+        raise self._refuse()
+
+    def serialize(self, fmt: str, output: IO[bytes] | None = None) -> bytes | None:
+        raise self._refuse()
+
+    def rows(self) -> Iterator[dict[str, Term]]:
+        raise self._refuse()
+
+    def triples(self) -> Iterator[tuple[Term, Term, Term]]:
+        raise self._refuse()
+
+
+class RemoteStore(Store):
+    """A store on a SPARQL 1.1 server: ``query_url``, ``update_url`` and ``graph_store_url``
+    (SPARQL 1.1 Graph Store HTTP Protocol, for bulk loads). ``timeout`` bounds the wait for
+    each answer's next bytes (None: no limit)."""
+
+    def __init__(
+        self,
+        query_url: str,
+        *,
+        update_url: str = "",
+        graph_store_url: str = "",
+        read_only: bool = False,
+        timeout: float | None = None,
+        chunk_lines: int = CHUNK_LINES,
+        catalog_ttl: float = 1.0,
+    ) -> None:
+        self.query_url = query_url
+        self.update_url = update_url or _beside(query_url, "update") or query_url
+        self.graph_store_url = graph_store_url or _beside(query_url, "store")
+        self.read_only = read_only
+        self.timeout = timeout
+        self.chunk_lines = chunk_lines
+        self.page_rows: int | None = None  # a row cap the server announced (Virtuoso)
+        self.server = ""  # the Server header of its last answer
+        #: Seconds a read-only handle trusts its copy of the catalog.
+        self.catalog_ttl = catalog_ttl
+        self._read_at = 0.0
+        self.session = requests.Session()
+        self._catalog: dict[str, str] = {}
+        self._read_catalog()
+
+    @classmethod
+    def from_location(
+        cls, location: str, *, update_url: str = "", graph_store_url: str = "", **kwargs: Any
+    ) -> RemoteStore:
+        """The store that a ``sparql+http(s)://HOST:PORT/PATH`` setting names."""
+        url = location.removeprefix("sparql+")
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise StoreError(
+                "a remote store is named sparql+http://HOST:PORT/query", store=location
+            )
+        return cls(url, update_url=update_url, graph_store_url=graph_store_url, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.query_url!r})"
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _post(
+        self,
+        url: str,
+        *,
+        what: str,
+        error: type[StoreError] | type[QueryError] = StoreError,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        try:
+            response = self.session.post(url, stream=stream, timeout=(10, self.timeout), **kwargs)
+        except requests.ConnectionError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else _excerpt(str(exc))
+            raise StoreError(f"cannot reach the SPARQL server at {url}: {reason}") from None
+        except requests.Timeout:
+            raise StoreError(
+                f"the SPARQL server at {url} did not answer within {self.timeout:g} s"
+            ) from None
+        except requests.RequestException as exc:
+            raise StoreError(f"cannot talk to the SPARQL server at {url}: {exc}") from None
+        if response.status_code >= 400:
+            body = _excerpt(response.text)
+            response.close()
+            status = response.status_code
+            if status == 400 and error is QueryError:
+                raise QueryError(
+                    f"the server refused the {what} (HTTP 400; a syntax error or something "
+                    f"it does not support): {body}"
+                )
+            if status == 400 and what.startswith("load"):
+                raise StoreError(f"cannot parse the data: the server refused it: {body}")
+            if status in {401, 403}:
+                raise StoreError(
+                    f"the SPARQL server at {url} refused the {what} (HTTP {status}): {body}; "
+                    "does this account have write access (for Virtuoso: GRANT SPARQL_UPDATE)?"
+                )
+            raise error(f"the SPARQL server at {url} failed the {what} (HTTP {status}): {body}")
+        return response
+
+    def _select(
+        self, sparql: str, dataset: Sequence[tuple[str, str]] = (), *, paged: bool = False
+    ) -> QueryResult:
+        """A query as a form POST (Virtuoso can hang on a direct POST), answer read lazily.
+
+        An answer cut at the server's row cap can still tell its variables, but its rows are
+        an error; a ``paged`` query asks for at most the cap, so its answer is whole."""
+        response = self._post(
+            self.query_url,
+            what="query",
+            error=QueryError,
+            stream=True,
+            data=[("query", sparql), *dataset],
+            headers={"Accept": _ACCEPT.get(query_form(sparql) or "", _ACCEPT["SELECT"])},
+        )
+        self.server = response.headers.get("Server", "")
+        media = response.headers.get("Content-Type", "")
+        fix = media.startswith("application/sparql-results+xml")
+        result = parse_answer(io.BufferedReader(_Body(response, fix), 1 << 16), media)
+        capped = response.headers.get("X-SPARQL-MaxRows")
+        if capped and not paged:
+            self.page_rows = int(capped) if capped.isdigit() else 10_000
+            return _CutResult(result, capped)
+        return result
+
+    def _rows(self, sparql: str) -> Iterator[dict[str, Term]]:
+        """All rows of an internal SELECT over the whole server, paged with LIMIT/OFFSET when
+        the server caps answers (``sparql`` must end with its WHERE group)."""
+        if self.page_rows is None:
+            result = self._select(sparql)
+            if not isinstance(result, _CutResult):
+                yield from result.rows()
+                return
+        offset = 0
+        while True:
+            query = f"{sparql} LIMIT {self.page_rows} OFFSET {offset}"
+            page = list(self._select(query, paged=True).rows())
+            yield from page
+            if len(page) < (self.page_rows or 0):
+                return
+            offset += len(page)
+
+    def _update(self, sparql: str, *, error: type[StoreError] | type[QueryError]) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only", store=self.query_url)
+        self._post(self.update_url, what="update", error=error, data={"update": sparql}).close()
+
+    # -- the catalog ----------------------------------------------------------------------
+
+    def _read_catalog(self) -> None:
+        rows = self._rows(f"SELECT ?g ?p WHERE {{ GRAPH <{CATALOG}> {{ ?g <{_CURRENT}> ?p }} }}")
+        self._catalog = {str(r["g"]): str(r["p"]) for r in rows if "g" in r and "p" in r}
+        self._read_at = time.monotonic()
+
+    def _fresh(self) -> None:
+        """A read-only handle sees other writers: it rereads the catalog when it is older than
+        ``catalog_ttl`` seconds (a writer's own catalog is always current)."""
+        if self.read_only and time.monotonic() - self._read_at >= self.catalog_ttl:
+            self._read_catalog()
+
+    def _set_current(self, graph: str, physical: str) -> None:
+        # One request, so one transaction: the moment a load becomes visible.
+        g, c, cur = _iri(graph), _iri(CATALOG), _iri(_CURRENT)
+        self._update(
+            f"DELETE WHERE {{ GRAPH {c} {{ {g} {cur} ?old }} }} ;\n"
+            f"INSERT DATA {{ GRAPH {c} {{ {g} {cur} {_iri(physical)} }} }}",
+            error=StoreError,
+        )
+        self._catalog[graph] = physical
+
+    def _drop(self, physical: str) -> None:
+        self._update(f"DROP SILENT GRAPH {_iri(physical)}", error=StoreError)
+
+    def _named_graphs(self, graph: str) -> list[str]:
+        """Named graphs that hold some version of ``graph``. ``GRAPH ?g {}`` lists graphs
+        cheaply where it is supported (Oxigraph); Virtuoso answers it with one empty row, and
+        gets the scan instead."""
+        rows = list(self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }").rows())
+        if any("g" not in r for r in rows):
+            prefix = graph + "/v"
+            rows = list(
+                self._rows(
+                    "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                    f"FILTER(?g = {_iri(graph)} || STRSTARTS(STR(?g), {Literal(prefix).n3()})) }}"
+                )
+            )
+        names = [str(r["g"]) for r in rows if isinstance(r.get("g"), IRI)]
+        return [
+            g
+            for g in names
+            if g == graph or (g.startswith(graph + "/v") and _VERSION_SUFFIX.search(g))
+        ]
+
+    def _new_physical(self, graph: str) -> str:
+        _iri(graph)
+        if self.read_only:
+            raise StoreError("this store was opened read-only", store=self.query_url)
+        self._read_catalog()
+        current = self._catalog.get(graph)
+        versions = self._named_graphs(graph)
+        for stale in versions:  # leftovers of an interrupted load
+            if stale != current:
+                self._drop(stale)
+        if current is None:
+            return graph
+        numbers = [int(m.group(1)) for v in versions if (m := _VERSION_SUFFIX.search(v))]
+        if current != graph and (m := _VERSION_SUFFIX.search(current)):
+            numbers.append(int(m.group(1)))
+        return f"{graph}/v{max(numbers, default=1) + 1}"
+
+    def _activate(self, graph: str, physical: str) -> None:
+        old = self._catalog.get(graph)
+        self._set_current(graph, physical)
+        if old and old != physical:
+            self._drop(old)
+
+    # -- loading --------------------------------------------------------------------------
+
+    def _post_chunk(self, physical: str, data: bytes) -> None:
+        if not self.graph_store_url:
+            raise StoreError(
+                "no Graph Store endpoint: set store_graph_store_url (for Virtuoso, "
+                "http://HOST:PORT/sparql-graph-crud)",
+                store=self.query_url,
+            )
+        params = {"graph": physical}
+        if self.server.lower().startswith("oxigraph"):
+            # Its bulk loader, without a transaction: about twice as fast, and a chunk that fails
+            # half-way is harmless here (it goes into a version no query sees, dropped on error).
+            params["no_transaction"] = ""
+        self._post(
+            self.graph_store_url,
+            what="load (Graph Store POST)",
+            params=params,
+            data=data,
+            headers={"Content-Type": "application/n-triples"},
+        ).close()
+
+    def _upload(self, physical: str, batches: Iterable[bytes]) -> None:
+        """Send N-Triples text in POSTs of ``chunk_lines`` lines, the next chunk read while
+        the last one is sent. Triples with blank nodes go together in the last POST: a blank
+        node label is local to one request, so splitting them would split the node."""
+        outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        failure: list[BaseException] = []
+
+        def send() -> None:
+            while (data := outbox.get()) is not None:
+                if not failure:
+                    try:
+                        self._post_chunk(physical, data)
+                    except BaseException as exc:  # noqa: BLE001 - re-raised by the caller
+                        failure.append(exc)
+
+        sender = threading.Thread(target=send, name="collectomics-upload", daemon=True)
+        sender.start()
+        try:
+            lines: list[bytes] = []
+            blank: list[bytes] = []
+            for text in batches:
+                for line in text.splitlines(keepends=True):
+                    if b"_:" in line:
+                        blank.append(line)
+                    elif line.strip():
+                        lines.append(line)
+                        if len(lines) >= self.chunk_lines:
+                            outbox.put(b"".join(lines))
+                            lines = []
+                if failure:
+                    break
+            if not failure:
+                if lines:
+                    outbox.put(b"".join(lines))
+                if blank:
+                    outbox.put(b"".join(blank))
+        finally:
+            outbox.put(None)
+            sender.join()
+        if failure:
+            raise failure[0]
+
+    def _batches(
+        self, source: Source, fmt: str, base_iri: str | None, lenient: bool
+    ) -> Iterable[bytes]:
+        if fmt == "ntriples" and lenient:  # trusted, generated N-Triples: sent as they are
+            return _raw_lines(source)
+        return ntriples_batches(source, fmt, base_iri=base_iri, lenient=lenient)
+
+    def _load_parts(
+        self,
+        physical: str,
+        parts: Sequence[tuple[Source, str]],
+        base_iri: str | None,
+        lenient: bool,
+    ) -> None:
+        try:
+            for source, fmt in parts:
+                self._upload(physical, self._batches(source, fmt, base_iri, lenient))
+        except BaseException:
+            self._drop_quietly(physical)
+            raise
+
+    def _drop_quietly(self, physical: str) -> None:
+        try:
+            self._drop(physical)
+        except StoreError:
+            pass  # unreachable now: the next load of this dataset removes it
+
+    def replace_graph_parts(
+        self,
+        graph: str,
+        parts: Sequence[tuple[Source, str]],
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
+    ) -> int:
+        physical = self._new_physical(graph)
+        self._load_parts(physical, parts, base_iri, lenient)
+        self._activate(graph, physical)
+        return self.count(graph)
+
+    def replace_graph_stream(
+        self,
+        graph: str,
+        produce: Callable[[IO[bytes]], None],
+        fmt: str = "ntriples",
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
+        extra: Sequence[tuple[Source, str]] = (),
+    ) -> int:
+        physical = self._new_physical(graph)
+        failure: list[BaseException] = []
+        read_fd, write_fd = os.pipe()
+
+        def run() -> None:
+            try:
+                with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                    produce(out)
+            except BrokenPipeError:
+                pass  # the loader stopped first; its own error is reported
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                failure.append(exc)
+
+        producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
+        producer.start()
+        reader = os.fdopen(read_fd, "rb", buffering=1 << 20)
+        try:
+            self._upload(physical, self._batches(reader, fmt, base_iri, lenient))
+            if failure:
+                raise failure[0]
+        except BaseException as exc:
+            reader.close()
+            producer.join()
+            self._drop_quietly(physical)
+            if failure and failure[0] is not exc:
+                raise failure[0] from None
+            raise
+        reader.close()
+        producer.join()
+        if failure:
+            self._drop_quietly(physical)
+            raise failure[0]
+        self._load_parts(physical, extra, base_iri, False)
+        self._activate(graph, physical)
+        return self.count(graph)
+
+    def add(self, graph: str, source: Source, fmt: str) -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only", store=self.query_url)
+        self._read_catalog()
+        physical = self._catalog.get(graph) or self._new_physical(graph)
+        # Parsed here first: a broken source changes nothing (each POST is its own transaction).
+        batches = list(ntriples_batches(source, fmt))
+        self._upload(physical, batches)
+        if graph not in self._catalog:
+            self._set_current(graph, physical)
+
+    def remove_graph(self, graph: str) -> bool:
+        self._read_catalog()
+        if graph not in self._catalog:
+            return False
+        c, cur = _iri(CATALOG), _iri(_CURRENT)
+        self._update(f"DELETE WHERE {{ GRAPH {c} {{ {_iri(graph)} {cur} ?p }} }}", error=StoreError)
+        del self._catalog[graph]
+        for version in self._named_graphs(graph):
+            self._drop(version)
+        return True
+
+    def update(self, sparql: str) -> None:
+        self._update(sparql, error=QueryError)
+        self._read_catalog()
+
+    def restore(self, source: Source, fmt: str = "nquads") -> None:
+        if fmt not in QUAD_FORMATS:
+            raise StoreError(f"a dump is N-Quads or TriG, not {fmt}")
+        graphs = ntriples_by_graph(source, fmt)  # whole, so a broken dump changes nothing
+        # Only what this store holds is removed: the server may hold other data, and its own.
+        for graph in list(self.graphs()):
+            self.remove_graph(graph)
+        for graph, data in sorted(graphs.items()):
+            physical = self._new_physical(graph)
+            self._load_parts(physical, [(data, "ntriples")], None, True)
+            self._activate(graph, physical)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def graphs(self) -> list[str]:
+        self._fresh()
+        return sorted(self._catalog)
+
+    def physical_graph(self, graph: str) -> str | None:
+        self._fresh()
+        return self._catalog.get(graph)
+
+    def _active(self) -> list[str]:
+        return sorted(self._catalog.values()) or [EMPTY]
+
+    def _physical_list(self, graphs: list[str]) -> list[str]:
+        return [self._catalog.get(g, g) for g in graphs] or [EMPTY]
+
+    def count(self, graph: str | None = None) -> int:
+        self._fresh()
+        if graph is None:
+            targets = self._active()
+        elif graph in self._catalog:
+            targets = [self._catalog[graph]]
+        else:
+            return 0
+        dataset = [("default-graph-uri", g) for g in targets] + [("named-graph-uri", EMPTY)]
+        result = self._select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", dataset)
+        rows = list(result.rows())
+        value = rows[0].get("n") if rows else None
+        return int(value.value) if isinstance(value, Literal) else 0
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        params: Mapping[str, Term] | None = None,
+        default_graph_union: bool = True,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+    ) -> QueryResult:
+        self._fresh()
+        if params:
+            sparql = bind(sparql, params)
+        if default_graphs is not None:
+            default = self._physical_list(default_graphs)
+        elif default_graph_union:
+            default = self._active()
+        else:
+            default = [EMPTY]
+        named = self._physical_list(named_graphs) if named_graphs is not None else self._active()
+        dataset = [("default-graph-uri", g) for g in default]
+        dataset += [("named-graph-uri", g) for g in named]
+        return self._select(sparql, dataset)
+
+    def _current_lines(self, physical: str, graph: str | None) -> Iterator[bytes]:
+        """The triples of one physical graph as N-Quads lines in ``graph`` (N-Triples if None)."""
+        tail = f" {IRI(graph).n3()} .\n" if graph else " .\n"
+        for row in self._rows(f"SELECT ?s ?p ?o WHERE {{ GRAPH {_iri(physical)} {{ ?s ?p ?o }} }}"):
+            s, p, o = row.get("s"), row.get("p"), row.get("o")
+            if s is None or p is None or o is None:
+                continue
+            yield f"{_dump_term(s)} {_dump_term(p)} {_dump_term(o)}{tail}".encode()
+
+    def dump(self, output: str | os.PathLike[str] | IO[bytes], fmt: str = "nquads") -> None:
+        self._fresh()
+        quads = fmt in QUAD_FORMATS
+        with tempfile.TemporaryFile() as spool:
+            for graph, physical in sorted(self._catalog.items()):
+                for line in self._current_lines(physical, graph if quads else None):
+                    spool.write(line)
+            spool.seek(0)
+            if fmt != "nquads":
+                convert_rdf(spool, "nquads" if quads else "ntriples", output, fmt)
+            elif isinstance(output, (str, os.PathLike)):
+                with open(output, "wb") as out:
+                    shutil.copyfileobj(spool, out, 1 << 20)
+            else:
+                shutil.copyfileobj(spool, output, 1 << 20)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _dump_term(term: Term) -> str:
+    if isinstance(term, BNode):
+        return "_:" + re.sub(r"[^A-Za-z0-9_]", "_", str(term))
+    return term.n3()
+
+
+def _beside(url: str, name: str) -> str:
+    """``…/query`` -> ``…/{name}`` (Oxigraph server's layout); empty for other URLs."""
+    parts = urlsplit(url)
+    if not parts.path.endswith("/query"):
+        return ""
+    return urlunsplit(parts._replace(path=parts.path[: -len("query")] + name, query=""))
+
+
+def _raw_lines(source: Source) -> Iterator[bytes]:
+    """N-Triples text in blocks, read as it is (no parsing): bytes, text, a path or a stream."""
+    if isinstance(source, str):
+        yield source.encode("utf-8")
+        return
+    if isinstance(source, bytes):
+        yield source
+        return
+    if isinstance(source, os.PathLike):
+        with open(source, "rb") as handle:
+            yield from _blocks(handle)
+        return
+    yield from _blocks(source)
+
+
+def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+    rest = b""
+    while block := handle.read(1 << 20):
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        if cut:
+            yield block[:cut]
+    if rest:
+        yield rest + b"\n"
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    """Wait until a SPARQL server answers a query at ``url`` (for scripts and tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            requests.post(url, data={"query": "ASK {}"}, timeout=5).close()
+            return
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise StoreError(f"the SPARQL server at {url} did not come up") from None
+            time.sleep(0.2)

@@ -1,0 +1,262 @@
+"""A bounded HTTP fuzz run against the demo server (`collectomics demo`, for real on 127.0.0.1):
+random and malformed requests to every route - methods, paths, query strings, headers, bodies,
+bad UTF-8, huge URLs, broken chunked bodies. No answer is a 500, none hangs (every request has
+a socket timeout), and the server still answers afterwards.
+
+Raw sockets, not an HTTP client: a client library would refuse to send most of these. The run is
+a fixed number of requests from a fixed seed; a failure prints the request to replay.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import urllib.parse
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 2000
+SEED = 20261125
+TIMEOUT = 45.0  # above the 30 s query_timeout, after which the server answers 503 itself
+
+BASE = "https://w3id.org/collectomics/"
+ENTITY_PATHS = [
+    "/specimen/f92177f9-c37c-11e6-9598-0800200c9a66",
+    "/specimen/f92177f9-c37c-11e6-9598-0800200c9a66/event",
+    "/dataset/gbif-0009886-250127130748423",
+    "/agent/x",
+    "/person/",
+    "/document/none",
+    "/media/%ff",
+    "/graph/demo-people",
+    "/ontology",
+]
+ROUTES = [
+    "/", "/sparql", "/query", "/queries", "/queries/specimens-by-country",
+    "/queries/co-collectors", "/queries/no-such-query", "/reconcile", "/reconcile/preview",
+    "/reconcile/properties", "/reconcile/suggest/entity", "/reconcile/suggest/property",
+    "/reconcile/suggest/type", "/reconcile/view", "/void", "/.well-known/void", "/health",
+    "/dashboard", "/views/itinerary", "/views/network", "/views/timeline", "/rdf-graph-store",
+    "/assets/views/app.js", "/assets/yasgui/yasgui.min.js", "/static/../../etc/passwd",
+    "/openapi.json",
+]  # fmt: skip
+QUERIES = [
+    "SELECT * WHERE { ?s ?p ?o } LIMIT 3",
+    "ASK { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 5",
+    "DESCRIBE <https://w3id.org/collectomics/specimen/f92177f9-c37c-11e6-9598-0800200c9a66>",
+    "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX dwc: <http://rs.tdwg.org/dwc/terms/> SELECT ?c (COUNT(*) AS ?n) { ?s dwc:countryCode ?c } GROUP BY ?c",
+    "INSERT DATA { <a:b> <a:c> <a:d> }",
+    "SELECT ?x WHERE { BIND(1/0 AS ?x) }",
+    'SELECT * { ?s ?p "\\u0000" }',
+    "SELECT * { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+]  # fmt: skip
+PARAMS = [
+    "query", "update", "default-graph-uri", "named-graph-uri", "format", "output", "callback",
+    "graph", "default", "queries", "q", "id", "type", "prefix", "cursor", "limit", "offset",
+    "page", "country", "agent", "name", "callback", "_", "lang",
+]  # fmt: skip
+ACCEPTS = [
+    "*/*", "application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+    "text/turtle", "application/ld+json", "application/n-quads", "text/html", "image/png",
+    "text/*;q=0.x", "application/json;q=abc, */*;q=", ",,,", "\xff\xfe", "a" * 5000,
+]  # fmt: skip
+CONTENT_TYPES = [
+    "application/x-www-form-urlencoded", "application/sparql-query", "application/sparql-update",
+    "application/json", "text/turtle", "application/n-triples", "multipart/form-data; boundary=x",
+    "multipart/form-data", "text/plain; charset=utf-16", "application/x-www-form-urlencoded; charset=latin-1",
+    "", "garbage/;;;",
+]  # fmt: skip
+METHODS = (
+    ["GET"] * 6
+    + ["POST"] * 4
+    + ["HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "FOO", "G ET"]
+)
+
+
+def _mutate(rng: random.Random, text: str) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(0, 6)):
+        op = rng.random()
+        pos = rng.randint(0, len(chars))
+        if op < 0.4 and chars:
+            del chars[min(pos, len(chars) - 1)]
+        elif op < 0.8:
+            chars.insert(pos, rng.choice("{}<>\"'?.;()\\#%\x00\u00e9\ud800 \n" + "SELECTWHERE"))
+        else:
+            chars[pos:pos] = list(rng.choice(QUERIES))
+    return "".join(chars)
+
+
+def _value(rng: random.Random) -> bytes:
+    pick = rng.random()
+    if pick < 0.35:
+        return urllib.parse.quote(
+            _mutate(rng, rng.choice(QUERIES)), safe="", errors="surrogatepass"
+        ).encode()
+    if pick < 0.5:
+        return rng.choice(
+            [
+                b"%ff%fe",
+                b"%00",
+                b"%zz",
+                b"%",
+                b"\xff",
+                b"%C3%28",
+                b"-1",
+                b"1e309",
+                b"99999999999999999999",
+            ]
+        )
+    if pick < 0.6:
+        batch = {
+            f"q{i}": {"query": _mutate(rng, "Smith, J."), "limit": rng.choice([3, -1, "x", None])}
+            for i in range(rng.randint(0, 12))
+        }
+        return urllib.parse.quote(json.dumps(batch) if rng.random() < 0.8 else "{not json").encode()
+    if pick < 0.7:
+        return urllib.parse.quote(BASE + rng.choice(ENTITY_PATHS).lstrip("/")).encode()
+    return bytes(rng.randrange(256) for _ in range(rng.randint(0, 40)))
+
+
+def _target(rng: random.Random) -> bytes:
+    path = rng.choice(
+        ROUTES
+        + ENTITY_PATHS
+        + [
+            "/" + "x" * rng.randint(1, 3000),
+            "/%ff",
+            "/a/../../b",
+            "//sparql",
+            "*",
+            "http://evil/sparql",
+        ]
+    )
+    if rng.random() < 0.1:
+        path = _mutate(rng, path)
+    pairs = [rng.choice(PARAMS).encode() + b"=" + _value(rng) for _ in range(rng.randint(0, 4))]
+    if rng.random() < 0.03:  # longer than max_request_bytes (1 MiB): 414
+        pairs.append(b"query=" + b"A" * ((1 << 20) + 10))
+    query = b"&".join(pairs)
+    raw = path.encode("utf-8", "surrogatepass")
+    return raw + (b"?" + query if query or rng.random() < 0.1 else b"")
+
+
+def _request(rng: random.Random, host: str) -> tuple[bytes, bool]:
+    """A request's bytes, and whether it may be cut off (the server may close without an answer)."""
+    method = rng.choice(METHODS).encode()
+    target = _target(rng)
+    version = rng.choice([b"HTTP/1.1"] * 8 + [b"HTTP/1.0", b"HTTP/2.0", b"HTTP/1.1 x"])
+    headers = [b"Host: " + host.encode(), b"Connection: close"]
+    if rng.random() < 0.7:
+        headers.append(b"Accept: " + rng.choice(ACCEPTS).encode("utf-8", "surrogatepass"))
+    if rng.random() < 0.2:
+        headers.append(
+            rng.choice(
+                [
+                    b"Authorization: Bearer x",
+                    b"Origin: http://evil",
+                    b"X-\xff: \xfe",
+                    b"Accept-Encoding: gzip",
+                    b"Expect: 100-continue",
+                    b"Bad header line",
+                    b"Cookie: " + b"c" * 9000,
+                    b"Accept-Language: *;q=2",
+                ]
+            )
+        )
+    body = b""
+    cut = False
+    if method in (b"POST", b"PUT", b"PATCH") or rng.random() < 0.1:
+        kind = rng.random()
+        if kind < 0.4:
+            body = b"&".join(
+                rng.choice(PARAMS).encode() + b"=" + _value(rng) for _ in range(rng.randint(1, 3))
+            )
+        elif kind < 0.6:
+            body = _mutate(rng, rng.choice(QUERIES)).encode("utf-8", "surrogatepass")
+        elif kind < 0.75:
+            body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 400)))
+        elif kind < 0.8:
+            body = b"x" * ((1 << 20) + 10)  # over max_request_bytes: 413
+        headers.append(b"Content-Type: " + rng.choice(CONTENT_TYPES).encode())
+        framing = rng.random()
+        if framing < 0.75:
+            headers.append(b"Content-Length: %d" % len(body))
+        elif framing < 0.85:
+            headers.append(b"Transfer-Encoding: chunked")
+            body = (
+                (b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+                if rng.random() < 0.7
+                else b"zz\r\n" + body
+            )
+            cut = True
+        elif framing < 0.95:
+            headers.append(
+                rng.choice([b"Content-Length: -5", b"Content-Length: abc", b"Content-Length: 1, 2"])
+            )
+            cut = True
+        else:  # says more than it sends: the client gives up, the server must not hang for it
+            headers.append(b"Content-Length: %d" % (len(body) + 100))
+            cut = True
+    return method + b" " + target + b" " + version + b"\r\n" + b"\r\n".join(
+        headers
+    ) + b"\r\n\r\n" + body, cut
+
+
+def _send(port: int, data: bytes, cut: bool) -> int | None:
+    """The status the server answers, None if it closed without answering (allowed if ``cut``)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        try:
+            sock.sendall(data)
+            if cut:
+                sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # it answered (413, 414, 431) and closed before reading everything
+        response = b""
+        try:
+            while chunk := sock.recv(65536):
+                response += chunk
+        except ConnectionResetError:
+            pass
+    if not response:
+        return None
+    while response.startswith(b"HTTP/1.1 100 "):  # the interim answer to Expect: 100-continue
+        response = response.split(b"\r\n\r\n", 1)[1]
+    if not response:
+        return None
+    status_line = response.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1."), status_line[:200]
+    return int(status_line.split(b" ")[1])
+
+
+def _health(port: int) -> int | None:
+    return _send(port, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", False)
+
+
+def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Path]) -> None:
+    base, _ = demo_site
+    port = int(base.rsplit(":", 1)[1])
+    rng = random.Random(SEED)
+    statuses: Counter[int | None] = Counter()
+    for number in range(REQUESTS):
+        data, cut = _request(rng, f"127.0.0.1:{port}")
+        try:
+            status = _send(port, data, cut)
+        except TimeoutError:
+            raise AssertionError(f"request {number} hung: {data[:300]!r}") from None
+        statuses[status] += 1
+        assert status != 500, f"request {number} got a 500: {data[:500]!r}"
+        assert status is not None or cut, f"request {number} got no answer: {data[:300]!r}"
+        assert status is None or 100 <= status < 600
+    print(dict(statuses))  # what the run exercised (pytest -s shows it)
+    assert _health(port) == 200
+    # The run did reach the answers, the refusals and the limits.
+    assert statuses[200] > 50 and statuses[400] > 20 and statuses[404] > 10
+    assert statuses[405] > 0 and statuses[413] > 0 and statuses[414] > 0
