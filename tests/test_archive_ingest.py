@@ -237,3 +237,20 @@ def test_default_dataset_ids_survive_new_versions(path: Path, dataset: str) -> N
     from collectomics.ingest.archive import default_dataset_id
 
     assert default_dataset_id(path) == dataset
+
+
+def test_two_records_of_one_specimen_are_merged_with_a_warning(tmp_path: Path) -> None:
+    f = tmp_path / "dups.csv"
+    f.write_text(
+        "institutionCode,collectionCode,catalogNumber,recordedBy\n"
+        "E,HERB,E001,A. Smith\nE,HERB,E002,B. Jones\nE,HERB,E001,C. Brown\n",
+        encoding="utf-8",
+    )
+    store = OxigraphStore()
+    (report,) = ingest_files(store, [f], minter=Minter())
+    _adds_up(report)
+    assert (report.read, report.loaded) == (3, 3)
+    dups = [p for p in report.problems if "same specimen" in p.reason]
+    assert len(dups) == 1
+    assert dups[0].row == 4 and "line 2" in dups[0].reason
+    assert _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }") == 2

@@ -346,3 +346,38 @@ def test_a_limit_keeps_the_strongest_ties_per_ring(store: OxigraphStore) -> None
     fast = N.build_network(store, M, person=P, limit=1)
     assert fast.source == "facets" and set(fast.graph) == {P, AB}
     assert _edges(fast) == {tuple(sorted((P, AB))): (2, 1900, 1910)}
+
+
+def _full(net: N.Network) -> tuple[list, list]:
+    return net.nodes(), net.edges()
+
+
+def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> None:
+    from collectomics import edgeindex
+
+    store = hand_store(str(tmp_path / "db"))
+    N.materialise(store, M)
+    path = edgeindex.cache_file(store)
+    assert path is not None and path.is_file()
+    calls = [
+        {},
+        *({"person": who, "depth": d, "limit": lim}
+          for who in (P, AB, AD) for d in (1, 2) for lim in (0, 1)),
+    ]  # fmt: skip
+    with_index = [_full(N.build_network(store, M, **kw)) for kw in calls]
+    assert N._edge_index(store, M) is not None
+    # the same calls through SPARQL over the facets graph only: no index file
+    path.unlink()
+    edgeindex._LOADED.clear()
+    assert N._edge_index(store, M) is None
+    without = [_full(N.build_network(store, M, **kw)) for kw in calls]
+    assert with_index == without
+    assert _edges(N.build_network(store, M)) == CO
+    # an index written for another materialisation is never used
+    other = edgeindex.EdgeIndex.build("not-this-one", {}, {}, str, str)
+    other.save(path)
+    assert N._edge_index(store, M) is None
+    # a new materialisation writes a new one, which is used again
+    N.materialise(store, M)
+    assert N._edge_index(store, M) is not None
+    store.close()

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import tempfile
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,12 @@ from typing import IO, Any
 
 import networkx as nx
 
+from collectomics import edgeindex
 from collectomics.errors import InputError
 from collectomics.iri import Minter, slug
 from collectomics.model import IRI, XSD, Literal, nquad
 from collectomics.store import Store
-from collectomics.vocab import COL, PREFIXES, RDF
+from collectomics.vocab import COL, DCTERMS, PREFIXES, RDF
 
 FACETS_GRAPH = "facets"
 KINDS = ("co-collector", "determiner", "institution")
@@ -202,9 +204,10 @@ class Network:
         return [{"id": n, **a} for n, a in sorted(self.graph.nodes(data=True))]
 
     def edges(self) -> list[dict[str, Any]]:
+        # an undirected tie is listed from its smaller IRI, whatever order it was read in
         return [
             {"source": u, "target": v, **a}
-            for u, v, a in sorted(self.graph.edges(data=True), key=lambda e: (e[0], e[1]))
+            for u, v, a in sorted((min(u, v), max(u, v), a) for u, v, a in self.graph.edges(data=True))
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -413,10 +416,14 @@ def build_network(
     sl = Slice.decade(decade, dataset) if decade is not None else Slice(dataset, start, end)
     graphs = _graphs(store, minter, dataset)
     ids = Identities(store, graphs if dataset is None else None)
-    if person is None and _unsliced(kind, sl) and facets_fresh(store, minter):
-        net = Network(kind, _edges_from_facets(store, minter, ids), sl, source="facets")
-    elif person is not None and _unsliced(kind, sl) and facets_fresh(store, minter):
-        g = _ego_from_facets(store, minter, ids, person, depth, limit)
+    fresh = _unsliced(kind, sl) and facets_fresh(store, minter)
+    index = _edge_index(store, minter) if fresh else None
+    if person is None and fresh:
+        g = index.whole() if index is not None else _edges_from_facets(store, minter, ids)
+        net = Network(kind, g, sl, source="facets")
+    elif person is not None and fresh:
+        found = index.ego(person, depth, limit) if index is not None else None
+        g = found if found is not None else _ego_from_facets(store, minter, ids, person, depth, limit)
         net = Network(kind, g, sl, ego=person, depth=depth, source="facets")
     else:
         b = _Builder(ids)
@@ -449,6 +456,18 @@ def build_network(
     if metrics:
         add_metrics(net.graph, betweenness=metrics != "basic")
     return net
+
+
+def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
+    """The array index ``materialise`` wrote with the current facets graph, if there is one."""
+    rows = list(
+        table(
+            store,
+            "SELECT ?t WHERE { ?m a col:Materialisation ; dcterms:identifier ?t }",
+            graphs=[facets_graph(minter)],
+        )
+    )
+    return edgeindex.lookup(store, rows[0][0]) if len(rows) == 1 else None
 
 
 def _unsliced(kind: str, sl: Slice) -> bool:
@@ -686,9 +705,16 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
         )
     stamp = minter.mint("network", "materialisation")
     add(stamp, RDF.type, COL.Materialisation)
+    token = uuid.uuid4().hex  # ties the array index below to this very graph
+    add(stamp, DCTERMS.identifier, Literal(token))
     for v in _stamp(store, minter):
         add(stamp, COL.basedOn, Literal(v))
+    ids.fetch_names()
+    index = edgeindex.EdgeIndex.build(
+        token, b.nodes, b.edges, ids.label, lambda n: _kind(ids, n)
+    )
     report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
+    edgeindex.remember(store, index)
     return report
 
 

@@ -1,0 +1,249 @@
+"""The materialised co-collection edges as compact arrays, for neighbourhoods and the whole
+network without a SPARQL round trip per ring.
+
+Reading every tie of a prolific collector's co-collectors back out of the facets graph costs
+seconds on a million specimens (measured in docs/performance.md), most of it moving rows into
+Python. ``materialise`` therefore also writes the same edges, with the collectors' labels and
+counts, as arrays in a compressed-sparse-row layout: a file inside the store's folder
+(``collectomics-cache/``), or, for a store in memory, this process's memory. It is a cache,
+never the truth: the facets graph stays what SPARQL sees, and an index is used only when the
+token it was written with is the one the current facets graph carries
+(``col:Materialisation dcterms:identifier``); otherwise readers fall back to SPARQL.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import weakref
+from array import array
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+#: bumped when the layout changes; an index of another format is ignored
+FORMAT = 1
+#: "no year" in the year arrays
+NO_YEAR = -(2**31)
+CACHE_DIR = "collectomics-cache"
+FILE = "co-collection-edges.pickle"
+
+#: indexes of stores in memory (no folder to write to), by store object
+_MEMORY: weakref.WeakKeyDictionary[Any, EdgeIndex] = weakref.WeakKeyDictionary()
+#: indexes read from files, by path: (token, index)
+_LOADED: dict[str, EdgeIndex] = {}
+
+
+class EdgeIndex:
+    """Nodes (IRIs with label, kind, specimen count and years) and weighted, dated edges, with
+    each node's incident edges in one contiguous slice (``offsets``/``neighbours``/``edge``)."""
+
+    def __init__(self, token: str, nodes: list[str], node_attrs: list[tuple[str, str]],
+                 counts: array, first: array, last: array,
+                 a: array, b: array, weight: array, efirst: array, elast: array) -> None:  # fmt: skip
+        self.token = token
+        self.nodes, self.node_attrs = nodes, node_attrs  # node_attrs: (label, kind)
+        self.counts, self.first, self.last = counts, first, last
+        self.a, self.b, self.weight, self.efirst, self.elast = a, b, weight, efirst, elast
+        self.index = {n: i for i, n in enumerate(nodes)}
+        self._csr()
+
+    def _csr(self) -> None:
+        n = len(self.nodes)
+        degree = array("i", bytes(4 * (n + 1)))
+        for x in self.a:
+            degree[x + 1] += 1
+        for x in self.b:
+            degree[x + 1] += 1
+        for i in range(n):
+            degree[i + 1] += degree[i]
+        self.offsets = degree
+        fill = array("i", degree[:-1]) if n else array("i")
+        self.neighbours = array("i", bytes(4 * 2 * len(self.a)))
+        self.edge = array("i", bytes(4 * 2 * len(self.a)))
+        for e, (x, y) in enumerate(zip(self.a, self.b, strict=True)):
+            self.neighbours[fill[x]], self.edge[fill[x]] = y, e
+            fill[x] += 1
+            self.neighbours[fill[y]], self.edge[fill[y]] = x, e
+            fill[y] += 1
+
+    # -- building and storing ----------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        token: str,
+        nodes: dict[str, dict[str, Any]],
+        edges: dict[tuple[str, str], dict[str, Any]],
+        label: Any,
+        kind: Any,
+    ) -> EdgeIndex:
+        """From a builder's nodes and edges (``network._Builder``); ``label`` names every node,
+        ``kind`` tells the kind of a node that has ties but was not counted as a collector."""
+        names = sorted(set(nodes) | {x for e in edges for x in e})
+        index = {n: i for i, n in enumerate(names)}
+        attrs, counts, first, last = [], array("i"), array("i"), array("i")
+        for n in names:
+            got = nodes.get(n)
+            if got is None:
+                attrs.append((label(n), kind(n)))
+                counts.append(0)
+                first.append(NO_YEAR)
+                last.append(NO_YEAR)
+            else:
+                attrs.append((label(n), got["kind"]))
+                counts.append(got["specimens"])
+                first.append(_y(got.get("first_year")))
+                last.append(_y(got.get("last_year")))
+        a, b, w, ef, el = (array("i") for _ in range(5))
+        for (x, y), e in sorted(edges.items()):
+            a.append(index[x])
+            b.append(index[y])
+            w.append(e["weight"])
+            ef.append(_y(e.get("first_year")))
+            el.append(_y(e.get("last_year")))
+        return cls(token, names, attrs, counts, first, last, a, b, w, ef, el)
+
+    def save(self, path: Path) -> None:
+        """Write atomically (a temporary file renamed over the old one)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = (FORMAT, self.token, self.nodes, self.node_attrs, self.counts, self.first,
+                 self.last, self.a, self.b, self.weight, self.efirst, self.elast)  # fmt: skip
+        fd, tmp = tempfile.mkstemp(prefix=".edges-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> EdgeIndex | None:
+        """The index in ``path``; None when there is none or it is of another format."""
+        try:
+            with open(path, "rb") as handle:
+                state = pickle.load(handle)  # noqa: S301 - our own file, in the store's folder
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            return None
+        if not isinstance(state, tuple) or not state or state[0] != FORMAT:
+            return None
+        return cls(*state[1:])
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _node_data(self, i: int) -> dict[str, Any]:
+        label, kind = self.node_attrs[i]
+        data: dict[str, Any] = {"label": label, "kind": kind, "specimens": self.counts[i]}
+        if self.first[i] != NO_YEAR:
+            data["first_year"], data["last_year"] = self.first[i], self.last[i]
+        return data
+
+    def _edge_data(self, e: int) -> dict[str, Any]:
+        data: dict[str, Any] = {"weight": self.weight[e]}
+        if self.efirst[e] != NO_YEAR:
+            data["first_year"], data["last_year"] = self.efirst[e], self.elast[e]
+        return data
+
+    def whole(self) -> nx.Graph:
+        """Every collector and every co-collection tie."""
+        g = nx.Graph()
+        g.add_nodes_from((n, self._node_data(i)) for i, n in enumerate(self.nodes))
+        nodes = self.nodes
+        g.add_edges_from(
+            (nodes[x], nodes[y], self._edge_data(e))
+            for e, (x, y) in enumerate(zip(self.a, self.b, strict=True))
+        )
+        return g
+
+    def ego(self, person: str, depth: int, limit: int = 0) -> nx.Graph | None:
+        """``person``'s neighbourhood, ring by ring out to ``depth``, then the ties among the
+        people reached; ``limit`` keeps, per ring, those most strongly tied to the ring inside.
+        None when ``person`` has no entry (the caller describes a lone node)."""
+        start = self.index.get(person)
+        if start is None:
+            return None
+        offsets, neighbours, edge, weight = self.offsets, self.neighbours, self.edge, self.weight
+        dist = {start: 0}
+        frontier = [start]
+        kept: set[int] = set()
+        for ring in range(depth + 1):
+            if not frontier:
+                break
+            found: set[int] = set()
+            strength: dict[int, int] = defaultdict(int)
+            seen_edges: set[int] = set()
+            for x in frontier:
+                for k in range(offsets[x], offsets[x + 1]):
+                    e, y = edge[k], neighbours[k]
+                    if e in seen_edges:
+                        continue
+                    seen_edges.add(e)
+                    if ring == depth and y not in dist:
+                        continue
+                    kept.add(e)
+                    if y not in dist:
+                        found.add(y)
+                        strength[y] += weight[e]
+            if limit and ring < depth:
+                found = set(sorted(found, key=lambda n: (-strength[n], self.nodes[n]))[:limit])
+            for y in found:
+                dist.setdefault(y, ring + 1)
+            frontier = sorted(found)
+        g = nx.Graph()
+        g.add_nodes_from((self.nodes[i], self._node_data(i)) for i in sorted(dist))
+        for e in kept:
+            x, y = self.a[e], self.b[e]
+            if x in dist and y in dist:
+                g.add_edge(self.nodes[x], self.nodes[y], **self._edge_data(e))
+        return g
+
+
+def _y(year: int | None) -> int:
+    return NO_YEAR if year is None else int(year)
+
+
+def cache_file(store: Any) -> Path | None:
+    """Where the index of an on-disk store lives (inside the store's folder), else None."""
+    path = getattr(store, "path", None)
+    if not isinstance(path, Path) or not path.is_dir():
+        return None
+    return path / CACHE_DIR / FILE
+
+
+def remember(store: Any, index: EdgeIndex) -> None:
+    """Keep ``index`` for ``store``: in its folder when it has one, else in this process."""
+    path = cache_file(store)
+    if path is None:
+        _MEMORY[store] = index
+        return
+    if getattr(store, "read_only", False):
+        return
+    index.save(path)
+    _LOADED[str(path)] = index
+
+
+def lookup(store: Any, token: str) -> EdgeIndex | None:
+    """The index written with ``token`` (the current facets graph's), or None."""
+    path = cache_file(store)
+    if path is None:
+        found = _MEMORY.get(store)
+        return found if found is not None and found.token == token else None
+    found = _LOADED.get(str(path))
+    if found is not None and found.token == token:
+        return found
+    found = EdgeIndex.load(path)
+    if found is None or found.token != token:
+        return None
+    _LOADED.clear()  # one store's index at a time in a process
+    _LOADED[str(path)] = found
+    return found
+
+
+def labels_of(index: EdgeIndex, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(label, kind) of the ``nodes`` the index knows."""
+    return {n: index.node_attrs[index.index[n]] for n in nodes if n in index.index}
