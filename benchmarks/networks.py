@@ -121,10 +121,10 @@ def main() -> None:
                 ),
                 note,
             )
-        it = itinerary(store, iri, ids=ids)
+        it = itinerary(store, iri, ids=ids, minter=minter)
         add(
             f"itinerary, {who} collector",
-            lambda iri=iri: itinerary(store, iri, ids=ids),
+            lambda iri=iri: itinerary(store, iri, ids=ids, minter=minter),
             None,
             f"{len(it.stops):,} stops, {len(it.flags):,} flags",
         )

@@ -381,3 +381,28 @@ def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> Non
     N.materialise(store, M)
     assert N._edge_index(store, M) is not None
     store.close()
+
+
+def test_kept_itineraries_answer_as_the_data_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collectomics import edgeindex
+    from collectomics import itinerary as I
+
+    monkeypatch.setattr(I, "CACHE_AT", 3)  # P (10 specimens), B and C (3 each) are kept
+    for path in (None, str(tmp_path / "db")):
+        store = hand_store(path)
+        plain = {who: I.itinerary(store, who).to_dict() for who in (P, AB, AD)}
+        report = N.materialise(store, M)
+        assert report.itineraries == 3
+        token = N.facets_token(store, M)
+        assert token and edgeindex.load_rows(store, token, P) is not None
+        assert edgeindex.load_rows(store, token, AD) is None  # too few specimens: read live
+        assert edgeindex.load_rows(store, "another", P) is None
+        for who in (P, AB, AD):
+            assert I.itinerary(store, who, minter=M).to_dict() == plain[who]
+        # a reload makes the kept rows stale: they are not used (the token is gone)
+        store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
+        assert N.facets_token(store, M) is None
+        assert I.itinerary(store, P, minter=M).to_dict() == plain[P]
+        store.close()

@@ -9,10 +9,15 @@ counts, as arrays in a compressed-sparse-row layout: a file inside the store's f
 never the truth: the facets graph stays what SPARQL sees, and an index is used only when the
 token it was written with is the one the current facets graph carries
 (``col:Materialisation dcterms:identifier``); otherwise readers fall back to SPARQL.
+
+The itineraries of prolific collectors are kept the same way (their rows, one file each): on a
+million specimens, one collector's 49,000 specimens took 5-12 s to read through SPARQL, nine
+index lookups each.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -247,3 +252,64 @@ def lookup(store: Any, token: str) -> EdgeIndex | None:
 def labels_of(index: EdgeIndex, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
     """(label, kind) of the ``nodes`` the index knows."""
     return {n: index.node_attrs[index.index[n]] for n in nodes if n in index.index}
+
+
+# -- itinerary rows of prolific collectors ---------------------------------------------------------
+
+ROWS_DIR = "itinerary"
+_MEMORY_ROWS: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _rows_file(store: Any, person: str) -> Path | None:
+    base = cache_file(store)
+    if base is None:
+        return None
+    name = hashlib.sha1(person.encode("utf-8")).hexdigest() + ".pickle"
+    return base.parent / ROWS_DIR / name
+
+
+def clear_rows(store: Any) -> None:
+    """Forget every cached itinerary of ``store`` (a new materialisation is being written)."""
+    _MEMORY_ROWS.pop(store, None)
+    base = cache_file(store)
+    if base is not None and not getattr(store, "read_only", False):
+        folder = base.parent / ROWS_DIR
+        if folder.is_dir():
+            for f in folder.iterdir():
+                f.unlink(missing_ok=True)
+
+
+def save_rows(store: Any, token: str, person: str, rows: list[Any]) -> None:
+    """Keep ``person``'s itinerary rows, tied to the materialisation ``token``."""
+    path = _rows_file(store, person)
+    if path is None:
+        _MEMORY_ROWS.setdefault(store, {})[person] = (token, rows)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".rows-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump((FORMAT, token, person, rows), out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_rows(store: Any, token: str, person: str) -> list[Any] | None:
+    """``person``'s cached itinerary rows when they were written with ``token``, else None."""
+    path = _rows_file(store, person)
+    if path is None:
+        found = _MEMORY_ROWS.get(store, {}).get(person)
+        return found[1] if found is not None and found[0] == token else None
+    try:
+        with open(path, "rb") as handle:
+            state = pickle.load(handle)  # noqa: S301 - our own file, in the store's folder
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        return None
+    if not isinstance(state, tuple) or len(state) != 4 or state[0] != FORMAT:
+        return None
+    _, got_token, got_person, rows = state
+    return rows if got_token == token and got_person == person else None

@@ -188,6 +188,47 @@ def _float(text: str) -> float | None:
         return None
 
 
+#: collectors with at least this many specimens get their itinerary rows kept by ``materialise``
+CACHE_AT = 1000
+
+
+def event_rows(store: Store, agents: list[str], graphs: list[str] | None = None) -> list[list[str]]:
+    """The rows :func:`itinerary` reads: specimen, event, dates, coordinates, locality, country."""
+    return list(table(store, _EVENTS.format(agents=_values(agents)), graphs=graphs))
+
+
+def cache_itineraries(
+    store: Store, minter: Minter, token: str, ids: Identities, specimens: dict[str, int]
+) -> int:
+    """Keep the rows of every collector with at least :data:`CACHE_AT` specimens (called by
+    ``network.materialise`` with its token); returns how many collectors."""
+    from collectomics.edgeindex import clear_rows, save_rows
+    from collectomics.network import _graphs
+
+    clear_rows(store)
+    graphs = _graphs(store, minter, None)
+    done = 0
+    for person, n in specimens.items():
+        if n >= CACHE_AT:
+            save_rows(store, token, person, event_rows(store, sorted(ids.agents_of(person)), graphs))
+            done += 1
+    return done
+
+
+def _rows(store: Store, person: str, agents: list[str], minter: Minter | None) -> list[list[str]]:
+    if minter is None:
+        return event_rows(store, agents)
+    from collectomics.edgeindex import load_rows
+    from collectomics.network import _graphs, facets_token
+
+    token = facets_token(store, minter)
+    rows = load_rows(store, token, person) if token else None
+    if rows is not None:
+        return rows
+    # only the data graphs: every extra graph in the union is one more lookup per pattern
+    return event_rows(store, agents, _graphs(store, minter, None))
+
+
 def itinerary(
     store: Store,
     person: str,
@@ -196,17 +237,19 @@ def itinerary(
     ids: Identities | None = None,
     start: int | None = None,
     end: int | None = None,
+    minter: Minter | None = None,
 ) -> Itinerary:
-    """``person``'s stops in date order (optionally within collecting years), with flags."""
+    """``person``'s stops in date order (optionally within collecting years), with flags.
+
+    With ``minter``, the rows of a prolific collector come from what ``materialise`` kept, when
+    that is fresh, and otherwise only the data graphs are read."""
     limits = parse_speeds(speeds)
     ids = ids or Identities(store)
     agents = sorted(ids.agents_of(person))
     stops: dict[tuple[Any, ...], Stop] = {}
     undated: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    for s, e, early, late, lat, lon, loc, cc in table(
-        store, _EVENTS.format(agents=_values(agents))
-    ):
+    for s, e, early, late, lat, lon, loc, cc in _rows(store, person, agents, minter):
         if (s, e) in seen:
             continue
         seen.add((s, e))
@@ -387,11 +430,16 @@ _DOCUMENT = (
 
 
 def timeline(
-    store: Store, person: str, *, ids: Identities | None = None, it: Itinerary | None = None
+    store: Store,
+    person: str,
+    *,
+    ids: Identities | None = None,
+    it: Itinerary | None = None,
+    minter: Minter | None = None,
 ) -> list[dict[str, Any]]:
     """Dated specimens (one entry per itinerary stop), documents and photographs, in order."""
     ids = ids or Identities(store)
-    it = it or itinerary(store, person, ids=ids)
+    it = it or itinerary(store, person, ids=ids, minter=minter)
     entries: list[dict[str, Any]] = [
         {
             "date": st.earliest.isoformat(),

@@ -458,8 +458,10 @@ def build_network(
     return net
 
 
-def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
-    """The array index ``materialise`` wrote with the current facets graph, if there is one."""
+def facets_token(store: Store, minter: Minter) -> str | None:
+    """The token of the current materialisation when it is fresh (what its caches carry)."""
+    if not facets_fresh(store, minter):
+        return None
     rows = list(
         table(
             store,
@@ -467,7 +469,13 @@ def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
             graphs=[facets_graph(minter)],
         )
     )
-    return edgeindex.lookup(store, rows[0][0]) if len(rows) == 1 else None
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
+    """The array index ``materialise`` wrote with the current facets graph, if there is one."""
+    token = facets_token(store, minter)
+    return edgeindex.lookup(store, token) if token else None
 
 
 def _unsliced(kind: str, sl: Slice) -> bool:
@@ -635,12 +643,14 @@ class MaterialiseReport:
     edges: int = 0
     facets: dict[str, int] = field(default_factory=dict)
     triples: int = 0
+    itineraries: int = 0  # prolific collectors whose itinerary rows were kept
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.facets.items())
         return (
             f"{self.edges} co-collection edges and facet counts ({counts}): "
-            f"{self.triples} triples in <{self.graph}>"
+            f"{self.triples} triples in <{self.graph}>; itineraries kept for "
+            f"{self.itineraries} collectors"
         )
 
 
@@ -715,6 +725,11 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
     )
     report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
     edgeindex.remember(store, index)
+    from collectomics.itinerary import cache_itineraries
+
+    report.itineraries = cache_itineraries(
+        store, minter, token, ids, {n: a["specimens"] for n, a in b.nodes.items()}
+    )
     return report
 
 

@@ -138,7 +138,14 @@ def itinerary(
 
     fmt = _format(out, fmt, _IT_EXT, "json")
     with obj.open(read_only=not annotate) as store:
-        it = run(store, person, speeds=obj.settings.itinerary_speeds, start=start, end=end)
+        it = run(
+            store,
+            person,
+            speeds=obj.settings.itinerary_speeds,
+            start=start,
+            end=end,
+            minter=obj.minter,
+        )
         if annotate:
             save_flags(store, obj.minter, it)
     if fmt == "geojson":

@@ -130,6 +130,7 @@ def itinerary() -> Response:
         speeds=state().settings.itinerary_speeds,
         start=_int("from"),
         end=_int("to"),
+        minter=_minter(),
     )
     if fmt == "geojson":
         body = json.dumps(to_geojson(it), ensure_ascii=False)
@@ -147,7 +148,7 @@ def timeline() -> Response:
     """Dated specimens, documents and photographs of a person, as JSON."""
     from collectomics.itinerary import timeline as run
 
-    entries: list[dict[str, Any]] = run(state().store(), _iri())
+    entries: list[dict[str, Any]] = run(state().store(), _iri(), minter=_minter())
     return Response(json.dumps(entries, ensure_ascii=False), content_type="application/json")
 
 
