@@ -406,3 +406,24 @@ def test_kept_itineraries_answer_as_the_data_does(
         assert N.facets_token(store, M) is None
         assert I.itinerary(store, P, minter=M).to_dict() == plain[P]
         store.close()
+
+
+def test_ingest_rebuilds_stale_facets_unless_told_not_to(tmp_path: Path) -> None:
+    from helpers import run_cli
+
+    data = tmp_path / "hand.ttl"
+    data.write_text(turtle(), encoding="utf-8")
+    db = tmp_path / "db"
+    r = run_cli("ingest", str(data), "--dataset", "hand", store=db)
+    assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
+    with OxigraphStore(db, read_only=True) as s:
+        assert N.facets_fresh(s, M)
+    r = run_cli(
+        "ingest", str(data), "--dataset", "hand", "--replace", store=db,
+        env={"COLLECTOMICS_MATERIALISE_AFTER_LOAD": "false"},
+    )  # fmt: skip
+    assert r.returncode == 0 and "co-collection" not in r.stderr, r.stderr
+    with OxigraphStore(db, read_only=True) as s:
+        assert not N.facets_fresh(s, M)  # stale, and readers know it
+    r = run_cli("infer", store=db)  # any later load brings them up to date
+    assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr

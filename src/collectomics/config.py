@@ -149,6 +149,13 @@ SETTINGS: tuple[Setting, ...] = (
         "The bearer token an update must carry; updates stay refused while it is empty.",
     ),
     Setting(
+        "materialise_after_load",
+        True,
+        "After `ingest`, `link`, `review` and `infer`, rebuild the facets graph and its caches "
+        "when they are stale (as `materialise --if-stale`); off to defer it over several loads.",
+        bool,
+    ),
+    Setting(
         "itinerary_speeds",
         "1900:100 1950:500 *:1500",
         "Fastest plausible travel (km a day) by period, as `BEFORE_YEAR:KM` pairs and `*:KM` for "

@@ -300,7 +300,7 @@ def _safe(iri: str) -> bool:
 
 _SPECIMEN_AGENTS = """
 SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?y) AS ?year) WHERE {{
-  {values} ?s {prop} ?a . {years}
+  {values} ?s {prop} ?a . FILTER(isIRI(?a)) {years}
 }} GROUP BY ?s
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from collectomics.store import Store
@@ -39,12 +40,14 @@ class Stats:
         return asdict(self)
 
 
-def graph_stats(store: Store) -> Stats:
-    """One pass over the store for the headline counts shown by ``collectomics stats``."""
+def graph_stats(store: Store, derived: Sequence[str] = ()) -> Stats:
+    """One pass over the store for the headline counts shown by ``collectomics stats``.
+
+    ``datasets`` counts the named graphs but ``derived`` ones (the facets graph)."""
     row = next(store.query(_COUNTS).rows())
     n = {k: int(v.value) for k, v in row.items()}  # type: ignore[union-attr]
     return Stats(
-        datasets=len(store.graphs()),
+        datasets=len([g for g in store.graphs() if g not in derived]),
         triples=store.count(),
         specimens=n["specimens"],
         people=n["people"],

@@ -41,6 +41,25 @@ class Context:
     def minter(self) -> Minter:
         return Minter(self.settings.base_iri)
 
+    def refresh_facets(self, store: Store) -> None:
+        """After a load: rebuild the facets graph and its caches when they no longer match the
+        data (setting ``materialise_after_load``), saying so on stderr."""
+        if not self.settings.materialise_after_load:
+            return
+        from collectomics.network import facets_fresh, materialise
+
+        if facets_fresh(store, self.minter):
+            return
+        click.echo("materialising co-collection edges and facet counts ...", err=True)
+        try:
+            click.echo(f"  {materialise(store, self.minter).summary()}", err=True)
+        except CollectomicsError as exc:  # the load itself went through: say so, go on
+            click.echo(
+                f"warning: the facets graph was not rebuilt ({exc}); readers use the data "
+                "until `collectomics materialise` succeeds",
+                err=True,
+            )
+
 
 def _fail(exc: CollectomicsError) -> None:
     click.echo(f"error: {exc}", err=True)
@@ -152,6 +171,8 @@ def ingest(
                 on_record=progress,
                 encoding=encoding,
             )
+            progress.done()
+            obj.refresh_facets(store)
     finally:
         progress.done()
     for report in reports:
@@ -329,7 +350,9 @@ def stats(obj: Context, as_json: bool) -> None:
     from collectomics.stats import graph_stats
 
     with obj.open(read_only=True) as store:
-        counts = graph_stats(store).to_dict()
+        from collectomics.network import facets_graph
+
+        counts = graph_stats(store, [facets_graph(obj.minter)]).to_dict()
         graphs = store.graphs()
     if as_json:
         click.echo(json.dumps({**counts, "graphs": graphs}, indent=2))

@@ -27,6 +27,7 @@ def infer(obj: Context, working_age: int | None) -> None:
     age = obj.settings.working_age if working_age is None else working_age
     with obj.open() as store:
         report = run_infer(store, obj.minter, working_age=age)
+        obj.refresh_facets(store)
     click.echo(report.summary())
 
 

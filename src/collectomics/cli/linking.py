@@ -69,6 +69,7 @@ def link(obj: Context, dataset: str | None, no_orcid: bool) -> None:
     try:
         with obj.open() as store:
             report = run_link(store, obj.minter, ServiceSource(wikidata, orcid), dataset=dataset)
+            obj.refresh_facets(store)
     finally:
         http.close()
     click.echo(report.summary())
@@ -113,6 +114,7 @@ def review(
             for match, decision in decisions:
                 rec = record(store, obj.minter, match, decision, reviewer, note=note)
                 click.echo(f"{decision}: {rec.agent_name} = {rec.target_label} <{rec.target}>")
+            obj.refresh_facets(store)
         return
     statuses = ("proposed", "accepted", "rejected") if show_all else ("proposed",)
     with obj.open(read_only=True) as store:
