@@ -171,11 +171,16 @@ def test_event_date_is_kept_as_written_whatever_it_says(text: str) -> None:
         assert not text.strip() or any(p.column == "eventDate" for p in mapped.problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="names.py _NOISE drops trailing initials 'S. D.' / 'S. N.' as sine dato / sine numero "
-    "(found by test_one_clean_name_splits_to_itself with more examples)",
-)
+# found by test_one_clean_name_splits_to_itself with more examples: trailing initials "S. D."
+# and "S. N." were taken for sine dato / sine numero and dropped
 @pytest.mark.parametrize("name", ["Smith, S. D.", "Smith, J. S. N.", "Zhang S. D."])
 def test_initials_s_d_are_not_taken_for_sine_dato(name: str) -> None:
     assert split_agents(name) == [SplitName(name)]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [("J. Smith s.n.", ["J. Smith"]), ("S.N.", []), ("J. Smith; S.N.", ["J. Smith"])],
+)
+def test_sine_numero_is_still_dropped(text: str, names: list[str]) -> None:
+    assert [n.written for n in split_agents(text)] == names

@@ -140,7 +140,9 @@ _PREFIX = re.compile(
     re.I,
 )
 _NOISE = re.compile(
-    r"(?-i:\bs\.\s?[nd]\.?(?!\w)|\bS\.\s?[ND]\.?(?=\s*(?:$|[,;\[\d])))|\bs/n\b"  # sine numero, sine dato
+    # sine numero, sine dato: lower case anywhere; upper case only as a whole part ("S.N."),
+    # since "Smith, S. D." and "Zhang S. D." are initials
+    r"(?-i:\bs\.\s?[nd]\.?(?!\w)|^\s*S\.\s?[ND]\.?\s*$)|\bs/n\b"
     r"|(?<!\w)(?:\d{1,2}[-./])?(?:(?:\d{1,2}|[IVX]{1,4})[-./])?(?:1[5-9]|20)\d{2}(?:[-./]\d{1,2}){0,2}(?!\w)"
     # a month before a year: abbreviated ("Dec. 1991"), or in full at the start of a part
     # ("August 1990"); never a bare word inside a name ("Janzen 1985", "J. May 1987")
