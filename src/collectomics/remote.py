@@ -43,6 +43,7 @@ from collectomics.store import (
     ntriples_batches,
     ntriples_by_graph,
     parse_answer,
+    start_producer,
 )
 
 _CURRENT = "urn:collectomics:current"
@@ -554,20 +555,7 @@ class RemoteStore(Store):
         extra: Sequence[tuple[Source, str]] = (),
     ) -> int:
         physical = self._new_physical(graph)
-        failure: list[BaseException] = []
-        read_fd, write_fd = os.pipe()
-
-        def run() -> None:
-            try:
-                with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
-                    produce(out)
-            except BrokenPipeError:
-                pass  # the loader stopped first; its own error is reported
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                failure.append(exc)
-
-        producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
-        producer.start()
+        read_fd, producer, failure = start_producer(produce)
         reader = os.fdopen(read_fd, "rb", buffering=1 << 20)
         try:
             self._upload(physical, self._batches(reader, fmt, base_iri, lenient))

@@ -418,20 +418,7 @@ class OxigraphStore(Store):
         extra: Sequence[tuple[Source, str]] = (),
     ) -> int:
         physical = self._new_physical(graph)
-        failure: list[BaseException] = []
-        read_fd, write_fd = os.pipe()
-
-        def run() -> None:
-            try:
-                with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
-                    produce(out)
-            except BrokenPipeError:
-                pass  # the loader stopped first; its own error is reported
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                failure.append(exc)
-
-        producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
-        producer.start()
+        read_fd, producer, failure = start_producer(produce)
         try:
             # The loader reads the pipe from Rust, without the GIL, while mapping runs in Python.
             self._load_into(
@@ -584,6 +571,29 @@ class OxigraphStore(Store):
 def is_remote(location: object) -> bool:
     """True when a store setting names a remote SPARQL server rather than a directory."""
     return isinstance(location, str) and location.startswith(("sparql+http://", "sparql+https://"))
+
+
+def start_producer(
+    produce: Callable[[IO[bytes]], None],
+) -> tuple[int, threading.Thread, list[BaseException]]:
+    """Run ``produce`` in a thread that writes into a pipe, for a loader that reads it as it is
+    written. Returns the pipe's read end (the caller closes it), the thread, and a list that
+    receives the thread's exception (a loader that stops first is not one)."""
+    failure: list[BaseException] = []
+    read_fd, write_fd = os.pipe()
+
+    def run() -> None:
+        try:
+            with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                produce(out)
+        except BrokenPipeError:
+            pass  # the loader stopped first; its own error is reported
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(exc)
+
+    producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
+    producer.start()
+    return read_fd, producer, failure
 
 
 def open_store(
