@@ -96,3 +96,39 @@ def chromium(profile: Path, *args: str, height: int = 1000) -> str:
         *args,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+
+
+def start_serve(
+    store: Path, workdir: Path, settings: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[str, subprocess.Popen[str]]:
+    """Run `collectomics serve` on ``store`` on a free port with ``settings`` (COLLECTOMICS_*
+    variables; the caller's own are dropped); return its URL once /health answers, and the
+    process (stderr piped, text), which the caller terminates."""
+    import time
+
+    import requests
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    env.update(settings or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            requests.get(base + "/health", timeout=5)
+            return base, proc
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"serve did not answer within {timeout:g} s") from None
+            time.sleep(0.2)

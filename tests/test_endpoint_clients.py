@@ -4,10 +4,6 @@ that changes while it is served."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +13,7 @@ from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import JSON, POST, POSTDIRECTLY, URLENCODED, XML, SPARQLWrapper
 
-from helpers import free_port, run_cli
+from helpers import run_cli, start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -34,40 +30,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         "ingest", str(FIX / "specimens-mixed.csv"), str(FIX / "people-mixed.csv"), store=store
     )
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
     canned = workdir / "queries"
     canned.mkdir()
     (canned / "slow.rq").write_text(
         "# title: A query too slow for the time limit\n# description: For the tests.\n" + SLOW
     )
-    env.update(
-        COLLECTOMICS_QUERY_TIMEOUT="2",
-        COLLECTOMICS_WORKERS="2",
-        COLLECTOMICS_MAX_ROWS="50",
-        COLLECTOMICS_QUERIES_DIR=str(canned),
+    base, proc = start_serve(
+        store,
+        workdir,
+        dict(
+            COLLECTOMICS_QUERY_TIMEOUT="2",
+            COLLECTOMICS_WORKERS="2",
+            COLLECTOMICS_MAX_ROWS="50",
+            COLLECTOMICS_QUERIES_DIR=str(canned),
+        ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            requests.get(base + "/health", timeout=5)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("serve did not answer within 60 s") from None
-            time.sleep(0.2)
     yield base, store
     proc.terminate()
     _, errors = proc.communicate(timeout=30)

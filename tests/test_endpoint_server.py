@@ -4,18 +4,15 @@ answers, canned queries, and updates with a token applied by any of the worker p
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from helpers import free_port, run_cli
+from helpers import run_cli, start_serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,36 +32,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "ingest", str(FIX / "specimens-mixed.csv"), str(FIX / "people-mixed.csv"), store=store
     )
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
-    env.update(
-        COLLECTOMICS_WORKERS="2",
-        COLLECTOMICS_QUERY_TIMEOUT="20",
-        COLLECTOMICS_MAX_REQUEST_BYTES="8192",
-        COLLECTOMICS_ALLOW_UPDATES="true",
-        COLLECTOMICS_UPDATE_TOKEN="s3cret",
+    base, proc = start_serve(
+        store,
+        workdir,
+        dict(
+            COLLECTOMICS_WORKERS="2",
+            COLLECTOMICS_QUERY_TIMEOUT="20",
+            COLLECTOMICS_MAX_REQUEST_BYTES="8192",
+            COLLECTOMICS_ALLOW_UPDATES="true",
+            COLLECTOMICS_UPDATE_TOKEN="s3cret",
+        ),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=5)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("serve did not answer within 60 s") from None
-            time.sleep(0.2)
-    yield port
+    yield int(base.rsplit(":", 1)[1])
     proc.terminate()
     _, errors = proc.communicate(timeout=30)
     assert "Traceback" not in errors, errors

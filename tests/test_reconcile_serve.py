@@ -6,17 +6,14 @@ well-formed answer and never a 500. Every answer is checked against the official
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from helpers import free_port, run_cli
+from helpers import run_cli, start_serve
 from test_reconcile import FIXTURE, SCHEMAS, _registry, expected_id
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -53,30 +50,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     files = [str(FIXTURE / "people.csv"), str(FIXTURE / "specimens.csv")]
     r = run_cli("ingest", *files, "--dataset", "reconcile-fixture", store=store)
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
-    env["COLLECTOMICS_WORKERS"] = "2"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            requests.get(base + "/health", timeout=5)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("serve did not answer within 60 s") from None
-            time.sleep(0.2)
+    base, proc = start_serve(store, workdir, {"COLLECTOMICS_WORKERS": "2"})
     yield base + "/reconcile"
     proc.terminate()
     _, errors = proc.communicate(timeout=30)
