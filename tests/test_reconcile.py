@@ -43,8 +43,8 @@ def _registry() -> Any:
     return referencing.Registry().with_resources(resources)
 
 
-@pytest.fixture(scope="module")
-def validate() -> Any:
+def schema_check() -> Any:
+    """check(schema file name, instance): validation against the official 0.2 schemas."""
     if not SCHEMAS.is_dir():
         pytest.skip(f"no schemas at {SCHEMAS}")
     registry = _registry()
@@ -54,6 +54,11 @@ def validate() -> Any:
         jsonschema.Draft7Validator(schema, registry=registry).validate(instance)
 
     return check
+
+
+@pytest.fixture(scope="module")
+def validate() -> Any:
+    return schema_check()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from helpers import run_cli, start_serve
-from test_reconcile import FIXTURE, SCHEMAS, _registry, expected_id
+from test_reconcile import FIXTURE, expected_id, schema_check
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -28,15 +28,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture(scope="module")
 def validate() -> Any:
-    if not SCHEMAS.is_dir():
-        pytest.skip(f"no schemas at {SCHEMAS}")
-    registry = _registry()
-
-    def check(name: str, instance: Any) -> None:
-        schema = json.loads((SCHEMAS / name).read_text("utf-8"))
-        jsonschema.Draft7Validator(schema, registry=registry).validate(instance)
-
-    return check
+    return schema_check()
 
 
 @pytest.fixture(scope="module")
