@@ -24,7 +24,6 @@ import tempfile
 import weakref
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ FILE = "co-collection-edges.pickle"
 
 #: indexes of stores in memory (no folder to write to), by store object
 _MEMORY: weakref.WeakKeyDictionary[Any, EdgeIndex] = weakref.WeakKeyDictionary()
-#: indexes read from files, by path: (token, index)
+#: indexes read from files, by path (each knows its token)
 _LOADED: dict[str, EdgeIndex] = {}
 
 
@@ -115,17 +114,9 @@ class EdgeIndex:
 
     def save(self, path: Path) -> None:
         """Write atomically (a temporary file renamed over the old one)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = (FORMAT, self.token, self.nodes, self.node_attrs, self.counts, self.first,
                  self.last, self.a, self.b, self.weight, self.efirst, self.elast)  # fmt: skip
-        fd, tmp = tempfile.mkstemp(prefix=".edges-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _dump(state, path)
 
     @classmethod
     def load(cls, path: Path) -> EdgeIndex | None:
@@ -208,6 +199,19 @@ class EdgeIndex:
         return g
 
 
+def _dump(state: tuple[Any, ...], path: Path) -> None:
+    """Pickle ``state`` to ``path`` atomically: a temporary file renamed over the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _y(year: int | None) -> int:
     return NO_YEAR if year is None else int(year)
 
@@ -249,11 +253,6 @@ def lookup(store: Any, token: str) -> EdgeIndex | None:
     return found
 
 
-def labels_of(index: EdgeIndex, nodes: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """(label, kind) of the ``nodes`` the index knows."""
-    return {n: index.node_attrs[index.index[n]] for n in nodes if n in index.index}
-
-
 # -- itinerary rows of prolific collectors ---------------------------------------------------------
 
 ROWS_DIR = "itinerary"
@@ -287,15 +286,7 @@ def save_rows(store: Any, token: str, person: str, rows: list[Any]) -> None:
     if path is None:
         _MEMORY_ROWS.setdefault(store, {})[person] = (token, rows)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".rows-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            pickle.dump((FORMAT, token, person, rows), out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _dump((FORMAT, token, person, rows), path)
 
 
 def load_rows(store: Any, token: str, person: str) -> list[Any] | None:

@@ -30,7 +30,7 @@ from typing import IO, Any
 from collectomics.errors import ConfigError
 from collectomics.iri import Minter, slug
 from collectomics.model import IRI, Literal, nquad
-from collectomics.network import Identities, _values, table
+from collectomics.network import Identities, _graphs, _values, facets_token, table
 from collectomics.store import Store
 from collectomics.vocab import COL, OA, RDF, RDFS
 
@@ -204,7 +204,6 @@ def cache_itineraries(
     """Keep the rows of every collector with at least :data:`CACHE_AT` specimens (called by
     ``network.materialise`` with its token); returns how many collectors."""
     from collectomics.edgeindex import clear_rows, save_rows
-    from collectomics.network import _graphs
 
     clear_rows(store)
     graphs = _graphs(store, minter, None)
@@ -222,8 +221,6 @@ def _rows(store: Store, person: str, agents: list[str], minter: Minter | None) -
     if minter is None:
         return event_rows(store, agents)
     from collectomics.edgeindex import load_rows
-    from collectomics.network import _graphs, facets_token
-
     token = facets_token(store, minter)
     rows = load_rows(store, token, person) if token else None
     if rows is not None:

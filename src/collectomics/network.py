@@ -458,10 +458,7 @@ def build_network(
     return net
 
 
-def facets_token(store: Store, minter: Minter) -> str | None:
-    """The token of the current materialisation when it is fresh (what its caches carry)."""
-    if not facets_fresh(store, minter):
-        return None
+def _token(store: Store, minter: Minter) -> str | None:
     rows = list(
         table(
             store,
@@ -472,9 +469,15 @@ def facets_token(store: Store, minter: Minter) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def facets_token(store: Store, minter: Minter) -> str | None:
+    """The token of the current materialisation when it is fresh (what its caches carry)."""
+    return _token(store, minter) if facets_fresh(store, minter) else None
+
+
 def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
-    """The array index ``materialise`` wrote with the current facets graph, if there is one."""
-    token = facets_token(store, minter)
+    """The array index ``materialise`` wrote with the facets graph, if there is one (the
+    caller has checked that the facets graph is fresh)."""
+    token = _token(store, minter)
     return edgeindex.lookup(store, token) if token else None
 
 
