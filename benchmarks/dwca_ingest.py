@@ -215,7 +215,7 @@ def child_count(store: str) -> None:
 def child_producer(archive: str) -> None:
     """The ingest's producer side alone: stream_archive into a Sink writing to /dev/null."""
     from collectomics.ingest.archive import stream_archive
-    from collectomics.ingest.pipeline import IngestReport, Sink
+    from collectomics.ingest.pipeline import IngestReport, Sink, streaming_gc
     from collectomics.iri import Minter
     from collectomics.mapping.common import Context
 
@@ -223,7 +223,7 @@ def child_producer(archive: str) -> None:
     ctx = Context(DATASET, minter)
     report = IngestReport(DATASET, minter.graph(DATASET))
     t0 = time.perf_counter()
-    with open(os.devnull, "wb", buffering=1 << 20) as out:
+    with open(os.devnull, "wb", buffering=1 << 20) as out, streaming_gc():
         counter = _CountingWriter(out)
         stream_archive(Path(archive), ctx, report, Sink(counter, None))
     t1 = time.perf_counter()

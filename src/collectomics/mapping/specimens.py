@@ -7,16 +7,19 @@ Darwin Core Archives. See docs/model.md for the shape of the output.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
+from itertools import islice
 
+from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri, split_identifiers
 from collectomics.mapping.common import (
+    NAME_CACHE,
     Context,
     Mapped,
     date_literal,
     decimal,
     integer,
     publisher_match,
-    text,
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
@@ -138,6 +141,31 @@ def specimen_key(record: Mapping[str, str]) -> tuple[str, ...] | None:
     )
 
 
+_POSITIVE_INTEGER = XSD + "positiveInteger"
+#: col:order literals 1..16, made once (most records name one to four agents)
+_ORDERS = [Literal(str(n), _POSITIVE_INTEGER) for n in range(17)]
+_ET_AL = Literal("the source names further agents ('et al.')")
+
+
+def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal]:
+    """A name as written -> (its name-string agent, the triples describing the agent, the name
+    as a literal), memoised on the context: names repeat on many records of a dataset."""
+    found = ctx.names.get(written)
+    if found is None:
+        if len(ctx.names) >= NAME_CACHE:  # forget the older half (dicts keep insertion order)
+            for old in list(islice(ctx.names, NAME_CACHE // 2)):
+                del ctx.names[old]
+        agent = ctx.minter.agent(ctx.dataset_id, normalise(written))
+        described = (
+            (agent, RDF.type, COL.NameStringAgent),
+            (agent, RDF.type, PROV.Agent),
+            (agent, FOAF.name, Literal(display_form(written))),
+            (agent, SCHEMA.includedInDataSet, ctx.dataset),
+        )
+        found = ctx.names[written] = (agent, described, Literal(written))
+    return found
+
+
 def _agent_roles(
     out: Mapped,
     ctx: Context,
@@ -152,10 +180,11 @@ def _agent_roles(
     names = split_agents(value)
     if not names and value.strip():
         out.warn(column, f"no agent name found in {value!r}")
-    role_word = role.rsplit("/", 1)[-1]
-    ids = _agent_ids(out, ids_value, column + "ID")
+    role_word = slug(role.rsplit("/", 1)[-1])
+    ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
+    add = out.triples.append
     for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
-        out.add(specimen, shortcut, iri)
+        add((specimen, shortcut, iri))
     if ids and len(ids) != 1 or len(names) > 1 and ids:
         out.add(
             activity,
@@ -165,27 +194,28 @@ def _agent_roles(
                 "they are not paired with names, since Darwin Core gives their order no meaning"
             ),
         )
+    verbatim = Literal(value.strip())
     for order, name in enumerate(names, start=1):
-        key = normalise(name.written)
-        agent = ctx.minter.agent(ctx.dataset_id, key)
-        node = ctx.minter.part(activity, role_word, str(order))
-        out.add_once(agent, RDF.type, COL.NameStringAgent)
-        out.add_once(agent, RDF.type, PROV.Agent)
-        out.add_once(agent, FOAF.name, Literal(display_form(name.written)))
-        out.add_once(agent, SCHEMA.includedInDataSet, ctx.dataset)
-        out.add(activity, PROV.qualifiedAssociation, node)
-        out.add(activity, PROV.wasAssociatedWith, agent)
-        out.add(node, RDF.type, PROV.Association)
-        out.add(node, PROV.agent, agent)
-        out.add(node, PROV.hadRole, role)
-        out.add(
-            node, COL.order, Literal(str(order), "http://www.w3.org/2001/XMLSchema#positiveInteger")
+        agent, described, written = _name(ctx, name.written)
+        node = IRI(f"{activity}/{role_word}/{order}")
+        out.once.extend(described)
+        add((activity, PROV.qualifiedAssociation, node))
+        add((activity, PROV.wasAssociatedWith, agent))
+        add((node, RDF.type, PROV.Association))
+        add((node, PROV.agent, agent))
+        add((node, PROV.hadRole, role))
+        add(
+            (
+                node,
+                COL.order,
+                _ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER),
+            )
         )
-        out.add(node, COL.nameAsWritten, Literal(name.written))
-        out.add(node, COL.verbatimAgentString, Literal(value.strip()))
+        add((node, COL.nameAsWritten, written))
+        add((node, COL.verbatimAgentString, verbatim))
         if name.et_al:
-            out.add(node, RDFS.comment, Literal("the source names further agents ('et al.')"))
-        out.add(specimen, shortcut, agent)
+            add((node, RDFS.comment, _ET_AL))
+        add((specimen, shortcut, agent))
         if len(names) == 1 and len(ids) == 1:
             _publisher_match(out, ctx, agent, ids[0], column + "ID")
 
@@ -210,176 +240,227 @@ def _publisher_match(out: Mapped, ctx: Context, agent: IRI, target: IRI, column:
 def _bounds(out: Mapped, node: IRI, value: str | None, column: str) -> tuple[str, str] | None:
     if not value or not value.strip():
         return None
-    bounds = date_bounds(value)
+    bounds = _date_literals(value)
     if bounds is None:
         out.warn(column, f"date {value.strip()!r} not understood; kept as written, no bounds")
         return None
-    out.add(node, COL.earliestDate, date_literal(bounds[0]))
-    out.add(node, COL.latestDate, date_literal(bounds[1]))
-    return bounds[0].isoformat(), bounds[1].isoformat()
+    out.triples.append((node, COL.earliestDate, bounds[0]))
+    out.triples.append((node, COL.latestDate, bounds[1]))
+    return bounds[0].value, bounds[1].value
+
+
+@lru_cache(maxsize=16384)  # dates repeat across the records of a dataset
+def _date_literals(value: str) -> tuple[Literal, Literal] | None:
+    bounds = date_bounds(value)
+    return None if bounds is None else (date_literal(bounds[0]), date_literal(bounds[1]))
+
+
+#: Darwin Core terms copied onto the specimen as plain literals, with their predicates
+_SPECIMEN_LITERALS = {
+    **{t: DWC.term(t) for t in _RECORD_LITERALS},
+    **{
+        t: DCTERMS.term(t)
+        for t in ("rightsHolder", "accessRights", "bibliographicCitation", "references", "modified")
+    },
+    # the current name, kept on the specimen as a facet (and on the identification)
+    **{t: DWC.term(t) for t in TAXON_TERMS},
+}
+_EVENT_LITERALS = {
+    t: DWC.term(t)
+    for t in (
+        "eventDate",
+        "verbatimEventDate",
+        "eventTime",
+        "recordedBy",
+        "fieldNumber",
+        "fieldNotes",
+        "habitat",
+        "samplingProtocol",
+        "eventRemarks",
+    )
+}
+_EVENT_INTEGERS = {
+    t: DWC.term(t) for t in ("year", "month", "day", "startDayOfYear", "endDayOfYear")
+}
+_EVENT_SET = frozenset(EVENT_TERMS)
+_LOCATION_SET = frozenset(LOCATION_TERMS)
+_IDENTIFICATION_SET = frozenset(IDENTIFICATION_TERMS)
+_LOCATION_PREDICATES = {t: DWC.term(t) for t in LOCATION_TERMS}
+_IDENTIFICATION_PREDICATES = {
+    t: DWC.term(t)
+    for t in (*IDENTIFICATION_TERMS, "scientificName", "scientificNameAuthorship", "taxonRank")
+}
 
 
 def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
-    """Map one Darwin Core record; reject it only when it cannot identify a specimen."""
+    """Map one Darwin Core record; reject it only when it cannot identify a specimen.
+
+    This runs once per record of every ingest, so it adds triples straight to the output list
+    and visits only the terms a record has (an ingest's speed is mostly this function's)."""
     out = Mapped()
     key = specimen_key(record)
     if key is None:
         return out.reject("catalogNumber", "neither occurrenceID nor catalogNumber given")
     s = ctx.minter.specimen(*key)
     out.subject = s
-    # Strip once; loops below visit only the terms a record has (this runs per record, at scale).
+    add = out.triples.append
+    # Strip once; loops below visit only the terms a record has.
     values = {k: v.strip() for k, v in record.items() if v and not v.isspace()}
-    get = lambda term: values.get(term, "")  # noqa: E731
-    if get("occurrenceID") and not usable_occurrence_id(get("occurrenceID")):
+    get = values.get
+    occurrence_id = get("occurrenceID", "")
+    if occurrence_id and not usable_occurrence_id(occurrence_id):
         out.warn(
             "occurrenceID",
-            f"{get('occurrenceID')!r} does not look like an identifier; the specimen is keyed by "
+            f"{occurrence_id!r} does not look like an identifier; the specimen is keyed by "
             "its catalogue number instead",
         )
 
-    basis = get("basisOfRecord")
+    basis = get("basisOfRecord", "")
     specimen_class = _SPECIMEN_CLASSES.get(basis.replace("_", "").replace(" ", "").lower())
     if basis and specimen_class is None:
-        out.add(s, RDF.type, DWC.Occurrence)  # an observation, not a material entity
+        add((s, RDF.type, DWC.Occurrence))  # an observation, not a material entity
     else:
-        out.add(s, RDF.type, DWC.MaterialEntity)
-        out.add(s, RDF.type, specimen_class or DWC.PreservedSpecimen)
-    out.add(s, SCHEMA.includedInDataSet, ctx.dataset)
-    for term in _RECORD_LITERALS:
-        if term in values:
-            out.add(s, DWC.term(term), Literal(values[term]))
-    occurrence_id = get("occurrenceID")
+        add((s, RDF.type, DWC.MaterialEntity))
+        add((s, RDF.type, specimen_class or DWC.PreservedSpecimen))
+    add((s, SCHEMA.includedInDataSet, ctx.dataset))
+    for term, value in values.items():
+        predicate = _SPECIMEN_LITERALS.get(term)
+        if predicate is not None:
+            add((s, predicate, Literal(value)))
     if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
-        out.add(s, DCTERMS.identifier, Literal(occurrence_id))
+        add((s, DCTERMS.identifier, Literal(occurrence_id)))
     gbif_id = get("gbifID")
     if gbif_id:
-        out.add(s, DCTERMS.identifier, Literal(f"gbif:{gbif_id}"))
+        add((s, DCTERMS.identifier, Literal(f"gbif:{gbif_id}")))
         if gbif_id.isdigit():
-            out.add(s, RDFS.seeAlso, IRI(f"https://www.gbif.org/occurrence/{gbif_id}"))
+            add((s, RDFS.seeAlso, IRI(f"https://www.gbif.org/occurrence/{gbif_id}")))
     licence = get("license")
     if licence:
         iri = _LICENCES.get(licence.lower()) or (licence if licence.startswith("http") else None)
-        out.add(s, DCTERMS.license, IRI(iri) if iri and iri_is_valid(iri) else Literal(licence))
-    for term in ("rightsHolder", "accessRights", "bibliographicCitation", "references", "modified"):
-        if term in values:
-            out.add(s, DCTERMS.term(term), Literal(values[term]))
-    # The current name, kept on the specimen as a facet (and on the identification).
-    for term in TAXON_TERMS:
-        if term in values:
-            out.add(s, DWC.term(term), Literal(values[term]))
+        add((s, DCTERMS.license, IRI(iri) if iri and iri_is_valid(iri) else Literal(licence)))
 
-    # -- collecting event and location
-    event_values = {t: values.get(t, "") for t in EVENT_TERMS}
-    location_values = {t: values.get(t, "") for t in LOCATION_TERMS}
-    if any(event_values.values()) or any(location_values.values()) or get("recordedByID"):
-        e = ctx.minter.part(s, "event")
-        out.add(s, COL.collectingEvent, e)
-        out.add(e, RDF.type, DWC.Event)
-        out.add(e, RDF.type, PROV.Activity)
-        for term in (
-            "eventDate",
-            "verbatimEventDate",
-            "eventTime",
-            "recordedBy",
-            "fieldNumber",
-            "fieldNotes",
-            "habitat",
-            "samplingProtocol",
-            "eventRemarks",
-        ):
-            if event_values[term]:
-                out.add(e, DWC.term(term), Literal(event_values[term]))
-        for term in ("year", "month", "day", "startDayOfYear", "endDayOfYear"):
-            if not event_values[term]:
-                continue
-            try:
-                value = integer(event_values[term])
-            except ValueError as exc:
-                out.warn(term, str(exc))
-                continue
-            out.add(e, DWC.term(term), value)
-            if term == "year":
-                out.add(s, DWC.year, value)
-        bounds = _bounds(out, e, event_values["eventDate"], "eventDate")
-        if bounds is None and event_values["year"].isdigit():
-            y = event_values["year"]
-            m = event_values["month"].zfill(2) if event_values["month"].isdigit() else ""
-            d = event_values["day"].zfill(2) if event_values["day"].isdigit() and m else ""
-            _bounds(out, e, "-".join(p for p in (y, m, d) if p), "year")
-        if event_values["recordedBy"] or get("recordedByID"):
-            _agent_roles(
-                out,
-                ctx,
-                e,
-                s,
-                event_values["recordedBy"],
-                "recordedBy",
-                ROLE.collector,
-                DWCIRI.recordedBy,
-                get("recordedByID"),
-            )
-        if any(location_values.values()):
-            loc = ctx.minter.part(s, "location")
-            out.add(e, DSW.locatedAt, loc)
-            out.add(loc, RDF.type, DCTERMS.Location)
-            for term, value in location_values.items():
-                if not value:
-                    continue
-                if term in _DECIMAL_LOCATION:
-                    low, high = _DECIMAL_LOCATION[term]
-                    try:
-                        number = decimal(value)
-                    except ValueError as exc:
-                        out.warn(term, f"{exc}; left out")
-                        continue
-                    n = float(number.value) if number else 0.0
-                    if (low is not None and n < low) or (high is not None and n > high):
-                        out.warn(term, f"{value} is out of range; left out")
-                        continue
-                    out.add(loc, DWC.term(term), number)
-                else:
-                    out.add(loc, DWC.term(term), Literal(value))
-            if location_values["countryCode"]:
-                code = location_values["countryCode"].upper()
-                if len(code) == 2 and code.isalpha():
-                    out.add(s, DWC.countryCode, Literal(code))
-                    country = COUNTRIES.get(code)
-                    if country:
-                        out.add(loc, SCHEMA.containedInPlace, WD.term(country[0]))
-                    elif code not in _USER_ASSIGNED:
-                        out.warn("countryCode", f"{code!r} is not a country code we know")
-                else:
-                    out.warn(
-                        "countryCode",
-                        f"{location_values['countryCode']!r} is not an ISO 3166-1 alpha-2 code",
-                    )
-
-    # -- identification
-    ident_values = {t: values.get(t, "") for t in IDENTIFICATION_TERMS}
-    if any(ident_values.values()) or get("identifiedByID"):
-        i = ctx.minter.part(s, "identification")
-        out.add(s, DSW.hasIdentification, i)
-        out.add(i, RDF.type, DWC.Identification)
-        out.add(i, RDF.type, PROV.Activity)
-        for term, value in ident_values.items():
-            out.add(i, DWC.term(term), text(value))
-        for term in ("scientificName", "scientificNameAuthorship", "taxonRank"):
-            out.add(i, DWC.term(term), text(get(term)))
-        _bounds(out, i, ident_values["dateIdentified"], "dateIdentified")
-        if ident_values["identifiedBy"] or get("identifiedByID"):
-            _agent_roles(
-                out,
-                ctx,
-                i,
-                s,
-                ident_values["identifiedBy"],
-                "identifiedBy",
-                ROLE.determiner,
-                DWCIRI.identifiedBy,
-                get("identifiedByID"),
-            )
-    if get("illustrative").lower() in {"true", "yes", "1"}:  # invented for the demo
+    present = values.keys()
+    has_location = not _LOCATION_SET.isdisjoint(present)
+    if has_location or not _EVENT_SET.isdisjoint(present) or "recordedByID" in values:
+        _event(out, ctx, s, values, has_location)
+    if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
+        _identification(out, ctx, s, values)
+    if get("illustrative", "").lower() in {"true", "yes", "1"}:  # invented for the demo
         for node in dict.fromkeys(t[0] for t in out.triples):
             out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
         out.add(s, RDFS.comment, Literal("Illustrative: invented for the demo; not a specimen."))
     return out
+
+
+def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_location: bool) -> None:
+    """The collecting event, its collectors and its location."""
+    add = out.triples.append
+    get = values.get
+    e = IRI(s + "/event")
+    add((s, COL.collectingEvent, e))
+    add((e, RDF.type, DWC.Event))
+    add((e, RDF.type, PROV.Activity))
+    for term, predicate in _EVENT_LITERALS.items():
+        value = get(term)
+        if value:
+            add((e, predicate, Literal(value)))
+    for term, predicate in _EVENT_INTEGERS.items():
+        value = get(term)
+        if not value:
+            continue
+        try:
+            number = integer(value)
+        except ValueError as exc:
+            out.warn(term, str(exc))
+            continue
+        add((e, predicate, number))
+        if term == "year":
+            add((s, DWC.year, number))
+    event_date = get("eventDate", "")
+    bounds = _bounds(out, e, event_date, "eventDate")
+    year = get("year", "")
+    if bounds is None and year.isdigit():
+        month, day = get("month", ""), get("day", "")
+        m = month.zfill(2) if month.isdigit() else ""
+        d = day.zfill(2) if day.isdigit() and m else ""
+        _bounds(out, e, "-".join(p for p in (year, m, d) if p), "year")
+    recorded_by = get("recordedBy", "")
+    if recorded_by or "recordedByID" in values:
+        _agent_roles(
+            out,
+            ctx,
+            e,
+            s,
+            recorded_by,
+            "recordedBy",
+            ROLE.collector,
+            DWCIRI.recordedBy,
+            get("recordedByID", ""),
+        )
+    if has_location:
+        _location(out, s, e, values)
+
+
+def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
+    add = out.triples.append
+    loc = IRI(s + "/location")
+    add((e, DSW.locatedAt, loc))
+    add((loc, RDF.type, DCTERMS.Location))
+    for term, predicate in _LOCATION_PREDICATES.items():
+        value = values.get(term)
+        if not value:
+            continue
+        if term in _DECIMAL_LOCATION:
+            low, high = _DECIMAL_LOCATION[term]
+            try:
+                number = decimal(value)
+            except ValueError as exc:
+                out.warn(term, f"{exc}; left out")
+                continue
+            n = float(number.value) if number else 0.0
+            if (low is not None and n < low) or (high is not None and n > high):
+                out.warn(term, f"{value} is out of range; left out")
+                continue
+            add((loc, predicate, number))
+        else:
+            add((loc, predicate, Literal(value)))
+    country_code = values.get("countryCode")
+    if country_code:
+        code = country_code.upper()
+        if len(code) == 2 and code.isalpha():
+            add((s, DWC.countryCode, Literal(code)))
+            country = COUNTRIES.get(code)
+            if country:
+                add((loc, SCHEMA.containedInPlace, WD.term(country[0])))
+            elif code not in _USER_ASSIGNED:
+                out.warn("countryCode", f"{code!r} is not a country code we know")
+        else:
+            out.warn("countryCode", f"{country_code!r} is not an ISO 3166-1 alpha-2 code")
+
+
+def _identification(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> None:
+    """The current identification and its determiners."""
+    add = out.triples.append
+    get = values.get
+    i = IRI(s + "/identification")
+    add((s, DSW.hasIdentification, i))
+    add((i, RDF.type, DWC.Identification))
+    add((i, RDF.type, PROV.Activity))
+    for term, predicate in _IDENTIFICATION_PREDICATES.items():
+        value = get(term)
+        if value:
+            add((i, predicate, Literal(value)))
+    _bounds(out, i, get("dateIdentified"), "dateIdentified")
+    identified_by = get("identifiedBy", "")
+    if identified_by or "identifiedByID" in values:
+        _agent_roles(
+            out,
+            ctx,
+            i,
+            s,
+            identified_by,
+            "identifiedBy",
+            ROLE.determiner,
+            DWCIRI.identifiedBy,
+            get("identifiedByID", ""),
+        )
