@@ -220,7 +220,7 @@ def child_producer(archive: str) -> None:
     from collectomics.mapping.common import Context
 
     minter = Minter()
-    ctx = Context(DATASET, minter)
+    ctx = Context(DATASET, minter, ntriples=True)  # as the ingest maps
     report = IngestReport(DATASET, minter.graph(DATASET))
     t0 = time.perf_counter()
     with open(os.devnull, "wb", buffering=1 << 20) as out, streaming_gc():

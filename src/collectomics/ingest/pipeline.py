@@ -140,6 +140,8 @@ class Sink:
     def mapped(self, mapped: Mapped) -> None:
         """A record's triples, and the descriptions of shared nodes not yet written."""
         self.triples(mapped.triples)
+        if mapped.lines:
+            self._lines.extend(mapped.lines)
         if mapped.once:
             fresh = [t for t in mapped.once if t[0] not in self._described]
             self.triples(fresh)
@@ -310,7 +312,7 @@ def ingest_dataset(
             raise InputError("no such file", file=str(path))
     kinds = [(path, file_kind(path)) for path in spec.files]
     report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
-    ctx = Context(spec.dataset_id, minter)
+    ctx = Context(spec.dataset_id, minter, ntriples=True)
     digest = _digest(spec.files)
     from collectomics.ingest.templates import KINDS as TEMPLATE_KINDS
     from collectomics.ingest.templates import catalog_index, stream_template

@@ -42,6 +42,9 @@ class Mapped:
     #: descriptions of nodes that many records share (name-string agents): written once per
     #: dataset by the ingest, keyed by their subject
     once: list[Triple] = field(default_factory=list)
+    #: N-Triples text a mapper wrote directly instead of tuples (see Context.ntriples); the
+    #: record's triples are ``triples`` and these lines together
+    lines: list[str] | None = None
 
     def add_once(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:
@@ -59,6 +62,8 @@ class Mapped:
         self.problems.append(Problem(column, reason, "error"))
         self.triples.clear()
         self.once.clear()
+        if self.lines:
+            self.lines.clear()
         return self
 
 
@@ -74,10 +79,23 @@ class Context:
     dataset_id: str
     minter: Minter
     names: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
+    #: the ingest's setting: mappers that can may write the bulk of a record as N-Triples
+    #: lines (Mapped.lines) rather than tuples the writer serialises later; same triples
+    ntriples: bool = field(default=False, compare=False)
 
     @cached_property
     def dataset(self) -> IRI:
         return self.minter.dataset(self.dataset_id)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def quoted(value: str) -> str:
+    """A plain string literal in N-Triples (``Literal(value).n3()``, without the object)."""
+    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
+        value = value.translate(_ESCAPES)
+    return '"' + value + '"'
 
 
 def text(value: str | None) -> Literal | None:

@@ -20,11 +20,12 @@ from collectomics.mapping.common import (
     decimal,
     integer,
     publisher_match,
+    quoted,
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
-from collectomics.mapping.names import display_form, normalise, split_agents
+from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
 from collectomics.model import IRI, XSD, Literal, iri_is_valid
 from collectomics.vocab import (
     COL,
@@ -145,11 +146,23 @@ _POSITIVE_INTEGER = XSD + "positiveInteger"
 #: col:order literals 1..16, made once (most records name one to four agents)
 _ORDERS = [Literal(str(n), _POSITIVE_INTEGER) for n in range(17)]
 _ET_AL = Literal("the source names further agents ('et al.')")
+# predicates and classes in N-Triples, for the blocks written as text (Context.ntriples)
+_N3_TYPE = RDF.type.n3()
+_N3_QUALIFIED = PROV.qualifiedAssociation.n3()
+_N3_ASSOCIATED = PROV.wasAssociatedWith.n3()
+_N3_ASSOCIATION = PROV.Association.n3()
+_N3_AGENT = PROV.agent.n3()
+_N3_ROLE = PROV.hadRole.n3()
+_N3_ORDER = COL.order.n3()
+_N3_WRITTEN = COL.nameAsWritten.n3()
+_N3_VERBATIM = COL.verbatimAgentString.n3()
+_N3_COMMENT = RDFS.comment.n3()
 
 
-def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal]:
+def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal, str, str]:
     """A name as written -> (its name-string agent, the triples describing the agent, the name
-    as a literal), memoised on the context: names repeat on many records of a dataset."""
+    as a literal, the agent and the literal in N-Triples), memoised on the context: names
+    repeat on many records of a dataset."""
     found = ctx.names.get(written)
     if found is None:
         if len(ctx.names) >= NAME_CACHE:  # forget the older half (dicts keep insertion order)
@@ -162,7 +175,8 @@ def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal]:
             (agent, FOAF.name, Literal(display_form(written))),
             (agent, SCHEMA.includedInDataSet, ctx.dataset),
         )
-        found = ctx.names[written] = (agent, described, Literal(written))
+        literal = Literal(written)
+        found = ctx.names[written] = (agent, described, literal, agent.n3(), literal.n3())
     return found
 
 
@@ -194,9 +208,12 @@ def _agent_roles(
                 "they are not paired with names, since Darwin Core gives their order no meaning"
             ),
         )
+    if out.lines is not None:
+        _agent_lines(out, ctx, activity, specimen, value, column, role, shortcut, names, ids)
+        return
     verbatim = Literal(value.strip())
     for order, name in enumerate(names, start=1):
-        agent, described, written = _name(ctx, name.written)
+        agent, described, written, _, _ = _name(ctx, name.written)
         node = IRI(f"{activity}/{role_word}/{order}")
         out.once.extend(described)
         add((activity, PROV.qualifiedAssociation, node))
@@ -216,6 +233,45 @@ def _agent_roles(
         if name.et_al:
             add((node, RDFS.comment, _ET_AL))
         add((specimen, shortcut, agent))
+        if len(names) == 1 and len(ids) == 1:
+            _publisher_match(out, ctx, agent, ids[0], column + "ID")
+
+
+def _agent_lines(
+    out: Mapped,
+    ctx: Context,
+    activity: IRI,
+    specimen: IRI,
+    value: str,
+    column: str,
+    role: IRI,
+    shortcut: IRI,
+    names: list[SplitName],
+    ids: list[IRI],
+) -> None:
+    """_agent_roles's triples for each name, written as one block of N-Triples per name."""
+    lines = out.lines
+    assert lines is not None
+    act = activity.n3()
+    spec = specimen.n3()
+    role_n3 = role.n3()
+    short = shortcut.n3()
+    verbatim = quoted(value.strip())
+    role_word = slug(role.rsplit("/", 1)[-1])
+    for order, name in enumerate(names, start=1):
+        agent, described, _, an, written = _name(ctx, name.written)
+        node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
+        order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
+        out.once.extend(described)
+        lines.append(
+            f"{act} {_N3_QUALIFIED} {node} .\n{act} {_N3_ASSOCIATED} {an} .\n"
+            f"{node} {_N3_TYPE} {_N3_ASSOCIATION} .\n{node} {_N3_AGENT} {an} .\n"
+            f"{node} {_N3_ROLE} {role_n3} .\n{node} {_N3_ORDER} {order_n3} .\n"
+            f"{node} {_N3_WRITTEN} {written} .\n{node} {_N3_VERBATIM} {verbatim} .\n"
+            f"{spec} {short} {an} .\n"
+        )
+        if name.et_al:
+            lines.append(f"{node} {_N3_COMMENT} {_ET_AL.n3()} .\n")
         if len(names) == 1 and len(ids) == 1:
             _publisher_match(out, ctx, agent, ids[0], column + "ID")
 
@@ -285,19 +341,55 @@ _EVENT_INTEGERS = {
 _EVENT_SET = frozenset(EVENT_TERMS)
 _LOCATION_SET = frozenset(LOCATION_TERMS)
 _IDENTIFICATION_SET = frozenset(IDENTIFICATION_TERMS)
-_LOCATION_PREDICATES = {t: DWC.term(t) for t in LOCATION_TERMS}
+_LOCATION_LITERALS = {t: DWC.term(t) for t in LOCATION_TERMS if t not in _DECIMAL_LOCATION}
+_LOCATION_DECIMALS = {t: DWC.term(t) for t in LOCATION_TERMS if t in _DECIMAL_LOCATION}
 _IDENTIFICATION_PREDICATES = {
     t: DWC.term(t)
     for t in (*IDENTIFICATION_TERMS, "scientificName", "scientificNameAuthorship", "taxonRank")
 }
+
+_SPECIMEN_LITERALS_N3 = {t: p.n3() for t, p in _SPECIMEN_LITERALS.items()}
+_EVENT_LITERALS_N3 = {t: p.n3() for t, p in _EVENT_LITERALS.items()}
+_LOCATION_LITERALS_N3 = {t: p.n3() for t, p in _LOCATION_LITERALS.items()}
+_IDENTIFICATION_PREDICATES_N3 = {t: p.n3() for t, p in _IDENTIFICATION_PREDICATES.items()}
+
+
+def _literals(
+    out: Mapped,
+    node: IRI,
+    values: dict[str, str],
+    predicates: dict[str, IRI],
+    predicates_n3: dict[str, str],
+) -> None:
+    """A plain literal on ``node`` for each of the terms in ``predicates`` that ``values`` has:
+    as tuples, or as one block of N-Triples when the output is text."""
+    lines = out.lines
+    if lines is None:
+        add = out.triples.append
+        for term, value in values.items():
+            predicate = predicates.get(term)
+            if predicate is not None:
+                add((node, predicate, Literal(value)))
+        return
+    n = node.n3()
+    lines.extend(
+        [
+            f"{n} {p} {quoted(value)} .\n"
+            for term, value in values.items()
+            if (p := predicates_n3.get(term)) is not None
+        ]
+    )
 
 
 def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     """Map one Darwin Core record; reject it only when it cannot identify a specimen.
 
     This runs once per record of every ingest, so it adds triples straight to the output list
-    and visits only the terms a record has (an ingest's speed is mostly this function's)."""
-    out = Mapped()
+    (or, when the context asks for N-Triples, writes its bulk as text) and visits only the
+    terms a record has (an ingest's speed is mostly this function's)."""
+    illustrative = (record.get("illustrative") or "").strip().lower() in {"true", "yes", "1"}
+    # an illustrative record lists its nodes from its tuples below: no text for it
+    out = Mapped(lines=[] if ctx.ntriples and not illustrative else None)
     key = specimen_key(record)
     if key is None:
         return out.reject("catalogNumber", "neither occurrenceID nor catalogNumber given")
@@ -323,10 +415,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         add((s, RDF.type, DWC.MaterialEntity))
         add((s, RDF.type, specimen_class or DWC.PreservedSpecimen))
     add((s, SCHEMA.includedInDataSet, ctx.dataset))
-    for term, value in values.items():
-        predicate = _SPECIMEN_LITERALS.get(term)
-        if predicate is not None:
-            add((s, predicate, Literal(value)))
+    _literals(out, s, values, _SPECIMEN_LITERALS, _SPECIMEN_LITERALS_N3)
     if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
         add((s, DCTERMS.identifier, Literal(occurrence_id)))
     gbif_id = get("gbifID")
@@ -345,7 +434,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         _event(out, ctx, s, values, has_location)
     if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
         _identification(out, ctx, s, values)
-    if get("illustrative", "").lower() in {"true", "yes", "1"}:  # invented for the demo
+    if illustrative:  # invented for the demo
         for node in dict.fromkeys(t[0] for t in out.triples):
             out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
         out.add(s, RDFS.comment, Literal("Illustrative: invented for the demo; not a specimen."))
@@ -360,10 +449,7 @@ def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_locati
     add((s, COL.collectingEvent, e))
     add((e, RDF.type, DWC.Event))
     add((e, RDF.type, PROV.Activity))
-    for term, predicate in _EVENT_LITERALS.items():
-        value = get(term)
-        if value:
-            add((e, predicate, Literal(value)))
+    _literals(out, e, values, _EVENT_LITERALS, _EVENT_LITERALS_N3)
     for term, predicate in _EVENT_INTEGERS.items():
         value = get(term)
         if not value:
@@ -406,11 +492,10 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
     loc = IRI(s + "/location")
     add((e, DSW.locatedAt, loc))
     add((loc, RDF.type, DCTERMS.Location))
-    for term, predicate in _LOCATION_PREDICATES.items():
+    _literals(out, loc, values, _LOCATION_LITERALS, _LOCATION_LITERALS_N3)
+    for term, predicate in _LOCATION_DECIMALS.items():
         value = values.get(term)
-        if not value:
-            continue
-        if term in _DECIMAL_LOCATION:
+        if value:
             low, high = _DECIMAL_LOCATION[term]
             try:
                 number = decimal(value)
@@ -422,8 +507,6 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
                 out.warn(term, f"{value} is out of range; left out")
                 continue
             add((loc, predicate, number))
-        else:
-            add((loc, predicate, Literal(value)))
     country_code = values.get("countryCode")
     if country_code:
         code = country_code.upper()
@@ -446,10 +529,7 @@ def _identification(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -
     add((s, DSW.hasIdentification, i))
     add((i, RDF.type, DWC.Identification))
     add((i, RDF.type, PROV.Activity))
-    for term, predicate in _IDENTIFICATION_PREDICATES.items():
-        value = get(term)
-        if value:
-            add((i, predicate, Literal(value)))
+    _literals(out, i, values, _IDENTIFICATION_PREDICATES, _IDENTIFICATION_PREDICATES_N3)
     _bounds(out, i, get("dateIdentified"), "dateIdentified")
     identified_by = get("identifiedBy", "")
     if identified_by or "identifiedByID" in values:
