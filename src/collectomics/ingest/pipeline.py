@@ -163,17 +163,21 @@ class Sink:
 
 @contextmanager
 def streaming_gc() -> Iterator[None]:
-    """Keep the cyclic garbage collector off what existed before a long mapping run.
+    """Pause automatic cyclic garbage collection for a long mapping run.
 
-    Mapping allocates millions of short-lived tuples, and every full collection would also walk
-    everything already loaded (modules, vocabularies, caches): ``gc.freeze`` sets that aside
-    for the run (measured: 12 % of an ingest's mapping time). Cycles made during the run are
-    still collected."""
-    gc.freeze()
+    Mapping allocates millions of short-lived objects while its memos (names, dates) grow to
+    tens of thousands of entries; the collector's full passes over those cost a fifth of the
+    producer's time (measured: 14.5-18.7 s against 11.7-11.9 s of CPU for 100,000 records).
+    Mapping makes almost no reference cycles (124 unreachable objects after 100,000 records,
+    peak RSS unchanged), and collection resumes when the run ends. (A young-generation
+    collection per written batch cost 1.1 s per 100,000 records: not worth it.)"""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def _is_archive(path: Path) -> bool:
