@@ -23,7 +23,7 @@ class IRI(str):
     def n3(self) -> str:
         found = _N3.get(self)
         if found is None:
-            if len(_N3) >= 200_000:  # bounded: subjects repeat within a record, not across all
+            if len(_N3) >= 20_000:  # bounded (~5 MB): predicates and classes, a few records
                 _N3.clear()
             found = _N3[self] = "<" + _escape_iri(self) + ">"
         return found

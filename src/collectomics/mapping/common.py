@@ -18,7 +18,7 @@ _XSD_INTEGER = XSD + "integer"
 _PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 #: names kept in a Context's memo before the older half is dropped (~1 kB a name)
-NAME_CACHE = 65536
+NAME_CACHE = 32768
 
 
 @dataclass(frozen=True)
