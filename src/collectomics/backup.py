@@ -11,8 +11,9 @@ lines are N-Quads comments)::
 
 ``graphs`` counts the triples of each graph; ``sha256`` is that of every line between the two
 comments. ``restore`` reads the file twice: first it checks the gzip stream, the checksum and
-the counts without touching the store, then it replaces each graph (atomically, one graph at a
-time) and removes the graphs the backup does not hold. The graphs are named by their logical
+the counts without touching the store, then it replaces every graph and removes the graphs the
+backup does not hold: on the embedded store all at once (a reader, or a restore killed half-way,
+sees the old store or the restored one), on a remote store one graph at a time. The graphs are named by their logical
 IRIs, so a restored store has one current version of each (the catalog is rebuilt as it loads).
 """
 
@@ -24,7 +25,7 @@ import hashlib
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -290,8 +291,8 @@ def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
     """Make ``store`` hold exactly what the backup at ``path`` holds.
 
     The backup is verified first; a damaged one raises InputError and the store is not touched.
-    Each graph is then replaced atomically (readers see its old or its restored content) and
-    graphs absent from the backup are removed.
+    Then every graph is replaced and graphs absent from the backup are removed, all in one
+    switch where the store can stage versions (the embedded store), else graph by graph.
     """
     path = Path(path)
     manifest = verify(path)
@@ -315,9 +316,8 @@ def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
                 return
             yield line
 
-    for graph in manifest.graphs:
-
-        def produce(out: IO[bytes], graph: str = graph) -> None:
+    def producer(graph: str) -> Callable[[IO[bytes]], None]:
+        def produce(out: IO[bytes]) -> None:
             batch: list[bytes] = []
             size = 0
             for line in section(graph):
@@ -328,15 +328,16 @@ def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
                     batch, size = [], 0
             out.write(b"".join(batch))
 
-        # As N-Quads (flattened into the graph) the blank nodes keep their labels, so a graph
-        # that shares a blank node with another still does after a restore.
-        loaded = store.replace_graph_stream(graph, produce, "nquads")
-        if loaded != manifest.graphs[graph]:
-            raise StoreError(
-                f"restored {loaded} triples where the backup holds {manifest.graphs[graph]}",
-                graph=graph,
-            )
-    for graph in store.graphs():
-        if graph not in manifest.graphs:
-            store.remove_graph(graph)
+        return produce
+
+    # As N-Quads (flattened into each graph) the blank nodes keep their labels, so a graph that
+    # shares a blank node with another still does after a restore. The embedded store stages
+    # every graph and switches them all at once; a count that differs from the manifest's
+    # stops the restore before anything is switched.
+    store.replace_graphs_stream(
+        [(graph, producer(graph)) for graph in manifest.graphs],
+        "nquads",
+        remove_others=True,
+        expected=manifest.graphs,
+    )
     return manifest

@@ -178,6 +178,30 @@ class Store(abc.ABC):
         ``extra`` parts (source, format) join the same version, validated strictly.
         """
 
+    def replace_graphs_stream(
+        self,
+        graphs: Sequence[tuple[str, Callable[[IO[bytes]], None]]],
+        fmt: str = "nquads",
+        *,
+        remove_others: bool = False,
+        expected: Mapping[str, int] | None = None,
+    ) -> dict[str, int]:
+        """Replace several graphs, each with what its ``produce`` writes (in order), and with
+        ``remove_others`` remove every graph not named; returns the triples loaded per graph.
+
+        A count that differs from ``expected`` raises StoreError. This default does it one
+        graph at a time (each replaced atomically); stores that can stage versions override it
+        so that readers see all old graphs or all new ones."""
+        counts: dict[str, int] = {}
+        for graph, produce in graphs:
+            counts[graph] = self.replace_graph_stream(graph, produce, fmt)
+            _check_count(graph, counts[graph], expected)
+        if remove_others:
+            for graph in self.graphs():
+                if graph not in counts:
+                    self.remove_graph(graph)
+        return counts
+
     @abc.abstractmethod
     def add(self, graph: str, source: Source, fmt: str) -> None:
         """Add data to ``graph`` (created if new) in one transaction."""
@@ -240,6 +264,8 @@ class Store(abc.ABC):
 #: The store-internal graph that records, per logical graph, its current physical version.
 CATALOG = "urn:collectomics:catalog"
 _CURRENT = "urn:collectomics:current"
+#: marks, in the catalog, a physical graph that a switch replaced and that is to be deleted
+_GARBAGE = "urn:collectomics:garbage"
 _VERSION = re.compile(r"^(?P<logical>.+)/v(?P<n>\d+)$")
 
 
@@ -272,7 +298,10 @@ class OxigraphStore(Store):
             except OSError as exc:
                 raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
             self._catalog: dict[str, str] = self._read_catalog()
-            if not read_only or self._snapshot_is_whole():
+            if not read_only:
+                self._collect_garbage()
+                break
+            if self._snapshot_is_whole():
                 break
             # A read-only open beside a writer saw the catalog's switch to a new version but not
             # yet the files that hold it: open again (it settles within milliseconds).
@@ -417,6 +446,50 @@ class OxigraphStore(Store):
         lenient: bool = False,
         extra: Sequence[tuple[Source, str]] = (),
     ) -> int:
+        physical = self._stage(graph, produce, fmt, base_iri=base_iri, lenient=lenient, extra=extra)
+        self._activate(graph, physical)
+        return self.count(graph)
+
+    def replace_graphs_stream(
+        self,
+        graphs: Sequence[tuple[str, Callable[[IO[bytes]], None]]],
+        fmt: str = "nquads",
+        *,
+        remove_others: bool = False,
+        expected: Mapping[str, int] | None = None,
+    ) -> dict[str, int]:
+        # Every graph is loaded into a new version first; one catalog transaction then makes
+        # them all current (and forgets the removed ones); old versions are deleted last.
+        staged: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        try:
+            for graph, produce in graphs:
+                if graph in staged:
+                    raise StoreError("graph given twice", graph=graph)
+                staged[graph] = self._stage(graph, produce, fmt)
+                counts[graph] = self._count_physical(staged[graph])
+                _check_count(graph, counts[graph], expected)
+        except BaseException:
+            for physical in staged.values():
+                self._store.remove_graph(ox.NamedNode(physical))
+            raise
+        removed = [g for g in self._catalog if g not in staged] if remove_others else []
+        self._switch(staged, removed)
+        self._collect_garbage()
+        return counts
+
+    def _stage(
+        self,
+        graph: str,
+        produce: Callable[[IO[bytes]], None],
+        fmt: str,
+        *,
+        base_iri: str | None = None,
+        lenient: bool = False,
+        extra: Sequence[tuple[Source, str]] = (),
+    ) -> str:
+        """Load what ``produce`` writes (and ``extra``) into a new version of ``graph``, not yet
+        current; returns its physical IRI. On any failure the new version is removed."""
         physical = self._new_physical(graph)
         read_fd, producer, failure = start_producer(produce)
         try:
@@ -447,8 +520,49 @@ class OxigraphStore(Store):
         except BaseException:
             self._store.remove_graph(ox.NamedNode(physical))
             raise
-        self._activate(graph, physical)
-        return self.count(graph)
+        return physical
+
+    def _collect_garbage(self) -> None:
+        """Delete the physical graphs a switch marked for deletion (see _switch): what a
+        process killed between the switch and the deletions left."""
+        marks = list(
+            self._store.quads_for_pattern(None, ox.NamedNode(_GARBAGE), None, ox.NamedNode(CATALOG))
+        )
+        for mark in marks:
+            physical = mark.subject
+            if physical.value not in self._catalog.values():
+                self._store.remove_graph(physical)
+            self._store.remove(mark)
+
+    def _switch(self, current: Mapping[str, str], removed: Sequence[str]) -> None:
+        """Point each graph of ``current`` at its physical graph and forget ``removed``, in one
+        transaction that also marks the versions they replace as garbage, for _collect_garbage
+        (called next, and by the next writable open if this process is killed first)."""
+        garbage = {self._catalog[g] for g in [*current, *removed] if g in self._catalog} - set(
+            current.values()
+        )
+        ops = []
+        for graph in [*current, *removed]:
+            ox.NamedNode(graph)  # rejects anything that could escape <...> (see _set_current)
+            ops.append(f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?old }} }}")
+        if current:
+            for physical in current.values():
+                ox.NamedNode(physical)
+        data = [f"<{g}> <{_CURRENT}> <{p}> ." for g, p in current.items()]
+        data += [f"<{p}> <{_GARBAGE}> true ." for p in sorted(garbage)]
+        if data:
+            ops.append(f"INSERT DATA {{ GRAPH <{CATALOG}> {{ {' '.join(data)} }} }}")
+        if ops:
+            self._store.update(" ;\n".join(ops))
+        for graph in removed:
+            self._catalog.pop(graph, None)
+        self._catalog.update(current)
+
+    def _count_physical(self, physical: str) -> int:
+        result = self._store.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=[ox.NamedNode(physical)]
+        )
+        return int(next(iter(result))["n"].value)
 
     def add(self, graph: str, source: Source, fmt: str) -> None:
         physical = self._catalog.get(graph) or self._new_physical(graph)
@@ -566,6 +680,13 @@ class OxigraphStore(Store):
         if getattr(self, "_store", None) is not None:
             self.flush()
         self._store = None  # type: ignore[assignment]
+
+
+def _check_count(graph: str, count: int, expected: Mapping[str, int] | None) -> None:
+    if expected is not None and graph in expected and expected[graph] != count:
+        raise StoreError(
+            f"loaded {count} triples where {expected[graph]} were expected", graph=graph
+        )
 
 
 def is_remote(location: object) -> bool:
