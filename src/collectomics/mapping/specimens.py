@@ -354,6 +354,35 @@ _LOCATION_LITERALS_N3 = {t: p.n3() for t, p in _LOCATION_LITERALS.items()}
 _IDENTIFICATION_PREDICATES_N3 = {t: p.n3() for t, p in _IDENTIFICATION_PREDICATES.items()}
 
 
+_EVENT_TYPES = (DWC.Event, PROV.Activity)
+_LOCATION_TYPES = (DCTERMS.Location,)
+_IDENTIFICATION_TYPES = (DWC.Identification, PROV.Activity)
+
+
+def _links(out: Mapped, node: IRI, pairs: list[tuple[IRI, IRI]]) -> None:
+    """(predicate, IRI) ``pairs`` on ``node``: as tuples, or as one block of N-Triples."""
+    if out.lines is None:
+        out.triples.extend([(node, p, o) for p, o in pairs])
+    else:
+        n = node.n3()
+        out.lines.append("".join([f"{n} {p.n3()} {o.n3()} .\n" for p, o in pairs]))
+
+
+def _part(out: Mapped, node: IRI, link: IRI, part: IRI, types: tuple[IRI, ...]) -> IRI:
+    """A node that is part of the record (an event, location, identification), linked from
+    ``node`` by ``link`` and typed; returns it."""
+    if out.lines is None:
+        out.triples.append((node, link, part))
+        out.triples.extend([(part, RDF.type, t) for t in types])
+    else:
+        pn = part.n3()
+        out.lines.append(
+            f"{node.n3()} {link.n3()} {pn} .\n"
+            + "".join([f"{pn} {_N3_TYPE} {t.n3()} .\n" for t in types])
+        )
+    return part
+
+
 def _literals(
     out: Mapped,
     node: IRI,
@@ -410,11 +439,10 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     basis = get("basisOfRecord", "")
     specimen_class = _SPECIMEN_CLASSES.get(basis.replace("_", "").replace(" ", "").lower())
     if basis and specimen_class is None:
-        add((s, RDF.type, DWC.Occurrence))  # an observation, not a material entity
+        classes: tuple[IRI, ...] = (DWC.Occurrence,)  # an observation, not a material entity
     else:
-        add((s, RDF.type, DWC.MaterialEntity))
-        add((s, RDF.type, specimen_class or DWC.PreservedSpecimen))
-    add((s, SCHEMA.includedInDataSet, ctx.dataset))
+        classes = (DWC.MaterialEntity, specimen_class or DWC.PreservedSpecimen)
+    _links(out, s, [(RDF.type, c) for c in classes] + [(SCHEMA.includedInDataSet, ctx.dataset)])
     _literals(out, s, values, _SPECIMEN_LITERALS, _SPECIMEN_LITERALS_N3)
     if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
         add((s, DCTERMS.identifier, Literal(occurrence_id)))
@@ -445,10 +473,7 @@ def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_locati
     """The collecting event, its collectors and its location."""
     add = out.triples.append
     get = values.get
-    e = IRI(s + "/event")
-    add((s, COL.collectingEvent, e))
-    add((e, RDF.type, DWC.Event))
-    add((e, RDF.type, PROV.Activity))
+    e = _part(out, s, COL.collectingEvent, IRI(s + "/event"), _EVENT_TYPES)
     _literals(out, e, values, _EVENT_LITERALS, _EVENT_LITERALS_N3)
     for term, predicate in _EVENT_INTEGERS.items():
         value = get(term)
@@ -489,9 +514,7 @@ def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_locati
 
 def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
     add = out.triples.append
-    loc = IRI(s + "/location")
-    add((e, DSW.locatedAt, loc))
-    add((loc, RDF.type, DCTERMS.Location))
+    loc = _part(out, e, DSW.locatedAt, IRI(s + "/location"), _LOCATION_TYPES)
     _literals(out, loc, values, _LOCATION_LITERALS, _LOCATION_LITERALS_N3)
     for term, predicate in _LOCATION_DECIMALS.items():
         value = values.get(term)
@@ -523,12 +546,8 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
 
 def _identification(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> None:
     """The current identification and its determiners."""
-    add = out.triples.append
     get = values.get
-    i = IRI(s + "/identification")
-    add((s, DSW.hasIdentification, i))
-    add((i, RDF.type, DWC.Identification))
-    add((i, RDF.type, PROV.Activity))
+    i = _part(out, s, DSW.hasIdentification, IRI(s + "/identification"), _IDENTIFICATION_TYPES)
     _literals(out, i, values, _IDENTIFICATION_PREDICATES, _IDENTIFICATION_PREDICATES_N3)
     _bounds(out, i, get("dateIdentified"), "dateIdentified")
     identified_by = get("identifiedBy", "")
