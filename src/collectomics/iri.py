@@ -18,7 +18,7 @@ DEFAULT_BASE = "https://w3id.org/collectomics/"
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,79}")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def slug(key: str) -> str:
     """A path segment for ``key``: the key itself when it is short and IRI-safe, else slug+hash.
 
