@@ -175,17 +175,28 @@ def ingest(
             obj.refresh_facets(store)
     finally:
         progress.done()
-    for report in reports:
-        click.echo(report.summary())
+    _show_reports(reports, [r.summary() for r in reports], report_file)
+
+
+def _show_reports(reports: list, summaries: list[str], report_file: Path | None) -> None:
+    """Each report's summary and first 20 errors on the console; all of them as JSON in
+    ``report_file`` when given (ingest and export --shards)."""
+    for report, summary in zip(reports, summaries, strict=True):
+        click.echo(summary)
         errors = [p for p in report.problems if p.severity == "error"]
         for problem in errors[:20]:
             click.echo(f"  {problem}", err=True)
         if len(errors) > 20:
             click.echo(f"  ... and {len(errors) - 20} more errors (see --report)", err=True)
     if report_file:
-        report_file.write_text(
-            json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False)
-        )
+        try:
+            report_file.write_text(
+                json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False)
+            )
+        except OSError as exc:
+            raise InputError(
+                f"cannot write the report: {exc.strerror or exc}", file=str(report_file)
+            ) from None
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -277,19 +288,108 @@ def validate(obj: Context, graph: str | None, fmt: str) -> None:
     "--format",
     "fmt",
     type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld"]),
-    default="nquads",
-    show_default=True,
-    help="N-Quads and TriG keep the named graphs; the others merge them.",
+    default=None,
+    help="N-Quads (default) and TriG keep the named graphs; the others merge them.",
 )
+@click.option(
+    "--shards",
+    type=int,
+    metavar="N",
+    help="Write N N-Quads files OUT/part-00000.nq ... for a triplestore's own bulk loader: "
+    "the --from archives, mapped by N worker processes, else the store's dump.",
+)
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    metavar="ARCHIVE",
+    type=click.Path(path_type=Path),
+    help="A Darwin Core Archive (or Darwin Core CSV) to map with --shards (repeatable).",
+)
+@click.option(
+    "--dataset",
+    metavar="ID",
+    help="With --shards: map all --from files as one dataset with this id "
+    "[default: one dataset per file, as ingest names it].",
+)
+@click.option(
+    "--report",
+    "report_file",
+    metavar="FILE.json",
+    type=click.Path(path_type=Path),
+    help="With --shards: also write the full report (every problem) as JSON.",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="With --shards: read data files in this encoding whatever they declare.",
+)
+@click.option("--force", is_flag=True, help="With --shards: replace the shards in a non-empty OUT.")
 @click.pass_obj
-def export(obj: Context, out: Path, fmt: str) -> None:
-    """Write the whole store to OUT (- for stdout)."""
-    with obj.open(read_only=True) as store:
-        if str(out) == "-":
-            store.dump(sys.stdout.buffer, fmt)
-        else:
-            store.dump(str(out), fmt)
-            click.echo(f"wrote {out}", err=True)
+def export(
+    obj: Context,
+    out: Path,
+    fmt: str | None,
+    shards: int | None,
+    sources: tuple[Path, ...],
+    dataset: str | None,
+    report_file: Path | None,
+    encoding: str | None,
+    force: bool,
+) -> None:
+    """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store."""
+    if shards is None:
+        for given, name in (
+            (sources, "--from"),
+            (dataset, "--dataset"),
+            (report_file, "--report"),
+            (encoding, "--encoding"),
+            (force, "--force"),
+        ):
+            if given:
+                raise InputError(f"{name} goes with --shards N", parameter=name)
+        with obj.open(read_only=True) as store:
+            if str(out) == "-":
+                store.dump(sys.stdout.buffer, fmt or "nquads")
+            else:
+                store.dump(str(out), fmt or "nquads")
+                click.echo(f"wrote {out}", err=True)
+        return
+    from collectomics.ingest.shards import check_shards, export_shards, shard_dump
+
+    check_shards(shards)
+    if fmt not in (None, "nquads"):
+        raise InputError("--shards writes N-Quads only", parameter="--format")
+    if str(out) == "-":
+        raise InputError("--shards writes files into a folder, not to stdout", parameter="OUT")
+    if not sources:
+        for given, name in (
+            (dataset, "--dataset"),
+            (report_file, "--report"),
+            (encoding, "--encoding"),
+        ):
+            if given:
+                raise InputError(f"{name} goes with --from ARCHIVE", parameter=name)
+        with obj.open(read_only=True) as store:
+            quads, files = shard_dump(store.dump, out, shards, force=force)
+        click.echo(f"wrote {quads} quads of the store to {len(files)} shards in {out}", err=True)
+        return
+    progress = _Progress()
+    try:
+        reports, files = export_shards(
+            list(sources),
+            out,
+            shards,
+            minter=obj.minter,
+            dataset_id=dataset,
+            force=force,
+            on_record=progress,
+            encoding=encoding,
+        )
+    finally:
+        progress.done()
+    _show_reports(reports, [r.summary(shards) for r in reports], report_file)
+    click.echo(f"wrote {len(files)} shards to {out}", err=True)
 
 
 @main.command()

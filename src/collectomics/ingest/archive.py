@@ -9,7 +9,6 @@ extensions need it, and a small buffer that pairs GBIF's verbatim rows with thei
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
+from collectomics.ingest.firstseen import FirstSeen
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
 from collectomics.iri import slug
 from collectomics.mapping.common import Context, Mapped, date_literal
@@ -73,11 +73,6 @@ def _renamer(spec: FileSpec, file: str, report: IngestReport) -> dict[str, str]:
     return rename
 
 
-def _digest64(text: str) -> int:
-    """A 64-bit digest: two of a million IRIs collide with odds of about 1 in 36 million."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big")
-
-
 def _row_type(spec: FileSpec) -> str:
     return OCCURRENCE if spec.row_type in LEGACY_OCCURRENCE else spec.row_type
 
@@ -94,6 +89,35 @@ def _extension_kind(spec: FileSpec, core: FileSpec) -> str | None:
     return None
 
 
+def member_name(path: Path, spec: FileSpec) -> str:
+    """How reports name a file of an archive: ``archive.zip!occurrence.txt``."""
+    if path.is_dir():
+        return str(path / spec.name)
+    if path.suffix.lower() == ".zip":
+        return f"{path}!{spec.name}"
+    return str(path)
+
+
+def same_specimen(first_line: int, subject: IRI) -> str:
+    """The warning for a record that describes the specimen of an earlier line."""
+    return (
+        f"describes the same specimen as line {first_line} (same key); "
+        f"both records are merged into <{subject}>"
+    )
+
+
+def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IRI | Literal]]]:
+    """The node of a GBIF source dataset (a record's ``datasetKey``, a download's
+    ``dataset/KEY.xml``) and the triples that make it, made even when no EML describes it."""
+    node = ctx.minter.mint("dataset", "gbif", key)
+    return node, [
+        (node, RDF.type, SCHEMA.Dataset),
+        (node, DCTERMS.identifier, Literal(key)),
+        (node, RDFS.seeAlso, IRI(f"https://www.gbif.org/dataset/{key}")),
+        (ctx.dataset, DCTERMS.hasPart, node),
+    ]
+
+
 class _Loader:
     """The state of one archive's streaming: report, sink, ids, source datasets."""
 
@@ -102,15 +126,10 @@ class _Loader:
         self.ids: dict[str, IRI] = {}
         self.sources: dict[str, IRI] = {}
         # specimen IRI (as a 64-bit digest: a million IRIs would hold ~200 MB) -> first line
-        self.first_row: dict[int, int] = {}
+        self.first_row = FirstSeen()
 
     def where(self, spec: FileSpec) -> str:
-        """How reports name a file of the archive: ``archive.zip!occurrence.txt``."""
-        if self.path.is_dir():
-            return str(self.path / spec.name)
-        if self.path.suffix.lower() == ".zip":
-            return f"{self.path}!{spec.name}"
-        return str(self.path)
+        return member_name(self.path, spec)
 
     # -- specimens ----------------------------------------------------------------------
 
@@ -123,16 +142,9 @@ class _Loader:
             return None
         self.report.loaded += 1
         subject = mapped.subject
-        seen = self.first_row.setdefault(_digest64(subject), row.line)
+        seen = self.first_row.setdefault(subject, row.line)
         if seen != row.line:
-            self.report.problem(
-                file,
-                row.line,
-                None,
-                f"describes the same specimen as line {seen} (same key); "
-                f"both records are merged into <{subject}>",
-                "warning",
-            )
+            self.report.problem(file, row.line, None, same_specimen(seen, subject), "warning")
         self.sink.mapped(mapped)
         key = record.get("datasetKey", "").strip()
         if key:
@@ -272,15 +284,9 @@ class _Loader:
         """The node of a GBIF source dataset, made on first sight even when no EML describes it."""
         node = self.sources.get(key)
         if node is None:
-            node = self.sources[key] = self.ctx.minter.mint("dataset", "gbif", key)
-            self.sink.triples(
-                [
-                    (node, RDF.type, SCHEMA.Dataset),
-                    (node, DCTERMS.identifier, Literal(key)),
-                    (node, RDFS.seeAlso, IRI(f"https://www.gbif.org/dataset/{key}")),
-                    (self.ctx.dataset, DCTERMS.hasPart, node),
-                ]
-            )
+            node, description = source_dataset(key, self.ctx)
+            self.sources[key] = node
+            self.sink.triples(description)
         return node
 
     def metadata(self) -> DatasetMetadata | None:

@@ -92,13 +92,20 @@ class IngestReport:
     ) -> None:
         self.problems.append(Problem(file, row, column, reason, severity))
 
-    def summary(self) -> str:
+    def summary(self, shards: int | None = None) -> str:
+        """One line of counts (and one per extension file); with ``shards``, for an export:
+        ``triples`` then counts the quads written to that many files."""
         errors = sum(p.severity == "error" for p in self.problems)
         warnings = len(self.problems) - errors
+        where = f"{self.triples} triples in <{self.graph}>"
+        if shards is not None:
+            where = (
+                f"{self.triples} quads in <{self.graph}> written to {shards} "
+                f"shard{'s' if shards != 1 else ''}"
+            )
         text = (
             f"{self.dataset}: read {self.read}, loaded {self.loaded}, rejected {self.rejected} "
-            f"records; {self.triples} triples in <{self.graph}>; "
-            f"{errors} errors, {warnings} warnings"
+            f"records; {where}; {errors} errors, {warnings} warnings"
         )
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
