@@ -3,6 +3,9 @@
 
     python3 dev.py demo [ARGS...]   install, build the demo graph and serve it on 127.0.0.1
     python3 dev.py test [ARGS...]   install with test extras and run the whole test suite
+    python3 dev.py test --backend oxigraph-server|virtuoso [ARGS...]
+                                    the whole suite with every store on such a server, started
+                                    on 127.0.0.1 by the tests (COLLECTOMICS_TEST_BACKEND)
     python3 dev.py setup            only install
 
 Only the Python standard library is used here, so it runs on a fresh machine with Python 3.11+.
@@ -23,6 +26,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+#: What `test --backend` takes (tests/remote_servers.py starts them).
+BACKENDS = ("oxigraph-server", "virtuoso")
 
 
 def _stamp() -> str:
@@ -87,7 +92,7 @@ def setup_virtuoso() -> None:
         return
     if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
         print(
-            "dev.py: virtuoso-t is missing; its remote-store tests will be skipped "
+            "dev.py: virtuoso-t is missing; its remote-store tests will fail "
             "(apt-get install virtuoso-opensource)"
         )
         return
@@ -102,17 +107,42 @@ def _hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _take_backend(args: list[str]) -> tuple[str | None, list[str]]:
+    """``--backend KIND`` (or ``--backend=KIND``) at the head of ``args``, and the rest."""
+    if args[:1] == ["--backend"]:
+        if len(args) < 2:
+            raise ValueError("--backend needs a value: " + ", ".join(BACKENDS))
+        kind, rest = args[1], args[2:]
+    elif args and args[0].startswith("--backend="):
+        kind, rest = args[0].split("=", 1)[1], args[1:]
+    else:
+        return None, args
+    if kind not in BACKENDS:
+        raise ValueError(f"--backend is one of {', '.join(BACKENDS)}, not {kind!r}")
+    return kind, rest
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__)
         return 2
     job, rest = argv[0], argv[1:]
+    backend = None
+    if job == "test":
+        try:
+            backend, rest = _take_backend(rest)
+        except ValueError as exc:
+            print(f"dev.py: {exc}")
+            return 2
     setup()
     setup_web()
     if job == "test":
         setup_browser()
         setup_virtuoso()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if backend is not None:
+        env["COLLECTOMICS_TEST_BACKEND"] = backend
+        print(f"dev.py: every store of the suite on a server: {backend}", flush=True)
     if job == "setup":
         return 0
     if job == "demo":

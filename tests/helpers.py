@@ -1,4 +1,7 @@
-"""Helpers for tests: run the real CLI in a subprocess."""
+"""Helpers for tests: run the real CLI in a subprocess, and serve a store.
+
+``store`` arguments are a directory, or a ``StoreLocation`` (tests/remote_servers.py: a
+directory, or a server under COLLECTOMICS_TEST_BACKEND), whose settings go to the subprocess."""
 
 from __future__ import annotations
 
@@ -6,20 +9,34 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
+
+from remote_servers import StoreLocation, free_port, new_location, new_store, suite_backend
+
+__all__ = ["StoreLocation", "free_port", "new_location", "new_store", "suite_backend"]
+
+
+def _store_args(store: Path | str | StoreLocation | None) -> tuple[list[str], dict[str, str]]:
+    """``--store`` and the other settings a subprocess needs for ``store``."""
+    if store is None:
+        return [], {}
+    if isinstance(store, StoreLocation):
+        return ["--store", store.location], dict(store.env)
+    return ["--store", str(store)], {}
 
 
 def run_cli(
     *args: str,
-    store: Path | None = None,
+    store: Path | str | StoreLocation | None = None,
     input: str | None = None,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m collectomics`` for real, as a user would."""
-    cmd = [sys.executable, "-m", "collectomics"]
-    if store is not None:
-        cmd += ["--store", str(store)]
+    store_args, store_env = _store_args(store)
+    cmd = [sys.executable, "-m", "collectomics", *store_args]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    full_env.update(store_env)
     full_env.update(env or {})
     return subprocess.run(
         cmd + list(args),
@@ -32,13 +49,21 @@ def run_cli(
     )
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    import socket
+def build_demo_into(location: StoreLocation, workdir: Path) -> None:
+    """The demo graph in ``location``: `collectomics demo --build-only` run in ``workdir``
+    (``location`` must be its collectomics-demo.db, which it builds), or, on a server, what
+    that command does, through the library (the command builds only into a directory)."""
+    if not location.remote:
+        assert location.path == workdir / "collectomics-demo.db", location
+        r = run_cli("demo", "--build-only", cwd=workdir)
+        assert r.returncode == 0, r.stderr
+        return
+    from collectomics.ingest.demo import build_demo
+    from collectomics.iri import Minter
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with location.open() as store:
+        for report in build_demo(store, Minter()):
+            assert report.rejected == 0, report.summary()
 
 
 def start_demo(workdir: Path, timeout: float = 120) -> tuple[str, subprocess.Popen[bytes]]:
@@ -99,24 +124,31 @@ def chromium(profile: Path, *args: str, height: int = 1000) -> str:
 
 
 def start_serve(
-    store: Path, workdir: Path, settings: dict[str, str] | None = None, timeout: float = 60
+    store: Path | StoreLocation,
+    workdir: Path,
+    settings: dict[str, str] | None = None,
+    timeout: float = 60,
+    stderr: int | IO[str] = subprocess.PIPE,
 ) -> tuple[str, subprocess.Popen[str]]:
     """Run `collectomics serve` on ``store`` on a free port with ``settings`` (COLLECTOMICS_*
     variables; the caller's own are dropped); return its URL once /health answers, and the
-    process (stderr piped, text), which the caller terminates."""
+    process (stderr piped, text, unless ``stderr`` says otherwise), which the caller
+    terminates."""
     import time
 
     import requests
 
     port = free_port()
+    store_args, store_env = _store_args(store)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")}
+    env.update(store_env)
     env.update(settings or {})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "--store", str(store), "serve", "--port", str(port)],
+        [sys.executable, "-m", "collectomics", *store_args, "serve", "--port", str(port)],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"

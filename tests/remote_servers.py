@@ -1,19 +1,30 @@
-"""Real SPARQL servers on 127.0.0.1 for the remote-store tests: `oxigraph serve` and Virtuoso.
+"""Real SPARQL servers on 127.0.0.1 for the remote-store tests: `oxigraph serve` and Virtuoso,
+and the one switch that points the whole suite at one of them.
 
-One server of each kind per test session (``remote_server``); ``reset`` empties it between tests
-(our graphs only: Virtuoso keeps system graphs of its own). ``COLLECTOMICS_TEST_BACKEND`` set to
-``oxigraph-server`` or ``virtuoso`` makes the ``store`` fixture of every test a RemoteStore on
-such a server (see docs/scaling.md).
+Servers are pooled per kind for the test session: a test or fixture *leases* one (``lease``),
+emptied for it by ``reset`` (our graphs only: Virtuoso keeps system graphs of its own), and gives
+it back when it ends; a lease held by a module- or session-scoped fixture keeps its server for
+that long, and the pool starts another server when every one is leased. So each store a test
+makes is empty and its own, whatever its scope.
+
+``COLLECTOMICS_TEST_BACKEND`` set to ``oxigraph-server`` or ``virtuoso`` (``python3 dev.py test
+--backend KIND``) makes every store of the suite a RemoteStore on such a server: ``new_store``
+(the ``store`` and ``make_store`` fixtures) and ``new_location`` (the ``store_location`` and
+``make_location`` fixtures, for the CLI and ``serve``). Without it they are what the tests always
+used: an in-memory ``OxigraphStore`` and a directory under the test's tmp_path. Tests about the
+embedded store itself carry ``@pytest.mark.embedded_only(reason)`` and are skipped under a
+backend, with that reason (docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +32,16 @@ import pytest
 import requests
 
 from collectomics.remote import RemoteStore
-from helpers import free_port
+from collectomics.store import Store, open_store
 
 BACKENDS = ("oxigraph-server", "virtuoso")
 BACKEND_ENV = "COLLECTOMICS_TEST_BACKEND"
 #: Virtuoso's row cap in the tests: small, so that paging and the cap's error are exercised.
 VIRTUOSO_MAX_ROWS = 20_000
+#: Seconds a server spends on one query at most (`oxigraph serve --timeout-s`, Virtuoso's
+#: MaxQueryExecutionTime). `serve` stops waiting after its own `query_timeout`, but the server
+#: goes on: a test that leaves it such a query restarts it (``end_runaway_queries``).
+SERVER_QUERY_TIMEOUT = 20
 
 
 @dataclass
@@ -85,6 +100,25 @@ class Server:
             )
             answer.raise_for_status()
 
+    def restart(self) -> None:
+        """Stop the server (and whatever queries it still runs) and start it again on the same
+        ports and data: how an operator ends a runaway query on either server."""
+        command, cwd = list(self.process.args), self.workdir  # type: ignore[arg-type]
+        self._halt()
+        log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - the server writes to it
+        self.process = subprocess.Popen(
+            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        _wait(self)
+
+    def _halt(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -93,6 +127,13 @@ class Server:
             self.process.kill()
             self.process.wait(timeout=30)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _wait(server: Server, timeout: float = 120) -> None:
@@ -131,7 +172,10 @@ def start_oxigraph(workdir: Path) -> Server:
             str(workdir / "db"),
             "--bind",
             f"127.0.0.1:{port}",
+            "--timeout-s",
+            str(SERVER_QUERY_TIMEOUT),
         ],
+        cwd=workdir,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -169,7 +213,7 @@ MaxClientConnections = 10
 Charset = UTF-8
 [SPARQL]
 ResultSetMaxRows = {max_rows}
-MaxQueryExecutionTime = 120
+MaxQueryExecutionTime = {timeout}
 """
 
 
@@ -191,7 +235,11 @@ def start_virtuoso(workdir: Path) -> Server:
     ini = workdir / "virtuoso.ini"
     ini.write_text(
         _VIRTUOSO_INI.format(
-            dir=workdir, sql_port=sql_port, http_port=http_port, max_rows=VIRTUOSO_MAX_ROWS
+            dir=workdir,
+            sql_port=sql_port,
+            http_port=http_port,
+            max_rows=VIRTUOSO_MAX_ROWS,
+            timeout=SERVER_QUERY_TIMEOUT,
         )
     )
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - the server writes to it
@@ -243,19 +291,56 @@ def suite_backend() -> str | None:
     return kind or None
 
 
-_SERVERS: dict[str, Server] = {}
+class Pool:
+    """The servers of the session, by kind, and which of them are leased."""
+
+    def __init__(self) -> None:
+        self.servers: dict[str, list[Server]] = {}
+        self.leased: set[int] = set()
+        #: How many servers of each kind this session started.
+        self.started: dict[str, int] = {}
+
+    def lease(self, kind: str, factory: pytest.TempPathFactory) -> Server:
+        """A server of ``kind`` that nobody holds, emptied; started when there is none."""
+        for server in self.servers.get(kind, []):
+            if id(server) not in self.leased and server.process.poll() is None:
+                break
+        else:
+            server = start(kind, factory.mktemp(kind))
+            self.servers.setdefault(kind, []).append(server)
+            self.started[kind] = self.started.get(kind, 0) + 1
+        self.leased.add(id(server))
+        try:
+            server.reset()
+        except BaseException:
+            self.leased.discard(id(server))
+            raise
+        return server
+
+    def release(self, server: Server) -> None:
+        self.leased.discard(id(server))
+
+    def stop_all(self) -> None:
+        for servers in self.servers.values():
+            for server in servers:
+                server.stop()
+        self.servers.clear()
+        self.leased.clear()
 
 
-def session_server(kind: str, factory: pytest.TempPathFactory) -> Server:
-    """One server of ``kind`` for the whole session, started on first use."""
-    if kind not in _SERVERS:
-        _SERVERS[kind] = start(kind, factory.mktemp(kind))
-    return _SERVERS[kind]
+POOL = Pool()
 
 
 def stop_all() -> None:
-    while _SERVERS:
-        _SERVERS.popitem()[1].stop()
+    POOL.stop_all()
+
+
+def lease(request: pytest.FixtureRequest, kind: str) -> Server:
+    """A server of ``kind`` for as long as ``request``'s test or fixture lives, empty."""
+    request.getfixturevalue("_remote_servers")  # stops the servers at the end of the session
+    server = POOL.lease(kind, request.getfixturevalue("tmp_path_factory"))
+    request.addfinalizer(lambda: POOL.release(server))
+    return server
 
 
 @pytest.fixture(scope="session")
@@ -265,15 +350,9 @@ def _remote_servers() -> Iterator[None]:
 
 
 @pytest.fixture(params=BACKENDS)
-def remote_server(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    _remote_servers: None,
-) -> Server:
+def remote_server(request: pytest.FixtureRequest) -> Server:
     """Each kind of server in turn, emptied for this test."""
-    server = session_server(request.param, tmp_path_factory)
-    server.reset()
-    return server
+    return lease(request, request.param)
 
 
 @pytest.fixture
@@ -282,3 +361,102 @@ def remote_store(remote_server: Server) -> Iterator[RemoteStore]:
     store = remote_server.store()
     yield store
     store.close()
+
+
+# -- the suite's backend switch -----------------------------------------------------------------
+
+
+@dataclass
+class StoreLocation:
+    """Where a test's store lives, as the CLI and ``serve`` name it: a directory (embedded), or
+    a leased server under a backend (``sparql+http://...`` plus the other endpoints' settings)."""
+
+    location: str
+    #: COLLECTOMICS_* settings a subprocess needs besides ``--store`` (the other endpoints).
+    env: dict[str, str] = field(default_factory=dict)
+    server: Server | None = None
+
+    @property
+    def remote(self) -> bool:
+        return self.server is not None
+
+    @property
+    def path(self) -> Path:
+        """The directory of an embedded store (only tests marked embedded_only need it)."""
+        assert self.server is None, f"{self.location} is a server, not a directory"
+        return Path(self.location)
+
+    def settings(self) -> dict[str, str]:
+        """Every COLLECTOMICS_* setting that names this store (``COLLECTOMICS_STORE`` too)."""
+        return {"COLLECTOMICS_STORE": self.location, **self.env}
+
+    def open(self, *, read_only: bool = False) -> Store:
+        if self.server is not None:
+            return self.server.store(read_only=read_only)
+        return open_store(self.location, read_only=read_only)
+
+    def __str__(self) -> str:
+        return self.location
+
+
+def end_runaway_queries(location: StoreLocation) -> None:
+    """After a test left queries running on ``location``'s server that `serve` stopped waiting
+    for (`serve` cannot cancel a query on a server): restart the server, so that they do not
+    slow the next tests down. (`oxigraph serve --timeout-s 20` gave up a 5-way cross join only
+    after 245 s; Virtuoso stops it at 20 s.) On disk there is nothing to do: `serve` killed the
+    worker process that ran it.
+
+    `serve` has just replaced its HTTP workers whose queries timed out: the replacements are
+    given a few seconds to open their handles first (a worker that starts while the server is
+    down exits with a traceback)."""
+    if location.server is not None:
+        time.sleep(5)
+        location.server.restart()
+
+
+def new_store(request: pytest.FixtureRequest, path: str | os.PathLike[str] | None = None) -> Store:
+    """An empty store of its own for ``request``'s test or fixture (any scope): the
+    ``OxigraphStore(path)`` the test always used (in memory without ``path``), or under a
+    backend a RemoteStore on a leased server, closed and given back when ``request`` ends."""
+    backend = suite_backend()
+    if backend is None:
+        from collectomics.store import OxigraphStore
+
+        return OxigraphStore(path)
+    server = lease(request, backend)
+    store = server.store()
+    request.addfinalizer(store.close)
+    return store
+
+
+def store_maker(request: pytest.FixtureRequest) -> Callable[[], Store]:
+    """A function that gives an empty store on each call, for many short-lived stores (one per
+    hypothesis example): a new in-memory store, or under a backend one server leased for
+    ``request``'s lifetime and emptied again on each call (so only the last store is usable)."""
+    backend = suite_backend()
+    if backend is None:
+        from collectomics.store import OxigraphStore
+
+        return OxigraphStore
+    leased: list[Server] = []
+
+    def make() -> Store:
+        if not leased:
+            leased.append(lease(request, backend))
+        else:
+            leased[0].reset()
+        return leased[0].store()
+
+    return make
+
+
+def new_location(request: pytest.FixtureRequest, path: str | os.PathLike[str]) -> StoreLocation:
+    """Where a CLI or ``serve`` subprocess makes its store: the directory ``path`` (not yet
+    there), or under a backend a leased, empty server."""
+    backend = suite_backend()
+    if backend is None:
+        return StoreLocation(str(path))
+    server = lease(request, backend)
+    env = server.env()
+    env.pop("COLLECTOMICS_STORE")
+    return StoreLocation(server.location, env, server)

@@ -1,15 +1,16 @@
-"""The CLI end to end, in subprocesses, on a temporary on-disk store."""
+"""The CLI end to end, in subprocesses, on a temporary on-disk store (a server under a backend)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import StoreLocation, new_location, run_cli
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 
@@ -17,8 +18,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("cli") / "store.db"
+def loaded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> StoreLocation:
+    db = new_location(request, tmp_path_factory.mktemp("cli") / "store.db")
     r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), "--dataset", "bcn", store=db)
     assert r.returncode == 0, r.stderr
     assert "read 5, loaded 3, rejected 2" in r.stdout
@@ -28,7 +31,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def test_stats(loaded: Path) -> None:
+def test_stats(loaded: StoreLocation) -> None:
     r = run_cli("stats", "--json", store=loaded)
     assert r.returncode == 0, r.stderr
     stats = json.loads(r.stdout)
@@ -40,7 +43,7 @@ def test_stats(loaded: Path) -> None:
     assert "https://w3id.org/collectomics/graph/bcn" in stats["graphs"]
 
 
-def test_canned_query_with_parameter(loaded: Path) -> None:
+def test_canned_query_with_parameter(loaded: StoreLocation) -> None:
     r = run_cli(
         "query", "specimens-by-country", "--param", "country=ES", "--format", "csv", store=loaded
     )
@@ -53,7 +56,7 @@ def test_canned_query_with_parameter(loaded: Path) -> None:
     assert list(csv.DictReader(io.StringIO(r.stdout))) == []
 
 
-def test_query_from_stdin_and_file(loaded: Path, tmp_path: Path) -> None:
+def test_query_from_stdin_and_file(loaded: StoreLocation, tmp_path: Path) -> None:
     q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/Event> }"
     r = run_cli("query", "-", "--format", "tsv", store=loaded, input=q)
     assert r.returncode == 0, r.stderr
@@ -80,20 +83,20 @@ def test_query_from_stdin_and_file(loaded: Path, tmp_path: Path) -> None:
         (["ingest", str(FIX / "mystery.csv")], "cannot tell what this file holds"),
     ],
 )
-def test_errors_are_one_clear_line(loaded: Path, args: list[str], message: str) -> None:
+def test_errors_are_one_clear_line(loaded: StoreLocation, args: list[str], message: str) -> None:
     r = run_cli(*args, store=loaded, input="SELEC nothing")
     assert r.returncode == 2
     assert message in r.stderr
     assert "Traceback" not in r.stderr
 
 
-def test_reingest_needs_replace(loaded: Path) -> None:
+def test_reingest_needs_replace(loaded: StoreLocation) -> None:
     r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), "--dataset", "bcn", store=loaded)
     assert r.returncode == 2 and "--replace" in r.stderr
 
 
-def test_report_json_counts_add_up(tmp_path: Path) -> None:
-    db, report = tmp_path / "s.db", tmp_path / "report.json"
+def test_report_json_counts_add_up(tmp_path: Path, store_location: StoreLocation) -> None:
+    db, report = store_location, tmp_path / "report.json"
     r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), "--report", str(report), store=db)
     assert r.returncode == 0, r.stderr
     [data] = json.loads(report.read_text())
@@ -101,11 +104,13 @@ def test_report_json_counts_add_up(tmp_path: Path) -> None:
     assert {"file", "row", "column", "reason", "severity"} <= set(data["problems"][0])
 
 
-def test_export_and_restore_round_trip(loaded: Path, tmp_path: Path) -> None:
+def test_export_and_restore_round_trip(
+    loaded: StoreLocation, tmp_path: Path, make_location: Callable[[str], StoreLocation]
+) -> None:
     dump = tmp_path / "all.nq"
     r = run_cli("export", str(dump), store=loaded)
     assert r.returncode == 0, r.stderr
-    other = tmp_path / "restored.db"
+    other = make_location("restored.db")
     r = run_cli("restore", str(dump), "--yes", store=other)
     assert r.returncode == 0, r.stderr
     dump2 = tmp_path / "again.nq"
@@ -117,8 +122,8 @@ def test_export_and_restore_round_trip(loaded: Path, tmp_path: Path) -> None:
     )
 
 
-def test_environment_names_the_store(loaded: Path) -> None:
-    r = run_cli("stats", "--json", env={"COLLECTOMICS_STORE": str(loaded)})
+def test_environment_names_the_store(loaded: StoreLocation) -> None:
+    r = run_cli("stats", "--json", env=loaded.settings())
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["specimens"] == 3
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import StoreLocation, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,11 @@ def _get(url: str, accept: str = "application/sparql-results+json") -> tuple[int
 
 
 @pytest.fixture(scope="module")
-def demo_server(demo_site: tuple[str, Path]) -> tuple[str, Path]:
+def demo_server(demo_site: tuple[str, StoreLocation]) -> tuple[str, StoreLocation]:
     return demo_site
 
 
-def test_demo_answers_sparql_over_http(demo_server: tuple[str, Path]) -> None:
+def test_demo_answers_sparql_over_http(demo_server: tuple[str, StoreLocation]) -> None:
     base, _ = demo_server
     query = "SELECT(COUNT(*)AS?n){?s?p?o}"  # the README's curl example, as written
     status, ctype, body = _get(f"{base}/sparql?query={urllib.parse.quote(query)}")
@@ -37,14 +37,14 @@ def test_demo_answers_sparql_over_http(demo_server: tuple[str, Path]) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_readme_curl_command(demo_server: tuple[str, Path]) -> None:
+def test_readme_curl_command(demo_server: tuple[str, StoreLocation]) -> None:
     base, _ = demo_server
     url = f"{base}/sparql?query=SELECT(COUNT(*)AS?n){{?s?p?o}}"
     r = subprocess.run(["curl", "-sg", url], capture_output=True, text=True, timeout=60)
     assert int(json.loads(r.stdout)["results"]["bindings"][0]["n"]["value"]) > 1000
 
 
-def test_demo_graph_links_all_five_kinds(demo_server: tuple[str, Path]) -> None:
+def test_demo_graph_links_all_five_kinds(demo_server: tuple[str, StoreLocation]) -> None:
     base, _ = demo_server
     query = """
     PREFIX col: <https://w3id.org/collectomics/ontology#>
@@ -65,7 +65,7 @@ def test_demo_graph_links_all_five_kinds(demo_server: tuple[str, Path]) -> None:
     assert json.loads(body)["boolean"] is True
 
 
-def test_canned_query_over_http(demo_server: tuple[str, Path]) -> None:
+def test_canned_query_over_http(demo_server: tuple[str, StoreLocation]) -> None:
     base, _ = demo_server
     _, ctype, body = _get(f"{base}/queries/specimens-by-country?country=ES", "text/csv")
     assert ctype.startswith("text/csv")
@@ -73,13 +73,15 @@ def test_canned_query_over_http(demo_server: tuple[str, Path]) -> None:
     assert lines[0] == "country,institution,specimens" and len(lines) > 2
 
 
-def test_demo_store_validates(demo_server: tuple[str, Path]) -> None:
+def test_demo_store_validates(demo_server: tuple[str, StoreLocation]) -> None:
     _, store = demo_server
     r = run_cli("validate", store=store)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_literal_on_dwciri_fails_validation_naming_the_node(tmp_path: Path) -> None:
+def test_literal_on_dwciri_fails_validation_naming_the_node(
+    tmp_path: Path, store_location: StoreLocation
+) -> None:
     bad = tmp_path / "bad.ttl"
     bad.write_text(
         "@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .\n"
@@ -87,7 +89,7 @@ def test_literal_on_dwciri_fails_validation_naming_the_node(tmp_path: Path) -> N
         '<specimen/BAD-1> a dwc:PreservedSpecimen ; dwc:catalogNumber "BAD-1" ;\n'
         '    dwciri:recordedBy "J. Smith" .\n'
     )
-    db = tmp_path / "s.db"
+    db = store_location
     assert run_cli("ingest", str(bad), store=db).returncode == 0
     r = run_cli("validate", store=db)
     assert r.returncode == 1
@@ -98,6 +100,11 @@ def test_literal_on_dwciri_fails_validation_naming_the_node(tmp_path: Path) -> N
     assert report["conforms"] is False
 
 
+@pytest.mark.embedded_only(
+    "`collectomics demo` builds its graph in a directory of its own and refuses a foreign one; "
+    "it does not build into a remote store (the demo_site fixture builds the demo into the "
+    "server instead)"
+)
 def test_demo_refuses_to_overwrite_a_foreign_store(tmp_path: Path) -> None:
     precious = tmp_path / "precious.db"
     precious.mkdir()

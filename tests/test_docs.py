@@ -9,7 +9,8 @@ import pytest
 
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
+from helpers import new_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 COOKBOOK = (DOCS / "sparql-cookbook.md").read_text("utf-8")
@@ -18,8 +19,8 @@ RECIPES = re.findall(r"^## (.+?)\n.*?```sparql\n(.*?)```", COOKBOOK, re.S | re.M
 
 
 @pytest.fixture(scope="module")
-def demo_store() -> OxigraphStore:
-    store = OxigraphStore()
+def demo_store(request: pytest.FixtureRequest) -> Store:
+    store = new_store(request)
     build_demo(store, Minter())
     return store
 
@@ -29,12 +30,12 @@ def test_cookbook_has_recipes() -> None:
 
 
 @pytest.mark.parametrize(("title", "query"), RECIPES, ids=[t for t, _ in RECIPES])
-def test_recipe_answers_on_the_demo(demo_store: OxigraphStore, title: str, query: str) -> None:
+def test_recipe_answers_on_the_demo(demo_store: Store, title: str, query: str) -> None:
     rows = list(demo_store.query(PREFIXES + query).rows())
     assert rows, f"recipe {title!r} returned no rows on the demo graph"
 
 
-def test_readme_tour_names_agents_that_exist(demo_store: OxigraphStore) -> None:
+def test_readme_tour_names_agents_that_exist(demo_store: Store) -> None:
     readme = (DOCS.parent / "README.md").read_text("utf-8")
     base = re.search(r"A=(https://\S+)", readme).group(1)  # type: ignore[union-attr]
     agents = re.findall(r"\$A/([A-Za-z0-9._-]+)", readme)

@@ -13,9 +13,10 @@ from werkzeug.test import Client
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 from collectomics.web import create_app
 from collectomics.web.sparql import FastSparql
+from helpers import StoreLocation, new_store
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }"
@@ -24,8 +25,8 @@ DIRECT = "application/sparql-query"
 
 
 @pytest.fixture(scope="module")
-def clients() -> tuple[Client, Client]:
-    store = OxigraphStore()
+def clients(request: pytest.FixtureRequest) -> tuple[Client, Client]:
+    store: Store = new_store(request)
     ingest_files(store, [FIX / "specimens-mixed.csv", FIX / "people-mixed.csv"], minter=Minter())
     settings = load_settings(environ={"COLLECTOMICS_MAX_ROWS": "2"})
     app = create_app(settings, store=store)
@@ -107,13 +108,13 @@ def test_queries_bypass_flask(clients: tuple[Client, Client]) -> None:
         app.app = inner
 
 
-def test_fast_path_over_query_processes(tmp_path: Path) -> None:
-    """Where `serve` uses waitress (not Linux), the fast path hands queries to worker processes."""
-    path = tmp_path / "s.db"
-    store = OxigraphStore(str(path))
+def test_fast_path_over_query_processes(store_location: StoreLocation) -> None:
+    """Where `serve` uses waitress (not Linux), the fast path hands queries to worker processes
+    (on disk; a remote store's queries go to its server)."""
+    store = store_location.open()
     ingest_files(store, [FIX / "specimens-mixed.csv", FIX / "people-mixed.csv"], minter=Minter())
     store.close()
-    settings = load_settings(environ={"COLLECTOMICS_STORE": str(path), "COLLECTOMICS_WORKERS": "1"})
+    settings = load_settings(environ={**store_location.settings(), "COLLECTOMICS_WORKERS": "1"})
     app = create_app(settings)
     try:
         client = app.test_client()

@@ -11,15 +11,15 @@ import pytest
 from flask.testing import FlaskClient
 
 from collectomics.config import load_settings
-from collectomics.store import OxigraphStore
 from collectomics.web import create_app
+from helpers import new_store
 
 D1, D2, D3 = (f"http://kasei.us/2009/09/sparql/data/data{n}.rdf" for n in (1, 2, 3))
 
 
 @pytest.fixture(scope="module")
-def client() -> FlaskClient:
-    store = OxigraphStore()
+def client(request: pytest.FixtureRequest) -> FlaskClient:
+    store = new_store(request)
     for n, graph in enumerate((D1, D2, D3), start=1):
         store.add(
             graph,

@@ -4,13 +4,16 @@ historians' canned queries answer on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from collectomics.inference import infer
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
 from collectomics.queries import get_query
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
+from helpers import new_store
 
 BASE = "https://w3id.org/collectomics/"
 PREFIXES = """PREFIX col: <https://w3id.org/collectomics/ontology#>
@@ -29,8 +32,8 @@ BCN_35752 = BASE + "specimen/f92177fe-c37c-11e6-9598-0800200c9a66"
 
 
 @pytest.fixture(scope="module")
-def demo() -> OxigraphStore:
-    store = OxigraphStore()
+def demo(request: pytest.FixtureRequest) -> Store:
+    store = new_store(request)
     reports = build_demo(store, Minter())
     assert all(r.rejected == 0 for r in reports)
     assert not [p for r in reports for p in r.problems if "demo-documents" in r.dataset]
@@ -38,11 +41,11 @@ def demo() -> OxigraphStore:
     return store
 
 
-def _ask(store: OxigraphStore, body: str) -> bool:
+def _ask(store: Store, body: str) -> bool:
     return store.query(PREFIXES + "ASK {" + body + "}").boolean
 
 
-def test_each_kind_links_to_the_others(demo: OxigraphStore) -> None:
+def test_each_kind_links_to_the_others(demo: Store) -> None:
     assert _ask(
         demo,
         f"""<{BCN_35752}> col:hasLabel ?label .
@@ -65,7 +68,7 @@ def test_each_kind_links_to_the_others(demo: OxigraphStore) -> None:
     )
 
 
-def test_illustrative_nodes_are_marked_and_real_ones_are_not(demo: OxigraphStore) -> None:
+def test_illustrative_nodes_are_marked_and_real_ones_are_not(demo: Store) -> None:
     unmarked = demo.query(
         PREFIXES + "SELECT DISTINCT ?s { GRAPH ?g { ?s a ?t } "
         'FILTER(CONTAINS(STR(?g), "demo-documents") || CONTAINS(STR(?g), "illustrative")) '
@@ -77,7 +80,7 @@ def test_illustrative_nodes_are_marked_and_real_ones_are_not(demo: OxigraphStore
     assert _ask(demo, f"<{DEMO_2}> col:illustrative true")
 
 
-def test_undated_sheet_bounded_by_its_label_writers_life(demo: OxigraphStore) -> None:
+def test_undated_sheet_bounded_by_its_label_writers_life(demo: Store) -> None:
     rows = list(demo.query(get_query("undated-specimen-bounds").text).rows())
     mine = {
         (str(r["method"]).rsplit("#")[-1], r["earliest"].value, r["latest"].value)  # type: ignore[union-attr]
@@ -92,7 +95,7 @@ def test_undated_sheet_bounded_by_its_label_writers_life(demo: OxigraphStore) ->
     assert any(r.get("method") is None for r in rows)
 
 
-def test_label_writing_window_of_a_living_writer(demo: OxigraphStore) -> None:
+def test_label_writing_window_of_a_living_writer(demo: Store) -> None:
     # Blanché (born 1958, living): his label cannot be older than 1968 (working age 10)
     rows = list(
         demo.query(
@@ -103,7 +106,7 @@ def test_label_writing_window_of_a_living_writer(demo: OxigraphStore) -> None:
     assert [(r["e"].value, r.get("l")) for r in rows] == [("1968-01-01", None)]  # type: ignore[union-attr]
 
 
-def test_flag_after_death_and_person_dossier(demo: OxigraphStore) -> None:
+def test_flag_after_death_and_person_dossier(demo: Store) -> None:
     q = get_query("flagged-records")
     rows = list(demo.query(q.text, params=q.bind({})).rows())
     assert [(str(r["specimen"]), str(r["rule"]).rsplit("#")[-1]) for r in rows] == [
@@ -128,7 +131,7 @@ def test_flag_after_death_and_person_dossier(demo: OxigraphStore) -> None:
     }
 
 
-def test_pages_mentioning_a_specimen(demo: OxigraphStore) -> None:
+def test_pages_mentioning_a_specimen(demo: Store) -> None:
     q = get_query("documents-mentioning-specimen")
     rows = list(demo.query(q.text, params=q.bind({})).rows())
     assert [str(r["page"]) for r in rows] == [BASE + "document/blanche-field-notebook-1983/page-3"]
@@ -136,13 +139,13 @@ def test_pages_mentioning_a_specimen(demo: OxigraphStore) -> None:
     assert rows[0]["image"] is not None
 
 
-def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(demo: OxigraphStore) -> None:
+def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(demo: Store, make_store: Callable[..., Store]) -> None:
     from collectomics.validation import validate_store
 
     graph = BASE + "graph/inferences"
     report = validate_store(demo, graph=graph)
     assert report.conforms and not report.results, report.to_text()
-    broken = OxigraphStore()
+    broken = make_store()
     broken.replace_graph(
         BASE + "graph/broken",
         """@base <https://w3id.org/collectomics/test/> .
@@ -178,7 +181,7 @@ def test_tutorial_names_queries_that_exist() -> None:
         get_query(name)
 
 
-def test_iiif_manifest_of_the_notebook_links_to_its_description(demo: OxigraphStore) -> None:
+def test_iiif_manifest_of_the_notebook_links_to_its_description(demo: Store) -> None:
     manifest = "https://example.org/collectomics-demo/iiif/font-quer-notebook-1935/manifest.json"
     notebook = BASE + "document/font-quer-notebook-1935"
     assert _ask(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,8 @@ import pytest
 from collectomics.inference import export_flags, infer, inferences_graph
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
-from helpers import run_cli
+from collectomics.store import Store
+from helpers import StoreLocation, run_cli
 
 BASE = "https://w3id.org/collectomics/"
 M = Minter()
@@ -93,7 +94,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return out
 
 
-def _load(store: OxigraphStore, files: dict[str, Path]) -> None:
+def _load(store: Store, files: dict[str, Path]) -> None:
     for name in ("people.csv", "specimens.csv", "labels.csv", "documents.json", "matches.ttl"):
         [report] = ingest_files(store, [files[name]], minter=M, dataset_id=name.split(".")[0])
         assert report.rejected == 0, report.problems
@@ -103,7 +104,7 @@ def _specimen(cat: str) -> str:
     return f"{BASE}specimen/_/_/{cat}"
 
 
-def _inferences(store: OxigraphStore) -> dict[tuple[str, str], list[tuple[str, str, set[str]]]]:
+def _inferences(store: Store) -> dict[tuple[str, str], list[tuple[str, str, set[str]]]]:
     found: dict[tuple[str, str], list[tuple[str, str, set[str]]]] = {}
     rows = store.query(
         "PREFIX col: <https://w3id.org/collectomics/ontology#> "
@@ -129,7 +130,7 @@ def _inferences(store: OxigraphStore) -> dict[tuple[str, str], list[tuple[str, s
     return found
 
 
-def _flags(store: OxigraphStore) -> set[tuple[str, str, str]]:
+def _flags(store: Store) -> set[tuple[str, str, str]]:
     rows = store.query(
         "PREFIX col: <https://w3id.org/collectomics/ontology#> "
         "SELECT ?s ?m ?p WHERE { ?f a col:RecordFlag ; <http://www.w3.org/ns/oa#hasTarget> ?s ; "
@@ -145,8 +146,8 @@ def _flags(store: OxigraphStore) -> set[tuple[str, str, str]]:
     }
 
 
-def test_bounds_from_label_writer_pages_and_number_series(files: dict[str, Path]) -> None:
-    store = OxigraphStore()
+def test_bounds_from_label_writer_pages_and_number_series(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+    store = make_store()
     _load(store, files)
     report = infer(store, M)
     found = _inferences(store)
@@ -185,8 +186,8 @@ def test_bounds_from_label_writer_pages_and_number_series(files: dict[str, Path]
     assert report.undated == 5  # S1 S7 A25 A99 B15
 
 
-def test_flags_respect_precision_and_reach(files: dict[str, Path]) -> None:
-    store = OxigraphStore()
+def test_flags_respect_precision_and_reach(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+    store = make_store()
     _load(store, files)
     infer(store, M)
     assert _flags(store) == {
@@ -205,8 +206,8 @@ def test_flags_respect_precision_and_reach(files: dict[str, Path]) -> None:
         infer(store, M, working_age=-1)
 
 
-def test_rerun_replaces_only_the_inferences_graph(files: dict[str, Path]) -> None:
-    store = OxigraphStore()
+def test_rerun_replaces_only_the_inferences_graph(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+    store = make_store()
     _load(store, files)
     others = {g: store.count(g) for g in store.graphs()}
     first = infer(store, M)
@@ -224,8 +225,8 @@ def test_rerun_replaces_only_the_inferences_graph(files: dict[str, Path]) -> Non
     assert store.count(BASE + "graph/specimens") == others[BASE + "graph/specimens"]
 
 
-def test_export_flags_csv(files: dict[str, Path]) -> None:
-    store = OxigraphStore()
+def test_export_flags_csv(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+    store = make_store()
     _load(store, files)
     infer(store, M)
     out = io.StringIO()
@@ -238,8 +239,11 @@ def test_export_flags_csv(files: dict[str, Path]) -> None:
     assert s3["evidence"] == _specimen("S3") + "/event"
 
 
-def test_cli_infer_and_flags_on_disk(files: dict[str, Path], tmp_path: Path) -> None:
-    db = tmp_path / "store.db"
+def test_cli_infer_and_flags_on_disk(
+    files: dict[str, Path], tmp_path: Path, store_location: StoreLocation
+) -> None:
+    """On disk (on the server under a backend)."""
+    db = store_location
     for name in ("people.csv", "specimens.csv", "labels.csv", "documents.json"):
         r = run_cli("ingest", str(files[name]), "--dataset", name.split(".")[0], store=db)
         assert r.returncode == 0, r.stderr

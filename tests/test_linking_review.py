@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,8 @@ from collectomics.iri import Minter
 from collectomics.linking import standin
 from collectomics.linking.service import links_graph, read_matches
 from collectomics.model import IRI
-from collectomics.store import OxigraphStore
-from helpers import run_cli
+from collectomics.store import Store
+from helpers import StoreLocation, run_cli
 
 DATA = Path(__file__).resolve().parent / "data" / "linking"
 SPECIMENS = DATA / "specimens.csv"
@@ -34,7 +34,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         yield {f"COLLECTOMICS_{k.upper()}": v for k, v in settings.items()}
 
 
-def _review(store: Path, env: dict[str, str]) -> list[dict]:  # type: ignore[type-arg]
+def _review(store: StoreLocation, env: dict[str, str]) -> list[dict]:  # type: ignore[type-arg]
     r = run_cli("review", "--all", "--json", store=store, env=env)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)  # type: ignore[no-any-return]
@@ -44,8 +44,10 @@ def _by_name(listing: list[dict], name: str) -> dict:  # type: ignore[type-arg]
     return next(a for a in listing if a["name"] == name)
 
 
-def test_link_review_reingest_and_export(tmp_path: Path, env: dict[str, str]) -> None:
-    store = tmp_path / "db"
+def test_link_review_reingest_and_export(
+    tmp_path: Path, env: dict[str, str], store_location: StoreLocation
+) -> None:
+    store = store_location
     assert run_cli("ingest", str(SPECIMENS), "--dataset", "bcn", store=store).returncode == 0
     r = run_cli("link", "--dataset", "bcn", store=store, env=env)
     assert r.returncode == 0, r.stderr
@@ -92,7 +94,7 @@ def test_link_review_reingest_and_export(tmp_path: Path, env: dict[str, str]) ->
         == 0
     )
     assert run_cli("link", "--dataset", "bcn", store=store, env=env).returncode == 0
-    with OxigraphStore(store) as s:
+    with store.open() as s:
         minter = Minter()
         matches = read_matches(s, minter)
         assert matches[accept].status == "accepted"
@@ -214,8 +216,10 @@ def test_quickstatements_add_missing_identifiers_with_evidence() -> None:
         assert len(cells) % 2 == 1 and all(re.fullmatch(r"S\d+", c) for c in cells[3::2])
 
 
-def test_offline_link_answers_from_the_cache(tmp_path: Path, env: dict[str, str]) -> None:
-    store = tmp_path / "db"
+def test_offline_link_answers_from_the_cache(
+    tmp_path: Path, env: dict[str, str], store_location: StoreLocation
+) -> None:
+    store = store_location
     assert run_cli("ingest", str(SPECIMENS), "--dataset", "bcn", store=store).returncode == 0
     cache = {**env, "COLLECTOMICS_LINKING_CACHE": str(tmp_path / "cache")}
     first = run_cli("link", store=store, env=cache)
@@ -236,7 +240,7 @@ def test_offline_link_answers_from_the_cache(tmp_path: Path, env: dict[str, str]
     assert listing.returncode == 0 and "family name 'blanche' agrees" in listing.stdout
 
 
-def test_co_collectors_already_linked_count(tmp_path: Path) -> None:
+def test_co_collectors_already_linked_count(tmp_path: Path, make_store: Callable[..., Store]) -> None:
     """Julià Molero collected with Cèsar Blanché in one dataset; in another, once `J. Molero` is
     accepted as him, `C. Blanché` gains the co-collector feature for Cèsar Blanché."""
     from collectomics.ingest import ingest_files
@@ -248,7 +252,7 @@ def test_co_collectors_already_linked_count(tmp_path: Path) -> None:
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_text(header + "BCN\tA-1\tBlanché, Cèsar & Molero, Julià\t1983-06-14\tES\n", "utf-8")
     b.write_text(header + "BC\tB-1\tC. Blanché & J. Molero\t1984-06-14\tES\n", "utf-8")
-    store, minter = OxigraphStore(), Minter()
+    store, minter = make_store(), Minter()
     ingest_files(store, [a], minter=minter, dataset_id="a")
     ingest_files(store, [b], minter=minter, dataset_id="b")
     with standin.running("wikidata", standin.load("wikidata", DATA)) as urls:
@@ -278,7 +282,7 @@ def test_co_collectors_already_linked_count(tmp_path: Path) -> None:
     assert matches[molero.iri].status == "accepted" and matches[molero.iri].by_human
 
 
-def test_publisher_identifier_is_chained_to_its_wikidata_item(tmp_path: Path) -> None:
+def test_publisher_identifier_is_chained_to_its_wikidata_item(tmp_path: Path, make_store: Callable[..., Store]) -> None:
     from collectomics.ingest import ingest_files
     from collectomics.linking.service import ServiceSource, link
     from collectomics.linking.session import HttpClient
@@ -290,7 +294,7 @@ def test_publisher_identifier_is_chained_to_its_wikidata_item(tmp_path: Path) ->
         "K\tK-1\tB.B. Klitgaard\turn:lsid:ipni.org:authors:36375-1\t1995-03-01\n",
         "utf-8",
     )
-    store, minter = OxigraphStore(), Minter()
+    store, minter = make_store(), Minter()
     ingest_files(store, [csv_file], minter=minter, dataset_id="k")
     with standin.running("wikidata", standin.load("wikidata", DATA)) as urls:
         client = WikidataClient(

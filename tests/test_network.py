@@ -7,7 +7,7 @@ a2 by sharing that schema:sameAs target. b, c, d are plain name-string agents.
 from __future__ import annotations
 
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import OxigraphStore, Store
 
 B = "https://w3id.org/collectomics/"
 P = B + "person/p"
@@ -82,8 +82,8 @@ def turtle() -> str:
     return "\n".join(out)
 
 
-def hand_store(path: str | None = None) -> OxigraphStore:
-    store = OxigraphStore(path)
+def hand_store(store: Store) -> Store:
+    """``store`` with the hand-written graph loaded."""
     store.replace_graph(Minter().graph("hand"), turtle().encode(), "turtle")
     return store
 
@@ -92,6 +92,7 @@ def hand_store(path: str | None = None) -> OxigraphStore:
 
 import csv  # noqa: E402
 import json  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import networkx as nx  # noqa: E402
@@ -105,14 +106,15 @@ from collectomics.itinerary import (  # noqa: E402
     save_flags,
     to_geojson,
 )
+from helpers import StoreLocation, new_store  # noqa: E402
 
 M = Minter()
 INST_X, INST_Y = N.institution_iri(M, "X"), N.institution_iri(M, "Y")
 
 
 @pytest.fixture()
-def store() -> OxigraphStore:
-    return hand_store()
+def store(request: pytest.FixtureRequest) -> Store:
+    return hand_store(new_store(request))
 
 
 def _edges(net: N.Network) -> dict[tuple[str, str], tuple[int, int | None, int | None]]:
@@ -133,7 +135,7 @@ CO = {
 }
 
 
-def test_co_collectors_resolve_agents_to_the_person(store: OxigraphStore) -> None:
+def test_co_collectors_resolve_agents_to_the_person(store: Store) -> None:
     net = N.build_network(store, M)
     assert net.source == "data"
     assert _edges(net) == CO
@@ -147,7 +149,7 @@ def test_co_collectors_resolve_agents_to_the_person(store: OxigraphStore) -> Non
     assert {n["community"] for n in nodes.values()} == {0}
 
 
-def test_decade_and_date_range_slices(store: OxigraphStore) -> None:
+def test_decade_and_date_range_slices(store: Store) -> None:
     net = N.build_network(store, M, decade=1910)
     assert _edges(net) == {
         tuple(sorted((P, AB))): (1, 1910, 1910),
@@ -159,7 +161,7 @@ def test_decade_and_date_range_slices(store: OxigraphStore) -> None:
     }
 
 
-def test_determiner_and_institution_networks(store: OxigraphStore) -> None:
+def test_determiner_and_institution_networks(store: Store) -> None:
     det = N.build_network(store, M, "determiner")
     assert _edges(det) == {
         tuple(sorted((AD, P))): (2, 1900, 1920),
@@ -177,13 +179,13 @@ def test_determiner_and_institution_networks(store: OxigraphStore) -> None:
     assert {n["kind"] for n in inst.nodes()} == {"person", "agent", "institution"}
 
 
-def test_one_dataset_and_an_unknown_one(store: OxigraphStore) -> None:
+def test_one_dataset_and_an_unknown_one(store: Store) -> None:
     assert _edges(N.build_network(store, M, dataset="hand")) == CO
     with pytest.raises(N.InputError):
         N.build_network(store, M, dataset="nope")
 
 
-def test_ego_network_from_data_and_from_facets(store: OxigraphStore) -> None:
+def test_ego_network_from_data_and_from_facets(store: Store) -> None:
     ego = N.build_network(store, M, "determiner", person=AD)
     assert set(ego.graph) == {AD, P, AB}
     assert N.build_network(store, M, person=AB).source == "data"
@@ -198,7 +200,7 @@ def test_ego_network_from_data_and_from_facets(store: OxigraphStore) -> None:
         assert _edges(slow) == CO
 
 
-def test_materialised_edges_and_facets_stay_in_step(store: OxigraphStore) -> None:
+def test_materialised_edges_and_facets_stay_in_step(store: Store) -> None:
     N.materialise(store, M)
     whole = N.build_network(store, M)
     assert whole.source == "facets" and _edges(whole) == CO
@@ -215,7 +217,7 @@ def test_materialised_edges_and_facets_stay_in_step(store: OxigraphStore) -> Non
     assert N.build_network(store, M).source == "data"
 
 
-def test_gexf_and_graphml_read_back_with_networkx(store: OxigraphStore, tmp_path: Path) -> None:
+def test_gexf_and_graphml_read_back_with_networkx(store: Store, tmp_path: Path) -> None:
     net = N.build_network(store, M)
     N.export(net, "gexf", tmp_path / "n.gexf")
     g = nx.read_gexf(tmp_path / "n.gexf")
@@ -232,7 +234,7 @@ def test_gexf_and_graphml_read_back_with_networkx(store: OxigraphStore, tmp_path
     assert h.nodes[P]["kind"] == "person" and h.nodes[P]["degree"] == 2
 
 
-def test_csv_and_json_exports(store: OxigraphStore, tmp_path: Path) -> None:
+def test_csv_and_json_exports(store: Store, tmp_path: Path) -> None:
     net = N.build_network(store, M)
     nodes_path, edges_path = N.export(net, "csv", tmp_path / "pal.csv")
     edges = list(csv.DictReader(edges_path.open()))
@@ -248,7 +250,7 @@ def test_csv_and_json_exports(store: OxigraphStore, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ itineraries
 
 
-def test_itinerary_orders_stops_and_says_where_places_come_from(store: OxigraphStore) -> None:
+def test_itinerary_orders_stops_and_says_where_places_come_from(store: Store) -> None:
     it = itinerary(store, P)
     got = [(s.earliest.isoformat(), s.place_source, len(s.specimens)) for s in it.stops]
     assert got == [
@@ -266,7 +268,7 @@ def test_itinerary_orders_stops_and_says_where_places_come_from(store: OxigraphS
     assert set(it.agents) == {P, A, A2, "http://www.wikidata.org/entity/Q1"}
 
 
-def test_itinerary_flags(store: OxigraphStore) -> None:
+def test_itinerary_flags(store: Store) -> None:
     it = itinerary(store, P)
     flags = [(f.rule, f.previous, f.stop, f.days) for f in it.flags]
     assert flags == [
@@ -281,7 +283,7 @@ def test_itinerary_flags(store: OxigraphStore) -> None:
     assert parse_speeds("*:10 1900:1") == [(1900, 1.0), (None, 10.0)]
 
 
-def test_itinerary_flags_are_annotations(store: OxigraphStore) -> None:
+def test_itinerary_flags_are_annotations(store: Store) -> None:
     it = itinerary(store, P)
     text = flag_ntriples(it, M)
     assert text.count("<http://www.w3.org/ns/oa#assessing>") == 3
@@ -296,7 +298,7 @@ def test_itinerary_flags_are_annotations(store: OxigraphStore) -> None:
     assert len(rows) == 3
 
 
-def test_itinerary_geojson(store: OxigraphStore) -> None:
+def test_itinerary_geojson(store: Store) -> None:
     geo = to_geojson(itinerary(store, P))
     points = [f for f in geo["features"] if f["geometry"]["type"] == "Point"]
     lines = [f for f in geo["features"] if f["geometry"]["type"] == "LineString"]
@@ -309,11 +311,11 @@ def test_itinerary_geojson(store: OxigraphStore) -> None:
 # ------------------------------------------------------------------ the commands
 
 
-def test_commands(tmp_path: Path) -> None:
+def test_commands(tmp_path: Path, store_location: StoreLocation) -> None:
     from helpers import run_cli
 
-    db = tmp_path / "db"
-    hand_store(str(db)).close()
+    db = store_location
+    hand_store(db.open()).close()
     r = run_cli("network", str(tmp_path / "n.gexf"), store=db)
     assert r.returncode == 0, r.stderr
     assert "3 nodes, 3 edges (co-collector, from data)" in r.stderr
@@ -339,7 +341,7 @@ def test_commands(tmp_path: Path) -> None:
     assert r.returncode == 0 and r.stdout.count("\n") == 4  # header + three stops of 1920
 
 
-def test_a_limit_keeps_the_strongest_ties_per_ring(store: OxigraphStore) -> None:
+def test_a_limit_keeps_the_strongest_ties_per_ring(store: Store) -> None:
     # P is tied to B and C with 2 specimens each: the tie breaks on the IRI, B before C
     assert set(N.build_network(store, M, person=P, limit=1).graph) == {P, AB}
     N.materialise(store, M)
@@ -352,10 +354,14 @@ def _full(net: N.Network) -> tuple[list, list]:
     return net.nodes(), net.edges()
 
 
+@pytest.mark.embedded_only(
+    "the edge index is a file in the store's directory, which the test removes and forges; a "
+    "remote store keeps it in the process, as an in-memory one does"
+)
 def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> None:
     from collectomics import edgeindex
 
-    store = hand_store(str(tmp_path / "db"))
+    store = hand_store(OxigraphStore(str(tmp_path / "db")))
     N.materialise(store, M)
     path = edgeindex.cache_file(store)
     assert path is not None and path.is_file()
@@ -384,14 +390,14 @@ def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> Non
 
 
 def test_kept_itineraries_answer_as_the_data_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_store: Callable[..., Store]
 ) -> None:
     from collectomics import edgeindex
     from collectomics import itinerary as I
 
     monkeypatch.setattr(I, "CACHE_AT", 3)  # P (10 specimens), B and C (3 each) are kept
-    for path in (None, str(tmp_path / "db")):
-        store = hand_store(path)
+    for path in (None, str(tmp_path / "db")):  # in memory, on disk (on servers under a backend)
+        store = hand_store(make_store(path))
         plain = {who: I.itinerary(store, who).to_dict() for who in (P, AB, AD)}
         report = N.materialise(store, M)
         assert report.itineraries == 3
@@ -408,22 +414,24 @@ def test_kept_itineraries_answer_as_the_data_does(
         store.close()
 
 
-def test_ingest_rebuilds_stale_facets_unless_told_not_to(tmp_path: Path) -> None:
+def test_ingest_rebuilds_stale_facets_unless_told_not_to(
+    tmp_path: Path, store_location: StoreLocation
+) -> None:
     from helpers import run_cli
 
     data = tmp_path / "hand.ttl"
     data.write_text(turtle(), encoding="utf-8")
-    db = tmp_path / "db"
+    db = store_location
     r = run_cli("ingest", str(data), "--dataset", "hand", store=db)
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
-    with OxigraphStore(db, read_only=True) as s:
+    with db.open(read_only=True) as s:
         assert N.facets_fresh(s, M)
     r = run_cli(
         "ingest", str(data), "--dataset", "hand", "--replace", store=db,
         env={"COLLECTOMICS_MATERIALISE_AFTER_LOAD": "false"},
     )  # fmt: skip
     assert r.returncode == 0 and "co-collection" not in r.stderr, r.stderr
-    with OxigraphStore(db, read_only=True) as s:
+    with db.open(read_only=True) as s:
         assert not N.facets_fresh(s, M)  # stale, and readers know it
     r = run_cli("infer", store=db)  # any later load brings them up to date
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr

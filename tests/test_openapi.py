@@ -9,12 +9,13 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from collectomics.config import load_settings
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 from collectomics.web import create_app
 from collectomics.web.openapi import description
 
@@ -26,8 +27,8 @@ def _as_openapi(rule: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
 
 
-def test_every_route_is_described() -> None:
-    app = create_app(load_settings(environ={}), store=OxigraphStore())
+def test_every_route_is_described(make_store: Callable[..., Store]) -> None:
+    app = create_app(load_settings(environ={}), store=make_store())
     paths = description()["paths"]
     for rule in app.url_map.iter_rules():
         path = _as_openapi(rule.rule)

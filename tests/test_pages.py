@@ -13,16 +13,16 @@ from rdflib import Graph
 from collectomics.config import load_settings
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
 from collectomics.web import create_app
+from helpers import new_store
 
 BASE = "https://w3id.org/collectomics/"
 AGENT = "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
 
 
 @pytest.fixture(scope="module")
-def client() -> FlaskClient:
-    store = OxigraphStore()
+def client(request: pytest.FixtureRequest) -> FlaskClient:
+    store = new_store(request)
     build_demo(store, Minter())
     hostile = "\n".join(
         [

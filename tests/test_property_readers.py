@@ -8,7 +8,7 @@ import csv
 import io
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from collectomics.ingest.csvfile import read_rows
 from collectomics.ingest.dwca import Archive, Row, RowError
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 
 SETTINGS = settings(
     max_examples=150,
@@ -54,9 +54,9 @@ def _file(name: str, data: bytes) -> Iterator[Path]:
         yield path
 
 
-def _ingest(path: Path) -> None:
-    """Ingest ``path`` into a store in memory: the counts add up, or an InputError says where."""
-    store = OxigraphStore()
+def _ingest(path: Path, fresh_store: Callable[[], Store]) -> None:
+    """Ingest ``path`` into an empty store: the counts add up, or an InputError says where."""
+    store = fresh_store()
     try:
         report = ingest_dataset(store, DatasetSpec("fuzz", (path,)), minter=Minter())
     except InputError as exc:
@@ -94,7 +94,8 @@ def test_csv_any_bytes_give_rows_or_an_input_error(data: bytes) -> None:
 
 @SETTINGS
 @given(st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=12))
-def test_csv_rows_written_by_a_csv_writer_are_all_counted(rows: list[list[str]]) -> None:
+def test_csv_rows_written_by_a_csv_writer_are_all_counted(
+    fresh_store: Callable[[], Store], rows: list[list[str]]) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["catalogNumber", "recordedBy", "eventDate"])
@@ -110,14 +111,15 @@ def test_csv_rows_written_by_a_csv_writer_are_all_counted(rows: list[list[str]])
                 assert isinstance(record, dict) and list(record.values()) == source
             else:
                 assert isinstance(record, InputError) and "fields" in record.message
-        _ingest(path)
+        _ingest(path, fresh_store)
 
 
 @SETTINGS
 @given(DELIMITED)
-def test_csv_ingest_counts_add_up_on_any_bytes(data: bytes) -> None:
+def test_csv_ingest_counts_add_up_on_any_bytes(
+    fresh_store: Callable[[], Store], data: bytes) -> None:
     with _file("specimens.csv", b"catalogNumber,recordedBy,eventDate\n" + data) as path:
-        _ingest(path)
+        _ingest(path, fresh_store)
 
 
 # -- the Darwin Core Archive reader ----------------------------------------------------------------
@@ -139,7 +141,8 @@ def _read_all(archive: Archive) -> tuple[int, int]:
 @SETTINGS
 @given(DELIMITED)
 @example(b"id\tcatalogNumber\trecordedBy\teventDate\n1\tA1\tSmith, J.\t1911\n1\tA1\n")
-def test_archive_any_data_bytes_give_rows_or_an_input_error(data: bytes) -> None:
+def test_archive_any_data_bytes_give_rows_or_an_input_error(
+    fresh_store: Callable[[], Store], data: bytes) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "archive"
         folder.mkdir()
@@ -152,7 +155,7 @@ def test_archive_any_data_bytes_give_rows_or_an_input_error(data: bytes) -> None
                 _read_all(archive)
         except InputError as exc:
             assert exc.file, exc
-        _ingest(folder)
+        _ingest(folder, fresh_store)
 
 
 @SETTINGS
@@ -178,7 +181,8 @@ def test_archive_any_meta_xml_gives_an_archive_or_an_input_error(meta: bytes) ->
 
 @SETTINGS
 @given(st.binary(max_size=300), st.booleans())
-def test_zip_of_any_bytes_gives_an_archive_or_an_input_error(data: bytes, as_member: bool) -> None:
+def test_zip_of_any_bytes_gives_an_archive_or_an_input_error(
+    fresh_store: Callable[[], Store], data: bytes, as_member: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "archive.zip"
         if as_member:  # a real zip whose members hold the bytes
@@ -192,7 +196,7 @@ def test_zip_of_any_bytes_gives_an_archive_or_an_input_error(data: bytes, as_mem
                 _read_all(archive)
         except InputError as exc:
             assert exc.file, exc
-        _ingest(path)
+        _ingest(path, fresh_store)
 
 
 def test_the_generators_reach_the_error_paths() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,8 +18,9 @@ from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.network import materialise
-from collectomics.store import OxigraphStore
+from collectomics.store import OxigraphStore, Store
 from collectomics.web import create_app
+from helpers import StoreLocation, new_store
 
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
@@ -62,14 +64,14 @@ def validate() -> Any:
 
 
 @pytest.fixture(scope="module")
-def demo() -> OxigraphStore:
-    store = OxigraphStore()
+def demo(request: pytest.FixtureRequest) -> Store:
+    store = new_store(request)
     build_demo(store, Minter())
     return store
 
 
 @pytest.fixture(scope="module")
-def client(demo: OxigraphStore) -> Any:
+def client(demo: Store) -> Any:
     app = create_app(load_settings({}, environ={}), store=demo)
     return app.test_client()
 
@@ -174,7 +176,7 @@ def test_suggest_preview_extend_validate(client: Any, validate: Any) -> None:
     assert client.get("/reconcile/preview?id=<script>").status_code == 404
 
 
-def test_preview_escapes_text(demo: OxigraphStore) -> None:
+def test_preview_escapes_text(demo: Store) -> None:
     ix = rec.index_for(demo)
     entity = ix.get("person/cesar-blanche")
     assert entity is not None
@@ -206,7 +208,7 @@ KNOWN = [
 
 @pytest.mark.parametrize(("name", "props", "expected", "match"), KNOWN)
 def test_known_names(
-    demo: OxigraphStore, name: str, props: list, expected: str, match: Any
+    demo: Store, name: str, props: list, expected: str, match: Any
 ) -> None:
     answer = rec.reconcile(demo, {"q0": {"query": name, "type": "Person", "properties": props}})
     result = answer["q0"]["result"]
@@ -215,7 +217,7 @@ def test_known_names(
         assert result[0]["match"] is match
 
 
-def test_person_must_have_been_alive(demo: OxigraphStore) -> None:
+def test_person_must_have_been_alive(demo: Store) -> None:
     # Font Quer died in 1964: a 1990 collection cannot be his
     answer = rec.reconcile(
         demo, {"q0": {"query": "Font Quer", "properties": [{"pid": "collectingYear", "v": 1990}]}}
@@ -225,13 +227,13 @@ def test_person_must_have_been_alive(demo: OxigraphStore) -> None:
     assert not any(c["match"] for c in top)
 
 
-def test_wrong_identifier_vetoes(demo: OxigraphStore) -> None:
+def test_wrong_identifier_vetoes(demo: Store) -> None:
     q = {"query": "Font Quer", "properties": [{"pid": "wikidata", "v": "Q1"}]}
     result = rec.reconcile(demo, {"q0": q})["q0"]["result"]
     assert all(not c["match"] for c in result)
 
 
-def test_name_string_agents_are_the_fallback(demo: OxigraphStore) -> None:
+def test_name_string_agents_are_the_fallback(demo: Store) -> None:
     result = rec.reconcile(demo, {"q0": {"query": "Maria Bosch", "type": "Person"}})["q0"]["result"]
     assert result and result[0]["id"].startswith("agent/")
     # a linked person hides the agents that spell the same name
@@ -239,13 +241,13 @@ def test_name_string_agents_are_the_fallback(demo: OxigraphStore) -> None:
     assert all(not c["id"].startswith("agent/") for c in result)
 
 
-def test_queries_stand_alone(demo: OxigraphStore) -> None:
+def test_queries_stand_alone(demo: Store) -> None:
     one = rec.reconcile(demo, {"q0": {"query": "Font Quer"}})["q0"]
     batch = rec.reconcile(demo, {"q3": {"query": "Blanché"}, "q7": {"query": "Font Quer"}})
     assert batch["q7"] == one
 
 
-def test_type_strict(demo: OxigraphStore) -> None:
+def test_type_strict(demo: Store) -> None:
     q = {"query": "Font Quer", "type": "Ship"}
     assert rec.reconcile(demo, {"q0": {**q, "type_strict": "all"}})["q0"]["result"] == []
     assert rec.reconcile(demo, {"q0": {**q, "type_strict": "should"}})["q0"]["result"]
@@ -305,22 +307,22 @@ def test_bad_requests_elsewhere(client: Any) -> None:
 # -- the fixture collection: types, properties, extension ------------------------------------
 
 
-def fixture_store(path: Path | None = None) -> OxigraphStore:
-    """tests/data/reconcile (people linked to invented specimens by recordedByID QIDs)."""
-    store = OxigraphStore(path)
+def fixture_store(store: Store) -> Store:
+    """tests/data/reconcile (people linked to invented specimens by recordedByID QIDs), loaded
+    into ``store``."""
     files = (FIXTURE / "people.csv", FIXTURE / "specimens.csv")
     ingest_dataset(store, DatasetSpec("reconcile-fixture", files), minter=Minter())
     return store
 
 
 @pytest.fixture(scope="module")
-def collection() -> OxigraphStore:
-    return fixture_store()
+def collection(request: pytest.FixtureRequest) -> Store:
+    return fixture_store(new_store(request))
 
 
 @pytest.fixture(scope="module")
-def collection_facets() -> OxigraphStore:
-    store = fixture_store()
+def collection_facets(request: pytest.FixtureRequest) -> Store:
+    store = fixture_store(new_store(request))
     materialise(store, Minter())
     return store
 
@@ -342,7 +344,7 @@ KNOWN_TABLE = list(csv.DictReader((FIXTURE / "known.csv").open(encoding="utf-8")
 
 
 @pytest.mark.parametrize("row", KNOWN_TABLE, ids=[r["query"] for r in KNOWN_TABLE])
-def test_known_answers_table(collection: OxigraphStore, row: dict[str, str]) -> None:
+def test_known_answers_table(collection: Store, row: dict[str, str]) -> None:
     q: dict[str, Any] = {"query": row["query"], "type_strict": "should"}
     if row["type"]:
         q["type"] = row["type"]
@@ -360,7 +362,7 @@ def test_known_answers_table(collection: OxigraphStore, row: dict[str, str]) -> 
     assert all(not c["match"] for c in result[1:])
 
 
-def test_place_and_taxon_features(collection: OxigraphStore) -> None:
+def test_place_and_taxon_features(collection: Store) -> None:
     def top(props: list[dict[str, Any]]) -> dict[str, Any]:
         q = {"query": "Hooker", "type": "Person", "properties": props}
         return rec.reconcile(collection, {"q0": q})["q0"]["result"][0]
@@ -378,7 +380,7 @@ def test_place_and_taxon_features(collection: OxigraphStore) -> None:
     assert top([{"pid": "country", "v": "Atlantis"}])["score"] == plain["score"]
 
 
-def test_types_institution_and_document(demo: OxigraphStore, validate: Any) -> None:
+def test_types_institution_and_document(demo: Store, validate: Any) -> None:
     q = {
         "q0": {"query": "JBB", "type": "Institution", "type_strict": "should"},
         "q1": {"query": "BGJBB", "type": "Collection"},
@@ -442,7 +444,7 @@ EXTENDED = ["firstYear", "lastYear", "countries", "coCollectors", "specimenCount
 
 @pytest.mark.parametrize("facets", [False, True], ids=["raw", "materialised"])
 def test_extension_collecting_properties(
-    collection: OxigraphStore, collection_facets: OxigraphStore, validate: Any, facets: bool
+    collection: Store, collection_facets: Store, validate: Any, facets: bool
 ) -> None:
     store = collection_facets if facets else collection
     assert rec.index_for(store).facets is facets
@@ -466,13 +468,15 @@ def test_extension_collecting_properties(
     assert meta["coCollectors"]["type"]["id"] == "Person"
 
 
-def test_index_is_built_once_per_version(tmp_path: Path) -> None:
-    path = tmp_path / "store"
-    fixture_store(path).close()
-    handle = OxigraphStore(path, read_only=True)
+def test_index_is_built_once_per_version(
+    make_location: Callable[[str], StoreLocation], make_store: Callable[..., Store]
+) -> None:
+    location = make_location("store")
+    fixture_store(location.open()).close()
+    handle = location.open(read_only=True)
     first = rec.index_for(handle)
     assert rec.index_for(handle) is first  # the same version: the same index
-    writable = OxigraphStore()
+    writable = make_store()
     build_demo(writable, Minter())
     before = rec.index_for(writable)
     assert rec.index_for(writable) is before
@@ -485,7 +489,7 @@ def test_index_is_built_once_per_version(tmp_path: Path) -> None:
     assert rec.reconcile(writable, {"q0": {"query": "Hooker"}})["q0"]["result"]
 
 
-def test_shortlist_keeps_the_right_person(tmp_path: Path) -> None:
+def test_shortlist_keeps_the_right_person(tmp_path: Path, make_store: Callable[..., Store]) -> None:
     """Among many people of one family name, the pre-score must bring the one whose
     initials fit into the short list that the matcher scores."""
     rows = ["person_id,name,given_name,family_name"]
@@ -496,7 +500,7 @@ def test_shortlist_keeps_the_right_person(tmp_path: Path) -> None:
         )
     ]
     rows.append("zw,Zhi Wei Wang,Zhi Wei,Wang")
-    store = OxigraphStore()
+    store = make_store()
     data = "\n".join(rows).encode("utf-8")
     path = tmp_path / "people.csv"
     path.write_bytes(data)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from helpers import run_cli, start_serve
+from helpers import StoreLocation, build_demo_into, new_location, run_cli, start_serve
 from test_reconcile import FIXTURE, expected_id, schema_check
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -32,13 +32,14 @@ def validate() -> Any:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`collectomics serve` over the demo graph plus the reconciliation fixture collection."""
     workdir = tmp_path_factory.mktemp("reconcile-serve")
-    store = workdir / "s.db"
-    r = run_cli("demo", "--build-only", cwd=workdir)
-    assert r.returncode == 0, r.stderr
-    (workdir / "collectomics-demo.db").rename(store)
+    store = new_location(request, workdir / "collectomics-demo.db")
+    build_demo_into(store, workdir)
+    if not store.remote:
+        (workdir / "collectomics-demo.db").rename(workdir / "s.db")
+        store = StoreLocation(str(workdir / "s.db"))
     files = [str(FIXTURE / "people.csv"), str(FIXTURE / "specimens.csv")]
     r = run_cli("ingest", *files, "--dataset", "reconcile-fixture", store=store)
     assert r.returncode == 0, r.stderr

@@ -357,3 +357,54 @@ def test_ingest_query_and_serve_end_to_end(
             base + "/sparql", params={"query": "SELECT ?x WHERE { ?x ?y }"}, timeout=30
         )
         assert bad.status_code == 400 and "syntax error" in bad.text
+
+
+# -- fixes found by running the whole suite on the servers ----------------------------------------
+
+
+def test_a_graph_outside_the_dataset_matches_nothing(remote_store: RemoteStore) -> None:
+    """Virtuoso answered `GRAPH <g> {...}` for a graph outside the query's dataset with one
+    empty solution (an ASK true, a COUNT of 1), e.g. a dataset's name after a replace (its
+    current version is `{g}/v2`), or the catalog."""
+    contract._loaded(remote_store)  # type: ignore[arg-type]
+    remote_store.replace_graph(G1, contract.DATA1, "ntriples")  # G1 now lives in G1/v2
+    for graph in (G1, "urn:collectomics:catalog", "https://example.org/nothing"):
+        assert not remote_store.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}").boolean, graph
+        rows = list(
+            remote_store.query(
+                f"PREFIX x: <{graph.rsplit('/', 1)[0]}/> "
+                f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH x:{graph.rsplit('/', 1)[1]} {{ ?s ?p ?o }} }}"
+                if graph.startswith("https")
+                else f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+            ).rows()
+        )
+        assert rows[0]["n"] == Literal("0", datatype=IRI("http://www.w3.org/2001/XMLSchema#integer"))
+    physical = remote_store.physical_graph(G2)
+    assert physical is not None
+    assert remote_store.query(f"ASK {{ GRAPH <{physical}> {{ ?s ?p ?o }} }}").boolean
+
+
+def test_syntax_errors_say_where(remote_store: RemoteStore) -> None:
+    """As the embedded store does: the parser's line and column, whatever the server says."""
+    with pytest.raises(QueryError, match="syntax error.*1:6"):
+        remote_store.query("ASK {")
+    with pytest.raises(QueryError, match="update syntax error"):
+        remote_store.update("INSERT DATA { <urn:a> <urn:b> }")
+
+
+def test_readers_with_the_previous_catalog_still_see_the_replaced_version(
+    remote_server: Server,
+) -> None:
+    """A read-only handle trusts its catalog for a second: the version it names stays on the
+    server that long after a replace (it went at once, and such a reader saw the dataset
+    missing), and goes when the writer closes."""
+    writer = remote_server.store()
+    writer.replace_graph(G1, contract.DATA1, "ntriples")
+    reader = remote_server.store(read_only=True, catalog_ttl=60)
+    assert reader.count() == 3
+    writer.replace_graph(G1, contract.DATA2, "ntriples")
+    assert reader.physical_graph(G1) == G1  # its copy of the catalog: the old version
+    assert reader.count() == 3  # still there, not a dataset gone missing
+    writer.close()
+    assert G1 not in remote_server.graphs() and G1 + "/v2" in remote_server.graphs()
+    assert remote_server.store(read_only=True).count() == 2

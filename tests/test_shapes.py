@@ -8,12 +8,13 @@ pySHACL is slow, so the tests here run 19 validations in all (at most two per te
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from collectomics.errors import CollectomicsError, InputError
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 from collectomics.validation import (
     ShapesError,
     ValidationReport,
@@ -52,8 +53,8 @@ def edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def validate_turtle(text: str) -> ValidationReport:
-    store = OxigraphStore()
+def validate_turtle(text: str, fresh_store: Callable[[], Store]) -> ValidationReport:
+    store = fresh_store()
     store.replace_graph(GRAPH, text, "turtle")
     return validate_store(store)
 
@@ -71,8 +72,8 @@ def test_shapes_file_is_valid_shacl() -> None:
 
 
 @pytest.fixture(scope="module")
-def valid_report() -> ValidationReport:
-    return validate_turtle(VALID)
+def valid_report(fresh_store: Callable[[], Store]) -> ValidationReport:
+    return validate_turtle(VALID, fresh_store)
 
 
 def test_valid_graph_conforms_without_any_result(valid_report: ValidationReport) -> None:
@@ -212,9 +213,16 @@ BROKEN = [
     ids=[case[0] for case in BROKEN],
 )
 def test_broken_graph_fails_for_its_own_rule(
-    old: str, new: str, shape: str, focus: str, path: str | None, tag: str, value: str | None
+    old: str,
+    new: str,
+    shape: str,
+    focus: str,
+    path: str | None,
+    tag: str,
+    value: str | None,
+    fresh_store: Callable[[], Store],
 ) -> None:
-    report = validate_turtle(edit(VALID, old, new))
+    report = validate_turtle(edit(VALID, old, new), fresh_store)
     assert not report.conforms
     assert len(report.results) == 1, report.to_text()
     (result,) = report.results
@@ -226,13 +234,16 @@ def test_broken_graph_fails_for_its_own_rule(
     assert result.value == value
 
 
-def test_collecting_after_death_is_a_warning_naming_the_person() -> None:
+def test_collecting_after_death_is_a_warning_naming_the_person(
+    fresh_store: Callable[[], Store],
+) -> None:
     report = validate_turtle(
         edit(
             VALID,
             EVENT_DATES,
             event_dates("1925-06-01", "1925-06-30"),
-        )
+        ),
+        fresh_store,
     )
     assert report.conforms  # warnings alone conform
     assert report.violations == []
@@ -259,7 +270,9 @@ def test_collecting_after_death_is_a_warning_naming_the_person() -> None:
     assert as_json["results"][0]["severity"] == "Warning"
 
 
-def test_lifetime_follows_accepted_matches_and_shared_same_as_not_rejected_ones() -> None:
+def test_lifetime_follows_accepted_matches_and_shared_same_as_not_rejected_ones(
+    fresh_store: Callable[[], Store],
+) -> None:
     text = edit(
         VALID,
         "prov:agent person:exempla ;\n    prov:hadRole role:collector ;",
@@ -294,7 +307,7 @@ agent:third-c a col:NameStringAgent ; foaf:name "Third, C." ; schema:sameAs wd:Q
 person:third a foaf:Person ; foaf:name "Carla Third" ;
     schema:birthDate "1880-05"^^xsd:gYearMonth ; schema:sameAs wd:Q15397819 .
 """
-    report = validate_turtle(text)
+    report = validate_turtle(text, fresh_store)
     assert report.conforms, report.to_text()
     assert [r.severity for r in report.results] == ["Warning", "Warning"], report.to_text()
     messages = sorted(r.message for r in report.results)
@@ -304,8 +317,8 @@ person:third a foaf:Person ; foaf:name "Carla Third" ;
     assert "Berta Other" not in report.to_text()
 
 
-def test_validation_of_one_graph_ignores_the_others() -> None:
-    store = OxigraphStore()
+def test_validation_of_one_graph_ignores_the_others(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     store.replace_graph(GRAPH, VALID, "turtle")
     other = "https://w3id.org/collectomics/graph/other"
     store.replace_graph(
@@ -333,8 +346,8 @@ def test_validate_text_takes_the_union_of_trig_graphs() -> None:
     ]
 
 
-def test_unknown_graph_is_an_input_error() -> None:
-    store = OxigraphStore()
+def test_unknown_graph_is_an_input_error(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     with pytest.raises(InputError, match="no such graph"):
         validate_store(store, graph="https://w3id.org/collectomics/graph/missing")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,20 +12,20 @@ from rdflib.compare import isomorphic
 
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, XSD, Literal
-from collectomics.store import OxigraphStore
+from collectomics.store import OxigraphStore, Store
 
 G1, G2 = "https://example.org/graph/one", "https://example.org/graph/two"
 DATA1 = '<https://ex.org/a> <https://ex.org/p> "one" .\n<https://ex.org/a> <https://ex.org/q> _:b .\n_:b <https://ex.org/p> "x" .\n'
 DATA2 = '<https://ex.org/a> <https://ex.org/p> "two"@en .\n<https://ex.org/c> <https://ex.org/n> "3"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
 
 
-def _loaded(store: OxigraphStore) -> OxigraphStore:
+def _loaded(store: Store) -> Store:
     store.replace_graph(G1, DATA1, "ntriples")
     store.replace_graph(G2, DATA2, "ntriples")
     return store
 
 
-def test_replace_leaves_other_datasets_untouched(store: OxigraphStore) -> None:
+def test_replace_leaves_other_datasets_untouched(store: Store) -> None:
     _loaded(store)
     before = io.BytesIO()
     store.dump(before)
@@ -39,7 +40,7 @@ def test_replace_leaves_other_datasets_untouched(store: OxigraphStore) -> None:
     assert store.graphs() == [G1, G2]
 
 
-def test_failed_replace_keeps_the_old_graph(store: OxigraphStore) -> None:
+def test_failed_replace_keeps_the_old_graph(store: Store) -> None:
     _loaded(store)
     with pytest.raises(StoreError, match="cannot parse"):
         store.replace_graph(G1, '<https://ex.org/a> <https://ex.org/p> "broken .\n', "ntriples")
@@ -47,21 +48,22 @@ def test_failed_replace_keeps_the_old_graph(store: OxigraphStore) -> None:
     assert store.graphs() == [G1, G2]  # no staging graph left behind
 
 
-def test_remove_dataset(store: OxigraphStore) -> None:
+def test_remove_dataset(store: Store) -> None:
     _loaded(store)
     assert store.remove_graph(G1) is True
     assert store.graphs() == [G2]
     assert store.remove_graph(G1) is False
 
 
-def test_dump_round_trips_on_disk(tmp_path: Path) -> None:
+def test_dump_round_trips_on_disk(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    """On disk (each store on a server of its own under a backend)."""
     for fmt in ("nquads", "trig"):
-        src = OxigraphStore(tmp_path / f"src-{fmt}.db")
+        src = make_store(tmp_path / f"src-{fmt}.db")
         _loaded(src)
         dump = tmp_path / f"dump.{fmt}"
         src.dump(str(dump), fmt)
         src.close()
-        dst = OxigraphStore(tmp_path / f"dst-{fmt}.db")
+        dst = make_store(tmp_path / f"dst-{fmt}.db")
         dst.replace_graph("https://example.org/old", DATA1, "ntriples")  # replaced by restore
         dst.restore(dump, fmt)
         assert dst.graphs() == [G1, G2]
@@ -75,7 +77,7 @@ def test_dump_round_trips_on_disk(tmp_path: Path) -> None:
         dst.close()
 
 
-def test_restore_of_a_broken_dump_changes_nothing(store: OxigraphStore, tmp_path: Path) -> None:
+def test_restore_of_a_broken_dump_changes_nothing(store: Store, tmp_path: Path) -> None:
     _loaded(store)
     bad = tmp_path / "bad.nq"
     bad.write_text('<https://ex.org/a> <https://ex.org/p> "x" <g> .\n<broken\n')
@@ -84,7 +86,7 @@ def test_restore_of_a_broken_dump_changes_nothing(store: OxigraphStore, tmp_path
     assert store.count() == 5
 
 
-def test_parameters_are_bound_not_spliced(store: OxigraphStore) -> None:
+def test_parameters_are_bound_not_spliced(store: Store) -> None:
     _loaded(store)
     q = "SELECT ?s ?o WHERE { ?s <https://ex.org/p> ?o }"
     rows = list(store.query(q, params={"s": IRI("https://ex.org/a")}).rows())
@@ -94,7 +96,7 @@ def test_parameters_are_bound_not_spliced(store: OxigraphStore) -> None:
     assert store.count() == 5
 
 
-def test_query_errors_are_query_errors(store: OxigraphStore) -> None:
+def test_query_errors_are_query_errors(store: Store) -> None:
     with pytest.raises(QueryError, match="syntax error"):
         store.query("SELEC ?x WHERE {}")
     with pytest.raises(QueryError, match="projection"):
@@ -103,7 +105,7 @@ def test_query_errors_are_query_errors(store: OxigraphStore) -> None:
         )
 
 
-def test_result_formats(store: OxigraphStore) -> None:
+def test_result_formats(store: Store) -> None:
     _loaded(store)
     select = store.query("SELECT ?o WHERE { <https://ex.org/c> ?p ?o }")
     assert b'"3"' in select.serialize("json") or b'"value":"3"' in select.serialize("json")
@@ -116,12 +118,13 @@ def test_result_formats(store: OxigraphStore) -> None:
         construct.serialize("csv")
 
 
+@pytest.mark.embedded_only("a read-only open of a directory that does not exist")
 def test_read_only_handle_on_missing_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store here yet"):
         OxigraphStore(tmp_path / "absent.db", read_only=True)
 
 
-def test_versions_and_catalog(store: OxigraphStore) -> None:
+def test_versions_and_catalog(store: Store) -> None:
     _loaded(store)
     assert store.physical_graph(G1) == G1
     store.replace_graph(G1, '<https://ex.org/z> <https://ex.org/p> "v2" .\n', "ntriples")
@@ -136,7 +139,7 @@ def test_versions_and_catalog(store: OxigraphStore) -> None:
     assert f"<{G1}> .".encode() in out.getvalue() and b"/v3" not in out.getvalue()
 
 
-def test_interrupted_load_is_invisible_and_cleaned(store: OxigraphStore) -> None:
+def test_interrupted_load_is_invisible_and_cleaned(store: Store) -> None:
     _loaded(store)
     # what a load killed half-way leaves: a version that the catalog does not list
     store.update(
@@ -154,7 +157,7 @@ def test_interrupted_load_is_invisible_and_cleaned(store: OxigraphStore) -> None
     assert rows.boolean is False  # removed by the next load of that dataset
 
 
-def test_streamed_replace(store: OxigraphStore) -> None:
+def test_streamed_replace(store: Store) -> None:
     _loaded(store)
 
     def produce(out: io.BufferedWriter) -> None:
@@ -165,7 +168,7 @@ def test_streamed_replace(store: OxigraphStore) -> None:
     assert store.count(G2) == 2
 
 
-def test_streamed_replace_failures_keep_the_old_graph(store: OxigraphStore) -> None:
+def test_streamed_replace_failures_keep_the_old_graph(store: Store) -> None:
     _loaded(store)
 
     def fails(out: io.BufferedWriter) -> None:

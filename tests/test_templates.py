@@ -6,6 +6,7 @@ path, and counts that add up."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,9 @@ from collectomics.mapping.media import map_media
 from collectomics.mapping.people import map_person
 from collectomics.mapping.refs import RefError, Refs
 from collectomics.model import IRI, XSD, Literal
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 from collectomics.vocab import AC, COL, DCTERMS, FOAF, OA, PROV, RDF, ROLE, SCHEMA, STATUS
+from helpers import StoreLocation
 
 DATA = Path(__file__).resolve().parent / "data" / "documents"
 BASE = "https://w3id.org/collectomics/"
@@ -32,13 +34,13 @@ CTX = Context("t", M)
 REFS = Refs(M, {"C-1": (IRI(BASE + "specimen/F/_/C-1"),), "TWICE": (IRI("urn:a"), IRI("urn:b"))})
 
 
-def _load(store: OxigraphStore, name: str, dataset: str) -> IngestReport:
+def _load(store: Store, name: str, dataset: str) -> IngestReport:
     [report] = ingest_files(store, [DATA / name], minter=M, dataset_id=dataset)
     assert report.read == report.loaded + report.rejected
     return report
 
 
-def _ask(store: OxigraphStore, body: str) -> bool:
+def _ask(store: Store, body: str) -> bool:
     prefixes = "".join(
         f"PREFIX {p}: <{ns}>\n"
         for p, ns in {
@@ -58,8 +60,8 @@ def _ask(store: OxigraphStore, body: str) -> bool:
 
 
 @pytest.fixture()
-def fieldmuseum() -> OxigraphStore:
-    store = OxigraphStore()
+def fieldmuseum(make_store: Callable[..., Store]) -> Store:
+    store = make_store()
     _load(store, "fieldmuseum-specimens.csv", "fm")
     return store
 
@@ -140,7 +142,7 @@ def test_label_problems_name_their_column() -> None:
     assert not any(p == COL.confidence for _, p, _ in out.triples)
 
 
-def test_fieldmuseum_labels_ingest(fieldmuseum: OxigraphStore) -> None:
+def test_fieldmuseum_labels_ingest(fieldmuseum: Store) -> None:
     report = _load(fieldmuseum, "fieldmuseum-labels.csv", "fm-labels")
     assert (report.read, report.loaded, report.rejected) == (8, 8, 0)
     assert not report.problems
@@ -159,7 +161,7 @@ def test_fieldmuseum_labels_ingest(fieldmuseum: OxigraphStore) -> None:
     )
 
 
-def test_labels_csv_rows_and_columns_in_report(tmp_path: Path, fieldmuseum: OxigraphStore) -> None:
+def test_labels_csv_rows_and_columns_in_report(tmp_path: Path, fieldmuseum: Store) -> None:
     bad = tmp_path / "labels.csv"
     bad.write_text(
         "specimen,transcription,writing_method,hand,hand_confidence,extra\n"
@@ -185,8 +187,8 @@ def test_labels_csv_rows_and_columns_in_report(tmp_path: Path, fieldmuseum: Oxig
 # ------------------------------------------------------------------ media
 
 
-def test_idigbio_media_ingest() -> None:
-    store = OxigraphStore()
+def test_idigbio_media_ingest(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     report = _load(store, "idigbio-media.csv", "media")
     assert (report.read, report.loaded, report.rejected) == (6, 6, 0)
     # six rows, three media: the provider reuses one managed id for two copies of an image
@@ -278,7 +280,7 @@ def test_people_template_extension_keeps_old_columns() -> None:
 # ------------------------------------------------------------------ documents and IIIF
 
 
-def test_documents_json_paths_and_counts(fieldmuseum: OxigraphStore) -> None:
+def test_documents_json_paths_and_counts(fieldmuseum: Store) -> None:
     report = _load(fieldmuseum, "notebook.json", "nb")
     # 2 documents + 4 parts + 1 nested letter; a document and a page without ids are rejected
     assert (report.read, report.loaded, report.rejected) == (7, 5, 2)
@@ -312,8 +314,8 @@ def test_document_mapping_rejects_bad_shapes() -> None:
     assert out.rejected and where == "documents[3]"
 
 
-def test_iiif_manifest_becomes_document_with_pages_and_images() -> None:
-    store = OxigraphStore()
+def test_iiif_manifest_becomes_document_with_pages_and_images(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     report = _load(store, "manifest.json", "iiif")
     assert (report.read, report.loaded, report.rejected) == (4, 3, 1)
     [problem] = report.problems
@@ -348,10 +350,12 @@ def test_file_kinds_and_unreadable_json(tmp_path: Path) -> None:
         file_kind(other)
 
 
-def test_cli_reports_json_paths_and_refuses_broken_json(tmp_path: Path) -> None:
+def test_cli_reports_json_paths_and_refuses_broken_json(
+    tmp_path: Path, store_location: StoreLocation
+) -> None:
     from helpers import run_cli
 
-    db = tmp_path / "s.db"
+    db = store_location
     report_file = tmp_path / "report.json"
     r = run_cli("ingest", str(DATA / "notebook.json"), "--report", str(report_file), store=db)
     assert r.returncode == 0, r.stderr
@@ -365,8 +369,8 @@ def test_cli_reports_json_paths_and_refuses_broken_json(tmp_path: Path) -> None:
     assert r.stderr.count("\n") == 1 and "line 2" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_catalog_references_resolve_within_one_dataset() -> None:
-    store = OxigraphStore()
+def test_catalog_references_resolve_within_one_dataset(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     [report] = ingest_files(
         store,
         [DATA / "fieldmuseum-specimens.csv", DATA / "fieldmuseum-labels.csv"],
@@ -382,7 +386,7 @@ def test_catalog_references_resolve_within_one_dataset() -> None:
 TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
 
 
-def test_shipped_templates_have_every_column_and_load_cleanly() -> None:
+def test_shipped_templates_have_every_column_and_load_cleanly(make_store: Callable[..., Store]) -> None:
     from collectomics.ingest.csvfile import read_header
     from collectomics.mapping.groups import GROUP_COLUMNS
     from collectomics.mapping.labels import LABEL_COLUMNS
@@ -399,7 +403,7 @@ def test_shipped_templates_have_every_column_and_load_cleanly() -> None:
         assert read_header(TEMPLATES / name) == list(columns), name
         for column in columns:
             assert f"`{column}`" in docs, f"docs/templates.md does not document {column}"
-    store = OxigraphStore()
+    store = make_store()
     files = [
         TEMPLATES / n
         for n in ("people.csv", "groups.csv", "documents.json", "labels.csv", "media.csv")

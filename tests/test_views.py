@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from collectomics.config import load_settings
 from collectomics.iri import Minter
 from collectomics.network import materialise
+from collectomics.store import Store
 from collectomics.web import create_app
 from test_network import AB, P, hand_store
 
@@ -19,8 +20,8 @@ HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture()
-def client() -> FlaskClient:
-    store = hand_store()
+def client(store: Store) -> FlaskClient:
+    hand_store(store)
     materialise(store, Minter())
     app = create_app(load_settings({}, environ={}), store=store)
     return app.test_client()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,22 +13,23 @@ from flask.testing import FlaskClient
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.store import OxigraphStore
+from collectomics.store import Store
 from collectomics.web import create_app
+from helpers import new_store
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }"
 
 
 @pytest.fixture(scope="module")
-def loaded_store() -> OxigraphStore:
-    store = OxigraphStore()
+def loaded_store(request: pytest.FixtureRequest) -> Store:
+    store = new_store(request)
     ingest_files(store, [FIX / "specimens-mixed.csv", FIX / "people-mixed.csv"], minter=Minter())
     return store
 
 
 @pytest.fixture
-def client(loaded_store: OxigraphStore) -> FlaskClient:
+def client(loaded_store: Store) -> FlaskClient:
     app = create_app(load_settings(environ={}), store=loaded_store)
     return app.test_client()
 
@@ -122,7 +124,7 @@ def test_bad_requests_are_4xx_with_a_reason(
     assert message in r.get_data(as_text=True)
 
 
-def test_updates_change_nothing(client: FlaskClient, loaded_store: OxigraphStore) -> None:
+def test_updates_change_nothing(client: FlaskClient, loaded_store: Store) -> None:
     before = loaded_store.count()
     client.post("/sparql", data={"query": "DELETE WHERE { ?s ?p ?o }"})
     client.post("/sparql", data={"update": "DELETE WHERE { ?s ?p ?o }"})
@@ -213,7 +215,7 @@ def test_cors_on_errors_preflight_and_head(client: FlaskClient) -> None:
     assert r.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_service_description_and_void(client: FlaskClient, loaded_store: OxigraphStore) -> None:
+def test_service_description_and_void(client: FlaskClient, loaded_store: Store) -> None:
     r = client.get("/sparql")
     assert r.status_code == 200 and r.mimetype == "text/turtle"
     text = r.get_data(as_text=True)
@@ -251,13 +253,13 @@ def test_the_catalog_stays_hidden(client: FlaskClient) -> None:
         assert _n(r) == 0
 
 
-def test_a_6kb_get_works_and_limits_are_4xx(client: FlaskClient) -> None:
+def test_a_6kb_get_works_and_limits_are_4xx(client: FlaskClient, make_store: Callable[..., Store]) -> None:
     filler = "# " + "x" * 6000 + "\n"
     r = client.get("/sparql", query_string={"query": filler + COUNT})
     assert _n(r) == 3
     app = create_app(
         load_settings(environ={"COLLECTOMICS_MAX_REQUEST_BYTES": "2000"}),
-        store=OxigraphStore(),
+        store=make_store(),
     )
     small = app.test_client()
     r = small.get("/sparql", query_string={"query": filler + COUNT})
@@ -266,7 +268,7 @@ def test_a_6kb_get_works_and_limits_are_4xx(client: FlaskClient) -> None:
     assert r.status_code == 413
 
 
-def test_row_cap_is_applied_and_announced(loaded_store: OxigraphStore) -> None:
+def test_row_cap_is_applied_and_announced(loaded_store: Store) -> None:
     app = create_app(load_settings(environ={"COLLECTOMICS_MAX_ROWS": "2"}), store=loaded_store)
     r = app.test_client().get(
         "/sparql",
@@ -282,8 +284,8 @@ def test_row_cap_is_applied_and_announced(loaded_store: OxigraphStore) -> None:
     assert len(json.loads(r.data)["results"]["bindings"]) == 2
 
 
-def test_updates_need_the_setting_and_the_token() -> None:
-    store = OxigraphStore()
+def test_updates_need_the_setting_and_the_token(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
     env = {"COLLECTOMICS_ALLOW_UPDATES": "true", "COLLECTOMICS_UPDATE_TOKEN": "s3cret"}
     client = create_app(load_settings(environ=env), store=store).test_client()
@@ -307,8 +309,8 @@ def test_updates_need_the_setting_and_the_token() -> None:
     assert b"sd:SPARQL11Update" in r.data
 
 
-def test_graph_store_protocol_only_when_enabled() -> None:
-    store = OxigraphStore()
+def test_graph_store_protocol_only_when_enabled(make_store: Callable[..., Store]) -> None:
+    store = make_store()
     store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
     closed = create_app(load_settings(environ={}), store=store).test_client()
     r = closed.put("/rdf-graph-store?graph=urn:g:1", data="", content_type="text/turtle")

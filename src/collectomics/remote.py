@@ -11,8 +11,10 @@ Tested against ``oxigraph serve`` and Virtuoso open source 7.2, whose quirks are
 queries go as form POSTs (a direct POST can hang), a SELECT cut at its row cap
 (``ResultSetMaxRows``, announced by ``X-SPARQL-MaxRows``) is an error (internal reads page with
 LIMIT/OFFSET), answers are read as SPARQL XML and N-Triples (its CSV and TSV are not standard),
-its ``nodeID://`` blank node labels are rewritten, and every query names its dataset (its
-default graph is otherwise the union of all graphs, its own system graphs included).
+its ``nodeID://`` blank node labels are rewritten, every query names its dataset (its
+default graph is otherwise the union of all graphs, its own system graphs included), and a
+``GRAPH <iri>`` naming a graph outside that dataset names an empty graph instead (Virtuoso
+answers such a pattern with one empty solution: an ASK is true, a COUNT is 1).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ _CURRENT = "urn:collectomics:current"
 EMPTY = "urn:collectomics:empty"
 #: Lines (triples) per Graph Store POST.
 CHUNK_LINES = 50_000
+#: Seconds a read-only handle trusts its copy of the catalog (``catalog_ttl``).
+CATALOG_TTL = 1.0
+#: Seconds a replaced version stays on the server after the switch (``retire_after``): readers
+#: that still hold the previous catalog (up to CATALOG_TTL old) keep reading it meanwhile.
+RETIRE_AFTER = 2 * CATALOG_TTL
 #: What to ask for, by query form: Virtuoso heeds only the first media type of an Accept header.
 _ACCEPT = {
     "SELECT": "application/sparql-results+xml",
@@ -60,6 +67,11 @@ _ACCEPT = {
 }
 _VERSION_SUFFIX = re.compile(r"/v(\d+)$")
 _EXCERPT = 300
+
+
+class _Refused(QueryError):
+    """The server answered 400 to a query or an update (a syntax error, or something it does
+    not support)."""
 
 
 def _excerpt(text: str) -> str:
@@ -106,6 +118,67 @@ def query_form(sparql: str) -> str | None:
     for m in _TOKEN.finditer(sparql):
         if m.lastgroup == "word" and m.group().upper() in _ACCEPT:
             return m.group().upper()
+    return None
+
+
+def _keywords(sparql: str) -> set[str]:
+    """The words of ``sparql`` outside strings, IRIs and comments, upper-cased."""
+    return {m.group().upper() for m in _TOKEN.finditer(sparql) if m.lastgroup == "word"}
+
+
+def outside_graphs(sparql: str, named: Sequence[str]) -> str:
+    """``sparql`` with each ``GRAPH <iri>`` (or ``GRAPH prefix:name``) whose IRI is not one of
+    ``named`` turned into ``GRAPH <EMPTY>``: the pattern matches nothing, as SPARQL says it must
+    when the graph is not in the query's dataset. (Virtuoso answers such a pattern with one
+    empty solution, which makes an ASK true; its answer for a graph in the dataset that does not
+    exist is right, so ``EMPTY`` must be among the named graphs sent.)"""
+    tokens = [m for m in _TOKEN.finditer(sparql) if m.lastgroup != "comment"]
+    prefixes: dict[str, str] = {}
+    cuts: list[tuple[int, int]] = []
+    allowed = set(named)
+    for i, m in enumerate(tokens):
+        word = m.group().upper() if m.lastgroup == "word" else ""
+        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].lastgroup == "iri":
+            prefixes[tokens[i + 1].group().rstrip(":")] = tokens[i + 2].group()[1:-1]
+        if word != "GRAPH" or i + 1 >= len(tokens):
+            continue
+        target = tokens[i + 1]
+        if target.lastgroup == "iri":
+            iri = target.group()[1:-1]
+        elif target.lastgroup == "word" and ":" in target.group():
+            prefix, _, local = target.group().partition(":")
+            if prefix not in prefixes:
+                continue
+            iri = prefixes[prefix] + local
+        else:
+            continue  # a variable, or something this does not read: left as it is
+        if iri not in allowed:
+            cuts.append((target.start(), target.end()))
+    for start, end in reversed(cuts):
+        sparql = sparql[:start] + f"<{EMPTY}>" + sparql[end:]
+    return sparql
+
+
+def local_syntax_error(sparql: str, *, update: bool = False) -> QueryError | None:
+    """The error an embedded store gives for ``sparql`` when it is not valid SPARQL (with the
+    parser's line and column), else None. Run on an empty in-memory store, so nothing is read
+    or written; queries that could reach out (SERVICE, LOAD) are not tried."""
+    if _keywords(sparql) & {"SERVICE", "LOAD"}:
+        return None
+    from collectomics.store import OxigraphStore
+
+    scratch = OxigraphStore()
+    try:
+        if update:
+            scratch.update(sparql)
+        else:
+            scratch.query(sparql, default_graph_union=False)  # parsed now, evaluated lazily
+    except QueryError as exc:
+        return exc if "syntax error" in str(exc) else None
+    except Exception:  # noqa: BLE001 - anything else: the server's message stands
+        return None
+    finally:
+        scratch.close()
     return None
 
 
@@ -239,7 +312,12 @@ class _CutResult(QueryResult):
 class RemoteStore(Store):
     """A store on a SPARQL 1.1 server: ``query_url``, ``update_url`` and ``graph_store_url``
     (SPARQL 1.1 Graph Store HTTP Protocol, for bulk loads). ``timeout`` bounds the wait for
-    each answer's next bytes (None: no limit)."""
+    each answer's next bytes (None: no limit).
+
+    A replaced version is dropped ``retire_after`` seconds after the switch, not at once:
+    read-only handles (``serve``, ``query``) reread the catalog every ``catalog_ttl`` seconds,
+    and one that still names the old version would otherwise query a graph that is gone (a
+    dataset missing from its answers). ``close`` waits for the drops that are due."""
 
     def __init__(
         self,
@@ -250,7 +328,8 @@ class RemoteStore(Store):
         read_only: bool = False,
         timeout: float | None = None,
         chunk_lines: int = CHUNK_LINES,
-        catalog_ttl: float = 1.0,
+        catalog_ttl: float = CATALOG_TTL,
+        retire_after: float = RETIRE_AFTER,
     ) -> None:
         self.query_url = query_url
         self.update_url = update_url or _beside(query_url, "update") or query_url
@@ -262,6 +341,9 @@ class RemoteStore(Store):
         self.server = ""  # the Server header of its last answer
         #: Seconds a read-only handle trusts its copy of the catalog.
         self.catalog_ttl = catalog_ttl
+        self.retire_after = retire_after
+        #: Replaced versions not dropped yet: (when, logical graph, physical graph).
+        self._retiring: list[tuple[float, str, str]] = []
         self._read_at = 0.0
         self.session = requests.Session()
         self._catalog: dict[str, str] = {}
@@ -292,10 +374,23 @@ class RemoteStore(Store):
         what: str,
         error: type[StoreError] | type[QueryError] = StoreError,
         stream: bool = False,
+        retry: bool = False,
         **kwargs: Any,
     ) -> requests.Response:
+        """POST to the server. With ``retry`` (queries, which change nothing), a request that
+        the server dropped without an answer is sent once more: a server may close a kept-alive
+        connection just as it is reused (Virtuoso does), and requests does not resend a POST."""
         try:
-            response = self.session.post(url, stream=stream, timeout=(10, self.timeout), **kwargs)
+            try:
+                response = self.session.post(
+                    url, stream=stream, timeout=(10, self.timeout), **kwargs
+                )
+            except requests.ConnectionError as exc:
+                if not retry or "refused" in str(exc).lower():
+                    raise
+                response = self.session.post(
+                    url, stream=stream, timeout=(10, self.timeout), **kwargs
+                )
         except requests.ConnectionError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else _excerpt(str(exc))
             raise StoreError(f"cannot reach the SPARQL server at {url}: {reason}") from None
@@ -310,7 +405,7 @@ class RemoteStore(Store):
             response.close()
             status = response.status_code
             if status == 400 and error is QueryError:
-                raise QueryError(
+                raise _Refused(
                     f"the server refused the {what} (HTTP 400; a syntax error or something "
                     f"it does not support): {body}"
                 )
@@ -336,6 +431,7 @@ class RemoteStore(Store):
             what="query",
             error=QueryError,
             stream=True,
+            retry=True,
             data=[("query", sparql), *dataset],
             headers={"Accept": _ACCEPT.get(query_form(sparql) or "", _ACCEPT["SELECT"])},
         )
@@ -424,7 +520,8 @@ class RemoteStore(Store):
         self._read_catalog()
         current = self._catalog.get(graph)
         versions = self._named_graphs(graph)
-        for stale in versions:  # leftovers of an interrupted load
+        self._forget_retiring(graph)  # dropped here with the other stale versions
+        for stale in versions:  # leftovers of an interrupted load, or a retiring version
             if stale != current:
                 self._drop(stale)
         if current is None:
@@ -438,7 +535,31 @@ class RemoteStore(Store):
         old = self._catalog.get(graph)
         self._set_current(graph, physical)
         if old and old != physical:
-            self._drop(old)
+            self._retire(graph, old)
+        self._drop_retired()
+
+    def _retire(self, graph: str, physical: str) -> None:
+        """Drop ``physical`` (a replaced version of ``graph``) once readers cannot name it."""
+        if self.retire_after <= 0:
+            self._drop(physical)
+            return
+        self._retiring.append((time.monotonic() + self.retire_after, graph, physical))
+
+    def _drop_retired(self, *, wait: bool = False) -> None:
+        """Drop the retiring versions that are due (all of them, waiting, with ``wait``)."""
+        while self._retiring:
+            when, _graph, physical = self._retiring[0]
+            delay = when - time.monotonic()
+            if delay > 0 and not wait:
+                return
+            if delay > 0:
+                time.sleep(delay)
+            self._retiring.pop(0)
+            self._drop_quietly(physical)
+
+    def _forget_retiring(self, graph: str) -> None:
+        """The caller drops every version of ``graph`` but the current one itself."""
+        self._retiring = [r for r in self._retiring if r[1] != graph]
 
     # -- loading --------------------------------------------------------------------------
 
@@ -595,12 +716,16 @@ class RemoteStore(Store):
         c, cur = _iri(CATALOG), _iri(_CURRENT)
         self._update(f"DELETE WHERE {{ GRAPH {c} {{ {_iri(graph)} {cur} ?p }} }}", error=StoreError)
         del self._catalog[graph]
+        self._forget_retiring(graph)  # dropped now with the rest: the dataset is gone
         for version in self._named_graphs(graph):
             self._drop(version)
         return True
 
     def update(self, sparql: str) -> None:
-        self._update(sparql, error=QueryError)
+        try:
+            self._update(sparql, error=QueryError)
+        except _Refused as refused:
+            raise local_syntax_error(sparql, update=True) or refused from None
         self._read_catalog()
 
     def restore(self, source: Source, fmt: str = "nquads") -> None:
@@ -664,9 +789,15 @@ class RemoteStore(Store):
         else:
             default = [EMPTY]
         named = self._physical_list(named_graphs) if named_graphs is not None else self._active()
+        sparql = outside_graphs(sparql, named)
+        if EMPTY not in named:
+            named = [*named, EMPTY]
         dataset = [("default-graph-uri", g) for g in default]
         dataset += [("named-graph-uri", g) for g in named]
-        return self._select(sparql, dataset)
+        try:
+            return self._select(sparql, dataset)
+        except _Refused as refused:
+            raise local_syntax_error(sparql) or refused from None
 
     def _current_lines(self, physical: str, graph: str | None) -> Iterator[bytes]:
         """The triples of one physical graph as N-Quads lines in ``graph`` (N-Triples if None)."""
@@ -694,6 +825,8 @@ class RemoteStore(Store):
                 shutil.copyfileobj(spool, output, 1 << 20)
 
     def close(self) -> None:
+        if self._retiring:
+            self._drop_retired(wait=True)
         self.session.close()
 
 
