@@ -569,6 +569,8 @@ class Server:
         self.max_header = max(262144, settings.max_request_bytes + 65536)
         self.status_fd = status_fd
         self.retiring = False
+        #: set once the accept loop has ended: no connection joins ``connections`` after it
+        self.stopped_accepting = threading.Event()
         self.connections: set[Connection] = set()
         self._lock = threading.Lock()
         self.cors = b""
@@ -591,6 +593,9 @@ class Server:
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
+        # A connection accepted while retiring began is still being registered: wait for the
+        # accept loop to end (it checks every 0.5 s), or the exit below could cut it unanswered.
+        self.stopped_accepting.wait(timeout=5)
         give_up = time.monotonic() + 60
         while time.monotonic() < give_up:
             with self._lock:
@@ -632,6 +637,7 @@ class Server:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
             if n > 1:
                 time.sleep(0.0005 * min(n, 20))  # let a less busy worker take the next one
+        self.stopped_accepting.set()
         while True:  # _drain exits the process
             time.sleep(1)
 
