@@ -81,14 +81,12 @@ class Literal:
         return f"Literal(value={self.value!r}, datatype={self.datatype!r}, lang={self.lang!r})"
 
     def n3(self) -> str:
-        value = self.value
-        if '"' in value or "\\" in value or "\n" in value or "\r" in value:
-            value = value.translate(_STRING_ESCAPES)
+        text = quoted(self.value)
         if self.lang:
-            return f'"{value}"@{self.lang}'
+            return f"{text}@{self.lang}"
         if self.datatype and self.datatype != XSD_STRING:
-            return f'"{value}"^^<{self.datatype}>'
-        return '"' + value + '"'
+            return f"{text}^^<{self.datatype}>"
+        return text
 
 
 Term = IRI | BNode | Literal
@@ -108,11 +106,13 @@ def lang_string(value: str, lang: str) -> Literal:
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
-def _escape_string(value: str) -> str:
+def quoted(value: str) -> str:
+    """A string as an N-Triples string literal, quotes included (``Literal.n3`` without a
+    datatype or language; mappers that write N-Triples text use it directly)."""
     # Four substring tests cost less than one translate (0.07 against 1.1 us on 45 characters)
     if '"' in value or "\\" in value or "\n" in value or "\r" in value:
-        return value.translate(_STRING_ESCAPES)
-    return value
+        value = value.translate(_STRING_ESCAPES)
+    return '"' + value + '"'
 
 
 _IRI_BAD = set('<>"{}|^`\\ ') | {chr(c) for c in range(0x21)}

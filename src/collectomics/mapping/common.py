@@ -88,16 +88,6 @@ class Context:
         return self.minter.dataset(self.dataset_id)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
-
-
-def quoted(value: str) -> str:
-    """A plain string literal in N-Triples (``Literal(value).n3()``, without the object)."""
-    if '"' in value or "\\" in value or "\n" in value or "\r" in value:
-        value = value.translate(_ESCAPES)
-    return '"' + value + '"'
-
-
 def text(value: str | None) -> Literal | None:
     """A plain string literal, or None for empty input."""
     if value is None:

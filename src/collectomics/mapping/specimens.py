@@ -20,13 +20,12 @@ from collectomics.mapping.common import (
     decimal,
     integer,
     publisher_match,
-    quoted,
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
-from collectomics.model import IRI, XSD, Literal, iri_is_valid
+from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
     DCTERMS,
