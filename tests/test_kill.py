@@ -359,6 +359,6 @@ def test_a_read_only_open_never_sees_the_catalog_ahead_of_the_data(tmp_path: Pat
     with pytest.raises(StoreError, match="changed while it was opened"):
         OxigraphStore(path, read_only=True)
     with OxigraphStore(path) as s:  # a writer is not concerned: it is the one committing
-        s._set_current(GRAPH, GRAPH)
+        s.replace_graph(GRAPH, "<urn:x:a> <urn:x:b> <urn:x:d> .\n", "ntriples")
     with OxigraphStore(path, read_only=True) as s:
         assert s.count(GRAPH) == 1

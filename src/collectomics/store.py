@@ -339,14 +339,7 @@ class OxigraphStore(Store):
 
     def _set_current(self, graph: str, physical: str) -> None:
         """Point ``graph`` at ``physical`` in one transaction (the moment a load becomes visible)."""
-        # Both IRIs pass through ox.NamedNode first, which rejects anything that could escape <...>;
-        # pyoxigraph's update() takes no bound parameters, and this must be one transaction.
-        ox.NamedNode(graph), ox.NamedNode(physical)
-        self._store.update(
-            f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?old }} }} ;"
-            f"INSERT DATA {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> <{physical}> }} }}"
-        )
-        self._catalog[graph] = physical
+        self._switch({graph: physical}, ())
 
     def _versions(self, graph: str) -> list[str]:
         """Every physical graph that holds some version of ``graph``, current or not."""
@@ -372,10 +365,8 @@ class OxigraphStore(Store):
         return f"{graph}/v{max(numbers, default=1) + 1}"
 
     def _activate(self, graph: str, physical: str) -> None:
-        old = self._catalog.get(graph)
         self._set_current(graph, physical)
-        if old and old != physical:
-            self._store.remove_graph(ox.NamedNode(old))
+        self._collect_garbage()  # the version it replaced
 
     def _active(self) -> list[Any]:
         return [ox.NamedNode(p) for p in self._catalog.values()]
@@ -467,7 +458,7 @@ class OxigraphStore(Store):
                 if graph in staged:
                     raise StoreError("graph given twice", graph=graph)
                 staged[graph] = self._stage(graph, produce, fmt)
-                counts[graph] = self._count_physical(staged[graph])
+                counts[graph] = self._count_in([ox.NamedNode(staged[graph])])
                 _check_count(graph, counts[graph], expected)
         except BaseException:
             for physical in staged.values():
@@ -543,7 +534,10 @@ class OxigraphStore(Store):
         )
         ops = []
         for graph in [*current, *removed]:
-            ox.NamedNode(graph)  # rejects anything that could escape <...> (see _set_current)
+            # Every IRI passes through ox.NamedNode first, which rejects anything that could
+            # escape <...>: pyoxigraph's update() takes no bound parameters, and this must be
+            # one transaction.
+            ox.NamedNode(graph)
             ops.append(f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?old }} }}")
         if current:
             for physical in current.values():
@@ -558,9 +552,10 @@ class OxigraphStore(Store):
             self._catalog.pop(graph, None)
         self._catalog.update(current)
 
-    def _count_physical(self, physical: str) -> int:
+    def _count_in(self, physical: list[Any]) -> int:
+        """Triples in these physical graphs (current or staged)."""
         result = self._store.query(
-            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=[ox.NamedNode(physical)]
+            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=physical
         )
         return int(next(iter(result))["n"].value)
 
@@ -620,10 +615,7 @@ class OxigraphStore(Store):
             targets = [ox.NamedNode(self._catalog[graph])]
         else:
             return 0
-        result = self._store.query(
-            "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=targets
-        )
-        return int(next(iter(result))["n"].value)
+        return self._count_in(targets)
 
     def _physical_list(self, graphs: list[str]) -> list[Any]:
         return [ox.NamedNode(self._catalog.get(g, g)) for g in graphs]
