@@ -674,7 +674,7 @@ class RemoteStore(Store):
         base_iri: str | None = None,
         lenient: bool = False,
         extra: Sequence[tuple[Source, str]] = (),
-    ) -> int:
+    ) -> None:
         physical = self._new_physical(graph)
         read_fd, producer, failure = start_producer(produce)
         reader = os.fdopen(read_fd, "rb", buffering=1 << 20)
@@ -696,7 +696,6 @@ class RemoteStore(Store):
             raise failure[0]
         self._load_parts(physical, extra, base_iri, False)
         self._activate(graph, physical)
-        return self.count(graph)
 
     def add(self, graph: str, source: Source, fmt: str) -> None:
         if self.read_only:

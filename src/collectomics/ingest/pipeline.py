@@ -33,7 +33,7 @@ from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.extensions import map_dataset
 from collectomics.mapping.people import PEOPLE_COLUMNS, map_person
 from collectomics.model import IRI, IRI_N3, DatasetMetadata, Literal, iri_is_valid
-from collectomics.store import Store, rdf_format_for
+from collectomics.store import Store, count_statements, rdf_format_for
 from collectomics.vocab import DCTERMS, SCHEMA
 
 #: records mapped between two writes to the loader (~2.5 MB of N-Triples: the text, its join
@@ -72,6 +72,10 @@ class IngestReport:
 
     ``read``/``loaded``/``rejected`` count core records (specimens, people); ``extensions``
     counts extension rows (media, identifications, ...) per extension file the same way.
+    ``triples`` counts the triples written to the graph, as loaders such as Oxigraph's and
+    Jena's do: a triple written twice (two records naming the same collector twice, say)
+    counts twice and is stored once, so ``Store.count`` may be lower. Counting the stored graph
+    would be a scan of it after every load (2 s for 5.5 million triples, 5 % of an ingest).
     """
 
     dataset: str
@@ -97,7 +101,7 @@ class IngestReport:
         ``triples`` then counts the quads written to that many files."""
         errors = sum(p.severity == "error" for p in self.problems)
         warnings = len(self.problems) - errors
-        where = f"{self.triples} triples in <{self.graph}>"
+        where = f"{self.triples} triples written to <{self.graph}>"
         if shards is not None:
             where = (
                 f"{self.triples} quads in <{self.graph}> written to {shards} "
@@ -125,10 +129,14 @@ class DatasetSpec:
 
 
 class Sink:
-    """Where mapped records go: batches N-Triples lines and writes them to the loader."""
+    """Where mapped records go: batches N-Triples lines and writes them to the loader.
+
+    ``written`` counts the triples written (lines: a literal's line breaks are escaped), a
+    triple written twice counted twice; the store keeps one copy of it."""
 
     def __init__(self, out: IO[bytes], on_record: Callable[[int], None] | None) -> None:
         self._out = out
+        self.written = 0
         self._lines: list[str] = []
         self._pending = 0
         self._on_record = on_record
@@ -162,7 +170,9 @@ class Sink:
 
     def flush(self) -> None:
         if self._lines:
-            self._out.write("".join(self._lines).encode("utf-8"))
+            data = "".join(self._lines).encode("utf-8")
+            self.written += data.count(b"\n")
+            self._out.write(data)
             self._lines.clear()
         if self._on_record and self._pending:
             self._on_record(self._pending)
@@ -336,8 +346,11 @@ def ingest_dataset(
         with streaming_gc():
             _produce(out)
 
+    sinks: list[Sink] = []
+
     def _produce(out: IO[bytes]) -> None:
         sink = Sink(out, on_record)
+        sinks.append(sink)
         meta = DatasetMetadata()
         for path, kind in kinds:
             if kind == "people":
@@ -351,7 +364,9 @@ def ingest_dataset(
 
     extra = [(p, rdf_format_for(p) or "turtle") for p, kind in kinds if kind == "rdf"]
     try:
-        report.triples = store.replace_graph_stream(
+        # RDF files count what they state; the mapping's triples are counted as they are written
+        stated = sum(count_statements(p, fmt, base_iri=minter.base) for p, fmt in extra)
+        store.replace_graph_stream(
             graph, produce, "ntriples", base_iri=minter.base, lenient=True, extra=extra
         )
     except StoreError as exc:
@@ -359,6 +374,7 @@ def ingest_dataset(
         raise InputError(
             f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
         ) from None
+    report.triples = stated + sum(sink.written for sink in sinks)
     return report
 
 
