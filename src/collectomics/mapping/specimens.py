@@ -388,9 +388,11 @@ def _literals(
     values: dict[str, str],
     predicates: dict[str, IRI],
     predicates_n3: dict[str, str],
+    plain: bool = False,
 ) -> None:
     """A plain literal on ``node`` for each of the terms in ``predicates`` that ``values`` has:
-    as tuples, or as one block of N-Triples when the output is text."""
+    as tuples, or as one block of N-Triples when the output is text. ``plain``: no value of the
+    record needs escaping (checked once per record, see :func:`_plain`)."""
     lines = out.lines
     if lines is None:
         add = out.triples.append
@@ -400,6 +402,15 @@ def _literals(
                 add((node, predicate, Literal(value)))
         return
     n = node.n3()
+    if plain:
+        lines.extend(
+            [
+                f'{n} {p} "{value}" .\n'
+                for term, value in values.items()
+                if (p := predicates_n3.get(term)) is not None
+            ]
+        )
+        return
     lines.extend(
         [
             f"{n} {p} {quoted(value)} .\n"
@@ -407,6 +418,13 @@ def _literals(
             if (p := predicates_n3.get(term)) is not None
         ]
     )
+
+
+def _plain(values: dict[str, str]) -> bool:
+    """True when no value needs escaping in an N-Triples string: four scans of one joined
+    string cost less than a test per value (a record has ~25 values, written ~4 at a time)."""
+    text = "".join(values.values())
+    return not ('"' in text or "\\" in text or "\n" in text or "\r" in text)
 
 
 def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
@@ -426,6 +444,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     add = out.triples.append
     # Strip once; loops below visit only the terms a record has.
     values = {k: v.strip() for k, v in record.items() if v and not v.isspace()}
+    plain = out.lines is not None and _plain(values)
     get = values.get
     occurrence_id = get("occurrenceID", "")
     if occurrence_id and not usable_occurrence_id(occurrence_id):
@@ -442,7 +461,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     else:
         classes = (DWC.MaterialEntity, specimen_class or DWC.PreservedSpecimen)
     _links(out, s, [(RDF.type, c) for c in classes] + [(SCHEMA.includedInDataSet, ctx.dataset)])
-    _literals(out, s, values, _SPECIMEN_LITERALS, _SPECIMEN_LITERALS_N3)
+    _literals(out, s, values, _SPECIMEN_LITERALS, _SPECIMEN_LITERALS_N3, plain)
     if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
         add((s, DCTERMS.identifier, Literal(occurrence_id)))
     gbif_id = get("gbifID")
@@ -458,9 +477,9 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     present = values.keys()
     has_location = not _LOCATION_SET.isdisjoint(present)
     if has_location or not _EVENT_SET.isdisjoint(present) or "recordedByID" in values:
-        _event(out, ctx, s, values, has_location)
+        _event(out, ctx, s, values, has_location, plain)
     if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
-        _identification(out, ctx, s, values)
+        _identification(out, ctx, s, values, plain)
     if illustrative:  # invented for the demo
         for node in dict.fromkeys(t[0] for t in out.triples):
             out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
@@ -468,12 +487,19 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     return out
 
 
-def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_location: bool) -> None:
+def _event(
+    out: Mapped,
+    ctx: Context,
+    s: IRI,
+    values: dict[str, str],
+    has_location: bool,
+    plain: bool = False,
+) -> None:
     """The collecting event, its collectors and its location."""
     add = out.triples.append
     get = values.get
     e = _part(out, s, COL.collectingEvent, IRI(s + "/event"), _EVENT_TYPES)
-    _literals(out, e, values, _EVENT_LITERALS, _EVENT_LITERALS_N3)
+    _literals(out, e, values, _EVENT_LITERALS, _EVENT_LITERALS_N3, plain)
     for term, predicate in _EVENT_INTEGERS.items():
         value = get(term)
         if not value:
@@ -508,13 +534,13 @@ def _event(out: Mapped, ctx: Context, s: IRI, values: dict[str, str], has_locati
             get("recordedByID", ""),
         )
     if has_location:
-        _location(out, s, e, values)
+        _location(out, s, e, values, plain)
 
 
-def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
+def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str], plain: bool = False) -> None:
     add = out.triples.append
     loc = _part(out, e, DSW.locatedAt, IRI(s + "/location"), _LOCATION_TYPES)
-    _literals(out, loc, values, _LOCATION_LITERALS, _LOCATION_LITERALS_N3)
+    _literals(out, loc, values, _LOCATION_LITERALS, _LOCATION_LITERALS_N3, plain)
     for term, predicate in _LOCATION_DECIMALS.items():
         value = values.get(term)
         if value:
@@ -543,11 +569,13 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str]) -> None:
             out.warn("countryCode", f"{country_code!r} is not an ISO 3166-1 alpha-2 code")
 
 
-def _identification(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> None:
+def _identification(
+    out: Mapped, ctx: Context, s: IRI, values: dict[str, str], plain: bool = False
+) -> None:
     """The current identification and its determiners."""
     get = values.get
     i = _part(out, s, DSW.hasIdentification, IRI(s + "/identification"), _IDENTIFICATION_TYPES)
-    _literals(out, i, values, _IDENTIFICATION_PREDICATES, _IDENTIFICATION_PREDICATES_N3)
+    _literals(out, i, values, _IDENTIFICATION_PREDICATES, _IDENTIFICATION_PREDICATES_N3, plain)
     _bounds(out, i, get("dateIdentified"), "dateIdentified")
     identified_by = get("identifiedBy", "")
     if identified_by or "identifiedByID" in values:
