@@ -16,6 +16,7 @@ from collectomics.model import IRI
 
 DEFAULT_BASE = "https://w3id.org/collectomics/"
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,79}")
+_NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
 
 
 @lru_cache(maxsize=16384)
@@ -24,11 +25,15 @@ def slug(key: str) -> str:
 
     Cached: role words, orders and agent names repeat on every record of an ingest.
     """
-    key = unicodedata.normalize("NFC", key.strip())
+    key = key.strip()
+    if key.isascii():  # NFC and NFKD leave ASCII as it is: most keys (catalogue numbers, URNs)
+        ascii_ = key
+    else:
+        key = unicodedata.normalize("NFC", key)
+        ascii_ = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode("ascii")
     if _SAFE.fullmatch(key) and not key.endswith("."):
         return key
-    ascii_ = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode("ascii")
-    words = re.sub(r"[^A-Za-z0-9]+", "-", ascii_).strip("-").lower()[:60].rstrip("-")
+    words = _NOT_WORD.sub("-", ascii_).strip("-").lower()[:60].rstrip("-")
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
     return f"{words}-{digest}" if words else digest
 
