@@ -254,3 +254,39 @@ def test_two_records_of_one_specimen_are_merged_with_a_warning(tmp_path: Path) -
     assert len(dups) == 1
     assert dups[0].row == 4 and "line 2" in dups[0].reason
     assert _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }") == 2
+
+
+def test_dcterms_identifier_is_the_record_identifier_not_a_determiner(minter: Minter) -> None:
+    """GBIF downloads carry dcterms:identifier (the record's identifier); it was once read as
+    the legacy 'Identifier' alias of identifiedBy, giving identifications numbers for
+    determiners and 224 warnings on this download."""
+    from collectomics.mapping.dwc import canonical_term
+
+    assert canonical_term("http://purl.org/dc/terms/identifier") == "identifier"
+    assert canonical_term("dcterms:identifier") == "identifier"
+    store = OxigraphStore()
+    archive = SHARED / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    [report] = ingest_files(store, [archive], minter=minter)
+    specimen = minter.specimen("83676")
+    assert store.query(
+        f'ASK {{ <{specimen}> <http://purl.org/dc/terms/identifier> "83676" }}'
+    ).boolean
+    numeric_determiners = _n(
+        store,
+        "SELECT (COUNT(*) AS ?n) { ?i <http://rs.tdwg.org/dwc/terms/identifiedBy> ?who "
+        'FILTER(REGEX(STR(?who), "^[0-9]+$")) }',
+    )
+    assert numeric_determiners == 0
+    # what is left is real: values such as '[no agent data]'
+    assert not [p for p in report.problems if p.column == "identifiedBy" and "'1" in p.reason]
+    assert len(report.problems) < 20
+
+
+def test_a_utf16_darwin_core_file_loads_from_the_command_line_path(minter: Minter) -> None:
+    """Spreadsheets export UTF-16 with a byte-order mark; the file's kind is told from its
+    header read as the mark says, and the archive reader decodes the rows."""
+    store = OxigraphStore()
+    path = Path(__file__).resolve().parent / "data/dwca/utf16-excel-export/specimens.txt"
+    [report] = ingest_files(store, [path], minter=minter)
+    assert (report.read, report.loaded, report.rejected) == (2, 2, 0)
+    assert report.triples == store.count(report.graph) > 0

@@ -21,7 +21,7 @@ from collectomics.ingest.pipeline import Counts, IngestReport, Sink
 from collectomics.iri import slug
 from collectomics.mapping.common import Context, Mapped, date_literal
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.dwc import canonical_term
+from collectomics.mapping.dwc import DC_TERMS, canonical_term
 from collectomics.mapping.extensions import (
     map_dataset,
     map_identification,
@@ -217,7 +217,8 @@ class _Loader:
                     occ_file, row.line, "coreid", f"no {word} with id {row.id!r} in the core"
                 )
                 continue
-            record = {**parent[1], **{rename[t]: v for t, v in row.values.items() if t in rename}}
+            own = {rename[t]: v for t, v in row.values.items() if t in rename}
+            record = child_record(parent[1], own)
             mapped = map_specimen(record, self.ctx)
             for p in mapped.problems:
                 self.report.problem(occ_file, row.line, p.column, p.reason, p.severity)
@@ -368,6 +369,13 @@ class _VerbatimPairing:
             )
 
 
+def child_record(parent: dict[str, str], own: dict[str, str]) -> dict[str, str]:
+    """An Occurrence extension row with the fields it inherits from its Event or Taxon core
+    row: all but the parent's own identifier (``dcterms:identifier`` names the event, not
+    the specimen)."""
+    return {**{k: v for k, v in parent.items() if k != "identifier"}, **own}
+
+
 def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) -> list:
     out = Mapped()
     out.add(event, RDF.type, cls)
@@ -376,7 +384,8 @@ def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) 
     out.add(event, SCHEMA.includedInDataSet, ctx.dataset)
     for name, value in record.items():
         if value.strip() and not name.endswith("ID"):
-            out.add(event, DWC.term(name), Literal(value.strip()))
+            term = DCTERMS.term(name) if name in DC_TERMS else DWC.term(name)
+            out.add(event, term, Literal(value.strip()))
     bounds = date_bounds(record.get("eventDate"))
     if bounds:
         out.add(event, COL.earliestDate, date_literal(bounds[0]))

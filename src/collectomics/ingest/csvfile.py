@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,43 @@ def _delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names of a CSV/TSV file (first line), BOM and surrounding blanks removed."""
-    first = next(_decoded_lines(path), "")
+#: byte-order marks and the codecs that read them (UTF-32 first: its LE mark starts as UTF-16's)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _bom_encoding(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"cannot open file: {exc.strerror}", file=str(path)) from None
+    return next((codec for bom, codec in _BOMS if start.startswith(bom)), None)
+
+
+def read_header(path: Path, encoding: str | None = None) -> list[str]:
+    """The column names of a CSV/TSV file (first line), BOM and surrounding blanks removed.
+
+    Read as ``encoding`` when given, else as its byte-order mark says (UTF-16 files that
+    spreadsheets export have one), else as UTF-8."""
+    encoding = encoding or _bom_encoding(path)
+    if encoding is None or encoding == "utf-8-sig":
+        first = next(_decoded_lines(path), "")
+    else:
+        try:
+            with open(path, encoding=encoding) as handle:
+                first = handle.readline()
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}", file=str(path)) from None
+        except UnicodeError as exc:
+            raise InputError(
+                f"the header row is not {encoding} text ({exc.reason})", file=str(path), row=1
+            ) from None
     if not first.strip():
         raise InputError("file is empty or has no header row", file=str(path), row=1)
     delimiter = _delimiter(first)

@@ -49,6 +49,7 @@ from collectomics.ingest.archive import (
     _parent_triples,
     _renamer,
     _row_type,
+    child_record,
     default_dataset_id,
     member_name,
     same_specimen,
@@ -638,7 +639,7 @@ class _Reader:
                 batch.items.append((row.line, Reject("coreid", reason), None))
             else:
                 own = {rename[t]: v for t, v in row.values.items() if t in rename}
-                batch.items.append((row.line, {**parent[1], **own}, parent[0]))
+                batch.items.append((row.line, child_record(parent[1], own), parent[0]))
             if len(batch.items) >= self.batch_size:
                 self.send(batch, apply)
                 batch = Batch(CHILDREN, occ_file, word=word)
@@ -795,7 +796,7 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
     record file, or an archive whose meta.xml or core cannot be read."""
     if not path.exists():
         raise InputError("no such file", file=str(path))
-    kind = file_kind(path)
+    kind = file_kind(path, encoding)
     if kind not in ("dwca", "specimens"):
         raise InputError(
             f"export --shards maps Darwin Core Archives and Darwin Core record files; this "

@@ -37,8 +37,9 @@ IDENTIFICATION_TERMS = (
 ).split()
 #: dcterms terms that Darwin Core records carry as columns
 DC_TERMS = (
-    "license rightsHolder accessRights bibliographicCitation references modified language".split()
-)
+    "license rightsHolder accessRights bibliographicCitation references modified language "
+    "identifier"
+).split()
 
 ALL_TERMS = RECORD_TERMS + TAXON_TERMS + EVENT_TERMS + LOCATION_TERMS + IDENTIFICATION_TERMS
 
@@ -46,7 +47,6 @@ _LEGACY = {
     "collector": "recordedBy",
     "catalognumbertext": "catalogNumber",
     "cataloguenumber": "catalogNumber",
-    "identifier": "identifiedBy",
     "scientificnameauthor": "scientificNameAuthorship",
     "latitude": "decimalLatitude",
     "longitude": "decimalLongitude",

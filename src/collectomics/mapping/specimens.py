@@ -315,7 +315,14 @@ _SPECIMEN_LITERALS = {
     **{t: DWC.term(t) for t in _RECORD_LITERALS},
     **{
         t: DCTERMS.term(t)
-        for t in ("rightsHolder", "accessRights", "bibliographicCitation", "references", "modified")
+        for t in (
+            "rightsHolder",
+            "accessRights",
+            "bibliographicCitation",
+            "references",
+            "modified",
+            "identifier",
+        )
     },
     # the current name, kept on the specimen as a facet (and on the identification)
     **{t: DWC.term(t) for t in TAXON_TERMS},
