@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from collectomics.errors import InputError
 from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
@@ -290,3 +291,17 @@ def test_a_utf16_darwin_core_file_loads_from_the_command_line_path(minter: Minte
     [report] = ingest_files(store, [path], minter=minter)
     assert (report.read, report.loaded, report.rejected) == (2, 2, 0)
     assert report.triples == store.count(report.graph) > 0
+
+
+def test_every_problem_names_its_file_with_the_archive(minter: Minter) -> None:
+    """The reader's own notes (encoding, short rows) and its errors (meta.xml) name the archive
+    member as the loader's problems do, so that a report over several archives is clear."""
+    quirks = Path(__file__).resolve().parent / "data/dwca"
+    store = OxigraphStore()
+    [report] = ingest_files(store, [quirks / "utf8-declared-cp1252-bytes"], minter=minter)
+    files = {p.file for p in report.problems}
+    assert files == {str(quirks / "utf8-declared-cp1252-bytes/occurrence.txt")}
+    with pytest.raises(InputError) as err:
+        ingest_files(store, [quirks / "broken-meta-xml"], minter=minter)
+    assert err.value.file == str(quirks / "broken-meta-xml/meta.xml")
+    assert err.value.row == 6

@@ -91,11 +91,28 @@ def _extension_kind(spec: FileSpec, core: FileSpec) -> str | None:
 
 def member_name(path: Path, spec: FileSpec) -> str:
     """How reports name a file of an archive: ``archive.zip!occurrence.txt``."""
+    return archive_file(path, spec.name)
+
+
+def archive_file(path: Path, name: str) -> str:
+    """How reports name the file ``name`` (as meta.xml names it) of the archive at ``path``:
+    ``archive.zip!occurrence.txt``, ``folder/occurrence.txt``, or the file itself."""
     if path.is_dir():
-        return str(path / spec.name)
+        return str(path / name)
     if path.suffix.lower() == ".zip":
-        return f"{path}!{spec.name}"
+        return f"{path}!{name}"
     return str(path)
+
+
+def qualified(exc: InputError, path: Path) -> InputError:
+    """``exc`` naming its file as :func:`archive_file` does (the reader names archive members
+    by their own names: ``meta.xml``, ``occurrence.txt``)."""
+    if not exc.file or exc.file.startswith(str(path)):
+        return exc
+    context = {k: v for k, v in exc.context.items() if k not in ("file", "row", "column")}
+    return InputError(
+        exc.message, file=archive_file(path, exc.file), row=exc.row, column=exc.column, **context
+    )
 
 
 def same_specimen(first_line: int, subject: IRI) -> str:
@@ -429,6 +446,15 @@ def stream_archive(
 
     Returns the archive's own EML metadata, if it has some, for the dataset node.
     """
+    try:
+        return _stream_archive(path, ctx, report, sink, encoding)
+    except InputError as exc:
+        raise qualified(exc, path) from None
+
+
+def _stream_archive(
+    path: Path, ctx: Context, report: IngestReport, sink: Sink, encoding: str | None
+) -> DatasetMetadata | None:
     with Archive.open(path, encoding=encoding) as arc:
         loader = _Loader(arc, path, ctx, report, sink)
         meta = loader.metadata()
@@ -456,7 +482,11 @@ def stream_archive(
                 loader.unsupported(spec)
         for problem in arc.problems:
             report.problem(
-                problem.file, problem.line, problem.column, problem.reason, problem.severity
+                archive_file(path, problem.file),
+                problem.line,
+                problem.column,
+                problem.reason,
+                problem.severity,
             )
         sink.flush()
         return meta

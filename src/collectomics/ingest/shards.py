@@ -49,9 +49,11 @@ from collectomics.ingest.archive import (
     _parent_triples,
     _renamer,
     _row_type,
+    archive_file,
     child_record,
     default_dataset_id,
     member_name,
+    qualified,
     same_specimen,
     source_dataset,
 )
@@ -809,6 +811,13 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
 
 def _read_archive(path: Path, dataset: _Dataset, encoding: str | None) -> DatasetMetadata | None:
     """``archive.stream_archive``'s order of work, with the mapping done by the pool."""
+    try:
+        return _read(path, dataset, encoding)
+    except InputError as exc:
+        raise qualified(exc, path) from None
+
+
+def _read(path: Path, dataset: _Dataset, encoding: str | None) -> DatasetMetadata | None:
     pool, report = dataset.pool, dataset.report
     with Archive.open(path, encoding=encoding) as arc:
         core_type = _check_core(arc, path)
@@ -833,7 +842,7 @@ def _read_archive(path: Path, dataset: _Dataset, encoding: str | None) -> Datase
                 reader.unsupported(spec)
         pool.barrier()  # the archive's own problems (read as its rows were) come last
         for p in arc.problems:
-            report.problem(p.file, p.line, p.column, p.reason, p.severity)
+            report.problem(archive_file(path, p.file), p.line, p.column, p.reason, p.severity)
         return meta
 
 
