@@ -28,13 +28,18 @@ _BOMS = (
 )
 
 
+def bom_codec(head: bytes) -> str | None:
+    """The codec that a byte-order mark at the start of ``head`` (4 bytes are enough) names:
+    'utf-8-sig', 'utf-16' or 'utf-32'; None when there is none."""
+    return next((codec for bom, codec in _BOMS if head.startswith(bom)), None)
+
+
 def _bom_encoding(path: Path) -> str | None:
     try:
         with open(path, "rb") as handle:
-            start = handle.read(4)
+            return bom_codec(handle.read(4))
     except OSError as exc:
         raise InputError(f"cannot open file: {exc.strerror}", file=str(path)) from None
-    return next((codec for bom, codec in _BOMS if start.startswith(bom)), None)
 
 
 def read_header(path: Path, encoding: str | None = None) -> list[str]:

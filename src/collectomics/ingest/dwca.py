@@ -45,6 +45,7 @@ from typing import IO
 from xml.parsers import expat
 
 from collectomics.errors import InputError
+from collectomics.ingest.csvfile import bom_codec
 
 csv.field_size_limit(2**31 - 1)
 
@@ -606,7 +607,8 @@ class _FileReader:
         encoding = self.spec.encoding
         with self.archive._members.open(self.name) as raw:
             head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-            if head.startswith(codecs.BOM_UTF8):
+            bom = bom_codec(head)
+            if bom == "utf-8-sig":
                 raw.read(3)
                 if encoding != "utf-8":
                     self.note(
@@ -616,9 +618,7 @@ class _FileReader:
                         f"not {_label(encoding)}",
                     )
                     encoding = "utf-8"
-            elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and not head.startswith(
-                codecs.BOM_UTF32_LE
-            ):
+            elif bom == "utf-16":
                 if not encoding.startswith("utf-16"):
                     self.note(
                         "bom",
@@ -1008,12 +1008,13 @@ class Archive:
         name = candidates[0]
         with members.open(name) as handle:
             first = handle.readline(1 << 20)
-        if first.startswith(codecs.BOM_UTF8):
+        bom = bom_codec(first)
+        if bom == "utf-8-sig":
             first = first[3:]
-        if first[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            encoding = encoding or "utf-16"  # nothing declared: the byte-order mark tells
+        if bom in ("utf-16", "utf-32"):
+            encoding = encoding or bom  # nothing declared: the byte-order mark tells
             with members.open(name) as handle:
-                first_text = io.TextIOWrapper(handle, encoding="utf-16", newline="\n").readline()
+                first_text = io.TextIOWrapper(handle, encoding=bom, newline="\n").readline()
         else:
             try:
                 first_text = first.decode(encoding or "utf-8")
