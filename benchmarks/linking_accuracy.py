@@ -1,6 +1,6 @@
 """The matcher scored against people's own decisions: the Bloodhound attributions.
 
-    .venv/bin/python benchmarks/linking_accuracy.py            # ../shared/data
+    .venv/bin/python benchmarks/linking_accuracy.py            # tests/data/real
     .venv/bin/python benchmarks/linking_accuracy.py --data DIR --show 20
 
 Bloodhound (now Bionomia) users attributed 5,479 GBIF specimens to themselves or to a colleague
@@ -24,7 +24,7 @@ countries and families of their records as evidence. Then, per name string:
   accepted as the attributed person (each one an error).
 
 Publisher-asserted `recordedByID` / `identifiedByID`: none of the GBIF downloads in
-../shared/data carry any, so that half of the issue's benchmark has no data here; the script
+tests/data/real carry any, so that half of the issue's benchmark has no data here; the script
 reports the count it found.
 """
 
@@ -157,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(ROOT / "tests" / "data" / "real"))
     parser.add_argument("--show", type=int, default=10, help="misses to print")
     parser.add_argument(
         "--authority-sample",
@@ -242,7 +242,7 @@ def main() -> None:
             f"auto-accepted precision {prec:.3f} (target >= 0.98), recall {t['right'] / n:.3f}"
         )
     print(
-        "  publisher-asserted recordedByID/identifiedByID in ../shared/data: none (nothing to score)"
+        "  publisher-asserted recordedByID/identifiedByID in tests/data/real: none (nothing to score)"
     )
     print(f"  {http.requests_made} requests to the stand-in; {time.monotonic() - t0:.0f} s in all")
     if args.authority_sample:

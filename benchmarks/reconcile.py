@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/reconcile.py --workdir /tmp/rb  # keep (and reuse) the store
     .venv/bin/python benchmarks/reconcile.py --batches 300      # more batches
 
-The people are the IPNI botanist authority joined to Wikidata (``../shared/data/
+The people are the IPNI botanist authority joined to Wikidata (``tests/data/real/
 ipni-authors-wikidata``: names, abbreviations, life years, QIDs, IPNI ids), written as a people
 template (``people.csv``) and loaded with ``collectomics ingest`` into an on-disk store. Queries
 are names drawn from the authority (fixed seed) in the forms spreadsheets hold them: full name,
@@ -48,7 +48,7 @@ from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
-AUTHORITY = ROOT.parent / "shared" / "data" / "ipni-authors-wikidata"
+AUTHORITY = ROOT / "tests" / "data" / "real" / "ipni-authors-wikidata"
 PEOPLE_COLUMNS = (
     "person_id name given_name family_name name_variants author_abbreviation birth_date "
     "death_date wikidata ipni"

@@ -1,4 +1,4 @@
-"""Darwin Core Archive ingest end to end, on every real archive in shared/data and the quirks."""
+"""Darwin Core Archive ingest end to end, on every real archive in tests/data/real and the quirks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 
 
@@ -53,7 +53,7 @@ REAL = {
 def test_every_real_archive_ingests_with_counts_that_add_up(name: str, minter: Minter) -> None:
     store = OxigraphStore()
     read, loaded, ext = REAL[name]
-    [report] = ingest_files(store, [SHARED / name], minter=minter)
+    [report] = ingest_files(store, [REAL / name], minter=minter)
     _adds_up(report)
     assert (report.read, report.loaded) == (read, loaded)
     for ext_name, rows in ext.items():
@@ -75,7 +75,7 @@ def test_gbif_download_keeps_sources_media_and_verbatim(minter: Minter) -> None:
     store = OxigraphStore()
     ingest_files(
         store,
-        [SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip"],
+        [REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"],
         minter=minter,
         dataset_id="dl",
     )
@@ -119,7 +119,7 @@ def test_gbif_download_keeps_sources_media_and_verbatim(minter: Minter) -> None:
 
 def test_no_header_archive_java_dates(minter: Minter) -> None:
     store = OxigraphStore()
-    [report] = ingest_files(store, [SHARED / "pydwca-gbif-results/gbif-results.zip"], minter=minter)
+    [report] = ingest_files(store, [REAL / "pydwca-gbif-results/gbif-results.zip"], minter=minter)
     assert report.read == 158  # ignoreHeaderLines=0: the first line is a record
     # java.util.Date strings ("Tue Apr 01 00:00:00 CET 1930") get exact bounds
     assert (
@@ -133,7 +133,7 @@ def test_no_header_archive_java_dates(minter: Minter) -> None:
 
 def test_legacy_terms(minter: Minter) -> None:
     store = OxigraphStore()
-    ingest_files(store, [SHARED / "dwca-io-fixtures/archive-occ.zip"], minter=minter)
+    ingest_files(store, [REAL / "dwca-io-fixtures/archive-occ.zip"], minter=minter)
     # Darwin Core 1.4 CatalogNumber/ScientificName/Latitude read as today's terms
     assert (
         _n(
@@ -152,7 +152,7 @@ def test_legacy_terms(minter: Minter) -> None:
 
 
 def test_cp1250_file(minter: Minter) -> None:
-    path = SHARED / "dwca-io-fixtures/Borza.txt"
+    path = REAL / "dwca-io-fixtures/Borza.txt"
     store = OxigraphStore()
     [report] = ingest_files(store, [path], minter=minter, encoding="cp1250")
     _adds_up(report)
@@ -177,7 +177,7 @@ def test_cp1250_file(minter: Minter) -> None:
 
 
 def test_simple_csv(tmp_path: Path, minter: Minter) -> None:
-    with zipfile.ZipFile(SHARED / "rgbif-gbif-downloads/0009886-250127130748423.zip") as z:
+    with zipfile.ZipFile(REAL / "rgbif-gbif-downloads/0009886-250127130748423.zip") as z:
         z.extractall(tmp_path)
     store = OxigraphStore()
     [report] = ingest_files(store, list(tmp_path.glob("*.csv")), minter=minter)
@@ -201,7 +201,7 @@ def test_event_core_with_occurrence_extension(minter: Minter) -> None:
 
 
 def test_reingest_gives_the_same_graph(tmp_path: Path, minter: Minter) -> None:
-    archive = SHARED / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    archive = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
     store = OxigraphStore()
     ingest_dataset(store, DatasetSpec("finch", (archive,)), minter=minter)
     first = tmp_path / "1.nq"
@@ -215,7 +215,7 @@ def test_reingest_gives_the_same_graph(tmp_path: Path, minter: Minter) -> None:
 def test_report_json_is_serialisable(minter: Minter) -> None:
     [report] = ingest_files(
         OxigraphStore(),
-        [SHARED / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip"],
+        [REAL / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip"],
         minter=minter,
     )
     data = json.loads(json.dumps(report.to_dict()))
@@ -225,13 +225,13 @@ def test_report_json_is_serialisable(minter: Minter) -> None:
 @pytest.mark.parametrize(
     ("path", "dataset"),
     [
-        (SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip", "0000066-140928181241064"),
-        (SHARED / "dwca-io-fixtures/archive-occ.zip", "79829665-82c9-414b-b3c1-c1920c4c6c78"),
+        (REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip", "0000066-140928181241064"),
+        (REAL / "dwca-io-fixtures/archive-occ.zip", "79829665-82c9-414b-b3c1-c1920c4c6c78"),
         (
-            SHARED / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip",
+            REAL / "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip",
             "6632D8151686A3F8C71D4B5A5B1181A4",
         ),
-        (SHARED / "dwca-io-fixtures/Borza.txt", "Borza"),
+        (REAL / "dwca-io-fixtures/Borza.txt", "Borza"),
     ],
 )
 def test_default_dataset_ids_survive_new_versions(path: Path, dataset: str) -> None:
@@ -266,7 +266,7 @@ def test_dcterms_identifier_is_the_record_identifier_not_a_determiner(minter: Mi
     assert canonical_term("http://purl.org/dc/terms/identifier") == "identifier"
     assert canonical_term("dcterms:identifier") == "identifier"
     store = OxigraphStore()
-    archive = SHARED / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    archive = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
     [report] = ingest_files(store, [archive], minter=minter)
     specimen = minter.specimen("83676")
     assert store.query(

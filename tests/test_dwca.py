@@ -1,6 +1,6 @@
 """The Darwin Core Archive reader, on real archives first, then on the quirk corpus.
 
-Real archives come from ``../shared/data`` (see each folder's SOURCE.txt); the quirk archives are
+Real archives come from ``tests/data/real`` (see each folder's SOURCE.txt); the quirk archives are
 tiny folders in ``tests/data/dwca`` (CATALOGUE.md says what each exercises and expects).
 """
 
@@ -27,13 +27,13 @@ from collectomics.ingest.dwca import (
 )
 from collectomics.mapping.dwc import canonical_term
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
-RGBIF = SHARED / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
-SIMPLE_CSV = SHARED / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"
-FINCH = SHARED / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
-PYDWCA = SHARED / "pydwca-gbif-results" / "gbif-results.zip"
-DWCA_IO = SHARED / "dwca-io-fixtures"
+RGBIF = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
+SIMPLE_CSV = REAL / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"
+FINCH = REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
+PYDWCA = REAL / "pydwca-gbif-results" / "gbif-results.zip"
+DWCA_IO = REAL / "dwca-io-fixtures"
 
 
 def _read(archive: Archive, spec: FileSpec) -> tuple[list[Row], list[RowError]]:

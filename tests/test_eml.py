@@ -11,13 +11,13 @@ from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-IDIGBIO = SHARED / "idigbio-audubon-mediarecords" / "eml"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
 DOWNLOADS = [
-    SHARED / "rgbif-gbif-downloads" / "0000066-140928181241064.zip",
-    SHARED / "finch-gbif-download-2015" / "0000154-150116162929234.zip",
-    SHARED / "pydwca-gbif-results" / "gbif-results.zip",
+    REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip",
+    REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip",
+    REAL / "pydwca-gbif-results" / "gbif-results.zip",
 ]
 CC = "http://creativecommons.org/"
 
@@ -177,7 +177,7 @@ def test_gbif_download_2014_details() -> None:
 
 
 def test_plazi_and_dwc_1_4_emls() -> None:
-    with Archive.open(SHARED / "dwca-io-fixtures" / "6632D8151686A3F8C71D4B5A5B1181A4.zip") as a:
+    with Archive.open(REAL / "dwca-io-fixtures" / "6632D8151686A3F8C71D4B5A5B1181A4.zip") as a:
         plazi = parse_eml(a.read_bytes(a.metadata_name or ""))
     assert plazi.title == (
         "Draposa, a new wolf spider genus from South and Southeast Asia (Araneae: Lycosidae)"
@@ -186,7 +186,7 @@ def test_plazi_and_dwc_1_4_emls() -> None:
     assert plazi.license is not None and plazi.license.startswith("Public Domain\n")
     assert plazi.identifiers[1:] == ["6632D8151686A3F8C71D4B5A5B1181A4", "zt02637p054"]
     assert (plazi.pub_date, plazi.abstract) == ("2010", "UNAVAILABLE")
-    with Archive.open(SHARED / "dwca-io-fixtures" / "archive-occ.zip") as a:
+    with Archive.open(REAL / "dwca-io-fixtures" / "archive-occ.zip") as a:
         occ = parse_eml(a.read_bytes("eml.xml"))
     assert (occ.title, occ.rights, occ.license) == ("PonTaurus", None, None)  # empty rights
     assert occ.contacts[0] == Contact(

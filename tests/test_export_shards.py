@@ -32,9 +32,9 @@ from collectomics.store import OxigraphStore
 from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
-GBIF_2014 = SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip"
+GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 
 REAL = [
     "rgbif-gbif-downloads/0000066-140928181241064.zip",  # verbatim, multimedia, 26 source EMLs
@@ -105,7 +105,7 @@ def _compare(
 def test_real_archive_shards_load_to_the_ingested_graph(
     name: str, shards: int, tmp_path: Path
 ) -> None:
-    reports, files = _compare([SHARED / name], tmp_path, shards, batch_size=100)
+    reports, files = _compare([REAL / name], tmp_path, shards, batch_size=100)
     assert reports[0].loaded > 0
     if shards == 3 and reports[0].read >= 300:
         assert all(f.stat().st_size > 0 for f in files)  # the batches spread over the workers

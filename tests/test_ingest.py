@@ -14,7 +14,7 @@ from collectomics.model import IRI
 from collectomics.store import OxigraphStore
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 
 
 def _count(store: OxigraphStore, sparql: str) -> int:
@@ -125,7 +125,7 @@ def test_reingest_is_isomorphic(tmp_path: Path, minter: Minter) -> None:
 
 def test_real_gbif_simple_csv(tmp_path: Path, store: OxigraphStore, minter: Minter) -> None:
     """A real GBIF SIMPLE_CSV download: tab-separated, Darwin Core headers, 91 records."""
-    archive = SHARED / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"
+    archive = REAL / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"
     with zipfile.ZipFile(archive) as z:
         z.extractall(tmp_path)
     csv_file = next(tmp_path.glob("*.csv"))

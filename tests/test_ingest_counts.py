@@ -13,7 +13,7 @@ from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, count_statements
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 
 
@@ -49,7 +49,7 @@ def test_triples_counts_what_was_written_and_the_store_keeps_one_of_each(
     store: OxigraphStore, minter: Minter, monkeypatch: pytest.MonkeyPatch, archive: str
 ) -> None:
     sent = _tee(store, monkeypatch)
-    [report] = ingest_files(store, [SHARED / archive], minter=minter)
+    [report] = ingest_files(store, [REAL / archive], minter=minter)
     lines = b"".join(sent).splitlines()
     assert report.triples == len(lines) > 1000
     assert store.count(report.graph) == len(set(lines))  # the store dropped exactly the repeats
@@ -59,7 +59,7 @@ def test_triples_counts_what_was_written_and_the_store_keeps_one_of_each(
 def test_a_download_with_repeats_reports_more_than_it_stores(
     store: OxigraphStore, minter: Minter
 ) -> None:
-    path = SHARED / "rgbif-gbif-downloads/0000066-140928181241064.zip"
+    path = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
     [report] = ingest_files(store, [path], minter=minter)
     assert report.triples > store.count(report.graph)
 

@@ -26,7 +26,7 @@ jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
 SCHEMAS = (
-    Path(__file__).resolve().parents[2] / "shared" / "specs" / "reconciliation" / "0.2" / "schemas"
+    Path(__file__).resolve().parent / "data" / "specs" / "reconciliation" / "0.2" / "schemas"
 )
 FORM = "application/x-www-form-urlencoded"
 FIXTURE = Path(__file__).resolve().parent / "data" / "reconcile"

@@ -29,8 +29,8 @@ from collectomics.store import open_store
 from helpers import free_port, run_cli
 from remote_servers import VIRTUOSO_MAX_ROWS, Server
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-ARCHIVE = SHARED / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+ARCHIVE = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
 CANNED = ("query", "specimens-by-country", "--param", "country=US")
 BY_COUNTRY = (
     "SELECT ?country (COUNT(?s) AS ?specimens) WHERE { ?s a "

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 TUTORIAL_PATH = REPO / "docs" / "tutorial-curators.md"
 TUTORIAL = TUTORIAL_PATH.read_text("utf-8")
 DOWNLOAD = (
-    REPO.parent / "shared" / "data" / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
+    REPO / "tests" / "data" / "real" / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
 )
 DATASET = "0000154-150116162929234"
 GRAPH = f"https://w3id.org/collectomics/graph/{DATASET}"
@@ -131,7 +131,7 @@ def _graph_lines(nquads: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def tutorial_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     if not DOWNLOAD.exists():
-        pytest.skip(f"{DOWNLOAD} is not here (../shared/data)")
+        pytest.skip(f"{DOWNLOAD} is not here (tests/data/real)")
     work = tmp_path_factory.mktemp("tut")
     shutil.copy(DOWNLOAD, work / DOWNLOAD.name)
     for name, text in SPARQL.items():

@@ -193,7 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "standin_data",
-        "../shared/data",
+        "tests/data/real",
         "Folder holding `ipni-authors-wikidata/` and `rorcid-orcid-v3/` for `stand-in`.",
     ),
 )

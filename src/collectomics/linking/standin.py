@@ -439,7 +439,7 @@ def _search_hit(entity: dict[str, Any], kind: str, text: str) -> dict[str, Any]:
 
 
 def load(kind: str, data_dir: str | Path) -> Any:
-    """The stand-in's content from the shared data folder (or a subset with the same layout)."""
+    """The stand-in's content from the corpus folder (tests/data/real in a checkout) (or a subset with the same layout)."""
     root = Path(data_dir)
     if kind == "wikidata":
         return WikidataData(root / "ipni-authors-wikidata")
