@@ -27,7 +27,7 @@ def _adds_up(report) -> None:  # type: ignore[no-untyped-def]
         assert c.read == c.loaded + c.rejected, name
 
 
-REAL = {
+ARCHIVES = {
     # archive: (core records read, loaded, {extension: rows loaded})
     "rgbif-gbif-downloads/0000066-140928181241064.zip": (
         470,
@@ -49,10 +49,10 @@ REAL = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REAL))
+@pytest.mark.parametrize("name", sorted(ARCHIVES))
 def test_every_real_archive_ingests_with_counts_that_add_up(name: str, minter: Minter) -> None:
     store = OxigraphStore()
-    read, loaded, ext = REAL[name]
+    read, loaded, ext = ARCHIVES[name]
     [report] = ingest_files(store, [REAL / name], minter=minter)
     _adds_up(report)
     assert (report.read, report.loaded) == (read, loaded)
