@@ -36,7 +36,7 @@ REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tes
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 
-REAL = [
+ARCHIVES = [
     "rgbif-gbif-downloads/0000066-140928181241064.zip",  # verbatim, multimedia, 26 source EMLs
     "rgbif-gbif-downloads/0009886-250127130748423.zip",  # SIMPLE_CSV download
     "finch-gbif-download-2015/0000154-150116162929234.zip",
@@ -101,7 +101,7 @@ def _compare(
 
 
 @pytest.mark.parametrize("shards", [1, 3])
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", ARCHIVES)
 def test_real_archive_shards_load_to_the_ingested_graph(
     name: str, shards: int, tmp_path: Path
 ) -> None:
