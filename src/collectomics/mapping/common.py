@@ -47,6 +47,8 @@ class Mapped:
     #: N-Triples text a mapper wrote directly instead of tuples (see Context.ntriples); the
     #: record's triples are ``triples`` and these lines together
     lines: list[str] | None = None
+    #: roles played by an unknown agent ('Anon.', 's.coll.'): counted in the ingest report
+    unknown_agents: int = 0
 
     def add_once(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:

@@ -41,7 +41,18 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["SplitName", "display_form", "normalise", "split_agents"]
+from collectomics.mapping.given_names import GIVEN_NAMES
+
+__all__ = [
+    "NameParts",
+    "SplitName",
+    "display_form",
+    "is_unknown_agent",
+    "normalise",
+    "read_agents",
+    "read_name",
+    "split_agents",
+]
 
 # --- character classes -------------------------------------------------------------------
 
@@ -65,7 +76,12 @@ def _variants(words: str) -> frozenset[str]:
 #: Titles: kept in the written form, neutral when reading a name, dropped by normalise().
 _HONORIFICS = _variants(
     "dr mr mrs ms miss mme mlle prof professor rev revd reverend father padre frei fray "
-    "sir dra herr frau capt abbé"
+    "sir dra herr frau capt abbé cl clariss dom fr frère frere père bro brother soeur pater"
+)
+#: Religious and academic post-nominals after a name ("Remacle Rome O.S.B."): not the name.
+_POSTNOMINAL = re.compile(
+    r"(?:,?\s+|^)(?:O\.\s?S\.\s?B|S\.\s?J|O\.\s?F\.\s?M(?:\.\s?Cap)?|O\.\s?Cist|O\.\s?Carm"
+    r"|C\.\s?Ss\.\s?R|F\.\s?S\.\s?C|C\.\s?M\.\s?F|S\.\s?D\.\s?B|M\.\s?S\.\s?C)\.?(?=\s*(?:,|$))"
 )
 #: Generational suffixes: neutral when reading a name, kept by normalise().
 _SUFFIXES = frozenset("Jr Jr. jr jr. JR. Jnr Jnr. Sr Sr. Snr Snr. II III IV f. fil.".split())
@@ -74,7 +90,7 @@ _PIECE_SUFFIX = re.compile(r"(?:Jr|JR|jr|Jnr|Sr|Snr)\.?|I{2,3}|IV")  # a whole c
 #: word follows ("De Gracia J.", "H.C. DE LIMA"), never as the last word ("Le").
 _PARTICLES = frozenset(
     "de da das do dos del della delle dei der den di du des la le les lo van von vom zu zur "
-    "ter ten te y e".split()
+    "ter ten te y e vanden vander vande dalla dello".split()
 )
 #: Comma pieces that are not names: a month after a determiner's name, a job title.
 _NOT_A_NAME = frozenset(
@@ -193,10 +209,24 @@ _SH_NONE, _SH_I, _SH_W1, _SH_WN, _SH_WI, _SH_F, _SH_SUF, _SH_TITLE, _SH_TEAM = r
 
 @dataclass(frozen=True)
 class SplitName:
-    """One person's name as written, and whether 'et al.' followed it in the source."""
+    """One person's name as written, and whether 'et al.' followed it in the source;
+    ``unknown``: the value names no one ('Anon.', 's.coll.', '?'): an unknown agent whose
+    ``written`` is the whole value."""
 
     written: str
     et_al: bool = False
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class NameParts:
+    """A name as read: family name (particles included, as written) and given names or
+    initials as written (titles, post-nominals and generational suffixes left out);
+    ``team``: an expedition, institution or group, whose whole name is ``family``."""
+
+    family: str
+    given: str = ""
+    team: bool = False
 
 
 # --- reading tokens ----------------------------------------------------------------------
@@ -212,12 +242,16 @@ def _kind(tok: str, last: bool, case: int) -> int:
     first = tok[0]
     if first.islower() and last and tok.lower() not in _PARTICLES and tok.isalpha():
         return _W  # a lower-case surname standing alone: "klitgaard , Bente"
+    if first.islower() and "'" in tok[:5] and tok[-1].isalpha():
+        head, _, rest = tok.partition("'")
+        if rest[:1].isupper() and len(head) <= 4:
+            return _W  # "d'Ansembourg", "dell'Acqua": a surname with its particle attached
     if first.islower() or first == "'":
         return _P
     if not first.isalpha() and first != "-":
         return _N
-    if not last and tok.lower() in _PARTICLES:
-        return _P
+    if not last and len(tok) > 1 and tok.lower() in _PARTICLES:
+        return _P  # never a capital initial: "E." and "Y." are given names, not "e"/"y"
     if case == _UPPERCASE:
         if _ONE_INITIAL.fullmatch(tok):
             return _I
@@ -517,6 +551,28 @@ def split_agents(value: str | None) -> list[SplitName]:
     return list(_split(value))
 
 
+def read_agents(value: str | None) -> list[SplitName]:
+    """:func:`split_agents`, but a non-empty value that names no one ('Anon.', 's.coll.', '-',
+    '?', '[no agent data]', '1234567') gives one unknown agent holding the value as written:
+    every filled-in agent term is accounted for."""
+    if not value:
+        return []
+    return list(_read(value))
+
+
+@lru_cache(maxsize=8192)
+def _read(value: str) -> tuple[SplitName, ...]:
+    found = _split(value)
+    if found or not value.strip():
+        return found
+    return (SplitName(value.strip(), unknown=True),)
+
+
+def is_unknown_agent(value: str) -> bool:
+    """Does a non-empty agent string name no one (so it must never be matched to a person)?"""
+    return bool(value.strip()) and not _split(value)
+
+
 @lru_cache(maxsize=8192)  # values repeat a lot within a dataset; SplitName is immutable
 def _split(value: str) -> tuple[SplitName, ...]:
     text = value.strip()
@@ -628,7 +684,7 @@ def _split_general(text: str) -> tuple[SplitName, ...]:
         written = name.text.strip(" ,;:")
         if not lower_ok and written[:1].islower() and not name.team and "," not in written:
             first = written.split(None, 1)[0]
-            if first.lower() not in _PARTICLES and "'" not in first:
+            if first.lower() not in _PARTICLES and "'" not in first and first not in _HONORIFICS:
                 continue  # "flora Mesoamericana", "macacaúba": not a person
         if ".." in written or " ." in written:
             written = _STRAY_DOTS.sub("", written)
@@ -698,7 +754,85 @@ def display_form(name: str) -> str:
         # "Andrikovics S", "De Gracia J.": surname then initials
         cut = next(s for s, k in toks if k == _I)
         return f"{_dot_initials(name[cut:].strip(), case)} {name[:cut].strip()}"
+    if core == [_W, _W] and _given_last(name):  # "Koehler René"
+        family, given = name.split(None, 1)
+        return f"{given} {family}"
     return name
+
+
+def _given_last(name: str) -> bool:
+    """Two words, the second a known given name and the first not: 'Koehler René' is written
+    surname first (and 'Remacle Rome', 'Lynn Gillespie' are not)."""
+    words = name.split()
+    if len(words) != 2:
+        return False
+    first, last = (w.rstrip(".").capitalize() if w.isupper() else w for w in words)
+    return last in GIVEN_NAMES and first not in GIVEN_NAMES
+
+
+def _without_titles(text: str) -> str:
+    return " ".join(w for w in text.split() if w not in _HONORIFICS and w not in _SUFFIXES)
+
+
+@lru_cache(maxsize=8192)
+def read_name(written: str) -> NameParts:
+    """A name as written, read into family name and given names or initials:
+    'Vanden Berghen C.' -> ('Vanden Berghen', 'C.'), 'Koehler René' -> ('Koehler', 'René'),
+    'Remacle Rome O.S.B.' -> ('Rome', 'Remacle'), 'Cosson, E.' -> ('Cosson', 'E.'),
+    'van Benthem Jutting' -> ('van Benthem Jutting', ''). Titles, post-nominals and
+    generational suffixes are left out; teams are read whole."""
+    name = _WS.sub(" ", written).strip()
+    if not name or _TEAM.search(name):
+        return NameParts(name, "", bool(name))
+    name = _POSTNOMINAL.sub("", name).strip(" ,") or name
+    case = _case_of(name)
+    if "," in name:
+        pieces = [p.strip() for p in name.split(",") if p.strip()]
+        pieces = [p for p in pieces if _shape(p, case) not in (_SH_SUF, _SH_TITLE)] or pieces
+        if len(pieces) >= 2 and _shape(pieces[0], case) != _SH_I:
+            given, particles, _ = _split_given(_without_titles(" ".join(pieces[1:])))
+            family = _without_titles(pieces[0]) or pieces[0]
+            return NameParts(f"{particles} {family}".strip(), given)
+        name = " ".join(pieces[1:] + pieces[:1]) if len(pieces) >= 2 else pieces[0]
+    m = _DOTTED_INVERTED.fullmatch(name)  # "Lewis.G.P."
+    if m:
+        return NameParts(m[1], _DOT_SPACE.sub(". ", m[2]))
+    words = [
+        w for w in _DOT_SPACE.sub(". ", name).split() if w not in _HONORIFICS and w not in _SUFFIXES
+    ]
+    if not words:
+        return NameParts(name)
+    n = len(words)
+    kinds = [_kind(w, k == n - 1, case) for k, w in enumerate(words)]
+    if _I in kinds and _W in kinds:
+        first_i = kinds.index(_I)
+        before = kinds[:first_i]
+        if (
+            first_i > 0
+            and all(k == _I for k in kinds[first_i:])
+            and before.count(_W) >= 1
+            and (before.count(_W) == 1 or all(k == _P for k in before[:-1]))
+        ):  # "Castagne E.", "Vanden Berghen C.", "Von Martius C.", "Wang Z.W."
+            return NameParts(" ".join(words[:first_i]), " ".join(words[first_i:]))
+    elif _I not in kinds and n == 2 and _given_last(" ".join(words)):  # "Koehler René"
+        return NameParts(words[0], words[1])
+    if _W not in kinds:
+        if _I in kinds and _P not in kinds:  # initials only: "B.B."
+            return NameParts("", " ".join(words))
+        return NameParts(" ".join(words), "")
+    if kinds[0] == _P:  # "van Benthem Jutting", "de la Cruz": a surname on its own
+        return NameParts(" ".join(words), "")
+    last_w = max(k for k, kind in enumerate(kinds) if kind == _W)
+    start = last_w
+    if last_w < n - 1 and sum(1 for k in kinds[:last_w] if k == _W) >= 1:
+        start = last_w  # "Antonio Molina R.": the second surname abbreviated
+    while start > 0 and kinds[start - 1] == _P:
+        start -= 1
+    if start > 1 and words[start].lower() in ("y", "e", "i") and kinds[start - 1] == _W:
+        start -= 1  # "Ortega y Gasset"
+    if start == 0:
+        return NameParts(" ".join(words), "")
+    return NameParts(" ".join(words[start:]), " ".join(words[:start]))
 
 
 def _fix_mojibake(text: str) -> str:
@@ -715,7 +849,7 @@ def _fix_mojibake(text: str) -> str:
 def normalise(name: str) -> str:
     """The key under which one dataset's spellings of the same name become one agent:
     given-first, titles dropped, case-folded, dots, commas and spaces folded; accents kept."""
-    text = display_form(name)
+    text = display_form(_POSTNOMINAL.sub("", name) or name)
     if _MOJIBAKE.search(text):
         text = _fix_mojibake(text)
     text = unicodedata.normalize("NFC", text).replace(".-", ". ")

@@ -24,7 +24,7 @@ from collectomics.mapping.common import (
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
-from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
+from collectomics.mapping.names import SplitName, display_form, normalise, read_agents
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
@@ -190,9 +190,9 @@ def _agent_roles(
     shortcut: IRI,
     ids_value: str = "",
 ) -> None:
-    names = split_agents(value)
-    if not names and value.strip():
-        out.warn(column, f"no agent name found in {value!r}")
+    names = read_agents(value)
+    if names and names[0].unknown:
+        out.unknown_agents += 1
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
     add = out.triples.append
@@ -212,8 +212,11 @@ def _agent_roles(
         return
     verbatim = Literal(value.strip())
     for order, name in enumerate(names, start=1):
-        agent, described, written, _, _ = _name(ctx, name.written)
         node = IRI(f"{activity}/{role_word}/{order}")
+        if name.unknown:
+            _unknown_agent(out, activity, node, role, verbatim)
+            continue
+        agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
         add((activity, PROV.qualifiedAssociation, node))
         add((activity, PROV.wasAssociatedWith, agent))
@@ -234,6 +237,27 @@ def _agent_roles(
         add((specimen, shortcut, agent))
         if len(names) == 1 and len(ids) == 1:
             _publisher_match(out, ctx, agent, ids[0], column + "ID")
+
+
+def _unknown_agent(out: Mapped, activity: IRI, node: IRI, role: IRI, written: Literal) -> None:
+    """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
+    col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
+    with the value as written; no dwciri shortcut, so it is never a collector to link."""
+    agent = IRI(f"{node}/agent")
+    out.triples.extend(
+        [
+            (activity, PROV.qualifiedAssociation, node),
+            (node, RDF.type, PROV.Association),
+            (node, PROV.agent, agent),
+            (node, PROV.hadRole, role),
+            (node, COL.order, _ORDERS[1]),
+            (node, COL.nameAsWritten, written),
+            (node, COL.verbatimAgentString, written),
+            (agent, RDF.type, COL.UnknownAgent),
+            (agent, RDF.type, PROV.Agent),
+            (agent, RDFS.label, written),
+        ]
+    )
 
 
 def _agent_lines(
@@ -258,6 +282,10 @@ def _agent_lines(
     verbatim = quoted(value.strip())
     role_word = slug(role.rsplit("/", 1)[-1])
     for order, name in enumerate(names, start=1):
+        if name.unknown:
+            node_iri = IRI(f"{activity}/{role_word}/{order}")
+            _unknown_agent(out, activity, node_iri, role, Literal(value.strip()))
+            continue
         agent, described, _, an, written = _name(ctx, name.written)
         node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
         order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
