@@ -56,8 +56,10 @@ __all__ = [
 
 # --- character classes -------------------------------------------------------------------
 
-_UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
-_LOWER = "".join(c for c in map(chr, range(0x61, 0x250)) if c.islower())
+#: Latin, Greek and Cyrillic letters: 'Панина О.' has an initial like 'Castagne E.'
+_LETTERS = [*range(0x41, 0x250), *range(0x370, 0x530)]
+_UPPER = "".join(c for c in map(chr, _LETTERS) if c.isupper())
+_LOWER = "".join(c for c in map(chr, _LETTERS) if c.islower())
 _UP = f"[{_UPPER}]"
 
 # --- word lists ------------------------------------------------------------------------------
@@ -104,6 +106,7 @@ _NO_AGENT = frozenset(
     anónimo anonimo ignotus ignot collignot legignot sc scol scoll sleg sincolector
     sinecollectore n/a nn none null nodata noagentdata notrecorded notgiven notstated
     notknown illegible unreadable indecipherable desconocido desconhecido unbekannt inconnu
+    nodisponible sindatos sincolector nodata nocollector noagent notavailable
     """.split()
 )
 
@@ -149,7 +152,7 @@ _ET_AL = re.compile(
 )
 _MARK = "\ue000"  # stands where "et al." was
 _SPLIT = re.compile(
-    r"\s*([;|+&\ue000]|\s[-–]\s"
+    r"\s*([;|+&\ue000]|\s[-–/]\s"
     r"|(?<=\s)(?:and|And|AND|with|With|WITH|und|Und|UND|et|Et|ET|con|com|och|og|y|e)(?=\s)"
     r"|(?<=[A-Z]{2})\s[EY]\s(?=[A-Z]{2}))\s*"
 )
@@ -498,11 +501,21 @@ def _no_agent(text: str) -> bool:
 
 
 def _unwrap_or_drop(m: re.Match[str]) -> str:
+    if _no_agent(m[1] if m[1] is not None else m[2]):
+        return " "  # "[no agent data], Ledger": a placeholder beside a name
     text = m.string
     before = text[: m.start()].rstrip()
     after = text[m.end() :].lstrip()
     whole = (not before or before[-1] in ";|&,") and (not after or after[0] in ";|&,")
     return (m[1] if m[1] is not None else m[2]) if whole else " "
+
+
+#: A role word after the name ("T. Wongratana det.", "Kotthaus ded."), and "ex herb. X" (the
+#: herbarium the specimen came from, a provenance like "(Coll. Delessert)", not an agent)
+_SUFFIX_ROLE = re.compile(
+    r"\s+(?:det|leg|ded|coll|legit|dedit)\.?\s*$|,?\s+ex\.?\s+(?:herb|hb|herbario|herbarium)\b.*$",
+    re.I,
+)
 
 
 def _clean_part(part: str) -> tuple[str, bool]:
@@ -512,6 +525,8 @@ def _clean_part(part: str) -> tuple[str, bool]:
     if not team and _NOISE_HINT.search(part):
         part = _NOISE.sub(" ", part)
     part = _WS.sub(" ", part).strip(" ,;:-")
+    if " " in part and not team:
+        part = _SUFFIX_ROLE.sub("", part).strip(" ,;:-")
     return part, team
 
 
@@ -770,6 +785,22 @@ def _given_last(name: str) -> bool:
     return last in GIVEN_NAMES and first not in GIVEN_NAMES
 
 
+def _double_surname(words: list[str], kinds: list[int], start: int) -> bool:
+    """Is the word before a given-first name's family name a first surname ('L. González
+    Géigel', 'P. Ponce de Leon', 'J. Florschütz-de Ward') rather than a middle name
+    ('Richard Evans Schultes', 'Bente Bang Klitgaard')? Only when it cannot be a given name and
+    the name looks Iberian (an accented letter) or it is joined to a particle."""
+    word = words[start - 1]
+    if word in GIVEN_NAMES or (word.isupper() and word.capitalize() in GIVEN_NAMES):
+        return False
+    if word.rsplit("-", 1)[-1].lower() in _PARTICLES:
+        return True  # "Florschütz-de Ward"
+    family = " ".join(words[start - 1 :])
+    if not family.isascii():
+        return True
+    return kinds[start] == _P and all(k == _I for k in kinds[: start - 1])  # "P. Ponce de Leon"
+
+
 def _without_titles(text: str) -> str:
     return " ".join(w for w in text.split() if w not in _HONORIFICS and w not in _SUFFIXES)
 
@@ -793,7 +824,9 @@ def read_name(written: str) -> NameParts:
             given, particles, _ = _split_given(_without_titles(" ".join(pieces[1:])))
             family = _without_titles(pieces[0]) or pieces[0]
             return NameParts(f"{particles} {family}".strip(), given)
-        name = " ".join(pieces[1:] + pieces[:1]) if len(pieces) >= 2 else pieces[0]
+        if len(pieces) >= 2 and _W not in _core(pieces[-1], case):
+            return NameParts(pieces[0], " ".join(pieces[1:]))  # "C., W. B.": surname abbreviated
+        name = " ".join(pieces) if len(pieces) >= 2 else pieces[0]
     m = _DOTTED_INVERTED.fullmatch(name)  # "Lewis.G.P."
     if m:
         return NameParts(m[1], _DOT_SPACE.sub(". ", m[2]))
@@ -803,6 +836,8 @@ def read_name(written: str) -> NameParts:
     if not words:
         return NameParts(name)
     n = len(words)
+    if n == 1 and len(words[0].rstrip(".")) <= 2 and words[0].isupper():
+        return NameParts("", words[0])  # "RL", "WB": initials
     kinds = [_kind(w, k == n - 1, case) for k, w in enumerate(words)]
     if _I in kinds and _W in kinds:
         first_i = kinds.index(_I)
@@ -822,14 +857,23 @@ def read_name(written: str) -> NameParts:
         return NameParts(" ".join(words), "")
     if kinds[0] == _P:  # "van Benthem Jutting", "de la Cruz": a surname on its own
         return NameParts(" ".join(words), "")
-    last_w = max(k for k, kind in enumerate(kinds) if kind == _W)
-    start = last_w
-    if last_w < n - 1 and sum(1 for k in kinds[:last_w] if k == _W) >= 1:
-        start = last_w  # "Antonio Molina R.": the second surname abbreviated
+    start = max(k for k, kind in enumerate(kinds) if kind == _W)  # "Antonio Molina R." too
     while start > 0 and kinds[start - 1] == _P:
         start -= 1
     if start > 1 and words[start].lower() in ("y", "e", "i") and kinds[start - 1] == _W:
         start -= 1  # "Ortega y Gasset"
+    elif start > 1 and kinds[start - 1] == _W and _double_surname(words, kinds, start):
+        start -= 1
+    for j in range(1, start - 1):  # "W.S.S. van Benthem Jutting": from the first particle on
+        if (
+            kinds[j] == _P
+            and words[j][0].islower()
+            and words[j] not in ("y", "e", "i")
+            and kinds[j + 1] == _W
+            and all(k in (_P, _W) for k in kinds[j:start])
+        ):
+            start = j
+            break
     if start == 0:
         return NameParts(" ".join(words), "")
     return NameParts(" ".join(words[start:]), " ".join(words[:start]))
