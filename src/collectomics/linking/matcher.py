@@ -441,7 +441,10 @@ def score(feats: list[Feature]) -> float:
 
 
 def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
-    """Score every candidate and decide, best first."""
+    """Score every candidate and decide, best first. An agent string that names no one
+    ('Anon.', 's.coll.') has no candidates: it is never proposed or matched to anybody."""
+    if is_unknown_agent(agent.name):
+        return []
     out = []
     for c in candidates:
         feats, veto = features(agent, c)

@@ -193,6 +193,7 @@ def _agent_roles(
     names = read_agents(value)
     if names and names[0].unknown:
         out.unknown_agents += 1
+        out.warn(column, f"no agent name found in {value!r}")
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
     add = out.triples.append
