@@ -24,10 +24,11 @@ from collectomics.mapping import names
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.names import read_agents, read_name
 from collectomics.mapping.specimens import map_specimen
-from collectomics.model import nquad
+from collectomics.model import IRI, nquad
 from collectomics.vocab import COL, PROV, RDF, RDFS, ROLE
 
 HERE = Path(__file__).resolve().parent / "data" / "names"
+IRI_SPECIMEN = IRI("https://w3id.org/collectomics/specimen/x")
 #: the share of hand-checked strings that must be read exactly as expected
 TARGET = 0.98
 
@@ -240,3 +241,58 @@ def test_every_string_keeps_its_agents_roles_and_order_when_mapped(ntriples: boo
         unknown_count += mapped.unknown_agents
         assert mapped.unknown_agents == (2 if expected[0].unknown else 0), value
     assert unknown_count > 0
+
+
+# --- unknown agents in the ingest, publisher links kept -------------------------------------
+
+REAL = Path(__file__).resolve().parent / "data" / "real"
+
+
+def test_the_ingest_report_counts_unknown_agents_alike_in_both_writers(tmp_path: Path) -> None:
+    """The 2015 finch download names no one in 8 agent terms ('?' twice, '[no agent data]' six
+    times): both the ingest and the sharded export count 8, and the store holds 8."""
+    from collectomics.ingest import ingest_files
+    from collectomics.ingest.shards import export_shards
+    from collectomics.store import OxigraphStore
+
+    archive = REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
+    store = OxigraphStore()
+    [ingested] = ingest_files(store, [archive], minter=Minter())
+    [exported], _ = export_shards([archive], tmp_path / "out", 2, minter=Minter(), batch_size=50)
+    assert ingested.unknown_agents == exported.unknown_agents == 8
+    assert "8 unknown agents" in ingested.summary()
+    sparql = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?a a <" + str(COL.UnknownAgent) + "> } }"
+    assert int(next(store.query(sparql).rows())["n"].value) == 8  # type: ignore[union-attr]
+
+
+def test_cl_arnold_is_an_agent_and_keeps_the_publishers_wikidata_link() -> None:
+    """'cl. Arnold' gave no agent, so the recordedByID QID paired with it was lost."""
+    ctx = Context("ds", Minter())
+    record = {
+        "occurrenceID": "urn:x:1",
+        "recordedBy": "cl. Arnold",
+        "recordedByID": "http://www.wikidata.org/entity/Q78570",
+    }
+    mapped = map_specimen(record, ctx)
+    triples = {(str(s), str(p), str(o)) for s, p, o in [*mapped.triples, *mapped.once]}
+    targets = {o for s, p, o in triples if p.endswith("annotatedTarget")}
+    assert targets == {"http://www.wikidata.org/entity/Q78570"}
+    assert mapped.unknown_agents == 0
+    names_ = {o.value for s, p, o in [*mapped.triples] if p == COL.nameAsWritten}
+    assert names_ == {"cl. Arnold"}
+
+
+def test_an_identification_history_row_that_names_no_one_has_an_unknown_agent() -> None:
+    from collectomics.mapping.extensions import map_identification
+
+    dwc = "http://rs.tdwg.org/dwc/terms/"
+    mapped = map_identification(
+        {dwc + "identifiedBy": "[no agent data]", dwc + "scientificName": "Bufo"},
+        IRI_SPECIMEN,
+        Context("ds", Minter()),
+        1,
+    )
+    kinds = {str(o) for s, p, o in mapped.triples if p == RDF.type}
+    assert str(COL.UnknownAgent) in kinds and str(COL.NameStringAgent) not in kinds
+    assert mapped.unknown_agents == 1
+    assert not [t for t in mapped.triples if "identifiedBy" in str(t[1]) and "dwc/iri" in str(t[1])]

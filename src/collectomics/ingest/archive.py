@@ -282,6 +282,7 @@ class _Loader:
             for p in mapped.problems:
                 self.report.problem(file, row.line, p.column, p.reason, p.severity)
             counts.loaded += 1
+            self.report.unknown_agents += mapped.unknown_agents
             self.sink.mapped(mapped)
             self.sink.record_done()
 

@@ -273,7 +273,9 @@ def _extension_row(
     else:
         mapped = map_relationship(values, specimen, ctx, number, lambda _id: related)
     put_mapped(mapped)
-    return Outcome(True, mapped.subject, _problems(batch.file, line, mapped))
+    return Outcome(
+        True, mapped.subject, _problems(batch.file, line, mapped), None, mapped.unknown_agents
+    )
 
 
 _STEPS = {

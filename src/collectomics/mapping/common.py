@@ -150,3 +150,27 @@ def publisher_match(
     out.add(match, PROV.wasAttributedTo, ctx.dataset)
     out.add(match, RDFS.comment, Literal(comment))
     out.add(source, SCHEMA.sameAs, target)
+
+
+def unknown_agent(
+    out: Mapped, activity: IRI, node: IRI, role: IRI, order: Literal, written: Literal
+) -> None:
+    """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
+    col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
+    with the value as written; no dwciri shortcut, so it is never a collector to link."""
+    agent = IRI(f"{node}/agent")
+    out.unknown_agents += 1
+    out.triples.extend(
+        [
+            (activity, PROV.qualifiedAssociation, node),
+            (node, RDF.type, PROV.Association),
+            (node, PROV.agent, agent),
+            (node, PROV.hadRole, role),
+            (node, COL.order, order),
+            (node, COL.nameAsWritten, written),
+            (node, COL.verbatimAgentString, written),
+            (agent, RDF.type, COL.UnknownAgent),
+            (agent, RDF.type, PROV.Agent),
+            (agent, RDFS.label, written),
+        ]
+    )

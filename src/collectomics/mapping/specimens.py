@@ -20,6 +20,7 @@ from collectomics.mapping.common import (
     decimal,
     integer,
     publisher_match,
+    unknown_agent,
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
@@ -192,7 +193,6 @@ def _agent_roles(
 ) -> None:
     names = read_agents(value)
     if names and names[0].unknown:
-        out.unknown_agents += 1
         out.warn(column, f"no agent name found in {value!r}")
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
@@ -215,7 +215,7 @@ def _agent_roles(
     for order, name in enumerate(names, start=1):
         node = IRI(f"{activity}/{role_word}/{order}")
         if name.unknown:
-            _unknown_agent(out, activity, node, role, verbatim)
+            unknown_agent(out, activity, node, role, _ORDERS[1], verbatim)
             continue
         agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
@@ -238,27 +238,6 @@ def _agent_roles(
         add((specimen, shortcut, agent))
         if len(names) == 1 and len(ids) == 1:
             _publisher_match(out, ctx, agent, ids[0], column + "ID")
-
-
-def _unknown_agent(out: Mapped, activity: IRI, node: IRI, role: IRI, written: Literal) -> None:
-    """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
-    col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
-    with the value as written; no dwciri shortcut, so it is never a collector to link."""
-    agent = IRI(f"{node}/agent")
-    out.triples.extend(
-        [
-            (activity, PROV.qualifiedAssociation, node),
-            (node, RDF.type, PROV.Association),
-            (node, PROV.agent, agent),
-            (node, PROV.hadRole, role),
-            (node, COL.order, _ORDERS[1]),
-            (node, COL.nameAsWritten, written),
-            (node, COL.verbatimAgentString, written),
-            (agent, RDF.type, COL.UnknownAgent),
-            (agent, RDF.type, PROV.Agent),
-            (agent, RDFS.label, written),
-        ]
-    )
 
 
 def _agent_lines(
@@ -285,7 +264,7 @@ def _agent_lines(
     for order, name in enumerate(names, start=1):
         if name.unknown:
             node_iri = IRI(f"{activity}/{role_word}/{order}")
-            _unknown_agent(out, activity, node_iri, role, Literal(value.strip()))
+            unknown_agent(out, activity, node_iri, role, _ORDERS[1], Literal(value.strip()))
             continue
         agent, described, _, an, written = _name(ctx, name.written)
         node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
