@@ -184,17 +184,6 @@ def test_every_non_empty_string_yields_an_agent_or_an_unknown_agent() -> None:
     assert 0 < unknown < len(STRINGS) // 10
 
 
-def test_the_fast_path_agrees_with_the_general_splitter_on_the_real_corpus() -> None:
-    taken = 0
-    for value in STRINGS:
-        text = value.strip()
-        fast = names._split_simple(text)
-        if fast is not None:
-            taken += 1
-            assert fast == names._split_general(text), text
-    assert taken >= 500  # most strings of a real collection take it
-
-
 def _graph(mapped: Mapped) -> set[tuple[str, str, str]]:
     """The record's triples, tuples and text alike, as N-Triples terms."""
     text = "".join(nquad((s, p, o, None)) for s, p, o in [*mapped.triples, *mapped.once])
