@@ -91,3 +91,12 @@ def test_high_confidence_rule_and_margin() -> None:
     # two equally good people: proposed, not accepted
     twin = Candidate("urn:twin", "wikidata", "Cèsar Blanché", birth=FuzzyDate(1958))
     assert {s.status for s in rank(_agent("Cèsar Blanché", 1983), [c, twin])} == {"proposed"}
+
+
+def test_an_agent_that_names_no_one_is_never_proposed() -> None:
+    """'Anon.' folds like 'Añón' (a real botanist): it must get no candidate at all."""
+    anon = Candidate("urn:anon", "wikidata", "Sebastián Añón", aliases=["Añón", "Anon"])
+    for name in ("Anon.", "anon", "s.coll.", "?", "[no agent data]", "1234567"):
+        assert rank(AgentEvidence("urn:agent", name, written={name}), [anon]) == [], name
+        assert not parse_name(name).family, name
+    assert rank(AgentEvidence("urn:agent", "Añón", written={"Añón"}), [anon])  # still found

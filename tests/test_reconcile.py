@@ -521,3 +521,36 @@ def test_a_failing_store_still_gets_a_well_formed_answer(validate: Any) -> None:
     answer = rec.reconcile(Broken(), {"q0": {"query": "Hooker"}, "q1": {"query": "Gray"}})
     validate("reconciliation-result-batch.json", answer)
     assert answer == {"q0": {"result": []}, "q1": {"result": []}}
+
+
+def test_placeholders_find_no_one_and_other_scripts_are_found(
+    tmp_path: Path, make_store: Callable[..., Store]
+) -> None:
+    """'Anon.' names no one: it was answered with Sebastián Añón (folded 'anon'). A Cyrillic
+    name is found by its own letters and by their transliteration; Ø, Æ and Ł are kept."""
+    rows = [
+        "person_id,name,given_name,family_name",
+        "anon,Sebastián Añón,Sebastián,Añón",
+        "panina,Ольга Панина,Ольга,Панина",
+        "ogle,Henrik Øgle,Henrik,Øgle",
+        "lukas,Jan Łukasiewicz,Jan,Łukasiewicz",
+    ]
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(rows), encoding="utf-8")
+    store = make_store()
+    ingest_dataset(store, DatasetSpec("scripts", (path,)), minter=Minter())
+
+    def top(text: str) -> str | None:
+        result = rec.reconcile(store, {"q0": {"query": text}})["q0"]["result"]
+        people = [c for c in result if c["id"].startswith("person/")]
+        return people[0]["id"] if people else None
+
+    assert top("Añón") == "person/anon"  # the person is there to be found
+    for placeholder in ("Anon.", "anon", "s.coll.", "?", "[no agent data]"):
+        assert top(placeholder) is None, placeholder
+        typed = {"q0": {"query": placeholder, "type": "Person"}}
+        assert rec.reconcile(store, typed)["q0"]["result"] == [], placeholder
+    for text in ("Ольга Панина", "Olga Panina", "Panina, O."):
+        assert top(text) == "person/panina", text
+    assert top("Ogle, H.") == "person/ogle"
+    assert top("Lukasiewicz J.") == "person/lukas"

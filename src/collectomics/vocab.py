@@ -100,6 +100,7 @@ class COL:
     NameStringAgent = IRI("https://w3id.org/collectomics/ontology#NameStringAgent")
     RecordFlag = IRI("https://w3id.org/collectomics/ontology#RecordFlag")
     SpecimenLabel = IRI("https://w3id.org/collectomics/ontology#SpecimenLabel")
+    UnknownAgent = IRI("https://w3id.org/collectomics/ontology#UnknownAgent")
     VerbatimRecord = IRI("https://w3id.org/collectomics/ontology#VerbatimRecord")
     authorAbbreviation = IRI("https://w3id.org/collectomics/ontology#authorAbbreviation")
     basedOn = IRI("https://w3id.org/collectomics/ontology#basedOn")

@@ -158,6 +158,7 @@ class _Loader:
             self.report.rejected += 1
             return None
         self.report.loaded += 1
+        self.report.unknown_agents += mapped.unknown_agents
         subject = mapped.subject
         seen = self.first_row.setdefault(subject, row.line)
         if seen != row.line:
@@ -243,6 +244,7 @@ class _Loader:
                 counts.rejected += 1
                 continue
             counts.loaded += 1
+            self.report.unknown_agents += mapped.unknown_agents
             self.sink.mapped(mapped)
             if word == "event":
                 own_event = self.ctx.minter.part(mapped.subject, "event")
@@ -280,6 +282,7 @@ class _Loader:
             for p in mapped.problems:
                 self.report.problem(file, row.line, p.column, p.reason, p.severity)
             counts.loaded += 1
+            self.report.unknown_agents += mapped.unknown_agents
             self.sink.mapped(mapped)
             self.sink.record_done()
 

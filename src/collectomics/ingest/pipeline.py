@@ -85,6 +85,8 @@ class IngestReport:
     loaded: int = 0
     rejected: int = 0
     triples: int = 0
+    #: agent terms that name no one ('Anon.', 's.coll.', '?'), kept as unknown agents
+    unknown_agents: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -111,6 +113,8 @@ class IngestReport:
             f"{self.dataset}: read {self.read}, loaded {self.loaded}, rejected {self.rejected} "
             f"records; {where}; {errors} errors, {warnings} warnings"
         )
+        if self.unknown_agents:
+            text += f"; {self.unknown_agents} unknown agents ('Anon.', 's.coll.'...)"
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
         return text

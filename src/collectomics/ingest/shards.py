@@ -139,6 +139,7 @@ class Outcome(NamedTuple):
     subject: IRI | None
     problems: list[Problem]
     verbatim: bool | None = None
+    unknown_agents: int = 0  # roles played by an unknown agent ('Anon.'): see Mapped
 
 
 @dataclass
@@ -225,9 +226,9 @@ def _specimen(
             put(description)
             seen.add(node)
     if verbatim is None:
-        return Outcome(True, subject, problems)
+        return Outcome(True, subject, problems, None, mapped.unknown_agents)
     put_mapped(map_verbatim(verbatim[2], verbatim[3], subject, ctx))
-    return Outcome(True, subject, problems, True)
+    return Outcome(True, subject, problems, True, mapped.unknown_agents)
 
 
 def _parent(
@@ -256,7 +257,7 @@ def _child(
         put([(ctx.minter.part(mapped.subject, "event"), DCTERMS.isPartOf, parent)])
     else:
         put([(mapped.subject, DWCIRI.toTaxon, parent)])
-    return Outcome(True, mapped.subject, problems)
+    return Outcome(True, mapped.subject, problems, None, mapped.unknown_agents)
 
 
 def _extension_row(
@@ -272,7 +273,9 @@ def _extension_row(
     else:
         mapped = map_relationship(values, specimen, ctx, number, lambda _id: related)
     put_mapped(mapped)
-    return Outcome(True, mapped.subject, _problems(batch.file, line, mapped))
+    return Outcome(
+        True, mapped.subject, _problems(batch.file, line, mapped), None, mapped.unknown_agents
+    )
 
 
 _STEPS = {
@@ -583,6 +586,7 @@ class _Reader:
                 report.problems.extend(outcome.problems)
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
+                    report.unknown_agents += outcome.unknown_agents
                     subject = outcome.subject
                     seen = self.first_row.setdefault(subject, line)
                     if seen != line:
@@ -661,6 +665,7 @@ class _Reader:
                 self.report.problems.extend(outcome.problems)
                 if outcome.loaded:
                     counts.loaded += 1
+                    self.report.unknown_agents += outcome.unknown_agents
                 else:
                     counts.rejected += 1
 

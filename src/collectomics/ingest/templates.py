@@ -137,6 +137,7 @@ def _record(
         report.rejected += 1
     else:
         report.loaded += 1
+        report.unknown_agents += mapped.unknown_agents
         sink.mapped(mapped)
     sink.record_done()
 

@@ -20,8 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
+from functools import lru_cache
 
-from collectomics.mapping.names import display_form, normalise
+from anyascii import anyascii
+
+from collectomics.mapping.names import display_form, is_unknown_agent, normalise, read_name
 
 WEIGHTS = {
     "family": 0.40,
@@ -59,11 +62,20 @@ NICKNAMES = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=4096)
+def _letter(c: str) -> str:
+    """One non-ASCII character in Latin letters (anyascii): 'Ø' -> 'O', 'Æ' -> 'AE',
+    'Ł' -> 'L', 'л' -> 'l'; the apostrophes it writes for Cyrillic soft and hard signs go,
+    so that 'Ольга' folds as 'olga'."""
+    return anyascii(unicodedata.normalize("NFC", c)).replace("'", "").replace('"', "")
+
+
 def fold(text: str) -> str:
-    """Lower case, accents and punctuation folded: 'Klitgård' -> 'klitgard'."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("ø", "o").replace("æ", "ae").replace("ß", "ss").replace("ł", "l")
+    """The comparison and search key of a name: every letter kept, in Latin letters, lower
+    case, punctuation folded: 'Klitgård' -> 'klitgard', 'Øgle' -> 'ogle', 'Ольга Панина' ->
+    'olga panina'. The name itself stays as written in the graph."""
+    if not text.isascii():
+        text = "".join(c if c.isascii() else _letter(c) for c in unicodedata.normalize("NFC", text))
     return re.sub(r"[^a-z0-9]+", " ", text.casefold()).strip()
 
 
@@ -85,26 +97,21 @@ class ParsedName:
 
 
 def parse_name(name: str) -> ParsedName:
-    """Split a name into given tokens and family name; 'Klitgaard, B.B.' -> (b, b) klitgaard."""
+    """Split a name into given tokens and family name (as :func:`names.read_name` reads it);
+    'Klitgaard, B.B.' -> (b, b) klitgaard, 'Castagne E.' -> (e,) castagne. An unknown agent
+    ('Anon.', 's.coll.') has no family name, so nothing is ever matched to it."""
     name = name.strip()
-    if "," in name:
-        family, _, given = name.partition(",")
-    else:
-        shown = re.sub(r"\.(?=[^\W\d_])", ". ", display_form(name))  # "G.P.Lewis"
-        words = shown.split()
-        if not words:
-            return ParsedName((), "")
-        # the family name: the last word and any particles before it ("van der Berg")
-        cut = len(words) - 1
-        while cut > 0 and words[cut - 1].lower() in _PARTICLES and cut - 1 > 0:
-            cut -= 1
-        family, given = " ".join(words[cut:]), " ".join(words[:cut])
+    if not name or is_unknown_agent(name):
+        return ParsedName((), "")
+    parts = read_name(name)
+    family, given = parts.family, parts.given
     tokens = re.findall(r"[^\W\d_]+\.?", given.replace("-", " "))
     shouting = name.isupper()  # "JOHN SMITH": only one- or two-letter runs are initials
     parsed: list[str] = []
     for tok in tokens:
         bare = fold(tok)
-        if not bare or bare in _PARTICLES:
+        # a particle is a lower-case word ("de"); "E.", "Y.", "I." are initials
+        if not bare or (bare in _PARTICLES and tok.islower() and not tok.endswith(".")):
             continue
         word = tok.rstrip(".")
         if word.isupper() and len(word) <= (2 if shouting else 3):  # "BB", "WJK.", "B."
@@ -261,7 +268,9 @@ def family_feature(agent: ParsedName, c: Candidate) -> Feature:
         return Feature("family", 0.0, "no family name to compare")
     best, with_ = 0.0, ""
     for fam in _family_variants(c):
-        if fam == agent.family or fam.replace(" ", "") == agent.family.replace(" ", ""):
+        if fam == agent.family or _bare(fam).replace(" ", "") == _bare(agent.family).replace(
+            " ", ""
+        ):
             return Feature("family", 1.0, f"family name {agent.family!r} agrees")
         ratio = SequenceMatcher(None, agent.family, fam).ratio()
         if ratio > best:
@@ -367,10 +376,37 @@ def _overlap(name: str, ours: set[str], theirs: set[str], what: str) -> Feature:
     return Feature(name, 0.2, f"no {what} in common")
 
 
+def _bare(family: str) -> str:
+    return " ".join(w for w in family.split() if w not in _PARTICLES)
+
+
+def reading_for(name: str, c: Candidate) -> ParsedName:
+    """How to read ``name`` against candidate ``c``: as :func:`parse_name` reads it, unless the
+    whole name is one of the candidate's family names written without its particles ('Font
+    Quer' for 'Font i Quer'): then it is a family name with no given name."""
+    parsed = parse_name(name)
+    if parsed.given and "," not in name and "." not in name:
+        whole = _bare(fold(name))
+        if whole in _compound_families(c):
+            return ParsedName((), fold(name))
+    return parsed
+
+
+def _compound_families(c: Candidate) -> set[str]:
+    """The candidate's family names of several words, without particles ('font quer')."""
+    out = {_bare(parse_name(n).family) for n in c.names}
+    return {f for f in out if " " in f}
+
+
 def features(agent: AgentEvidence, c: Candidate) -> tuple[list[Feature], str]:
     """Every feature of one comparison, and the veto reason if any."""
-    parsed = parse_name(agent.name)
+    parsed = reading_for(agent.name, c)
     given, given_veto = given_feature(parsed, c)
+    if not parsed.given and len(_bare(parsed.family).split()) > 1 and "," not in agent.name:
+        # "Font Quer": a compound family name written whole is as telling as a given name
+        whole = _bare(parsed.family)
+        if whole in _compound_families(c):
+            given = Feature("given", 1.0, f"the whole compound family name {whole!r} agrees")
     dates, dates_veto = dates_feature(agent, c)
     cocollectors = (
         Feature("cocollectors", 1.0, "co-collectors linked to people it worked with")
@@ -405,7 +441,10 @@ def score(feats: list[Feature]) -> float:
 
 
 def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
-    """Score every candidate and decide, best first."""
+    """Score every candidate and decide, best first. An agent string that names no one
+    ('Anon.', 's.coll.') has no candidates: it is never proposed or matched to anybody."""
+    if is_unknown_agent(agent.name):
+        return []
     out = []
     for c in candidates:
         feats, veto = features(agent, c)

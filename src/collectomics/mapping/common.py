@@ -47,6 +47,8 @@ class Mapped:
     #: N-Triples text a mapper wrote directly instead of tuples (see Context.ntriples); the
     #: record's triples are ``triples`` and these lines together
     lines: list[str] | None = None
+    #: roles played by an unknown agent ('Anon.', 's.coll.'): counted in the ingest report
+    unknown_agents: int = 0
 
     def add_once(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:
@@ -148,3 +150,27 @@ def publisher_match(
     out.add(match, PROV.wasAttributedTo, ctx.dataset)
     out.add(match, RDFS.comment, Literal(comment))
     out.add(source, SCHEMA.sameAs, target)
+
+
+def unknown_agent(
+    out: Mapped, activity: IRI, node: IRI, role: IRI, order: Literal, written: Literal
+) -> None:
+    """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
+    col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
+    with the value as written; no dwciri shortcut, so it is never a collector to link."""
+    agent = IRI(f"{node}/agent")
+    out.unknown_agents += 1
+    out.triples.extend(
+        [
+            (activity, PROV.qualifiedAssociation, node),
+            (node, RDF.type, PROV.Association),
+            (node, PROV.agent, agent),
+            (node, PROV.hadRole, role),
+            (node, COL.order, order),
+            (node, COL.nameAsWritten, written),
+            (node, COL.verbatimAgentString, written),
+            (agent, RDF.type, COL.UnknownAgent),
+            (agent, RDF.type, PROV.Agent),
+            (agent, RDFS.label, written),
+        ]
+    )

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from collectomics.mapping.common import Context, Mapped, date_literal, text
+from collectomics.mapping.common import Context, Mapped, date_literal, text, unknown_agent
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.names import display_form, normalise, split_agents
+from collectomics.mapping.names import display_form, normalise, read_agents
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
     AC,
@@ -133,9 +133,14 @@ def map_identification(
         out.warn(
             "dateIdentified", f"date {get('dateIdentified')!r} not understood; kept as written"
         )
-    for order, name in enumerate(split_agents(get("identifiedBy")), start=1):
-        agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
+    for order, name in enumerate(read_agents(get("identifiedBy")), start=1):
         role = ctx.minter.part(node, "determiner", str(order))
+        if name.unknown:  # "?", "[no agent data]": an unknown agent, never linked
+            positive = "http://www.w3.org/2001/XMLSchema#positiveInteger"
+            written = Literal(name.written)
+            unknown_agent(out, node, role, ROLE.determiner, Literal("1", positive), written)
+            continue
+        agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
         out.add_once(agent, RDF.type, COL.NameStringAgent)
         out.add_once(agent, RDF.type, PROV.Agent)
         out.add_once(agent, FOAF.name, Literal(display_form(name.written)))

@@ -41,12 +41,25 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["SplitName", "display_form", "normalise", "split_agents"]
+from collectomics.mapping.given_names import GIVEN_NAMES
+
+__all__ = [
+    "NameParts",
+    "SplitName",
+    "display_form",
+    "is_unknown_agent",
+    "normalise",
+    "read_agents",
+    "read_name",
+    "split_agents",
+]
 
 # --- character classes -------------------------------------------------------------------
 
-_UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
-_LOWER = "".join(c for c in map(chr, range(0x61, 0x250)) if c.islower())
+#: Latin, Greek and Cyrillic letters: 'Панина О.' has an initial like 'Castagne E.'
+_LETTERS = [*range(0x41, 0x250), *range(0x370, 0x530)]
+_UPPER = "".join(c for c in map(chr, _LETTERS) if c.isupper())
+_LOWER = "".join(c for c in map(chr, _LETTERS) if c.islower())
 _UP = f"[{_UPPER}]"
 
 # --- word lists ------------------------------------------------------------------------------
@@ -65,7 +78,12 @@ def _variants(words: str) -> frozenset[str]:
 #: Titles: kept in the written form, neutral when reading a name, dropped by normalise().
 _HONORIFICS = _variants(
     "dr mr mrs ms miss mme mlle prof professor rev revd reverend father padre frei fray "
-    "sir dra herr frau capt abbé"
+    "sir dra herr frau capt abbé cl clariss dom fr frère frere père bro brother soeur pater"
+)
+#: Religious and academic post-nominals after a name ("Remacle Rome O.S.B."): not the name.
+_POSTNOMINAL = re.compile(
+    r"(?:,?\s+|^)(?:O\.\s?S\.\s?B|S\.\s?J|O\.\s?F\.\s?M(?:\.\s?Cap)?|O\.\s?Cist|O\.\s?Carm"
+    r"|C\.\s?Ss\.\s?R|F\.\s?S\.\s?C|C\.\s?M\.\s?F|S\.\s?D\.\s?B|M\.\s?S\.\s?C)\.?(?=\s*(?:,|$))"
 )
 #: Generational suffixes: neutral when reading a name, kept by normalise().
 _SUFFIXES = frozenset("Jr Jr. jr jr. JR. Jnr Jnr. Sr Sr. Snr Snr. II III IV f. fil.".split())
@@ -74,7 +92,7 @@ _PIECE_SUFFIX = re.compile(r"(?:Jr|JR|jr|Jnr|Sr|Snr)\.?|I{2,3}|IV")  # a whole c
 #: word follows ("De Gracia J.", "H.C. DE LIMA"), never as the last word ("Le").
 _PARTICLES = frozenset(
     "de da das do dos del della delle dei der den di du des la le les lo van von vom zu zur "
-    "ter ten te y e".split()
+    "ter ten te y e vanden vander vande dalla dello".split()
 )
 #: Comma pieces that are not names: a month after a determiner's name, a job title.
 _NOT_A_NAME = frozenset(
@@ -88,6 +106,7 @@ _NO_AGENT = frozenset(
     anónimo anonimo ignotus ignot collignot legignot sc scol scoll sleg sincolector
     sinecollectore n/a nn none null nodata noagentdata notrecorded notgiven notstated
     notknown illegible unreadable indecipherable desconocido desconhecido unbekannt inconnu
+    nodisponible sindatos sincolector nodata nocollector noagent notavailable
     """.split()
 )
 
@@ -133,7 +152,7 @@ _ET_AL = re.compile(
 )
 _MARK = "\ue000"  # stands where "et al." was
 _SPLIT = re.compile(
-    r"\s*([;|+&\ue000]|\s[-–]\s"
+    r"\s*([;|+&\ue000]|\s[-–/]\s"
     r"|(?<=\s)(?:and|And|AND|with|With|WITH|und|Und|UND|et|Et|ET|con|com|och|og|y|e)(?=\s)"
     r"|(?<=[A-Z]{2})\s[EY]\s(?=[A-Z]{2}))\s*"
 )
@@ -193,10 +212,24 @@ _SH_NONE, _SH_I, _SH_W1, _SH_WN, _SH_WI, _SH_F, _SH_SUF, _SH_TITLE, _SH_TEAM = r
 
 @dataclass(frozen=True)
 class SplitName:
-    """One person's name as written, and whether 'et al.' followed it in the source."""
+    """One person's name as written, and whether 'et al.' followed it in the source;
+    ``unknown``: the value names no one ('Anon.', 's.coll.', '?'): an unknown agent whose
+    ``written`` is the whole value."""
 
     written: str
     et_al: bool = False
+    unknown: bool = False
+
+
+@dataclass(frozen=True)
+class NameParts:
+    """A name as read: family name (particles included, as written) and given names or
+    initials as written (titles, post-nominals and generational suffixes left out);
+    ``team``: an expedition, institution or group, whose whole name is ``family``."""
+
+    family: str
+    given: str = ""
+    team: bool = False
 
 
 # --- reading tokens ----------------------------------------------------------------------
@@ -212,12 +245,16 @@ def _kind(tok: str, last: bool, case: int) -> int:
     first = tok[0]
     if first.islower() and last and tok.lower() not in _PARTICLES and tok.isalpha():
         return _W  # a lower-case surname standing alone: "klitgaard , Bente"
+    if first.islower() and "'" in tok[:5] and tok[-1].isalpha():
+        head, _, rest = tok.partition("'")
+        if rest[:1].isupper() and len(head) <= 4:
+            return _W  # "d'Ansembourg", "dell'Acqua": a surname with its particle attached
     if first.islower() or first == "'":
         return _P
     if not first.isalpha() and first != "-":
         return _N
-    if not last and tok.lower() in _PARTICLES:
-        return _P
+    if not last and len(tok) > 1 and tok.lower() in _PARTICLES:
+        return _P  # never a capital initial: "E." and "Y." are given names, not "e"/"y"
     if case == _UPPERCASE:
         if _ONE_INITIAL.fullmatch(tok):
             return _I
@@ -464,11 +501,21 @@ def _no_agent(text: str) -> bool:
 
 
 def _unwrap_or_drop(m: re.Match[str]) -> str:
+    if _no_agent(m[1] if m[1] is not None else m[2]):
+        return " "  # "[no agent data], Ledger": a placeholder beside a name
     text = m.string
     before = text[: m.start()].rstrip()
     after = text[m.end() :].lstrip()
     whole = (not before or before[-1] in ";|&,") and (not after or after[0] in ";|&,")
     return (m[1] if m[1] is not None else m[2]) if whole else " "
+
+
+#: A role word after the name ("T. Wongratana det.", "Kotthaus ded."), and "ex herb. X" (the
+#: herbarium the specimen came from, a provenance like "(Coll. Delessert)", not an agent)
+_SUFFIX_ROLE = re.compile(
+    r"\s+(?:det|leg|ded|coll|legit|dedit)\.?\s*$|,?\s+ex\.?\s+(?:herb|hb|herbario|herbarium)\b.*$",
+    re.I,
+)
 
 
 def _clean_part(part: str) -> tuple[str, bool]:
@@ -478,6 +525,8 @@ def _clean_part(part: str) -> tuple[str, bool]:
     if not team and _NOISE_HINT.search(part):
         part = _NOISE.sub(" ", part)
     part = _WS.sub(" ", part).strip(" ,;:-")
+    if " " in part and not team:
+        part = _SUFFIX_ROLE.sub("", part).strip(" ,;:-")
     return part, team
 
 
@@ -515,6 +564,28 @@ def split_agents(value: str | None) -> list[SplitName]:
     if not value:
         return []
     return list(_split(value))
+
+
+def read_agents(value: str | None) -> list[SplitName]:
+    """:func:`split_agents`, but a non-empty value that names no one ('Anon.', 's.coll.', '-',
+    '?', '[no agent data]', '1234567') gives one unknown agent holding the value as written:
+    every filled-in agent term is accounted for."""
+    if not value:
+        return []
+    return list(_read(value))
+
+
+@lru_cache(maxsize=8192)
+def _read(value: str) -> tuple[SplitName, ...]:
+    found = _split(value)
+    if found or not value.strip():
+        return found
+    return (SplitName(value.strip(), unknown=True),)
+
+
+def is_unknown_agent(value: str) -> bool:
+    """Does a non-empty agent string name no one (so it must never be matched to a person)?"""
+    return bool(value.strip()) and not _split(value)
 
 
 @lru_cache(maxsize=8192)  # values repeat a lot within a dataset; SplitName is immutable
@@ -628,7 +699,7 @@ def _split_general(text: str) -> tuple[SplitName, ...]:
         written = name.text.strip(" ,;:")
         if not lower_ok and written[:1].islower() and not name.team and "," not in written:
             first = written.split(None, 1)[0]
-            if first.lower() not in _PARTICLES and "'" not in first:
+            if first.lower() not in _PARTICLES and "'" not in first and first not in _HONORIFICS:
                 continue  # "flora Mesoamericana", "macacaúba": not a person
         if ".." in written or " ." in written:
             written = _STRAY_DOTS.sub("", written)
@@ -698,7 +769,114 @@ def display_form(name: str) -> str:
         # "Andrikovics S", "De Gracia J.": surname then initials
         cut = next(s for s, k in toks if k == _I)
         return f"{_dot_initials(name[cut:].strip(), case)} {name[:cut].strip()}"
+    if core == [_W, _W] and _given_last(name):  # "Koehler René"
+        family, given = name.split(None, 1)
+        return f"{given} {family}"
     return name
+
+
+def _given_last(name: str) -> bool:
+    """Two words, the second a known given name and the first not: 'Koehler René' is written
+    surname first (and 'Remacle Rome', 'Lynn Gillespie' are not)."""
+    words = name.split()
+    if len(words) != 2:
+        return False
+    first, last = (w.rstrip(".").capitalize() if w.isupper() else w for w in words)
+    return last in GIVEN_NAMES and first not in GIVEN_NAMES
+
+
+def _double_surname(words: list[str], kinds: list[int], start: int) -> bool:
+    """Is the word before a given-first name's family name a first surname ('L. González
+    Géigel', 'P. Ponce de Leon', 'J. Florschütz-de Ward') rather than a middle name
+    ('Richard Evans Schultes', 'Bente Bang Klitgaard')? Only when it cannot be a given name and
+    the name looks Iberian (an accented letter) or it is joined to a particle."""
+    word = words[start - 1]
+    if word in GIVEN_NAMES or (word.isupper() and word.capitalize() in GIVEN_NAMES):
+        return False
+    if word.rsplit("-", 1)[-1].lower() in _PARTICLES:
+        return True  # "Florschütz-de Ward"
+    family = " ".join(words[start - 1 :])
+    if not family.isascii():
+        return True
+    return kinds[start] == _P and all(k == _I for k in kinds[: start - 1])  # "P. Ponce de Leon"
+
+
+def _without_titles(text: str) -> str:
+    return " ".join(w for w in text.split() if w not in _HONORIFICS and w not in _SUFFIXES)
+
+
+@lru_cache(maxsize=8192)
+def read_name(written: str) -> NameParts:
+    """A name as written, read into family name and given names or initials:
+    'Vanden Berghen C.' -> ('Vanden Berghen', 'C.'), 'Koehler René' -> ('Koehler', 'René'),
+    'Remacle Rome O.S.B.' -> ('Rome', 'Remacle'), 'Cosson, E.' -> ('Cosson', 'E.'),
+    'van Benthem Jutting' -> ('van Benthem Jutting', ''). Titles, post-nominals and
+    generational suffixes are left out; teams are read whole."""
+    name = _WS.sub(" ", written).strip()
+    if not name or _TEAM.search(name):
+        return NameParts(name, "", bool(name))
+    name = _POSTNOMINAL.sub("", name).strip(" ,") or name
+    case = _case_of(name)
+    if "," in name:
+        pieces = [p.strip() for p in name.split(",") if p.strip()]
+        pieces = [p for p in pieces if _shape(p, case) not in (_SH_SUF, _SH_TITLE)] or pieces
+        if len(pieces) >= 2 and _shape(pieces[0], case) != _SH_I:
+            given, particles, _ = _split_given(_without_titles(" ".join(pieces[1:])))
+            family = _without_titles(pieces[0]) or pieces[0]
+            return NameParts(f"{particles} {family}".strip(), given)
+        if len(pieces) >= 2 and _W not in _core(pieces[-1], case):
+            return NameParts(pieces[0], " ".join(pieces[1:]))  # "C., W. B.": surname abbreviated
+        name = " ".join(pieces) if len(pieces) >= 2 else pieces[0]
+    m = _DOTTED_INVERTED.fullmatch(name)  # "Lewis.G.P."
+    if m:
+        return NameParts(m[1], _DOT_SPACE.sub(". ", m[2]))
+    words = [
+        w for w in _DOT_SPACE.sub(". ", name).split() if w not in _HONORIFICS and w not in _SUFFIXES
+    ]
+    if not words:
+        return NameParts(name)
+    n = len(words)
+    if n == 1 and len(words[0].rstrip(".")) <= 2 and words[0].isupper():
+        return NameParts("", words[0])  # "RL", "WB": initials
+    kinds = [_kind(w, k == n - 1, case) for k, w in enumerate(words)]
+    if _I in kinds and _W in kinds:
+        first_i = kinds.index(_I)
+        before = kinds[:first_i]
+        if (
+            first_i > 0
+            and all(k == _I for k in kinds[first_i:])
+            and before.count(_W) >= 1
+            and (before.count(_W) == 1 or all(k == _P for k in before[:-1]))
+        ):  # "Castagne E.", "Vanden Berghen C.", "Von Martius C.", "Wang Z.W."
+            return NameParts(" ".join(words[:first_i]), " ".join(words[first_i:]))
+    elif _I not in kinds and n == 2 and _given_last(" ".join(words)):  # "Koehler René"
+        return NameParts(words[0], words[1])
+    if _W not in kinds:
+        if _I in kinds and _P not in kinds:  # initials only: "B.B."
+            return NameParts("", " ".join(words))
+        return NameParts(" ".join(words), "")
+    if kinds[0] == _P:  # "van Benthem Jutting", "de la Cruz": a surname on its own
+        return NameParts(" ".join(words), "")
+    start = max(k for k, kind in enumerate(kinds) if kind == _W)  # "Antonio Molina R." too
+    while start > 0 and kinds[start - 1] == _P:
+        start -= 1
+    if start > 1 and words[start].lower() in ("y", "e", "i") and kinds[start - 1] == _W:
+        start -= 1  # "Ortega y Gasset"
+    elif start > 1 and kinds[start - 1] == _W and _double_surname(words, kinds, start):
+        start -= 1
+    for j in range(1, start - 1):  # "W.S.S. van Benthem Jutting": from the first particle on
+        if (
+            kinds[j] == _P
+            and words[j][0].islower()
+            and words[j] not in ("y", "e", "i")
+            and kinds[j + 1] == _W
+            and all(k in (_P, _W) for k in kinds[j:start])
+        ):
+            start = j
+            break
+    if start == 0:
+        return NameParts(" ".join(words), "")
+    return NameParts(" ".join(words[start:]), " ".join(words[:start]))
 
 
 def _fix_mojibake(text: str) -> str:
@@ -715,7 +893,7 @@ def _fix_mojibake(text: str) -> str:
 def normalise(name: str) -> str:
     """The key under which one dataset's spellings of the same name become one agent:
     given-first, titles dropped, case-folded, dots, commas and spaces folded; accents kept."""
-    text = display_form(name)
+    text = display_form(_POSTNOMINAL.sub("", name) or name)
     if _MOJIBAKE.search(text):
         text = _fix_mojibake(text)
     text = unicodedata.normalize("NFC", text).replace(".-", ". ")

@@ -20,11 +20,12 @@ from collectomics.mapping.common import (
     decimal,
     integer,
     publisher_match,
+    unknown_agent,
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
-from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
+from collectomics.mapping.names import SplitName, display_form, normalise, read_agents
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
@@ -190,8 +191,8 @@ def _agent_roles(
     shortcut: IRI,
     ids_value: str = "",
 ) -> None:
-    names = split_agents(value)
-    if not names and value.strip():
+    names = read_agents(value)
+    if names and names[0].unknown:
         out.warn(column, f"no agent name found in {value!r}")
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
@@ -212,8 +213,11 @@ def _agent_roles(
         return
     verbatim = Literal(value.strip())
     for order, name in enumerate(names, start=1):
-        agent, described, written, _, _ = _name(ctx, name.written)
         node = IRI(f"{activity}/{role_word}/{order}")
+        if name.unknown:
+            unknown_agent(out, activity, node, role, _ORDERS[1], verbatim)
+            continue
+        agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
         add((activity, PROV.qualifiedAssociation, node))
         add((activity, PROV.wasAssociatedWith, agent))
@@ -258,6 +262,10 @@ def _agent_lines(
     verbatim = quoted(value.strip())
     role_word = slug(role.rsplit("/", 1)[-1])
     for order, name in enumerate(names, start=1):
+        if name.unknown:
+            node_iri = IRI(f"{activity}/{role_word}/{order}")
+            unknown_agent(out, activity, node_iri, role, _ORDERS[1], Literal(value.strip()))
+            continue
         agent, described, _, an, written = _name(ctx, name.written)
         node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
         order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
