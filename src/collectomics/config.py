@@ -138,6 +138,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "federation_endpoints",
+        "",
+        "SPARQL endpoints a query may call with `SERVICE`, as IRIs separated by spaces (empty: "
+        "SERVICE is refused before any request is made, so that the server never fetches a URL "
+        "a client names).",
+    ),
+    Setting(
         "allow_updates",
         False,
         "Accept SPARQL updates at /sparql (with the `update_token` as a bearer token).",

@@ -16,6 +16,7 @@ from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, store_st
 from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
 from collectomics.service import void_description
+from collectomics.sparqlcheck import plan_update
 from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
 from collectomics.web import frontend, graphstore, pages
@@ -101,7 +102,14 @@ class AppState:
             return change(store)
 
     def update(self, sparql: str) -> None:
-        self.write(lambda store: store.update(sparql))
+        """Run an update that names only datasets, at their current versions (``plan_update``
+        refuses the catalog, ``DROP ALL``, graphs that are no dataset, the default graph)."""
+
+        def change(store: Store) -> None:
+            datasets = {g: store.physical_graph(g) or g for g in store.graphs()}
+            store.update(plan_update(sparql, datasets))
+
+        self.write(change)
 
 
 class _StoreLock:
