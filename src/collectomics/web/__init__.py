@@ -19,7 +19,7 @@ from collectomics.service import void_description
 from collectomics.sparqlcheck import plan_update
 from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
-from collectomics.web import frontend, graphstore, pages
+from collectomics.web import frontend, graphstore, pages, security
 from collectomics.web import views as views_bp
 from collectomics.web.sparql import CORS as _CORS
 from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
@@ -183,7 +183,10 @@ def create_app(
         response.headers.update(_CORS)
         if request.method == "OPTIONS":
             response.headers.update(_PREFLIGHT)
-        return response
+        return security.secure(response)
+
+    app.jinja_env.tests["linkable"] = security.linkable
+    app.jinja_env.globals["csp_nonce"] = security.csp_nonce
 
     @app.errorhandler(ProtocolError)
     def protocol_error(exc: ProtocolError) -> Response:

@@ -34,6 +34,7 @@ from collectomics.sparqlcheck import (
 )
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS
 from collectomics.web.negotiate import choose, prefers_html
+from collectomics.web.security import FAST_HEADERS
 
 bp = Blueprint("sparql", __name__)
 
@@ -513,7 +514,7 @@ class FastSparql:
         self.app = app
         self.state = flask_app.extensions["collectomics"]
         self.settings = self.state.settings
-        self.cors = list(CORS.items())
+        self.cors = list(CORS.items()) + FAST_HEADERS
         self.heads: dict[str, list[tuple[str, str]]] = {}
         for fmt in ALL_MEDIA:
             self.heads[fmt] = [
