@@ -56,6 +56,9 @@ QUERIES = [
     "SELECT ?x WHERE { BIND(1/0 AS ?x) }",
     'SELECT * { ?s ?p "\\u0000" }',
     "SELECT * { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+    # PORT: a socket of the test's that must receive no connection (SERVICE is off)
+    "SELECT * { SERVICE <http://127.0.0.1:PORT/sparql> { ?s ?p ?o } }",
+    "PREFIX e: <http://127.0.0.1:PORT/> ASK { SERVICE SILENT e:sparql { ?s ?p ?o } }",
 ]  # fmt: skip
 PARAMS = [
     "query", "update", "default-graph-uri", "named-graph-uri", "format", "output", "callback",
@@ -245,8 +248,11 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
     port = int(base.rsplit(":", 1)[1])
     rng = random.Random(SEED)
     statuses: Counter[int | None] = Counter()
+    listener = socket.create_server(("127.0.0.1", 0))
+    target = str(listener.getsockname()[1]).encode()
     for number in range(REQUESTS):
         data, cut = _request(rng, f"127.0.0.1:{port}")
+        data = data.replace(b"PORT", target)
         try:
             status = _send(port, data, cut)
         except TimeoutError:
@@ -257,6 +263,10 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
         assert status is None or 100 <= status < 600
     print(dict(statuses))  # what the run exercised (pytest -s shows it)
     assert _health(port) == 200
+    listener.settimeout(0.5)
+    with pytest.raises(TimeoutError):  # no request made the server connect anywhere
+        listener.accept()
+    listener.close()
     # The run did reach the answers, the refusals and the limits.
     assert statuses[200] > 50 and statuses[400] > 20 and statuses[404] > 10
     assert statuses[405] > 0 and statuses[413] > 0 and statuses[414] > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -222,3 +223,53 @@ def test_every_answer_sends_the_security_headers(client: FlaskClient) -> None:
     r = client.get("/reconcile/preview", query_string={"id": BASE + AGENT})
     assert r.status_code == 200 and "frame-ancestors *" in r.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in r.headers
+
+
+def test_every_route_keeps_the_time_budget(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With query_timeout at 1 ms, the pages that read much of the demo graph (real archives)
+    answer a 503 that names the setting instead of running on; the slow threads never exceed
+    the `threads` setting; with time enough the same requests answer 200. /health counts no
+    triple."""
+    import threading
+    import time
+
+    store = client.application.extensions["collectomics"].store()
+    dataset = next(iri for iri in _kinds(client) if iri.startswith(BASE + "dataset/"))
+    heavy = [
+        "/" + dataset[len(BASE) :],
+        "/views/network?"
+        + urlencode({"iri": BASE + AGENT, "depth": 2, "limit": 0, "format": "gexf"}),
+        "/views/timeline?" + urlencode({"iri": BASE + AGENT}),
+        "/dashboard?format=json",
+    ]
+    env = {"COLLECTOMICS_QUERY_TIMEOUT": "0.001", "COLLECTOMICS_THREADS": "2"}
+    tight = create_app(load_settings(environ=env), store=store).test_client()
+    for path in heavy * 3:
+        r = tight.get(path)
+        assert r.status_code == 503, (path, r.status_code)
+        text = r.get_data(as_text=True)
+        assert "query_timeout" in text and "Traceback" not in text
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        slow = [t for t in threading.enumerate() if t.name == "budgeted-request"]
+        assert len(slow) <= 2
+    r = tight.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Blanché"}})})
+    assert r.status_code in (200, 503)
+    deadline = time.monotonic() + 120
+    while any(t.name == "budgeted-request" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a budgeted request never ended"
+        time.sleep(0.05)
+    roomy = create_app(
+        load_settings(environ={"COLLECTOMICS_QUERY_TIMEOUT": "120"}), store=store
+    ).test_client()
+    for path in heavy:
+        assert roomy.get(path).status_code == 200, path
+
+    counted: list[object] = []
+    real_count = store.count
+    monkeypatch.setattr(store, "count", lambda *a, **k: counted.append(a) or real_count(*a, **k))
+    for _ in range(3):
+        r = tight.get("/health")
+        assert r.status_code == 200 and r.get_json()["datasets"] == len(store.graphs())
+    assert counted == []

@@ -21,6 +21,7 @@ from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
 from collectomics.web import frontend, graphstore, pages, security
 from collectomics.web import views as views_bp
+from collectomics.web.budget import Budget
 from collectomics.web.sparql import CORS as _CORS
 from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
 
@@ -100,6 +101,16 @@ class AppState:
                 return change(store)
         with self._lock, _StoreLock(self.settings.store), open_store(self.settings.store) as store:
             return change(store)
+
+    def retire(self) -> None:
+        """A page overran its time budget and its thread cannot be stopped: ask the server to
+        replace this process, when the runner offers a way (``collectomics.web.server``)."""
+        retire = getattr(self.runner, "retire", None)
+        if retire is None:  # the prefork server's runner: its watchdog knows the server
+            server = getattr(getattr(self.runner, "watchdog", None), "server", None)
+            retire = getattr(server, "retire", None)
+        if retire is not None:
+            retire()
 
     def update(self, sparql: str) -> None:
         """Run an update that names only datasets, at their current versions (``plan_update``
@@ -215,7 +226,15 @@ def create_app(
 
     @app.get("/health")
     def health() -> Response:
-        return jsonify({"status": "ok", "triples": state.store().count()})
+        """The store opens and its catalog reads: no triple is counted (a probe stays cheap)."""
+        return jsonify({"status": "ok", "datasets": len(state.store().graphs())})
 
+    app.wsgi_app = Budget(  # type: ignore[method-assign]
+        app.wsgi_app,
+        settings.query_timeout,
+        settings.threads,
+        [*_CORS.items(), *security.FAST_HEADERS],
+        overrun=state.retire,
+    )
     app.wsgi_app = FastSparql(app.wsgi_app, app)  # type: ignore[method-assign]
     return app
