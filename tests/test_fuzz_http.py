@@ -270,3 +270,38 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
     # The run did reach the answers, the refusals and the limits.
     assert statuses[200] > 50 and statuses[400] > 20 and statuses[404] > 10
     assert statuses[405] > 0 and statuses[413] > 0 and statuses[414] > 0
+
+
+def test_slow_pages_get_a_503_and_the_server_lives_on(
+    demo_site: tuple[str, object], tmp_path: Path
+) -> None:
+    """`serve` on the demo graph with a 1 ms budget: each heavy page (a dataset's page, a
+    depth-2 network without limit as GEXF, a timeline) answers 503 naming query_timeout, the
+    processes that overran are replaced, and the server answers /health after every one."""
+    import requests
+
+    from helpers import start_serve
+
+    _, location = demo_site
+    base, proc = start_serve(
+        location,  # type: ignore[arg-type]
+        tmp_path,
+        {"COLLECTOMICS_QUERY_TIMEOUT": "0.001", "COLLECTOMICS_WORKERS": "2"},
+    )
+    agent = BASE + "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
+    heavy = [
+        ("/dataset/gbif-0009886-250127130748423", {}),
+        ("/views/network", {"iri": agent, "depth": "2", "limit": "0", "format": "gexf"}),
+        ("/views/timeline", {"iri": agent}),
+    ]
+    try:
+        for _ in range(3):
+            for path, params in heavy:
+                r = requests.get(base + path, params=params, timeout=TIMEOUT)
+                assert r.status_code == 503 and "query_timeout" in r.text, (path, r.text)
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+                assert requests.get(base + "/health", timeout=TIMEOUT).status_code == 200
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
