@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from collectomics.endpoint import read_query
+from collectomics.queries import list_queries
+from collectomics.sparqlcheck import (
+    GraphRefused,
+    NotADataset,
+    ServiceRefused,
+    check_services,
+    has_relative_iri,
+    plan_update,
+    service_targets,
+)
 
 
 def test_from_clauses_with_prefixes_and_base() -> None:
@@ -31,3 +43,93 @@ def test_keywords_in_strings_comments_and_subqueries_do_not_count() -> None:
     assert q.looks_like_update and q.form is None
     q = read_query('SELECT ("""FROM <urn:x>\n""" AS ?y) {}')
     assert q.from_graphs == []
+
+
+# -- what a public endpoint checks (collectomics.sparqlcheck) -----------------------------------
+
+
+def test_service_is_found_in_every_keyword_position_and_nowhere_else() -> None:
+    found = service_targets(
+        "PREFIX e: <http://e.org/>\nBASE <http://b.org/dir/>\n"
+        '# SERVICE <http://comment.org/>\nSELECT ?service { ?s <http://x/SERVICE> "SERVICE <http://s/>" '
+        "service <http://one/> {} SERVICE SILENT e:two {} Service <three> {} SERVICE ?v {} "
+        "SERVICE <http://f\\u006fur/> {} }"
+    )
+    assert found == [
+        "http://one/",
+        "http://e.org/two",
+        "http://b.org/dir/three",
+        None,
+        "http://four/",
+    ]
+
+
+def test_no_canned_query_and_no_plain_query_is_refused_or_changed() -> None:
+    """Over every bundled canned query: no SERVICE, no relative IRI (the endpoint adds a BASE
+    only where one is missing)."""
+    queries = list_queries()
+    assert len(queries) > 10
+    for q in queries:
+        assert check_services(q.text, frozenset()) == [], q.name
+        assert not has_relative_iri(q.text), q.name
+    assert has_relative_iri("CONSTRUCT { <a> <b> ?o } WHERE { ?s ?p ?o }")
+    assert not has_relative_iri("BASE <http://x/> CONSTRUCT { <a> <b> ?o } WHERE { ?s ?p ?o }")
+
+
+def test_an_unlisted_or_variable_endpoint_is_refused() -> None:
+    allowed = frozenset({"http://ok.org/sparql"})
+    assert check_services("ASK { SERVICE <http://ok.org/sparql> {} }", allowed) == [
+        "http://ok.org/sparql"
+    ]
+    for query in (
+        "ASK { SERVICE <http://ok.org/sparql2> {} }",
+        "ASK { SERVICE ?e {} }",
+        "ASK { SERVICE <http://ok.org/sparql> {} SERVICE <http://127.0.0.1:8080/> {} }",
+        "ASK { SERVICE",
+    ):
+        with pytest.raises(ServiceRefused, match="federation_endpoints"):
+            check_services(query, allowed)
+
+
+DATASETS = {"urn:g:1": "urn:g:1/v3", "http://e.org/g": "http://e.org/g"}
+
+
+@pytest.mark.parametrize(
+    ("update", "error"),
+    [
+        ("DROP GRAPH <urn:collectomics:catalog>", GraphRefused),
+        ("CLEAR SILENT ALL", GraphRefused),
+        ("drop named", GraphRefused),
+        (
+            "PREFIX c: <urn:collectomics:> INSERT DATA { GRAPH c:catalog { <a:b> <a:c> <a:d> } }",
+            GraphRefused,
+        ),
+        ("DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }", GraphRefused),
+        ("LOAD <http://127.0.0.1/x.ttl> INTO GRAPH <urn:g:1>", GraphRefused),
+        ("INSERT DATA { GRAPH <urn:g:2> { <a:b> <a:c> <a:d> } }", NotADataset),
+        ("INSERT DATA { <a:b> <a:c> <a:d> . GRAPH <urn:g:1> { <a:b> <a:c> <a:e> } }", NotADataset),
+        ("CREATE GRAPH <urn:g:1>", NotADataset),
+        ("MOVE <urn:g:1> TO DEFAULT", NotADataset),
+    ],
+)
+def test_updates_that_touch_the_catalog_or_no_dataset(update: str, error: type) -> None:
+    with pytest.raises(error):
+        plan_update(update, DATASETS)
+
+
+def test_updates_are_written_to_the_current_version() -> None:
+    assert (
+        plan_update(
+            "PREFIX g: <urn:g:> INSERT DATA { GRAPH g:1 { <a:b> <a:c> 'GRAPH <urn:g:1>' } }",
+            DATASETS,
+        )
+        == "PREFIX g: <urn:g:> INSERT DATA { GRAPH <urn:g:1/v3> { <a:b> <a:c> 'GRAPH <urn:g:1>' } }"
+    )
+    assert (
+        plan_update("WITH <urn:g:1> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", DATASETS)
+        == "WITH <urn:g:1/v3> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    )
+    assert (
+        plan_update("COPY <urn:g:1> TO <http://e.org/g>; DROP SILENT GRAPH <urn:g:1>", DATASETS)
+        == "COPY <urn:g:1/v3> TO <http://e.org/g>; DROP SILENT GRAPH <urn:g:1/v3>"
+    )

@@ -137,8 +137,14 @@ def check_services(query: str, allowed: frozenset[str] | set[str]) -> list[str]:
     return [t for t in targets if t is not None]
 
 
+#: Text that may be a relative IRI: ``<`` not followed by a scheme (a quick look before tokens).
+_MAYBE_RELATIVE = re.compile(r'<(?![A-Za-z][A-Za-z0-9+.-]*:)[^<>"{}|^`\s]*>')
+
+
 def has_relative_iri(query: str) -> bool:
     """True when ``query`` holds a relative IRI and no BASE to resolve it."""
+    if _MAYBE_RELATIVE.search(query) is None:
+        return False
     reader = _Reader(query)
     if reader.base:
         return False

@@ -3,6 +3,8 @@ identification), answered only when updates are enabled and the request carries 
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, request
 
 from collectomics.errors import StoreError
@@ -12,6 +14,8 @@ from collectomics.web.negotiate import ALIASES, choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state
 
 bp = Blueprint("graphstore", __name__)
+#: How the store names a dataset's later versions (``{graph}/vN``): not a dataset's name.
+_VERSION = re.compile(r"^(.+)/v\d+$")
 _BY_MEDIA = {media: name for name, (_, media) in RDF_FORMATS.items()} | ALIASES
 
 
@@ -30,6 +34,13 @@ def _graph() -> str:
     if graph.startswith(INTERNAL):
         raise ProtocolError(
             403, f"{graph} is the store's own catalog of datasets: the Graph Store cannot touch it"
+        )
+    version = _VERSION.match(graph)
+    if version is not None and version.group(1) in state().store().graphs():
+        raise ProtocolError(
+            403,
+            f"{graph} is the name of a version of the dataset {version.group(1)}: "
+            "name the dataset itself",
         )
     return graph
 

@@ -283,7 +283,7 @@ def _dataset(params: MultiDict[str, str]) -> tuple[list[str] | None, list[str] |
 def _inspect(query: str) -> tuple[tuple[str | None, ...], bool]:
     """(the SERVICE endpoints, holds a relative IRI without BASE) of a query text."""
     services = tuple(service_targets(query)) if "SERVICE" in query.upper() else ()
-    relative = "<" in query and has_relative_iri(query)
+    relative = has_relative_iri(query)
     return services, relative
 
 
