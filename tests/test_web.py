@@ -604,8 +604,9 @@ def test_protocol_edge_cases(make_store: Callable[..., Store]) -> None:
     store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
     client = _updates_client(store)
     # parameters without a query: 400 naming it, not 406
-    r = client.get("/sparql?default-graph-uri=urn:g:1", headers={"Accept": "text/html;q=0"})
-    assert r.status_code == 400 and b"'query'" in r.data
+    for params in ("default-graph-uri=urn:g:1", "format=json", "named-graph-uri=urn:g:1&output=x"):
+        r = client.get("/sparql?" + params, headers={"Accept": "application/sparql-results+json"})
+        assert r.status_code == 400 and b"missing the 'query' parameter" in r.data
     # HEAD is GET without the body
     r = client.head("/sparql", headers={"Accept": "text/turtle"})
     assert r.status_code == 200 and r.data == b""

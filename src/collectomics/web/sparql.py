@@ -368,7 +368,7 @@ def sparql() -> Response:
     if update is not None:
         return _run_update(update)
     if query is None:
-        if request.method in ("GET", "HEAD") and not set(params) - {"format", "output"}:
+        if request.method in ("GET", "HEAD") and not params:
             return _describe_service()
         raise ProtocolError(
             400,
