@@ -576,6 +576,15 @@ def test_the_catalog_is_closed_to_the_graph_store_and_to_updates(
         r = _update(client, text)
         assert r.status_code == 403, (text, r.data)  # type: ignore[attr-defined]
         assert store.graphs() == ["urn:g:1"] and _visible(client) == 1, text
+    listener = _Listener()
+    service = (
+        "INSERT { GRAPH <urn:g:1> { ?s ?p ?o } } WHERE "
+        f"{{ SERVICE <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}"
+    )
+    r = _update(client, service)
+    listener.close()
+    assert r.status_code == 400 and b"federation_endpoints" in r.data  # type: ignore[attr-defined]
+    assert listener.connections == 0
     for text in NOT_A_DATASET:
         r = _update(client, text)
         assert r.status_code == 400, (text, r.data)  # type: ignore[attr-defined]

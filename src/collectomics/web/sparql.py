@@ -263,6 +263,7 @@ def _run_update(update: str) -> Response:
     check_token()
     if not update.strip():
         raise ProtocolError(400, "the 'update' is empty")
+    check_services(update, frozenset(settings.federation_endpoints.split()))
     state().update(update)
     return Response(status=204)
 
