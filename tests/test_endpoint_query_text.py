@@ -133,3 +133,67 @@ def test_updates_are_written_to_the_current_version() -> None:
         plan_update("COPY <urn:g:1> TO <http://e.org/g>; DROP SILENT GRAPH <urn:g:1>", DATASETS)
         == "COPY <urn:g:1/v3> TO <http://e.org/g>; DROP SILENT GRAPH <urn:g:1/v3>"
     )
+
+
+SERVICE_SEEDS = [
+    'SELECT * { ?s ?p "x" SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }',
+    "SELECT * { # SERVICE <http://127.0.0.1:9/> { }\n ?s ?p ?o }",
+    'SELECT * { ?s ?p """SERVICE <http://127.0.0.1:9/> {}""" }',
+    "PREFIX e: <http://127.0.0.1:9/> SELECT * { SERVICE SILENT e:x { ?s ?p ?o } }",
+    "BASE <http://127.0.0.1:9/> ASK { SERVICE <x> { } }",
+    "SELECT * { ?s <http://127.0.0.1:9/SERVICE> ?o . SERVICE <http://127.0.0.1:9/> { } }",
+    "SELECT * { ?s ?p '\\u0022' . SERVICE <http://127.0.0.1:\\u0039/> { } }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { { SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }",
+]
+PIECES = [
+    '"',
+    "'",
+    "#",
+    "<",
+    ">",
+    "\n",
+    "\\u0022",
+    "\\",
+    "{",
+    "}",
+    "SERVICE ",
+    " ",
+    ".",
+    '"""',
+    "'''",
+]
+
+
+def test_no_query_oxigraph_would_send_passes_the_service_check() -> None:
+    """Soundness against Oxigraph's own parser: seeded mutations of queries that hide SERVICE in
+    strings, comments, IRIs and escapes. Whenever the store evaluates a SERVICE (to port 9,
+    which its HTTP client refuses before connecting), the check found one."""
+    import random
+
+    from collectomics.errors import QueryError
+    from collectomics.store import OxigraphStore
+
+    rng = random.Random(20261206)
+    store = OxigraphStore()
+    evaluated = 0
+    for _ in range(3000):
+        chars = list(rng.choice(SERVICE_SEEDS))
+        for _ in range(rng.randint(0, 4)):
+            pos = rng.randint(0, len(chars))
+            if rng.random() < 0.3 and chars:
+                del chars[min(pos, len(chars) - 1)]
+            else:
+                chars[pos:pos] = list(rng.choice(PIECES))
+        query = "".join(chars)
+        found = service_targets(query)
+        try:
+            store.query(query)
+            continue
+        except QueryError as exc:
+            if "port 9" not in str(exc):
+                continue
+        evaluated += 1
+        assert found, query
+        with pytest.raises(ServiceRefused):
+            check_services(query, frozenset())
+    assert evaluated > 50  # the run did reach queries that call SERVICE (104 of 3,000)
