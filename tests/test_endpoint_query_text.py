@@ -53,7 +53,7 @@ def test_service_is_found_in_every_keyword_position_and_nowhere_else() -> None:
         "PREFIX e: <http://e.org/>\nBASE <http://b.org/dir/>\n"
         '# SERVICE <http://comment.org/>\nSELECT ?service { ?s <http://x/SERVICE> "SERVICE <http://s/>" '
         "service <http://one/> {} SERVICE SILENT e:two {} Service <three> {} SERVICE ?v {} "
-        "SERVICE <http://f\\u006fur/> {} }"
+        "SERVICE <http://f\\u006fur/> {} } SERVICESILENT<http://five/> {}"
     )
     assert found == [
         "http://one/",
@@ -61,7 +61,11 @@ def test_service_is_found_in_every_keyword_position_and_nowhere_else() -> None:
         "http://b.org/dir/three",
         None,
         "http://four/",
+        "http://five/",
     ]
+    assert service_targets("PREFIXe:<http://six/> SELECT * { SERVICE e:x {} }") == ["http://six/x"]
+    assert service_targets("PREFIX e: <http://7/> SELECT*{SERVICEe:x{}}") == ["http://7/x"]
+    assert service_targets("SELECT*{SERVICEsilentUnknown:x{}}") == [None]
 
 
 def test_no_canned_query_and_no_plain_query_is_refused_or_changed() -> None:
@@ -99,6 +103,19 @@ DATASETS = {"urn:g:1": "urn:g:1/v3", "http://e.org/g": "http://e.org/g"}
     [
         ("DROP GRAPH <urn:collectomics:catalog>", GraphRefused),
         ("CLEAR SILENT ALL", GraphRefused),
+        ("CLEARALL", GraphRefused),  # Oxigraph reads keywords written together
+        ("DROPSILENTALL", GraphRefused),
+        (
+            "PREFIX c: <urn:collectomics:> DELETE WHERE { GRAPHc:catalog { ?s ?p ?o } }",
+            GraphRefused,
+        ),
+        ("PREFIX c: <urn:collectomics:> DROPSILENTGRAPHc:catalog", GraphRefused),
+        (
+            "PREFIXc:<urn:collectomics:> INSERTDATA{GRAPH c:catalog{<a:b> <a:c> <a:d>}}",
+            GraphRefused,
+        ),
+        ("INSERTDATA { <a:b> <a:c> <a:d> }", NotADataset),
+        ("INSERT DATA { GRAPH u:x { <a:b> <a:c> <a:d> } }", NotADataset),
         ("drop named", GraphRefused),
         (
             "PREFIX c: <urn:collectomics:> INSERT DATA { GRAPH c:catalog { <a:b> <a:c> <a:d> } }",
@@ -144,6 +161,7 @@ SERVICE_SEEDS = [
     "SELECT * { ?s <http://127.0.0.1:9/SERVICE> ?o . SERVICE <http://127.0.0.1:9/> { } }",
     "SELECT * { ?s ?p '\\u0022' . SERVICE <http://127.0.0.1:\\u0039/> { } }",
     "CONSTRUCT { ?s ?p ?o } WHERE { { SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } } }",
+    "PREFIX e: <http://127.0.0.1:9/> SELECT*{SERVICE e:x{}}",
 ]
 PIECES = [
     '"',
@@ -156,7 +174,7 @@ PIECES = [
     "\\",
     "{",
     "}",
-    "SERVICE ",
+    "SERVICE",
     " ",
     ".",
     '"""',
@@ -166,34 +184,113 @@ PIECES = [
 
 def test_no_query_oxigraph_would_send_passes_the_service_check() -> None:
     """Soundness against Oxigraph's own parser: seeded mutations of queries that hide SERVICE in
-    strings, comments, IRIs and escapes. Whenever the store evaluates a SERVICE (to port 9,
-    which its HTTP client refuses before connecting), the check found one."""
+    strings, comments, IRIs, escapes and keywords written together. Whenever the store calls a
+    SERVICE (a socket of the test's on 127.0.0.1 sees a connection, SILENT or not), the check
+    had found one and refuses the query."""
     import random
 
     from collectomics.errors import QueryError
     from collectomics.store import OxigraphStore
+    from test_web import _Listener
 
     rng = random.Random(20261206)
     store = OxigraphStore()
+    listener = _Listener()
     evaluated = 0
-    for _ in range(3000):
-        chars = list(rng.choice(SERVICE_SEEDS))
-        for _ in range(rng.randint(0, 4)):
+    try:
+        for _ in range(3000):
+            chars = list(
+                rng.choice(SERVICE_SEEDS).replace("127.0.0.1:9", f"127.0.0.1:{listener.port}")
+            )
+            for _ in range(rng.randint(0, 4)):
+                pos = rng.randint(0, len(chars))
+                if rng.random() < 0.3 and chars:
+                    del chars[min(pos, len(chars) - 1)]
+                else:
+                    chars[pos:pos] = list(rng.choice(PIECES))
+            query = "".join(chars)
+            found = service_targets(query)
+            before = listener.connections
+            try:
+                store.query(query)
+            except QueryError:
+                pass
+            if listener.connections == before:
+                continue
+            evaluated += 1
+            assert found, query
+            with pytest.raises(ServiceRefused):
+                check_services(query, frozenset())
+    finally:
+        listener.close()
+    assert evaluated > 50  # the run did reach queries that call SERVICE
+
+
+UPDATE_SEEDS = [
+    "INSERT DATA { GRAPH <urn:g:1> { <urn:a> <urn:b> <urn:c> } }",
+    "DELETE WHERE { GRAPH <urn:collectomics:catalog> { ?s ?p ?o } }",
+    "DROP GRAPH <urn:collectomics:catalog>",
+    "CLEAR ALL",
+    "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX c: <urn:collectomics:> INSERT DATA { GRAPH c:catalog { <urn:a> <urn:b> <urn:c> } }",
+    "WITH <urn:g:1> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+    "MOVE <urn:g:1> TO <urn:collectomics:catalog>",
+    "COPY <urn:g:1> TO DEFAULT",
+    "INSERT { GRAPH <urn:g:1> { ?s ?p 1 } } WHERE { GRAPH <urn:g:1> { ?s ?p ?o } }",
+    "PREFIX c: <urn:collectomics:> DROP SILENT GRAPH c:catalog",
+    "DROP SILENT ALL",
+    "PREFIX c: <urn:collectomics:> DELETE WHERE { GRAPH c:catalog { ?s ?p ?o } }",
+    "PREFIX g: <urn:g:> INSERT DATA { GRAPH g:1 { <urn:a> <urn:b> <urn:d> } }",
+]
+UPDATE_PIECES = [
+    "<urn:collectomics:catalog>",
+    "?g",
+    "GRAPH ",
+    "ALL",
+    "DEFAULT",
+    "{",
+    "}",
+    " ",
+    "'",
+    "#",
+]
+
+
+def test_no_update_that_passes_the_check_touches_the_catalog() -> None:
+    """Soundness of ``plan_update`` against Oxigraph: seeded mutations of updates; every one the
+    check lets through, run as planned on a store whose dataset lives in its second version,
+    leaves the catalog as it was and the default graph empty."""
+    import random
+
+    from collectomics.errors import CollectomicsError
+    from collectomics.store import OxigraphStore
+
+    rng = random.Random(20261207)
+    store = OxigraphStore()
+    store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "turtle")
+    store.replace_graph("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "turtle")
+    catalog = store._read_catalog()  # what the store's catalog graph holds
+    assert catalog == {"urn:g:1": "urn:g:1/v2"}
+    ran = 0
+    for _ in range(2000):
+        chars = list(rng.choice(UPDATE_SEEDS))
+        for _ in range(rng.randint(0, 3)):
             pos = rng.randint(0, len(chars))
             if rng.random() < 0.3 and chars:
                 del chars[min(pos, len(chars) - 1)]
             else:
-                chars[pos:pos] = list(rng.choice(PIECES))
-        query = "".join(chars)
-        found = service_targets(query)
+                chars[pos:pos] = list(rng.choice(UPDATE_PIECES))
+        update = "".join(chars)
         try:
-            store.query(query)
+            planned = plan_update(update, {g: store.physical_graph(g) or g for g in store.graphs()})
+        except CollectomicsError:
             continue
-        except QueryError as exc:
-            if "port 9" not in str(exc):
-                continue
-        evaluated += 1
-        assert found, query
-        with pytest.raises(ServiceRefused):
-            check_services(query, frozenset())
-    assert evaluated > 50  # the run did reach queries that call SERVICE (104 of 3,000)
+        try:
+            store.update(planned)
+        except CollectomicsError:
+            continue
+        ran += 1
+        assert store._read_catalog() == catalog, update
+        assert not store.query("ASK { ?s ?p ?o }", default_graph_union=False).boolean, update
+    assert ran > 100

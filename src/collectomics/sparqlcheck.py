@@ -49,11 +49,44 @@ assert _IRI_PLAIN in _TOKEN.pattern
 _TOKENS = re.compile(_TOKEN.pattern.replace(_IRI_PLAIN, _IRI_ESCAPED), _TOKEN.flags)
 
 
+#: Keywords Oxigraph also reads when they are written together (``CLEARALL``,
+#: ``SERVICESILENT``, ``INSERTDATA``): such a word is read as the keywords it is made of.
+_KEYWORDS = (
+    "SERVICE SILENT INSERT DELETE DATA WHERE DROP CLEAR CREATE ADD MOVE COPY LOAD ALL NAMED "
+    "DEFAULT GRAPH INTO TO WITH USING OPTIONAL MINUS UNION FILTER BIND VALUES"
+).split()
+
+
+def _split_keywords(word: str) -> list[str] | None:
+    """``word`` as a run of keywords, or None."""
+    upper = word.upper()
+    if not upper:
+        return []
+    for kw in sorted(_KEYWORDS, key=len, reverse=True):
+        if upper.startswith(kw):
+            rest = _split_keywords(upper[len(kw) :])
+            if rest is not None:
+                return [kw, *rest]
+    return None
+
+
 def _tokens(text: str) -> list[_Tok]:
     out = []
     for m in _TOKENS.finditer(text):
-        if m.lastgroup != "comment":
-            out.append(_Tok(m.lastgroup or "other", m.group(), m.start(), m.end()))
+        kind, value = m.lastgroup or "other", m.group()
+        if kind == "comment":
+            continue
+        if kind == "word" and value.upper().startswith("PREFIX") and value.endswith(":"):
+            # PREFIXe: <...> is PREFIX e: <...> for Oxigraph
+            out.append(_Tok(kind, "PREFIX", m.start(), m.start() + 6))
+            out.append(_Tok(kind, value[6:], m.start() + 6, m.end()))
+            continue
+        if kind == "word" and value[0] not in "?$" and ":" not in value:
+            parts = _split_keywords(value)
+            if parts is not None and len(parts) > 1:
+                out.extend(_Tok(kind, part, m.start(), m.end()) for part in parts)
+                continue
+        out.append(_Tok(kind, value, m.start(), m.end()))
     return out
 
 
@@ -77,6 +110,28 @@ class _Reader:
                 self.prefixes[toks[i + 1].value.rstrip(":")] = self._join(toks[i + 2].value)
             elif upper == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
                 self.base = self._join(toks[i + 1].value)
+        self.tokens = [part for tok in toks for part in self._unglue(tok)]
+
+    def _unglue(self, tok: _Tok) -> list[_Tok]:
+        """A prefixed name written against the keywords before it (``GRAPHc:catalog``,
+        ``SERVICEe:x``), which Oxigraph reads as those keywords and a name, as separate tokens
+        (a word starting with SERVICE always, so that no endpoint goes unseen)."""
+        if tok.kind != "word" or tok.value[0] in "?$" or ":" not in tok.value:
+            return [tok]
+        prefix, _, local = tok.value.partition(":")
+        if prefix in self.prefixes and not prefix.upper().startswith("SERVICE"):
+            return [tok]
+        for i in range(1, len(prefix) + 1):
+            keywords = _split_keywords(prefix[:i])
+            if not keywords:
+                continue
+            rest = prefix[i:]
+            if rest in self.prefixes or keywords[0] == "SERVICE":
+                at = tok.start + i
+                return [_Tok("word", kw, tok.start, at) for kw in keywords] + [
+                    _Tok("word", f"{rest}:{local}", at, tok.end)
+                ]
+        return [tok]
 
     def _join(self, token: str) -> str:
         iri = _unescape(token[1:-1])
@@ -217,7 +272,13 @@ def plan_update(update: str, datasets: Mapping[str, str]) -> str:
             )
         if upper in _GRAPH_AFTER and i + 1 < len(toks):
             target = toks[i + 1]
-            if target.kind == "word" and target.value.upper() in {"GRAPH", "SILENT"}:
+            if target.kind == "word" and target.value.upper() in {
+                "GRAPH",
+                "SILENT",
+                "DEFAULT",
+                "NAMED",
+                "ALL",
+            }:
                 continue  # DROP SILENT GRAPH <g>, ADD ... TO GRAPH <g>: the next word names it
             if target.kind == "word" and target.value.startswith(("?", "$")):
                 raise GraphRefused(
@@ -226,7 +287,12 @@ def plan_update(update: str, datasets: Mapping[str, str]) -> str:
                 )
             name = reader.resolve(target)
             if name is None:
-                continue  # not a graph position after all (e.g. NAMED in a query form)
+                if target.kind in ("iri", "word"):
+                    raise NotADataset(
+                        f"{upper} {target.value[:200]}: cannot tell which graph this names "
+                        "(an undeclared prefix?)"
+                    )
+                continue  # a brace or another sign: not a graph position
             if name not in datasets:
                 raise NotADataset(
                     "the update names a graph that is not a dataset, so no query would see what "
