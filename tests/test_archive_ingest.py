@@ -13,9 +13,7 @@ from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 
 
@@ -256,13 +254,7 @@ def test_two_records_of_one_specimen_are_merged_with_a_warning(tmp_path: Path) -
     dups = [p for p in report.problems if "same specimen" in p.reason]
     assert len(dups) == 1
     assert dups[0].row == 4 and "line 2" in dups[0].reason
-    assert (
-        _n(
-            store,
-            "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }",
-        )
-        == 2
-    )
+    assert _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }") == 2
 
 
 def test_dcterms_identifier_is_the_record_identifier_not_a_determiner(minter: Minter) -> None:

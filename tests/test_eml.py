@@ -11,9 +11,7 @@ from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
 DOWNLOADS = [

@@ -32,9 +32,7 @@ from collectomics.store import OxigraphStore
 from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 

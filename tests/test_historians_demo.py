@@ -139,9 +139,7 @@ def test_pages_mentioning_a_specimen(demo: Store) -> None:
     assert rows[0]["image"] is not None
 
 
-def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(
-    demo: Store, make_store: Callable[..., Store]
-) -> None:
+def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(demo: Store, make_store: Callable[..., Store]) -> None:
     from collectomics.validation import validate_store
 
     graph = BASE + "graph/inferences"

@@ -14,9 +14,7 @@ from collectomics.model import IRI
 from collectomics.store import OxigraphStore
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
+REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
 
 
 def _count(store: OxigraphStore, sparql: str) -> int:
@@ -58,17 +56,12 @@ def test_specimen_template_reports_each_problem(store: OxigraphStore, minter: Mi
     )
 
 
-def test_non_utf8_file_is_read_with_a_fallback_that_is_reported(
-    store: OxigraphStore, minter: Minter
-) -> None:
+def test_non_utf8_file_is_read_with_a_fallback_that_is_reported(store: OxigraphStore, minter: Minter) -> None:
     [report] = ingest_files(store, [FIX / "specimens-cp1252.csv"], minter=minter)
     assert (report.read, report.loaded, report.rejected) == (2, 2, 0)
     [warning] = [p for p in report.problems if "UTF-8" in p.reason or "utf-8" in p.reason.lower()]
     assert warning.row == 3 and warning.severity == "warning"
-    names = {
-        r["n"].value
-        for r in store.query("SELECT ?n { ?a <http://xmlns.com/foaf/0.1/name> ?n }").rows()
-    }  # type: ignore[union-attr]
+    names = {r["n"].value for r in store.query("SELECT ?n { ?a <http://xmlns.com/foaf/0.1/name> ?n }").rows()}  # type: ignore[union-attr]
     assert any("Blanché" in n for n in names)  # 0xE9 read as é, not dropped or mangled
 
 

@@ -25,7 +25,9 @@ from helpers import StoreLocation, new_store
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
-SCHEMAS = Path(__file__).resolve().parent / "data" / "specs" / "reconciliation" / "0.2" / "schemas"
+SCHEMAS = (
+    Path(__file__).resolve().parent / "data" / "specs" / "reconciliation" / "0.2" / "schemas"
+)
 FORM = "application/x-www-form-urlencoded"
 FIXTURE = Path(__file__).resolve().parent / "data" / "reconcile"
 
@@ -205,7 +207,9 @@ KNOWN = [
 
 
 @pytest.mark.parametrize(("name", "props", "expected", "match"), KNOWN)
-def test_known_names(demo: Store, name: str, props: list, expected: str, match: Any) -> None:
+def test_known_names(
+    demo: Store, name: str, props: list, expected: str, match: Any
+) -> None:
     answer = rec.reconcile(demo, {"q0": {"query": name, "type": "Person", "properties": props}})
     result = answer["q0"]["result"]
     assert result and result[0]["id"] == expected, result[:2]

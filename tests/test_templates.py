@@ -314,9 +314,7 @@ def test_document_mapping_rejects_bad_shapes() -> None:
     assert out.rejected and where == "documents[3]"
 
 
-def test_iiif_manifest_becomes_document_with_pages_and_images(
-    make_store: Callable[..., Store],
-) -> None:
+def test_iiif_manifest_becomes_document_with_pages_and_images(make_store: Callable[..., Store]) -> None:
     store = make_store()
     report = _load(store, "manifest.json", "iiif")
     assert (report.read, report.loaded, report.rejected) == (4, 3, 1)
@@ -388,9 +386,7 @@ def test_catalog_references_resolve_within_one_dataset(make_store: Callable[...,
 TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
 
 
-def test_shipped_templates_have_every_column_and_load_cleanly(
-    make_store: Callable[..., Store],
-) -> None:
+def test_shipped_templates_have_every_column_and_load_cleanly(make_store: Callable[..., Store]) -> None:
     from collectomics.ingest.csvfile import read_header
     from collectomics.mapping.groups import GROUP_COLUMNS
     from collectomics.mapping.labels import LABEL_COLUMNS
