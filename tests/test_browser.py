@@ -43,6 +43,10 @@ def test_query_page_runs_a_query_in_yasgui(demo: str, tmp_path: Path) -> None:
         'SELECT (CONCAT("specimens-", STR(COUNT(*))) AS ?marker) { ?s a dwc:MaterialEntity }'
     )
     url = demo + "/query?run=1&query=" + urllib.parse.quote(query)
+    with urllib.request.urlopen(url, timeout=30) as r:  # YASGUI runs under the page's policy
+        policy = r.headers["Content-Security-Policy"]
+        assert "script-src 'self' 'nonce-" in policy and "unsafe-eval" not in policy
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
     dom = _chromium(tmp_path / "p1", "--dump-dom", url)
     assert 'class="yasgui' in dom, "YASGUI did not load (is node_modules installed?)"
     assert f"specimens-{n}" in dom, "the query's answer is not in the page"
@@ -53,6 +57,8 @@ def test_query_page_runs_a_query_in_yasgui(demo: str, tmp_path: Path) -> None:
 def test_person_page_in_a_browser(demo: str, tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"{demo}/{AGENT}"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     dom = _chromium(tmp_path / "p3", "--dump-dom", url)
     assert "Cèsar Blanché" in dom and "Collected with" in dom
     _chromium(tmp_path / "p4", f"--screenshot={ARTIFACTS / 'person-page.png'}", url)

@@ -175,3 +175,96 @@ def test_new_data_is_seen_without_a_restart(
                 break
             time.sleep(0.1)
         assert n == 4
+
+
+RDF_PARSE = {
+    "text/turtle": "turtle",
+    "application/rdf+xml": "xml",
+    "application/ld+json": "json-ld",
+    "application/n-triples": "nt",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "request_method"),
+    [("GET", None), (POST, URLENCODED), (POST, POSTDIRECTLY)],
+    ids=["get", "post-form", "post-direct"],
+)
+def test_sparqlwrapper_every_format(
+    server: tuple[str, StoreLocation], method: str, request_method: str | None
+) -> None:
+    """Every return format SPARQLWrapper offers, for each query form it fits, through each way
+    of sending: its ``format`` parameter overrides Accept, and every one is answered in the
+    syntax it names (only Turtle worked for CONSTRUCT and DESCRIBE)."""
+    from SPARQLWrapper import CSV, JSONLD, N3, RDF, RDFXML, TSV, TURTLE
+
+    base, _ = server
+    construct = "CONSTRUCT { ?s a ?t } WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> ; a ?t }"
+    describe = "DESCRIBE ?s WHERE { ?s a <http://rs.tdwg.org/dwc/terms/PreservedSpecimen> }"
+    sizes: dict[str, set[int]] = {"construct": set(), "describe": set()}
+    for form, query in (("construct", construct), ("describe", describe)):
+        for fmt, media in (
+            (TURTLE, "text/turtle"),
+            (N3, "text/turtle"),
+            (XML, "application/rdf+xml"),
+            (RDFXML, "application/rdf+xml"),
+            (RDF, "application/rdf+xml"),
+            (JSONLD, "application/ld+json"),
+            (JSON, "application/ld+json"),
+        ):
+            sparql = SPARQLWrapper(base + "/sparql")
+            sparql.setMethod(method)
+            if request_method:
+                sparql.setRequestMethod(request_method)
+            sparql.setQuery(query)
+            sparql.setReturnFormat(fmt)
+            response = sparql.query().response
+            ctype = response.headers["Content-Type"].split(";")[0]
+            assert ctype == media, (form, fmt, ctype)
+            graph = Graph().parse(data=response.read(), format=RDF_PARSE[ctype])
+            sizes[form].add(len(graph))
+    assert len(sizes["construct"]) == 1 and sizes["construct"] != {0}, sizes
+    assert len(sizes["describe"]) == 1 and sizes["describe"] != {0}, sizes
+    r = requests.get(base + "/sparql", params={"query": COUNT}, timeout=30)
+    count = str(_n(r.json()["results"]["bindings"]))  # 3, or 4 once a later test added one
+    for fmt, media in ((CSV, "text/csv"), (TSV, "text/tab-separated-values")):
+        sparql = SPARQLWrapper(base + "/sparql")
+        sparql.setMethod(method)
+        if request_method:
+            sparql.setRequestMethod(request_method)
+        sparql.setQuery(COUNT)
+        sparql.setReturnFormat(fmt)
+        response = sparql.query().response
+        assert response.headers["Content-Type"].startswith(media)
+        assert response.read().decode().splitlines()[1].strip() == count
+
+
+def test_service_makes_no_connection_through_the_server(
+    server: tuple[str, StoreLocation],
+) -> None:
+    """Through `serve` (its fast path, Flask, and a canned query's runner alike): SERVICE to a
+    listening socket on 127.0.0.1 is refused, and the socket receives nothing."""
+    import socket
+
+    base, _ = server
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    query = f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}"
+    try:
+        for send in (
+            lambda: requests.get(base + "/sparql", params={"query": query}, timeout=30),
+            lambda: requests.post(base + "/sparql", data={"query": query}, timeout=30),
+            lambda: requests.post(
+                base + "/sparql",
+                data=query,
+                headers={"Content-Type": "application/sparql-query"},
+                timeout=30,
+            ),
+        ):
+            r = send()
+            assert r.status_code == 400 and "federation_endpoints" in r.text, r.text
+        listener.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing connected, not even to be refused
+    finally:
+        listener.close()

@@ -254,3 +254,76 @@ def test_updates_are_refused_on_every_route(client: FlaskClient, data: str, ctyp
     assert r.status_code == 403 and "read-only" in r.get_data(as_text=True)
     r = client.get("/sparql?" + _qs(query=f"ASK {{ <{D1}> a ?t }}"))
     assert _boolean(r) is True
+
+
+#: What SPARQLWrapper sends for each of its return formats: its name as ``format``, ``output``
+#: and ``results``, plus the media type beside the name for three of them, and its Accept.
+SPARQLWRAPPER = {
+    "json": (
+        [],
+        "application/sparql-results+json,application/json,text/javascript,application/javascript",
+    ),
+    "xml": ([], "application/sparql-results+xml"),
+    "csv": ([], "text/csv"),
+    "tsv": (["text/tab-separated-values"], "text/tab-separated-values"),
+    "turtle": ([], "application/turtle,text/turtle"),
+    "n3": (
+        [],
+        "application/turtle,text/turtle,text/rdf+n3,application/n-triples,application/n3,text/n3",
+    ),
+    "rdf+xml": (["application/rdf+xml"], "application/rdf+xml"),
+    "rdf": ([], "*/*"),
+    "json-ld": (["application/ld+json"], "application/ld+json,application/x-json+ld"),
+}
+#: The syntax each name means for (a SELECT or ASK, a CONSTRUCT or DESCRIBE); None: no fit (406).
+MEANS = {
+    "json": ("application/sparql-results+json", "application/ld+json"),
+    "xml": ("application/sparql-results+xml", "application/rdf+xml"),
+    "csv": ("text/csv", None),
+    "tsv": ("text/tab-separated-values", None),
+    "turtle": (None, "text/turtle"),
+    "n3": (None, "text/turtle"),
+    "rdf+xml": (None, "application/rdf+xml"),
+    "rdf": (None, "application/rdf+xml"),
+    "json-ld": (None, "application/ld+json"),
+}
+
+
+@pytest.mark.parametrize("name", list(SPARQLWRAPPER))
+@pytest.mark.parametrize(
+    "query",
+    ["SELECT (1 AS ?value) {}", "ASK {}", f"DESCRIBE <{D1}>", "CONSTRUCT { <s:> <p:> 1 } {}"],
+    ids=["select", "ask", "describe", "construct"],
+)
+def test_content_types_through_sparqlwrapper_formats(
+    client: FlaskClient, name: str, query: str
+) -> None:
+    """The content-type checks above, with the parameters SPARQLWrapper adds (which override
+    Accept): each answer is in the syntax the name means for the query's form, or a 406 that
+    says none fits, by GET, form POST and direct POST."""
+    extra, accept = SPARQLWRAPPER[name]
+    fmt = [name, *extra]
+    params = {"format": fmt, "output": fmt, "results": fmt}
+    graph = query.startswith(("DESCRIBE", "CONSTRUCT"))
+    expected = MEANS[name][1 if graph else 0]
+    for r in (
+        client.get("/sparql?" + _qs(query=query, **params), headers={"Accept": accept}),
+        client.post(
+            "/sparql",
+            data=_qs(query=query, **params),
+            content_type="application/x-www-form-urlencoded",
+            headers={"Accept": accept},
+        ),
+        client.post(
+            "/sparql?" + _qs(**params),
+            data=query,
+            content_type="application/sparql-query",
+            headers={"Accept": accept},
+        ),
+    ):
+        if expected is None:
+            assert r.status_code == 406, r.data
+            assert b"no acceptable format" in r.data
+        else:
+            assert r.status_code == 200, r.data
+            assert r.mimetype == expected

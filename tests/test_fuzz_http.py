@@ -56,6 +56,9 @@ QUERIES = [
     "SELECT ?x WHERE { BIND(1/0 AS ?x) }",
     'SELECT * { ?s ?p "\\u0000" }',
     "SELECT * { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+    # PORT: a socket of the test's that must receive no connection (SERVICE is off)
+    "SELECT * { SERVICE <http://127.0.0.1:PORT/sparql> { ?s ?p ?o } }",
+    "PREFIX e: <http://127.0.0.1:PORT/> ASK { SERVICE SILENT e:sparql { ?s ?p ?o } }",
 ]  # fmt: skip
 PARAMS = [
     "query", "update", "default-graph-uri", "named-graph-uri", "format", "output", "callback",
@@ -245,8 +248,11 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
     port = int(base.rsplit(":", 1)[1])
     rng = random.Random(SEED)
     statuses: Counter[int | None] = Counter()
+    listener = socket.create_server(("127.0.0.1", 0))
+    target = str(listener.getsockname()[1]).encode()
     for number in range(REQUESTS):
         data, cut = _request(rng, f"127.0.0.1:{port}")
+        data = data.replace(b"PORT", target)
         try:
             status = _send(port, data, cut)
         except TimeoutError:
@@ -257,6 +263,47 @@ def test_random_and_malformed_requests_never_get_a_500(demo_site: tuple[str, Pat
         assert status is None or 100 <= status < 600
     print(dict(statuses))  # what the run exercised (pytest -s shows it)
     assert _health(port) == 200
+    listener.settimeout(0.5)
+    with pytest.raises(TimeoutError):  # no request made the server connect anywhere
+        listener.accept()
+    listener.close()
     # The run did reach the answers, the refusals and the limits.
     assert statuses[200] > 50 and statuses[400] > 20 and statuses[404] > 10
     assert statuses[405] > 0 and statuses[413] > 0 and statuses[414] > 0
+
+
+def test_slow_pages_get_a_503_and_the_server_lives_on(
+    demo_site: tuple[str, object], tmp_path: Path
+) -> None:
+    """`serve` on the demo graph with a 1 ms budget: a dataset's page answers 503 naming
+    query_timeout, and so do a depth-2 network without limit as GEXF and a timeline unless the
+    work that ran on has filled their caches (then 200); the processes that overran are
+    replaced, and the server answers /health after every one."""
+    import requests
+
+    from helpers import start_serve
+
+    _, location = demo_site
+    base, proc = start_serve(
+        location,  # type: ignore[arg-type]
+        tmp_path,
+        {"COLLECTOMICS_QUERY_TIMEOUT": "0.001", "COLLECTOMICS_WORKERS": "2"},
+    )
+    agent = BASE + "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
+    heavy = [
+        ("/dataset/gbif-0009886-250127130748423", {}),
+        ("/views/network", {"iri": agent, "depth": "2", "limit": "0", "format": "gexf"}),
+        ("/views/timeline", {"iri": agent}),
+    ]
+    try:
+        for _ in range(3):
+            for path, params in heavy:
+                r = requests.get(base + path, params=params, timeout=TIMEOUT)
+                if path.startswith("/dataset/") or r.status_code != 200:
+                    assert r.status_code == 503 and "query_timeout" in r.text, (path, r.text)
+                assert r.headers["X-Content-Type-Options"] == "nosniff"
+                assert requests.get(base + "/health", timeout=TIMEOUT).status_code == 200
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=30)
+    assert "Traceback" not in errors, errors

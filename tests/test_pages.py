@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -28,7 +29,10 @@ def client(request: pytest.FixtureRequest) -> FlaskClient:
         [
             f"<{BASE}person/hostile> a <http://xmlns.com/foaf/0.1/Person> ;",
             '  <http://xmlns.com/foaf/0.1/name> "<script>alert(1)</script> & </script>" ;',
-            '  <http://purl.org/dc/terms/description> "<img src=x onerror=alert(2)>" .',
+            '  <http://purl.org/dc/terms/description> "<img src=x onerror=alert(2)>" ;',
+            "  <http://schema.org/url> <javascript:alert(21)>, <JavaScript:alert(22)>,",
+            "    <data:text/html,%3Cb%3Ex>, <vbscript:msgbox(23)>, <https://example.org/ok> ;",
+            "  <http://schema.org/sameAs> <javascript:alert(24)> .",
         ]
         + [
             f"<{BASE}specimen/many-{i}> <http://rs.tdwg.org/dwc/iri/recordedBy> <{BASE}person/hostile> ."
@@ -157,3 +161,117 @@ def test_flags_show_on_the_specimen_and_the_person(client: FlaskClient) -> None:
         ]
         html = client.get(path).get_data(as_text=True)
         assert "collected &lt;b&gt;after&lt;/b&gt; death" in html
+
+
+HREF = re.compile(r"""\bhref\s*=\s*["']?([^"' >]*)""", re.I)
+SCRIPT = re.compile(r"<script\b([^>]*)>", re.I)
+
+
+def _page_is_safe(r: object) -> None:
+    """No link outside http(s), mailto or this site; the security headers; inline scripts carry
+    the page's nonce, and only data blocks go without."""
+    html = r.get_data(as_text=True)  # type: ignore[attr-defined]
+    headers = r.headers  # type: ignore[attr-defined]
+    for href in HREF.findall(html):
+        assert href.startswith(("/", "?", "#", "http://", "https://", "mailto:")), href
+    policy = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Frame-Options"] == "DENY"
+    nonce = re.search(r"'nonce-([^']+)'", policy)
+    for attrs in SCRIPT.findall(html):
+        if "src=" in attrs or "application/json" in attrs or "application/ld+json" in attrs:
+            continue
+        assert nonce is not None and f'nonce="{nonce.group(1)}"' in attrs, attrs
+
+
+def test_script_iris_never_become_links(client: FlaskClient) -> None:
+    """schema:url <javascript:alert(21)> is shown as text, an https IRI beside it is a link;
+    every kind of page in the demo graph (real archives) holds no other link scheme."""
+    r = client.get("/person/hostile", headers={"Accept": "text/html"})
+    html = r.get_data(as_text=True)
+    assert "javascript:alert(21)" in html and "JavaScript:alert(22)" in html  # as text
+    assert 'href="https://example.org/ok"' in html
+    _page_is_safe(r)
+    for iri in _kinds(client):
+        _page_is_safe(client.get("/" + iri[len(BASE) :], headers={"Accept": "text/html"}))
+
+
+def test_every_answer_sends_the_security_headers(client: FlaskClient) -> None:
+    pages = ["/", "/query", "/sparql", "/queries", "/dashboard", "/" + AGENT]
+    for path in pages:
+        r = client.get(path, headers={"Accept": "text/html"})
+        assert r.status_code == 200 and r.mimetype == "text/html", path
+        _page_is_safe(r)
+    others = [
+        "/sparql?query=ASK%7B%7D",
+        "/sparql?query=ASK%7B",
+        "/health",
+        "/void",
+        "/queries",
+        "/no/such/page",
+        "/reconcile",
+        "/" + AGENT + "?format=turtle",
+    ]
+    for path in others:
+        r = client.get(path)
+        assert r.mimetype != "text/html", path
+        assert r.headers["Content-Security-Policy"].startswith("default-src 'none'"), path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+    # OpenRefine shows the reconciliation preview in a frame: that page alone may be framed
+    r = client.get("/reconcile/preview", query_string={"id": BASE + AGENT})
+    assert r.status_code == 200 and "frame-ancestors *" in r.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in r.headers
+
+
+def test_every_route_keeps_the_time_budget(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With query_timeout at 1 ms, a dataset's page (it reads much of the demo graph, real
+    archives) answers a 503 that names the setting instead of running on, and the other heavy
+    pages answer that 503 or, once the work that ran on has filled their caches, a 200; the slow
+    threads never exceed the `threads` setting; with time enough every one answers 200.
+    /health counts no triple."""
+    import threading
+    import time
+
+    store = client.application.extensions["collectomics"].store()
+    dataset = next(iri for iri in _kinds(client) if iri.startswith(BASE + "dataset/"))
+    heavy = [
+        "/" + dataset[len(BASE) :],
+        "/views/network?"
+        + urlencode({"iri": BASE + AGENT, "depth": 2, "limit": 0, "format": "gexf"}),
+        "/views/timeline?" + urlencode({"iri": BASE + AGENT}),
+        "/dashboard?format=json",
+    ]
+    env = {"COLLECTOMICS_QUERY_TIMEOUT": "0.001", "COLLECTOMICS_THREADS": "2"}
+    tight = create_app(load_settings(environ=env), store=store).test_client()
+    for path in heavy * 3:
+        r = tight.get(path)
+        assert r.status_code == 503 or (r.status_code == 200 and path != heavy[0]), path
+        if r.status_code == 503:
+            text = r.get_data(as_text=True)
+            assert "query_timeout" in text and "Traceback" not in text
+            assert r.headers["Access-Control-Allow-Origin"] == "*"
+        slow = [t for t in threading.enumerate() if t.name == "budgeted-request"]
+        assert len(slow) <= 2
+    r = tight.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Blanché"}})})
+    assert r.status_code in (200, 503)
+    deadline = time.monotonic() + 120
+    while any(t.name == "budgeted-request" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a budgeted request never ended"
+        time.sleep(0.05)
+    roomy = create_app(
+        load_settings(environ={"COLLECTOMICS_QUERY_TIMEOUT": "120"}), store=store
+    ).test_client()
+    for path in heavy:
+        assert roomy.get(path).status_code == 200, path
+
+    counted: list[object] = []
+    real_count = store.count
+    monkeypatch.setattr(store, "count", lambda *a, **k: counted.append(a) or real_count(*a, **k))
+    for _ in range(3):
+        r = tight.get("/health")
+        assert r.status_code == 200 and r.get_json()["datasets"] == len(store.graphs())
+    assert counted == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
@@ -363,3 +364,321 @@ def test_query_page_serves_yasgui_itself_or_a_plain_form(
     assert "yasgui.min.js" not in html
     assert re.search(r'<form id="plain-form" action="/sparql" method="post">', html)
     assert client.get("/assets/yasgui/yasgui.min.js").status_code == 404
+
+
+# -- issue 17: safe to put on the internet --------------------------------------------------
+
+
+class _Listener:
+    """A socket on 127.0.0.1 that records every connection made to it (and closes it)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+SERVICE_QUERIES = [
+    "SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+    "select * where {{ service silent <{url}> {{ ?s ?p ?o }} }}",
+    "PREFIX r: <{root}> SELECT * WHERE {{ SERVICE r:sparql {{ ?s ?p ?o }} }}",
+    "BASE <{root}> SELECT * WHERE {{ SERVICE <sparql> {{ ?s ?p ?o }} }}",
+    "SELECT * WHERE {{ {{ SELECT ?s {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} }}",
+    "SELECT * WHERE {{ BIND(<{url}> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}",
+    "ASK {{ SERVICE <{escaped}> {{ ?s ?p ?o }} }}",
+    "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ # a comment }}\n SERVICE <{url}> {{ ?s ?p ?o }} }}",
+]
+
+
+def _service_query(template: str, port: int) -> str:
+    root = f"http://127.0.0.1:{port}/"
+    escaped = root.replace("127", "\\u0031\\u00327") + "sparql"
+    return template.format(url=root + "sparql", root=root, escaped=escaped)
+
+
+def test_service_is_refused_before_any_request(
+    client: FlaskClient, tmp_path: Path, loaded_store: Store
+) -> None:
+    """SERVICE is off by default: a 400 that names the setting, and no connection is made; the
+    answer is the same for a port that listens and one that does not."""
+    listener = _Listener()
+    closed = _Listener()
+    closed.close()  # a port nothing listens on any more
+    canned = tmp_path / "queries"
+    canned.mkdir()
+    (canned / "fed.rq").write_text(
+        "# title: Federated\n"
+        + _service_query(SERVICE_QUERIES[0], listener.port).replace("{{", "{")
+    )
+    app = create_app(
+        load_settings(environ={"COLLECTOMICS_QUERIES_DIR": str(canned)}), store=loaded_store
+    )
+    canned_client = app.test_client()
+    try:
+        for template in SERVICE_QUERIES:
+            answers = []
+            for port in (listener.port, closed.port):
+                query = _service_query(template, port)
+                for r in (
+                    client.get("/sparql", query_string={"query": query}),
+                    client.post("/sparql", data={"query": query}),
+                    client.post("/sparql", data=query, content_type="application/sparql-query"),
+                ):
+                    assert r.status_code == 400, (query, r.data)
+                    assert b"federation_endpoints" in r.data, r.data
+                    answers.append(r.data.replace(str(port).encode(), b"PORT"))
+            assert len(set(answers)) == 1, answers
+        r = canned_client.get("/queries/fed")
+        assert r.status_code == 400 and b"federation_endpoints" in r.data
+    finally:
+        listener.close()
+    assert listener.connections == 0
+
+
+def test_service_allow_list(loaded_store: Store) -> None:
+    """An endpoint of federation_endpoints is called; any other still is not."""
+    import http.server
+    import threading
+
+    calls: list[str] = []
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            calls.append(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            body = json.dumps(
+                {
+                    "head": {"vars": ["x"]},
+                    "results": {"bindings": [{"x": {"type": "literal", "value": "remote"}}]},
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    other = _Listener()
+    allowed = f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    env = {"COLLECTOMICS_FEDERATION_ENDPOINTS": f"http://example.org/sparql {allowed}"}
+    client = create_app(load_settings(environ=env), store=loaded_store).test_client()
+    try:
+        r = client.get(
+            "/sparql", query_string={"query": f"SELECT ?x {{ SERVICE <{allowed}> {{ }} }}"}
+        )
+        assert r.status_code == 200, r.data
+        assert json.loads(r.data)["results"]["bindings"] == [
+            {"x": {"type": "literal", "value": "remote"}}
+        ]
+        called = len(calls)
+        assert called >= 1
+        query = _service_query(SERVICE_QUERIES[0], other.port)
+        r = client.get("/sparql", query_string={"query": query})
+        assert r.status_code == 400 and b"federation_endpoints" in r.data
+    finally:
+        server.shutdown()
+        other.close()
+    assert other.connections == 0 and len(calls) == called
+
+
+CATALOG_UPDATES = [
+    "DROP GRAPH <urn:collectomics:catalog>",
+    "DROP ALL",
+    "DROP SILENT NAMED",
+    "CLEAR ALL",
+    "CLEAR NAMED",
+    "INSERT DATA { GRAPH <urn:collectomics:catalog> { <urn:a> <urn:b> <urn:c> } }",
+    "PREFIX c: <urn:collectomics:> DELETE WHERE { GRAPH c:catalog { ?s ?p ?o } }",
+    "DELETE WHERE { GRAPH <urn:collectomics:c\\u0061talog> { ?s ?p ?o } }",
+    "DELETE WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "DELETE { GRAPH ?g { ?s ?p ?o } } WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "MOVE <urn:g:1> TO <urn:collectomics:catalog>",
+    "LOAD <http://127.0.0.1:9/data.ttl> INTO GRAPH <urn:g:1>",
+]
+NOT_A_DATASET = [
+    "INSERT DATA { GRAPH <urn:g:none> { <urn:a> <urn:b> <urn:c> } }",
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+    "INSERT { <urn:a> <urn:b> ?o } WHERE { GRAPH <urn:g:1> { ?s ?p ?o } }",
+    "WITH <urn:g:none> INSERT { <urn:a> <urn:b> <urn:c> } WHERE { }",
+    "CREATE GRAPH <urn:g:new>",
+    "COPY <urn:g:1> TO DEFAULT",
+]
+
+
+def _updates_client(store: Store) -> FlaskClient:
+    env = {"COLLECTOMICS_ALLOW_UPDATES": "1", "COLLECTOMICS_UPDATE_TOKEN": "t"}
+    return create_app(load_settings(environ=env), store=store).test_client()
+
+
+def _update(client: FlaskClient, text: str) -> object:
+    return client.post(
+        "/sparql",
+        data=text.encode("utf-8"),
+        content_type="application/sparql-update",
+        headers={"Authorization": "Bearer t"},
+    )
+
+
+def _visible(client: FlaskClient) -> int:
+    r = client.get("/sparql", query_string={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+    return _n(r)
+
+
+def test_the_catalog_is_closed_to_the_graph_store_and_to_updates(
+    make_store: Callable[..., Store],
+) -> None:
+    store = make_store()
+    store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
+    client = _updates_client(store)
+    auth = {"Authorization": "Bearer t"}
+    catalog = "/rdf-graph-store?graph=urn:collectomics:catalog"
+    for method in (client.put, client.post):
+        r = method(catalog, data="<urn:x> <urn:y> <urn:z> .", content_type="text/turtle",
+                   headers=auth)  # fmt: skip
+        assert r.status_code == 403 and b"catalog" in r.data
+    assert client.delete(catalog, headers=auth).status_code == 403
+    # nor a dataset's version, which a replace of the dataset would delete
+    r = client.put("/rdf-graph-store?graph=urn:g:1/v2", data="<urn:x> <urn:y> <urn:z> .",
+                   content_type="text/turtle", headers=auth)  # fmt: skip
+    assert r.status_code == 403 and b"version of the dataset urn:g:1" in r.data
+    for text in CATALOG_UPDATES:
+        r = _update(client, text)
+        assert r.status_code == 403, (text, r.data)  # type: ignore[attr-defined]
+        assert store.graphs() == ["urn:g:1"] and _visible(client) == 1, text
+    listener = _Listener()
+    service = (
+        "INSERT { GRAPH <urn:g:1> { ?s ?p ?o } } WHERE "
+        f"{{ SERVICE <http://127.0.0.1:{listener.port}/sparql> {{ ?s ?p ?o }} }}"
+    )
+    r = _update(client, service)
+    listener.close()
+    assert r.status_code == 400 and b"federation_endpoints" in r.data  # type: ignore[attr-defined]
+    assert listener.connections == 0
+    for text in NOT_A_DATASET:
+        r = _update(client, text)
+        assert r.status_code == 400, (text, r.data)  # type: ignore[attr-defined]
+        assert b"dataset" in r.data  # type: ignore[attr-defined]
+        assert store.graphs() == ["urn:g:1"] and _visible(client) == 1, text
+
+
+def test_an_update_to_a_replaced_dataset_is_visible(make_store: Callable[..., Store]) -> None:
+    """A dataset loaded twice lives in its second version: an INSERT naming the dataset writes
+    there, and every query sees it (it answered 204 and stayed invisible)."""
+    store = make_store()
+    store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
+    store.replace_graph("urn:g:1", "<urn:a> <urn:b> <urn:c2> .", "ntriples")
+    assert store.physical_graph("urn:g:1") != "urn:g:1"
+    client = _updates_client(store)
+    r = _update(client, "PREFIX g: <urn:g:> INSERT DATA { GRAPH g:1 { <urn:a> <urn:b> <urn:d> } }")
+    assert r.status_code == 204, r.data  # type: ignore[attr-defined]
+    assert _visible(client) == 2 and store.count("urn:g:1") == 2
+    r = _update(client, "WITH <urn:g:1> DELETE { <urn:a> <urn:b> <urn:d> } WHERE { }")
+    assert r.status_code == 204 and _visible(client) == 1  # type: ignore[attr-defined]
+
+
+def test_protocol_edge_cases(make_store: Callable[..., Store]) -> None:
+    """Issue 17 item 9: each answer a client can act on, never a 406, 500 or 503 in error."""
+    store = make_store()
+    store.add("urn:g:1", "<urn:a> <urn:b> <urn:c> .", "ntriples")
+    client = _updates_client(store)
+    # parameters without a query: 400 naming it, not 406
+    for params in ("default-graph-uri=urn:g:1", "format=json", "named-graph-uri=urn:g:1&output=x"):
+        r = client.get("/sparql?" + params, headers={"Accept": "application/sparql-results+json"})
+        assert r.status_code == 400 and b"missing the 'query' parameter" in r.data
+    # HEAD is GET without the body
+    r = client.head("/sparql", headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.data == b""
+    r = client.head("/sparql?query=ASK%7B%7D")
+    assert r.status_code == 200 and r.data == b""
+    # a relative IRI in a CONSTRUCT template resolves against the endpoint
+    r = client.get(
+        "/sparql",
+        query_string={"query": "CONSTRUCT { <thing> <p> ?o } WHERE { ?s ?p ?o }"},
+        headers={"Accept": "application/n-triples"},
+    )
+    assert (
+        r.status_code == 200 and b"<http://localhost/thing> <http://localhost/p> <urn:c>" in r.data
+    )
+    # a dataset that names something that is not an IRI
+    for bad in ({"default-graph-uri": "not an iri"}, {"named-graph-uri": "<urn:x>"}):
+        (name,) = bad
+        for r in (
+            client.get("/sparql", query_string={"query": "ASK {}", **bad}),
+            client.post("/sparql", data={"query": "ASK {}", **bad}),
+        ):
+            assert r.status_code == 400 and name.encode() in r.data, r.data
+    # a token that is not ASCII is a wrong token
+    r = client.post(
+        "/sparql",
+        data={"update": "INSERT DATA { GRAPH <urn:g:1> { <urn:a> <urn:b> <urn:e> } }"},
+        headers={"Authorization": "Bearer t\u00e9"},
+    )
+    assert r.status_code == 401
+    r = client.get("/rdf-graph-store?graph=urn:g:1", headers={"Authorization": "Bearer \u00e9"})
+    assert r.status_code == 401
+    # a Graph Store PUT with bad Turtle: 400 with the parser's position, nothing written
+    r = client.put(
+        "/rdf-graph-store?graph=urn:g:1",
+        data="<urn:a> <urn:b> .\n",
+        content_type="text/turtle",
+        headers={"Authorization": "Bearer t"},
+    )
+    assert r.status_code == 400 and b"line 1 column 17" in r.data, r.data
+    assert store.count("urn:g:1") == 1
+
+
+@pytest.mark.parametrize(
+    ("formats", "media"),
+    [
+        (["turtle"], "text/turtle"),
+        (["n3"], "text/turtle"),
+        (["xml"], "application/rdf+xml"),
+        (["rdf+xml", "application/rdf+xml"], "application/rdf+xml"),
+        (["rdf"], "application/rdf+xml"),
+        (["json-ld", "application/ld+json"], "application/ld+json"),
+        (["json"], "application/ld+json"),
+        (["application/n-triples"], "application/n-triples"),
+    ],
+)
+def test_sparqlwrapper_format_names_fit_construct(
+    client: FlaskClient, formats: list[str], media: str
+) -> None:
+    """SPARQLWrapper sends its return format as ``format`` (repeated with a media type for some),
+    which overrides Accept: each of its names gets the RDF syntax it means for a graph."""
+    query = "CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 2"
+    params = [("query", query)] + [("format", f) for f in formats] + [("output", formats[0])]
+    for r in (
+        client.get("/sparql", query_string=params, headers={"Accept": media}),
+        client.post("/sparql", data=MultiDict(params), headers={"Accept": media}),
+    ):
+        assert r.status_code == 200, (formats, r.data)
+        assert r.headers["Content-Type"].startswith(media)

@@ -90,7 +90,8 @@ SETTINGS: tuple[Setting, ...] = (
         "threads",
         8,
         "Most queries one HTTP worker process of `serve` runs at once (Linux); elsewhere, the "
-        "HTTP server's threads.",
+        "HTTP server's threads. Also the most page reads (entity pages, views, reconciliation) a "
+        "process runs at once under their time budget.",
         int,
     ),
     Setting(
@@ -120,8 +121,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "query_timeout",
         30.0,
-        "Seconds a query may run before the client gets a 503 and the process running it is "
-        "replaced (0: none).",
+        "Seconds a query, or any page that reads the store (entity pages, views, reconciliation, "
+        "VoID), may run before the client gets a 503 and the process running it is replaced "
+        "(0: none).",
         float,
     ),
     Setting(
@@ -136,6 +138,13 @@ SETTINGS: tuple[Setting, ...] = (
         1048576,
         "Largest request body and query string the endpoint accepts, in bytes.",
         int,
+    ),
+    Setting(
+        "federation_endpoints",
+        "",
+        "SPARQL endpoints a query may call with `SERVICE`, as IRIs separated by spaces (empty: "
+        "SERVICE is refused before any request is made, so that the server never fetches a URL "
+        "a client names).",
     ),
     Setting(
         "allow_updates",

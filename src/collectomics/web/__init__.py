@@ -16,10 +16,12 @@ from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, store_st
 from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
 from collectomics.service import void_description
+from collectomics.sparqlcheck import plan_update
 from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
-from collectomics.web import frontend, graphstore, pages
+from collectomics.web import frontend, graphstore, pages, security
 from collectomics.web import views as views_bp
+from collectomics.web.budget import Budget
 from collectomics.web.sparql import CORS as _CORS
 from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
 
@@ -100,8 +102,25 @@ class AppState:
         with self._lock, _StoreLock(self.settings.store), open_store(self.settings.store) as store:
             return change(store)
 
+    def retire(self) -> None:
+        """A page overran its time budget and its thread cannot be stopped: ask the server to
+        replace this process, when the runner offers a way (``collectomics.web.server``)."""
+        retire = getattr(self.runner, "retire", None)
+        if retire is None:  # the prefork server's runner: its watchdog knows the server
+            server = getattr(getattr(self.runner, "watchdog", None), "server", None)
+            retire = getattr(server, "retire", None)
+        if retire is not None:
+            retire()
+
     def update(self, sparql: str) -> None:
-        self.write(lambda store: store.update(sparql))
+        """Run an update that names only datasets, at their current versions (``plan_update``
+        refuses the catalog, ``DROP ALL``, graphs that are no dataset, the default graph)."""
+
+        def change(store: Store) -> None:
+            datasets = {g: store.physical_graph(g) or g for g in store.graphs()}
+            store.update(plan_update(sparql, datasets))
+
+        self.write(change)
 
 
 class _StoreLock:
@@ -175,7 +194,10 @@ def create_app(
         response.headers.update(_CORS)
         if request.method == "OPTIONS":
             response.headers.update(_PREFLIGHT)
-        return response
+        return security.secure(response)
+
+    app.jinja_env.tests["linkable"] = security.linkable
+    app.jinja_env.globals["csp_nonce"] = security.csp_nonce
 
     @app.errorhandler(ProtocolError)
     def protocol_error(exc: ProtocolError) -> Response:
@@ -204,7 +226,16 @@ def create_app(
 
     @app.get("/health")
     def health() -> Response:
-        return jsonify({"status": "ok", "triples": state.store().count()})
+        """The store opens and its catalog reads: no triple is counted (a probe stays cheap)."""
+        return jsonify({"status": "ok", "datasets": len(state.store().graphs())})
 
+    app.wsgi_app = Budget(  # type: ignore[method-assign]
+        app.wsgi_app,
+        settings.query_timeout,
+        settings.threads,
+        settings.max_request_bytes,
+        [*_CORS.items(), *security.FAST_HEADERS],
+        overrun=state.retire,
+    )
     app.wsgi_app = FastSparql(app.wsgi_app, app)  # type: ignore[method-assign]
     return app

@@ -3,13 +3,19 @@ identification), answered only when updates are enabled and the request carries 
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, request
 
-from collectomics.store import RDF_FORMATS
+from collectomics.errors import StoreError
+from collectomics.sparqlcheck import INTERNAL
+from collectomics.store import RDF_FORMATS, count_statements
 from collectomics.web.negotiate import ALIASES, choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state
 
 bp = Blueprint("graphstore", __name__)
+#: How the store names a dataset's later versions (``{graph}/vN``): not a dataset's name.
+_VERSION = re.compile(r"^(.+)/v\d+$")
 _BY_MEDIA = {media: name for name, (_, media) in RDF_FORMATS.items()} | ALIASES
 
 
@@ -25,6 +31,17 @@ def _graph() -> str:
     graph = request.args.get("graph", "")
     if "://" not in graph and not graph.startswith("urn:"):
         raise ProtocolError(400, "name the graph with ?graph=IRI (an absolute IRI)")
+    if graph.startswith(INTERNAL):
+        raise ProtocolError(
+            403, f"{graph} is the store's own catalog of datasets: the Graph Store cannot touch it"
+        )
+    version = _VERSION.match(graph)
+    if version is not None and version.group(1) in state().store().graphs():
+        raise ProtocolError(
+            403,
+            f"{graph} is the name of a version of the dataset {version.group(1)}: "
+            "name the dataset itself",
+        )
     return graph
 
 
@@ -53,6 +70,10 @@ def graph_store() -> Response:
         return Response(status=204)
     fmt = _body_format()
     data = request.get_data()
+    try:  # parsed before anything is written: a bad body is the client's error
+        count_statements(data, fmt)
+    except StoreError as exc:
+        raise ProtocolError(400, f"the body is refused, nothing was written: {exc}") from None
     existed = graph in state().store().graphs()
     if request.method == "PUT":
         state().write(lambda store: store.replace_graph(graph, data, fmt))

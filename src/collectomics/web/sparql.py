@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 from collections.abc import Callable, Iterable
@@ -22,10 +23,18 @@ from collectomics.endpoint import (
     read_query,
 )
 from collectomics.errors import CollectomicsError, QueryError, QueryNotFound, StoreError
+from collectomics.model import iri_is_valid
 from collectomics.queries import get_query, list_queries
 from collectomics.service import convert, service_description
+from collectomics.sparqlcheck import (
+    GraphRefused,
+    check_services,
+    has_relative_iri,
+    service_targets,
+)
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS
 from collectomics.web.negotiate import choose, prefers_html
+from collectomics.web.security import FAST_HEADERS
 
 bp = Blueprint("sparql", __name__)
 
@@ -54,7 +63,7 @@ def library_status(exc: CollectomicsError) -> tuple[int, dict[str, str]]:
     """The HTTP status (and extra headers) for an error of the library."""
     if isinstance(exc, QueryNotFound):
         return 404, {}
-    if isinstance(exc, UpdateRefused):
+    if isinstance(exc, (UpdateRefused, GraphRefused)):
         return 403, {}
     if isinstance(exc, EndpointBusy):
         return 503, {"Retry-After": "5"}
@@ -87,9 +96,9 @@ def media_type(fmt: str) -> str:
     return ALL_MEDIA[fmt] + "; charset=utf-8"
 
 
-def _negotiated(explicit: str | None) -> dict[str, str | None]:
+def _negotiated(explicit: list[str]) -> dict[str, str | None]:
     """Chosen format per result kind; an explicit ``format`` parameter beats the Accept header."""
-    return negotiated(explicit, request.headers.get("Accept"))
+    return negotiated("\x00".join(explicit) or None, request.headers.get("Accept"))
 
 
 _CHOSEN: dict[tuple[str | None, str | None], dict[str, str | None]] = {}
@@ -108,13 +117,40 @@ def negotiated(explicit: str | None, accept: str | None) -> dict[str, str | None
     return dict(chosen)
 
 
+#: ``format`` values (ours, SPARQLWrapper's, media types) -> (SELECT/ASK format, graph format):
+#: a client that asks for "xml" or "json" gets the fitting kind for the query's form.
+FORMAT_NAMES: dict[str, tuple[str | None, str | None]] = {
+    **{name: (name, None) for name in RESULT_MEDIA},
+    **{name: (None, name) for name in RDF_MEDIA},
+    **{media: (name, None) for name, media in RESULT_MEDIA.items()},
+    **{media: (None, name) for name, media in RDF_MEDIA.items()},
+    "json": ("json", "jsonld"),
+    "xml": ("xml", "rdfxml"),
+    "application/json": ("json", "jsonld"),
+    "application/xml": ("xml", "rdfxml"),
+    "n3": (None, "turtle"),
+    "text/n3": (None, "turtle"),
+    "rdf": (None, "rdfxml"),
+    "rdf+xml": (None, "rdfxml"),
+    "json-ld": (None, "jsonld"),
+}
+
+
+def _explicit(values: list[str]) -> tuple[str | None, str | None]:
+    """The formats a ``format`` parameter names. SPARQLWrapper repeats it (a name, then a media
+    type, or an empty value): the first value we know wins, empty values are ignored."""
+    given = [v.strip() for v in values if v.strip()]
+    for value in given:
+        found = FORMAT_NAMES.get(value) or FORMAT_NAMES.get(value.lower())
+        if found is not None:
+            return found
+    raise ProtocolError(400, f"unknown format {given[0]!r}; known: {', '.join(FORMAT_NAMES)}")
+
+
 def _negotiate(explicit: str | None, accept: str | None) -> dict[str, str | None]:
-    if explicit:
-        name = {media: n for n, media in ALL_MEDIA.items()}.get(explicit, explicit)
-        select = name if name in RESULT_MEDIA else None
-        graph = name if name in RDF_MEDIA else None
-        if select is None and graph is None:
-            raise ProtocolError(400, f"unknown format {explicit!r}; known: {', '.join(ALL_MEDIA)}")
+    values = explicit.split("\x00") if explicit else []
+    if any(v.strip() for v in values):
+        select, graph = _explicit(values)
     else:
         select = choose(accept, RESULT_MEDIA, "json")
         graph = choose(accept, RDF_MEDIA, "turtle")
@@ -205,7 +241,12 @@ def check_token() -> None:
     token = state().settings.update_token
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
-    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.strip(), token):
+    # compared as bytes: a token that is not ASCII is just a wrong token
+    if (
+        not token
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(value.strip().encode("utf-8"), token.encode("utf-8"))
+    ):
         raise ProtocolError(
             401,
             "updates need the token of the update_token setting: Authorization: Bearer TOKEN",
@@ -222,6 +263,7 @@ def _run_update(update: str) -> Response:
     check_token()
     if not update.strip():
         raise ProtocolError(400, "the 'update' is empty")
+    check_services(update, frozenset(settings.federation_endpoints.split()))
     state().update(update)
     return Response(status=204)
 
@@ -229,9 +271,32 @@ def _run_update(update: str) -> Response:
 def _dataset(params: MultiDict[str, str]) -> tuple[list[str] | None, list[str] | None]:
     default = params.getlist("default-graph-uri")
     named = params.getlist("named-graph-uri")
+    for name, values in (("default-graph-uri", default), ("named-graph-uri", named)):
+        for value in values:
+            if not iri_is_valid(value):
+                raise ProtocolError(400, f"{name} is not an absolute IRI: {value[:200]!r}")
     if not default and not named:
         return None, None
     return default, named
+
+
+@functools.lru_cache(maxsize=256)
+def _inspect(query: str) -> tuple[tuple[str | None, ...], bool]:
+    """(the SERVICE endpoints, holds a relative IRI without BASE) of a query text."""
+    services = tuple(service_targets(query)) if "SERVICE" in query.upper() else ()
+    relative = has_relative_iri(query)
+    return services, relative
+
+
+def guard_query(query: str, endpoint: str, allowed: str) -> str:
+    """The query to run for ``query``: SERVICE only to the allowed endpoints (ServiceRefused
+    before any request is made), relative IRIs resolved against the endpoint's address."""
+    services, relative = _inspect(query)
+    if services:
+        check_services(query, frozenset(allowed.split()))
+    if relative:
+        return f"BASE <{endpoint}>\n{query}"
+    return query
 
 
 def _describe_service() -> Response:
@@ -304,9 +369,14 @@ def sparql() -> Response:
     if update is not None:
         return _run_update(update)
     if query is None:
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD") and not params:
             return _describe_service()
-        raise ProtocolError(400, "missing the 'query' parameter")
+        raise ProtocolError(
+            400,
+            "missing the 'query' parameter (parameters given: "
+            + ", ".join(sorted(set(params)))[:200]
+            + ")",
+        )
     if not query.strip():
         raise ProtocolError(400, "the 'query' parameter is empty")
     if read_query(query).looks_like_update:
@@ -314,9 +384,13 @@ def sparql() -> Response:
             403, "this is a SPARQL update; the endpoint is read-only and answers queries only"
         )
     default_graphs, named_graphs = _dataset(params)
+    settings = state().settings
+    query = guard_query(
+        query, url_for("sparql.sparql", _external=True), settings.federation_endpoints
+    )
     job = Job(
         query,
-        _negotiated(params.get("format")),
+        _negotiated(params.getlist("format")),
         default_graphs=default_graphs,
         named_graphs=named_graphs,
         max_rows=state().settings.max_rows,
@@ -383,9 +457,10 @@ def queries_index() -> Response:
 def run_canned(name: str) -> Response:
     query = get_query(name, state().settings.queries_dir or None)
     values = {k: v for k, v in request.args.items() if k != "format"}
+    check_services(query.text, frozenset(state().settings.federation_endpoints.split()))
     job = Job(
         query.text,
-        _negotiated(request.args.get("format")),
+        _negotiated(request.args.getlist("format")),
         params=query.bind(values),
         max_rows=state().settings.max_rows,
     )
@@ -440,7 +515,7 @@ class FastSparql:
         self.app = app
         self.state = flask_app.extensions["collectomics"]
         self.settings = self.state.settings
-        self.cors = list(CORS.items())
+        self.cors = list(CORS.items()) + FAST_HEADERS
         self.heads: dict[str, list[tuple[str, str]]] = {}
         for fmt in ALL_MEDIA:
             self.heads[fmt] = [
@@ -535,7 +610,7 @@ class FastSparql:
             raise _Bail
         default: list[str] = []
         named: list[str] = []
-        fmt: str | None = None
+        fmt: list[str] = []
         for key, value in pairs:
             if key == "query":
                 if query is not None:
@@ -546,15 +621,18 @@ class FastSparql:
             elif key == "named-graph-uri":
                 named.append(value)
             elif key == "format":
-                if fmt is not None:
-                    raise _Bail
-                fmt = value
+                fmt.append(value)
             elif key == "update":
                 raise _Bail
         if query is None or not query.strip() or read_query(query).looks_like_update:
             raise _Bail
+        if not all(iri_is_valid(g) for g in default) or not all(iri_is_valid(g) for g in named):
+            raise _Bail
+        services, relative = _inspect(query)
+        if services or relative:
+            raise _Bail  # checked, resolved and answered by the route
         try:
-            formats = negotiated(fmt, environ.get("HTTP_ACCEPT"))
+            formats = negotiated("\x00".join(fmt) or None, environ.get("HTTP_ACCEPT"))
         except ProtocolError:
             raise _Bail from None
         job = Job(

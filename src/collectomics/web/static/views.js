@@ -6,7 +6,8 @@
   if (!root) return;
   const iri = encodeURIComponent(root.dataset.iri);
   const base = root.dataset.base;
-  const local = (id) => (id.startsWith(base) ? "/" + id.slice(base.length) : id);
+  // an IRI of the graph becomes a link only under the base or as http(s) (never javascript:)
+  const local = (id) => (id.startsWith(base) ? "/" + id.slice(base.length) : /^https?:/i.test(id) ? id : "#");
   const done = (el, n) => { el.dataset.rendered = "true"; el.dataset.items = String(n); };
   const empty = (el, text) => { el.innerHTML = '<p class="views-empty"></p>'; el.firstChild.textContent = text; done(el, 0); };
   const getJSON = (url) => fetch(url, { headers: { Accept: "application/json" } }).then((r) => {
