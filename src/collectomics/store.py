@@ -291,6 +291,14 @@ def is_internal_graph(name: str) -> bool:
     return name.startswith(_INTERNAL)
 
 
+def _is_iri(value: str) -> bool:
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _current_mark(graph: str, physical: str) -> str:
     return _CURRENT_MARK + quote(graph, safe="") + "/" + quote(physical, safe="")
 
@@ -382,7 +390,8 @@ class OxigraphStore(Store):
         for g in self._store.named_graphs():
             if isinstance(g, ox.NamedNode) and g.value.startswith(_CURRENT_MARK):
                 graph, _, physical = g.value[len(_CURRENT_MARK) :].partition("/")
-                catalog[unquote(graph)] = unquote(physical)
+                if graph and physical:
+                    catalog[unquote(graph)] = unquote(physical)
         return catalog
 
     def _upgrade_catalog(self) -> None:
@@ -401,16 +410,20 @@ class OxigraphStore(Store):
 
     def _only_current_graphs(self) -> bool:
         """True when the union of all graphs is the union of the current versions: no staged,
-        replaced or foreign named graph, and an empty default graph (catalog markers are
-        empty, so they do not count)."""
+        replaced or foreign named graph, an empty default graph, and empty catalog markers (an
+        update could write into one)."""
         current = set(self._catalog.values())
         for g in self._store.named_graphs():
             if not isinstance(g, ox.NamedNode):
                 return False
-            if g.value not in current and not g.value.startswith((_CURRENT_MARK, _GARBAGE_MARK)):
+            if g.value in current:
+                continue
+            if not g.value.startswith((_CURRENT_MARK, _GARBAGE_MARK)) or not self._empty(g):
                 return False
-        default = self._store.quads_for_pattern(None, None, None, ox.DefaultGraph())
-        return next(iter(default), None) is None
+        return self._empty(ox.DefaultGraph())
+
+    def _empty(self, graph: Any) -> bool:
+        return next(iter(self._store.quads_for_pattern(None, None, None, graph)), None) is None
 
     def _set_current(self, graph: str, physical: str) -> None:
         """Point ``graph`` at ``physical`` in one transaction (the moment a load becomes visible)."""
@@ -599,7 +612,7 @@ class OxigraphStore(Store):
         current = set(self._catalog.values())
         for mark in marks:
             physical = unquote(mark.value[len(_GARBAGE_MARK) :])
-            if physical not in current:
+            if physical not in current and _is_iri(physical):
                 self._store.remove_graph(ox.NamedNode(physical))
             self._store.remove_graph(mark)
 
