@@ -17,7 +17,7 @@ import pytest
 
 from collectomics import backup as bk
 from collectomics.errors import StoreError
-from collectomics.store import CATALOG, OxigraphStore
+from collectomics.store import OxigraphStore, is_internal_graph
 
 A, B, C = (f"https://example.org/graph/{x}" for x in "abc")
 
@@ -48,7 +48,7 @@ def _physical_graphs(path: Path) -> set[str]:
     import pyoxigraph as ox
 
     raw = ox.Store.read_only(str(path))
-    return {g.value for g in raw.named_graphs() if g.value != CATALOG}
+    return {g.value for g in raw.named_graphs() if not is_internal_graph(g.value)}
 
 
 @pytest.fixture

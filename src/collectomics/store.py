@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 
@@ -265,22 +266,60 @@ class Store(abc.ABC):
         self.close()
 
 
-#: The store-internal graph that records, per logical graph, its current physical version.
+#: The graph that records, per logical graph, its current physical version: a remote store's
+#: catalog, and the embedded store's before it named versions by empty marker graphs (read and
+#: converted when such a store is opened for writing).
 CATALOG = "urn:collectomics:catalog"
 _CURRENT = "urn:collectomics:current"
 #: marks, in the catalog, a physical graph that a switch replaced and that is to be deleted
 _GARBAGE = "urn:collectomics:garbage"
 _VERSION = re.compile(r"^(?P<logical>.+)/v(?P<n>\d+)$")
+#: The embedded store's catalog: one empty named graph per current version, named
+#: ``{_CURRENT_MARK}{logical}/{physical}`` (each percent-encoded), and one per replaced version
+#: still to delete, ``{_GARBAGE_MARK}{physical}``. Empty graphs add no triple to Oxigraph's union
+#: default graph, so that a query can use it (see OxigraphStore.query).
+_CURRENT_MARK = _CURRENT + "/"
+_GARBAGE_MARK = _GARBAGE + "/"
+_INTERNAL = (CATALOG, _CURRENT_MARK, _GARBAGE_MARK)
+#: A writable handle compacts the store on close when the table files written since it opened
+#: reach this share of all of them (a bulk load's files otherwise leave reads ~2x slower).
+COMPACT_SHARE = 1 / 16
+
+
+def is_internal_graph(name: str) -> bool:
+    """True for the graphs that hold the embedded store's catalog, never data."""
+    return name.startswith(_INTERNAL)
+
+
+def _is_iri(value: str) -> bool:
+    try:
+        ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _current_mark(graph: str, physical: str) -> str:
+    return _CURRENT_MARK + quote(graph, safe="") + "/" + quote(physical, safe="")
+
+
+def _garbage_mark(physical: str) -> str:
+    return _GARBAGE_MARK + quote(physical, safe="")
 
 
 class OxigraphStore(Store):
     """An embedded pyoxigraph store: on disk at ``path``, or in memory when ``path`` is None.
 
-    Each logical graph's current version is recorded in a catalog graph. A load goes into a new
-    physical graph (``{graph}`` the first time, ``{graph}/vN`` when replacing), which becomes
-    visible when one small transaction points the catalog at it; the old version is then
-    removed. A load killed half-way leaves an unlisted graph that no query sees and the next
-    load of that dataset removes.
+    Each logical graph's current version is recorded in the catalog (empty marker graphs). A
+    load goes into a new physical graph (``{graph}`` the first time, ``{graph}/vN`` when
+    replacing), which becomes visible when one small transaction points the catalog at it; the
+    old version is then removed. A load killed half-way leaves an unlisted graph that no query
+    sees and the next load of that dataset removes.
+
+    Reads use Oxigraph's union default graph (all graphs) when the snapshot holds nothing but
+    current versions, which is the case between loads; a snapshot that also holds a staged,
+    replaced or foreign graph lists the current versions instead (slower, as correct). A read-only
+    handle is a snapshot, so it decides once when it opens.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
@@ -302,10 +341,16 @@ class OxigraphStore(Store):
             except OSError as exc:
                 raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
             self._catalog: dict[str, str] = self._read_catalog()
+            self._union_ok: bool | None = None  # a read-only snapshot's answer, once known
+            self._bulk_loaded = False
+            self._tables_at_open: set[str] = set()
             if not read_only:
+                self._upgrade_catalog()
                 self._collect_garbage()
+                self._tables_at_open = set(self._table_sizes())
                 break
             if self._snapshot_is_whole():
+                self._union_ok = self._only_current_graphs()
                 break
             # A read-only open beside a writer saw the catalog's switch to a new version but not
             # yet the files that hold it: open again (it settles within milliseconds).
@@ -334,12 +379,51 @@ class OxigraphStore(Store):
         return True
 
     def _read_catalog(self) -> dict[str, str]:
-        return {
+        """logical graph -> current physical graph, from the marker graphs (and from the
+        catalog graph of a store written before them)."""
+        catalog = {
             q.subject.value: q.object.value
             for q in self._store.quads_for_pattern(
                 None, ox.NamedNode(_CURRENT), None, ox.NamedNode(CATALOG)
             )
         }
+        for g in self._store.named_graphs():
+            if isinstance(g, ox.NamedNode) and g.value.startswith(_CURRENT_MARK):
+                graph, _, physical = g.value[len(_CURRENT_MARK) :].partition("/")
+                if graph and physical:
+                    catalog[unquote(graph)] = unquote(physical)
+        return catalog
+
+    def _upgrade_catalog(self) -> None:
+        """Turn a catalog graph (stores written before the marker graphs) into markers, in one
+        transaction."""
+        catalog = ox.NamedNode(CATALOG)
+        if not any(g == catalog for g in self._store.named_graphs()):
+            return
+        ops = [f"CREATE SILENT GRAPH <{_current_mark(g, p)}>" for g, p in self._catalog.items()]
+        for mark in self._store.quads_for_pattern(
+            None, ox.NamedNode(_GARBAGE), None, ox.NamedNode(CATALOG)
+        ):
+            ops.append(f"CREATE SILENT GRAPH <{_garbage_mark(mark.subject.value)}>")
+        ops.append(f"DROP GRAPH <{CATALOG}>")
+        self._store.update(" ;\n".join(ops))
+
+    def _only_current_graphs(self) -> bool:
+        """True when the union of all graphs is the union of the current versions: no staged,
+        replaced or foreign named graph, an empty default graph, and empty catalog markers (an
+        update could write into one)."""
+        current = set(self._catalog.values())
+        for g in self._store.named_graphs():
+            if not isinstance(g, ox.NamedNode):
+                return False
+            if g.value in current:
+                continue
+            if not g.value.startswith((_CURRENT_MARK, _GARBAGE_MARK)) or not self._empty(g):
+                return False
+        return self._empty(ox.DefaultGraph())
+
+    def _empty(self, graph: Any) -> bool:
+        return next(iter(self._store.quads_for_pattern(None, None, None, graph)), None) is None
 
     def _set_current(self, graph: str, physical: str) -> None:
         """Point ``graph`` at ``physical`` in one transaction (the moment a load becomes visible)."""
@@ -392,6 +476,7 @@ class OxigraphStore(Store):
         kwargs = _source_kwargs(source)
         if base_iri:
             kwargs["base_iri"] = base_iri
+        self._bulk_loaded = self._bulk_loaded or bulk
         try:
             if fmt in QUAD_FORMATS:
                 quads = (
@@ -519,14 +604,17 @@ class OxigraphStore(Store):
     def _collect_garbage(self) -> None:
         """Delete the physical graphs a switch marked for deletion (see _switch): what a
         process killed between the switch and the deletions left."""
-        marks = list(
-            self._store.quads_for_pattern(None, ox.NamedNode(_GARBAGE), None, ox.NamedNode(CATALOG))
-        )
+        marks = [
+            g
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and g.value.startswith(_GARBAGE_MARK)
+        ]
+        current = set(self._catalog.values())
         for mark in marks:
-            physical = mark.subject
-            if physical.value not in self._catalog.values():
-                self._store.remove_graph(physical)
-            self._store.remove(mark)
+            physical = unquote(mark.value[len(_GARBAGE_MARK) :])
+            if physical not in current and _is_iri(physical):
+                self._store.remove_graph(ox.NamedNode(physical))
+            self._store.remove_graph(mark)
 
     def _switch(self, current: Mapping[str, str], removed: Sequence[str]) -> None:
         """Point each graph of ``current`` at its physical graph and forget ``removed``, in one
@@ -535,20 +623,18 @@ class OxigraphStore(Store):
         garbage = {self._catalog[g] for g in [*current, *removed] if g in self._catalog} - set(
             current.values()
         )
-        ops = []
-        for graph in [*current, *removed]:
-            # Every IRI passes through ox.NamedNode first, which rejects anything that could
-            # escape <...>: pyoxigraph's update() takes no bound parameters, and this must be
-            # one transaction.
-            ox.NamedNode(graph)
-            ops.append(f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?old }} }}")
-        if current:
-            for physical in current.values():
-                ox.NamedNode(physical)
-        data = [f"<{g}> <{_CURRENT}> <{p}> ." for g, p in current.items()]
-        data += [f"<{p}> <{_GARBAGE}> true ." for p in sorted(garbage)]
-        if data:
-            ops.append(f"INSERT DATA {{ GRAPH <{CATALOG}> {{ {' '.join(data)} }} }}")
+        # Every IRI passes through ox.NamedNode first, which rejects anything that could escape
+        # <...> (the markers are percent-encoded): pyoxigraph's update() takes no bound
+        # parameters, and this must be one transaction.
+        for iri in [*current, *removed, *current.values()]:
+            ox.NamedNode(iri)
+        ops = [
+            f"DROP SILENT GRAPH <{_current_mark(g, self._catalog[g])}>"
+            for g in [*current, *removed]
+            if g in self._catalog
+        ]
+        ops += [f"CREATE SILENT GRAPH <{_current_mark(g, p)}>" for g, p in current.items()]
+        ops += [f"CREATE SILENT GRAPH <{_garbage_mark(p)}>" for p in sorted(garbage)]
         if ops:
             self._store.update(" ;\n".join(ops))
         for graph in removed:
@@ -572,7 +658,7 @@ class OxigraphStore(Store):
         if graph not in self._catalog:
             return False
         ox.NamedNode(graph)  # validated before it enters the update text
-        self._store.update(f"DELETE WHERE {{ GRAPH <{CATALOG}> {{ <{graph}> <{_CURRENT}> ?p }} }}")
+        self._store.update(f"DROP SILENT GRAPH <{_current_mark(graph, self._catalog[graph])}>")
         del self._catalog[graph]
         for version in self._versions(graph):
             self._store.remove_graph(ox.NamedNode(version))
@@ -597,10 +683,9 @@ class OxigraphStore(Store):
         self._store.clear()
         self._catalog = {}
         self._store.bulk_extend(quads)
-        for g in sorted(
-            {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
-        ):
-            self._set_current(g, g)
+        self._bulk_loaded = True
+        graphs = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+        self._switch({g: g for g in sorted(graphs)}, ())
         self.flush()
 
     # -- reading -------------------------------------------------------------------------
@@ -620,6 +705,13 @@ class OxigraphStore(Store):
             return 0
         return self._count_in(targets)
 
+    def _union_is_current(self) -> bool:
+        """Whether the union of all graphs is the current versions' (see
+        _only_current_graphs): decided once for a read-only snapshot, per query for a writer."""
+        if self._union_ok is not None:
+            return self._union_ok
+        return self._only_current_graphs()
+
     def _physical_list(self, graphs: list[str]) -> list[Any]:
         return [ox.NamedNode(self._catalog.get(g, g)) for g in graphs]
 
@@ -635,6 +727,10 @@ class OxigraphStore(Store):
         kwargs: dict[str, Any] = {}
         if default_graphs is not None:
             kwargs["default_graph"] = self._physical_list(default_graphs)
+        elif default_graph_union and self._union_is_current():
+            # Oxigraph's own union: one index scan per pattern, where a list of N graphs costs
+            # N (2.5x slower with 10 graphs; docs/performance.md).
+            kwargs["use_default_graph_as_union"] = True
         elif default_graph_union:
             kwargs["default_graph"] = self._active()
         kwargs["named_graphs"] = (
@@ -671,8 +767,51 @@ class OxigraphStore(Store):
         if self.path is not None and not self.read_only:
             self._store.flush()
 
+    def _table_sizes(self) -> dict[str, int]:
+        """RocksDB's table files (``*.sst``) in the store directory, name -> bytes."""
+        if self.path is None:
+            return {}
+        sizes = {}
+        for entry in os.scandir(self.path):
+            if entry.name.endswith(".sst"):
+                try:
+                    sizes[entry.name] = entry.stat().st_size
+                except FileNotFoundError:
+                    pass  # removed by a compaction meanwhile
+        return sizes
+
+    def compact(self) -> None:
+        """Merge the store's table files (RocksDB's full compaction): after a bulk load, reads
+        of an uncompacted store take about twice as long as of a fresh load of the same quads
+        (docs/performance.md). Costs about 3 s per million quads."""
+        if self.path is not None and not self.read_only:
+            try:
+                # A background compaction that the load started can leave new files behind
+                # the first pass: run again until a pass changes nothing (the second is cheap).
+                for _ in range(3):
+                    before = set(self._table_sizes())
+                    self._store.optimize()
+                    if set(self._table_sizes()) == before:
+                        break
+            except OSError as exc:
+                raise StoreError(f"cannot compact the store: {exc}", path=str(self.path)) from None
+
+    def _compact_if_loaded(self) -> None:
+        """Compact when this handle bulk-loaded a good share of the store's table files (a
+        small load is not worth a rewrite of the whole store)."""
+        if not self._bulk_loaded or self.path is None or self.read_only:
+            return
+        self._store.flush()
+        sizes = self._table_sizes()
+        new = sum(size for name, size in sizes.items() if name not in self._tables_at_open)
+        if new and new >= COMPACT_SHARE * sum(sizes.values()):
+            self.compact()
+        self._bulk_loaded = False
+        self._tables_at_open = set(self._table_sizes())
+
     def close(self) -> None:
         if getattr(self, "_store", None) is not None:
+            self._compact_if_loaded()
             self.flush()
         self._store = None  # type: ignore[assignment]
 
