@@ -253,7 +253,9 @@ def test_the_catalog_stays_hidden(client: FlaskClient) -> None:
         assert _n(r) == 0
 
 
-def test_a_6kb_get_works_and_limits_are_4xx(client: FlaskClient, make_store: Callable[..., Store]) -> None:
+def test_a_6kb_get_works_and_limits_are_4xx(
+    client: FlaskClient, make_store: Callable[..., Store]
+) -> None:
     filler = "# " + "x" * 6000 + "\n"
     r = client.get("/sparql", query_string={"query": filler + COUNT})
     assert _n(r) == 3

@@ -98,6 +98,7 @@ class COL:
     MatchFeature = IRI("https://w3id.org/collectomics/ontology#MatchFeature")
     Materialisation = IRI("https://w3id.org/collectomics/ontology#Materialisation")
     NameStringAgent = IRI("https://w3id.org/collectomics/ontology#NameStringAgent")
+    PossibleDuplicate = IRI("https://w3id.org/collectomics/ontology#PossibleDuplicate")
     RecordFlag = IRI("https://w3id.org/collectomics/ontology#RecordFlag")
     SpecimenLabel = IRI("https://w3id.org/collectomics/ontology#SpecimenLabel")
     VerbatimRecord = IRI("https://w3id.org/collectomics/ontology#VerbatimRecord")
@@ -105,7 +106,9 @@ class COL:
     basedOn = IRI("https://w3id.org/collectomics/ontology#basedOn")
     collectedAfterDeath = IRI("https://w3id.org/collectomics/ontology#collectedAfterDeath")
     collectedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#collectedBeforeBirth")
-    collectedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge")
+    collectedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge"
+    )
     collectingEvent = IRI("https://w3id.org/collectomics/ontology#collectingEvent")
     collectingNumberSeries = IRI("https://w3id.org/collectomics/ontology#collectingNumberSeries")
     confidence = IRI("https://w3id.org/collectomics/ontology#confidence")
@@ -119,21 +122,29 @@ class COL:
     hasLabel = IRI("https://w3id.org/collectomics/ontology#hasLabel")
     identifiedAfterDeath = IRI("https://w3id.org/collectomics/ontology#identifiedAfterDeath")
     identifiedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeBirth")
-    identifiedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge")
+    identifiedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge"
+    )
     illustrative = IRI("https://w3id.org/collectomics/ontology#illustrative")
     inferredFor = IRI("https://w3id.org/collectomics/ontology#inferredFor")
-    itineraryImpossibleSpeed = IRI("https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed")
-    itineraryTwoPlacesOneDay = IRI("https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay")
+    itineraryImpossibleSpeed = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed"
+    )
+    itineraryTwoPlacesOneDay = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay"
+    )
     labelWriterLifetime = IRI("https://w3id.org/collectomics/ontology#labelWriterLifetime")
     lastYear = IRI("https://w3id.org/collectomics/ontology#lastYear")
     latestDate = IRI("https://w3id.org/collectomics/ontology#latestDate")
     matchFeature = IRI("https://w3id.org/collectomics/ontology#matchFeature")
     matchStatus = IRI("https://w3id.org/collectomics/ontology#matchStatus")
+    matchedOn = IRI("https://w3id.org/collectomics/ontology#matchedOn")
     mentionedRecordNumber = IRI("https://w3id.org/collectomics/ontology#mentionedRecordNumber")
     method = IRI("https://w3id.org/collectomics/ontology#method")
     nameAsWritten = IRI("https://w3id.org/collectomics/ontology#nameAsWritten")
     notebookPageDate = IRI("https://w3id.org/collectomics/ontology#notebookPageDate")
     order = IRI("https://w3id.org/collectomics/ontology#order")
+    possibleDuplicateOf = IRI("https://w3id.org/collectomics/ontology#possibleDuplicateOf")
     rules = IRI("https://w3id.org/collectomics/ontology#rules")
     sharedSpecimens = IRI("https://w3id.org/collectomics/ontology#sharedSpecimens")
     specimenCount = IRI("https://w3id.org/collectomics/ontology#specimenCount")

@@ -16,7 +16,7 @@ from pathlib import Path
 from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
-from collectomics.ingest.firstseen import FirstSeen
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
 from collectomics.iri import slug
 from collectomics.mapping.common import Context, Mapped, date_literal
@@ -115,14 +115,6 @@ def qualified(exc: InputError, path: Path) -> InputError:
     )
 
 
-def same_specimen(first_line: int, subject: IRI) -> str:
-    """The warning for a record that describes the specimen of an earlier line."""
-    return (
-        f"describes the same specimen as line {first_line} (same key); "
-        f"both records are merged into <{subject}>"
-    )
-
-
 def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IRI | Literal]]]:
     """The node of a GBIF source dataset (a record's ``datasetKey``, a download's
     ``dataset/KEY.xml``) and the triples that make it, made even when no EML describes it."""
@@ -138,20 +130,31 @@ def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IR
 class _Loader:
     """The state of one archive's streaming: report, sink, ids, source datasets."""
 
-    def __init__(self, arc: Archive, path: Path, ctx: Context, report: IngestReport, sink: Sink):
+    def __init__(
+        self,
+        arc: Archive,
+        path: Path,
+        ctx: Context,
+        report: IngestReport,
+        sink: Sink,
+        keys: SpecimenKeys,
+    ):
         self.arc, self.path, self.ctx, self.report, self.sink = arc, path, ctx, report, sink
+        self.keys = keys
         self.ids: dict[str, IRI] = {}
         self.sources: dict[str, IRI] = {}
-        # specimen IRI (as a 64-bit digest: a million IRIs would hold ~200 MB) -> first line
-        self.first_row = FirstSeen()
 
     def where(self, spec: FileSpec) -> str:
         return member_name(self.path, spec)
 
     # -- specimens ----------------------------------------------------------------------
 
-    def specimen(self, row: Row, record: dict[str, str], file: str, keep_id: bool) -> IRI | None:
-        mapped = map_specimen(record, self.ctx)
+    def specimen(
+        self, row: Row, record: dict[str, str], spec: FileSpec, keep_id: bool
+    ) -> IRI | None:
+        file = self.where(spec)
+        iri, repeated = self.keys.mint(record, file, spec.name, row.line)
+        mapped = map_specimen(record, self.ctx, iri)
         for p in mapped.problems:
             self.report.problem(file, row.line, p.column, p.reason, p.severity)
         if mapped.rejected or mapped.subject is None:
@@ -159,9 +162,8 @@ class _Loader:
             return None
         self.report.loaded += 1
         subject = mapped.subject
-        seen = self.first_row.setdefault(subject, row.line)
-        if seen != row.line:
-            self.report.problem(file, row.line, None, same_specimen(seen, subject), "warning")
+        if repeated:
+            self.report.problem(file, row.line, None, repeated, "warning")
         self.sink.mapped(mapped)
         key = record.get("datasetKey", "").strip()
         if key:
@@ -183,7 +185,7 @@ class _Loader:
                 self.sink.record_done()
                 continue
             record = {rename[t]: v for t, v in row.values.items() if t in rename}
-            subject = self.specimen(row, record, file, keep_ids or pairing is not None)
+            subject = self.specimen(row, record, core, keep_ids or pairing is not None)
             if pairing is not None and subject is not None and row.id:
                 pairing.core_row(row.id, subject, row.values)
             self.sink.record_done()
@@ -236,13 +238,16 @@ class _Loader:
                 continue
             own = {rename[t]: v for t, v in row.values.items() if t in rename}
             record = child_record(parent[1], own)
-            mapped = map_specimen(record, self.ctx)
+            iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
+            mapped = map_specimen(record, self.ctx, iri)
             for p in mapped.problems:
                 self.report.problem(occ_file, row.line, p.column, p.reason, p.severity)
             if mapped.rejected or mapped.subject is None:
                 counts.rejected += 1
                 continue
             counts.loaded += 1
+            if repeated:
+                self.report.problem(occ_file, row.line, None, repeated, "warning")
             self.sink.mapped(mapped)
             if word == "event":
                 own_event = self.ctx.minter.part(mapped.subject, "event")
@@ -440,23 +445,36 @@ def default_dataset_id(path: Path) -> str:
 
 
 def stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, *, encoding: str | None = None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    *,
+    encoding: str | None = None,
+    keys: SpecimenKeys | None = None,
 ) -> DatasetMetadata | None:
-    """Map every record of an archive (or single Darwin Core file) into ``sink``.
+    """Map every record of an archive (or single Darwin Core file) into ``sink``; ``keys``,
+    the specimen keys of the dataset's files read before this one.
 
     Returns the archive's own EML metadata, if it has some, for the dataset node.
     """
+    keys = keys or SpecimenKeys(ctx.dataset_id, ctx.minter)
     try:
-        return _stream_archive(path, ctx, report, sink, encoding)
+        return _stream_archive(path, ctx, report, sink, encoding, keys)
     except InputError as exc:
         raise qualified(exc, path) from None
 
 
 def _stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, encoding: str | None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    encoding: str | None,
+    keys: SpecimenKeys,
 ) -> DatasetMetadata | None:
     with Archive.open(path, encoding=encoding) as arc:
-        loader = _Loader(arc, path, ctx, report, sink)
+        loader = _Loader(arc, path, ctx, report, sink, keys)
         meta = loader.metadata()
         kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
         core_type = _row_type(arc.core)

@@ -27,6 +27,8 @@ from typing import IO
 
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
+from collectomics.ingest.duplicates import link_duplicates
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
@@ -85,6 +87,9 @@ class IngestReport:
     loaded: int = 0
     rejected: int = 0
     triples: int = 0
+    #: records of this dataset linked to a possible duplicate in another dataset (or another
+    #: source dataset of a GBIF download): pairs in the duplicates graph
+    duplicates: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -111,6 +116,11 @@ class IngestReport:
             f"{self.dataset}: read {self.read}, loaded {self.loaded}, rejected {self.rejected} "
             f"records; {where}; {errors} errors, {warnings} warnings"
         )
+        if self.duplicates:
+            text += (
+                f"\n  {self.duplicates} possible duplicate pairs linked (same occurrenceID, or "
+                "institution and catalogue number, in another dataset)"
+            )
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
         return text
@@ -338,10 +348,11 @@ def ingest_dataset(
     ctx = Context(spec.dataset_id, minter, ntriples=True)
     digest = _digest(spec.files)
     from collectomics.ingest.templates import KINDS as TEMPLATE_KINDS
-    from collectomics.ingest.templates import catalog_index, stream_template
+    from collectomics.ingest.templates import specimen_index, stream_template
     from collectomics.mapping.refs import Refs
 
-    refs = Refs(minter, catalog_index(store, kinds, minter))
+    catalog, occurrences = specimen_index(store, kinds, minter, spec.dataset_id)
+    refs = Refs(minter, catalog, occurrences, spec.dataset_id)
 
     def produce(out: IO[bytes]) -> None:
         with streaming_gc():
@@ -353,11 +364,12 @@ def ingest_dataset(
         sink = Sink(out, on_record)
         sinks.append(sink)
         meta = DatasetMetadata()
+        keys = SpecimenKeys(spec.dataset_id, minter)
         for path, kind in kinds:
             if kind == "people":
                 _stream_people(path, ctx, report, sink)
             elif kind in ("dwca", "specimens"):
-                meta = stream_archive(path, ctx, report, sink, encoding=encoding) or meta
+                meta = stream_archive(path, ctx, report, sink, encoding=encoding, keys=keys) or meta
             elif kind in TEMPLATE_KINDS:
                 stream_template(path, kind, ctx, refs, report, sink)
         sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
@@ -376,6 +388,8 @@ def ingest_dataset(
             f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
         ) from None
     report.triples = stated + sum(sink.written for sink in sinks)
+    if any(kind in ("dwca", "specimens") for _, kind in kinds):
+        report.duplicates = link_duplicates(store, minter, spec.dataset_id)
     return report
 
 
