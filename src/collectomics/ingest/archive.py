@@ -161,6 +161,7 @@ class _Loader:
             self.report.rejected += 1
             return None
         self.report.loaded += 1
+        self.report.specimens += 1
         subject = mapped.subject
         if repeated:
             self.report.problem(file, row.line, None, repeated, "warning")
@@ -246,6 +247,7 @@ class _Loader:
                 counts.rejected += 1
                 continue
             counts.loaded += 1
+            self.report.specimens += 1
             if repeated:
                 self.report.problem(occ_file, row.line, None, repeated, "warning")
             self.sink.mapped(mapped)

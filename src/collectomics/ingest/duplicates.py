@@ -84,12 +84,7 @@ def duplicates_graph(minter: Minter) -> IRI:
 
 def _dataset_nodes(store: Store, minter: Minter) -> set[IRI]:
     """The nodes of the datasets loaded into graphs of their own (not GBIF source datasets)."""
-    graph_base = minter.base + "graph/"
-    return {
-        IRI(minter.base + "dataset/" + g[len(graph_base) :])
-        for g in store.graphs()
-        if g.startswith(graph_base)
-    }
+    return {node for g in store.graphs() if (node := minter.dataset_of_graph(g)) is not None}
 
 
 def find_duplicates(store: Store, minter: Minter, dataset_id: str) -> list[Duplicate]:

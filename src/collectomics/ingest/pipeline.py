@@ -87,8 +87,11 @@ class IngestReport:
     loaded: int = 0
     rejected: int = 0
     triples: int = 0
-    #: records of this dataset linked to a possible duplicate in another dataset (or another
-    #: source dataset of a GBIF download): pairs in the duplicates graph
+    #: specimen nodes made: one per specimen record (core rows of an Occurrence core, rows of
+    #: the Occurrence extension of an Event or Taxon core); what the dataset's graph holds
+    specimens: int = 0
+    #: possible-duplicate pairs linking a record of this dataset to one of another dataset (or
+    #: of another source dataset of one GBIF download), in the duplicates graph
     duplicates: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -116,6 +119,8 @@ class IngestReport:
             f"{self.dataset}: read {self.read}, loaded {self.loaded}, rejected {self.rejected} "
             f"records; {where}; {errors} errors, {warnings} warnings"
         )
+        if self.specimens != self.loaded and self.specimens:
+            text += f"\n  {self.specimens} specimen records (one specimen node each)"
         if self.duplicates:
             text += (
                 f"\n  {self.duplicates} possible duplicate pairs linked (same occurrenceID, or "

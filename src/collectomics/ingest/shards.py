@@ -588,6 +588,7 @@ class _Reader:
                 report.problems.extend(outcome.problems)
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
+                    report.specimens += 1
                     if repeated:
                         report.problem(file, line, None, repeated, "warning")
                     if keep_ids and core_id:
@@ -676,8 +677,10 @@ class _Reader:
                 self.report.problems.extend(outcome.problems)
                 if outcome.loaded:
                     counts.loaded += 1
-                    if repeats and (repeated := repeats[i]) is not None:
-                        self.report.problems.append(repeated)
+                    if repeats is not None:  # an Occurrence extension: each row a specimen
+                        self.report.specimens += 1
+                        if (repeated := repeats[i]) is not None:
+                            self.report.problems.append(repeated)
                 else:
                     counts.rejected += 1
 
