@@ -277,3 +277,52 @@ def test_loaded_equals_the_specimen_nodes_of_every_real_archive(archive: Path) -
     parents = _n(store, "?e a ?t FILTER(?t = dwc:Event || ?t = dwc:Taxon)")
     if not parents:  # an Occurrence core: each loaded record is one specimen node
         assert report.loaded == report.specimens
+
+
+# --------------------------------------------------------------------- a download is one dataset
+
+
+def test_a_download_is_one_dataset_as_a_zip_or_a_folder(tmp_path: Path) -> None:
+    from collectomics.errors import InputError
+    from collectomics.ingest.archive import default_dataset_id
+
+    folder = tmp_path / "my-unpacked-download"
+    with zipfile.ZipFile(FINCH) as z:
+        z.extractall(folder)
+    key = "0000154-150116162929234"  # metadata.xml: "GBIF Occurrence Download 0000154-..."
+    assert default_dataset_id(FINCH) == default_dataset_id(folder) == key
+    renamed = tmp_path / "download.zip"
+    renamed.write_bytes(FINCH.read_bytes())
+    assert default_dataset_id(renamed) == key
+
+    minter, store = Minter(), OxigraphStore()
+    [first] = ingest_files(store, [FINCH], minter=minter)
+    with pytest.raises(InputError, match="--replace"):
+        ingest_files(store, [folder], minter=minter)  # the same dataset id
+    # under another id: refused, naming the dataset that holds the records
+    with pytest.raises(InputError, match=f"dataset/{key}>") as refused:
+        ingest_files(store, [folder / "occurrence.txt"], minter=minter)
+    assert "records are already in the store" in refused.value.message
+    assert refused.value.context["file"] == str(folder / "occurrence.txt")
+    assert dataset_records(store, minter) == {first.graph: 443}  # nothing counted twice
+    # said explicitly: loaded, one graph each (the records' nodes are shared, keyed by gbifID)
+    [again] = ingest_files(store, [folder], minter=minter, dataset_id="on-purpose")
+    assert again.loaded == again.specimens == 443
+    assert dataset_records(store, minter)[again.graph] == 443
+
+
+def test_the_same_file_under_another_name_is_refused(tmp_path: Path) -> None:
+    from collectomics.errors import InputError
+
+    rows = _finch_rows()[:50]
+    a = _publish(tmp_path / "herbarium.txt", rows)
+    copy = tmp_path / "herbarium-copy.txt"
+    copy.write_bytes(a.read_bytes())
+    minter, store = Minter(), OxigraphStore()
+    [report] = ingest_files(store, [a], minter=minter)
+    with pytest.raises(InputError, match="byte for byte") as refused:
+        ingest_files(store, [copy], minter=minter)
+    assert f"<{minter.dataset(report.dataset)}>" in refused.value.message
+    assert dataset_records(store, minter) == {report.graph: 50}
+    [copied] = ingest_files(store, [copy], minter=minter, replace=True)  # said explicitly
+    assert copied.specimens == 50

@@ -18,7 +18,7 @@ from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
-from collectomics.iri import slug
+from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context, Mapped, date_literal
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import DC_TERMS, canonical_term
@@ -31,6 +31,7 @@ from collectomics.mapping.extensions import (
 )
 from collectomics.mapping.specimens import map_specimen
 from collectomics.model import IRI, DatasetMetadata, Literal
+from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
@@ -420,19 +421,29 @@ def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) 
     return out.triples
 
 
-def default_dataset_id(path: Path) -> str:
-    """The dataset id an archive names itself by, so that a newer version replaces the older.
+#: a GBIF download key, as its metadata.xml gives it ("GBIF Occurrence Download 0000154-...")
+_DOWNLOAD_KEY = re.compile(rb"\b(\d{7}-\d{15})\b")
 
-    A GBIF download (per-dataset EML files) is named by its file, the download key; another
-    archive by its EML packageId without a version suffix (``.../v1.3``); a plain file by its
-    stem.
+
+def default_dataset_id(path: Path) -> str:
+    """The dataset id an archive names itself by, so that a newer version replaces the older
+    and one download is one dataset however it arrives.
+
+    A GBIF download (per-dataset EML files) is named by its download key, read from its
+    ``metadata.xml`` (so the zip and the folder it unpacks to are one dataset), else by its
+    file; another archive by its EML packageId without a version suffix (``.../v1.3``); a plain
+    file by its stem (a SIMPLE_CSV download's file is named by its key).
     """
     stem = path.stem if path.is_file() else path.name
     if path.is_file() and path.suffix.lower() != ".zip":
         return slug(stem)
     try:
         with Archive.open(path) as arc:
-            if arc.dataset_metadata_names() or not arc.metadata_name:
+            if arc.dataset_metadata_names():
+                text = arc.read_bytes(arc.metadata_name) if arc.metadata_name else b""
+                key = _DOWNLOAD_KEY.search(text)
+                return key.group(1).decode("ascii") if key else slug(stem)
+            if not arc.metadata_name:
                 return slug(stem)
             meta = parse_eml(arc.read_bytes(arc.metadata_name), source=str(path))
     except InputError:
@@ -444,6 +455,56 @@ def default_dataset_id(path: Path) -> str:
         package = head
     package = re.sub(r"/v\d+(?:\.\d+)*$", "", package)
     return slug(package) if package else slug(stem)
+
+
+#: core records whose IRIs are looked up in the store before a download is loaded
+SAMPLE = 200
+_DATASETS_OF = "SELECT ?s ?d WHERE { ?s <http://schema.org/includedInDataSet> ?d }"  # ?s bound
+
+
+def records_elsewhere(
+    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None = None
+) -> tuple[IRI, int, int] | None:
+    """Whether the records of the archive at ``path`` are already in the store under another
+    dataset id: (that dataset's node, records of the sample found there, sample size), else
+    None. Only records keyed independently of their dataset (a GBIF download's, by gbifID) can
+    be found; the first :data:`SAMPLE` core records are looked up."""
+    try:
+        return _records_elsewhere(store, path, dataset_id, minter, encoding)
+    except InputError as exc:
+        raise qualified(exc, path) from None
+
+
+def _records_elsewhere(
+    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None
+) -> tuple[IRI, int, int] | None:
+    own = minter.dataset(dataset_id)
+    datasets = {n for g in store.graphs() if (n := minter.dataset_of_graph(g)) is not None}
+    keys = SpecimenKeys(dataset_id, minter)
+    found: dict[IRI, int] = {}
+    sampled = 0
+    with Archive.open(path, encoding=encoding) as arc:
+        if _row_type(arc.core) != OCCURRENCE:
+            return None
+        rename = _renamer(arc.core, "", IngestReport("", ""))
+        for row in arc.rows(arc.core):
+            if sampled >= SAMPLE:
+                break
+            if isinstance(row, RowError):
+                continue
+            record = {rename[t]: v for t, v in row.values.items() if t in rename}
+            iri, _ = keys.mint(record, "", arc.core.name, row.line)
+            if not iri.startswith(minter.specimen("gbif") + "/"):
+                return None  # keyed within its dataset: another id gives other IRIs
+            sampled += 1
+            for r in store.query(_DATASETS_OF, params={"s": iri}).rows():
+                node = IRI(str(r["d"]))
+                if node != own and node in datasets:
+                    found[node] = found.get(node, 0) + 1
+    if not found:
+        return None
+    node, n = max(found.items(), key=lambda item: item[1])
+    return node, n, sampled
 
 
 def stream_archive(

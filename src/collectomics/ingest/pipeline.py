@@ -408,8 +408,14 @@ def ingest_files(
     on_record: Callable[[int], None] | None = None,
     encoding: str | None = None,
 ) -> list[IngestReport]:
-    """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its stem)."""
-    from collectomics.ingest.archive import default_dataset_id
+    """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its own id,
+    see :func:`~collectomics.ingest.archive.default_dataset_id`).
+
+    Without ``dataset_id`` or ``replace``, a file whose records are already in the store under
+    another dataset id (the same GBIF download named otherwise; the same file under another
+    name) is refused with an InputError naming that dataset, before anything is loaded.
+    """
+    from collectomics.ingest.archive import default_dataset_id, records_elsewhere
 
     for path in paths:
         if not path.exists():
@@ -423,9 +429,55 @@ def ingest_files(
             if not path.exists():
                 raise InputError("no such file", file=str(path))
             file_kind(path, encoding)
+    if not dataset_id and not replace:
+        for spec in specs:
+            _refuse_if_loaded_elsewhere(store, spec, minter, encoding, records_elsewhere)
     return [
         ingest_dataset(
             store, s, minter=minter, replace=replace, on_record=on_record, encoding=encoding
         )
         for s in specs
     ]
+
+
+def _refuse_if_loaded_elsewhere(
+    store: Store,
+    spec: DatasetSpec,
+    minter: Minter,
+    encoding: str | None,
+    records_elsewhere: Callable[..., tuple[IRI, int, int] | None],
+) -> None:
+    """InputError when ``spec``'s files are already in the store under another dataset id:
+    the same bytes (the dataset node's sha256), or, for a download, the same records."""
+    own = minter.dataset(spec.dataset_id)
+    if minter.graph(spec.dataset_id) in store.graphs():
+        return  # the same id: ingest_dataset asks for --replace itself
+    digest = _digest(spec.files)
+    rows = store.query(
+        "SELECT ?d ?h WHERE { ?d <http://schema.org/sha256> ?h }", params={"h": Literal(digest)}
+    ).rows()
+    same = sorted(str(r["d"]) for r in rows if str(r["d"]) != own)
+    where = ", ".join(str(f) for f in spec.files)
+    advice = (
+        f"pass --replace to load them again as dataset {spec.dataset_id!r} anyway, or --dataset "
+        "to choose the id"
+    )
+    if same:
+        raise InputError(
+            f"these files are already in the store, byte for byte, as dataset "
+            f"<{same[0]}>; {advice}",
+            file=where,
+            dataset=spec.dataset_id,
+        )
+    for path in spec.files:
+        if file_kind(path, encoding) not in ("dwca", "specimens"):
+            continue
+        found = records_elsewhere(store, path, spec.dataset_id, minter, encoding)
+        if found:
+            node, n, sampled = found
+            raise InputError(
+                f"{n} of the first {sampled} records are already in the store in dataset "
+                f"<{node}> (the same download loaded under another id?); {advice}",
+                file=str(path),
+                dataset=spec.dataset_id,
+            )
