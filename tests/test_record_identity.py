@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.ingest.duplicates import MAX_HOLDERS, duplicates_graph
 from collectomics.ingest.pipeline import IngestReport
@@ -28,6 +29,7 @@ from collectomics.mapping.specimens import usable_occurrence_id
 from collectomics.pages import Pages
 from collectomics.stats import dataset_records
 from collectomics.store import OxigraphStore
+from collectomics.web import create_app
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
@@ -227,6 +229,14 @@ def test_the_same_specimen_in_two_datasets_is_linked_not_merged(tmp_path: Path) 
         [shown] = [d for d in page.duplicates if "dwc:occurrenceID" in d["matched_on"]]
         assert shown["value"] == pair["v"].value  # type: ignore[union-attr]
         assert shown["other"] in (str(pair["x"]), str(pair["y"])) and shown["other"] != str(end)
+    # ... and on both HTML pages, with the JSON twin
+    client = create_app(load_settings(environ={}), store=store).test_client()
+    for end, other in ((pair["x"], pair["y"]), (pair["y"], pair["x"])):
+        path = "/" + str(end)[len(minter.base) :]
+        html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert "Possible duplicates" in html and str(other)[len(minter.base) :] in html
+        twin = client.get(path + "?format=json").get_json()
+        assert {d["other"] for d in twin["duplicates"]} == {str(other)}  # one row per evidence
 
     # the GBIF download itself: its records keyed by gbifID, linked to both publishers' copies
     [rd] = ingest_files(store, [FINCH], minter=minter)
