@@ -22,7 +22,7 @@ import pytest
 
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
-from collectomics.ingest.duplicates import MAX_HOLDERS, duplicates_graph
+from collectomics.ingest.duplicates import MAX_HOLDERS, duplicates_graph, remove_dataset
 from collectomics.ingest.pipeline import IngestReport
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import usable_occurrence_id
@@ -254,6 +254,10 @@ def test_the_same_specimen_in_two_datasets_is_linked_not_merged(tmp_path: Path) 
     everything["a"] = _as_publisher("a", rows[:100])
     assert _links(store) == _expected_links(everything)
     assert duplicates_graph(minter) in store.graphs()
+    # removing a dataset (as a Graph Store DELETE does) drops its links, and only its links
+    assert remove_dataset(store, minter, minter.graph("museum-b"))
+    del everything["b"]
+    assert _links(store) == _expected_links(everything)
 
 
 # --------------------------------------------------------------------- counts add up

@@ -163,6 +163,18 @@ def _ntriples(minter: Minter, duplicates: list[Duplicate]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def remove_dataset(store: Store, minter: Minter, graph: str) -> bool:
+    """Remove a named graph; when it is a dataset's, drop its possible-duplicate links too.
+    False if the graph did not exist."""
+    if not store.remove_graph(graph):
+        return False
+    node = minter.dataset_of_graph(graph)
+    if node is not None and duplicates_graph(minter) in store.graphs():
+        dataset_id = node[len(minter.base + "dataset/") :]
+        link_duplicates(store, minter, dataset_id)
+    return True
+
+
 def link_duplicates(store: Store, minter: Minter, dataset_id: str) -> int:
     """Recompute the possible duplicates of ``dataset_id`` (just loaded, replaced or removed)
     in the duplicates graph, keeping the other datasets' links; returns how many it has now."""
