@@ -158,15 +158,17 @@ def _expected_links(
     datasets: dict[str, list[tuple[str, dict[str, str], frozenset[str]]]],
 ) -> dict[str, int]:
     """Pairs of records that share a usable occurrenceID, or an institution code and catalogue
-    number, and whose datasets differ (a record's datasets: its own, and for a GBIF download
-    record its source dataset); values held by more than MAX_HOLDERS records are skipped."""
+    number (one with a digit), and whose datasets differ (a record's datasets: its own, and for a
+    GBIF download record its source dataset); values held by more than MAX_HOLDERS records are
+    skipped."""
     holders: dict[tuple[str, str], dict[str, frozenset[str]]] = defaultdict(dict)
     for records in datasets.values():
         for record_id, r, sources in records:
             occurrence_id = r["occurrenceID"].strip()
             if occurrence_id and usable_occurrence_id(occurrence_id):
                 holders[("occurrenceID", occurrence_id)][record_id] = sources
-            if r["institutionCode"].strip() and r["catalogNumber"].strip():
+            number = r["catalogNumber"].strip()
+            if r["institutionCode"].strip() and any(ch.isdigit() for ch in number):
                 key = f"{r['institutionCode'].strip()} {r['catalogNumber'].strip()}"
                 holders[("catalogue", key)][record_id] = sources
     counts = {"occurrenceID": 0, "catalogue": 0}

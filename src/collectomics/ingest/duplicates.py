@@ -23,35 +23,40 @@ from collectomics.store import Store
 from collectomics.vocab import COL, DWC, OWL, PROV, RDF, RDFS
 
 DUPLICATES_GRAPH = "duplicates"
-#: a value held by more records than this identifies nothing (a placeholder such as "s.n."):
-#: it is not compared, which also keeps the pairs a value makes from growing as its square
+#: a value held by more records than this identifies nothing (a placeholder): it is not linked
+#: (its pairs are still read: a value repeated k times in a dataset is k * k rows); catalogue
+#: numbers without a digit ("s.n.") are not compared at all
 MAX_HOLDERS = 50
 
 _PREFIXES = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
 PREFIX schema: <http://schema.org/>
 """
-# (?d: a dataset node) -> each value its records hold, every record holding it, their datasets
+# (?g: the physical graph of the dataset) -> each record of it that shares a value with another
+# record, that record, and the datasets of both. Scoped to the dataset's graph on one side, the
+# join costs index lookups per record of the dataset, not a pass over the store (a version that
+# grouped holders per value in subqueries took 4x as long on 20,000 records).
 _BY_OCCURRENCE_ID = (
     _PREFIXES
-    + """SELECT ?d ?v ?b ?ds WHERE {
-  { SELECT ?d ?v WHERE {
-      { SELECT DISTINCT ?d ?v WHERE { ?a schema:includedInDataSet ?d ; dwc:occurrenceID ?v } }
-      ?h dwc:occurrenceID ?v ; schema:includedInDataSet ?hd .
-    } GROUP BY ?d ?v HAVING (COUNT(DISTINCT ?h) > 1 && COUNT(DISTINCT ?h) <= $MAX) }
-  ?b dwc:occurrenceID ?v ; schema:includedInDataSet ?ds .
+    + """SELECT ?g ?a ?b ?v ?da ?db WHERE {
+  GRAPH ?g { ?a dwc:occurrenceID ?v }
+  ?b dwc:occurrenceID ?v .
+  FILTER(?b != ?a)
+  ?a schema:includedInDataSet ?da .
+  ?b schema:includedInDataSet ?db .
 }"""
-).replace("$MAX", str(MAX_HOLDERS))
+)
 _BY_CATALOGUE = (
     _PREFIXES
-    + """SELECT ?d ?i ?c ?b ?ds WHERE {
-  { SELECT ?d ?i ?c WHERE {
-      { SELECT DISTINCT ?d ?i ?c WHERE {
-          ?a schema:includedInDataSet ?d ; dwc:institutionCode ?i ; dwc:catalogNumber ?c } }
-      ?h dwc:catalogNumber ?c ; dwc:institutionCode ?i ; schema:includedInDataSet ?hd .
-    } GROUP BY ?d ?i ?c HAVING (COUNT(DISTINCT ?h) > 1 && COUNT(DISTINCT ?h) <= $MAX) }
-  ?b dwc:catalogNumber ?c ; dwc:institutionCode ?i ; schema:includedInDataSet ?ds .
+    + """SELECT ?g ?a ?b ?i ?c ?da ?db WHERE {
+  GRAPH ?g { ?a dwc:catalogNumber ?c ; dwc:institutionCode ?i }
+  FILTER(REGEX(?c, "[0-9]"))
+  ?b dwc:catalogNumber ?c .
+  FILTER(?b != ?a)
+  ?b dwc:institutionCode ?i .
+  ?a schema:includedInDataSet ?da .
+  ?b schema:includedInDataSet ?db .
 }"""
-).replace("$MAX", str(MAX_HOLDERS))
+)
 # the links already in the duplicates graph
 _LINKS = """PREFIX col: <https://w3id.org/collectomics/ontology#>
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -90,19 +95,27 @@ def _dataset_nodes(store: Store, minter: Minter) -> set[IRI]:
 def find_duplicates(store: Store, minter: Minter, dataset_id: str) -> list[Duplicate]:
     """The possible duplicates of the records of ``dataset_id`` among all the store's records."""
     node = minter.dataset(dataset_id)
+    physical = store.physical_graph(minter.graph(dataset_id))
+    if physical is None:
+        return []
     loaded = _dataset_nodes(store, minter)
     found: dict[tuple[IRI, IRI, tuple[IRI, ...]], Duplicate] = {}
     for query, terms in ((_BY_OCCURRENCE_ID, _OCCURRENCE_TERMS), (_BY_CATALOGUE, _CATALOGUE_TERMS)):
+        # value -> record -> its datasets (the dataset's own records, and the others holding it)
         holders: dict[str, dict[IRI, set[IRI]]] = defaultdict(lambda: defaultdict(set))
-        for row in store.query(query, params={"d": node}).rows():
+        for row in store.query(query, params={"g": IRI(physical)}).rows():
             if terms == _OCCURRENCE_TERMS:
                 value = row["v"].value  # type: ignore[union-attr]
                 if not usable_occurrence_id(value):
                     continue
             else:
                 value = f"{row['i'].value} {row['c'].value}"  # type: ignore[union-attr]
-            holders[value][IRI(str(row["b"]))].add(IRI(str(row["ds"])))
+            records = holders[value]
+            records[IRI(str(row["a"]))].add(IRI(str(row["da"])))
+            records[IRI(str(row["b"]))].add(IRI(str(row["db"])))
         for value, records in holders.items():
+            if len(records) > MAX_HOLDERS:
+                continue
             ours = [r for r, ds in records.items() if node in ds]
             for a in ours:
                 for b, b_ds in records.items():
