@@ -151,9 +151,8 @@ class _Loader:
     # -- specimens ----------------------------------------------------------------------
 
     def specimen(
-        self, row: Row, record: dict[str, str], spec: FileSpec, keep_id: bool
+        self, row: Row, record: dict[str, str], spec: FileSpec, file: str, keep_id: bool
     ) -> IRI | None:
-        file = self.where(spec)
         iri, repeated = self.keys.mint(record, file, spec.name, row.line)
         mapped = map_specimen(record, self.ctx, iri)
         for p in mapped.problems:
@@ -187,7 +186,7 @@ class _Loader:
                 self.sink.record_done()
                 continue
             record = {rename[t]: v for t, v in row.values.items() if t in rename}
-            subject = self.specimen(row, record, core, keep_ids or pairing is not None)
+            subject = self.specimen(row, record, core, file, keep_ids or pairing is not None)
             if pairing is not None and subject is not None and row.id:
                 pairing.core_row(row.id, subject, row.values)
             self.sink.record_done()
