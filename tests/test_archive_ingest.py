@@ -13,7 +13,9 @@ from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
 
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+REAL = (
+    Path(__file__).resolve().parent / "data" / "real"
+)  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 
 
@@ -240,21 +242,36 @@ def test_default_dataset_ids_survive_new_versions(path: Path, dataset: str) -> N
     assert default_dataset_id(path) == dataset
 
 
-def test_two_records_of_one_specimen_are_merged_with_a_warning(tmp_path: Path) -> None:
+def test_records_sharing_a_key_stay_apart_with_a_warning(tmp_path: Path) -> None:
     f = tmp_path / "dups.csv"
     f.write_text(
         "institutionCode,collectionCode,catalogNumber,recordedBy\n"
-        "E,HERB,E001,A. Smith\nE,HERB,E002,B. Jones\nE,HERB,E001,C. Brown\n",
+        "E,HERB,E001,A. Smith\nE,HERB,E002,B. Jones\nE,HERB,E001,C. Brown\nE,HERB,E001,D. Lee\n",
         encoding="utf-8",
     )
+    minter = Minter()
     store = OxigraphStore()
-    (report,) = ingest_files(store, [f], minter=Minter())
+    (report,) = ingest_files(store, [f], minter=minter)
     _adds_up(report)
-    assert (report.read, report.loaded) == (3, 3)
-    dups = [p for p in report.problems if "same specimen" in p.reason]
-    assert len(dups) == 1
-    assert dups[0].row == 4 and "line 2" in dups[0].reason
-    assert _n(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }") == 2
+    assert (report.read, report.loaded) == (4, 4)
+    repeats = [p for p in report.problems if "already given" in p.reason]
+    assert [p.row for p in repeats] == [4, 5]
+    assert all("line 2" in p.reason and "'E HERB E001'" in p.reason for p in repeats)
+    first = minter.specimen(report.dataset, "catalog", "E", "HERB", "E001")
+    assert f"<{first}/repeat/3>" in repeats[1].reason
+    assert (
+        _n(
+            store,
+            "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> }",
+        )
+        == 4
+    )
+    collectors = _n(
+        store,
+        f"SELECT (COUNT(?who) AS ?n) {{ <{first}/repeat/2> <http://rs.tdwg.org/dwc/terms/catalogNumber> 'E001' ; "
+        "<http://rs.tdwg.org/dwc/iri/recordedBy> ?who }",
+    )
+    assert collectors == 1  # C. Brown alone: not merged with A. Smith's record
 
 
 def test_dcterms_identifier_is_the_record_identifier_not_a_determiner(minter: Minter) -> None:
@@ -268,7 +285,7 @@ def test_dcterms_identifier_is_the_record_identifier_not_a_determiner(minter: Mi
     store = OxigraphStore()
     archive = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
     [report] = ingest_files(store, [archive], minter=minter)
-    specimen = minter.specimen("83676")
+    specimen = minter.specimen("gbif", "1019885007")  # occurrenceID 83676
     assert store.query(
         f'ASK {{ <{specimen}> <http://purl.org/dc/terms/identifier> "83676" }}'
     ).boolean

@@ -82,9 +82,7 @@ def backup_file(source: StoreLocation, tmp_path_factory: pytest.TempPathFactory)
     return out
 
 
-def test_backup_holds_every_graph_with_a_manifest(
-    source: StoreLocation, backup_file: Path
-) -> None:
+def test_backup_holds_every_graph_with_a_manifest(source: StoreLocation, backup_file: Path) -> None:
     with gzip.open(backup_file, "rt", encoding="utf-8") as f:
         first = f.readline()
     assert first.startswith("# collectomics-backup ")

@@ -41,5 +41,7 @@ def test_readme_tour_names_agents_that_exist(demo_store: Store) -> None:
     agents = re.findall(r"\$A/([A-Za-z0-9._-]+)", readme)
     assert agents
     for agent in agents:
-        ask = f"ASK {{ <{base}/{agent}> a <https://w3id.org/collectomics/ontology#NameStringAgent> }}"
+        ask = (
+            f"ASK {{ <{base}/{agent}> a <https://w3id.org/collectomics/ontology#NameStringAgent> }}"
+        )
         assert demo_store.query(ask).boolean, f"README names {base}/{agent}, not in the demo graph"

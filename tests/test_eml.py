@@ -11,7 +11,9 @@ from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
 
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+REAL = (
+    Path(__file__).resolve().parent / "data" / "real"
+)  # the real corpus (tests/data/real/README.md)
 IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
 DOWNLOADS = [

@@ -20,6 +20,7 @@ from collectomics.ingest.pipeline import IngestReport
 from collectomics.ingest.shards import (
     SPECIMENS,
     Batch,
+    Reject,
     export_shards,
     map_batch,
     shard_dump,
@@ -32,7 +33,9 @@ from collectomics.store import OxigraphStore
 from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+REAL = (
+    Path(__file__).resolve().parent / "data" / "real"
+)  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 
@@ -138,7 +141,7 @@ def test_several_archives_as_one_dataset_and_one_dataset_each(tmp_path: Path) ->
 def _shuffled_gbif(path: Path) -> Path:
     """The 2014 GBIF download with verbatim.txt in reverse order, a verbatim and a multimedia row
     for a core id that does not exist, and a core row without occurrenceID nor catalogNumber
-    (rejected) that has a verbatim row."""
+    (a specimen all the same, keyed by its gbifID) that has a verbatim row."""
     with zipfile.ZipFile(GBIF_2014) as src, zipfile.ZipFile(path, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
@@ -171,14 +174,14 @@ def _shuffled_gbif(path: Path) -> Path:
 def test_verbatim_rows_out_of_order_and_orphans(tmp_path: Path) -> None:
     archive = _shuffled_gbif(tmp_path / "shuffled.zip")
     [report], _ = _compare([archive], tmp_path, 3, batch_size=50)
-    assert (report.read, report.loaded, report.rejected) == (471, 470, 1)
+    assert (report.read, report.loaded, report.rejected) == (471, 471, 0)
     assert report.extensions["verbatim.txt"].read == 472
-    assert report.extensions["verbatim.txt"].loaded == 470
+    assert report.extensions["verbatim.txt"].loaded == 471
     assert report.extensions["multimedia.txt"].rejected == 1
     reasons = [p.reason for p in report.problems if p.severity == "error"]
     assert "no loaded core record with id '999'" in reasons
     assert "no loaded core record with id '998'" in reasons
-    assert "no loaded core record with id '997'" in reasons  # its verbatim row: core rejected
+    assert "no loaded core record with id '997'" not in reasons  # its core row is a specimen
 
 
 def test_synthetic_archive(tmp_path: Path) -> None:
@@ -201,7 +204,7 @@ def test_map_batch_is_pure_and_writes_shared_descriptions_once(tmp_path: Path) -
         {"catalogNumber": f"X{i}", "institutionCode": "BCN", "recordedBy": "Font Quer, P."}
         for i in range(3)
     ]
-    batch = Batch(SPECIMENS, "f.txt", [(i + 2, r, None) for i, r in enumerate(records)])
+    batch = Batch(SPECIMENS, "f.txt", [(i + 2, r, None, None) for i, r in enumerate(records)])
     first, again = map_batch(batch, ctx), map_batch(batch, ctx)
     assert first.text == again.text and first.quads == first.text.count("\n")
     assert [o.loaded for o in first.outcomes] == [True, True, True]
@@ -223,7 +226,12 @@ def test_map_batch_is_pure_and_writes_shared_descriptions_once(tmp_path: Path) -
     two = map_batch(Batch(SPECIMENS, "f.txt", batch.items[1:]), ctx, memo)
     assert one.quads + two.quads == first.quads
     assert one.once == first.once and two.once == []
-    rejected = map_batch(Batch(SPECIMENS, "f.txt", [(9, {"locality": "x"}, None)]), ctx)
+    # a record with no identifier is its own specimen all the same, keyed by its row
+    row_keyed = Minter().specimen("pure", "row", "f.txt:9")
+    keyed = map_batch(Batch(SPECIMENS, "f.txt", [(9, {"locality": "x"}, None, row_keyed)]), ctx)
+    assert keyed.outcomes[0].loaded and keyed.outcomes[0].subject == row_keyed
+    unreadable = [(9, Reject(None, "unreadable"), None, None)]
+    rejected = map_batch(Batch(SPECIMENS, "f.txt", unreadable), ctx)
     assert rejected.text == "" and not rejected.outcomes[0].loaded
     assert rejected.outcomes[0].problems[0].row == 9
 
@@ -244,7 +252,7 @@ def test_map_batch_takes_the_text_mappers_write(tmp_path: Path) -> None:
     with Archive.open(archive) as arc:
         rename = _renamer(arc.core, "f", IngestReport("", ""))
         items = [
-            (row.line, {rename[t]: v for t, v in row.values.items() if t in rename}, None)
+            (row.line, {rename[t]: v for t, v in row.values.items() if t in rename}, None, None)
             for row in arc.rows(arc.core)
         ]
     batch = Batch(SPECIMENS, "f", items)

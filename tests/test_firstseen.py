@@ -18,7 +18,7 @@ def test_first_line_is_kept_and_repeats_find_it() -> None:
     assert len(seen) == len(first)
 
 
-def test_lines_beyond_32_bits_are_capped_not_wrapped() -> None:
+def test_lines_beyond_32_bits_are_kept() -> None:
     seen = FirstSeen()
-    assert seen.setdefault("a", 2**40) == 2**40  # the first answer is the line given
-    assert seen.setdefault("a", 7) == 2**32 - 1  # stored capped: never a wrong small number
+    assert seen.setdefault("a", 3 << 40 | 7) == 3 << 40 | 7  # a file index packed above the line
+    assert seen.setdefault("a", 9) == 3 << 40 | 7

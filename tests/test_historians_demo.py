@@ -26,9 +26,9 @@ PREFIX schema: <http://schema.org/>
 PREFIX ac: <http://rs.tdwg.org/ac/terms/>
 """
 FONT_QUER = BASE + "person/pius-font-quer"
-DEMO_1 = BASE + "specimen/DEMO/DEMO/DEMO-1"
-DEMO_2 = BASE + "specimen/DEMO/DEMO/DEMO-2"
-BCN_35752 = BASE + "specimen/f92177fe-c37c-11e6-9598-0800200c9a66"
+DEMO_1 = BASE + "specimen/demo-illustrative-specimens/catalog/DEMO/DEMO/DEMO-1"
+DEMO_2 = BASE + "specimen/demo-illustrative-specimens/catalog/DEMO/DEMO/DEMO-2"
+BCN_35752 = BASE + "specimen/gbif/1439645919"
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,9 @@ def test_pages_mentioning_a_specimen(demo: Store) -> None:
     assert rows[0]["image"] is not None
 
 
-def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(demo: Store, make_store: Callable[..., Store]) -> None:
+def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(
+    demo: Store, make_store: Callable[..., Store]
+) -> None:
     from collectomics.validation import validate_store
 
     graph = BASE + "graph/inferences"

@@ -101,7 +101,7 @@ def _load(store: Store, files: dict[str, Path]) -> None:
 
 
 def _specimen(cat: str) -> str:
-    return f"{BASE}specimen/_/_/{cat}"
+    return f"{BASE}specimen/specimens/catalog/_/_/{cat}"  # dataset "specimens"
 
 
 def _inferences(store: Store) -> dict[tuple[str, str], list[tuple[str, str, set[str]]]]:
@@ -146,7 +146,9 @@ def _flags(store: Store) -> set[tuple[str, str, str]]:
     }
 
 
-def test_bounds_from_label_writer_pages_and_number_series(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+def test_bounds_from_label_writer_pages_and_number_series(
+    files: dict[str, Path], make_store: Callable[..., Store]
+) -> None:
     store = make_store()
     _load(store, files)
     report = infer(store, M)
@@ -186,7 +188,9 @@ def test_bounds_from_label_writer_pages_and_number_series(files: dict[str, Path]
     assert report.undated == 5  # S1 S7 A25 A99 B15
 
 
-def test_flags_respect_precision_and_reach(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+def test_flags_respect_precision_and_reach(
+    files: dict[str, Path], make_store: Callable[..., Store]
+) -> None:
     store = make_store()
     _load(store, files)
     infer(store, M)
@@ -206,7 +210,9 @@ def test_flags_respect_precision_and_reach(files: dict[str, Path], make_store: C
         infer(store, M, working_age=-1)
 
 
-def test_rerun_replaces_only_the_inferences_graph(files: dict[str, Path], make_store: Callable[..., Store]) -> None:
+def test_rerun_replaces_only_the_inferences_graph(
+    files: dict[str, Path], make_store: Callable[..., Store]
+) -> None:
     store = make_store()
     _load(store, files)
     others = {g: store.count(g) for g in store.graphs()}

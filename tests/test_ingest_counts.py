@@ -13,7 +13,9 @@ from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, count_statements
 
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+REAL = (
+    Path(__file__).resolve().parent / "data" / "real"
+)  # the real corpus (tests/data/real/README.md)
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 
 

@@ -142,7 +142,8 @@ def _content(store: Path | StoreLocation, graph: str = GRAPH) -> frozenset[str]:
         s.dump(out, "nquads")
     tail = f" <{graph}> ."
     return frozenset(
-        line[: -len(tail)] + " ." for line in out.getvalue().decode("utf-8").splitlines()
+        line[: -len(tail)] + " ."
+        for line in out.getvalue().decode("utf-8").splitlines()
         if line.endswith(tail)
     )
 
@@ -290,7 +291,16 @@ def test_serving_while_ingesting_answers_old_or_new(
     port = free_port()
     log = tmp_path / "server.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "collectomics", "--store", store.location, "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "collectomics",
+            "--store",
+            store.location,
+            "serve",
+            "--port",
+            str(port),
+        ],
         env={**_env(), **store.env},
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),

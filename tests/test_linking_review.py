@@ -240,7 +240,9 @@ def test_offline_link_answers_from_the_cache(
     assert listing.returncode == 0 and "family name 'blanche' agrees" in listing.stdout
 
 
-def test_co_collectors_already_linked_count(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+def test_co_collectors_already_linked_count(
+    tmp_path: Path, make_store: Callable[..., Store]
+) -> None:
     """Julià Molero collected with Cèsar Blanché in one dataset; in another, once `J. Molero` is
     accepted as him, `C. Blanché` gains the co-collector feature for Cèsar Blanché."""
     from collectomics.ingest import ingest_files
@@ -282,7 +284,9 @@ def test_co_collectors_already_linked_count(tmp_path: Path, make_store: Callable
     assert matches[molero.iri].status == "accepted" and matches[molero.iri].by_human
 
 
-def test_publisher_identifier_is_chained_to_its_wikidata_item(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+def test_publisher_identifier_is_chained_to_its_wikidata_item(
+    tmp_path: Path, make_store: Callable[..., Store]
+) -> None:
     from collectomics.ingest import ingest_files
     from collectomics.linking.service import ServiceSource, link
     from collectomics.linking.session import HttpClient

@@ -12,7 +12,7 @@ from collectomics.mapping.dates import date_bounds, year_precision_type
 from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.names import normalise
 from collectomics.mapping.people import map_person
-from collectomics.mapping.specimens import map_specimen
+from collectomics.mapping.specimens import SpecimenKey, map_specimen, repeat_iri, specimen_key
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, nquad
 from collectomics.vocab import COL, DWC, DWCIRI, OWL, PROV, RDF, ROLE, SCHEMA, STATUS, WD
 
@@ -96,7 +96,7 @@ def test_specimen_mapping() -> None:
     out = map_specimen(RECORD, CTX)
     assert out.rejected is None
     t = out.triples
-    s = Minter().specimen("BCN", "_", "BCN-35754")
+    s = Minter().specimen("gbif", "1234")  # a GBIF record: keyed by its gbifID
     assert DWC.PreservedSpecimen in _objects(t, s, RDF.type)
     assert DWC.MaterialEntity in _objects(t, s, RDF.type)
     event = _objects(t, s, COL.collectingEvent)[0]
@@ -124,16 +124,38 @@ def test_specimen_mapping_is_deterministic() -> None:
     assert map_specimen(RECORD, CTX).triples == map_specimen(dict(RECORD), CTX).triples
 
 
-def test_specimen_without_identifier_is_rejected() -> None:
-    out = map_specimen({"recordedBy": "X", "eventDate": "1900"}, CTX)
-    assert out.rejected and out.triples == []
-    assert out.problems[0].severity == "error"
+_PUBLISHED = {k: v for k, v in RECORD.items() if k != "gbifID"}  # as its publisher wrote it
 
 
-def test_occurrence_id_keys_the_specimen() -> None:
-    rec = dict(RECORD, occurrenceID="urn:catalog:BCN:35754")
+def test_specimen_without_identifier_is_keyed_by_its_row() -> None:
+    record = {"recordedBy": "X", "eventDate": "1900"}
+    key = specimen_key(record, CTX.dataset_id, "specimens.csv:7")
+    assert key == SpecimenKey((CTX.dataset_id, "row", "specimens.csv:7"), "row", "specimens.csv:7")
+    out = map_specimen(record, CTX, Minter().specimen(*key.parts))
+    assert out.rejected is None and out.subject == Minter().specimen(*key.parts)
+    assert [(p.column, p.severity) for p in out.problems] == [("catalogNumber", "warning")]
+
+
+def test_occurrence_id_keys_the_specimen_within_its_dataset() -> None:
+    rec = dict(_PUBLISHED, occurrenceID="urn:catalog:BCN:35754")
     triples = map_specimen(rec, CTX).triples
-    assert triples[0][0] == Minter().specimen("urn:catalog:BCN:35754")
+    assert triples[0][0] == Minter().specimen(CTX.dataset_id, "urn:catalog:BCN:35754")
+    other = Context("other-ds", Minter())
+    assert map_specimen(rec, other).subject != triples[0][0]  # two datasets: two nodes
+
+
+def test_specimen_key_per_kind_of_input() -> None:
+    """gbifID (a GBIF download) first, then occurrenceID, then the catalogue triplet."""
+    both = dict(RECORD, occurrenceID="urn:catalog:BCN:35754")
+    assert specimen_key(both, "d").parts == ("gbif", "1234")
+    assert specimen_key(dict(both, gbifID=""), "d").parts == ("d", "urn:catalog:BCN:35754")
+    assert specimen_key(_PUBLISHED, "d") == SpecimenKey(
+        ("d", "catalog", "BCN", "_", "BCN-35754"),
+        "institutionCode collectionCode catalogNumber",
+        "BCN _ BCN-35754",
+    )
+    first = Minter().specimen("d", "x")
+    assert repeat_iri(first, 1) == first and repeat_iri(first, 3) == first + "/repeat/3"
 
 
 def test_unparseable_date_is_kept_and_reported() -> None:
@@ -181,8 +203,8 @@ def test_described_person_and_rejections() -> None:
 
 
 def test_placeholder_occurrence_id_does_not_merge_specimens() -> None:
-    a = map_specimen(dict(RECORD, occurrenceID="present", catalogNumber="2007-0023856"), CTX)
-    b = map_specimen(dict(RECORD, occurrenceID="present", catalogNumber="0025654"), CTX)
+    a = map_specimen(dict(_PUBLISHED, occurrenceID="present", catalogNumber="2007-0023856"), CTX)
+    b = map_specimen(dict(_PUBLISHED, occurrenceID="present", catalogNumber="0025654"), CTX)
     assert a.subject != b.subject
     assert any(p.column == "occurrenceID" for p in a.problems)
 

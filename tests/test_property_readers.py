@@ -95,7 +95,8 @@ def test_csv_any_bytes_give_rows_or_an_input_error(data: bytes) -> None:
 @SETTINGS
 @given(st.lists(st.lists(CELL, min_size=1, max_size=4), max_size=12))
 def test_csv_rows_written_by_a_csv_writer_are_all_counted(
-    fresh_store: Callable[[], Store], rows: list[list[str]]) -> None:
+    fresh_store: Callable[[], Store], rows: list[list[str]]
+) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["catalogNumber", "recordedBy", "eventDate"])
@@ -117,7 +118,8 @@ def test_csv_rows_written_by_a_csv_writer_are_all_counted(
 @SETTINGS
 @given(DELIMITED)
 def test_csv_ingest_counts_add_up_on_any_bytes(
-    fresh_store: Callable[[], Store], data: bytes) -> None:
+    fresh_store: Callable[[], Store], data: bytes
+) -> None:
     with _file("specimens.csv", b"catalogNumber,recordedBy,eventDate\n" + data) as path:
         _ingest(path, fresh_store)
 
@@ -142,7 +144,8 @@ def _read_all(archive: Archive) -> tuple[int, int]:
 @given(DELIMITED)
 @example(b"id\tcatalogNumber\trecordedBy\teventDate\n1\tA1\tSmith, J.\t1911\n1\tA1\n")
 def test_archive_any_data_bytes_give_rows_or_an_input_error(
-    fresh_store: Callable[[], Store], data: bytes) -> None:
+    fresh_store: Callable[[], Store], data: bytes
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "archive"
         folder.mkdir()
@@ -182,7 +185,8 @@ def test_archive_any_meta_xml_gives_an_archive_or_an_input_error(meta: bytes) ->
 @SETTINGS
 @given(st.binary(max_size=300), st.booleans())
 def test_zip_of_any_bytes_gives_an_archive_or_an_input_error(
-    fresh_store: Callable[[], Store], data: bytes, as_member: bool) -> None:
+    fresh_store: Callable[[], Store], data: bytes, as_member: bool
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "archive.zip"
         if as_member:  # a real zip whose members hold the bytes

@@ -25,9 +25,7 @@ from helpers import StoreLocation, new_store
 jsonschema = pytest.importorskip("jsonschema")
 referencing = pytest.importorskip("referencing")
 
-SCHEMAS = (
-    Path(__file__).resolve().parent / "data" / "specs" / "reconciliation" / "0.2" / "schemas"
-)
+SCHEMAS = Path(__file__).resolve().parent / "data" / "specs" / "reconciliation" / "0.2" / "schemas"
 FORM = "application/x-www-form-urlencoded"
 FIXTURE = Path(__file__).resolve().parent / "data" / "reconcile"
 
@@ -207,9 +205,7 @@ KNOWN = [
 
 
 @pytest.mark.parametrize(("name", "props", "expected", "match"), KNOWN)
-def test_known_names(
-    demo: Store, name: str, props: list, expected: str, match: Any
-) -> None:
+def test_known_names(demo: Store, name: str, props: list, expected: str, match: Any) -> None:
     answer = rec.reconcile(demo, {"q0": {"query": name, "type": "Person", "properties": props}})
     result = answer["q0"]["result"]
     assert result and result[0]["id"] == expected, result[:2]
@@ -331,10 +327,10 @@ def expected_id(text: str) -> str:
     """An id of known.csv: as written, or minted from a catalogue number / occurrenceID."""
     m = Minter()
     kind, _, rest = text.partition(":")
-    if kind == "catalog":
-        return m.specimen(*rest.split("/"))[len(m.base) :]
+    if kind == "catalog":  # specimens keyed within the fixture's dataset
+        return m.specimen("reconcile-fixture", "catalog", *rest.split("/"))[len(m.base) :]
     if kind == "occurrence":
-        return m.specimen(rest)[len(m.base) :]
+        return m.specimen("reconcile-fixture", rest)[len(m.base) :]
     if kind == "organization":
         return m.mint("organization", rest)[len(m.base) :]
     return text

@@ -32,7 +32,9 @@ def validate() -> Any:
 
 
 @pytest.fixture(scope="module")
-def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """`collectomics serve` over the demo graph plus the reconciliation fixture collection."""
     workdir = tmp_path_factory.mktemp("reconcile-serve")
     store = new_location(request, workdir / "collectomics-demo.db")

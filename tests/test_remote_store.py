@@ -29,7 +29,9 @@ from collectomics.store import open_store
 from helpers import free_port, run_cli
 from remote_servers import VIRTUOSO_MAX_ROWS, Server
 
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+REAL = (
+    Path(__file__).resolve().parent / "data" / "real"
+)  # the real corpus (tests/data/real/README.md)
 ARCHIVE = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
 CANNED = ("query", "specimens-by-country", "--param", "country=US")
 BY_COUNTRY = (
@@ -379,7 +381,9 @@ def test_a_graph_outside_the_dataset_matches_nothing(remote_store: RemoteStore) 
                 else f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
             ).rows()
         )
-        assert rows[0]["n"] == Literal("0", datatype=IRI("http://www.w3.org/2001/XMLSchema#integer"))
+        assert rows[0]["n"] == Literal(
+            "0", datatype=IRI("http://www.w3.org/2001/XMLSchema#integer")
+        )
     physical = remote_store.physical_graph(G2)
     assert physical is not None
     assert remote_store.query(f"ASK {{ GRAPH <{physical}> {{ ?s ?p ?o }} }}").boolean

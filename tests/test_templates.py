@@ -31,7 +31,11 @@ DATA = Path(__file__).resolve().parent / "data" / "documents"
 BASE = "https://w3id.org/collectomics/"
 M = Minter()
 CTX = Context("t", M)
-REFS = Refs(M, {"C-1": (IRI(BASE + "specimen/F/_/C-1"),), "TWICE": (IRI("urn:a"), IRI("urn:b"))})
+REFS = Refs(
+    M,
+    {"C-1": (IRI(BASE + "specimen/F/_/C-1"),), "TWICE": (IRI("urn:a"), IRI("urn:b"))},
+    {"abc": (IRI(BASE + "specimen/ds/abc"),), "abc2": (IRI("urn:a"), IRI("urn:b"))},
+)
 
 
 def _load(store: Store, name: str, dataset: str) -> IngestReport:
@@ -71,7 +75,11 @@ def fieldmuseum(make_store: Callable[..., Store]) -> Store:
 
 def test_references_resolve_and_errors_say_why() -> None:
     assert REFS.resolve("catalog:C-1") == BASE + "specimen/F/_/C-1"
-    assert REFS.resolve("occurrence:abc") == BASE + "specimen/abc"
+    assert REFS.resolve("occurrence:abc") == BASE + "specimen/ds/abc"
+    with pytest.raises(RefError, match="occurrenceID 'abc2' names 2 specimens"):
+        REFS.resolve("occurrence:abc2")
+    with pytest.raises(RefError, match="no specimen with occurrenceID 'zzz'"):
+        REFS.resolve("occurrence:zzz")
     assert REFS.resolve("cesar", default_kind="person") == BASE + "person/cesar"
     assert REFS.resolve("document:nb/page-3") == BASE + "document/nb/page-3"
     assert REFS.resolve("label:catalog:C-1#2") == BASE + "specimen/F/_/C-1/label/2"
@@ -314,7 +322,9 @@ def test_document_mapping_rejects_bad_shapes() -> None:
     assert out.rejected and where == "documents[3]"
 
 
-def test_iiif_manifest_becomes_document_with_pages_and_images(make_store: Callable[..., Store]) -> None:
+def test_iiif_manifest_becomes_document_with_pages_and_images(
+    make_store: Callable[..., Store],
+) -> None:
     store = make_store()
     report = _load(store, "manifest.json", "iiif")
     assert (report.read, report.loaded, report.rejected) == (4, 3, 1)
@@ -386,7 +396,9 @@ def test_catalog_references_resolve_within_one_dataset(make_store: Callable[...,
 TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
 
 
-def test_shipped_templates_have_every_column_and_load_cleanly(make_store: Callable[..., Store]) -> None:
+def test_shipped_templates_have_every_column_and_load_cleanly(
+    make_store: Callable[..., Store],
+) -> None:
     from collectomics.ingest.csvfile import read_header
     from collectomics.mapping.groups import GROUP_COLUMNS
     from collectomics.mapping.labels import LABEL_COLUMNS

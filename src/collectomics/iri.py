@@ -58,8 +58,15 @@ class Minter:
         """The node describing one source dataset (title, licence, source)."""
         return self.mint("dataset", dataset_id)
 
+    def dataset_of_graph(self, graph: str) -> IRI | None:
+        """The node of the dataset whose named graph is ``graph`` (None: not a dataset graph)."""
+        prefix = self.base + "graph/"
+        return (
+            IRI(self.base + "dataset/" + graph[len(prefix) :]) if graph.startswith(prefix) else None
+        )
+
     def specimen(self, *key: str) -> IRI:
-        """A specimen, keyed by its occurrenceID or by (institution, collection, catalogue)."""
+        """A specimen, keyed as :func:`collectomics.mapping.specimens.specimen_key` says."""
         return self.mint("specimen", *key)
 
     def person(self, key: str) -> IRI:

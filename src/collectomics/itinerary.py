@@ -221,6 +221,7 @@ def _rows(store: Store, person: str, agents: list[str], minter: Minter | None) -
     if minter is None:
         return event_rows(store, agents)
     from collectomics.edgeindex import load_rows
+
     token = facets_token(store, minter)
     rows = load_rows(store, token, person) if token else None
     if rows is not None:

@@ -207,7 +207,9 @@ class Network:
         # an undirected tie is listed from its smaller IRI, whatever order it was read in
         return [
             {"source": u, "target": v, **a}
-            for u, v, a in sorted((min(u, v), max(u, v), a) for u, v, a in self.graph.edges(data=True))
+            for u, v, a in sorted(
+                (min(u, v), max(u, v), a) for u, v, a in self.graph.edges(data=True)
+            )
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -423,7 +425,11 @@ def build_network(
         net = Network(kind, g, sl, source="facets")
     elif person is not None and fresh:
         found = index.ego(person, depth, limit) if index is not None else None
-        g = found if found is not None else _ego_from_facets(store, minter, ids, person, depth, limit)
+        g = (
+            found
+            if found is not None
+            else _ego_from_facets(store, minter, ids, person, depth, limit)
+        )
         net = Network(kind, g, sl, ego=person, depth=depth, source="facets")
     else:
         b = _Builder(ids)
@@ -723,9 +729,7 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
     for v in _stamp(store, minter):
         add(stamp, COL.basedOn, Literal(v))
     ids.fetch_names()
-    index = edgeindex.EdgeIndex.build(
-        token, b.nodes, b.edges, ids.label, lambda n: _kind(ids, n)
-    )
+    index = edgeindex.EdgeIndex.build(token, b.nodes, b.edges, ids.label, lambda n: _kind(ids, n))
     report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
     edgeindex.remember(store, index)
     from collectomics.itinerary import cache_itineraries

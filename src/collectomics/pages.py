@@ -68,6 +68,18 @@ SELECT ?source ?target ?status ?confidence WHERE {
   ?m a col:IdentityMatch ; owl:annotatedSource ?source ; owl:annotatedTarget ?target .
   OPTIONAL { ?m col:matchStatus ?status } OPTIONAL { ?m sssom:confidence ?confidence }
 } ORDER BY ?target"""
+_DUPLICATES = """
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX col: <https://w3id.org/collectomics/ontology#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX schema: <http://schema.org/>
+SELECT ?x ?link ?other ?value (GROUP_CONCAT(DISTINCT STR(?term); separator=" ") AS ?terms)
+       (SAMPLE(?d) AS ?dataset) WHERE {
+  { ?link owl:annotatedSource ?x ; owl:annotatedTarget ?other }
+  UNION { ?link owl:annotatedTarget ?x ; owl:annotatedSource ?other }
+  ?link a col:PossibleDuplicate ; col:matchedOn ?term ; rdf:value ?value .
+  OPTIONAL { ?other schema:includedInDataSet ?d }
+} GROUP BY ?x ?link ?other ?value ORDER BY ?other LIMIT 100"""
 _ROLES = """
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -168,6 +180,7 @@ class Page:
     identity_links: list[dict[str, Any]]
     co_collectors: list[dict[str, Any]]
     flags: list[dict[str, Any]]  # col:RecordFlag annotations on or citing this resource
+    duplicates: list[dict[str, Any]]  # col:PossibleDuplicate links: the other record, evidence
     roles: list[dict[str, Any]]  # specimens by role (collector, determiner, label writer...)
     roles_have_next: bool
     schema_org: dict[str, Any]
@@ -312,10 +325,25 @@ class Pages:
                 }
                 for r in self.store.query(_FLAGS, params={"x": IRI(iri)}).rows()
             ],
+            duplicates=self._duplicates(iri),
             roles=roles,
             roles_have_next=bool(roles) and has_next,
             schema_org=self._schema_org(iri, label, types, properties, links),
         )
+
+    def _duplicates(self, iri: str) -> list[dict[str, Any]]:
+        """The records that may be this one published elsewhere, with what matched."""
+        return [
+            {
+                "other": str(r["other"]),
+                "label": self.label(str(r["other"])),
+                "local": str(r["other"]).startswith(self.base),
+                "matched_on": [short(t) for t in _text(r["terms"]).split()],
+                "value": _text(r["value"]),
+                "dataset": str(r["dataset"]) if "dataset" in r else "",
+            }
+            for r in self.store.query(_DUPLICATES, params={"x": IRI(iri)}).rows()
+        ]
 
     def _co_collectors(self, iri: str) -> list[dict[str, Any]]:
         from collectomics.errors import CollectomicsError

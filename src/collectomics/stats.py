@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from collectomics.iri import Minter
+from collectomics.model import IRI
 from collectomics.store import Store
 
 _COUNTS = """
@@ -17,10 +19,12 @@ SELECT
   (COUNT(DISTINCT ?specimen) AS ?specimens) (COUNT(DISTINCT ?person) AS ?people)
   (COUNT(DISTINCT ?agent) AS ?agents) (COUNT(DISTINCT ?document) AS ?documents)
   (COUNT(DISTINCT ?media) AS ?media_items) (COUNT(DISTINCT ?link) AS ?links)
+  (COUNT(DISTINCT ?duplicate) AS ?duplicates)
 WHERE {
   { ?specimen a dwc:MaterialEntity } UNION { ?person a foaf:Person }
   UNION { ?agent a col:NameStringAgent } UNION { ?document a rico:Record }
   UNION { ?media a dcmitype:StillImage } UNION { ?link a col:IdentityMatch }
+  UNION { ?duplicate a col:PossibleDuplicate }
 }
 """
 
@@ -35,6 +39,7 @@ class Stats:
     documents: int
     media: int
     identity_links: int
+    possible_duplicates: int
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -55,4 +60,31 @@ def graph_stats(store: Store, derived: Sequence[str] = ()) -> Stats:
         documents=n["documents"],
         media=n["media_items"],
         identity_links=n["links"],
+        possible_duplicates=n["duplicates"],
     )
+
+
+_RECORDS = """
+PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
+PREFIX schema: <http://schema.org/>
+SELECT ?d (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  ?s schema:includedInDataSet ?d .
+  { ?s a dwc:MaterialEntity } UNION { ?s a dwc:Occurrence }
+} GROUP BY ?d
+"""
+
+
+def dataset_records(store: Store, minter: Minter) -> dict[str, int]:
+    """Specimen nodes (one per specimen record: material entities and observations) in each
+    dataset's graph, by graph: what the ingest report of the dataset counts as ``specimens``
+    (``loaded``, for an Occurrence core)."""
+    counts = {}
+    for graph in store.graphs():
+        node = minter.dataset_of_graph(graph)
+        if node is None:
+            continue
+        rows = store.query(_RECORDS, params={"d": IRI(node)}, default_graphs=[graph]).rows()
+        n = sum(int(row["n"].value) for row in rows)  # type: ignore[union-attr]
+        if n:
+            counts[graph] = n
+    return counts

@@ -446,21 +446,25 @@ def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def stats(obj: Context, as_json: bool) -> None:
-    """Count datasets, triples, specimens, people, documents, media and identity links."""
-    from collectomics.stats import graph_stats
+    """Count datasets, triples, specimens, people, documents, media and identity links, and the
+    specimen records of each dataset (what its ingest report counts)."""
+    from collectomics.stats import dataset_records, graph_stats
 
     with obj.open(read_only=True) as store:
+        from collectomics.ingest.duplicates import duplicates_graph
         from collectomics.network import facets_graph
 
-        counts = graph_stats(store, [facets_graph(obj.minter)]).to_dict()
+        derived = [facets_graph(obj.minter), duplicates_graph(obj.minter)]
+        counts = graph_stats(store, derived).to_dict()
+        records = dataset_records(store, obj.minter)
         graphs = store.graphs()
     if as_json:
-        click.echo(json.dumps({**counts, "graphs": graphs}, indent=2))
+        click.echo(json.dumps({**counts, "records": records, "graphs": graphs}, indent=2))
         return
     for key, value in counts.items():
         click.echo(f"{key.replace('_', ' '):>20}: {value:,}")
     for g in graphs:
-        click.echo(f"{'graph':>20}: {g}")
+        click.echo(f"{'graph':>20}: {g}" + (f" ({records[g]:,} records)" if g in records else ""))
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:

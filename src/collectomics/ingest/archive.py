@@ -16,9 +16,9 @@ from pathlib import Path
 from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
-from collectomics.ingest.firstseen import FirstSeen
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
-from collectomics.iri import slug
+from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context, Mapped, date_literal
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import DC_TERMS, canonical_term
@@ -31,6 +31,7 @@ from collectomics.mapping.extensions import (
 )
 from collectomics.mapping.specimens import map_specimen
 from collectomics.model import IRI, DatasetMetadata, Literal
+from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
@@ -115,14 +116,6 @@ def qualified(exc: InputError, path: Path) -> InputError:
     )
 
 
-def same_specimen(first_line: int, subject: IRI) -> str:
-    """The warning for a record that describes the specimen of an earlier line."""
-    return (
-        f"describes the same specimen as line {first_line} (same key); "
-        f"both records are merged into <{subject}>"
-    )
-
-
 def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IRI | Literal]]]:
     """The node of a GBIF source dataset (a record's ``datasetKey``, a download's
     ``dataset/KEY.xml``) and the triples that make it, made even when no EML describes it."""
@@ -138,20 +131,30 @@ def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IR
 class _Loader:
     """The state of one archive's streaming: report, sink, ids, source datasets."""
 
-    def __init__(self, arc: Archive, path: Path, ctx: Context, report: IngestReport, sink: Sink):
+    def __init__(
+        self,
+        arc: Archive,
+        path: Path,
+        ctx: Context,
+        report: IngestReport,
+        sink: Sink,
+        keys: SpecimenKeys,
+    ):
         self.arc, self.path, self.ctx, self.report, self.sink = arc, path, ctx, report, sink
+        self.keys = keys
         self.ids: dict[str, IRI] = {}
         self.sources: dict[str, IRI] = {}
-        # specimen IRI (as a 64-bit digest: a million IRIs would hold ~200 MB) -> first line
-        self.first_row = FirstSeen()
 
     def where(self, spec: FileSpec) -> str:
         return member_name(self.path, spec)
 
     # -- specimens ----------------------------------------------------------------------
 
-    def specimen(self, row: Row, record: dict[str, str], file: str, keep_id: bool) -> IRI | None:
-        mapped = map_specimen(record, self.ctx)
+    def specimen(
+        self, row: Row, record: dict[str, str], spec: FileSpec, file: str, keep_id: bool
+    ) -> IRI | None:
+        iri, repeated = self.keys.mint(record, file, spec.name, row.line)
+        mapped = map_specimen(record, self.ctx, iri)
         for p in mapped.problems:
             self.report.problem(file, row.line, p.column, p.reason, p.severity)
         if mapped.rejected or mapped.subject is None:
@@ -159,10 +162,10 @@ class _Loader:
             return None
         self.report.loaded += 1
         self.report.unknown_agents += mapped.unknown_agents
+        self.report.specimens += 1
         subject = mapped.subject
-        seen = self.first_row.setdefault(subject, row.line)
-        if seen != row.line:
-            self.report.problem(file, row.line, None, same_specimen(seen, subject), "warning")
+        if repeated:
+            self.report.problem(file, row.line, None, repeated, "warning")
         self.sink.mapped(mapped)
         key = record.get("datasetKey", "").strip()
         if key:
@@ -184,7 +187,7 @@ class _Loader:
                 self.sink.record_done()
                 continue
             record = {rename[t]: v for t, v in row.values.items() if t in rename}
-            subject = self.specimen(row, record, file, keep_ids or pairing is not None)
+            subject = self.specimen(row, record, core, file, keep_ids or pairing is not None)
             if pairing is not None and subject is not None and row.id:
                 pairing.core_row(row.id, subject, row.values)
             self.sink.record_done()
@@ -237,7 +240,8 @@ class _Loader:
                 continue
             own = {rename[t]: v for t, v in row.values.items() if t in rename}
             record = child_record(parent[1], own)
-            mapped = map_specimen(record, self.ctx)
+            iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
+            mapped = map_specimen(record, self.ctx, iri)
             for p in mapped.problems:
                 self.report.problem(occ_file, row.line, p.column, p.reason, p.severity)
             if mapped.rejected or mapped.subject is None:
@@ -245,6 +249,9 @@ class _Loader:
                 continue
             counts.loaded += 1
             self.report.unknown_agents += mapped.unknown_agents
+            self.report.specimens += 1
+            if repeated:
+                self.report.problem(occ_file, row.line, None, repeated, "warning")
             self.sink.mapped(mapped)
             if word == "event":
                 own_event = self.ctx.minter.part(mapped.subject, "event")
@@ -416,19 +423,29 @@ def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) 
     return out.triples
 
 
-def default_dataset_id(path: Path) -> str:
-    """The dataset id an archive names itself by, so that a newer version replaces the older.
+#: a GBIF download key, as its metadata.xml gives it ("GBIF Occurrence Download 0000154-...")
+_DOWNLOAD_KEY = re.compile(rb"\b(\d{7}-\d{15})\b")
 
-    A GBIF download (per-dataset EML files) is named by its file, the download key; another
-    archive by its EML packageId without a version suffix (``.../v1.3``); a plain file by its
-    stem.
+
+def default_dataset_id(path: Path) -> str:
+    """The dataset id an archive names itself by, so that a newer version replaces the older
+    and one download is one dataset however it arrives.
+
+    A GBIF download (per-dataset EML files) is named by its download key, read from its
+    ``metadata.xml`` (so the zip and the folder it unpacks to are one dataset), else by its
+    file; another archive by its EML packageId without a version suffix (``.../v1.3``); a plain
+    file by its stem (a SIMPLE_CSV download's file is named by its key).
     """
     stem = path.stem if path.is_file() else path.name
     if path.is_file() and path.suffix.lower() != ".zip":
         return slug(stem)
     try:
         with Archive.open(path) as arc:
-            if arc.dataset_metadata_names() or not arc.metadata_name:
+            if arc.dataset_metadata_names():
+                text = arc.read_bytes(arc.metadata_name) if arc.metadata_name else b""
+                key = _DOWNLOAD_KEY.search(text)
+                return key.group(1).decode("ascii") if key else slug(stem)
+            if not arc.metadata_name:
                 return slug(stem)
             meta = parse_eml(arc.read_bytes(arc.metadata_name), source=str(path))
     except InputError:
@@ -442,24 +459,87 @@ def default_dataset_id(path: Path) -> str:
     return slug(package) if package else slug(stem)
 
 
+#: core records whose IRIs are looked up in the store before a download is loaded
+SAMPLE = 200
+_DATASETS_OF = "SELECT ?s ?d WHERE { ?s <http://schema.org/includedInDataSet> ?d }"  # ?s bound
+
+
+def records_elsewhere(
+    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None = None
+) -> tuple[IRI, int, int] | None:
+    """Whether the records of the archive at ``path`` are already in the store under another
+    dataset id: (that dataset's node, records of the sample found there, sample size), else
+    None. Only records keyed independently of their dataset (a GBIF download's, by gbifID) can
+    be found; the first :data:`SAMPLE` core records are looked up."""
+    try:
+        return _records_elsewhere(store, path, dataset_id, minter, encoding)
+    except InputError as exc:
+        raise qualified(exc, path) from None
+
+
+def _records_elsewhere(
+    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None
+) -> tuple[IRI, int, int] | None:
+    own = minter.dataset(dataset_id)
+    datasets = {n for g in store.graphs() if (n := minter.dataset_of_graph(g)) is not None}
+    keys = SpecimenKeys(dataset_id, minter)
+    found: dict[IRI, int] = {}
+    sampled = 0
+    with Archive.open(path, encoding=encoding) as arc:
+        if _row_type(arc.core) != OCCURRENCE:
+            return None
+        rename = _renamer(arc.core, "", IngestReport("", ""))
+        for row in arc.rows(arc.core):
+            if sampled >= SAMPLE:
+                break
+            if isinstance(row, RowError):
+                continue
+            record = {rename[t]: v for t, v in row.values.items() if t in rename}
+            iri, _ = keys.mint(record, "", arc.core.name, row.line)
+            if not iri.startswith(minter.specimen("gbif") + "/"):
+                return None  # keyed within its dataset: another id gives other IRIs
+            sampled += 1
+            for r in store.query(_DATASETS_OF, params={"s": iri}).rows():
+                node = IRI(str(r["d"]))
+                if node != own and node in datasets:
+                    found[node] = found.get(node, 0) + 1
+    if not found:
+        return None
+    node, n = max(found.items(), key=lambda item: item[1])
+    return node, n, sampled
+
+
 def stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, *, encoding: str | None = None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    *,
+    encoding: str | None = None,
+    keys: SpecimenKeys | None = None,
 ) -> DatasetMetadata | None:
-    """Map every record of an archive (or single Darwin Core file) into ``sink``.
+    """Map every record of an archive (or single Darwin Core file) into ``sink``; ``keys``,
+    the specimen keys of the dataset's files read before this one.
 
     Returns the archive's own EML metadata, if it has some, for the dataset node.
     """
+    keys = keys or SpecimenKeys(ctx.dataset_id, ctx.minter)
     try:
-        return _stream_archive(path, ctx, report, sink, encoding)
+        return _stream_archive(path, ctx, report, sink, encoding, keys)
     except InputError as exc:
         raise qualified(exc, path) from None
 
 
 def _stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, encoding: str | None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    encoding: str | None,
+    keys: SpecimenKeys,
 ) -> DatasetMetadata | None:
     with Archive.open(path, encoding=encoding) as arc:
-        loader = _Loader(arc, path, ctx, report, sink)
+        loader = _Loader(arc, path, ctx, report, sink, keys)
         meta = loader.metadata()
         kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
         core_type = _row_type(arc.core)

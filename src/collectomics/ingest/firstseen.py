@@ -1,10 +1,11 @@
-"""Which line first described each specimen of an archive, in 12 to 24 bytes a specimen.
+"""Which line first described each specimen key of a dataset, in 16 to 32 bytes a key.
 
 Duplicate detection keeps one entry per specimen for the whole ingest. A dict of 64-bit digest
 -> line costs ~100 bytes an entry (two int objects and a slot: ~95 MB at 1,000,000 records,
 which the ingest's 2 GiB budget could not spare beside the store's bulk loader); this table keeps
 the digests and lines in two flat arrays with open addressing, and costs about a microsecond a
-record.
+record. A line is a 64-bit number, so that a reader can pack which file it is in beside it
+(:class:`collectomics.ingest.keys.SpecimenKeys`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class FirstSeen:
         while size < capacity:
             size <<= 1
         self._keys = array("Q", bytes(8 * size))  # 0 marks an empty slot
-        self._lines = array("I", bytes(4 * size))  # lines past 2**32 - 1 are kept as that
+        self._lines = array("Q", bytes(8 * size))
         self._count = 0
 
     def __len__(self) -> int:
@@ -43,7 +44,7 @@ class FirstSeen:
                 return self._lines[slot]
             if found == 0:
                 keys[slot] = digest
-                self._lines[slot] = min(line, 0xFFFFFFFF)
+                self._lines[slot] = line
                 self._count += 1
                 if 2 * self._count > len(keys):
                     self._grow()
@@ -54,7 +55,7 @@ class FirstSeen:
         old = zip(self._keys, self._lines, strict=True)
         size = 2 * len(self._keys)
         self._keys = array("Q", bytes(8 * size))
-        self._lines = array("I", bytes(4 * size))
+        self._lines = array("Q", bytes(8 * size))
         keys, lines, mask = self._keys, self._lines, size - 1
         for digest, line in old:
             if digest:

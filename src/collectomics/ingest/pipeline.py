@@ -27,6 +27,8 @@ from typing import IO
 
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
+from collectomics.ingest.duplicates import link_duplicates
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
@@ -87,6 +89,12 @@ class IngestReport:
     triples: int = 0
     #: agent terms that name no one ('Anon.', 's.coll.', '?'), kept as unknown agents
     unknown_agents: int = 0
+    #: specimen nodes made: one per specimen record (core rows of an Occurrence core, rows of
+    #: the Occurrence extension of an Event or Taxon core); what the dataset's graph holds
+    specimens: int = 0
+    #: possible-duplicate pairs linking a record of this dataset to one of another dataset (or
+    #: of another source dataset of one GBIF download), in the duplicates graph
+    duplicates: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -115,6 +123,13 @@ class IngestReport:
         )
         if self.unknown_agents:
             text += f"; {self.unknown_agents} unknown agents ('Anon.', 's.coll.'...)"
+        if self.specimens != self.loaded and self.specimens:
+            text += f"\n  {self.specimens} specimen records (one specimen node each)"
+        if self.duplicates:
+            text += (
+                f"\n  {self.duplicates} possible duplicate pairs linked (same occurrenceID, or "
+                "institution and catalogue number, in another dataset)"
+            )
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
         return text
@@ -342,10 +357,11 @@ def ingest_dataset(
     ctx = Context(spec.dataset_id, minter, ntriples=True)
     digest = _digest(spec.files)
     from collectomics.ingest.templates import KINDS as TEMPLATE_KINDS
-    from collectomics.ingest.templates import catalog_index, stream_template
+    from collectomics.ingest.templates import specimen_index, stream_template
     from collectomics.mapping.refs import Refs
 
-    refs = Refs(minter, catalog_index(store, kinds, minter))
+    catalog, occurrences = specimen_index(store, kinds, minter, spec.dataset_id)
+    refs = Refs(minter, catalog, occurrences, spec.dataset_id)
 
     def produce(out: IO[bytes]) -> None:
         with streaming_gc():
@@ -357,11 +373,12 @@ def ingest_dataset(
         sink = Sink(out, on_record)
         sinks.append(sink)
         meta = DatasetMetadata()
+        keys = SpecimenKeys(spec.dataset_id, minter)
         for path, kind in kinds:
             if kind == "people":
                 _stream_people(path, ctx, report, sink)
             elif kind in ("dwca", "specimens"):
-                meta = stream_archive(path, ctx, report, sink, encoding=encoding) or meta
+                meta = stream_archive(path, ctx, report, sink, encoding=encoding, keys=keys) or meta
             elif kind in TEMPLATE_KINDS:
                 stream_template(path, kind, ctx, refs, report, sink)
         sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
@@ -380,6 +397,8 @@ def ingest_dataset(
             f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
         ) from None
     report.triples = stated + sum(sink.written for sink in sinks)
+    if any(kind in ("dwca", "specimens") for _, kind in kinds):
+        report.duplicates = link_duplicates(store, minter, spec.dataset_id)
     return report
 
 
@@ -393,8 +412,14 @@ def ingest_files(
     on_record: Callable[[int], None] | None = None,
     encoding: str | None = None,
 ) -> list[IngestReport]:
-    """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its stem)."""
-    from collectomics.ingest.archive import default_dataset_id
+    """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its own id,
+    see :func:`~collectomics.ingest.archive.default_dataset_id`).
+
+    Without ``dataset_id`` or ``replace``, a file whose records are already in the store under
+    another dataset id (the same GBIF download named otherwise; the same file under another
+    name) is refused with an InputError naming that dataset, before anything is loaded.
+    """
+    from collectomics.ingest.archive import default_dataset_id, records_elsewhere
 
     for path in paths:
         if not path.exists():
@@ -408,9 +433,55 @@ def ingest_files(
             if not path.exists():
                 raise InputError("no such file", file=str(path))
             file_kind(path, encoding)
+    if not dataset_id and not replace:
+        for spec in specs:
+            _refuse_if_loaded_elsewhere(store, spec, minter, encoding, records_elsewhere)
     return [
         ingest_dataset(
             store, s, minter=minter, replace=replace, on_record=on_record, encoding=encoding
         )
         for s in specs
     ]
+
+
+def _refuse_if_loaded_elsewhere(
+    store: Store,
+    spec: DatasetSpec,
+    minter: Minter,
+    encoding: str | None,
+    records_elsewhere: Callable[..., tuple[IRI, int, int] | None],
+) -> None:
+    """InputError when ``spec``'s files are already in the store under another dataset id:
+    the same bytes (the dataset node's sha256), or, for a download, the same records."""
+    own = minter.dataset(spec.dataset_id)
+    if minter.graph(spec.dataset_id) in store.graphs():
+        return  # the same id: ingest_dataset asks for --replace itself
+    digest = _digest(spec.files)
+    rows = store.query(
+        "SELECT ?d ?h WHERE { ?d <http://schema.org/sha256> ?h }", params={"h": Literal(digest)}
+    ).rows()
+    same = sorted(str(r["d"]) for r in rows if str(r["d"]) != own)
+    where = ", ".join(str(f) for f in spec.files)
+    advice = (
+        f"pass --replace to load them again as dataset {spec.dataset_id!r} anyway, or --dataset "
+        "to choose the id"
+    )
+    if same:
+        raise InputError(
+            f"these files are already in the store, byte for byte, as dataset "
+            f"<{same[0]}>; {advice}",
+            file=where,
+            dataset=spec.dataset_id,
+        )
+    for path in spec.files:
+        if file_kind(path, encoding) not in ("dwca", "specimens"):
+            continue
+        found = records_elsewhere(store, path, spec.dataset_id, minter, encoding)
+        if found:
+            node, n, sampled = found
+            raise InputError(
+                f"{n} of the first {sampled} records are already in the store in dataset "
+                f"<{node}> (the same download loaded under another id?); {advice}",
+                file=str(path),
+                dataset=spec.dataset_id,
+            )

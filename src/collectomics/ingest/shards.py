@@ -54,12 +54,11 @@ from collectomics.ingest.archive import (
     default_dataset_id,
     member_name,
     qualified,
-    same_specimen,
     source_dataset,
 )
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
-from collectomics.ingest.firstseen import FirstSeen
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.pipeline import (
     Counts,
     DatasetSpec,
@@ -89,9 +88,9 @@ BATCH = 1000
 MAX_SHARDS = 256
 
 # batch kinds
-SPECIMENS = "specimens"  # Occurrence core rows: (line, record, verbatim)
+SPECIMENS = "specimens"  # Occurrence core rows: (line, record, verbatim, specimen IRI)
 PARENTS = "parents"  # Event or Taxon core rows: (line, record, node)
-CHILDREN = "children"  # the Occurrence extension of an Event/Taxon core: (line, record, parent)
+CHILDREN = "children"  # an Event/Taxon core's Occurrence extension: (line, record, parent, IRI)
 MEDIA = "media"  # extension rows: (line, values, specimen, number, related)
 IDENTIFICATION = "identification"
 RELATIONSHIP = "relationship"
@@ -111,15 +110,16 @@ class Reject:
 class Batch:
     """Rows of one file of one archive, read and resolved, for :func:`map_batch`.
 
-    ``items`` per ``kind``: ``SPECIMENS`` ``(line, record, verbatim)`` with ``record`` the row
+    ``items`` per ``kind``: ``SPECIMENS`` ``(line, record, verbatim, iri)`` with ``record`` the row
     renamed to Darwin Core names (or a :class:`Reject`) and ``verbatim`` None or GBIF's verbatim
     row paired with it, ``(line, core id, values, the core row's own values)``; ``PARENTS``
-    ``(line, record, node)``; ``CHILDREN`` ``(line, record, parent node)`` with the parent's
+    ``(line, record, node)``; ``CHILDREN`` ``(line, record, parent node, iri)`` with the parent's
     fields merged into ``record``; ``MEDIA``/``IDENTIFICATION``/``RELATIONSHIP`` ``(line, values,
     specimen, number, related)`` with ``values`` keyed by term IRI, ``number`` the row's label
     among its specimen's rows and ``related`` the IRI the reader resolved for
     ``relatedResourceID`` (or None); ``TRIPLES`` triples. ``file`` names the file in problems;
     ``verbatim_file`` the verbatim file; ``word`` is 'event' or 'taxon' for the Event/Taxon cores.
+    ``iri`` is the specimen IRI the reader minted for the row (:class:`SpecimenKeys`).
     """
 
     kind: str
@@ -209,10 +209,10 @@ def _rejected(file: str, line: int, reject: Reject) -> Outcome:
 def _specimen(
     item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
 ) -> Outcome:
-    line, record, verbatim = item
+    line, record, verbatim, iri = item
     if isinstance(record, Reject):
         return _rejected(batch.file, line, record)
-    mapped = map_specimen(record, ctx)
+    mapped = map_specimen(record, ctx, iri)
     problems = _problems(batch.file, line, mapped)
     subject = mapped.subject
     if mapped.rejected or subject is None:  # its verbatim row, if any, is not loaded either
@@ -245,10 +245,10 @@ def _parent(
 def _child(
     item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
 ) -> Outcome:
-    line, record, parent = item
+    line, record, parent, iri = item
     if isinstance(record, Reject):
         return _rejected(batch.file, line, record)
-    mapped = map_specimen(record, ctx)
+    mapped = map_specimen(record, ctx, iri)
     problems = _problems(batch.file, line, mapped)
     if mapped.rejected or mapped.subject is None:
         return Outcome(False, None, problems)
@@ -487,6 +487,7 @@ class _Dataset:
 
     def __init__(self, ctx: Context, report: IngestReport, pool: _Pool) -> None:
         self.ctx, self.report, self.pool = ctx, report, pool
+        self.keys = SpecimenKeys(ctx.dataset_id, ctx.minter)
         self.described: set[object] = set()
         self.shared: list[Triple] = []
 
@@ -522,7 +523,7 @@ class _Reader:
         self.ctx, self.report, self.pool = dataset.ctx, dataset.report, dataset.pool
         self.batch_size = self.pool.batch_size
         self.ids: dict[str, IRI] = {}
-        self.first_row = FirstSeen()
+        self.keys = dataset.keys
 
     def where(self, spec: FileSpec) -> str:
         return member_name(self.path, spec)
@@ -552,19 +553,21 @@ class _Reader:
         pairing = _Pairing(self, verbatim) if verbatim else None
         v_file = pairing.file if pairing else ""
         batch = Batch(SPECIMENS, file, verbatim_file=v_file)
-        # per item: (line, core id, problems the pairing found reading ahead, the verbatim row)
-        side: list[tuple[int, str | None, list[Problem], Row | None]] = []
+        # per item: (line, core id, problems the pairing found reading ahead, the verbatim row,
+        # the warning when the record's key repeats)
+        side: list[tuple[int, str | None, list[Problem], Row | None, str | None]] = []
         for row in self.arc.rows(core):
             self.report.read += 1
             if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None))
-                side.append((row.line, None, [], None))
+                batch.items.append((row.line, Reject(None, row.reason), None, None))
+                side.append((row.line, None, [], None, None))
             else:
                 record = {rename[t]: v for t, v in row.values.items() if t in rename}
                 paired, found = pairing.take(row.id) if pairing and row.id else (None, [])
                 v_item = (paired.line, row.id, paired.values, row.values) if paired else None
-                batch.items.append((row.line, record, v_item))
-                side.append((row.line, row.id, found, paired))
+                iri, repeated = self.keys.mint(record, file, core.name, row.line)
+                batch.items.append((row.line, record, v_item, iri))
+                side.append((row.line, row.id, found, paired, repeated))
             if len(batch.items) >= self.batch_size:
                 self.send(batch, self._specimens_done(side, keep_ids, pairing))
                 batch, side = Batch(SPECIMENS, file, verbatim_file=v_file), []
@@ -574,7 +577,7 @@ class _Reader:
 
     def _specimens_done(
         self,
-        side: list[tuple[int, str | None, list[Problem], Row | None]],
+        side: list[tuple[int, str | None, list[Problem], Row | None, str | None]],
         keep_ids: bool,
         pairing: _Pairing | None,
     ) -> Callable[[list[Outcome]], None]:
@@ -582,17 +585,18 @@ class _Reader:
         file = self.where(self.arc.core)
 
         def apply(outcomes: list[Outcome]) -> None:
-            for (line, core_id, found, paired), outcome in zip(side, outcomes, strict=True):
+            for (line, core_id, found, paired, repeated), outcome in zip(
+                side, outcomes, strict=True
+            ):
                 report.problems.extend(outcome.problems)
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
                     report.unknown_agents += outcome.unknown_agents
-                    subject = outcome.subject
-                    seen = self.first_row.setdefault(subject, line)
-                    if seen != line:
-                        report.problem(file, line, None, same_specimen(seen, subject), "warning")
+                    report.specimens += 1
+                    if repeated:
+                        report.problem(file, line, None, repeated, "warning")
                     if keep_ids and core_id:
-                        self.ids[core_id] = subject
+                        self.ids[core_id] = outcome.subject
                 else:
                     report.rejected += 1
                 if pairing is not None and outcome.verbatim is not None:
@@ -634,22 +638,29 @@ class _Reader:
         counts = self.counts(occurrences)
         occ_file = self.where(occurrences)
         rename = self.rename(occurrences, occ_file)
-        apply = self._extension_done(counts)
         batch = Batch(CHILDREN, occ_file, word=word)
+        repeats: list[Problem | None] = []  # per item: the warning when its key repeats
         for row in self.arc.rows(occurrences):
             counts.read += 1
             if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None))
+                batch.items.append((row.line, Reject(None, row.reason), None, None))
+                repeats.append(None)
             elif (parent := events.get(row.id or "")) is None:
                 reason = f"no {word} with id {row.id!r} in the core"
-                batch.items.append((row.line, Reject("coreid", reason), None))
+                batch.items.append((row.line, Reject("coreid", reason), None, None))
+                repeats.append(None)
             else:
                 own = {rename[t]: v for t, v in row.values.items() if t in rename}
-                batch.items.append((row.line, child_record(parent[1], own), parent[0]))
+                record = child_record(parent[1], own)
+                iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
+                batch.items.append((row.line, record, parent[0], iri))
+                repeats.append(
+                    Problem(occ_file, row.line, None, repeated, "warning") if repeated else None
+                )
             if len(batch.items) >= self.batch_size:
-                self.send(batch, apply)
-                batch = Batch(CHILDREN, occ_file, word=word)
-        self.send(batch, apply)
+                self.send(batch, self._extension_done(counts, repeats))
+                batch, repeats = Batch(CHILDREN, occ_file, word=word), []
+        self.send(batch, self._extension_done(counts, repeats))
 
     def _core_done(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
@@ -659,13 +670,22 @@ class _Reader:
             else:
                 self.report.rejected += 1
 
-    def _extension_done(self, counts: Counts) -> Callable[[list[Outcome]], None]:
+    def _extension_done(
+        self, counts: Counts, repeats: list[Problem | None] | None = None
+    ) -> Callable[[list[Outcome]], None]:
+        """Apply a batch's outcomes; ``repeats``, per row of an Occurrence extension, the
+        warning when its specimen key repeats."""
+
         def apply(outcomes: list[Outcome]) -> None:
-            for outcome in outcomes:
+            for i, outcome in enumerate(outcomes):
                 self.report.problems.extend(outcome.problems)
                 if outcome.loaded:
                     counts.loaded += 1
                     self.report.unknown_agents += outcome.unknown_agents
+                    if repeats is not None:  # an Occurrence extension: each row a specimen
+                        self.report.specimens += 1
+                        if (repeated := repeats[i]) is not None:
+                            self.report.problems.append(repeated)
                 else:
                     counts.rejected += 1
 

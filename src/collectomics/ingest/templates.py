@@ -3,7 +3,7 @@
 Each reader validates as it maps: every row, document or part is loaded or rejected, and
 every problem names its file and its row and column (CSV) or JSON path (JSON). References to
 specimens by catalogue number are looked up in the store before loading starts
-(:func:`catalog_index`), since the mapping itself never reads the store.
+(:func:`specimen_index`), since the mapping itself never reads the store.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from collectomics.errors import InputError
 from collectomics.ingest.csvfile import read_header, read_rows
+from collectomics.ingest.dwca import Archive, RowError
+from collectomics.ingest.keys import SpecimenKeys
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.documents import document_refs, map_document
@@ -24,7 +26,6 @@ from collectomics.mapping.iiif import is_manifest, map_manifest
 from collectomics.mapping.labels import LABEL_COLUMNS, map_label
 from collectomics.mapping.media import MEDIA_COLUMNS, map_media
 from collectomics.mapping.refs import Refs, catalog_refs
-from collectomics.mapping.specimens import specimen_key
 from collectomics.model import IRI, Literal
 from collectomics.store import Store
 
@@ -94,36 +95,51 @@ def _references(path: Path, kind: str) -> list[str]:
     return []
 
 
-def catalog_index(
-    store: Store, files: Iterable[tuple[Path, str]], minter: Minter
-) -> dict[str, tuple[IRI, ...]]:
-    """catalogue number -> specimens that have it, for every ``catalog:`` reference in ``files``:
-    the specimens already in the store, and those of specimen CSV files loaded alongside."""
+def specimen_index(
+    store: Store, files: Iterable[tuple[Path, str]], minter: Minter, dataset_id: str
+) -> tuple[dict[str, tuple[IRI, ...]], dict[str, tuple[IRI, ...]]]:
+    """(catalogue number, occurrenceID) -> specimens that have it, for every ``catalog:`` and
+    ``occurrence:`` reference in ``files``: the specimens already in the store, and those of
+    specimen CSV files loaded alongside into ``dataset_id`` (their IRIs minted as the ingest
+    will mint them)."""
     files = list(files)
-    wanted: set[str] = set()
+    values: list[str] = []
     for path, kind in files:
         if kind in KINDS:
-            wanted |= catalog_refs(_references(path, kind))
-    found: dict[str, set[IRI]] = {number: set() for number in wanted}
-    query = (
-        "SELECT DISTINCT ?s ?c WHERE { ?s <http://rs.tdwg.org/dwc/terms/catalogNumber> ?c ; "
-        "a <http://rs.tdwg.org/dwc/terms/MaterialEntity> } ORDER BY ?s"
-    )
-    for number in sorted(wanted):
-        rows = store.query(query, params={"c": Literal(number)}).rows()
-        found[number].update(IRI(str(r["s"])) for r in rows)
+            values += _references(path, kind)
+    found: dict[str, dict[str, set[IRI]]] = {
+        term: {key: set() for key in catalog_refs(values, kind)}
+        for term, kind in (("catalogNumber", "catalog"), ("occurrenceID", "occurrence"))
+    }
+    for term, wanted in found.items():
+        query = (
+            f"SELECT DISTINCT ?s ?c WHERE {{ ?s <http://rs.tdwg.org/dwc/terms/{term}> ?c ; "
+            "<http://schema.org/includedInDataSet> ?d } ORDER BY ?s"
+        )
+        for key in sorted(wanted):
+            rows = store.query(query, params={"c": Literal(key)}).rows()
+            wanted[key].update(IRI(str(r["s"])) for r in rows)
+    keys = SpecimenKeys(dataset_id, minter)
     for path, kind in files:
-        if kind != "specimens" or not wanted:
+        if kind != "specimens" or not any(found.values()):
             continue
-        for _, record in read_rows(path):
-            if not isinstance(record, dict):
-                continue
-            terms = {canonical_term(k) or k: v for k, v in record.items()}
-            number = (terms.get("catalogNumber") or "").strip()
-            key = specimen_key(terms)
-            if number in found and key is not None:
-                found[number].add(minter.specimen(*key))
-    return {number: tuple(sorted(iris)) for number, iris in found.items()}
+        with Archive.open(path) as arc:
+            core = arc.core
+            rename = {f.term: canonical_term(f.term) or f.term for f in core.fields}
+            for row in arc.rows(core):
+                if isinstance(row, RowError):
+                    continue
+                terms = {rename[t]: v for t, v in row.values.items() if t in rename}
+                iri, _ = keys.mint(terms, str(path), core.name, row.line)
+                for term, wanted in found.items():
+                    key = (terms.get(term) or "").strip()
+                    if key in wanted:
+                        wanted[key].add(iri)
+    catalog, occurrences = (
+        {key: tuple(sorted(iris)) for key, iris in found[term].items()}
+        for term in ("catalogNumber", "occurrenceID")
+    )
+    return catalog, occurrences
 
 
 def _record(

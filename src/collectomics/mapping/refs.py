@@ -4,7 +4,9 @@ A reference is written ``kind:key`` or as an absolute IRI:
 
 - ``catalog:BCN-35752``: the specimen with that ``dwc:catalogNumber``, looked up by the ingest
   among specimens already in the store (passed in as :attr:`Refs.catalog`);
-- ``occurrence:ID``: the specimen keyed by its ``occurrenceID``;
+- ``occurrence:ID``: the specimen with that ``dwc:occurrenceID``, looked up the same way
+  (:attr:`Refs.occurrences`), since an occurrenceID keys a specimen only within its dataset;
+  one not in the store yet is the IRI it will have in the dataset being loaded;
 - ``person:ID``, ``group:ID``, ``media:ID``, ``document:ID`` (``document:ID/PART/...`` for a
   page or other part), ``label:REF`` (label 1 of the specimen ``REF``; ``label:REF#2``) and
   ``event:REF`` (the collecting event of the specimen ``REF``);
@@ -31,10 +33,13 @@ class RefError(ValueError):
 
 @dataclass(frozen=True)
 class Refs:
-    """Resolves references; ``catalog`` maps catalogue numbers to the specimens that have them."""
+    """Resolves references; ``catalog`` maps catalogue numbers, ``occurrences`` occurrenceIDs,
+    to the specimens that have them; ``dataset_id`` is the dataset being loaded."""
 
     minter: Minter
     catalog: Mapping[str, tuple[IRI, ...]] = field(default_factory=dict)
+    occurrences: Mapping[str, tuple[IRI, ...]] = field(default_factory=dict)
+    dataset_id: str = ""
 
     def resolve(self, ref: str, *, default_kind: str | None = None) -> IRI:
         """The IRI a reference names; RefError says what is wrong with it."""
@@ -57,21 +62,22 @@ class Refs:
         if not key:
             raise RefError(f"{ref!r} names no key after {kind}:")
         m = self.minter
-        if kind == "catalog":
-            found = self.catalog.get(key, ())
+        if kind in SPECIMEN_KINDS:
+            term = "catalogNumber" if kind == "catalog" else "occurrenceID"
+            found = (self.catalog if kind == "catalog" else self.occurrences).get(key, ())
+            if not found and kind == "occurrence" and self.dataset_id:
+                return m.specimen(self.dataset_id, key)
             if not found:
                 raise RefError(
-                    f"no specimen with catalogNumber {key!r} in the store (load the specimens "
-                    "first, or use occurrence:ID or the specimen's IRI)"
+                    f"no specimen with {term} {key!r} in the store (load the specimens "
+                    "first, or use the specimen's IRI)"
                 )
             if len(found) > 1:
+                other = "occurrence:ID or " if kind == "catalog" else ""
                 raise RefError(
-                    f"catalogNumber {key!r} names {len(found)} specimens; use occurrence:ID or "
-                    "the specimen's IRI"
+                    f"{term} {key!r} names {len(found)} specimens; use {other}the specimen's IRI"
                 )
             return found[0]
-        if kind == "occurrence":
-            return m.specimen(key)
         if kind == "person":
             return m.person(key)
         if kind == "group":
@@ -92,8 +98,9 @@ class Refs:
         return ref.strip().split(":", 1)[0] in SPECIMEN_KINDS
 
 
-def catalog_refs(values: list[str]) -> set[str]:
-    """The catalogue numbers that ``catalog:`` references (also inside label:/event:) name."""
+def catalog_refs(values: list[str], kind: str = "catalog") -> set[str]:
+    """The keys that ``catalog:`` (or ``kind:``: ``occurrence:``) references name, also inside
+    label:/event: references."""
     found = set()
     for value in values:
         for ref in value.split("|"):
@@ -101,6 +108,6 @@ def catalog_refs(values: list[str]) -> set[str]:
             for prefix in ("label:", "event:"):
                 if ref.startswith(prefix):
                     ref = ref[len(prefix) :].split("#")[0]
-            if ref.startswith("catalog:"):
-                found.add(ref[len("catalog:") :].strip())
+            if ref.startswith(kind + ":"):
+                found.add(ref[len(kind) + 1 :].strip())
     return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from itertools import islice
+from typing import NamedTuple
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri, split_identifiers
@@ -127,19 +128,47 @@ def usable_occurrence_id(value: str) -> bool:
     return any(ch.isdigit() or ch == ":" for ch in value)
 
 
-def specimen_key(record: Mapping[str, str]) -> tuple[str, ...] | None:
-    """The parts that identify a specimen: its occurrenceID, else its catalogue triplet."""
+class SpecimenKey(NamedTuple):
+    """What identifies one record's specimen: the IRI parts, and for reports which term(s)
+    keyed it and their value as written."""
+
+    parts: tuple[str, ...]
+    term: str
+    value: str
+
+
+def specimen_key(record: Mapping[str, str], dataset_id: str, row: str = "") -> SpecimenKey:
+    """The key of a record's specimen IRI (see docs/model.md, "How a specimen IRI is keyed").
+
+    A GBIF download's record by its ``gbifID`` (unique by construction, the same in every
+    download); a publisher's record by its dataset and ``occurrenceID``, else by its dataset and
+    institution + collection + catalogue number, else by its dataset and ``row`` (the file and
+    line it was read from). A key that repeats within a dataset is the reader's to number
+    (:func:`repeat_iri`), so that each record stays its own node.
+    """
+    gbif_id = (record.get("gbifID") or "").strip()
+    if gbif_id.isascii() and gbif_id.isdigit():
+        return SpecimenKey(("gbif", gbif_id), "gbifID", gbif_id)
     occurrence_id = (record.get("occurrenceID") or "").strip()
     if occurrence_id and usable_occurrence_id(occurrence_id):
-        return (occurrence_id,)
+        return SpecimenKey((dataset_id, occurrence_id), "occurrenceID", occurrence_id)
     catalog = (record.get("catalogNumber") or "").strip()
-    if not catalog:
-        return None
-    return (
-        (record.get("institutionCode") or "").strip() or "_",
-        (record.get("collectionCode") or "").strip() or "_",
-        catalog,
-    )
+    if catalog:
+        institution = (record.get("institutionCode") or "").strip() or "_"
+        collection = (record.get("collectionCode") or "").strip() or "_"
+        return SpecimenKey(
+            (dataset_id, "catalog", institution, collection, catalog),
+            "institutionCode collectionCode catalogNumber",
+            f"{institution} {collection} {catalog}",
+        )
+    return SpecimenKey((dataset_id, "row", row or "_"), "row", row or "_")
+
+
+def repeat_iri(first: IRI, repeat: int) -> IRI:
+    """The IRI of the ``repeat``-th record (2, 3...) of a dataset whose key is that of the
+    specimen ``first``: its own node, numbered in reading order, so the same input always
+    yields the same IRIs."""
+    return first if repeat <= 1 else IRI(f"{first}/repeat/{repeat}")
 
 
 _POSITIVE_INTEGER = XSD + "positiveInteger"
@@ -442,8 +471,9 @@ def _plain(values: dict[str, str]) -> bool:
     return not ('"' in text or "\\" in text or "\n" in text or "\r" in text)
 
 
-def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
-    """Map one Darwin Core record; reject it only when it cannot identify a specimen.
+def map_specimen(record: Mapping[str, str], ctx: Context, subject: IRI | None = None) -> Mapped:
+    """Map one Darwin Core record to its own specimen node: ``subject``, the IRI the reader
+    minted for it (:func:`specimen_key`, :func:`repeat_iri`), else the IRI of its key.
 
     This runs once per record of every ingest, so it adds triples straight to the output list
     (or, when the context asks for N-Triples, writes its bulk as text) and visits only the
@@ -451,10 +481,7 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     illustrative = (record.get("illustrative") or "").strip().lower() in {"true", "yes", "1"}
     # an illustrative record lists its nodes from its tuples below: no text for it
     out = Mapped(lines=[] if ctx.ntriples and not illustrative else None)
-    key = specimen_key(record)
-    if key is None:
-        return out.reject("catalogNumber", "neither occurrenceID nor catalogNumber given")
-    s = ctx.minter.specimen(*key)
+    s = subject or ctx.minter.specimen(*specimen_key(record, ctx.dataset_id).parts)
     out.subject = s
     add = out.triples.append
     # Strip once; loops below visit only the terms a record has.
@@ -462,12 +489,19 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     plain = out.lines is not None and _plain(values)
     get = values.get
     occurrence_id = get("occurrenceID", "")
-    if occurrence_id and not usable_occurrence_id(occurrence_id):
-        out.warn(
-            "occurrenceID",
-            f"{occurrence_id!r} does not look like an identifier; the specimen is keyed by "
-            "its catalogue number instead",
-        )
+    if "gbifID" not in values and not (occurrence_id and usable_occurrence_id(occurrence_id)):
+        if occurrence_id:
+            out.warn(
+                "occurrenceID",
+                f"{occurrence_id!r} does not look like an identifier; the specimen is keyed by "
+                "its catalogue number (or its row) instead",
+            )
+        if "catalogNumber" not in values:
+            out.warn(
+                "catalogNumber",
+                "neither occurrenceID nor catalogNumber given: the specimen is keyed by its "
+                "row (file and line), so its IRI changes if the rows of the file move",
+            )
 
     basis = get("basisOfRecord", "")
     specimen_class = _SPECIMEN_CLASSES.get(basis.replace("_", "").replace(" ", "").lower())

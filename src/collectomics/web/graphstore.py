@@ -8,6 +8,8 @@ import re
 from flask import Blueprint, Response, request
 
 from collectomics.errors import StoreError
+from collectomics.ingest.duplicates import remove_dataset
+from collectomics.iri import Minter
 from collectomics.sparqlcheck import INTERNAL
 from collectomics.store import RDF_FORMATS, count_statements
 from collectomics.web.negotiate import ALIASES, choose
@@ -65,7 +67,8 @@ def graph_store() -> Response:
         body = store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=[graph]).serialize(fmt)
         return Response(body, content_type=media_type(fmt), headers={"Vary": "Accept"})
     if request.method == "DELETE":
-        if not state().write(lambda store: store.remove_graph(graph)):
+        minter = Minter(state().settings.base_iri)
+        if not state().write(lambda store: remove_dataset(store, minter, graph)):
             raise ProtocolError(404, f"no graph {graph}")
         return Response(status=204)
     fmt = _body_format()
