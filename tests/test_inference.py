@@ -261,3 +261,38 @@ def test_cli_infer_and_flags_on_disk(
     r = run_cli("query", "undated-specimen-bounds", "--format", "csv", store=db)
     assert r.returncode == 0 and "1827-06-30" not in r.stdout  # working age 0 now
     assert "1817-06-30,1911-12-31" in r.stdout
+
+
+def test_flags_refuse_when_no_inference_has_run(
+    files: dict[str, Path], tmp_path: Path, store_location: StoreLocation
+) -> None:
+    """`flags` says when `infer` has not run on a dataset as loaded now: exit 2, one line, no
+    file; a change to another graph since the run is a warning and the flags are written."""
+    db = store_location
+    for name in ("people.csv", "specimens.csv"):
+        r = run_cli("ingest", str(files[name]), "--dataset", name.split(".")[0], store=db)
+        assert r.returncode == 0, r.stderr
+    out = tmp_path / "flags.csv"
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 2 and not out.exists()
+    assert "no inference has run" in r.stderr and "Traceback" not in r.stderr
+    assert run_cli("infer", store=db).returncode == 0
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 4
+    # another dataset loaded after the run: the specimens' flags are written, with a warning
+    r = run_cli("ingest", str(files["labels.csv"]), "--dataset", "labels", store=db)
+    assert r.returncode == 0, r.stderr
+    out.unlink()
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 0 and "warning" in r.stderr and "graph/labels" in r.stderr
+    assert out.exists()
+    r = run_cli("flags", "--dataset", "all", "-", store=db)
+    assert r.returncode == 2 and "no inference has run on any dataset" in r.stderr
+    # the dataset itself reloaded after the run
+    assert run_cli("infer", store=db).returncode == 0
+    r = run_cli("ingest", str(files["specimens.csv"]), "--dataset", "specimens", "--replace", store=db)
+    assert r.returncode == 0, r.stderr
+    out.unlink()
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 2 and "'specimens' as loaded now" in r.stderr and not out.exists()
