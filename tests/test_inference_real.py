@@ -14,7 +14,8 @@ from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, Store
 
-REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tests/data/real/README.md)
+# the real corpus (tests/data/real/README.md)
+REAL = Path(__file__).resolve().parent / "data" / "real"
 ARCHIVES = (
     "rgbif-gbif-downloads/0000066-140928181241064.zip",
     "rgbif-gbif-downloads/0009886-250127130748423.zip",
