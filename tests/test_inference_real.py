@@ -114,6 +114,7 @@ def test_infer_runs_to_the_end_on_every_real_archive(name: str, loaded: dict[str
     run = last_run(store, minter)
     assert run is not None and run.ended == again.ran_at
     assert run.used == {store.physical_graph(g) for g in store.graphs() if g != graph}
+    assert not any("/facets" in g for g in run.used)  # a derived graph, not read
 
 
 def test_every_real_archive_together(loaded: dict[str, Store], tmp_path: Path) -> None:

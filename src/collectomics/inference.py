@@ -130,7 +130,7 @@ class Life:
 
 
 class _Graph:
-    """The facts inference needs, read from every graph but the inferences graph.
+    """The facts inference needs, read from every graph but the inferences and facets graphs.
 
     Every query is one hop, or a star on one subject, and Python joins the answers: a nested
     OPTIONAL over specimen, event and dates did not finish in minutes at 100,000 specimens,
@@ -138,8 +138,8 @@ class _Graph:
 
     def __init__(self, store: Store, minter: Minter) -> None:
         self.store = store
-        own = inferences_graph(minter)
-        self.graphs = [g for g in store.graphs() if g != own]
+        derived = {inferences_graph(minter), facets_graph(minter)}  # its own, and counts
+        self.graphs = [g for g in store.graphs() if g not in derived]
         self._dates: dict[str, dict[str, str]] = {}
 
     def table(self, sparql: str) -> Iterator[list[str]]:
