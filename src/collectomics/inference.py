@@ -1,6 +1,6 @@
 """Date inferences and flags drawn from people's lives, labels, notebooks and number series.
 
-:func:`infer` reads the graph (every graph but its own), derives
+:func:`infer` reads the graph (every graph but its own and the derived facets graph), derives
 
 - **date bounds** for specimens without a usable collecting date (no ``col:earliestDate`` on
   their collecting event), one ``col:DateInference`` node per rule and piece of evidence:
@@ -27,7 +27,9 @@
 An agent reaches a person when it is the person, when an accepted ``col:IdentityMatch`` links it
 to the person or to an IRI the person is ``schema:sameAs``, or when both share a
 ``schema:sameAs`` target. Everything is written to one named graph, ``{base}graph/inferences``,
-which a re-run replaces as a whole; no other graph is touched.
+which a re-run replaces as a whole; no other graph is touched. The run itself is recorded there
+(``{base}inference/run``, a ``prov:Activity`` that ``prov:used`` each graph version it read), so
+that :func:`check_flags` can refuse to export flags for a dataset no run has seen as loaded now.
 """
 
 from __future__ import annotations
