@@ -296,3 +296,36 @@ def test_flags_refuse_when_no_inference_has_run(
     out.unlink()
     r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
     assert r.returncode == 2 and "'specimens' as loaded now" in r.stderr and not out.exists()
+
+
+DUPLICATES = """catalogNumber,recordedBy,eventDate,recordNumber
+D10a,"Dup, D.",1900-01-05,10
+D10b,"Dup, D.",1900-01-05,10
+D20a,"Dup, D.",1900-02-01,20
+D20b,"Dup, D.",1900-02-01,20
+D20c,"Dup, D.",,20
+D25,"Dup, D.",,25
+D30a,"Dup, D.",1900-03-01,30
+D30b,"Dup, D.",1900-03-02,30
+"""
+
+
+def test_duplicate_sheets_in_a_number_series(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    """Duplicate sheets (one collector, one number, several dated sheets) are ordinary members of
+    a series: nearest dated numbers below and above, never a comparison of specimens."""
+    path = tmp_path / "duplicates.csv"
+    path.write_text(DUPLICATES, encoding="utf-8")
+    store = make_store()
+    ingest_files(store, [path], minter=M, dataset_id="duplicates")
+    report = infer(store, M)
+    assert report.inferences == {"collectingNumberSeries": 2}
+    found = _inferences(store)
+    # 25 lies between 20 (1 February) and 30, whose sheets end on 2 March at the latest: of a
+    # neighbour's duplicates, the earliest below and the latest above (the widest window)
+    assert found[("D25", "collectingNumberSeries")] == [
+        ("1900-02-01", "1900-03-02", {_specimen("D20a"), _specimen("D30b")})
+    ]
+    # an undated duplicate of 20 lies between 10 and 30
+    assert found[("D20c", "collectingNumberSeries")] == [
+        ("1900-01-05", "1900-03-02", {_specimen("D10a"), _specimen("D30b")})
+    ]

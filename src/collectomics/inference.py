@@ -38,6 +38,7 @@ import calendar
 import csv
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -458,14 +459,20 @@ def _number_series(out: _Out, specimens: dict[str, _Specimen], reach: _Reach) ->
         bounds = [sp.bounds for _, sp in dated]
         if any(a[0] > b[0] or a[1] > b[1] for a, b in zip(bounds, bounds[1:], strict=False)):  # type: ignore[index]
             continue  # the numbers do not follow the dates: weak evidence, no inference
+        numbers = [n for n, _ in dated]
         for n, sp in members:
             if sp.bounds:
                 continue
-            below = [(m, d) for m, d in dated if m < n and n - m <= SERIES_MAX_GAP]
-            above = [(m, d) for m, d in dated if m > n and m - n <= SERIES_MAX_GAP]
-            if not below or not above:
+            # the nearest dated numbers below and above (a prolific collector has thousands);
+            # of duplicate sheets of a neighbour, the earliest below and the latest above
+            below, above = bisect_left(numbers, n), bisect_right(numbers, n)
+            if below == 0 or above == len(dated):
                 continue
-            (lo, lo_sp), (hi, hi_sp) = below[-1], above[0]
+            lo, hi = numbers[below - 1], numbers[above]
+            if n - lo > SERIES_MAX_GAP or hi - n > SERIES_MAX_GAP:
+                continue
+            lo_sp = dated[bisect_left(numbers, lo)][1]
+            hi_sp = dated[bisect_right(numbers, hi) - 1][1]
             _inference(
                 out,
                 sp,
