@@ -268,7 +268,7 @@ def _day(d: date) -> Literal:
     return Literal(d.isoformat(), XSD + "date")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Specimen:
     iri: str
     event: str = ""
