@@ -267,3 +267,71 @@ def test_cli_infer_and_flags_on_disk(
     r = run_cli("query", "undated-specimen-bounds", "--format", "csv", store=db)
     assert r.returncode == 0 and "1827-06-30" not in r.stdout  # working age 0 now
     assert "1817-06-30,1911-12-31" in r.stdout
+
+
+def test_flags_refuse_when_no_inference_has_run(
+    files: dict[str, Path], tmp_path: Path, store_location: StoreLocation
+) -> None:
+    """`flags` says when `infer` has not run on a dataset as loaded now: exit 2, one line, no
+    file; a change to another graph since the run is a warning and the flags are written."""
+    db = store_location
+    for name in ("people.csv", "specimens.csv"):
+        r = run_cli("ingest", str(files[name]), "--dataset", name.split(".")[0], store=db)
+        assert r.returncode == 0, r.stderr
+    out = tmp_path / "flags.csv"
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 2 and not out.exists()
+    assert "no inference has run" in r.stderr and "Traceback" not in r.stderr
+    assert run_cli("infer", store=db).returncode == 0
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert len(list(csv.DictReader(out.open(encoding="utf-8")))) == 4
+    # another dataset loaded after the run: the specimens' flags are written, with a warning
+    r = run_cli("ingest", str(files["labels.csv"]), "--dataset", "labels", store=db)
+    assert r.returncode == 0, r.stderr
+    out.unlink()
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 0 and "warning" in r.stderr and "graph/labels" in r.stderr
+    assert out.exists()
+    r = run_cli("flags", "--dataset", "all", "-", store=db)
+    assert r.returncode == 2 and "no inference has run on any dataset" in r.stderr
+    # the dataset itself reloaded after the run
+    assert run_cli("infer", store=db).returncode == 0
+    r = run_cli("ingest", str(files["specimens.csv"]), "--dataset", "specimens", "--replace", store=db)
+    assert r.returncode == 0, r.stderr
+    out.unlink()
+    r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
+    assert r.returncode == 2 and "'specimens' as loaded now" in r.stderr and not out.exists()
+
+
+DUPLICATES = """catalogNumber,recordedBy,eventDate,recordNumber
+D10a,"Dup, D.",1900-01-05,10
+D10b,"Dup, D.",1900-01-05,10
+D20a,"Dup, D.",1900-02-01,20
+D20b,"Dup, D.",1900-02-01,20
+D20c,"Dup, D.",,20
+D25,"Dup, D.",,25
+D30a,"Dup, D.",1900-03-01,30
+D30b,"Dup, D.",1900-03-02,30
+"""
+
+
+def test_duplicate_sheets_in_a_number_series(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+    """Duplicate sheets (one collector, one number, several dated sheets) are ordinary members of
+    a series: nearest dated numbers below and above, never a comparison of specimens."""
+    path = tmp_path / "duplicates.csv"
+    path.write_text(DUPLICATES, encoding="utf-8")
+    store = make_store()
+    ingest_files(store, [path], minter=M, dataset_id="duplicates")
+    report = infer(store, M)
+    assert report.inferences == {"collectingNumberSeries": 2}
+    found = _inferences(store)
+    # 25 lies between 20 (1 February) and 30, whose sheets end on 2 March at the latest: of a
+    # neighbour's duplicates, the earliest below and the latest above (the widest window)
+    assert found[("D25", "collectingNumberSeries")] == [
+        ("1900-02-01", "1900-03-02", {_specimen("D20a"), _specimen("D30b")})
+    ]
+    # an undated duplicate of 20 lies between 10 and 30
+    assert found[("D20c", "collectingNumberSeries")] == [
+        ("1900-01-05", "1900-03-02", {_specimen("D10a"), _specimen("D30b")})
+    ]

@@ -1,6 +1,6 @@
 """Date inferences and flags drawn from people's lives, labels, notebooks and number series.
 
-:func:`infer` reads the graph (every graph but its own), derives
+:func:`infer` reads the graph (every graph but its own and the derived facets graph), derives
 
 - **date bounds** for specimens without a usable collecting date (no ``col:earliestDate`` on
   their collecting event), one ``col:DateInference`` node per rule and piece of evidence:
@@ -27,7 +27,9 @@
 An agent reaches a person when it is the person, when an accepted ``col:IdentityMatch`` links it
 to the person or to an IRI the person is ``schema:sameAs``, or when both share a
 ``schema:sameAs`` target. Everything is written to one named graph, ``{base}graph/inferences``,
-which a re-run replaces as a whole; no other graph is touched.
+which a re-run replaces as a whole; no other graph is touched. The run itself is recorded there
+(``{base}inference/run``, a ``prov:Activity`` that ``prov:used`` each graph version it read), so
+that :func:`check_flags` can refuse to export flags for a dataset no run has seen as loaded now.
 """
 
 from __future__ import annotations
@@ -36,15 +38,17 @@ import calendar
 import csv
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import IO
 
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, Literal, Term, nquad
+from collectomics.network import facets_graph
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, OA, PREFIXES, PROV, RDF, RDFS
 
@@ -72,6 +76,7 @@ class InferenceReport:
     inferences: dict[str, int] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     triples: int = 0
+    ran_at: str = ""
 
     def summary(self) -> str:
         lines = [
@@ -128,26 +133,61 @@ class Life:
 
 
 class _Graph:
-    """The facts inference needs, read once from every graph but the inferences graph."""
+    """The facts inference needs, read from every graph but the inferences and facets graphs.
+
+    Every query is one hop, or a star on one subject, and Python joins the answers: a nested
+    OPTIONAL over specimen, event and dates did not finish in minutes at 100,000 specimens,
+    where these flat queries take seconds (docs/performance.md)."""
 
     def __init__(self, store: Store, minter: Minter) -> None:
         self.store = store
-        own = inferences_graph(minter)
-        self.graphs = [g for g in store.graphs() if g != own]
+        derived = {inferences_graph(minter), facets_graph(minter)}  # its own, and counts
+        self.graphs = [g for g in store.graphs() if g not in derived]
+        self._dates: dict[str, dict[str, str]] = {}
 
-    def rows(self, sparql: str) -> Iterator[dict[str, Term]]:
+    def table(self, sparql: str) -> Iterator[list[str]]:
+        """Rows as plain strings ('' when unbound), in projection order."""
         if not self.graphs:
             return iter(())
         return self.store.query(
             _PROLOGUE + sparql, default_graph_union=False, default_graphs=self.graphs
-        ).rows()
+        ).table()
 
+    def pairs(self, predicate: str) -> Iterator[list[str]]:
+        """Subject and object of every triple with ``predicate`` (a prefixed name)."""
+        return self.table(f"SELECT ?s ?o WHERE {{ ?s {predicate} ?o }}")
 
-def _s(row: dict[str, Term], key: str) -> str:
-    value = row.get(key)
-    if value is None:
-        return ""
-    return value.value if isinstance(value, Literal) else str(value)
+    def dates(self, which: str) -> dict[str, str]:
+        """node -> its ``col:earliestDate`` or ``col:latestDate`` (``which``), read once; of
+        several values, the earliest earliest and the latest latest."""
+        if which not in self._dates:
+            found: dict[str, str] = {}
+            pick = min if which == "earliestDate" else max
+            for node, value in self.pairs(f"col:{which}"):
+                found[node] = pick(found[node], value) if node in found else value
+            self._dates[which] = found
+        return self._dates[which]
+
+    def window(self, node: str) -> tuple[date, date] | None:
+        """A node's (earliest, latest) day from its date bounds, when both are readable."""
+        early = _bounds(self.dates("earliestDate").get(node, ""))
+        late = _bounds(self.dates("latestDate").get(node, ""))
+        return (early[0], late[1]) if early and late else None
+
+    def roles(self, role: str) -> dict[str, set[str]]:
+        """holder (an event or an identification) -> the agents of its ``role`` nodes."""
+        nodes = {r for (r,) in self.table(f"SELECT ?r WHERE {{ ?r prov:hadRole role:{role} }}")}
+        agents: dict[str, set[str]] = defaultdict(set)
+        if nodes:
+            for node, agent in self.pairs("prov:agent"):  # two flat reads beat a star join
+                if node in nodes:
+                    agents[node].add(agent)
+        found: dict[str, set[str]] = defaultdict(set)
+        if agents:
+            for holder, node in self.pairs("prov:qualifiedAssociation"):
+                if node in agents:
+                    found[holder] |= agents[node]
+        return found
 
 
 def _lives(g: _Graph) -> dict[str, Life]:
@@ -158,20 +198,21 @@ def _lives(g: _Graph) -> dict[str, Life]:
         "floruitStart": "floruit_start",
         "floruitEnd": "floruit_end",
     }
-    for row in g.rows(
+    for person, prop, value in g.table(
         "SELECT ?p ?prop ?v WHERE { VALUES ?prop { schema:birthDate schema:deathDate "
         "col:floruitStart col:floruitEnd } ?p ?prop ?v }"
     ):
-        life = lives.setdefault(_s(row, "p"), Life())
-        attr = props[_s(row, "prop").rsplit("/", 1)[-1].rsplit("#", 1)[-1]]
-        bounds = _bounds(_s(row, "v"))
+        life = lives.setdefault(person, Life())
+        attr = props[prop.rsplit("/", 1)[-1].rsplit("#", 1)[-1]]
+        bounds = _bounds(value)
         if bounds and getattr(life, attr) is None:
             setattr(life, attr, bounds)
-            life.raw[attr] = _s(row, "v")
-    for row in g.rows("SELECT ?p ?n WHERE { ?p foaf:name ?n }"):
-        named = lives.get(_s(row, "p"))
-        if named and (not named.name or _s(row, "n") < named.name):
-            named.name = _s(row, "n")
+            life.raw[attr] = value
+    if lives:
+        for person, name in g.pairs("foaf:name"):
+            named = lives.get(person)
+            if named and (not named.name or name < named.name):
+                named.name = name
     return lives
 
 
@@ -181,13 +222,13 @@ class _Reach:
     def __init__(self, g: _Graph, lives: dict[str, Life]) -> None:
         self.lives = lives
         self.same: dict[str, set[str]] = defaultdict(set)
-        for row in g.rows("SELECT ?x ?t WHERE { ?x schema:sameAs ?t }"):
-            self.same[_s(row, "x")].add(_s(row, "t"))
-        for row in g.rows(
+        for x, target in g.pairs("schema:sameAs"):
+            self.same[x].add(target)
+        for agent, target in g.table(
             "SELECT ?a ?t WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ; "
             "owl:annotatedTarget ?t ; col:matchStatus status:accepted }"
         ):
-            self.same[_s(row, "a")].add(_s(row, "t"))
+            self.same[agent].add(target)
         self.by_target: dict[str, set[str]] = defaultdict(set)
         for person in lives:
             for target in self.same.get(person, ()):
@@ -227,7 +268,7 @@ def _day(d: date) -> Literal:
     return Literal(d.isoformat(), XSD + "date")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Specimen:
     iri: str
     event: str = ""
@@ -237,24 +278,23 @@ class _Specimen:
 
 
 def _specimens(g: _Graph) -> dict[str, _Specimen]:
-    specimens: dict[str, _Specimen] = {}
-    for row in g.rows(
-        "SELECT ?s ?e ?early ?late ?rn WHERE { ?s a dwc:MaterialEntity . "
-        "OPTIONAL { ?s col:collectingEvent ?e . OPTIONAL { ?e col:earliestDate ?early ; "
-        "col:latestDate ?late } } OPTIONAL { ?s dwc:recordNumber ?rn } }"
-    ):
-        sp = specimens.setdefault(_s(row, "s"), _Specimen(_s(row, "s")))
-        sp.event = sp.event or _s(row, "e")
-        sp.record_number = sp.record_number or _s(row, "rn")
-        early, late = _bounds(_s(row, "early")), _bounds(_s(row, "late"))
-        if early and late and sp.bounds is None:
-            sp.bounds = (early[0], late[1])
-    for row in g.rows(
-        "SELECT ?s ?agent WHERE { { ?s col:collectingEvent ?e . ?e prov:qualifiedAssociation ?r . "
-        "?r prov:hadRole role:collector ; prov:agent ?agent } UNION { ?s dwciri:recordedBy ?agent } }"
-    ):
-        if _s(row, "s") in specimens:
-            specimens[_s(row, "s")].collectors.add(_s(row, "agent"))
+    specimens = {s: _Specimen(s) for (s,) in g.table("SELECT ?s WHERE { ?s a dwc:MaterialEntity }")}
+    for s, event in g.pairs("col:collectingEvent"):
+        sp = specimens.get(s)
+        if sp is not None and (not sp.event or event < sp.event):
+            sp.event = event
+    for s, number in g.pairs("dwc:recordNumber"):
+        sp = specimens.get(s)
+        if sp is not None and (not sp.record_number or number < sp.record_number):
+            sp.record_number = number
+    collectors = g.roles("collector")
+    for sp in specimens.values():
+        if sp.event:
+            sp.bounds = g.window(sp.event)
+            sp.collectors |= collectors.get(sp.event, set())
+    for s, agent in g.pairs("dwciri:recordedBy"):
+        if s in specimens:
+            specimens[s].collectors.add(agent)
     return specimens
 
 
@@ -295,13 +335,29 @@ def _inference(
 def _label_writers(
     g: _Graph, out: _Out, undated: dict[str, _Specimen], reach: _Reach, working_age: int
 ) -> None:
-    for row in g.rows(
-        "SELECT ?s ?label ?hand ?agent ?conf WHERE { ?s col:hasLabel ?label . "
-        "?label prov:qualifiedAttribution ?hand . ?hand a col:HandwritingAttribution ; "
-        "prov:agent ?agent . OPTIONAL { ?hand col:confidence ?conf } }"
+    hands: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for hand, agent, conf in g.table(
+        "SELECT ?hand ?agent ?conf WHERE { ?hand a col:HandwritingAttribution ; prov:agent ?agent "
+        "OPTIONAL { ?hand col:confidence ?conf } }"
     ):
-        sp = undated.get(_s(row, "s"))
-        for person in sorted(reach.people(_s(row, "agent"))):
+        if reach.people(agent):
+            hands[hand].append((agent, conf))
+    if not hands:
+        return
+    labels: dict[str, list[str]] = defaultdict(list)
+    for label, hand in g.pairs("prov:qualifiedAttribution"):
+        if hand in hands:
+            labels[label].append(hand)
+    rows = sorted(
+        (s, label, hand, agent, conf)
+        for s, label in g.pairs("col:hasLabel")
+        for hand in labels.get(label, ())
+        for agent, conf in hands[hand]
+    )
+    for s, label, hand, agent, conf in rows:
+        row = {"label": label, "hand": hand, "conf": conf}
+        sp = undated.get(s)
+        for person in sorted(reach.people(agent)):
             life = reach.lives[person]
             early = _plus_years(life.birth[0], working_age) if life.birth else None
             early = early or (life.floruit_start[0] if life.floruit_start else None)
@@ -309,7 +365,7 @@ def _label_writers(
             late = late or (life.floruit_end[1] if life.floruit_end else None)
             span = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(life.raw.items()))
             who = f"{life.name or person} ({span})"
-            evidence = [_s(row, "hand"), person]
+            evidence = [row["hand"], person]
             _inference(
                 out,
                 None,
@@ -319,8 +375,8 @@ def _label_writers(
                 evidence,
                 f"The label is in the hand of {who}, written in the writer's lifetime, from a "
                 f"working age of {working_age} years.",
-                _s(row, "conf"),
-                label=_s(row, "label"),
+                row["conf"],
+                label=row["label"],
             )
             if sp is None:
                 continue
@@ -333,33 +389,46 @@ def _label_writers(
                 evidence,
                 f"Its label is in the hand of {who}; an original label is written in its "
                 f"writer's lifetime, from a working age of {working_age} years.",
-                _s(row, "conf"),
+                row["conf"],
             )
 
 
 def _notebook_pages(g: _Graph, out: _Out, undated: dict[str, _Specimen]) -> None:
-    pages: dict[tuple[str, str], dict[str, str]] = {}
-    for row in g.rows(
-        "SELECT ?s ?page ?early ?late ?type WHERE { ?page dcterms:references ?s ; "
-        "col:earliestDate ?early ; col:latestDate ?late . ?s a dwc:MaterialEntity . "
-        "OPTIONAL { ?page (rico:isOrWasPartOf*)/dcterms:type ?type } }"
-    ):
-        key = (_s(row, "s"), _s(row, "page"))
-        entry = pages.setdefault(key, {"early": _s(row, "early"), "late": _s(row, "late")})
-        if "notebook" in _s(row, "type").lower():
-            entry["notebook"] = "yes"
-    for (s, page), entry in sorted(pages.items()):
-        sp = undated.get(s)
-        early, late = _bounds(entry["early"]), _bounds(entry["late"])
-        if sp is None or not early or not late:
-            continue
-        notebook = bool(entry.get("notebook"))
+    mentions = sorted(
+        (s, page) for page, s in g.pairs("dcterms:references") if s in undated and g.window(page)
+    )
+    if not mentions:
+        return
+    parents: dict[str, set[str]] = defaultdict(set)
+    for part, whole in g.pairs("rico:isOrWasPartOf"):
+        parents[part].add(whole)
+    types: dict[str, set[str]] = defaultdict(set)
+    for node, kind in g.pairs("dcterms:type"):
+        types[node].add(kind.lower())
+
+    def in_notebook(page: str) -> bool:
+        """The page, or anything it is part of (transitively), has a type naming a notebook."""
+        seen, todo = set(), [page]
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if any("notebook" in kind for kind in types.get(node, ())):
+                return True
+            todo.extend(parents.get(node, ()))
+        return False
+
+    for s, page in mentions:
+        sp = undated[s]
+        early, late = g.window(page)  # type: ignore[misc]
+        notebook = in_notebook(page)
         _inference(
             out,
             sp,
             COL.notebookPageDate,
-            early[0] if notebook else None,
-            late[1],
+            early if notebook else None,
+            late,
             [page],
             "A dated field notebook page mentions it: collected on the page's date."
             if notebook
@@ -380,20 +449,30 @@ def _number_series(out: _Out, specimens: dict[str, _Specimen], reach: _Reach) ->
         for key in keys:
             series[(key, m.group(1).strip())].append((int(m.group(2)), sp))
     for (_, prefix), members in series.items():
-        dated = sorted((n, sp) for n, sp in members if sp.bounds)
+        # duplicate sheets share a number: order them by date, then IRI, never by object
+        dated = sorted(
+            ((n, sp) for n, sp in members if sp.bounds),
+            key=lambda m: (m[0], m[1].bounds, m[1].iri),
+        )
         if len(dated) < SERIES_MIN_DATED:
             continue
         bounds = [sp.bounds for _, sp in dated]
         if any(a[0] > b[0] or a[1] > b[1] for a, b in zip(bounds, bounds[1:], strict=False)):  # type: ignore[index]
             continue  # the numbers do not follow the dates: weak evidence, no inference
+        numbers = [n for n, _ in dated]
         for n, sp in members:
             if sp.bounds:
                 continue
-            below = [(m, d) for m, d in dated if m < n and n - m <= SERIES_MAX_GAP]
-            above = [(m, d) for m, d in dated if m > n and m - n <= SERIES_MAX_GAP]
-            if not below or not above:
+            # the nearest dated numbers below and above (a prolific collector has thousands);
+            # of duplicate sheets of a neighbour, the earliest below and the latest above
+            below, above = bisect_left(numbers, n), bisect_right(numbers, n)
+            if below == 0 or above == len(dated):
                 continue
-            (lo, lo_sp), (hi, hi_sp) = below[-1], above[0]
+            lo, hi = numbers[below - 1], numbers[above]
+            if n - lo > SERIES_MAX_GAP or hi - n > SERIES_MAX_GAP:
+                continue
+            lo_sp = dated[bisect_left(numbers, lo)][1]
+            hi_sp = dated[bisect_right(numbers, hi) - 1][1]
             _inference(
                 out,
                 sp,
@@ -479,18 +558,18 @@ def _flags(
         for person in sorted({p for a in sp.collectors for p in reach.people(a)}):
             _flag(out, sp.iri, sp.event, "collected", sp.bounds, person, reach.lives[person],
                   working_age)  # fmt: skip
+    if not reach.lives:
+        return  # nobody with a known life: no identification can fall outside one
+    determiners = g.roles("determiner")
+    named: dict[str, set[str]] = defaultdict(set)
+    for s, agent in g.pairs("dwciri:identifiedBy"):
+        named[s].add(agent)
     idents: dict[tuple[str, str], tuple[tuple[date, date], set[str]]] = {}
-    for row in g.rows(
-        "SELECT ?s ?i ?early ?late ?agent WHERE { ?s dsw:hasIdentification ?i . "
-        "?i col:earliestDate ?early ; col:latestDate ?late . { ?i prov:qualifiedAssociation ?r . "
-        "?r prov:hadRole role:determiner ; prov:agent ?agent } UNION { ?s dwciri:identifiedBy "
-        "?agent } }"
-    ):
-        early, late = _bounds(_s(row, "early")), _bounds(_s(row, "late"))
-        if not early or not late:
-            continue
-        key = (_s(row, "s"), _s(row, "i"))
-        idents.setdefault(key, ((early[0], late[1]), set()))[1].add(_s(row, "agent"))
+    for s, i in g.pairs("dsw:hasIdentification"):
+        bounds = g.window(i)
+        agents = determiners.get(i, set()) | named.get(s, set())
+        if bounds and agents:
+            idents.setdefault((s, i), (bounds, set()))[1].update(agents)
     for (s, i), (bounds, agents) in sorted(idents.items()):
         for person in sorted({p for a in agents for p in reach.people(a)}):
             _flag(out, s, i, "identified", bounds, person, reach.lives[person], working_age)
@@ -516,8 +595,95 @@ def infer(store: Store, minter: Minter, *, working_age: int = 10) -> InferenceRe
     _notebook_pages(g, out, undated)
     _number_series(out, specimens, reach)
     _flags(g, out, specimens, reach, working_age)
+    report.ran_at = _record_run(store, minter, out, g.graphs)
     report.triples = store.replace_graph(graph, "".join(out.lines).encode("utf-8"), "ntriples")
     return report
+
+
+# ------------------------------------------------------------------ runs
+
+
+def _run_node(minter: Minter) -> IRI:
+    return minter.mint("inference", "run")
+
+
+def _record_run(store: Store, minter: Minter, out: _Out, graphs: list[str]) -> str:
+    """The run itself, a ``prov:Activity`` that ``prov:used`` the physical version of every
+    graph it read, so that :func:`check_flags` can tell which loads it has seen."""
+    node = _run_node(minter)
+    ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out.add(node, RDF.type, PROV.Activity)
+    out.add(node, RDFS.label, Literal("collectomics infer"))
+    out.add(node, PROV.endedAtTime, Literal(ended, XSD + "dateTime"))
+    for graph in graphs:
+        physical = store.physical_graph(graph)
+        if physical:
+            out.add(node, PROV.used, IRI(physical))
+    return ended
+
+
+@dataclass
+class InferenceRun:
+    """The last `infer` run: when it ended, and the physical graph versions it read."""
+
+    ended: str
+    used: set[str]
+
+
+def last_run(store: Store, minter: Minter) -> InferenceRun | None:
+    """The last run recorded in the inferences graph, or None when `infer` never ran."""
+    graph = inferences_graph(minter)
+    if graph not in store.graphs():
+        return None
+    ended, used = "", set()
+    for _, prop, value in store.query(
+        "SELECT ?run ?p ?v WHERE { ?run ?p ?v }",
+        params={"run": _run_node(minter)},
+        default_graph_union=False,
+        default_graphs=[graph],
+    ).table():
+        if prop == PROV.endedAtTime:
+            ended = value
+        elif prop == PROV.used:
+            used.add(value)
+    return InferenceRun(ended, used) if ended else None
+
+
+def check_flags(store: Store, minter: Minter, dataset_id: str) -> list[str]:
+    """Raise InputError when the dataset is unknown or no `infer` run has read it as loaded now
+    (for ``all``: any dataset); else return warnings, one per graph (links, reviews, another
+    dataset) loaded or changed since, which the flags do not reflect yet."""
+    if (
+        dataset_id != "all"
+        and not store.query(
+            "ASK { ?s <http://schema.org/includedInDataSet> ?d }",
+            params={"d": minter.dataset(dataset_id)},
+        ).boolean
+    ):
+        raise InputError(f"no specimens of dataset {dataset_id!r} in the store", dataset=dataset_id)
+    run = last_run(store, minter)
+    if run is None:
+        raise InputError(
+            "no inference has run on this store: run `collectomics infer` first",
+            dataset=dataset_id,
+        )
+    skip = {inferences_graph(minter), facets_graph(minter)}
+    changed = [
+        g for g in store.graphs() if g not in skip and store.physical_graph(g) not in run.used
+    ]
+    mine = minter.graph(dataset_id)
+    if dataset_id == "all" and changed or mine in changed:
+        what = "any dataset" if dataset_id == "all" else f"dataset {dataset_id!r}"
+        raise InputError(
+            f"no inference has run on {what} as loaded now (the last `collectomics infer` "
+            f"ended {run.ended}, before {', '.join(changed)} was loaded): run it again",
+            dataset=dataset_id,
+        )
+    return [
+        f"{g} changed after the last `collectomics infer` ({run.ended}): the flags may be "
+        "out of date; run it again"
+        for g in changed
+    ]
 
 
 #: rule -> its label in the ontology, for the CSV export
@@ -536,15 +702,12 @@ FLAG_COLUMNS = (
 
 
 def export_flags(store: Store, minter: Minter, dataset_id: str, output: IO[str]) -> int:
-    """Write the flags on one dataset's specimens as CSV for curators; returns the row count."""
+    """Write the flags on one dataset's specimens as CSV for curators; returns the row count.
+
+    Refuses (InputError, before writing anything) an unknown dataset, and one that no `infer`
+    run has read as loaded now (:func:`check_flags`)."""
+    check_flags(store, minter, dataset_id)
     dataset = minter.dataset(dataset_id)
-    if (
-        dataset_id != "all"
-        and not store.query(
-            "ASK { ?s <http://schema.org/includedInDataSet> ?d }", params={"d": dataset}
-        ).boolean
-    ):
-        raise InputError(f"no specimens of dataset {dataset_id!r} in the store", dataset=dataset_id)
     sparql = _PROLOGUE + (
         "SELECT ?flag ?specimen ?cat ?occ ?rule ?message ?person ?evidence ?d WHERE { "
         "?flag a col:RecordFlag ; oa:hasTarget ?specimen ; col:method ?rule ; "
@@ -559,23 +722,25 @@ def export_flags(store: Store, minter: Minter, dataset_id: str, output: IO[str])
     writer.writerow(FLAG_COLUMNS)
     seen: set[tuple[str, str]] = set()
     count = 0
-    for row in store.query(sparql, params=params).rows():
-        key = (_s(row, "flag"), _s(row, "d"))
-        if key in seen or (dataset_id != "all" and _s(row, "d") != dataset):
+    for flag, specimen, cat, occ, rule, message, person, evidence, d in store.query(
+        sparql, params=params
+    ).table():
+        key = (flag, d)
+        if key in seen or (dataset_id != "all" and d != dataset):
             continue
         seen.add(key)
         writer.writerow(
             [
-                dataset_id if dataset_id != "all" else _s(row, "d"),
-                _s(row, "specimen"),
-                _s(row, "cat"),
-                _s(row, "occ"),
-                _s(row, "rule"),
-                RULE_LABELS.get(IRI(_s(row, "rule")), ""),
-                _s(row, "message"),
-                _s(row, "person"),
-                _s(row, "evidence"),
-                _s(row, "flag"),
+                dataset_id if dataset_id != "all" else d,
+                specimen,
+                cat,
+                occ,
+                rule,
+                RULE_LABELS.get(IRI(rule), ""),
+                message,
+                person,
+                evidence,
+                flag,
             ]
         )
         count += 1

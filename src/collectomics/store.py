@@ -14,6 +14,7 @@ import abc
 import io
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -119,6 +120,31 @@ class QueryResult:
         except (SyntaxError, OSError) as exc:  # a remote answer that breaks off or is malformed
             raise QueryError(f"cannot read the server's answer: {exc}") from None
 
+    def table(self) -> Iterator[list[str]]:
+        """SELECT solutions as lists of plain strings in projection order: an IRI's text, a
+        literal's lexical form, ``_:id`` for a blank node, '' when unbound.
+
+        Written by pyoxigraph's TSV serializer (in Rust, without the GIL, to a temporary file:
+        its results may not cross threads) and read back by :func:`tsv_row`, which decodes
+        every term (unlike CSV, where pyoxigraph leaves an IRI holding a comma unquoted).
+        Far cheaper per row than :meth:`rows`."""
+        if self.kind != "select":
+            raise QueryError(f"a {self.kind.upper()} result has no rows")
+        with tempfile.TemporaryFile() as raw:
+            self.serialize("tsv", raw)
+            raw.seek(0)
+            with io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as handle:
+                header = next(handle, "")
+                width = header.count("\t") + 1 if header.strip() else 0
+                for number, line in enumerate(handle, start=2):
+                    row = tsv_row(line[:-1] if line.endswith("\n") else line)
+                    if len(row) != width:
+                        raise QueryError(
+                            f"cannot read the answer: line {number} has {len(row)} values "
+                            f"for {width} variables"
+                        )
+                    yield row
+
     def triples(self) -> Iterator[tuple[Term, Term, Term]]:
         """CONSTRUCT/DESCRIBE triples as plain terms."""
         if self.kind != "graph":
@@ -128,6 +154,40 @@ class QueryResult:
                 yield _from_ox(t.subject), _from_ox(t.predicate), _from_ox(t.object)
         except (SyntaxError, OSError) as exc:
             raise QueryError(f"cannot read the server's answer: {exc}") from None
+
+
+_TSV_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.S)
+_TSV_CHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def _tsv_unescape(m: re.Match[str]) -> str:
+    code = m.group(1) or m.group(2)
+    if code:
+        return chr(int(code, 16))
+    return _TSV_CHARS.get(m.group(3), m.group(0))
+
+
+def tsv_term(field: str) -> str:
+    """One term of a SPARQL TSV result (Turtle syntax) as a plain string: ``<iri>`` -> its
+    text, ``"lexical"@lang`` or ``"lexical"^^<datatype>`` -> the unescaped lexical form; a
+    number, a boolean, a blank node (``_:id``) or '' (unbound) as written."""
+    head = field[:1]
+    if head == "<":
+        return field[1:-1]
+    if head == '"':
+        # the closing quote is the last one: a language tag or a datatype IRI holds none
+        body = field[1 : field.rindex('"')]
+        return _TSV_ESCAPE.sub(_tsv_unescape, body) if "\\" in body else body
+    return field
+
+
+def tsv_row(line: str) -> list[str]:
+    """One line of a SPARQL TSV result (without its newline) as plain strings (see
+    :func:`tsv_term`); a tab inside a literal is escaped there, and no IRI holds one."""
+    fields = line.split("\t")
+    if '"' in line:
+        return [tsv_term(f) for f in fields]
+    return [f[1:-1] if f[:1] == "<" else f for f in fields]  # IRIs, numbers: the common case
 
 
 class Store(abc.ABC):

@@ -41,10 +41,14 @@ def infer(obj: Context, working_age: int | None) -> None:
 )
 @click.pass_obj
 def flags(obj: Context, out: Path, dataset: str) -> None:
-    """Write the flags `infer` raised on a dataset's specimens to OUT as CSV (- for stdout)."""
-    from collectomics.inference import export_flags
+    """Write the flags `infer` raised on a dataset's specimens to OUT as CSV (- for stdout).
+
+    Refuses (exit 2, no file written) when no `infer` run has read the dataset as loaded now."""
+    from collectomics.inference import check_flags, export_flags
 
     with obj.open(read_only=True) as store:
+        for warning in check_flags(store, obj.minter, dataset):  # refuses before OUT is made
+            click.echo(f"warning: {warning}", err=True)
         if str(out) == "-":
             count = export_flags(store, obj.minter, dataset, sys.stdout)
         else:
