@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
@@ -440,22 +441,34 @@ def default_dataset_id(path: Path) -> str:
 
 
 def stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, *, encoding: str | None = None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    *,
+    encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> DatasetMetadata | None:
-    """Map every record of an archive (or single Darwin Core file) into ``sink``.
+    """Map every record of an archive (or single Darwin Core file) into ``sink``, reading it
+    within ``limits``.
 
     Returns the archive's own EML metadata, if it has some, for the dataset node.
     """
     try:
-        return _stream_archive(path, ctx, report, sink, encoding)
+        return _stream_archive(path, ctx, report, sink, encoding, limits)
     except InputError as exc:
         raise qualified(exc, path) from None
 
 
 def _stream_archive(
-    path: Path, ctx: Context, report: IngestReport, sink: Sink, encoding: str | None
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    encoding: str | None,
+    limits: ReadLimits | None,
 ) -> DatasetMetadata | None:
-    with Archive.open(path, encoding=encoding) as arc:
+    with Archive.open(path, encoding=encoding, limits=limits) as arc:
         loader = _Loader(arc, path, ctx, report, sink)
         meta = loader.metadata()
         kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
