@@ -461,7 +461,7 @@ def _stored_digest(store: Store, ctx: Context) -> str | None:
         "SELECT ?d ?h WHERE { ?d <http://schema.org/sha256> ?h } LIMIT 1",
         params={"d": ctx.dataset},
     )
-    return next((str(row["h"]) for row in result.rows()), None)
+    return next((getattr(row["h"], "value", None) for row in result.rows()), None)
 
 
 def ingest_files(
@@ -502,6 +502,10 @@ def ingest_files(
                     rdf_counts[path] = count_statements(path, fmt, base_iri=minter.base)
                 except StoreError as exc:
                     raise InputError(f"cannot load: {exc.message}", file=str(path)) from None
+                except MemoryError as exc:  # pyoxigraph's parser: a statement over 16 MiB
+                    raise InputError(
+                        f"cannot parse: a statement is too large ({exc})", file=str(path)
+                    ) from None
     reports: list[IngestReport] = []
     for spec in specs:
         try:
