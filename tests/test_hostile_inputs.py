@@ -4,7 +4,8 @@ real `collectomics ingest` subprocess into a real on-disk store that already hol
 Every one must end in one line on stderr naming the file (and line) and the setting to raise,
 exit code 2, no traceback, the stored dataset untouched, and a peak resident memory of the
 ingest process (``os.wait4``'s ``ru_maxrss``) under :data:`MEMORY_BOUND`. Before the readers
-were bounded, the first case peaked at 4.1 GB, the per-row errors at 1.2 GB (issue 17, item 4).
+were bounded, the 1 GiB field ended in a MemoryError at 3.3 GB and 600,000 malformed rows peaked
+at 999 MiB with a 111 MB report (issue 17, item 4).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from collectomics.store import open_store
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 
 #: peak resident memory allowed to one ingest process, in bytes. A normal small ingest peaks at
-#: about 110 MB here (the interpreter, pyoxigraph, RocksDB and the facets that follow).
+#: about 63 MiB here (the interpreter, pyoxigraph, RocksDB and the facets that follow); each
+#: input below peaked at 49-63 MiB, and the old readers at 1 GiB (600,000 malformed rows) and
+#: 3.3 GB (the 1 GiB field, then a MemoryError).
 MEMORY_BOUND = 400 * 1024 * 1024
 
 #: seconds after which an ingest is taken to hang (a hang guard, not a speed assertion)
@@ -387,6 +390,13 @@ def test_a_bad_rdf_file_stops_the_command_before_anything_loads(
         "https://w3id.org/collectomics/graph/good",
         "https://w3id.org/collectomics/graph/bad",
     }
+    # a changed file under an existing id is refused before the new one before it loads
+    new, bad = tmp_path / "new.csv", tmp_path / "bad.ttl"
+    new.write_bytes((FIX / "specimens-mixed.csv").read_bytes())
+    bad.write_bytes((FIX / "notes.ttl").read_bytes() + b"\n# changed\n")
+    after = _datasets(store)
+    _refused(ingest(store, str(new), str(bad)), "'bad'", "--replace")
+    assert _datasets(store) == after
 
 
 def test_a_file_failing_mid_way_keeps_and_reports_what_loaded(store: Path, tmp_path: Path) -> None:

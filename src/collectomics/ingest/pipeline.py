@@ -478,7 +478,9 @@ def ingest_files(
     """Ingest files: all into ``dataset_id`` if given (one graph, replaced in one step), else
     one dataset per file (its stem), each committed on its own, in order.
 
-    Every file's kind is told, and every RDF file parsed, before anything is loaded. A dataset
+    Every file's kind is told, every RDF file parsed, and every dataset that exists checked
+    (without ``replace``, other files under an existing id are refused) before anything is
+    loaded. A dataset
     whose files are unchanged since it was loaded is skipped (its report says ``unchanged``),
     so running the same command again after a failure loads only what is missing. When one
     dataset fails after others were committed, :class:`IngestFailed` names it and carries the
@@ -506,6 +508,17 @@ def ingest_files(
                     raise InputError(
                         f"cannot parse: a statement is too large ({exc})", file=str(path)
                     ) from None
+    if not replace:  # a dataset that would be refused is refused before anything loads
+        stored = set(store.graphs())
+        for spec in specs:
+            ctx = Context(spec.dataset_id, minter)
+            if minter.graph(spec.dataset_id) in stored:
+                if _stored_digest(store, ctx) != _digest(spec.files):
+                    raise InputError(
+                        f"dataset {spec.dataset_id!r} is already in the store; pass --replace "
+                        "to replace it",
+                        dataset=spec.dataset_id,
+                    )
     reports: list[IngestReport] = []
     for spec in specs:
         try:
