@@ -178,6 +178,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "max_unpaired_rows",
+        50000,
+        "Most rows of a GBIF download's `occurrence.txt` and `verbatim.txt` held while waiting "
+        "for their partner in the other file (GBIF writes both in the same order: none wait).",
+        int,
+    ),
+    Setting(
         "max_xml_bytes",
         16777216,
         "Largest `meta.xml` or EML document, in bytes; both are also refused when they declare "
@@ -289,6 +296,7 @@ class ReadLimits:
     max_problems_per_file: int = 1000
     max_member_bytes: int = 17179869184
     max_compression_ratio: int = 100
+    max_unpaired_rows: int = 50000
     max_xml_bytes: int = 16777216
     max_json_bytes: int = 67108864
 

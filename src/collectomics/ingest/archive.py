@@ -345,19 +345,39 @@ class _VerbatimPairing:
         self.verbatim: dict[str, Row] = {}
         self.counts = loader.report.extensions.setdefault(spec.name, Counts())
         self.file = loader.where(spec)
+        self.limit = loader.arc.limits.max_unpaired_rows
+        self.exhausted = False  # every verbatim row read: a core row can only pair from the buffer
+
+    def _check(self, line: int | None) -> None:
+        if self.limit and len(self.core) + len(self.verbatim) > self.limit:
+            raise InputError(
+                f"more than max_unpaired_rows ({self.limit:,}) rows wait for their partner in "
+                f"{self.loader.arc.core.name} or {self.spec.name}: the two files are not in the "
+                "same order; raise that setting if the archive is right",
+                file=self.file,
+                row=line,
+            )
 
     def core_row(self, core_id: str, subject: IRI, values: dict[str, str]) -> None:
         if core_id in self.verbatim:
             self._pair(self.verbatim.pop(core_id), subject, values)
             return
+        if self.exhausted:
+            return
         self.core[core_id] = (subject, values)
         for row in self.rows:
             if not self._take(row):
                 continue
-            if row.id == core_id:
-                self._pair(row, *self.core.pop(core_id))  # type: ignore[arg-type, union-attr]
-                return
+            pending = self.core.pop(row.id or "", None)  # type: ignore[union-attr]
+            if pending:  # this core row's partner, or one that waited for it
+                self._pair(row, *pending)  # type: ignore[arg-type]
+                if row.id == core_id:  # type: ignore[union-attr]
+                    return
+                continue
             self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
+            self._check(row.line)  # type: ignore[union-attr]
+        self.exhausted = True
+        self.core.clear()  # no verbatim row is left to pair with them
 
     def _take(self, row: Row | RowError) -> bool:
         self.counts.read += 1
