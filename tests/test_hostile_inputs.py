@@ -288,6 +288,19 @@ def test_a_verbatim_file_in_another_order(store: Path, tmp_path: Path) -> None:
     before = _datasets(store)
     _refused(ingest(store, str(path)), "download.zip!verbatim.txt", "max_unpaired_rows")
     assert _datasets(store) == before
+    # export --shards reads archives as ingest does, and is bounded the same way
+    out = tmp_path / "shards"
+    run = subprocess.run(
+        [sys.executable, "-m", "collectomics", "export", "--shards", "2", "--from", str(path)]
+        + [str(out)],
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env={k: v for k, v in os.environ.items() if not k.startswith("COLLECTOMICS_")},
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "max_unpaired_rows" in run.stderr.strip().splitlines()[-1]
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_a_verbatim_file_in_reverse_order_still_pairs(store: Path, tmp_path: Path) -> None:

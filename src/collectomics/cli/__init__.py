@@ -363,6 +363,7 @@ def export(
                 store.dump(str(out), fmt or "nquads")
                 click.echo(f"wrote {out}", err=True)
         return
+    from collectomics.config import ReadLimits
     from collectomics.ingest.shards import check_shards, export_shards, shard_dump
 
     check_shards(shards)
@@ -393,6 +394,7 @@ def export(
             force=force,
             on_record=progress,
             encoding=encoding,
+            limits=ReadLimits.from_settings(obj.settings),
         )
     finally:
         progress.done()
