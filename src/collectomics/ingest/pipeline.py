@@ -37,8 +37,9 @@ from collectomics.model import IRI, IRI_N3, DatasetMetadata, Literal, iri_is_val
 from collectomics.store import Store, count_statements, rdf_format_for
 from collectomics.vocab import DCTERMS, SCHEMA
 
-#: longest problem reason a report keeps (a reason may quote a value, and values can be long)
-MAX_REASON_CHARS = 1000
+#: longest problem reason a report keeps (a reason may quote a value, and values can be long;
+#: the list of unmapped terms of a wide archive runs to a few thousand characters)
+MAX_REASON_CHARS = 10000
 
 #: records mapped between two writes to the loader (~2.5 MB of N-Triples: the text, its join
 #: and its encoding are alive at once, so a larger batch costs memory, not speed)
@@ -78,7 +79,7 @@ class IngestReport:
     counts extension rows (media, identifications, ...) per extension file the same way.
     ``unchanged`` is true when nothing was loaded because the dataset is in the store already
     with the same files (the same SHA-256). ``omitted`` counts, per file, the problems not kept once that file had
-    ``max_problems_per_file`` of them (the reason of one kept is cut at 1,000 characters), so
+    ``max_problems_per_file`` of them (the reason of one kept is cut at 10,000 characters), so
     that a report stays small whatever the input.
     ``triples`` counts the triples written to the graph, as Oxigraph's own bulk loader
     reports its progress: a triple written twice (two records naming the same collector twice, say)
