@@ -93,8 +93,11 @@ def test_errors_are_one_clear_line(loaded: StoreLocation, args: list[str], messa
 
 
 def test_reingest_needs_replace(loaded: StoreLocation) -> None:
-    r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), "--dataset", "bcn", store=loaded)
+    r = run_cli("ingest", str(FIX / "people-mixed.csv"), "--dataset", "bcn", store=loaded)
     assert r.returncode == 2 and "--replace" in r.stderr
+    # the files it was loaded from: unchanged, skipped (so a command can be run again)
+    r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), "--dataset", "bcn", store=loaded)
+    assert r.returncode == 0 and "bcn: unchanged" in r.stdout, r.stderr
 
 
 def test_report_json_counts_add_up(tmp_path: Path, store_location: StoreLocation) -> None:

@@ -60,3 +60,13 @@ def test_every_setting_is_documented() -> None:
         assert f"`{setting.name}`" in doc, f"docs/settings.md lacks {setting.name}"
         assert setting.env in doc, f"docs/settings.md lacks {setting.env}"
         assert setting.help in doc, f"docs/settings.md has a stale help text for {setting.name}"
+
+
+def test_read_limits_default_to_the_settings_defaults() -> None:
+    """ReadLimits() (what library callers get) and the resolved settings agree."""
+    from collectomics.config import ReadLimits
+
+    assert ReadLimits() == ReadLimits.from_settings(load_settings(environ={}))
+    env = {"COLLECTOMICS_MAX_LINE_BYTES": "1000", "COLLECTOMICS_MAX_COMPRESSION_RATIO": "0"}
+    limits = ReadLimits.from_settings(load_settings(environ=env))
+    assert (limits.max_line_bytes, limits.max_compression_ratio) == (1000, 0)

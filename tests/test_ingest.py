@@ -99,7 +99,9 @@ def test_existing_dataset_needs_replace_and_bad_input_keeps_old_data(
     ingest_files(store, [FIX / "notes.ttl"], minter=minter, dataset_id="docs")
     before = store.count(minter.graph("docs"))
     with pytest.raises(InputError, match="--replace"):
-        ingest_files(store, [FIX / "notes.ttl"], minter=minter, dataset_id="docs")
+        ingest_files(store, [FIX / "people-mixed.csv"], minter=minter, dataset_id="docs")
+    (same,) = ingest_files(store, [FIX / "notes.ttl"], minter=minter, dataset_id="docs")
+    assert same.unchanged and store.count(minter.graph("docs")) == before
     with pytest.raises(InputError) as err:
         ingest_files(store, [FIX / "broken.ttl"], minter=minter, dataset_id="docs", replace=True)
     assert "3:" in str(err.value) or "line 3" in str(err.value)  # the parser's position

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest.csvfile import read_rows
 from collectomics.ingest.dwca import Archive, Row, RowError
@@ -65,7 +66,8 @@ def _ingest(path: Path, fresh_store: Callable[[], Store]) -> None:
     assert report.read == report.loaded + report.rejected
     for counts in report.extensions.values():
         assert counts.read == counts.loaded + counts.rejected
-    assert report.rejected <= sum(p.severity == "error" for p in report.problems)
+    kept_errors = sum(p.severity == "error" for p in report.problems)
+    assert report.rejected <= kept_errors + sum(report.omitted.values())
     assert all(p.file for p in report.problems)
 
 
@@ -122,6 +124,40 @@ def test_csv_ingest_counts_add_up_on_any_bytes(
 ) -> None:
     with _file("specimens.csv", b"catalogNumber,recordedBy,eventDate\n" + data) as path:
         _ingest(path, fresh_store)
+
+
+# Small limits, so that any bytes can pass them: a line, a quoted record, a run of blank lines
+SMALL_LIMITS = st.builds(
+    ReadLimits,
+    max_line_bytes=st.integers(1, 40),
+    max_field_bytes=st.integers(1, 40),
+    max_blank_lines=st.integers(0, 3),
+    max_problems_per_file=st.integers(0, 3),
+)
+
+
+@SETTINGS
+@given(DELIMITED, SMALL_LIMITS)
+@example(b"A1,Smith\n" + b"x" * 50 + b"\n", ReadLimits(max_line_bytes=20))
+@example(b'A1,"open\n' + b"x\n" * 30, ReadLimits(max_field_bytes=10))
+@example(b"\n\n\n\nA1,Smith\n", ReadLimits(max_blank_lines=2))
+def test_any_bytes_under_small_limits_give_rows_or_an_input_error(
+    data: bytes, limits: ReadLimits
+) -> None:
+    """Both readers, held to small limits: records, or one InputError naming file and row."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "specimens.csv"
+        path.write_bytes(b"catalogNumber,recordedBy\n" + data)
+        try:
+            for _ in read_rows(path, limits):
+                pass
+        except InputError as exc:
+            assert exc.file == str(path) and exc.row is not None and exc.row >= 1, exc
+        try:
+            with Archive.open(path, limits=limits) as archive:
+                _read_all(archive)
+        except InputError as exc:
+            assert exc.file and exc.row is not None and exc.row >= 1, exc
 
 
 # -- the Darwin Core Archive reader ----------------------------------------------------------------

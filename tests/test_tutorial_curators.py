@@ -204,13 +204,13 @@ def test_every_shown_summary_adds_up() -> None:
         assert read == loaded + rejected, m.group(0)
 
 
-def test_refused_reingest_and_replace(tutorial_run: Run) -> None:
-    [[refused, replaced]] = [
+def test_unchanged_reingest_and_replace(tutorial_run: Run) -> None:
+    [[unchanged, replaced]] = [
         ran
         for ran in tutorial_run.results
         if any("--replace" in r.words and DOWNLOAD.name in r.words for r in ran)
     ]
-    assert refused.returncode == 2 and "pass --replace" in refused.stderr
+    assert unchanged.returncode == 0 and ": unchanged" in unchanged.stdout, unchanged.stderr
     first = tutorial_run.results[0][0]
     assert replaced.stdout == first.stdout  # "the same three lines as the first load"
     assert len(first.stdout.splitlines()) == 3

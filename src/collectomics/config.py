@@ -147,6 +147,66 @@ SETTINGS: tuple[Setting, ...] = (
         "a client names).",
     ),
     Setting(
+        "max_line_bytes",
+        4194304,
+        "Longest line of a data file (CSV/TSV, archive member), in bytes; a longer line stops "
+        "that ingest with an error naming the file and line, before it is held in memory.",
+        int,
+    ),
+    Setting(
+        "max_field_bytes",
+        4194304,
+        "Longest record a quoted field may make across lines, in characters; a longer one is "
+        "rejected as a quote that never closes (pyoxigraph refuses N-Triples lines over 16 MiB).",
+        int,
+    ),
+    Setting(
+        "max_blank_lines",
+        100000,
+        "Most blank lines in a row a data file may hold; more stops that ingest.",
+        int,
+    ),
+    Setting(
+        "max_problems_per_file",
+        1000,
+        "Problems (errors and warnings) an ingest report keeps for each file; the rest are "
+        "counted, not kept, so reports and memory stay small (0: keep all).",
+        int,
+    ),
+    Setting(
+        "max_member_bytes",
+        17179869184,
+        "Largest decompressed size of one member of a zip archive, in bytes (0: no limit).",
+        int,
+    ),
+    Setting(
+        "max_compression_ratio",
+        100,
+        "Largest ratio of decompressed to compressed size of a zip member over 1 MiB "
+        "(real archives measured here: at most 14; a zip bomb: about 1,000) (0: no limit).",
+        int,
+    ),
+    Setting(
+        "max_unpaired_rows",
+        50000,
+        "Most rows of a GBIF download's `occurrence.txt` and `verbatim.txt` held while waiting "
+        "for their partner in the other file (GBIF writes both in the same order: none wait).",
+        int,
+    ),
+    Setting(
+        "max_xml_bytes",
+        16777216,
+        "Largest `meta.xml` or EML document, in bytes; both are also refused when they declare "
+        "DTD entities or nest elements deeper than 100.",
+        int,
+    ),
+    Setting(
+        "max_json_bytes",
+        67108864,
+        "Largest JSON file (documents template, IIIF manifest) `ingest` reads, in bytes.",
+        int,
+    ),
+    Setting(
         "allow_updates",
         False,
         "Accept SPARQL updates at /sparql (with the `update_token` as a bearer token).",
@@ -232,6 +292,27 @@ class Settings:
             new.values[name] = _setting(name).parse(value, "argument")
             new.sources[name] = "argument"
         return new
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The bounds every reader of ``ingest`` enforces (see the ``max_*`` settings): what one
+    input may cost in memory and time. The defaults are the settings' defaults."""
+
+    max_line_bytes: int = 4194304
+    max_field_bytes: int = 4194304
+    max_blank_lines: int = 100000
+    max_problems_per_file: int = 1000
+    max_member_bytes: int = 17179869184
+    max_compression_ratio: int = 100
+    max_unpaired_rows: int = 50000
+    max_xml_bytes: int = 16777216
+    max_json_bytes: int = 67108864
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadLimits:
+        """The limits the resolved ``settings`` name."""
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
 
 def _setting(name: str) -> Setting:

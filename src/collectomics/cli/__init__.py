@@ -157,25 +157,33 @@ def ingest(
     encoding: str | None,
 ) -> None:
     """Load Darwin Core Archives, people/specimen CSV files or RDF files, one graph per dataset."""
-    from collectomics.ingest import ingest_files
+    from collectomics.config import ReadLimits
+    from collectomics.ingest.pipeline import IngestFailed, ingest_files
 
     progress = _Progress()
+    failed: IngestFailed | None = None
     try:
         with obj.open() as store:
-            reports = ingest_files(
-                store,
-                list(files),
-                minter=obj.minter,
-                dataset_id=dataset,
-                replace=replace,
-                on_record=progress,
-                encoding=encoding,
-            )
+            try:
+                reports = ingest_files(
+                    store,
+                    list(files),
+                    minter=obj.minter,
+                    dataset_id=dataset,
+                    replace=replace,
+                    on_record=progress,
+                    encoding=encoding,
+                    limits=ReadLimits.from_settings(obj.settings),
+                )
+            except IngestFailed as exc:  # what was committed before it is reported, then it
+                failed, reports = exc, exc.committed
             progress.done()
             obj.refresh_facets(store)
     finally:
         progress.done()
     _show_reports(reports, [r.summary() for r in reports], report_file)
+    if failed is not None:
+        raise failed
 
 
 def _show_reports(reports: list, summaries: list[str], report_file: Path | None) -> None:
@@ -355,6 +363,7 @@ def export(
                 store.dump(str(out), fmt or "nquads")
                 click.echo(f"wrote {out}", err=True)
         return
+    from collectomics.config import ReadLimits
     from collectomics.ingest.shards import check_shards, export_shards, shard_dump
 
     check_shards(shards)
@@ -385,6 +394,7 @@ def export(
             force=force,
             on_record=progress,
             encoding=encoding,
+            limits=ReadLimits.from_settings(obj.settings),
         )
     finally:
         progress.done()

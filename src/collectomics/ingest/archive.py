@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
@@ -354,19 +355,39 @@ class _VerbatimPairing:
         self.verbatim: dict[str, Row] = {}
         self.counts = loader.report.extensions.setdefault(spec.name, Counts())
         self.file = loader.where(spec)
+        self.limit = loader.arc.limits.max_unpaired_rows
+        self.exhausted = False  # every verbatim row read: a core row can only pair from the buffer
+
+    def _check(self, line: int | None) -> None:
+        if self.limit and len(self.core) + len(self.verbatim) > self.limit:
+            raise InputError(
+                f"more than max_unpaired_rows ({self.limit:,}) rows wait for their partner in "
+                f"{self.loader.arc.core.name} or {self.spec.name}: the two files are not in the "
+                "same order; raise that setting if the archive is right",
+                file=self.file,
+                row=line,
+            )
 
     def core_row(self, core_id: str, subject: IRI, values: dict[str, str]) -> None:
         if core_id in self.verbatim:
             self._pair(self.verbatim.pop(core_id), subject, values)
             return
+        if self.exhausted:
+            return
         self.core[core_id] = (subject, values)
         for row in self.rows:
             if not self._take(row):
                 continue
-            if row.id == core_id:
-                self._pair(row, *self.core.pop(core_id))  # type: ignore[arg-type, union-attr]
-                return
+            pending = self.core.pop(row.id or "", None)  # type: ignore[union-attr]
+            if pending:  # this core row's partner, or one that waited for it
+                self._pair(row, *pending)  # type: ignore[arg-type]
+                if row.id == core_id:  # type: ignore[union-attr]
+                    return
+                continue
             self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
+            self._check(row.line)  # type: ignore[union-attr]
+        self.exhausted = True
+        self.core.clear()  # no verbatim row is left to pair with them
 
     def _take(self, row: Row | RowError) -> bool:
         self.counts.read += 1
@@ -517,15 +538,16 @@ def stream_archive(
     *,
     encoding: str | None = None,
     keys: SpecimenKeys | None = None,
+    limits: ReadLimits | None = None,
 ) -> DatasetMetadata | None:
-    """Map every record of an archive (or single Darwin Core file) into ``sink``; ``keys``,
-    the specimen keys of the dataset's files read before this one.
+    """Map every record of an archive (or single Darwin Core file) into ``sink``, reading it
+    within ``limits``; ``keys``, the specimen keys of the dataset's files read before this one.
 
     Returns the archive's own EML metadata, if it has some, for the dataset node.
     """
     keys = keys or SpecimenKeys(ctx.dataset_id, ctx.minter)
     try:
-        return _stream_archive(path, ctx, report, sink, encoding, keys)
+        return _stream_archive(path, ctx, report, sink, encoding, keys, limits)
     except InputError as exc:
         raise qualified(exc, path) from None
 
@@ -537,8 +559,9 @@ def _stream_archive(
     sink: Sink,
     encoding: str | None,
     keys: SpecimenKeys,
+    limits: ReadLimits | None,
 ) -> DatasetMetadata | None:
-    with Archive.open(path, encoding=encoding) as arc:
+    with Archive.open(path, encoding=encoding, limits=limits) as arc:
         loader = _Loader(arc, path, ctx, report, sink, keys)
         meta = loader.metadata()
         kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]

@@ -38,14 +38,22 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any, TypeVar
 from xml.parsers import expat
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
-from collectomics.ingest.csvfile import bom_codec
+from collectomics.ingest.csvfile import (
+    blank_run_error,
+    bom_codec,
+    bounded_lines,
+    check_xml,
+    read_bounded,
+)
 
 csv.field_size_limit(2**31 - 1)
 
@@ -55,9 +63,10 @@ GBIF = "http://rs.gbif.org/terms/1.0/"
 #: The row type given to a core built from a header row (no meta.xml).
 OCCURRENCE = DWC + "Occurrence"
 
-#: A record that runs on past this many characters (an unclosed quote, a missing line end)
-#: is reported as a RowError instead of being gathered in memory.
-MAX_RECORD_CHARS = 16 * 1024 * 1024
+_T = TypeVar("_T")
+
+#: Zip members smaller than this (decompressed) are not held to ``max_compression_ratio``.
+RATIO_FLOOR = 1 << 20
 
 _DATA_SUFFIXES = (".txt", ".csv", ".tsv", ".tab")
 _NOT_DATA = {"citations.txt", "rights.txt", "readme.txt"}
@@ -307,9 +316,60 @@ class _Members:
         return folded[0] if len(folded) == 1 else None
 
 
+class _CheckedZipStream(io.RawIOBase):
+    """One zip member's bytes, held to the limits on decompressed size and compression ratio,
+    with a damaged member (bad CRC, broken deflate stream) as one InputError naming it."""
+
+    def __init__(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ReadLimits) -> None:
+        super().__init__()
+        self.info, self.limits, self.total = info, limits, 0
+        self._check(info.file_size, "declares")
+        self.inner = self._guard(lambda: zf.open(info))
+
+    def _guard(self, read: Callable[[], _T]) -> _T:
+        try:
+            return read()
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise InputError(
+                f"the zip member is damaged or cannot be read ({exc})", file=self.info.filename
+            ) from None
+
+    def _check(self, size: int, verb: str) -> None:
+        limits, name = self.limits, self.info.filename
+        if limits.max_member_bytes and size > limits.max_member_bytes:
+            raise InputError(
+                f"the zip member {verb} {size:,} bytes decompressed, more than max_member_bytes "
+                f"({limits.max_member_bytes:,}); raise that setting if the archive is right",
+                file=name,
+            )
+        ratio = limits.max_compression_ratio
+        if ratio and size > RATIO_FLOOR and size > ratio * max(self.info.compress_size, 1):
+            raise InputError(
+                f"the zip member {verb} {size:,} bytes from {self.info.compress_size:,} "
+                f"compressed, a ratio over max_compression_ratio ({ratio}): a zip bomb? Raise "
+                "that setting if the archive is right",
+                file=name,
+            )
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._guard(lambda: self.inner.read(len(buffer)))
+        self.total += len(data)
+        self._check(self.total, "holds at least")
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.inner.close()
+        super().close()
+
+
 class _ZipMembers(_Members):
-    def __init__(self, zf: zipfile.ZipFile, prefix: str) -> None:
-        self.zf, self.prefix = zf, prefix
+    def __init__(self, zf: zipfile.ZipFile, prefix: str, limits: ReadLimits) -> None:
+        self.zf, self.prefix, self.limits = zf, prefix, limits
         self._names = [
             i.filename[len(prefix) :]
             for i in zf.infolist()
@@ -320,7 +380,11 @@ class _ZipMembers(_Members):
         return self._names
 
     def open(self, name: str) -> IO[bytes]:
-        return self.zf.open(self.prefix + name)
+        try:
+            info = self.zf.getinfo(self.prefix + name)
+        except KeyError:
+            raise InputError("no such member in the zip", file=name) from None
+        return io.BufferedReader(_CheckedZipStream(self.zf, info, self.limits))
 
     def close(self) -> None:
         self.zf.close()
@@ -380,6 +444,7 @@ class _El:
 
 def _parse_xml_with_lines(data: bytes, file: str) -> _El:
     """A small element tree with the line of every start tag (ElementTree has no positions)."""
+    check_xml(data, file)
     parser = expat.ParserCreate(namespace_separator=" ")
     stack: list[_El] = []
     root: list[_El] = []
@@ -636,12 +701,27 @@ class _FileReader:
         newline = "\r" if self.spec.lines_terminated_by == "\r" else "\n"
         text = io.TextIOWrapper(raw, encoding=encoding, newline=newline)  # type: ignore[type-var]
         number = 0
+        # characters, not bytes: a UTF-16 character is 2 or 4 bytes
+        limit = self.archive.limits.max_line_bytes // 2
         try:
-            for number, line in enumerate(text, start=1):
+            while line := text.readline(limit + 1 if limit else -1):
+                number += 1
+                if limit and len(line) > limit and not line.endswith(newline):
+                    raise InputError(
+                        f"line {number} is longer than max_line_bytes "
+                        f"({self.archive.limits.max_line_bytes:,} bytes); raise that setting if "
+                        "the file is right",
+                        file=self.name,
+                        row=number,
+                    )
                 yield line.lstrip("\ufeff") if number == 1 else line
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:
+            reason = getattr(exc, "reason", str(exc))
             raise InputError(
-                f"not valid {_label(encoding)} text ({exc.reason})", file=self.name, row=number + 1
+                f"not valid {_label(encoding)} text ({reason}); if meta.xml names the wrong "
+                "encoding, pass encoding=... (--encoding)",
+                file=self.name,
+                row=number + 1,
             ) from None
         finally:
             text.detach()
@@ -650,14 +730,17 @@ class _FileReader:
         fallbacks = (
             ["cp1252", "latin-1"] if encoding in ("utf-8", "ascii") else ["utf-8", "latin-1"]
         )
-        raw_lines: Iterable[bytes] = (
-            _split_bytes(raw, b"\r") if self.spec.lines_terminated_by == "\r" else raw
+        raw_lines: Iterable[bytes] = bounded_lines(
+            raw,
+            self.archive.limits.max_line_bytes,
+            self.name,
+            b"\r" if self.spec.lines_terminated_by == "\r" else b"\n",
         )
         used: dict[str, None] = {}
         for number, data in enumerate(raw_lines, start=1):
             try:
                 line = data.decode(encoding)
-            except UnicodeDecodeError:
+            except UnicodeError:
                 for fb in fallbacks:  # the last one (latin-1) decodes any byte
                     try:
                         line = data.decode(fb)
@@ -681,6 +764,7 @@ class _FileReader:
         """(first line, last line, fields or an error message) for every record."""
         source = _LineSource(self.decoded_lines())
         spec = self.spec
+        max_chars = self.archive.limits.max_field_bytes or 2**62
         if spec.fields_enclosed_by:
             reader = csv.reader(
                 source,
@@ -691,7 +775,7 @@ class _FileReader:
             )
             while True:
                 start = source.count + 1
-                source.budget = MAX_RECORD_CHARS
+                source.budget = max_chars
                 try:
                     fields = next(reader)
                 except StopIteration:
@@ -701,8 +785,9 @@ class _FileReader:
                         start,
                         source.count,
                         (
-                            f"record runs on past {MAX_RECORD_CHARS:,} characters "
-                            "(a quoted field that never closes?)"
+                            f"record runs on past max_field_bytes ({max_chars:,} characters): a "
+                            "quoted field that never closes? Raise that setting if the file is "
+                            "right"
                         ),
                     )
                     continue
@@ -740,11 +825,14 @@ class _FileReader:
             if crlf and not line.endswith("\r\n"):
                 parts.append(line)
                 size += len(line)
-                if size > MAX_RECORD_CHARS:
+                if size > max_chars:
                     yield (
                         start,
                         source.count,
-                        (f"record runs on past {MAX_RECORD_CHARS:,} characters without a \\r\\n"),
+                        (
+                            f"record runs on past max_field_bytes ({max_chars:,} characters) "
+                            "without a \\r\\n"
+                        ),
                     )
                     parts, size = [], 0
                 continue
@@ -773,6 +861,8 @@ class _FileReader:
         width: int | None = None
         headers_left = spec.ignore_header_lines
         id_index = spec.id_index
+        max_blank = self.archive.limits.max_blank_lines
+        blank = 0
         for start, end, fields in self.records():
             if isinstance(fields, str):
                 yield RowError(start, fields, self.name)
@@ -784,7 +874,11 @@ class _FileReader:
                 continue
             n = len(fields)
             if not any(f.strip() for f in fields):
+                blank += 1
+                if max_blank and blank > max_blank:
+                    raise blank_run_error(self.name, end, max_blank)
                 continue  # a blank line
+            blank = 0
             span = f" (the record spans lines {start}-{end})" if end > start else ""
             if width is None:
                 width = max(n, required)
@@ -838,18 +932,6 @@ class _FileReader:
             )
 
 
-def _split_bytes(raw: IO[bytes], sep: bytes) -> Iterator[bytes]:
-    """Lines of a binary stream ending with ``sep`` (kept), read in chunks."""
-    pending = b""
-    while chunk := raw.read(1 << 16):
-        pending += chunk
-        *lines, pending = pending.split(sep)
-        for line in lines:
-            yield line + sep
-    if pending:
-        yield pending
-
-
 # --------------------------------------------------------------------------- the archive
 
 
@@ -872,8 +954,10 @@ class Archive:
         metadata_name: str | None,
         meta_xml: str | None,
         problems: list[Problem],
+        limits: ReadLimits | None = None,
     ) -> None:
         self.path = path
+        self.limits = limits or ReadLimits()
         self._members = members
         self.core = core
         self.extensions = extensions
@@ -884,17 +968,21 @@ class Archive:
 
     # ---- opening
     @classmethod
-    def open(cls, path: str | Path, *, encoding: str | None = None) -> Archive:
+    def open(
+        cls, path: str | Path, *, encoding: str | None = None, limits: ReadLimits | None = None
+    ) -> Archive:
         """Open a ``.zip`` archive, an unpacked archive folder, or a single CSV/TSV/TXT data file.
 
         meta.xml may sit at the root or inside a single top-level folder. Without meta.xml, the
         only data file (``.txt``/``.csv``/``.tsv``) becomes the core, its header row naming the
         terms (see ``header_term``); its delimiter is sniffed from the header (tab, comma,
         semicolon, pipe); quotes are honoured in comma/semicolon files, kept as data otherwise.
-        ``encoding`` overrides every declared encoding. Raises ``InputError`` for what cannot be
-        read at all.
+        ``encoding`` overrides every declared encoding. ``limits`` bound what reading may cost
+        (line length, zip member size...; default: the settings' defaults). Raises
+        ``InputError`` for what cannot be read at all or passes a limit.
         """
         path = Path(path)
+        limits = limits or ReadLimits()
         if encoding is not None:
             try:
                 encoding = normalise_encoding(encoding)
@@ -922,16 +1010,18 @@ class Archive:
             except (zipfile.BadZipFile, OSError) as exc:
                 raise InputError(f"cannot open zip: {exc}", file=str(path)) from None
             prefix, meta = cls._find_meta_in_zip(zf, path)
-            members = _ZipMembers(zf, prefix)
+            members = _ZipMembers(zf, prefix, limits)
         elif path.suffix.lower() == ".zip":
             raise InputError("not a valid zip file", file=str(path))
         else:
             members, meta = _FileMembers(path), None
         try:
-            return cls._build(path, members, meta, encoding)
+            archive = cls._build(path, members, meta, encoding, limits)
         except BaseException:
             members.close()
             raise
+        archive.limits = limits
+        return archive
 
     @staticmethod
     def _find_meta_in_zip(zf: zipfile.ZipFile, path: Path) -> tuple[str, str | None]:
@@ -955,12 +1045,17 @@ class Archive:
 
     @classmethod
     def _build(
-        cls, path: Path, members: _Members, meta: str | None, encoding: str | None
+        cls,
+        path: Path,
+        members: _Members,
+        meta: str | None,
+        encoding: str | None,
+        limits: ReadLimits,
     ) -> Archive:
         if meta is None:
             return cls._from_header(path, members, encoding)
         with members.open(meta) as handle:
-            data = handle.read()
+            data = read_bounded(handle, limits.max_xml_bytes, meta, "max_xml_bytes")
         parser = _MetaParser(meta, members, encoding)
         core, extensions, declared_metadata = parser.parse(data)
         problems = parser.problems
@@ -1014,11 +1109,11 @@ class Archive:
         if bom in ("utf-16", "utf-32"):
             encoding = encoding or bom  # nothing declared: the byte-order mark tells
             with members.open(name) as handle:
-                first_text = io.TextIOWrapper(handle, encoding=bom, newline="\n").readline()
+                first_text = io.TextIOWrapper(handle, encoding=bom, newline="\n").readline(1 << 19)
         else:
             try:
                 first_text = first.decode(encoding or "utf-8")
-            except UnicodeDecodeError:
+            except UnicodeError:
                 first_text = first.decode(
                     "cp1252" if (encoding or "utf-8") == "utf-8" else "utf-8", errors="replace"
                 )
@@ -1097,7 +1192,7 @@ class Archive:
         if found is None:
             raise InputError(f"no file {name!r} in the archive", file=str(self.path))
         with self._members.open(found) as handle:
-            return handle.read()
+            return read_bounded(handle, self.limits.max_xml_bytes, found, "max_xml_bytes")
 
     def dataset_metadata_names(self) -> list[str]:
         """The per-dataset EML documents of a GBIF download (``dataset/*.xml``), sorted."""

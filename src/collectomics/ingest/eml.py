@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from collectomics.errors import InputError
+from collectomics.ingest.csvfile import check_xml
 from collectomics.model import Contact as _ModelContact
 from collectomics.model import DatasetMetadata
 
@@ -242,7 +243,9 @@ def _citation(root: ET.Element) -> tuple[str | None, str | None]:
 
 def parse_eml(data: bytes, *, source: str = "") -> DatasetMetadata:
     """Read one EML document. Raises ``InputError(file=source, row=line)`` when the bytes are
-    not well-formed XML or not EML (e.g. an HTML error page saved in its place)."""
+    not well-formed XML or not EML (e.g. an HTML error page saved in its place), or declare
+    DTD entities or nest too deep (see ``csvfile.check_xml``)."""
+    check_xml(data, source)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
 from collectomics.ingest.duplicates import link_duplicates
@@ -37,6 +38,10 @@ from collectomics.mapping.people import PEOPLE_COLUMNS, map_person
 from collectomics.model import IRI, IRI_N3, DatasetMetadata, Literal, iri_is_valid
 from collectomics.store import Store, count_statements, rdf_format_for
 from collectomics.vocab import DCTERMS, SCHEMA
+
+#: longest problem reason a report keeps (a reason may quote a value, and values can be long;
+#: the list of unmapped terms of a wide archive runs to a few thousand characters)
+MAX_REASON_CHARS = 10000
 
 #: records mapped between two writes to the loader (~2.5 MB of N-Triples: the text, its join
 #: and its encoding are alive at once, so a larger batch costs memory, not speed)
@@ -74,6 +79,10 @@ class IngestReport:
 
     ``read``/``loaded``/``rejected`` count core records (specimens, people); ``extensions``
     counts extension rows (media, identifications, ...) per extension file the same way.
+    ``unchanged`` is true when nothing was loaded because the dataset is in the store already
+    with the same files (the same SHA-256). ``omitted`` counts, per file, the problems not kept once that file had
+    ``max_problems_per_file`` of them (the reason of one kept is cut at 10,000 characters), so
+    that a report stays small whatever the input.
     ``triples`` counts the triples written to the graph, as Oxigraph's own bulk loader
     reports its progress: a triple written twice (two records naming the same collector twice, say)
     counts twice and is stored once, so ``Store.count`` may be lower. Counting the stored graph
@@ -97,6 +106,14 @@ class IngestReport:
     duplicates: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    omitted: dict[str, int] = field(default_factory=dict)
+    unchanged: bool = False
+
+    #: problems kept per file (0: all); ingest sets it from the ``max_problems_per_file`` setting
+    max_problems_per_file = ReadLimits.max_problems_per_file
+
+    def __post_init__(self) -> None:
+        self._kept: dict[str, int] = {}
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -104,11 +121,23 @@ class IngestReport:
     def problem(
         self, file: str, row: int | None, column: str | None, reason: str, severity: str = "error"
     ) -> None:
+        kept = self._kept.get(file, 0)
+        if self.max_problems_per_file and kept >= self.max_problems_per_file:
+            self.omitted[file] = self.omitted.get(file, 0) + 1
+            return
+        self._kept[file] = kept + 1
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[:MAX_REASON_CHARS] + "..."
         self.problems.append(Problem(file, row, column, reason, severity))
 
     def summary(self, shards: int | None = None) -> str:
         """One line of counts (and one per extension file); with ``shards``, for an export:
         ``triples`` then counts the quads written to that many files."""
+        if self.unchanged:
+            return (
+                f"{self.dataset}: unchanged (its files have the SHA-256 of the version in the "
+                "store); not loaded again"
+            )
         errors = sum(p.severity == "error" for p in self.problems)
         warnings = len(self.problems) - errors
         where = f"{self.triples} triples written to <{self.graph}>"
@@ -132,6 +161,11 @@ class IngestReport:
             )
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
+        for name, n in self.omitted.items():
+            text += (
+                f"\n  {name}: {n} more problems counted, not kept (max_problems_per_file: "
+                f"{self.max_problems_per_file})"
+            )
         return text
 
 
@@ -221,7 +255,7 @@ def _is_archive(path: Path) -> bool:
     return path.suffix.lower() == ".zip" or (path.is_dir() and (path / "meta.xml").is_file())
 
 
-def file_kind(path: Path, encoding: str | None = None) -> str:
+def file_kind(path: Path, encoding: str | None = None, limits: ReadLimits | None = None) -> str:
     """'dwca', 'rdf', 'people', 'specimens', or a template of ingest.templates (labels, media,
     groups, documents, iiif); InputError when a file's kind cannot be told. ``encoding``: how
     to read a CSV/TSV header (default: its byte-order mark, else UTF-8)."""
@@ -235,7 +269,7 @@ def file_kind(path: Path, encoding: str | None = None) -> str:
     if rdf_format_for(path) and suffix != ".json" or suffix == ".jsonld":
         return "rdf"
     if suffix == ".json":
-        return json_kind(path)
+        return json_kind(path, limits)
     if suffix not in {".csv", ".tsv", ".txt"}:
         raise InputError(
             "unknown file type; expected a Darwin Core Archive (.zip or a folder with meta.xml), "
@@ -243,7 +277,7 @@ def file_kind(path: Path, encoding: str | None = None) -> str:
             "(documents or a IIIF manifest) or an RDF file (.ttl .trig .nt .nq .jsonld .rdf)",
             file=str(path),
         )
-    header = read_header(path, encoding)
+    header = read_header(path, encoding, limits)
     if "person_id" in header:
         return "people"
     template = csv_kind(header)
@@ -292,13 +326,15 @@ def _dataset_node(spec: DatasetSpec, ctx: Context, digest: str, meta: DatasetMet
     return out
 
 
-def _stream_people(path: Path, ctx: Context, report: IngestReport, sink: Sink) -> None:
-    header = read_header(path)
+def _stream_people(
+    path: Path, ctx: Context, report: IngestReport, sink: Sink, limits: ReadLimits
+) -> None:
+    header = read_header(path, limits=limits)
     for column in header:
         if column not in PEOPLE_COLUMNS:
             report.problem(str(path), 1, column, "column not mapped; ignored", "warning")
     first_row: dict[str, int] = {}
-    for row, record in read_rows(path):
+    for row, record in read_rows(path, limits):
         report.read += 1
         if isinstance(record, InputError):
             report.rejected += 1
@@ -334,33 +370,43 @@ def ingest_dataset(
     replace: bool = False,
     on_record: Callable[[int], None] | None = None,
     encoding: str | None = None,
+    limits: ReadLimits | None = None,
+    rdf_counts: dict[Path, int] | None = None,
 ) -> IngestReport:
     """Map and load one dataset into its own named graph, replacing it atomically.
 
     Raises InputError, before anything is written, when the dataset exists and ``replace`` is
-    false, or when a file cannot be read at all; bad records are rejected and reported.
-    ``encoding`` overrides the encoding that archives and files declare.
+    false (unless its files are unchanged since it was loaded: then nothing is loaded and the
+    report says ``unchanged``), or when a file cannot be read at all or passes one of
+    ``limits``; bad records are rejected and reported. ``encoding`` overrides the encoding that
+    archives and files declare. ``rdf_counts``: the statements of RDF files already counted.
     """
     from collectomics.ingest.archive import stream_archive  # archive reading is heavier
 
+    limits = limits or ReadLimits()
     graph = minter.graph(spec.dataset_id)
+    for path in spec.files:
+        if not path.exists():
+            raise InputError("no such file", file=str(path))
+    ctx = Context(spec.dataset_id, minter, ntriples=True)
+    digest = _digest(spec.files)
     if graph in store.graphs() and not replace:
+        if _stored_digest(store, ctx) == digest:
+            report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
+            report.unchanged = True
+            return report
         raise InputError(
             f"dataset {spec.dataset_id!r} is already in the store; pass --replace to replace it",
             dataset=spec.dataset_id,
         )
-    for path in spec.files:
-        if not path.exists():
-            raise InputError("no such file", file=str(path))
-    kinds = [(path, file_kind(path, encoding)) for path in spec.files]
+    kinds = [(path, file_kind(path, encoding, limits)) for path in spec.files]
     report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
-    ctx = Context(spec.dataset_id, minter, ntriples=True)
-    digest = _digest(spec.files)
+    report.max_problems_per_file = limits.max_problems_per_file
     from collectomics.ingest.templates import KINDS as TEMPLATE_KINDS
     from collectomics.ingest.templates import specimen_index, stream_template
     from collectomics.mapping.refs import Refs
 
-    catalog, occurrences = specimen_index(store, kinds, minter, spec.dataset_id)
+    catalog, occurrences = specimen_index(store, kinds, minter, spec.dataset_id, limits)
     refs = Refs(minter, catalog, occurrences, spec.dataset_id)
 
     def produce(out: IO[bytes]) -> None:
@@ -376,18 +422,27 @@ def ingest_dataset(
         keys = SpecimenKeys(spec.dataset_id, minter)
         for path, kind in kinds:
             if kind == "people":
-                _stream_people(path, ctx, report, sink)
+                _stream_people(path, ctx, report, sink, limits)
             elif kind in ("dwca", "specimens"):
-                meta = stream_archive(path, ctx, report, sink, encoding=encoding, keys=keys) or meta
+                meta = (
+                    stream_archive(
+                        path, ctx, report, sink, encoding=encoding, keys=keys, limits=limits
+                    )
+                    or meta
+                )
             elif kind in TEMPLATE_KINDS:
-                stream_template(path, kind, ctx, refs, report, sink)
+                stream_template(path, kind, ctx, refs, report, sink, limits=limits)
         sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
         sink.flush()
 
     extra = [(p, rdf_format_for(p) or "turtle") for p, kind in kinds if kind == "rdf"]
     try:
         # RDF files count what they state; the mapping's triples are counted as they are written
-        stated = sum(count_statements(p, fmt, base_iri=minter.base) for p, fmt in extra)
+        known = rdf_counts or {}
+        stated = sum(
+            known[p] if p in known else count_statements(p, fmt, base_iri=minter.base)
+            for p, fmt in extra
+        )
         store.replace_graph_stream(
             graph, produce, "ntriples", base_iri=minter.base, lenient=True, extra=extra
         )
@@ -396,10 +451,43 @@ def ingest_dataset(
         raise InputError(
             f"cannot load: {exc.message}", file=files, dataset=spec.dataset_id
         ) from None
+    except MemoryError as exc:  # pyoxigraph's loader refuses a statement over 16 MiB this way
+        raise InputError(
+            f"cannot load: out of memory ({exc}); a statement (a line of an RDF file) over "
+            "16 MiB cannot be loaded",
+            file=", ".join(str(p) for p in spec.files),
+            dataset=spec.dataset_id,
+        ) from None
     report.triples = stated + sum(sink.written for sink in sinks)
     if any(kind in ("dwca", "specimens") for _, kind in kinds):
         report.duplicates = link_duplicates(store, minter, spec.dataset_id)
     return report
+
+
+class IngestFailed(InputError):
+    """A multi-dataset ingest stopped at one dataset; ``committed`` holds the reports of the
+    datasets loaded (or found unchanged) before it, which stay in the store."""
+
+    def __init__(self, cause: InputError, committed: list[IngestReport]) -> None:
+        loaded = ", ".join(r.dataset for r in committed)
+        context = {k: v for k, v in cause.context.items() if k not in ("file", "row", "column")}
+        super().__init__(
+            f"{cause.message} [loaded before this, and kept: {loaded}]",
+            file=cause.file,
+            row=cause.row,
+            column=cause.column,
+            **context,
+        )
+        self.committed = committed
+
+
+def _stored_digest(store: Store, ctx: Context) -> str | None:
+    """The SHA-256 of the files the stored version of ``ctx``'s dataset was loaded from."""
+    result = store.query(
+        "SELECT ?d ?h WHERE { ?d <http://schema.org/sha256> ?h } LIMIT 1",
+        params={"d": ctx.dataset},
+    )
+    return next((getattr(row["h"], "value", None) for row in result.rows()), None)
 
 
 def ingest_files(
@@ -411,16 +499,24 @@ def ingest_files(
     replace: bool = False,
     on_record: Callable[[int], None] | None = None,
     encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> list[IngestReport]:
-    """Ingest files: all into ``dataset_id`` if given, else one dataset per file (its own id,
-    see :func:`~collectomics.ingest.archive.default_dataset_id`).
+    """Ingest files: all into ``dataset_id`` if given (one graph, replaced in one step), else
+    one dataset per file (its own id, see
+    :func:`~collectomics.ingest.archive.default_dataset_id`), each committed on its own, in order.
 
-    Without ``dataset_id`` or ``replace``, a file whose records are already in the store under
-    another dataset id (the same GBIF download named otherwise; the same file under another
-    name) is refused with an InputError naming that dataset, before anything is loaded.
-    """
+    Every file's kind is told, every RDF file parsed, and every dataset that exists checked
+    (without ``replace``, other files under an existing id are refused) before anything is
+    loaded. Without ``dataset_id`` or ``replace``, a file whose records are already in the store
+    under another dataset id (the same GBIF download named otherwise; the same file under
+    another name) is refused with an InputError naming that dataset, before anything is loaded.
+    A dataset whose files are unchanged since it was loaded is skipped (its report says
+    ``unchanged``), so running the same command again after a failure loads only what is
+    missing. When one dataset fails after others were committed, :class:`IngestFailed` names it
+    and carries the committed datasets' reports."""
     from collectomics.ingest.archive import default_dataset_id, records_elsewhere
 
+    limits = limits or ReadLimits()
     for path in paths:
         if not path.exists():
             raise InputError("no such file", file=str(path))
@@ -428,20 +524,53 @@ def ingest_files(
         specs = [DatasetSpec(dataset_id, tuple(paths))]
     else:
         specs = [DatasetSpec(default_dataset_id(p), (p,)) for p in paths]
-    for spec in specs:  # check every file's kind before loading anything
+    rdf_counts: dict[Path, int] = {}
+    for spec in specs:  # check every file's kind, and parse every RDF file, before loading
         for path in spec.files:
-            if not path.exists():
-                raise InputError("no such file", file=str(path))
-            file_kind(path, encoding)
+            if file_kind(path, encoding, limits) == "rdf":
+                try:
+                    fmt = rdf_format_for(path) or "turtle"
+                    rdf_counts[path] = count_statements(path, fmt, base_iri=minter.base)
+                except StoreError as exc:
+                    raise InputError(f"cannot load: {exc.message}", file=str(path)) from None
+                except MemoryError as exc:  # pyoxigraph's parser: a statement over 16 MiB
+                    raise InputError(
+                        f"cannot parse: a statement is too large ({exc})", file=str(path)
+                    ) from None
+    if not replace:  # a dataset that would be refused is refused before anything loads
+        stored = set(store.graphs())
+        for spec in specs:
+            ctx = Context(spec.dataset_id, minter)
+            if minter.graph(spec.dataset_id) in stored:
+                if _stored_digest(store, ctx) != _digest(spec.files):
+                    raise InputError(
+                        f"dataset {spec.dataset_id!r} is already in the store; pass --replace "
+                        "to replace it",
+                        dataset=spec.dataset_id,
+                    )
     if not dataset_id and not replace:
         for spec in specs:
             _refuse_if_loaded_elsewhere(store, spec, minter, encoding, records_elsewhere)
-    return [
-        ingest_dataset(
-            store, s, minter=minter, replace=replace, on_record=on_record, encoding=encoding
-        )
-        for s in specs
-    ]
+    reports: list[IngestReport] = []
+    for spec in specs:
+        try:
+            reports.append(
+                ingest_dataset(
+                    store,
+                    spec,
+                    minter=minter,
+                    replace=replace,
+                    on_record=on_record,
+                    encoding=encoding,
+                    limits=limits,
+                    rdf_counts=rdf_counts,
+                )
+            )
+        except InputError as exc:
+            if reports:
+                raise IngestFailed(exc, reports) from None
+            raise
+    return reports
 
 
 def _refuse_if_loaded_elsewhere(

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from collectomics.config import ReadLimits
 from collectomics.errors import CollectomicsError, InputError
 from collectomics.ingest.archive import (
     DWC_NS,
@@ -778,6 +779,15 @@ class _Pairing:
                 if v.id == core_id:
                     return v, found
                 self.waiting[v.id or ""] = v
+                limit = self.reader.arc.limits.max_unpaired_rows
+                if limit and len(self.waiting) > limit:
+                    raise InputError(
+                        f"more than max_unpaired_rows ({limit:,}) rows of {self.file} wait "
+                        "for their core row: the two files are not in the same order; raise "
+                        "that setting if the archive is right",
+                        file=self.file,
+                        row=v.line,
+                    )
         return None, found
 
     def _take(self, row: Row | RowError, found: list[Problem]) -> Row | None:
@@ -834,17 +844,21 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
         _check_core(arc, path)
 
 
-def _read_archive(path: Path, dataset: _Dataset, encoding: str | None) -> DatasetMetadata | None:
+def _read_archive(
+    path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
+) -> DatasetMetadata | None:
     """``archive.stream_archive``'s order of work, with the mapping done by the pool."""
     try:
-        return _read(path, dataset, encoding)
+        return _read(path, dataset, encoding, limits)
     except InputError as exc:
         raise qualified(exc, path) from None
 
 
-def _read(path: Path, dataset: _Dataset, encoding: str | None) -> DatasetMetadata | None:
+def _read(
+    path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
+) -> DatasetMetadata | None:
     pool, report = dataset.pool, dataset.report
-    with Archive.open(path, encoding=encoding) as arc:
+    with Archive.open(path, encoding=encoding, limits=limits) as arc:
         core_type = _check_core(arc, path)
         reader = _Reader(arc, path, dataset)
         meta = reader.metadata()
@@ -911,6 +925,7 @@ def export_shards(
     on_record: Callable[[int], None] | None = None,
     encoding: str | None = None,
     batch_size: int = BATCH,
+    limits: ReadLimits | None = None,
 ) -> tuple[list[IngestReport], list[Path]]:
     """Map archives (or Darwin Core CSV files) to ``shards`` N-Quads files in ``out_dir``.
 
@@ -920,7 +935,7 @@ def export_shards(
     repeated across shards included), and the shard files. Raises InputError before any work
     for a bad ``shards``, a non-empty ``out_dir`` without ``force``, or a file that is missing
     or not an archive; an archive that cannot be read stops the export and leaves no shards.
-    ``batch_size`` rows go to a worker at a time.
+    ``batch_size`` rows go to a worker at a time; ``limits`` bound the reading as in ``ingest``.
 
     Worker processes are started with the ``forkserver`` method: a script that calls this must
     guard its own top level with ``if __name__ == "__main__":``.
@@ -943,10 +958,11 @@ def export_shards(
                 ctx = Context(spec.dataset_id, minter)
                 graph = minter.graph(spec.dataset_id)
                 report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
+                report.max_problems_per_file = (limits or ReadLimits()).max_problems_per_file
                 dataset = _Dataset(ctx, report, pool)
                 meta = DatasetMetadata()
                 for path in spec.files:
-                    meta = _read_archive(path, dataset, encoding) or meta
+                    meta = _read_archive(path, dataset, encoding, limits) or meta
                 node = _dataset_node(spec, ctx, _digest(spec.files), meta)
                 dataset.send(Batch(TRIPLES, "", node.triples), lambda outcomes: None)
                 pool.barrier()

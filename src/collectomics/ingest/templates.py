@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
-from collectomics.ingest.csvfile import read_header, read_rows
+from collectomics.ingest.csvfile import read_bounded, read_header, read_rows
 from collectomics.ingest.dwca import Archive, RowError
 from collectomics.ingest.keys import SpecimenKeys
 from collectomics.iri import Minter
@@ -54,10 +55,16 @@ def csv_kind(header: list[str]) -> str | None:
     return None
 
 
-def load_json(path: Path) -> Any:
-    """A JSON file's content; InputError with line and column when it does not parse."""
+def load_json(path: Path, limits: ReadLimits | None = None) -> Any:
+    """A JSON file's content; InputError with line and column when it does not parse, and
+    when it is larger than ``max_json_bytes`` or nests too deep."""
+    limits = limits or ReadLimits()
     try:
-        return json.loads(path.read_text("utf-8-sig"))
+        with open(path, "rb") as handle:
+            data = read_bounded(handle, limits.max_json_bytes, str(path), "max_json_bytes")
+        return json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        raise InputError("JSON nested too deep to read", file=str(path)) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text; save the file as UTF-8", file=str(path)) from None
     except json.JSONDecodeError as exc:
@@ -68,9 +75,9 @@ def load_json(path: Path) -> Any:
         raise InputError(f"cannot open file: {exc.strerror}", file=str(path)) from None
 
 
-def json_kind(path: Path) -> str:
+def json_kind(path: Path, limits: ReadLimits | None = None) -> str:
     """'documents' (an object with a ``documents`` list) or 'iiif' (a Presentation 3 manifest)."""
-    data = load_json(path)
+    data = load_json(path, limits)
     if isinstance(data, dict) and isinstance(data.get("documents"), list):
         return "documents"
     if is_manifest(data):
@@ -83,30 +90,34 @@ def json_kind(path: Path) -> str:
     )
 
 
-def _references(path: Path, kind: str) -> list[str]:
+def _references(path: Path, kind: str, limits: ReadLimits | None) -> list[str]:
     if kind in CSV_TEMPLATES:
         values: list[str] = []
-        for _, record in read_rows(path):
+        for _, record in read_rows(path, limits):
             if isinstance(record, dict):
                 values.extend(record.values())
         return values
     if kind == "documents":
-        return document_refs(load_json(path))
+        return document_refs(load_json(path, limits))
     return []
 
 
 def specimen_index(
-    store: Store, files: Iterable[tuple[Path, str]], minter: Minter, dataset_id: str
+    store: Store,
+    files: Iterable[tuple[Path, str]],
+    minter: Minter,
+    dataset_id: str,
+    limits: ReadLimits | None = None,
 ) -> tuple[dict[str, tuple[IRI, ...]], dict[str, tuple[IRI, ...]]]:
     """(catalogue number, occurrenceID) -> specimens that have it, for every ``catalog:`` and
     ``occurrence:`` reference in ``files``: the specimens already in the store, and those of
     specimen CSV files loaded alongside into ``dataset_id`` (their IRIs minted as the ingest
-    will mint them)."""
+    will mint them), read within ``limits``."""
     files = list(files)
     values: list[str] = []
     for path, kind in files:
         if kind in KINDS:
-            values += _references(path, kind)
+            values += _references(path, kind, limits)
     found: dict[str, dict[str, set[IRI]]] = {
         term: {key: set() for key in catalog_refs(values, kind)}
         for term, kind in (("catalogNumber", "catalog"), ("occurrenceID", "occurrence"))
@@ -123,7 +134,7 @@ def specimen_index(
     for path, kind in files:
         if kind != "specimens" or not any(found.values()):
             continue
-        with Archive.open(path) as arc:
+        with Archive.open(path, limits=limits) as arc:
             core = arc.core
             rename = {f.term: canonical_term(f.term) or f.term for f in core.fields}
             for row in arc.rows(core):
@@ -159,16 +170,23 @@ def _record(
 
 
 def stream_template(
-    path: Path, kind: str, ctx: Context, refs: Refs, report: IngestReport, sink: Sink
+    path: Path,
+    kind: str,
+    ctx: Context,
+    refs: Refs,
+    report: IngestReport,
+    sink: Sink,
+    *,
+    limits: ReadLimits | None = None,
 ) -> None:
     """Map one template file into ``sink``, counting and reporting every record."""
     file = str(path)
     if kind in CSV_TEMPLATES:
         columns, mapper = CSV_TEMPLATES[kind]
-        for column in read_header(path):
+        for column in read_header(path, limits=limits):
             if column not in columns:
                 report.problem(file, 1, column, "column not mapped; ignored", "warning")
-        for row, record in read_rows(path):
+        for row, record in read_rows(path, limits):
             if isinstance(record, InputError):
                 report.read += 1
                 report.rejected += 1
@@ -177,7 +195,7 @@ def stream_template(
                 continue
             _record(report, sink, file, row, "", mapper(record, ctx, refs))
         return
-    data = load_json(path)
+    data = load_json(path, limits)
     if kind == "iiif":
         for where, mapped in map_manifest(data, ctx):
             _record(report, sink, file, None, where, mapped)
