@@ -153,6 +153,7 @@ class ROLE:
     creator = IRI("https://w3id.org/collectomics/role/creator")
     determiner = IRI("https://w3id.org/collectomics/role/determiner")
     donor = IRI("https://w3id.org/collectomics/role/donor")
+    georeferencer = IRI("https://w3id.org/collectomics/role/georeferencer")
     guide = IRI("https://w3id.org/collectomics/role/guide")
     informant = IRI("https://w3id.org/collectomics/role/informant")
     labelWriter = IRI("https://w3id.org/collectomics/role/labelWriter")

@@ -25,6 +25,7 @@ from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
+from collectomics.mapping.verbatim import issue_flags, keep_all, label_transcription
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
@@ -354,6 +355,20 @@ _IDENTIFICATION_PREDICATES = {
     for t in (*IDENTIFICATION_TERMS, "scientificName", "scientificNameAuthorship", "taxonRank")
 }
 
+#: the record's terms that the mapping above places (everything else is kept verbatim, see
+#: mapping.verbatim): the ingest report counts their values as mapped
+MAPPED_TERMS = frozenset(
+    {
+        *_SPECIMEN_LITERALS,
+        *_EVENT_LITERALS,
+        *_EVENT_INTEGERS,
+        *LOCATION_TERMS,
+        *_IDENTIFICATION_PREDICATES,
+        *"gbifID datasetKey license recordedByID identifiedByID illustrative".split(),
+        *"georeferencedBy georeferencedByID verbatimLabel issue".split(),
+    }
+)
+
 _SPECIMEN_LITERALS_N3 = {t: p.n3() for t, p in _SPECIMEN_LITERALS.items()}
 _EVENT_LITERALS_N3 = {t: p.n3() for t, p in _EVENT_LITERALS.items()}
 _LOCATION_LITERALS_N3 = {t: p.n3() for t, p in _LOCATION_LITERALS.items()}
@@ -487,6 +502,15 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         _event(out, ctx, s, values, has_location, plain)
     if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
         _identification(out, ctx, s, values, plain)
+    rest = present - MAPPED_TERMS
+    if rest:
+        keep_all(out, s, values, rest)
+    if "georeferencedBy" in values or "georeferencedByID" in values:
+        _georeference(out, ctx, s, values)
+    if "verbatimLabel" in values:
+        label_transcription(out, s, values["verbatimLabel"])
+    if "issue" in values:
+        issue_flags(out, s, values["issue"])
     if illustrative:  # invented for the demo
         for node in dict.fromkeys(t[0] for t in out.triples):
             out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
@@ -514,7 +538,8 @@ def _event(
         try:
             number = integer(value)
         except ValueError as exc:
-            out.warn(term, str(exc))
+            out.warn(term, f"{exc}; kept as written")
+            add((e, predicate, Literal(value)))
             continue
         add((e, predicate, number))
         if term == "year":
@@ -555,11 +580,13 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str], plain: bool =
             try:
                 number = decimal(value)
             except ValueError as exc:
-                out.warn(term, f"{exc}; left out")
+                out.warn(term, f"{exc}; kept as written, not as a number")
+                add((loc, predicate, Literal(value)))
                 continue
             n = float(number.value) if number else 0.0
             if (low is not None and n < low) or (high is not None and n > high):
-                out.warn(term, f"{value} is out of range; left out")
+                out.warn(term, f"{value} is out of range; kept as written, not as a number")
+                add((loc, predicate, Literal(value)))
                 continue
             add((loc, predicate, number))
     country_code = values.get("countryCode")
@@ -597,3 +624,24 @@ def _identification(
             DWCIRI.identifiedBy,
             get("identifiedByID", ""),
         )
+
+
+def _georeference(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> None:
+    """Who georeferenced the record: a georeferencing activity that generated the location,
+    its georeferencers as role nodes, split and linked like collectors."""
+    g = IRI(s + "/georeference")
+    out.triples.append((g, RDF.type, PROV.Activity))
+    out.triples.append((IRI(s + "/location"), PROV.wasGeneratedBy, g))
+    if values.get("georeferencedBy"):
+        out.triples.append((g, DWC.georeferencedBy, Literal(values["georeferencedBy"])))
+    _agent_roles(
+        out,
+        ctx,
+        g,
+        s,
+        values.get("georeferencedBy", ""),
+        "georeferencedBy",
+        ROLE.georeferencer,
+        DWCIRI.georeferencedBy,
+        values.get("georeferencedByID", ""),
+    )
