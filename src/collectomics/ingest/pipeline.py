@@ -99,7 +99,8 @@ class IngestReport:
         self.problems.append(Problem(file, row, column, reason, severity))
 
     def summary(self, shards: int | None = None) -> str:
-        """One line of counts (and one per extension file); with ``shards``, for an export:
+        """One line of counts (and one per extension file, and one per data file that has
+        values kept verbatim, naming their terms); with ``shards``, for an export:
         ``triples`` then counts the quads written to that many files."""
         errors = sum(p.severity == "error" for p in self.problems)
         warnings = len(self.problems) - errors
@@ -115,8 +116,9 @@ class IngestReport:
         )
         for name, c in self.extensions.items():
             text += f"\n  {name}: read {c.read}, loaded {c.loaded}, rejected {c.rejected} rows"
-        for name, terms in self.terms.items():
-            text += "\n  " + _terms_line(name, terms)
+        for name, terms in self.terms.items():  # every file's counts are in to_dict()
+            if any(v for _, v in terms.values()):
+                text += "\n  " + _terms_line(name, terms)
         return text
 
 
