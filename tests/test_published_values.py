@@ -57,6 +57,8 @@ _DEPICTS = "http://xmlns.com/foaf/0.1/depicts"
 _ISSUE = "http://rs.gbif.org/terms/1.0/issue"
 _LICENSE = "http://purl.org/dc/terms/license"
 _GBIF_ID = "http://rs.gbif.org/terms/1.0/gbifID"
+GBIF_LABEL = "http://rs.gbif.org/terms/1.0/verbatimLabel"  # as Plazi declares it
+DWC_INSTITUTION_ID = "http://rs.tdwg.org/dwc/terms/institutionID"
 
 
 def _graph(store: Store, graph: str) -> dict[str, list[tuple[str, str]]]:
@@ -165,3 +167,110 @@ def test_every_published_value_is_answerable(
     assert not missing, f"{len(missing)} of {cells} cells not in the graph:\n" + "\n".join(
         missing[:40]
     )
+
+
+# -- where the terms with a place of their own go, asked as a user would ---------------------
+
+_PREFIXES = """PREFIX dwc: <http://rs.tdwg.org/dwc/terms/> PREFIX dwciri: <http://rs.tdwg.org/dwc/iri/>
+PREFIX oa: <http://www.w3.org/ns/oa#> PREFIX col: <https://w3id.org/collectomics/ontology#>
+PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX schema: <http://schema.org/>
+PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX role: <https://w3id.org/collectomics/role/>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+"""
+
+
+def _load(store: Store, name: str, minter: Minter) -> list[dict[str, str]]:
+    """Ingest the archive ``name``; return its core rows (term IRI -> stripped value)."""
+    path = DATA / name
+    ingest_files(store, [path], minter=minter)
+    with Archive.open(path) as archive:
+        return [
+            {t: v.strip() for t, v in row.values.items() if v.strip()}
+            for row in archive.rows(archive.core)
+            if isinstance(row, Row)
+        ]
+
+
+def _select(store: Store, query: str) -> list[tuple[str, ...]]:
+    rows = store.query(_PREFIXES + query).rows()
+    return [tuple(getattr(v, "value", str(v)) for v in row.values()) for row in rows]
+
+
+def test_gbif_issue_flags_are_annotations_on_their_records(store: Store, minter: Minter) -> None:
+    rows = _load(store, "real/finch-gbif-download-2015/0000154-150116162929234.zip", minter)
+    found: dict[str, set[str]] = defaultdict(set)
+    for gbif_id, flag in _select(
+        store,
+        "SELECT ?id ?flag { ?s dcterms:identifier ?id FILTER(STRSTARTS(?id, 'gbif:')) "
+        "?a oa:hasTarget ?s ; oa:motivatedBy oa:assessing ; oa:bodyValue ?flag }",
+    ):
+        found[gbif_id[5:]].add(flag)
+    published = {row[_GBIF_ID]: set(row[_ISSUE].split(";")) for row in rows if row.get(_ISSUE, "")}
+    assert sum(len(f) for f in published.values()) > 400  # 443 rows, most flagged
+    for gbif_id, flags in published.items():
+        assert flags <= found[gbif_id], gbif_id
+
+
+def test_label_text_becomes_a_label_transcription(store: Store, minter: Minter) -> None:
+    rows = _load(store, "real/dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip", minter)
+    with Archive.open(DATA / "real/dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip") as a:
+        [occurrences] = [s for s in a.extensions if s.name == "occurrences.txt"]
+        labels = {
+            row.values[GBIF_LABEL].strip()
+            for row in a.rows(occurrences)
+            if isinstance(row, Row) and row.values.get(GBIF_LABEL, "").strip()
+        }
+    assert rows and len(labels) > 40  # Plazi: 47 material citations with their label text
+    transcribed = _select(
+        store,
+        "SELECT DISTINCT ?text { ?s col:hasLabel ?label . ?label a col:SpecimenLabel . "
+        "?a oa:hasTarget ?label ; oa:motivatedBy oa:transcribing ; oa:hasBody/rdf:value ?text }",
+    )
+    assert {t for (t,) in transcribed} == labels
+
+
+def test_georeferencers_are_roles_like_collectors(store: Store, minter: Minter) -> None:
+    _load(store, "real/rgbif-gbif-downloads/0000066-140928181241064.zip", minter)
+    roles = _select(
+        store,
+        "SELECT ?name ?written { ?s dwciri:georeferencedBy ?agent . "
+        "?g prov:qualifiedAssociation ?r . ?r prov:hadRole role:georeferencer ; "
+        "prov:agent ?agent ; col:nameAsWritten ?written . "
+        "?agent <http://xmlns.com/foaf/0.1/name> ?name . ?loc prov:wasGeneratedBy ?g }",
+    )
+    assert roles == [("Christopher J. Hayden", "Christopher J. Hayden")]
+
+
+def test_identifier_terms_are_identifier_nodes(store: Store, minter: Minter) -> None:
+    rows = _load(store, "real/rgbif-gbif-downloads/0000066-140928181241064.zip", minter)
+    published = {row[DWC_INSTITUTION_ID] for row in rows if DWC_INSTITUTION_ID in row}
+    assert len(published) > 1
+    found = _select(
+        store,
+        "SELECT DISTINCT ?v { ?s schema:identifier ?i . ?i a schema:PropertyValue ; "
+        "schema:propertyID dwc:institutionID ; schema:value ?v }",
+    )
+    assert {v for (v,) in found} == published
+    assert _select(store, "SELECT ?p { ?s ?p ?o FILTER(STRENDS(STR(?p), 'institutionID')) }") == []
+
+
+def test_a_iiif_manifest_in_the_media_file_is_typed_as_a_manifest(
+    store: Store, minter: Minter
+) -> None:
+    _load(store, "dwca/iiif-manifest-in-multimedia", minter)
+    types = _select(
+        store,
+        "SELECT ?url ?type { ?m <http://rs.tdwg.org/ac/terms/accessURI> ?url ; a ?type } "
+        "ORDER BY ?url ?type",
+    )
+    assert types == [
+        (
+            "https://iiif.example.org/bcn/BCN-33966/info",
+            "http://iiif.io/api/presentation/3#Manifest",
+        ),
+        (
+            "https://iiif.example.org/presentation/bcn/BCN-18671/manifest.json",
+            "http://iiif.io/api/presentation/3#Manifest",
+        ),
+        ("https://images.example.org/bcn/BCN-33966.jpg", "http://purl.org/dc/dcmitype/StillImage"),
+    ]
