@@ -274,3 +274,14 @@ def test_a_iiif_manifest_in_the_media_file_is_typed_as_a_manifest(
         ),
         ("https://images.example.org/bcn/BCN-33966.jpg", "http://purl.org/dc/dcmitype/StillImage"),
     ]
+
+
+def test_an_agent_identifier_that_is_no_identifier_is_kept_as_written() -> None:
+    from collectomics.mapping.common import Context
+    from collectomics.mapping.specimens import map_specimen
+
+    record = {"catalogNumber": "A-1", "recordedBy": "Smith, J.", "recordedByID": "Bionomia 123"}
+    out = map_specimen(record, Context("ds", Minter()))
+    assert any("kept as written" in p.reason for p in out.problems)
+    values = [str(getattr(o, "value", o)) for _, _, o in out.triples]
+    assert "Bionomia 123" in values

@@ -25,7 +25,7 @@ from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import SplitName, display_form, normalise, split_agents
-from collectomics.mapping.verbatim import issue_flags, keep_all, label_transcription
+from collectomics.mapping.verbatim import identifier, issue_flags, keep_all, label_transcription
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
@@ -196,6 +196,8 @@ def _agent_roles(
         out.warn(column, f"no agent name found in {value!r}")
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
+    if ids_value and len(ids) < len(split_identifiers(ids_value)):  # kept whole, as written
+        identifier(out, activity, column + "ID", ids_value.strip())
     add = out.triples.append
     for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
         add((specimen, shortcut, iri))
@@ -281,7 +283,11 @@ def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
     for part in split_identifiers(value):
         iri = identifier_iri(part)
         if iri is None:
-            out.warn(column, f"{part!r} is not an identifier (an IRI, QID, ORCID...); left out")
+            out.warn(
+                column,
+                f"{part!r} is not an identifier (an IRI, QID, ORCID...); no link made, "
+                "kept as written",
+            )
         elif iri not in ids:
             ids.append(iri)
     return ids
