@@ -36,7 +36,7 @@ REAL = Path(__file__).resolve().parent / "data" / "real"  # the real corpus (tes
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 
-REAL = [
+REAL_ARCHIVES = [
     "rgbif-gbif-downloads/0000066-140928181241064.zip",  # verbatim, multimedia, 26 source EMLs
     "rgbif-gbif-downloads/0009886-250127130748423.zip",  # SIMPLE_CSV download
     "finch-gbif-download-2015/0000154-150116162929234.zip",
@@ -101,7 +101,7 @@ def _compare(
 
 
 @pytest.mark.parametrize("shards", [1, 3])
-@pytest.mark.parametrize("name", REAL)
+@pytest.mark.parametrize("name", REAL_ARCHIVES)
 def test_real_archive_shards_load_to_the_ingested_graph(
     name: str, shards: int, tmp_path: Path
 ) -> None:
@@ -242,7 +242,7 @@ def test_map_batch_takes_the_text_mappers_write(tmp_path: Path) -> None:
     from collectomics.ingest.dwca import Archive
 
     with Archive.open(archive) as arc:
-        rename = _renamer(arc.core, "f", IngestReport("", ""))
+        rename = _renamer(arc.core)
         items = [
             (row.line, {rename[t]: v for t, v in row.values.items() if t in rename}, None)
             for row in arc.rows(arc.core)

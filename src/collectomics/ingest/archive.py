@@ -334,16 +334,8 @@ class _Loader:
                 )
                 continue
             n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
-            node = self.ctx.minter.part(core, kind, str(n))
-            out = Mapped()
-            out.add(node, RDF.type, IRI(spec.row_type))
-            out.add(node, DCTERMS.subject, core)
-            values = {t: v.strip() for t, v in row.values.items() if v.strip()}
-            keep_all(out, node, values, values)
-            for term in values:
-                terms.add(term, False)
+            self.sink.mapped(extension_row(row.values, core, spec, kind, n, self.ctx, terms))
             counts.loaded += 1
-            self.sink.mapped(out)
             self.sink.record_done()
         terms.finish()
 
@@ -379,6 +371,38 @@ class _Loader:
                 f"{self.path}!{name}", None, None, f"metadata not read: {exc}", "warning"
             )
             return None
+
+
+def extension_row(
+    values: Mapping[str, str],
+    core: IRI,
+    spec: FileSpec,
+    kind: str,
+    number: int,
+    ctx: Context,
+    terms: _TermCounts,
+) -> Mapped:
+    """A row of an extension the model has no place for: node ``{core}/{kind}/{number}`` of the
+    extension's row type, about its core record (``dcterms:subject``), its values verbatim."""
+    node = ctx.minter.part(core, kind, str(number))
+    out = Mapped()
+    out.add(node, RDF.type, IRI(spec.row_type))
+    out.add(node, DCTERMS.subject, core)
+    kept = {t: v.strip() for t, v in values.items() if v.strip()}
+    keep_all(out, node, kept, kept)
+    for term in kept:
+        terms.add(term, False)
+    return out
+
+
+def verbatim_terms(
+    terms: _TermCounts, row: Mapping[str, str], interpreted: Mapping[str, str]
+) -> None:
+    """Count a GBIF verbatim row's values: the same as the interpreted one (the specimen holds
+    it: mapped) or kept on the verbatim record."""
+    for term, value in row.items():
+        if value and not value.isspace():
+            terms.add(term, (interpreted.get(term) or "").strip() == value.strip())
 
 
 class _VerbatimPairing:
@@ -420,9 +444,7 @@ class _VerbatimPairing:
 
     def _pair(self, row: Row, subject: IRI, interpreted: dict[str, str]) -> None:
         mapped: Mapped = map_verbatim(row.values, interpreted, subject, self.loader.ctx)
-        for term, value in row.values.items():  # same as interpreted: stored as mapped
-            if value and not value.isspace():
-                self.terms.add(term, (interpreted.get(term) or "").strip() == value.strip())
+        verbatim_terms(self.terms, row.values, interpreted)
         self.loader.sink.mapped(mapped)
         self.counts.loaded += 1
 
