@@ -285,3 +285,22 @@ def test_an_agent_identifier_that_is_no_identifier_is_kept_as_written() -> None:
     assert any("kept as written" in p.reason for p in out.problems)
     values = [str(getattr(o, "value", o)) for _, _, o in out.triples]
     assert "Bionomia 123" in values
+
+
+def test_measurers_are_roles_like_collectors(store: Store, minter: Minter) -> None:
+    _load(store, "dwca/measurement-or-fact-ext", minter)
+    roles = _select(
+        store,
+        "SELECT ?catalog ?type ?written { ?s dwc:catalogNumber ?catalog ; "
+        "dwciri:measuredBy ?agent . ?m a dwc:MeasurementOrFact ; dcterms:subject ?s ; "
+        "dwc:measurementType ?type ; prov:qualifiedAssociation ?r . "
+        "?r prov:hadRole role:measurer ; prov:agent ?agent ; col:nameAsWritten ?written } "
+        "ORDER BY ?catalog ?type ?written",
+    )
+    assert roles == [
+        ("BCN-33966", "plant height", "Blanché, Cèsar"),
+        ("BCN-33966", "sheet height", "Bosch, Maria"),
+        ("BCN-33966", "sheet height", "Molero, Julià"),
+    ]
+    orcid = "https://orcid.org/0000-0002-1825-0097"
+    assert _select(store, f"SELECT ?s {{ ?s dwciri:measuredBy <{orcid}> }}")

@@ -157,6 +157,7 @@ class ROLE:
     guide = IRI("https://w3id.org/collectomics/role/guide")
     informant = IRI("https://w3id.org/collectomics/role/informant")
     labelWriter = IRI("https://w3id.org/collectomics/role/labelWriter")
+    measurer = IRI("https://w3id.org/collectomics/role/measurer")
     metadataProvider = IRI("https://w3id.org/collectomics/role/metadataProvider")
     owner = IRI("https://w3id.org/collectomics/role/owner")
     photographer = IRI("https://w3id.org/collectomics/role/photographer")

@@ -30,7 +30,7 @@ from collectomics.mapping.extensions import (
     map_relationship,
     map_verbatim,
 )
-from collectomics.mapping.specimens import MAPPED_TERMS, map_specimen
+from collectomics.mapping.specimens import MAPPED_TERMS, map_specimen, measurers
 from collectomics.mapping.verbatim import compact, is_identifier_term, keep, keep_all
 from collectomics.model import IRI, DatasetMetadata, Literal
 from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
@@ -390,9 +390,15 @@ def extension_row(
     out.add(node, DCTERMS.subject, core)
     kept = {t: v.strip() for t, v in values.items() if v.strip()}
     keep_all(out, node, kept, kept)
+    by, by_id = kept.get(DWC_NS + "measuredBy", ""), kept.get(DWC_NS + "measuredByID", "")
+    if by or by_id:  # also as measurer roles, like collectors
+        measurers(out, ctx, node, core, by, by_id)
     for term in kept:
-        terms.add(term, False)
+        terms.add(term, term in _MEASURED or is_identifier_term(term))
     return out
+
+
+_MEASURED = {DWC_NS + "measuredBy", DWC_NS + "measuredByID"}
 
 
 def verbatim_terms(

@@ -730,7 +730,8 @@ class _Reader:
                 problems.append(Problem(file, row.line, "coreid", reason))
             else:
                 n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
-                triples += extension_row(row.values, core, spec, kind, n, self.ctx, terms).triples
+                mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
+                triples += mapped.triples + mapped.once  # once: measurers' name descriptions
                 counts.loaded += 1
         terms.finish()
         self.problems(problems)

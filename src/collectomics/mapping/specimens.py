@@ -651,3 +651,11 @@ def _georeference(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> 
         DWCIRI.georeferencedBy,
         values.get("georeferencedByID", ""),
     )
+
+
+def measurers(out: Mapped, ctx: Context, node: IRI, specimen: IRI, value: str, ids: str) -> None:
+    """Who made a measurement (``dwc:measuredBy`` of a MeasurementOrFact row ``node``): role
+    nodes split and linked like collectors, ``dwciri:measuredBy`` on the specimen."""
+    _agent_roles(
+        out, ctx, node, specimen, value, "measuredBy", ROLE.measurer, DWCIRI.measuredBy, ids
+    )
