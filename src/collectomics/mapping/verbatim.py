@@ -17,7 +17,6 @@ Also here: a ``verbatimLabel`` as a label transcription (like the labels templat
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote
 
 from collectomics.iri import slug
 from collectomics.mapping.annotations import transcription
@@ -66,7 +65,20 @@ def is_identifier_term(term: str) -> bool:
 def predicate(iri: str) -> IRI:
     """The term's IRI as a predicate; characters an IRI cannot hold (a header ``my column``)
     percent-encoded."""
-    return IRI(iri) if iri_is_valid(iri) else IRI(quote(iri, safe=":/#?&=;@%+,~!$'()*"))
+    if iri_is_valid(iri):
+        return IRI(iri)
+    return IRI("".join(_escape(ch) for ch in iri))
+
+
+_NOT_IN_IRI = set(' <>"{}|\\^`')
+
+
+def _escape(ch: str) -> str:
+    """A character as an IRI may hold it: percent-encoded when it is a space, a control
+    character or one of ``<>"{}|\\^`` (RFC 3987)."""
+    if ch in _NOT_IN_IRI or not ch.isprintable():
+        return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return ch
 
 
 def _http(value: str) -> bool:
