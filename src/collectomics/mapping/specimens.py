@@ -472,6 +472,9 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
     add = out.triples.append
     # Strip once; loops below visit only the terms a record has.
     values = {k: v.strip() for k, v in record.items() if v and not v.isspace()}
+    rest = values.keys() - MAPPED_TERMS  # kept verbatim below
+    if rest:  # the loops below visit only the terms they may map (a GBIF record has ~50 more)
+        everything, values = values, {k: values[k] for k in values.keys() & MAPPED_TERMS}
     plain = out.lines is not None and _plain(values)
     get = values.get
     occurrence_id = get("occurrenceID", "")
@@ -508,9 +511,8 @@ def map_specimen(record: Mapping[str, str], ctx: Context) -> Mapped:
         _event(out, ctx, s, values, has_location, plain)
     if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
         _identification(out, ctx, s, values, plain)
-    rest = present - MAPPED_TERMS
     if rest:
-        keep_all(out, s, values, rest)
+        keep_all(out, s, everything, rest)
     if "georeferencedBy" in values or "georeferencedByID" in values:
         _georeference(out, ctx, s, values)
     if "verbatimLabel" in values:

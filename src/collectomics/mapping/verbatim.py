@@ -17,12 +17,13 @@ Also here: a ``verbatimLabel`` as a label transcription (like the labels templat
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from collectomics.iri import slug
 from collectomics.mapping.annotations import transcription
 from collectomics.mapping.common import Mapped
 from collectomics.mapping.dwc import DC_TERMS
-from collectomics.model import IRI, Literal, iri_is_valid
+from collectomics.model import IRI, Literal, iri_is_valid, quoted
 from collectomics.vocab import COL, DCTERMS, DWC, OA, RDF, RDFS, SCHEMA
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
@@ -99,24 +100,41 @@ def identifier(out: Mapped, node: IRI, term: str, value: str) -> None:
         add((ident, SCHEMA.url, IRI(value)))
 
 
+@lru_cache(maxsize=4096)  # a dataset has a few hundred terms; records repeat them
+def _plan(term: str) -> tuple[bool, IRI | None, IRI, str]:
+    """How :func:`keep` stores ``term``: (an identifier term?, the dwciri: predicate for an IRI
+    value or None, the predicate for a literal, that predicate in N-Triples)."""
+    iri = term_iri(term)
+    if iri.startswith(DWCIRI_NS):  # a literal goes on the dwc: term, never on dwciri:
+        literal = predicate(DWC_NS + iri[len(DWCIRI_NS) :])
+        return is_identifier_term(term), IRI(iri), literal, literal.n3()
+    literal = predicate(iri)
+    return is_identifier_term(term), None, literal, literal.n3()
+
+
 def keep(out: Mapped, node: IRI, term: str, value: str) -> None:
     """One value the mapping has no other place for, on ``node`` by the rules above."""
-    if is_identifier_term(term):
+    is_id, for_iri, p, p_n3 = _plan(term)
+    if is_id:
         identifier(out, node, term, value)
-        return
-    iri = term_iri(term)
-    if iri.startswith(DWCIRI_NS):
-        if iri_is_valid(value) and ":" in value:
-            out.triples.append((node, IRI(iri), IRI(value)))
-            return
-        iri = DWC_NS + iri[len(DWCIRI_NS) :]  # a literal goes on the dwc: term, never dwciri:
-    out.triples.append((node, predicate(iri), Literal(value)))
+    elif for_iri is not None and iri_is_valid(value) and ":" in value:
+        out.triples.append((node, for_iri, IRI(value)))
+    elif out.lines is not None:  # written as text when the mapper writes text
+        out.lines.append(f"{node.n3()} {p_n3} {quoted(value)} .\n")
+    else:
+        out.triples.append((node, p, Literal(value)))
 
 
 def keep_all(out: Mapped, node: IRI, values: Mapping[str, str], terms: Iterable[str]) -> None:
     """:func:`keep` each of ``terms`` (stripped, non-empty values of ``values``) on ``node``."""
-    for term in sorted(terms):
-        keep(out, node, term, values[term])
+    lines = out.lines
+    n = node.n3() if lines is not None else ""
+    for term in terms:
+        is_id, for_iri, _, p_n3 = _plan(term)
+        if lines is None or is_id or for_iri is not None:
+            keep(out, node, term, values[term])
+        else:  # the common case, written as text with the subject made once
+            lines.append(f"{n} {p_n3} {quoted(values[term])} .\n")
 
 
 def label_transcription(out: Mapped, specimen: IRI, text: str) -> IRI:
