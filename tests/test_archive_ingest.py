@@ -221,7 +221,8 @@ def test_report_json_is_serialisable(minter: Minter) -> None:
         minter=minter,
     )
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["extensions"]["description.txt"]["rejected"] == 17
+    assert data["extensions"]["description.txt"]["loaded"] == 17  # kept verbatim, not dropped
+    assert data["terms"]["description.txt"]["dcterms:description"] == [0, 17]
 
 
 @pytest.mark.parametrize(

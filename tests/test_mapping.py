@@ -110,9 +110,9 @@ def test_specimen_mapping() -> None:
     assert written == ["Blanché, Cèsar", "Ferrer, R."]
     assert all(_objects(t, r, PROV.hadRole) == [ROLE.collector] for r in roles)
     assert _objects(t, s, DWCIRI.identifiedBy)
-    # the out-of-range longitude is reported and left out; the latitude stays
+    # the out-of-range longitude is reported and kept as written, not as a number
     assert any(p.column == "decimalLongitude" for p in out.problems)
-    assert not [o for (_, p, o) in t if p == DWC.decimalLongitude]
+    assert [o for (_, p, o) in t if p == DWC.decimalLongitude] == [Literal("200")]
     assert [o for (_, p, o) in t if p == DWC.decimalLatitude] == [Literal("41.9", XSD + "decimal")]
     # never a literal on a dwciri: term
     assert all(isinstance(o, IRI) for (_, p, o) in t if p.startswith(str(DWCIRI)))

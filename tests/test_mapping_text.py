@@ -85,6 +85,20 @@ def test_synthetic_records_map_alike_as_text_and_tuples() -> None:
         # no event, identification only; an observation; a rejected record
         {"occurrenceID": "urn:x:1", "basisOfRecord": "HumanObservation", "typeStatus": "holotype"},
         {"recordedBy": "Nobody"},
+        # terms kept verbatim, identifier terms, georeferencers, a label text, GBIF flags
+        {
+            "catalogNumber": "A-4",
+            "http://rs.tdwg.org/dwc/terms/institutionID": "http://grbio.org/cool/abc",
+            "http://rs.tdwg.org/dwc/terms/nomenclaturalCode": 'ICZN "1999"',
+            "http://rs.gbif.org/terms/1.0/taxonKey": "2435099",
+            "http://example.org/terms/my column": "x\ny",
+            "http://rs.tdwg.org/dwc/iri/recordedBy": "not an IRI",
+            "individualCount": "3",
+            "georeferencedBy": "Grant, P. | Lee, K.",
+            "georeferencedByID": "https://orcid.org/0000-0002-1825-0097",
+            "verbatimLabel": "Typus\nleg. Smith",
+            "issue": "COORDINATE_ROUNDED;GEODETIC_DATUM_ASSUMED_WGS84",
+        },
     ],
 )
 def test_edge_records_map_alike(record: dict[str, str]) -> None:

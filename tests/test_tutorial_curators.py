@@ -212,8 +212,8 @@ def test_unchanged_reingest_and_replace(tutorial_run: Run) -> None:
     ]
     assert unchanged.returncode == 0 and ": unchanged" in unchanged.stdout, unchanged.stderr
     first = tutorial_run.results[0][0]
-    assert replaced.stdout == first.stdout  # "the same three lines as the first load"
-    assert len(first.stdout.splitlines()) == 3
+    assert replaced.stdout == first.stdout  # the same lines as the first load
+    assert len(first.stdout.splitlines()) == 5  # and the two files' terms kept verbatim
     assert tutorial_run.before_replace and tutorial_run.before_replace == tutorial_run.after_replace
 
 
@@ -255,23 +255,25 @@ def test_json_excerpts_are_in_the_reports(tutorial_run: Run) -> None:
 def test_the_warnings_are_as_the_tutorial_counts_them(tutorial_run: Run) -> None:
     [report] = json.loads((tutorial_run.work / "report.json").read_text("utf-8"))
     problems = report["problems"]
-    assert len(problems) == 9 and all(p["severity"] == "warning" for p in problems)
+    assert len(problems) == 12 and all(p["severity"] == "warning" for p in problems)
     assert {p["file"] for p in problems} == {f"{DOWNLOAD.name}!occurrence.txt"}
-    [unmapped] = [p["reason"] for p in problems if p["column"] is None]
-    head, columns = unmapped.split(", ignored: ")
-    assert head == "149 terms not mapped" and len(columns.split(", ")) == 149, head
-    assert "identifier" not in columns.split(", ")  # now kept as dcterms:identifier
+    assert not [p for p in problems if p["column"] is None]  # no term is ignored any more
+    assert report["terms"]["occurrence.txt"]["gbif:issue"][0] > 0  # flags: mapped
+    assert report["terms"]["occurrence.txt"]["dcterms:rights"] == [0, 382]  # kept verbatim
     assert [p["reason"] for p in problems if p["column"] == "recordedBy"] == [
         "no agent name found in '?'"
     ] * 2
     assert [p["reason"] for p in problems if p["column"] == "identifiedBy"] == [
         "no agent name found in '[no agent data]'"
     ] * 6
+    assert [p["reason"] for p in problems if p["column"] == "georeferencedBy"] == [
+        "no agent name found in '[no agent data]'"
+    ] * 4
     for text in (
-        "0 errors, 9 warnings",
-        "two of the 9\nproblems",
-        "149 columns",
-        "and six that\n`identifiedBy` is MCZ's placeholder `[no agent data]`",
+        "0 errors, 12 warnings",
+        "two of the 12\nproblems",
+        "four that `georeferencedBy` is",
+        "six that\n`identifiedBy` is MCZ's placeholder `[no agent data]`",
         "`recordedBy` is only `?`",
         "are kept on the specimen as\n`dcterms:identifier`",
     ):
@@ -309,12 +311,12 @@ def test_figures_in_the_prose(tutorial_run: Run) -> None:
         tutorial_run, "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     )
     counts = sorted(int(row.rsplit(",", 1)[1]) for row in per_graph)
-    assert counts == [713, 33785], per_graph
-    assert "33,785 in the dataset's graph (33,827 written: 42 twice) and 713 in the" in TUTORIAL
-    assert sum(counts) == 34498 and "The 34,498 triples are" in TUTORIAL
-    assert "triples: 34,498" in TUTORIAL
+    assert counts == [713, 48888], per_graph
+    assert "48,888 in the dataset's graph (48,930 written: 42 twice) and 713 in the" in TUTORIAL
+    assert sum(counts) == 49601 and "The 49,601 triples are" in TUTORIAL
+    assert "triples: 49,601" in TUTORIAL
     [report] = json.loads((tutorial_run.work / "report.json").read_text("utf-8"))
-    assert report["triples"] == 33827 == counts[1] + 42
+    assert report["triples"] == 48930 == counts[1] + 42
     assert report["unknown_agents"] == 8 and '(`"unknown_agents": 8`)' in TUTORIAL
     assert _query(
         tutorial_run,

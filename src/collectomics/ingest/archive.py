@@ -10,7 +10,8 @@ extensions need it, and a small buffer that pairs GBIF's verbatim rows with thei
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from collectomics.config import ReadLimits
@@ -30,7 +31,8 @@ from collectomics.mapping.extensions import (
     map_relationship,
     map_verbatim,
 )
-from collectomics.mapping.specimens import map_specimen
+from collectomics.mapping.specimens import MAPPED_TERMS, map_specimen, measurers
+from collectomics.mapping.verbatim import compact, is_identifier_term, keep, keep_all
 from collectomics.model import IRI, DatasetMetadata, Literal
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
@@ -52,27 +54,43 @@ MEDIA = {
 }
 
 
-def _renamer(spec: FileSpec, file: str, report: IngestReport) -> dict[str, str]:
-    """term IRI -> Darwin Core name for the terms the mapping reads; report the others once."""
+def _renamer(spec: FileSpec) -> dict[str, str]:
+    """term IRI -> the Darwin Core name the mapping reads it by; a term the mapping has no
+    name for keeps its IRI (the mapping keeps its values verbatim, see mapping.verbatim)."""
     rename: dict[str, str] = {}
-    unmapped = []
     for field_spec in spec.fields:
         name = canonical_term(field_spec.term)
         if field_spec.term.rsplit("/", 1)[-1] == "illustrative":  # the demo's marker, not DwC
             name = "illustrative"
-        if name:
-            rename[field_spec.term] = name
-        else:
-            unmapped.append(field_spec.term.rsplit("/", 1)[-1])
-    if unmapped:
-        report.problem(
-            file,
-            None,
-            None,
-            f"{len(unmapped)} terms not mapped, ignored: {', '.join(unmapped)}",
-            "warning",
-        )
+        rename[field_spec.term] = name or field_spec.term
     return rename
+
+
+class _TermCounts:
+    """A data file's non-empty values per term, for the report: mapped or kept verbatim."""
+
+    def __init__(self, report: IngestReport, file: str) -> None:
+        self.counts: Counter[str] = Counter()  # sorted out by finish()
+        self.told: Counter[tuple[str, bool]] = Counter()  # (term, mapped) as the caller says
+        self.split = report.terms.setdefault(file, {})
+
+    def row(self, values: Mapping[str, str]) -> None:
+        self.counts.update([t for t, v in values.items() if v and not v.isspace()])
+
+    def add(self, term: str, mapped: bool) -> None:
+        self.told[term, mapped] += 1
+
+    def finish(self, rename: Mapping[str, str] | None = None) -> None:
+        """Add up: a term counted by :meth:`row` is mapped when the specimen mapping places it
+        (an ``...ID`` term becomes an identifier), else kept verbatim."""
+        rename = rename or {}
+        for term, n in self.counts.items():
+            name = rename.get(term, term)
+            self.told[term, name in MAPPED_TERMS or is_identifier_term(name)] += n
+        for (term, mapped), n in sorted(self.told.items()):
+            self.split.setdefault(compact(term), [0, 0])[0 if mapped else 1] += n
+        self.counts.clear()
+        self.told.clear()
 
 
 def _row_type(spec: FileSpec) -> str:
@@ -178,7 +196,8 @@ class _Loader:
     def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> None:
         core = self.arc.core
         file = self.where(core)
-        rename = _renamer(core, file, self.report)
+        rename = _renamer(core)
+        terms = _TermCounts(self.report, core.name)
         pairing = _VerbatimPairing(self, verbatim) if verbatim else None
         for row in self.arc.rows(core):
             self.report.read += 1
@@ -187,11 +206,13 @@ class _Loader:
                 self.report.problem(file, row.line, None, row.reason)
                 self.sink.record_done()
                 continue
+            terms.row(row.values)
             record = {rename[t]: v for t, v in row.values.items() if t in rename}
             subject = self.specimen(row, record, core, file, keep_ids or pairing is not None)
             if pairing is not None and subject is not None and row.id:
                 pairing.core_row(row.id, subject, row.values)
             self.sink.record_done()
+        terms.finish(rename)
         if pairing is not None:
             pairing.finish()
 
@@ -201,7 +222,8 @@ class _Loader:
         core = self.arc.core
         word, cls = ("event", DWC.Event) if core.row_type == EVENT else ("taxon", DWC.Taxon)
         file = self.where(core)
-        rename = _renamer(core, file, self.report)
+        rename = _renamer(core)
+        terms = _TermCounts(self.report, core.name)
         events: dict[str, tuple[IRI, dict[str, str]]] = {}
         for row in self.arc.rows(core):
             self.report.read += 1
@@ -209,6 +231,9 @@ class _Loader:
                 self.report.rejected += 1
                 self.report.problem(file, row.line, None, row.reason)
                 continue
+            for term, value in row.values.items():
+                if value.strip():  # every term of an event or taxon row has its place
+                    terms.add(term, True)
             record = {rename[t]: v for t, v in row.values.items() if t in rename}
             key = row.id or record.get(f"{word}ID") or ""
             if not key:
@@ -221,17 +246,20 @@ class _Loader:
             events[key] = (event, record)
             self.ids[key] = event  # media and other extensions of the core attach to it
             self.sink.record_done()
+        terms.finish()
         if occurrences is None:
             return
         counts = self.report.extensions.setdefault(occurrences.name, Counts())
         occ_file = self.where(occurrences)
-        rename = _renamer(occurrences, occ_file, self.report)
+        rename = _renamer(occurrences)
+        occ_terms = _TermCounts(self.report, occurrences.name)
         for row in self.arc.rows(occurrences):
             counts.read += 1
             if isinstance(row, RowError):
                 counts.rejected += 1
                 self.report.problem(occ_file, row.line, None, row.reason)
                 continue
+            occ_terms.row(row.values)
             parent = events.get(row.id or "")
             if parent is None:
                 counts.rejected += 1
@@ -260,6 +288,7 @@ class _Loader:
             else:
                 self.sink.triples([(mapped.subject, DWCIRI.toTaxon, parent[0])])
             self.sink.record_done()
+        occ_terms.finish(rename)
 
     # -- extensions ---------------------------------------------------------------------
 
@@ -295,17 +324,31 @@ class _Loader:
             self.sink.record_done()
 
     def unsupported(self, spec: FileSpec) -> None:
+        """An extension the model has no place for: each row kept verbatim, a node of its row
+        type about its core record (``dcterms:subject``)."""
         counts = self.report.extensions.setdefault(spec.name, Counts())
-        for _ in self.arc.rows(spec):
+        file = self.where(spec)
+        terms = _TermCounts(self.report, spec.name)
+        kind = slug(Path(spec.name).stem)
+        numbers: dict[str, int] = {}
+        for row in self.arc.rows(spec):
             counts.read += 1
-            counts.rejected += 1
-        self.report.problem(
-            self.where(spec),
-            None,
-            None,
-            f"extension {spec.row_type} is not mapped; its {counts.read} rows were not loaded",
-            "warning",
-        )
+            if isinstance(row, RowError):
+                counts.rejected += 1
+                self.report.problem(file, row.line, None, row.reason)
+                continue
+            core = self.ids.get(row.id or "")
+            if core is None:
+                counts.rejected += 1
+                self.report.problem(
+                    file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
+                )
+                continue
+            n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
+            self.sink.mapped(extension_row(row.values, core, spec, kind, n, self.ctx, terms))
+            counts.loaded += 1
+            self.sink.record_done()
+        terms.finish()
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -341,6 +384,44 @@ class _Loader:
             return None
 
 
+def extension_row(
+    values: Mapping[str, str],
+    core: IRI,
+    spec: FileSpec,
+    kind: str,
+    number: int,
+    ctx: Context,
+    terms: _TermCounts,
+) -> Mapped:
+    """A row of an extension the model has no place for: node ``{core}/{kind}/{number}`` of the
+    extension's row type, about its core record (``dcterms:subject``), its values verbatim."""
+    node = ctx.minter.part(core, kind, str(number))
+    out = Mapped()
+    out.add(node, RDF.type, IRI(spec.row_type))
+    out.add(node, DCTERMS.subject, core)
+    kept = {t: v.strip() for t, v in values.items() if v.strip()}
+    keep_all(out, node, kept, kept)
+    by, by_id = kept.get(DWC_NS + "measuredBy", ""), kept.get(DWC_NS + "measuredByID", "")
+    if by or by_id:  # also as measurer roles, like collectors
+        measurers(out, ctx, node, core, by, by_id)
+    for term in kept:
+        terms.add(term, term in _MEASURED or is_identifier_term(term))
+    return out
+
+
+_MEASURED = {DWC_NS + "measuredBy", DWC_NS + "measuredByID"}
+
+
+def verbatim_terms(
+    terms: _TermCounts, row: Mapping[str, str], interpreted: Mapping[str, str]
+) -> None:
+    """Count a GBIF verbatim row's values: the same as the interpreted one (the specimen holds
+    it: mapped) or kept on the verbatim record."""
+    for term, value in row.items():
+        if value and not value.isspace():
+            terms.add(term, (interpreted.get(term) or "").strip() == value.strip())
+
+
 class _VerbatimPairing:
     """Pairs GBIF verbatim rows with their interpreted core rows as both files stream by.
 
@@ -357,6 +438,7 @@ class _VerbatimPairing:
         self.file = loader.where(spec)
         self.limit = loader.arc.limits.max_unpaired_rows
         self.exhausted = False  # every verbatim row read: a core row can only pair from the buffer
+        self.terms = _TermCounts(loader.report, spec.name)
 
     def _check(self, line: int | None) -> None:
         if self.limit and len(self.core) + len(self.verbatim) > self.limit:
@@ -399,6 +481,7 @@ class _VerbatimPairing:
 
     def _pair(self, row: Row, subject: IRI, interpreted: dict[str, str]) -> None:
         mapped: Mapped = map_verbatim(row.values, interpreted, subject, self.loader.ctx)
+        verbatim_terms(self.terms, row.values, interpreted)
         self.loader.sink.mapped(mapped)
         self.counts.loaded += 1
 
@@ -410,6 +493,7 @@ class _VerbatimPairing:
                     self._pair(row, *pending)  # type: ignore[arg-type]
                 else:
                     self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
+        self.terms.finish()
         for core_id, row in self.verbatim.items():
             self.counts.rejected += 1
             self.loader.report.problem(
@@ -431,16 +515,19 @@ def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) 
         out.add(event, RDF.type, PROV.Activity)
     out.add(event, SCHEMA.includedInDataSet, ctx.dataset)
     for name, value in record.items():
-        if value.strip() and not name.endswith("ID"):
+        if not value.strip():
+            continue
+        if name in (DWC_NS + "eventID", DWC_NS + "taxonID"):  # the row's own identifier
+            out.add(event, DCTERMS.identifier, Literal(value.strip()))
+        elif "://" in name or is_identifier_term(name):
+            keep(out, event, name, value.strip())  # verbatim, or an identifier node
+        else:
             term = DCTERMS.term(name) if name in DC_TERMS else DWC.term(name)
             out.add(event, term, Literal(value.strip()))
     bounds = date_bounds(record.get("eventDate"))
     if bounds:
         out.add(event, COL.earliestDate, date_literal(bounds[0]))
         out.add(event, COL.latestDate, date_literal(bounds[1]))
-    for id_term in ("eventID", "taxonID"):
-        if record.get(id_term):
-            out.add(event, DCTERMS.identifier, Literal(record[id_term]))
     return out.triples
 
 
@@ -572,7 +659,7 @@ def _stream_archive(
             kinds = [(s, k) for s, k in kinds if s is not occurrence]
         elif core_type == OCCURRENCE:
             verbatim = next((s for s, k in kinds if k == "verbatim"), None)
-            keep = any(k in ("media", "identification", "relationship") for _, k in kinds)
+            keep = any(k != "verbatim" for _, k in kinds)  # extensions attach by core id
             loader.occurrence_core(verbatim, keep)
             kinds = [(s, k) for s, k in kinds if s is not verbatim]
         else:

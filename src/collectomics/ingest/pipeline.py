@@ -105,6 +105,8 @@ class IngestReport:
     #: of another source dataset of one GBIF download), in the duplicates graph
     duplicates: int = 0
     extensions: dict[str, Counts] = field(default_factory=dict)
+    #: per data file, per term (``dwc:locality``): [values mapped, values kept verbatim]
+    terms: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     omitted: dict[str, int] = field(default_factory=dict)
     unchanged: bool = False
@@ -131,7 +133,8 @@ class IngestReport:
         self.problems.append(Problem(file, row, column, reason, severity))
 
     def summary(self, shards: int | None = None) -> str:
-        """One line of counts (and one per extension file); with ``shards``, for an export:
+        """One line of counts (and one per extension file, and one per data file that has
+        values kept verbatim, naming their terms); with ``shards``, for an export:
         ``triples`` then counts the quads written to that many files."""
         if self.unchanged:
             return (
@@ -166,7 +169,21 @@ class IngestReport:
                 f"\n  {name}: {n} more problems counted, not kept (max_problems_per_file: "
                 f"{self.max_problems_per_file})"
             )
+        for name, terms in self.terms.items():  # every file's counts are in to_dict()
+            if any(v for _, v in terms.values()):
+                text += "\n  " + _terms_line(name, terms)
         return text
+
+
+def _terms_line(name: str, terms: dict[str, list[int]]) -> str:
+    """``file: 52 terms mapped (9,100 values); 3 terms kept verbatim (120 values: dwc:x 100, ...)``"""
+    mapped = [t for t, (m, _) in terms.items() if m]
+    kept = sorted(((t, v) for t, (_, v) in terms.items() if v), key=lambda tv: (-tv[1], tv[0]))
+    text = (
+        f"{name}: {len(mapped)} terms mapped ({sum(m for m, _ in terms.values())} values); "
+        f"{len(kept)} terms kept verbatim ({sum(v for _, v in kept)} values"
+    )
+    return text + ("".join(f"{', ' if i else ': '}{t} {v}" for i, (t, v) in enumerate(kept)) + ")")
 
 
 @dataclass(frozen=True)

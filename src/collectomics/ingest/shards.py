@@ -50,12 +50,15 @@ from collectomics.ingest.archive import (
     _parent_triples,
     _renamer,
     _row_type,
+    _TermCounts,
     archive_file,
     child_record,
     default_dataset_id,
+    extension_row,
     member_name,
     qualified,
     source_dataset,
+    verbatim_terms,
 )
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
@@ -70,7 +73,7 @@ from collectomics.ingest.pipeline import (
     file_kind,
     streaming_gc,
 )
-from collectomics.iri import Minter
+from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context, Mapped, Triple
 from collectomics.mapping.extensions import (
     map_dataset,
@@ -534,10 +537,7 @@ class _Reader:
             self.pool.note(lambda: self.report.problems.extend(problems))
 
     def rename(self, spec: FileSpec, file: str) -> dict[str, str]:
-        scratch = IngestReport("", "")
-        rename = _renamer(spec, file, scratch)
-        self.problems(scratch.problems)
-        return rename
+        return _renamer(spec)
 
     def counts(self, spec: FileSpec) -> Counts:
         return self.report.extensions.setdefault(spec.name, Counts())
@@ -554,31 +554,34 @@ class _Reader:
         pairing = _Pairing(self, verbatim) if verbatim else None
         v_file = pairing.file if pairing else ""
         batch = Batch(SPECIMENS, file, verbatim_file=v_file)
+        terms = _TermCounts(self.report, core.name)
         # per item: (line, core id, problems the pairing found reading ahead, the verbatim row,
-        # the warning when the record's key repeats)
-        side: list[tuple[int, str | None, list[Problem], Row | None, str | None]] = []
+        # the warning when the record's key repeats, the core row's values)
+        side: list[tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]] = []
         for row in self.arc.rows(core):
             self.report.read += 1
             if isinstance(row, RowError):
                 batch.items.append((row.line, Reject(None, row.reason), None, None))
-                side.append((row.line, None, [], None, None))
+                side.append((row.line, None, [], None, None, {}))
             else:
+                terms.row(row.values)
                 record = {rename[t]: v for t, v in row.values.items() if t in rename}
                 paired, found = pairing.take(row.id) if pairing and row.id else (None, [])
                 v_item = (paired.line, row.id, paired.values, row.values) if paired else None
                 iri, repeated = self.keys.mint(record, file, core.name, row.line)
                 batch.items.append((row.line, record, v_item, iri))
-                side.append((row.line, row.id, found, paired, repeated))
+                side.append((row.line, row.id, found, paired, repeated, row.values))
             if len(batch.items) >= self.batch_size:
                 self.send(batch, self._specimens_done(side, keep_ids, pairing))
                 batch, side = Batch(SPECIMENS, file, verbatim_file=v_file), []
         self.send(batch, self._specimens_done(side, keep_ids, pairing))
+        terms.finish(rename)
         if pairing is not None:
             pairing.finish()
 
     def _specimens_done(
         self,
-        side: list[tuple[int, str | None, list[Problem], Row | None, str | None]],
+        side: list[tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]],
         keep_ids: bool,
         pairing: _Pairing | None,
     ) -> Callable[[list[Outcome]], None]:
@@ -586,7 +589,7 @@ class _Reader:
         file = self.where(self.arc.core)
 
         def apply(outcomes: list[Outcome]) -> None:
-            for (line, core_id, found, paired, repeated), outcome in zip(
+            for (line, core_id, found, paired, repeated, values), outcome in zip(
                 side, outcomes, strict=True
             ):
                 report.problems.extend(outcome.problems)
@@ -603,6 +606,8 @@ class _Reader:
                 if pairing is not None and outcome.verbatim is not None:
                     if outcome.verbatim:
                         pairing.counts.loaded += 1
+                        if paired is not None:
+                            verbatim_terms(pairing.terms, paired.values, values)
                     elif paired is not None:
                         pairing.unclaimed.append(paired)
                 report.problems.extend(found)
@@ -615,12 +620,16 @@ class _Reader:
         file = self.where(core)
         rename = self.rename(core, file)
         events: dict[str, tuple[IRI, dict[str, str]]] = {}
+        terms = _TermCounts(self.report, core.name)
         batch = Batch(PARENTS, file, word=word)
         for row in self.arc.rows(core):
             self.report.read += 1
             if isinstance(row, RowError):
                 batch.items.append((row.line, Reject(None, row.reason), None))
             else:
+                for term, value in row.values.items():
+                    if value.strip():  # every term of an event or taxon row has its place
+                        terms.add(term, True)
                 record = {rename[t]: v for t, v in row.values.items() if t in rename}
                 key = row.id or record.get(f"{word}ID") or ""
                 if not key:
@@ -634,15 +643,19 @@ class _Reader:
                 self.send(batch, self._core_done)
                 batch = Batch(PARENTS, file, word=word)
         self.send(batch, self._core_done)
+        terms.finish()
         if occurrences is None:
             return
         counts = self.counts(occurrences)
         occ_file = self.where(occurrences)
         rename = self.rename(occurrences, occ_file)
+        occ_terms = _TermCounts(self.report, occurrences.name)
         batch = Batch(CHILDREN, occ_file, word=word)
         repeats: list[Problem | None] = []  # per item: the warning when its key repeats
         for row in self.arc.rows(occurrences):
             counts.read += 1
+            if not isinstance(row, RowError):
+                occ_terms.row(row.values)
             if isinstance(row, RowError):
                 batch.items.append((row.line, Reject(None, row.reason), None, None))
                 repeats.append(None)
@@ -662,6 +675,7 @@ class _Reader:
                 self.send(batch, self._extension_done(counts, repeats))
                 batch, repeats = Batch(CHILDREN, occ_file, word=word), []
         self.send(batch, self._extension_done(counts, repeats))
+        occ_terms.finish(rename)
 
     def _core_done(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
@@ -721,12 +735,32 @@ class _Reader:
         self.send(batch, apply)
 
     def unsupported(self, spec: FileSpec) -> None:
-        read = sum(1 for _ in self.arc.rows(spec))
+        """Rows of an extension the model has no place for, kept verbatim (``archive``'s
+        ``extension_row``), mapped here rather than by the pool: such files are small."""
         counts = self.counts(spec)
-        counts.read += read
-        counts.rejected += read
-        reason = f"extension {spec.row_type} is not mapped; its {counts.read} rows were not loaded"
-        self.problems([Problem(self.where(spec), None, None, reason, "warning")])
+        file = self.where(spec)
+        terms = _TermCounts(self.report, spec.name)
+        kind = slug(Path(spec.name).stem)
+        numbers: dict[str, int] = {}
+        triples: list[Triple] = []
+        problems: list[Problem] = []
+        for row in self.arc.rows(spec):
+            counts.read += 1
+            if isinstance(row, RowError):
+                counts.rejected += 1
+                problems.append(Problem(file, row.line, None, row.reason))
+            elif (core := self.ids.get(row.id or "")) is None:
+                counts.rejected += 1
+                reason = f"no loaded core record with id {row.id!r}"
+                problems.append(Problem(file, row.line, "coreid", reason))
+            else:
+                n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
+                mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
+                triples += mapped.triples + mapped.once  # once: measurers' name descriptions
+                counts.loaded += 1
+        terms.finish()
+        self.problems(problems)
+        self.send(Batch(TRIPLES, file, triples), lambda outcomes: None)
 
     # -- metadata -----------------------------------------------------------------------
 
@@ -767,6 +801,7 @@ class _Pairing:
         self.unclaimed: list[Row] = []
         self.counts = reader.counts(spec)
         self.file = reader.where(spec)
+        self.terms = _TermCounts(reader.report, spec.name)
 
     def take(self, core_id: str) -> tuple[Row | None, list[Problem]]:
         """The verbatim row of ``core_id``, and the problems of rows read on the way."""
@@ -807,6 +842,7 @@ class _Pairing:
         self.reader.problems(found)
 
         def reject() -> None:  # runs once every core row's outcome is in
+            self.terms.finish()
             left = sorted([*self.waiting.values(), *self.unclaimed], key=lambda r: r.line)
             for row in left:  # in file order, as ingest rejects them
                 self.counts.rejected += 1
@@ -869,10 +905,10 @@ def _read(
             kinds = [(s, k) for s, k in kinds if s is not occurrence]
         else:
             verbatim = next((s for s, k in kinds if k == "verbatim"), None)
-            keep = any(k in (MEDIA, IDENTIFICATION, RELATIONSHIP) for _, k in kinds)
+            keep = any(k != "verbatim" for _, k in kinds)  # extensions attach by core id
             reader.occurrence_core(verbatim, keep)
             kinds = [(s, k) for s, k in kinds if s is not verbatim]
-        if any(k in (MEDIA, IDENTIFICATION, RELATIONSHIP) for _, k in kinds):
+        if kinds:
             pool.barrier()  # every core row's specimen IRI is known from here on
         for spec, kind in kinds:
             if kind in (MEDIA, IDENTIFICATION, RELATIONSHIP):

@@ -35,6 +35,9 @@ IDENTIFICATION_TERMS = (
     "identifiedBy dateIdentified identificationQualifier identificationRemarks "
     "verbatimIdentification identificationReferences"
 ).split()
+#: terms with a place of their own beyond the groups above: an agent term made a role, label
+#: text made a label transcription, GBIF's issue flags made annotations (mapping.verbatim)
+OTHER_TERMS = "georeferencedBy georeferencedByID verbatimLabel issue".split()
 #: dcterms terms that Darwin Core records carry as columns
 DC_TERMS = (
     "license rightsHolder accessRights bibliographicCitation references modified language "
@@ -58,7 +61,7 @@ _LEGACY = {
 #: GBIF terms found in GBIF downloads
 GBIF_TERMS = ["gbifID", "datasetKey"]
 
-_BY_LOWER = {t.lower(): t for t in ALL_TERMS + DC_TERMS + GBIF_TERMS}
+_BY_LOWER = {t.lower(): t for t in ALL_TERMS + DC_TERMS + GBIF_TERMS + OTHER_TERMS}
 
 
 def canonical_term(header: str) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from collectomics.mapping.common import Context, Mapped, date_literal, text, unknown_agent
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.names import display_form, normalise, read_agents
+from collectomics.mapping.verbatim import keep
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
     AC,
@@ -34,6 +35,8 @@ DCE_NS = "http://purl.org/dc/elements/1.1/"
 AC_NS = "http://rs.tdwg.org/ac/terms/"
 XMP_NS = ("http://ns.adobe.com/xap/1.0/rights/", "http://ns.adobe.com/xap/1.0/")
 DCMITYPE = "http://purl.org/dc/dcmitype/"
+#: the IIIF Presentation API's class of manifests
+IIIF_MANIFEST = IRI("http://iiif.io/api/presentation/3#Manifest")
 _DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s\"<>]+)$", re.I)
 
 #: local names whose values are links, kept as IRIs when they are valid ones
@@ -70,24 +73,47 @@ def _value_term(value: str) -> IRI | Literal:
     return IRI(value) if iri_is_valid(value) and "://" in value else Literal(value)
 
 
+def is_iiif_manifest(url: str, media_format: str = "") -> bool:
+    """True when a media row names a IIIF Presentation manifest rather than an image: its
+    format is IIIF's JSON-LD (``application/ld+json;profile=...iiif.io...``), or its URL's last
+    segment is ``manifest`` / ``manifest.json`` (the IIIF convention publishers follow)."""
+    fmt = media_format.lower()
+    if "iiif.io/api/presentation" in fmt or ("ld+json" in fmt and "iiif" in fmt):
+        return True
+    path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").lower()
+    return path.rsplit("/", 1)[-1] in {"manifest", "manifest.json"}
+
+
 def map_media(values: Mapping[str, str], specimen: IRI, ctx: Context, key: str) -> Mapped:
-    """One multimedia row (GBIF Multimedia or Audubon Core) depicting ``specimen``."""
+    """One multimedia row (GBIF Multimedia or Audubon Core) depicting ``specimen``; a IIIF
+    manifest is typed as one (``iiif:Manifest``), not as a still image. The manifest is not
+    fetched here (mapping does no I/O)."""
     out = Mapped()
     access = ""
+    media_format = ""
     for term, value in values.items():
-        if _local(term)[1] in {"identifier", "accessURI"} and iri_is_valid(value.strip()):
+        local = _local(term)[1]
+        if local in {"identifier", "accessURI"} and iri_is_valid(value.strip()) and not access:
             access = value.strip()
-            break
+        elif local == "format":
+            media_format = value.strip()
     media = ctx.minter.media(access) if access else ctx.minter.part(specimen, "media", key)
     out.subject = media
     out.add(media, FOAF.depicts, specimen)
     out.add(media, SCHEMA.includedInDataSet, ctx.dataset)
     typed = False
+    if access and is_iiif_manifest(access, media_format):
+        out.add(media, RDF.type, IIIF_MANIFEST)
+        out.add(media, DCTERMS.type, Literal("IIIF manifest"))
+        typed = True
     for term, value in values.items():
         value = value.strip()
         if not value:
             continue
         ns, name = _local(term)
+        if name == "type" and ns in (DC_NS, DCE_NS) and typed:  # a manifest, whatever it says
+            out.add(media, DCTERMS.type, Literal(value))
+            continue
         if name == "type" and ns in (DC_NS, DCE_NS):
             kind = _MEDIA_TYPES.get(value.rsplit("/", 1)[-1].replace(" ", "").lower())
             if kind:
@@ -124,6 +150,8 @@ def map_identification(
         ns, name = _local(term)
         if ns == DWC_NS and value.strip() and name not in {"identifiedByID"}:
             out.add(node, DWC.term(name), Literal(value.strip()))
+        elif value.strip():
+            keep(out, node, term, value.strip())  # an identifier node, or verbatim
     get = lambda name: (values.get(DWC_NS + name) or "").strip()  # noqa: E731
     bounds = date_bounds(get("dateIdentified")) if get("dateIdentified") else None
     if bounds:
@@ -184,31 +212,33 @@ def map_relationship(
         out.add(specimen, DCTERMS.relation, related)
     else:
         out.warn("relatedResourceID", "a relationship without relatedResourceID")
-    for name in (
+    placed = (
         "relationshipOfResource",
         "relationshipAccordingTo",
         "relationshipEstablishedDate",
         "relationshipRemarks",
-    ):
+    )
+    for name in placed:
         out.add(node, DWC.term(name), text(get(name)))
+    for term, value in values.items():
+        if value.strip() and term not in {DWC_NS + n for n in (*placed, "relatedResourceID")}:
+            keep(out, node, term, value.strip())  # resourceID, ...: identifier nodes, verbatim
     return out
 
 
 def map_verbatim(
     values: Mapping[str, str], interpreted: Mapping[str, str], specimen: IRI, ctx: Context
 ) -> Mapped:
-    """What GBIF's interpretation changed or dropped, kept on a verbatim record node."""
+    """What GBIF's interpretation changed or dropped, kept on a verbatim record node (a value
+    the same as the interpreted one is the specimen's already)."""
     out = Mapped()
     node = ctx.minter.part(specimen, "verbatim")
     kept = 0
     for term, value in values.items():
         value = value.strip()
-        ns, name = _local(term)
-        if not value or ns not in (DWC_NS, DC_NS) or name.endswith("ID"):
+        if not value or interpreted.get(term, "").strip() == value:
             continue
-        if interpreted.get(term, "").strip() == value:
-            continue
-        out.add(node, IRI(term), Literal(value))
+        keep(out, node, term, value)  # an ...ID term as an identifier node of the record
         kept += 1
     if kept:
         out.subject = node

@@ -27,6 +27,7 @@ from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
 from collectomics.mapping.names import SplitName, display_form, normalise, read_agents
+from collectomics.mapping.verbatim import identifier, issue_flags, keep_all, label_transcription
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
     COL,
@@ -225,6 +226,8 @@ def _agent_roles(
         out.warn(column, f"no agent name found in {value!r}")
     role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
+    if ids_value and len(ids) < len(split_identifiers(ids_value)):  # kept whole, as written
+        identifier(out, activity, column + "ID", ids_value.strip())
     add = out.triples.append
     for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
         add((specimen, shortcut, iri))
@@ -317,7 +320,11 @@ def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
     for part in split_identifiers(value):
         iri = identifier_iri(part)
         if iri is None:
-            out.warn(column, f"{part!r} is not an identifier (an IRI, QID, ORCID...); left out")
+            out.warn(
+                column,
+                f"{part!r} is not an identifier (an IRI, QID, ORCID...); no link made, "
+                "kept as written",
+            )
         elif iri not in ids:
             ids.append(iri)
     return ids
@@ -390,6 +397,20 @@ _IDENTIFICATION_PREDICATES = {
     t: DWC.term(t)
     for t in (*IDENTIFICATION_TERMS, "scientificName", "scientificNameAuthorship", "taxonRank")
 }
+
+#: the record's terms that the mapping above places (everything else is kept verbatim, see
+#: mapping.verbatim): the ingest report counts their values as mapped
+MAPPED_TERMS = frozenset(
+    {
+        *_SPECIMEN_LITERALS,
+        *_EVENT_LITERALS,
+        *_EVENT_INTEGERS,
+        *LOCATION_TERMS,
+        *_IDENTIFICATION_PREDICATES,
+        *"gbifID datasetKey license recordedByID identifiedByID illustrative".split(),
+        *"georeferencedBy georeferencedByID verbatimLabel issue".split(),
+    }
+)
 
 _SPECIMEN_LITERALS_N3 = {t: p.n3() for t, p in _SPECIMEN_LITERALS.items()}
 _EVENT_LITERALS_N3 = {t: p.n3() for t, p in _EVENT_LITERALS.items()}
@@ -486,6 +507,9 @@ def map_specimen(record: Mapping[str, str], ctx: Context, subject: IRI | None = 
     add = out.triples.append
     # Strip once; loops below visit only the terms a record has.
     values = {k: v.strip() for k, v in record.items() if v and not v.isspace()}
+    rest = values.keys() - MAPPED_TERMS  # kept verbatim below
+    if rest:  # the loops below visit only the terms they may map (a GBIF record has ~50 more)
+        everything, values = values, {k: values[k] for k in values.keys() & MAPPED_TERMS}
     plain = out.lines is not None and _plain(values)
     get = values.get
     occurrence_id = get("occurrenceID", "")
@@ -529,6 +553,14 @@ def map_specimen(record: Mapping[str, str], ctx: Context, subject: IRI | None = 
         _event(out, ctx, s, values, has_location, plain)
     if not _IDENTIFICATION_SET.isdisjoint(present) or "identifiedByID" in values:
         _identification(out, ctx, s, values, plain)
+    if rest:
+        keep_all(out, s, everything, rest)
+    if "georeferencedBy" in values or "georeferencedByID" in values:
+        _georeference(out, ctx, s, values)
+    if "verbatimLabel" in values:
+        label_transcription(out, s, values["verbatimLabel"])
+    if "issue" in values:
+        issue_flags(out, s, values["issue"])
     if illustrative:  # invented for the demo
         for node in dict.fromkeys(t[0] for t in out.triples):
             out.add(node, COL.illustrative, Literal("true", XSD + "boolean"))
@@ -556,7 +588,8 @@ def _event(
         try:
             number = integer(value)
         except ValueError as exc:
-            out.warn(term, str(exc))
+            out.warn(term, f"{exc}; kept as written")
+            add((e, predicate, Literal(value)))
             continue
         add((e, predicate, number))
         if term == "year":
@@ -597,11 +630,13 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str], plain: bool =
             try:
                 number = decimal(value)
             except ValueError as exc:
-                out.warn(term, f"{exc}; left out")
+                out.warn(term, f"{exc}; kept as written, not as a number")
+                add((loc, predicate, Literal(value)))
                 continue
             n = float(number.value) if number else 0.0
             if (low is not None and n < low) or (high is not None and n > high):
-                out.warn(term, f"{value} is out of range; left out")
+                out.warn(term, f"{value} is out of range; kept as written, not as a number")
+                add((loc, predicate, Literal(value)))
                 continue
             add((loc, predicate, number))
     country_code = values.get("countryCode")
@@ -639,3 +674,32 @@ def _identification(
             DWCIRI.identifiedBy,
             get("identifiedByID", ""),
         )
+
+
+def _georeference(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> None:
+    """Who georeferenced the record: a georeferencing activity that generated the location,
+    its georeferencers as role nodes, split and linked like collectors."""
+    g = IRI(s + "/georeference")
+    out.triples.append((g, RDF.type, PROV.Activity))
+    out.triples.append((IRI(s + "/location"), PROV.wasGeneratedBy, g))
+    if values.get("georeferencedBy"):
+        out.triples.append((g, DWC.georeferencedBy, Literal(values["georeferencedBy"])))
+    _agent_roles(
+        out,
+        ctx,
+        g,
+        s,
+        values.get("georeferencedBy", ""),
+        "georeferencedBy",
+        ROLE.georeferencer,
+        DWCIRI.georeferencedBy,
+        values.get("georeferencedByID", ""),
+    )
+
+
+def measurers(out: Mapped, ctx: Context, node: IRI, specimen: IRI, value: str, ids: str) -> None:
+    """Who made a measurement (``dwc:measuredBy`` of a MeasurementOrFact row ``node``): role
+    nodes split and linked like collectors, ``dwciri:measuredBy`` on the specimen."""
+    _agent_roles(
+        out, ctx, node, specimen, value, "measuredBy", ROLE.measurer, DWCIRI.measuredBy, ids
+    )
