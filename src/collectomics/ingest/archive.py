@@ -596,7 +596,7 @@ def _records_elsewhere(
     with Archive.open(path, encoding=encoding) as arc:
         if _row_type(arc.core) != OCCURRENCE:
             return None
-        rename = _renamer(arc.core, "", IngestReport("", ""))
+        rename = _renamer(arc.core)
         for row in arc.rows(arc.core):
             if sampled >= SAMPLE:
                 break
