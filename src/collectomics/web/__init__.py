@@ -12,9 +12,10 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from collectomics.config import Settings, load_settings
-from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, store_stamp
+from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, limits_of, store_stamp
 from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
+from collectomics.querylimits import check
 from collectomics.service import void_description
 from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
@@ -45,7 +46,7 @@ class AppState:
         self._stats: tuple[Any, dict[str, int]] | None = None
         self._lock = threading.Lock()
         if store is not None:
-            self.runner: Any = InProcess(store)
+            self.runner: Any = InProcess(store, limits_of(settings))
             self._handle = None
         else:
             self._handle = ReadOnlyStore(settings.store)
@@ -53,7 +54,9 @@ class AppState:
             if runner_factory is not None:  # queries in this process (collectomics.web.server)
                 self.runner = runner_factory(self._handle)
             else:
-                self.runner = WorkerPool(settings.store, settings.workers, settings.query_timeout)
+                self.runner = WorkerPool(
+                    settings.store, settings.workers, settings.query_timeout, limits_of(settings)
+                )
 
     def store(self) -> Store:
         return self._given if self._given is not None else self._handle.get()  # type: ignore[union-attr]
@@ -101,6 +104,7 @@ class AppState:
             return change(store)
 
     def update(self, sparql: str) -> None:
+        check(sparql, limits_of(self.settings), what="update")  # before the parser sees it
         self.write(lambda store: store.update(sparql))
 
 
