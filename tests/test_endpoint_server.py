@@ -4,6 +4,8 @@ answers, canned queries, and updates with a token applied by any of the worker p
 
 from __future__ import annotations
 
+import http.client
+import os
 import socket
 import sys
 import time
@@ -26,7 +28,9 @@ BIG = "CONSTRUCT { ?a ?b ?x } WHERE { ?a ?b ?c . ?d ?e ?f BIND(CONCAT(STR(?c), S
 
 
 @pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
     workdir = tmp_path_factory.mktemp("server")
     store = new_location(request, workdir / "s.db")
     r = run_cli(
@@ -231,3 +235,67 @@ def test_updates_from_any_worker_process(server: int) -> None:
                 break
             time.sleep(0.1)
         assert n == "6"
+
+
+def _workers(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(x) for x in (task / "children").read_text().split()]
+    return found
+
+
+def _owner(port: int, client_port: int, pids: list[int]) -> int | None:
+    """The worker process holding the server side of our connection from ``client_port``."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) == client_port:
+            inode = fields[9]
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+        except (FileNotFoundError, PermissionError):
+            continue
+    return None
+
+
+def test_worker_crashes_never_stop_the_master(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Six workers killed by SIGSEGV one after another, each soon after it started serving
+    (the old policy exited after five quick deaths): the master stays, replaces each one after
+    a back-off, says why in its log, and the server answers afterwards."""
+    import signal
+
+    store = new_location(request, tmp_path / "s.db")
+    r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), store=store)
+    assert r.returncode == 0, r.stderr
+    base, proc = start_serve(store, tmp_path, {"COLLECTOMICS_WORKERS": "2"})
+    port = int(base.rsplit(":", 1)[1])
+    killed: list[int] = []
+    try:
+        for _ in range(6):
+            # The worker that answers a request on this connection has started serving.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/health")
+            assert conn.getresponse().read()
+            pid = _owner(port, conn.sock.getsockname()[1], _workers(proc.pid))
+            assert pid is not None
+            os.kill(pid, signal.SIGSEGV)
+            killed.append(pid)
+            conn.close()
+            time.sleep(0.2)
+            assert proc.poll() is None, "the master exited"
+        answer = requests.get(
+            base + "/sparql", params={"query": COUNT}, headers={"Accept": "text/csv"}, timeout=60
+        )
+        assert answer.status_code == 200
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert log.count("died (killed by SIGSEGV)") == 6, log
+    assert "failing to start" not in log, log
