@@ -4,6 +4,7 @@ answers, canned queries, and updates with a token applied by any of the worker p
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import socket
@@ -11,6 +12,8 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -299,3 +302,46 @@ def test_worker_crashes_never_stop_the_master(
         _, log = proc.communicate(timeout=30)
     assert log.count("died (killed by SIGSEGV)") == 6, log
     assert "failing to start" not in log, log
+
+
+def _fetch(port: int, path: str, encoding: str | None, method: str = "GET") -> tuple[Any, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Accept": "application/n-triples, application/sparql-results+json;q=0.9"}
+    if encoding is not None:
+        headers["Accept-Encoding"] = encoding
+    conn.request(method, path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response, body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sparql?query=" + quote(BIG),  # streamed by the fast path, past 64 KB
+        "/sparql?query=" + quote("SELECT * WHERE { ?s ?p ?o }"),  # whole, with a length
+        "/queries",  # a Flask page
+    ],
+)
+def test_gzip_when_the_client_accepts_it(server: int, path: str) -> None:
+    """The same bytes, gzipped for a client that accepts gzip, as they are for one that does
+    not or refuses it with q=0, and never for HEAD or a small answer."""
+    plain, body = _fetch(server, path, None)
+    assert plain.status == 200 and len(body) > 2000
+    assert plain.getheader("Content-Encoding") is None
+    zipped, packed = _fetch(server, path, "br;q=1.0, gzip;q=0.8")
+    assert zipped.status == 200 and zipped.getheader("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in zipped.getheader("Vary", "")
+    assert gzip.decompress(packed) == body
+    assert len(packed) < len(body) / 2
+    refused, same = _fetch(server, path, "gzip;q=0, identity")
+    assert refused.getheader("Content-Encoding") is None and same == body
+    head, nothing = _fetch(server, path, "gzip", method="HEAD")
+    assert head.getheader("Content-Encoding") is None and nothing == b""
+
+
+def test_no_gzip_for_a_small_answer(server: int) -> None:
+    small, body = _fetch(server, "/sparql?query=" + quote(COUNT), "gzip")
+    assert small.status == 200 and small.getheader("Content-Encoding") is None
+    assert b'"3"' in body

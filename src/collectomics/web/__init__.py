@@ -21,6 +21,7 @@ from collectomics.stats import graph_stats
 from collectomics.store import Store, is_remote, open_store
 from collectomics.web import frontend, graphstore, pages
 from collectomics.web import views as views_bp
+from collectomics.web.compress import Gzip
 from collectomics.web.sparql import CORS as _CORS
 from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
 
@@ -147,7 +148,8 @@ def create_app(
     default over the store the settings name, queried by worker processes (or by the runner
     ``runner_factory`` makes from a read-only handle: ``collectomics.web.server``).
 
-    Queries to ``/sparql`` take a fast path in front of Flask (``FastSparql``)."""
+    Queries to ``/sparql`` take a fast path in front of Flask (``FastSparql``); answers worth
+    it are gzipped for clients that accept it (``collectomics.web.compress``)."""
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -210,5 +212,5 @@ def create_app(
     def health() -> Response:
         return jsonify({"status": "ok", "triples": state.store().count()})
 
-    app.wsgi_app = FastSparql(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = Gzip(FastSparql(app.wsgi_app, app))  # type: ignore[method-assign]
     return app
