@@ -289,6 +289,7 @@ FRAMING: list[tuple[str, bytes, int]] = [
     ("chunk longer than its size", FORM + b"Transfer-Encoding: chunked\r\n\r\n3\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
     ("space before the colon", FORM + b"Content-Length : 15\r\n\r\n" + ASK, 400),
     ("a folded header line", FORM + b"X-A: 1\r\n  folded\r\nContent-Length: 15\r\n\r\n" + ASK, 400),
+    ("Content_Length is not Content-Length", FORM + b"Content_Length: 15\r\nConnection: close\r\n\r\n" + ASK, 400),
     ("a header line without a colon", FORM + b"Content-Length 15\r\n\r\n" + ASK, 400),
     ("LF-only line ends", b"GET /sparql?query=ASK%7B%7D HTTP/1.1\nHost: x\nConnection: close\n\n", 200),
     ("LF-only line ends and a body",

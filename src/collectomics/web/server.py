@@ -455,6 +455,8 @@ def _framing(lines: list[str], environ: dict[str, Any], version: str) -> str:
         name, sep, value = line.partition(":")
         if not sep or not _FIELD_NAME.fullmatch(name):
             raise BadRequest(f"not a header line (name: value): {line[:100]!r}")
+        if "_" in name:  # dropped, as gunicorn and nginx do: in WSGI it would pass for a "-"
+            continue  # (a Content_Length read as the Content-Length)
         key = name.upper().replace("-", "_")
         value = value.strip(" \t")
         if key == "CONTENT_LENGTH":
