@@ -9,7 +9,9 @@ queries themselves; elsewhere, query processes behind waitress) and by `oxigraph
 (``--union-default-graph``, so that both answer the same queries over the same data). The load:
 ``--connections`` client processes, each with one keep-alive HTTP/1.1 connection, sending GET
 ``/sparql?query=...`` with ``Accept: application/sparql-results+json`` back to back for
-``--seconds`` after one second of warm-up. The floor: the same query run in this process with
+``--seconds`` after one second of warm-up; the two servers alternate for ``--rounds`` rounds
+and the fastest run of each counts (the machine is shared: noise only slows runs down), with
+the load average printed. The floor: the same query run in this process with
 pyoxigraph on a read-only handle and written with its JSON serializer, one at a time.
 
 Prints requests/s, p50 and p99 latency per path and query, the ratios to `oxigraph serve`, the
@@ -162,6 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--connections", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="alternated rounds per server; the fastest counts"
+    )
     ap.add_argument("--keep", type=Path, help="keep the archive and store in this folder")
     args = ap.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-endpoint-"))
@@ -204,53 +209,79 @@ def main(argv: list[str] | None = None) -> None:
     for name, query in queries.items():
         results[("in-process floor", name)] = floor(store, query, args.seconds)
 
-    port = _free_port()
-    ours = subprocess.Popen(
-        [BIN / "collectomics", "--store", store, "serve", "--port", str(port)],
-        env=env | {"COLLECTOMICS_WORKERS": str(args.workers), "COLLECTOMICS_MAX_ROWS": "0"},
-        stderr=subprocess.DEVNULL,
-    )
+    def best(
+        into: dict[tuple[str, str], dict[str, float]], key: tuple[str, str], r: dict[str, float]
+    ) -> None:
+        """Keep the fastest run: the machine is shared, and noise only ever slows a run down."""
+        if key not in into or r["rps"] > into[key]["rps"]:
+            into[key] = r
+
     memory = {}
-    try:
-        _wait(port, "/health", ours)
-        for name, query in queries.items():
-            results[("collectomics serve", name)] = load(
-                port, query, args.connections, args.seconds
-            )
-        for name, query in queries.items():
-            single[("collectomics serve", name)] = load(port, query, 1, args.seconds / 2)
-        before = {pid: _rss(pid)[0] for pid in [ours.pid, *_children(ours.pid)]}
-        big = "SELECT ?s ?p ?o { ?s ?p ?o }"
-        size = _stream_big(port, big)
-        after = {pid: _rss(pid) for pid in [ours.pid, *_children(ours.pid)]}
-        memory = {"bytes": size, "before": before, "after": after}
-    finally:
-        ours.terminate()
-        ours.wait(timeout=60)
+    loads: list[float] = []
+    for round_number in range(args.rounds):  # the servers alternate, round after round
+        loads.append(os.getloadavg()[0])
+        port = _free_port()
+        ours = subprocess.Popen(
+            [BIN / "collectomics", "--store", store, "serve", "--port", str(port)],
+            env=env
+            | {
+                "COLLECTOMICS_WORKERS": str(args.workers),
+                "COLLECTOMICS_MAX_ROWS": "0",
+                "COLLECTOMICS_QUERY_TIMEOUT": "600",  # streaming SELECT * on a busy machine
+            },
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait(port, "/health", ours)
+            for name, query in queries.items():
+                best(
+                    results,
+                    ("collectomics serve", name),
+                    load(port, query, args.connections, args.seconds),
+                )
+            for name, query in queries.items():
+                best(single, ("collectomics serve", name), load(port, query, 1, args.seconds / 2))
+            if round_number == 0:
+                before = {pid: _rss(pid)[0] for pid in [ours.pid, *_children(ours.pid)]}
+                size = _stream_big(port, "SELECT ?s ?p ?o { ?s ?p ?o }")
+                after = {pid: _rss(pid) for pid in [ours.pid, *_children(ours.pid)]}
+                memory = {"bytes": size, "before": before, "after": after}
+        finally:
+            ours.terminate()
+            ours.wait(timeout=60)
 
-    port = _free_port()
-    oxi = subprocess.Popen(
-        [
-            BIN / "oxigraph",
-            "serve-read-only",
-            "--location",
-            store,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--union-default-graph",
-        ],
-        stderr=subprocess.DEVNULL,
+        loads.append(os.getloadavg()[0])
+        port = _free_port()
+        oxi = subprocess.Popen(
+            [
+                BIN / "oxigraph",
+                "serve-read-only",
+                "--location",
+                store,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--union-default-graph",
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait(port, "/query?query=ASK%7B%7D", oxi)
+            for name, query in queries.items():
+                best(
+                    results,
+                    ("oxigraph serve", name),
+                    load(port, query, args.connections, args.seconds),
+                )
+            for name, query in queries.items():
+                best(single, ("oxigraph serve", name), load(port, query, 1, args.seconds / 2))
+        finally:
+            oxi.terminate()
+            oxi.wait(timeout=60)
+
+    print(
+        f"\nfastest of {args.rounds} alternated rounds per server; 1-minute load average at the "
+        f"start of each run: {min(loads):.1f}-{max(loads):.1f}"
     )
-    try:
-        _wait(port, "/query?query=ASK%7B%7D", oxi)
-        for name, query in queries.items():
-            results[("oxigraph serve", name)] = load(port, query, args.connections, args.seconds)
-        for name, query in queries.items():
-            single[("oxigraph serve", name)] = load(port, query, 1, args.seconds / 2)
-    finally:
-        oxi.terminate()
-        oxi.wait(timeout=60)
-
     print()
     print("| path | query | req/s | p50 ms | p99 ms | req/s vs oxigraph serve |")
     print("|---|---|---:|---:|---:|---:|")
@@ -282,8 +313,12 @@ def main(argv: list[str] | None = None) -> None:
                 for pid, (rss, peak) in memory["after"].items()
             )
         )
-    print(json.dumps({f"{p} / {q}": r for (p, q), r in results.items()}
-                     | {f"{p} / {q} / 1 connection": r for (p, q), r in single.items()}))
+    print(
+        json.dumps(
+            {f"{p} / {q}": r for (p, q), r in results.items()}
+            | {f"{p} / {q} / 1 connection": r for (p, q), r in single.items()}
+        )
+    )
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

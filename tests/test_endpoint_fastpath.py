@@ -15,6 +15,7 @@ from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import Store
 from collectomics.web import create_app
+from collectomics.web.compress import Gzip
 from collectomics.web.sparql import FastSparql
 from helpers import StoreLocation, new_store
 
@@ -30,7 +31,9 @@ def clients(request: pytest.FixtureRequest) -> tuple[Client, Client]:
     ingest_files(store, [FIX / "specimens-mixed.csv", FIX / "people-mixed.csv"], minter=Minter())
     settings = load_settings(environ={"COLLECTOMICS_MAX_ROWS": "2"})
     app = create_app(settings, store=store)
-    fast = app.wsgi_app
+    outer = app.wsgi_app  # gzip for clients that ask for it, around the fast path
+    assert isinstance(outer, Gzip)
+    fast = outer.app
     assert isinstance(fast, FastSparql)
     return Client(fast), Client(fast.app)  # with and without the fast path
 

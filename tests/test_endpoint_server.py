@@ -4,11 +4,16 @@ answers, canned queries, and updates with a token applied by any of the worker p
 
 from __future__ import annotations
 
+import gzip
+import http.client
+import os
 import socket
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -234,3 +239,110 @@ def test_updates_from_any_worker_process(server: int) -> None:
                 break
             time.sleep(0.1)
         assert n == "7"
+
+
+def _workers(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(x) for x in (task / "children").read_text().split()]
+    return found
+
+
+def _owner(port: int, client_port: int, pids: list[int]) -> int | None:
+    """The worker process holding the server side of our connection from ``client_port``."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) == client_port:
+            inode = fields[9]
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+        except (FileNotFoundError, PermissionError):
+            continue
+    return None
+
+
+def test_worker_crashes_never_stop_the_master(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Six workers killed by SIGSEGV one after another, each soon after it started serving
+    (the old policy exited after five quick deaths): the master stays, replaces each one after
+    a back-off, says why in its log, and the server answers afterwards."""
+    import signal
+
+    store = new_location(request, tmp_path / "s.db")
+    r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), store=store)
+    assert r.returncode == 0, r.stderr
+    base, proc = start_serve(store, tmp_path, {"COLLECTOMICS_WORKERS": "2"})
+    port = int(base.rsplit(":", 1)[1])
+    killed: list[int] = []
+    try:
+        for _ in range(6):
+            # The worker that answers a request on this connection has started serving.
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/health")
+            assert conn.getresponse().read()
+            pid = _owner(port, conn.sock.getsockname()[1], _workers(proc.pid))
+            assert pid is not None
+            os.kill(pid, signal.SIGSEGV)
+            killed.append(pid)
+            conn.close()
+            time.sleep(0.2)
+            assert proc.poll() is None, "the master exited"
+        answer = requests.get(
+            base + "/sparql", params={"query": COUNT}, headers={"Accept": "text/csv"}, timeout=60
+        )
+        assert answer.status_code == 200
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert log.count("died (killed by SIGSEGV)") == 6, log
+    assert "failing to start" not in log, log
+
+
+def _fetch(port: int, path: str, encoding: str | None, method: str = "GET") -> tuple[Any, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Accept": "application/n-triples, application/sparql-results+json;q=0.9"}
+    if encoding is not None:
+        headers["Accept-Encoding"] = encoding
+    conn.request(method, path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response, body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sparql?query=" + quote(BIG),  # streamed by the fast path, past 64 KB
+        "/sparql?query=" + quote("SELECT * WHERE { ?s ?p ?o }"),  # whole, with a length
+        "/queries",  # a Flask page
+    ],
+)
+def test_gzip_when_the_client_accepts_it(server: int, path: str) -> None:
+    """The same bytes, gzipped for a client that accepts gzip, as they are for one that does
+    not or refuses it with q=0, and never for HEAD or a small answer."""
+    plain, body = _fetch(server, path, None)
+    assert plain.status == 200 and len(body) > 2000
+    assert plain.getheader("Content-Encoding") is None
+    zipped, packed = _fetch(server, path, "br;q=1.0, gzip;q=0.8")
+    assert zipped.status == 200 and zipped.getheader("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in zipped.getheader("Vary", "")
+    assert gzip.decompress(packed) == body
+    assert len(packed) < len(body) / 2
+    refused, same = _fetch(server, path, "gzip;q=0, identity")
+    assert refused.getheader("Content-Encoding") is None and same == body
+    head, nothing = _fetch(server, path, "gzip", method="HEAD")
+    assert head.getheader("Content-Encoding") is None and nothing == b""
+
+
+def test_no_gzip_for_a_small_answer(server: int) -> None:
+    small, body = _fetch(server, "/sparql?query=" + quote(COUNT), "gzip")
+    assert small.status == 200 and small.getheader("Content-Encoding") is None
+    assert b'"3"' in body

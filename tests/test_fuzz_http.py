@@ -307,3 +307,164 @@ def test_slow_pages_get_a_503_and_the_server_lives_on(
         proc.terminate()
         _, errors = proc.communicate(timeout=30)
     assert "Traceback" not in errors, errors
+
+
+# -- request framing: what a proxy in front could read differently (request smuggling) --------
+
+#: (request bytes, the status it must get). Every one is answered at once and the connection
+#: closed: none may hang waiting for a body the server miscounted.
+ASK = b"query=ASK%7B%7D"
+FORM = b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+FRAMING: list[tuple[str, bytes, int]] = [
+    ("two equal Content-Length", FORM + b"Content-Length: 15\r\nContent-Length: 15\r\n\r\n" + ASK, 400),
+    ("two Content-Length", FORM + b"Content-Length: 15\r\nContent-Length: 3\r\n\r\n" + ASK, 400),
+    ("Content-Length: +15", FORM + b"Content-Length: +15\r\n\r\n" + ASK, 400),
+    ("Content-Length: 0x0f", FORM + b"Content-Length: 0x0f\r\n\r\n" + ASK, 400),
+    ("Content-Length: 1_5", FORM + b"Content-Length: 1_5\r\n\r\n" + ASK, 400),
+    ("Content-Length: 15 15", FORM + b"Content-Length: 15 15\r\n\r\n" + ASK, 400),
+    ("Content-Length and chunked",
+     FORM + b"Content-Length: 15\r\nTransfer-Encoding: chunked\r\n\r\nf\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("two Transfer-Encoding",
+     FORM + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\nf\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("Transfer-Encoding: xchunked", FORM + b"Transfer-Encoding: xchunked\r\n\r\nf\r\n" + ASK + b"\r\n0\r\n\r\n", 501),
+    ("Transfer-Encoding: gzip, chunked",
+     FORM + b"Transfer-Encoding: gzip, chunked\r\n\r\nf\r\n" + ASK + b"\r\n0\r\n\r\n", 501),
+    ("chunked in HTTP/1.0",
+     FORM.replace(b"HTTP/1.1", b"HTTP/1.0") + b"Transfer-Encoding: chunked\r\n\r\nf\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("chunk size +f", FORM + b"Transfer-Encoding: chunked\r\n\r\n+f\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("chunk size 0xf", FORM + b"Transfer-Encoding: chunked\r\n\r\n0xf\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("chunk longer than its size", FORM + b"Transfer-Encoding: chunked\r\n\r\n3\r\n" + ASK + b"\r\n0\r\n\r\n", 400),
+    ("space before the colon", FORM + b"Content-Length : 15\r\n\r\n" + ASK, 400),
+    ("a folded header line", FORM + b"X-A: 1\r\n  folded\r\nContent-Length: 15\r\n\r\n" + ASK, 400),
+    ("Content_Length is not Content-Length", FORM + b"Content_Length: 15\r\nConnection: close\r\n\r\n" + ASK, 400),
+    ("a header line without a colon", FORM + b"Content-Length 15\r\n\r\n" + ASK, 400),
+    ("LF-only line ends", b"GET /sparql?query=ASK%7B%7D HTTP/1.1\nHost: x\nConnection: close\n\n", 200),
+    ("LF-only line ends and a body",
+     FORM.replace(b"\r\n", b"\n") + b"Content-Length: 15\nConnection: close\n\n" + ASK, 200),
+    ("LF-only chunked body",
+     FORM.replace(b"\r\n", b"\n") + b"Transfer-Encoding: chunked\nConnection: close\n\nf\n" + ASK + b"\n0\n\n", 200),
+]  # fmt: skip
+
+
+def _answer(port: int, data: bytes, timeout: float = 10.0) -> int | None:
+    """The status of the answer to ``data`` sent without closing our side: a server that waits
+    for more of the body than was sent times out here."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        response = b""
+        while b"\r\n" not in response:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+    if not response:
+        return None
+    return int(response.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("name, data, status", FRAMING, ids=[c[0] for c in FRAMING])
+def test_request_framing_is_strict(
+    demo_site: tuple[str, Path], name: str, data: bytes, status: int
+) -> None:
+    port = int(demo_site[0].rsplit(":", 1)[1])
+    try:
+        got = _answer(port, data)
+    except TimeoutError:
+        raise AssertionError(
+            f"{name}: no answer within 10 s (the server waits for a body)"
+        ) from None
+    assert got == status, f"{name}: {got}"
+    assert _health(port) == 200
+
+
+# -- queries that would overflow the SPARQL parser's stack --------------------------------------
+
+P = "<http://example.org/p>"
+SIZES = (100, 300, 1000, 3000, 20000)
+HOSTILE = {
+    "braces": lambda n: "SELECT * WHERE " + "{" * n + "?s ?p ?o" + "}" * n,
+    "parentheses": lambda n: "SELECT * WHERE { FILTER(" + "(" * n + "1" + ")" * n + ") }",
+    "brackets": lambda n: f"SELECT * WHERE {{ ?s {P} " + f"[ {P} " * n + "1" + " ]" * n + " }",
+    "nested subqueries": lambda n: "SELECT * WHERE "
+    + "{ SELECT * WHERE " * n
+    + "{ ?s ?p ?o }"
+    + " }" * n,
+    "flat triple patterns": lambda n: "SELECT * WHERE { "
+    + " ".join(f"?s{i} {P} ?o{i} ." for i in range(n))
+    + " }",
+    "object lists": lambda n: f"SELECT * WHERE {{ ?s {P} " + ", ".join(f"?o{i}" for i in range(n)) + " }",
+    "property paths": lambda n: "SELECT * WHERE { ?s " + "/".join([P] * n) + " ?o }",
+    "unions": lambda n: "SELECT * WHERE { " + " UNION ".join([f"{{ ?s {P} ?o }}"] * n) + " }",
+    "huge VALUES": lambda n: "SELECT * WHERE { VALUES ?x { "
+    + " ".join(str(i) for i in range(n))
+    + " } }",
+}  # fmt: skip
+#: What each kind must get at each size with the default limits (max_query_depth 64,
+#: max_query_patterns 200): nesting is refused from 100 levels, long groups from 300 elements;
+#: VALUES data is not complex and is answered.
+NESTING = {"braces", "parentheses", "brackets", "nested subqueries"}
+
+
+def _expected(kind: str, size: int) -> int:
+    if kind == "huge VALUES":
+        return 200
+    if kind in NESTING:
+        return 400
+    return 200 if size <= 100 else 400
+
+
+def test_queries_that_would_overflow_the_parser_get_a_400_and_kill_no_worker(
+    tmp_path: Path, demo_site: tuple[str, Path]
+) -> None:
+    """The 45 variants (9 kinds x 5 sizes), each followed by a good request: every hostile one
+    is answered (a 400, or a 200 for what fits), the good one after it too, and no worker
+    process of the server died (its master logs every death)."""
+    import subprocess
+
+    import requests
+
+    from helpers import start_serve
+
+    _, location = demo_site
+    base, proc = start_serve(location, tmp_path, {"COLLECTOMICS_WORKERS": "2"})
+    sent = 0
+    got: Counter[int | None] = Counter()
+    try:
+        for kind, make in HOSTILE.items():
+            for size in SIZES:
+                query = make(size)
+                try:
+                    r = requests.post(
+                        base + "/sparql",
+                        data=query.encode(),
+                        headers={
+                            "Content-Type": "application/sparql-query",
+                            "Accept": "application/sparql-results+json",
+                        },
+                        timeout=60,
+                    )
+                    status: int | None = r.status_code
+                except requests.ConnectionError:
+                    status = None  # the worker holding the connection died
+                sent += 1
+                got[status] += 1
+                assert status == _expected(kind, size), f"{kind} x {size}: {status}"
+                if status == 400:
+                    assert "max_query_" in r.text, r.text
+                good = requests.get(
+                    base + "/sparql",
+                    params={"query": "ASK { ?s ?p ?o }"},
+                    headers={"Accept": "application/sparql-results+json"},
+                    timeout=60,
+                )
+                assert good.status_code == 200 and good.json()["boolean"] is True
+    finally:
+        proc.terminate()
+        try:
+            _, log = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, log = proc.communicate()
+    print(f"{sent} hostile queries sent, each followed by a good one: {dict(got)}")
+    assert sent == 45
+    assert "died" not in log and "Traceback" not in log, log

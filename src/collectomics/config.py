@@ -207,6 +207,21 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "max_query_depth",
+        64,
+        "Deepest nesting of `{`, `(` and `[` a query or update may have; deeper ones get a 400 "
+        "before the SPARQL parser sees them (whose stack they would overflow). 0: no limit.",
+        int,
+    ),
+    Setting(
+        "max_query_patterns",
+        200,
+        "Most triple patterns, path steps, group keywords and operators a query or update may "
+        "hold (`VALUES` data and literals do not count); more get a 400 before the parser sees "
+        "them. 0: no limit.",
+        int,
+    ),
+    Setting(
         "allow_updates",
         False,
         "Accept SPARQL updates at /sparql (with the `update_token` as a bearer token).",

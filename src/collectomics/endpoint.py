@@ -28,6 +28,8 @@ from urllib.parse import urljoin
 
 from collectomics.errors import CollectomicsError, QueryError, StoreError
 from collectomics.model import Term
+from collectomics.querylimits import DEFAULT as DEFAULT_LIMITS
+from collectomics.querylimits import QueryLimits, check
 from collectomics.store import CATALOG, Store, is_remote, open_store
 
 CHUNK = 64 * 1024
@@ -172,6 +174,8 @@ class Job:
     default_graphs: list[str] | None = None
     named_graphs: list[str] | None = None
     max_rows: int = 0
+    #: Checked before the parser sees the query (set by the runner from the settings).
+    limits: QueryLimits = DEFAULT_LIMITS
 
 
 @dataclass
@@ -202,6 +206,7 @@ def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
     """Run ``job`` on ``store``; write the answer to ``output`` unless the header says why not.
 
     When ``output`` has a ``start`` method, it gets the header before the first byte."""
+    check(job.query, job.limits)  # before any parser: a crash there takes the process down
     text = read_query(job.query)
     if text.looks_like_update:
         raise UpdateRefused("this is a SPARQL update; the endpoint answers queries only")
@@ -260,6 +265,11 @@ def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
 
 
 # -- the store, reopened when it changes -------------------------------------------------------
+
+
+def limits_of(settings: Any) -> QueryLimits:
+    """The query limits the settings name (``max_query_depth``, ``max_query_patterns``)."""
+    return QueryLimits(settings.max_query_depth, settings.max_query_patterns)
 
 
 def store_stamp(path: str | os.PathLike[str]) -> tuple[int, ...]:
@@ -487,9 +497,16 @@ class WorkerPool:
     """``size`` worker processes over the store at ``path``; a query that runs past ``timeout``
     seconds (0: no limit) kills its worker, which is replaced."""
 
-    def __init__(self, path: str | os.PathLike[str], size: int = 2, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        size: int = 2,
+        timeout: float = 30.0,
+        limits: QueryLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.path = str(path)
         self.timeout = timeout
+        self.limits = limits
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         for _ in range(max(1, size)):
@@ -509,6 +526,8 @@ class WorkerPool:
 
     def run(self, job: Job) -> Answer:
         """Send ``job`` to a free worker; raises QueryTimeout, EndpointBusy or the query's error."""
+        job.limits = self.limits
+        check(job.query, job.limits)  # here too: a refused query never occupies a worker
         deadline = self._deadline()
         try:
             worker = self._idle.get(timeout=self._left(deadline))
@@ -615,12 +634,14 @@ class _Stream:
 class InProcess:
     """Runs jobs in the calling thread on a given store (tests, in-memory stores): no timeout."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, limits: QueryLimits = DEFAULT_LIMITS) -> None:
         self.store = store
+        self.limits = limits
 
     def run(self, job: Job) -> Answer:
         import io
 
+        job.limits = self.limits
         buffer = io.BytesIO()
         header = execute(self.store, job, buffer)
         if header.fmt is None:

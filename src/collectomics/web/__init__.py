@@ -12,9 +12,10 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from collectomics.config import Settings, load_settings
-from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, store_stamp
+from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, limits_of, store_stamp
 from collectomics.errors import CollectomicsError
 from collectomics.queries import list_queries
+from collectomics.querylimits import check
 from collectomics.service import void_description
 from collectomics.sparqlcheck import plan_update
 from collectomics.stats import graph_stats
@@ -22,6 +23,7 @@ from collectomics.store import Store, is_remote, open_store
 from collectomics.web import frontend, graphstore, pages, security
 from collectomics.web import views as views_bp
 from collectomics.web.budget import Budget
+from collectomics.web.compress import Gzip
 from collectomics.web.sparql import CORS as _CORS
 from collectomics.web.sparql import FastSparql, ProtocolError, bp, library_status
 
@@ -47,7 +49,7 @@ class AppState:
         self._stats: tuple[Any, dict[str, int]] | None = None
         self._lock = threading.Lock()
         if store is not None:
-            self.runner: Any = InProcess(store)
+            self.runner: Any = InProcess(store, limits_of(settings))
             self._handle = None
         else:
             self._handle = ReadOnlyStore(settings.store)
@@ -55,7 +57,9 @@ class AppState:
             if runner_factory is not None:  # queries in this process (collectomics.web.server)
                 self.runner = runner_factory(self._handle)
             else:
-                self.runner = WorkerPool(settings.store, settings.workers, settings.query_timeout)
+                self.runner = WorkerPool(
+                    settings.store, settings.workers, settings.query_timeout, limits_of(settings)
+                )
 
     def store(self) -> Store:
         return self._given if self._given is not None else self._handle.get()  # type: ignore[union-attr]
@@ -114,7 +118,9 @@ class AppState:
 
     def update(self, sparql: str) -> None:
         """Run an update that names only datasets, at their current versions (``plan_update``
-        refuses the catalog, ``DROP ALL``, graphs that are no dataset, the default graph)."""
+        refuses the catalog, ``DROP ALL``, graphs that are no dataset, the default graph); one
+        too deep or too large for the parser is refused before it sees it."""
+        check(sparql, limits_of(self.settings), what="update")
 
         def change(store: Store) -> None:
             datasets = {g: store.physical_graph(g) or g for g in store.graphs()}
@@ -162,7 +168,8 @@ def create_app(
     default over the store the settings name, queried by worker processes (or by the runner
     ``runner_factory`` makes from a read-only handle: ``collectomics.web.server``).
 
-    Queries to ``/sparql`` take a fast path in front of Flask (``FastSparql``)."""
+    Queries to ``/sparql`` take a fast path in front of Flask (``FastSparql``); answers worth
+    it are gzipped for clients that accept it (``collectomics.web.compress``)."""
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -237,5 +244,5 @@ def create_app(
         [*_CORS.items(), *security.FAST_HEADERS],
         overrun=state.retire,
     )
-    app.wsgi_app = FastSparql(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = Gzip(FastSparql(app.wsgi_app, app))  # type: ignore[method-assign]
     return app

@@ -41,8 +41,10 @@ from collectomics.endpoint import (
     QueryTimeout,
     ReadOnlyStore,
     execute,
+    limits_of,
 )
 from collectomics.errors import CollectomicsError
+from collectomics.querylimits import QueryLimits
 
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 303: "See Other",
@@ -54,6 +56,8 @@ _REASONS = {
 }  # fmt: skip
 #: Seconds an idle keep-alive connection is kept open.
 IDLE = 60.0
+#: Stack of a connection thread, which runs the parser and the query (bytes of address space).
+THREAD_STACK = 64 << 20
 _local = threading.local()
 #: Header lines already encoded, by (name, value).
 _LINES: dict[tuple[str, str], bytes] = {}
@@ -92,6 +96,18 @@ class _Closed(Exception):
     """The client went away, or the connection was cut (a timeout)."""
 
 
+class BadRequest(Exception):
+    """The request cannot be framed safely (RFC 9112): a 400, then the connection closes."""
+
+
+#: The blank line that ends a request head: CRLF CRLF, or bare LFs (with or without CRs).
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+#: A header name (an RFC 9110 token): no spaces before the colon, no obs-fold line.
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 class Connection:
     """One client connection, served by one thread: requests one after another (keep-alive)."""
 
@@ -118,11 +134,13 @@ class Connection:
         return data
 
     def _read_head(self) -> bytes | None:
+        """The request line and headers, up to the blank line that ends them (CRLF or a bare
+        LF, as RFC 9112 section 2.2 lets a server accept)."""
         limit = self.server.max_header
         while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end >= 0:
-                head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+            match = _HEAD_END.search(self.buffer)
+            if match is not None:
+                head, self.buffer = self.buffer[: match.start()], self.buffer[match.end() :]
                 return head
             if len(self.buffer) > limit:
                 return None
@@ -136,10 +154,10 @@ class Connection:
 
     def _read_line(self) -> bytes:
         while True:
-            end = self.buffer.find(b"\r\n")
+            end = self.buffer.find(b"\n")
             if end >= 0:
-                line, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
-                return line
+                line, self.buffer = self.buffer[:end], self.buffer[end + 1 :]
+                return line[:-1] if line.endswith(b"\r") else line
             if len(self.buffer) > 65536:
                 raise _Closed
             self.buffer += self._recv()
@@ -147,11 +165,10 @@ class Connection:
     def _read_chunked(self, limit: int) -> bytes | None:
         body = bytearray()
         while True:
-            size_line = self._read_line().split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                raise _Closed from None
+            size_line = self._read_line().split(b";", 1)[0].rstrip(b" \t")
+            if not _HEX.fullmatch(size_line):  # int() would take "+f", "0x1f", " 1_f"
+                raise BadRequest(f"a bad chunk size: {size_line[:40]!r}")
+            size = int(size_line, 16)
             if size == 0:
                 while self._read_line():  # trailers
                     pass
@@ -159,7 +176,8 @@ class Connection:
             if len(body) + size > limit:
                 return None
             body += self._read_exact(size)
-            self._read_exact(2)
+            if self._read_line():
+                raise BadRequest("a chunk is longer than its size says")
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -235,7 +253,7 @@ class Connection:
         if head is None:
             self.simple(431, "the request head is too long")
             return False
-        lines = head.decode("latin-1").split("\r\n")
+        lines = [line.removesuffix("\r") for line in head.decode("latin-1").split("\n")]
         while lines and not lines[0]:
             lines.pop(0)  # stray CRLF between requests
         if not lines:
@@ -275,34 +293,26 @@ class Connection:
             "wsgi.multiprocess": True,
             "wsgi.run_once": False,
         }
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep:
-                continue
-            key = name.strip().upper().replace("-", "_")
-            value = value.strip()
-            if key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
-                environ[key] = value
-                continue
-            key = "HTTP_" + key
-            environ[key] = environ[key] + ", " + value if key in environ else value
+        try:
+            framing = _framing(lines[1:], environ, version)
+        except BadRequest as exc:
+            self.simple(400, str(exc))
+            return False
+        if framing == "unsupported":
+            self.simple(
+                501, "only the chunked transfer coding is supported (Transfer-Encoding: chunked)"
+            )
+            return False
         connection = environ.get("HTTP_CONNECTION", "").lower()
         keep = ("close" not in connection) if version == "HTTP/1.1" else "keep-alive" in connection
-        chunked_request = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        chunked_request = framing == "chunked"
         length_text = environ.get("CONTENT_LENGTH", "")
         body = b""
         if chunked_request or (length_text and length_text != "0"):
             if chunked_request:
                 length = -1
             else:
-                try:
-                    length = int(length_text)
-                except ValueError:
-                    self.simple(400, f"a bad Content-Length: {length_text!r}")
-                    return False
-                if length < 0:
-                    self.simple(400, f"a bad Content-Length: {length_text!r}")
-                    return False
+                length = int(length_text)  # digits only: _framing checked it
                 if length > server.max_body:
                     self.simple(
                         413,
@@ -313,7 +323,11 @@ class Connection:
             if environ.get("HTTP_EXPECT", "").lower() == "100-continue":
                 self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
             if chunked_request:
-                got = self._read_chunked(server.max_body)
+                try:
+                    got = self._read_chunked(server.max_body)
+                except BadRequest as exc:
+                    self.simple(400, str(exc))
+                    return False
                 if got is None:
                     self.simple(
                         413,
@@ -426,6 +440,53 @@ class Connection:
         return not self.close_after
 
 
+def _framing(lines: list[str], environ: dict[str, Any], version: str) -> str:
+    """Read the header lines into ``environ`` and say how the body is framed: ``"length"``
+    (``Content-Length``, or no body), ``"chunked"``, or ``"unsupported"`` (another transfer
+    coding: a 501). Raises BadRequest for what would let this server and a proxy in front of it
+    disagree on where the request ends (request smuggling, RFC 9112 sections 6.1-6.3): a
+    header line that is not ``name: value`` or that folds onto the next, a repeated
+    ``Content-Length`` or ``Transfer-Encoding``, both at once, or a length that is not digits."""
+    lengths: list[str] = []
+    codings: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _FIELD_NAME.fullmatch(name):
+            raise BadRequest(f"not a header line (name: value): {line[:100]!r}")
+        if "_" in name:  # dropped, as gunicorn and nginx do: in WSGI it would pass for a "-"
+            continue  # (a Content_Length read as the Content-Length)
+        key = name.upper().replace("-", "_")
+        value = value.strip(" \t")
+        if key == "CONTENT_LENGTH":
+            lengths.append(value)
+            environ[key] = value
+            continue
+        if key == "CONTENT_TYPE":
+            environ[key] = value
+            continue
+        if key == "TRANSFER_ENCODING":
+            codings.append(value)
+        key = "HTTP_" + key
+        environ[key] = environ[key] + ", " + value if key in environ else value
+    if len(lengths) > 1:
+        raise BadRequest("the request has more than one Content-Length header")
+    if len(codings) > 1:
+        raise BadRequest("the request has more than one Transfer-Encoding header")
+    if lengths and codings:
+        raise BadRequest("the request has both Content-Length and Transfer-Encoding")
+    if lengths and not _DIGITS.fullmatch(lengths[0]):
+        raise BadRequest(f"a bad Content-Length: {lengths[0][:40]!r} (digits only)")
+    if codings:
+        if version != "HTTP/1.1":
+            raise BadRequest("Transfer-Encoding is not allowed in an HTTP/1.0 request")
+        if codings[0].lower() != "chunked":
+            return "unsupported"
+        return "chunked"
+    return "length"
+
+
 class Watchdog:
     """A thread that answers 503 for a request whose query runs past its deadline and makes
     the process retire (the query cannot be stopped any other way)."""
@@ -449,8 +510,10 @@ class Watchdog:
 class LocalRunner:
     """Runs queries in this process on a read-only handle, under the watchdog."""
 
-    def __init__(self, handle: ReadOnlyStore, watchdog: Watchdog, size: int) -> None:
-        self.handle, self.watchdog = handle, watchdog
+    def __init__(
+        self, handle: ReadOnlyStore, watchdog: Watchdog, size: int, limits: QueryLimits
+    ) -> None:
+        self.handle, self.watchdog, self.limits = handle, watchdog, limits
         self.timeout = watchdog.timeout
         # At most ``size`` queries at once: tokens in a queue (a C-level queue, cheaper than a
         # semaphore on the hot path).
@@ -462,6 +525,7 @@ class LocalRunner:
         """Run ``job`` writing the answer to ``output`` (whose ``start`` gets the header)."""
         conn: Connection | None = getattr(_local, "conn", None)
         deadlines = self.watchdog.deadlines
+        job.limits = self.limits
         self.slots.get()
         try:
             if conn is not None and self.timeout > 0:
@@ -478,6 +542,7 @@ class LocalRunner:
 
     def run(self, job: Job) -> Answer:
         """For routes that want chunks to pull (canned queries): the query runs in a thread."""
+        job.limits = self.limits
         chunks: queue.Queue[Any] = queue.Queue(maxsize=4)
         stop = threading.Event()
 
@@ -656,6 +721,9 @@ def worker_main(listen_fd: int, status_fd: int) -> None:
     # Connection threads hand the GIL over at each recv, send and query; when one thread runs
     # Python the others wait at most this long (5 ms by default: long tail latencies).
     sys.setswitchinterval(0.001)
+    # Queries run in the connection threads: a deep stack is a margin over the query limits
+    # (querylimits), which were measured against the 8 MiB default. Untouched pages cost nothing.
+    threading.stack_size(THREAD_STACK)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     from collectomics.config import Settings
 
@@ -667,7 +735,7 @@ def worker_main(listen_fd: int, status_fd: int) -> None:
 
     def make_runner(handle: ReadOnlyStore) -> LocalRunner:
         watchdog = Watchdog(server_box[0], settings.query_timeout)
-        return LocalRunner(handle, watchdog, settings.threads)
+        return LocalRunner(handle, watchdog, settings.threads, limits_of(settings))
 
     server = Server(None, listener, settings, status_fd)
     server_box.append(server)
@@ -676,10 +744,19 @@ def worker_main(listen_fd: int, status_fd: int) -> None:
 
     server.cors = "".join(f"{k}: {v}\r\n" for k, v in _CORS.items()).encode("latin-1")
     server.app = app
+    os.write(status_fd, b"s")  # started: a death from now on is a crash, not a failed start
     server.serve_forever()
 
 
 # -- the master --------------------------------------------------------------------------------
+
+
+#: Seconds between a crashed worker and its replacement: doubled for each crash that follows
+#: the previous one within ``_CALM`` seconds, up to ``_MAX_BACKOFF``; never a reason to exit.
+_FIRST_BACKOFF, _MAX_BACKOFF, _CALM = 0.1, 10.0, 30.0
+#: Workers in a row that die before they start (a broken install or setting, not a request)
+#: after which the master gives up.
+_START_FAILURES = 5
 
 
 class _Child:
@@ -695,12 +772,31 @@ class _Child:
         self.process.stdin.close()
         self.status = read
         self.started = time.monotonic()
+        self.ready = False  # it has started serving
         self.retiring = False
+
+
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def _log(message: str) -> None:
+    print(f"collectomics serve: {message}", file=sys.stderr, flush=True)
 
 
 def serve_prefork(settings: Any, announce: Callable[[], None] | None = None) -> None:
     """Listen on the settings' host and port with ``workers`` HTTP worker processes, replacing
-    each one that retires (after a timeout) or dies, until SIGINT or SIGTERM."""
+    each one that retires (after a timeout) or dies, until SIGINT or SIGTERM.
+
+    A worker that dies while serving is replaced after a back-off that grows while crashes
+    follow each other, and the master says why in its log; crashes never stop the master (the
+    listening socket stays open, so clients wait rather than being refused). Only workers that
+    keep dying before they start, which no request can cause, make it exit."""
     # Fail here, with the store's path, if there is no store (the master never queries).
     ReadOnlyStore(settings.store).get().close()
     listener = socket.create_server((settings.host, settings.port), backlog=1024)
@@ -714,12 +810,36 @@ def serve_prefork(settings: Any, announce: Callable[[], None] | None = None) -> 
     signal.signal(signal.SIGINT, stop)
     selector = selectors.DefaultSelector()
     children: list[_Child] = []
-    quick_failures = 0
+    start_failures = 0
+    backoff, last_crash = 0.0, -_CALM
+    due: list[float] = []  # when replacements of crashed workers are to start
 
     def spawn() -> None:
         child = _Child(listener.fileno(), settings)
         children.append(child)
         selector.register(child.status, selectors.EVENT_READ, child)
+
+    def ended(child: _Child) -> None:
+        nonlocal start_failures, backoff, last_crash
+        how = _how_it_ended(child.process.returncode)
+        if not child.ready:
+            start_failures += 1
+            _log(f"an HTTP worker process (pid {child.process.pid}) failed to start ({how})")
+            if start_failures >= _START_FAILURES:
+                raise SystemExit(
+                    f"the HTTP worker processes keep failing to start ({how}); see the log above"
+                )
+            due.append(time.monotonic() + 0.5 * start_failures)
+            return
+        now = time.monotonic()
+        backoff = min(_MAX_BACKOFF, backoff * 2) if now - last_crash < _CALM else _FIRST_BACKOFF
+        last_crash = now
+        due.append(now + backoff)
+        _log(
+            f"HTTP worker process {child.process.pid} died ({how}) after "
+            f"{now - child.started:.1f} s; the requests it held were cut; a new one starts in "
+            f"{backoff:g} s"
+        )
 
     for _ in range(max(1, settings.workers)):
         spawn()
@@ -727,13 +847,21 @@ def serve_prefork(settings: Any, announce: Callable[[], None] | None = None) -> 
         announce()
     try:
         while not stopping.is_set():
-            for key, _ in selector.select(timeout=0.5):
+            now = time.monotonic()
+            for when in [d for d in due if d <= now]:
+                due.remove(when)
+                spawn()
+            wait = min([0.5, *(d - now for d in due)])
+            for key, _ in selector.select(timeout=max(0.0, wait)):
                 child: _Child = key.data
                 try:
                     data = os.read(child.status, 64)
                 except OSError:
                     data = b""
-                if data and not child.retiring:  # it retires: start its replacement now
+                if b"s" in data:
+                    child.ready = True
+                    start_failures = 0
+                if b"r" in data and not child.retiring:  # it retires: start its replacement now
                     child.retiring = True
                     spawn()
                 if not data:
@@ -742,14 +870,7 @@ def serve_prefork(settings: Any, announce: Callable[[], None] | None = None) -> 
                     child.process.wait()
                     children.remove(child)
                     if not child.retiring and not stopping.is_set():
-                        if time.monotonic() - child.started < 5:
-                            quick_failures += 1
-                            if quick_failures >= 5:
-                                raise SystemExit("the HTTP worker processes keep failing to start")
-                            time.sleep(0.5 * quick_failures)
-                        else:
-                            quick_failures = 0
-                        spawn()
+                        ended(child)
     finally:
         for child in children:
             child.process.terminate()
