@@ -573,27 +573,37 @@ _DATASETS_OF = "SELECT ?s ?d WHERE { ?s <http://schema.org/includedInDataSet> ?d
 
 
 def records_elsewhere(
-    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None = None
+    store: Store,
+    path: Path,
+    dataset_id: str,
+    minter: Minter,
+    encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> tuple[IRI, int, int] | None:
     """Whether the records of the archive at ``path`` are already in the store under another
     dataset id: (that dataset's node, records of the sample found there, sample size), else
     None. Only records keyed independently of their dataset (a GBIF download's, by gbifID) can
-    be found; the first :data:`SAMPLE` core records are looked up."""
+    be found; the first :data:`SAMPLE` core records are looked up, read within ``limits``."""
     try:
-        return _records_elsewhere(store, path, dataset_id, minter, encoding)
+        return _records_elsewhere(store, path, dataset_id, minter, encoding, limits)
     except InputError as exc:
         raise qualified(exc, path) from None
 
 
 def _records_elsewhere(
-    store: Store, path: Path, dataset_id: str, minter: Minter, encoding: str | None
+    store: Store,
+    path: Path,
+    dataset_id: str,
+    minter: Minter,
+    encoding: str | None,
+    limits: ReadLimits | None,
 ) -> tuple[IRI, int, int] | None:
     own = minter.dataset(dataset_id)
     datasets = {n for g in store.graphs() if (n := minter.dataset_of_graph(g)) is not None}
     keys = SpecimenKeys(dataset_id, minter)
     found: dict[IRI, int] = {}
     sampled = 0
-    with Archive.open(path, encoding=encoding) as arc:
+    with Archive.open(path, encoding=encoding, limits=limits) as arc:
         if _row_type(arc.core) != OCCURRENCE:
             return None
         rename = _renamer(arc.core)

@@ -567,7 +567,7 @@ def ingest_files(
                     )
     if not dataset_id and not replace:
         for spec in specs:
-            _refuse_if_loaded_elsewhere(store, spec, minter, encoding, records_elsewhere)
+            _refuse_if_loaded_elsewhere(store, spec, minter, encoding, limits, records_elsewhere)
     reports: list[IngestReport] = []
     for spec in specs:
         try:
@@ -595,6 +595,7 @@ def _refuse_if_loaded_elsewhere(
     spec: DatasetSpec,
     minter: Minter,
     encoding: str | None,
+    limits: ReadLimits,
     records_elsewhere: Callable[..., tuple[IRI, int, int] | None],
 ) -> None:
     """InputError when ``spec``'s files are already in the store under another dataset id:
@@ -620,9 +621,9 @@ def _refuse_if_loaded_elsewhere(
             dataset=spec.dataset_id,
         )
     for path in spec.files:
-        if file_kind(path, encoding) not in ("dwca", "specimens"):
+        if file_kind(path, encoding, limits) not in ("dwca", "specimens"):
             continue
-        found = records_elsewhere(store, path, spec.dataset_id, minter, encoding)
+        found = records_elsewhere(store, path, spec.dataset_id, minter, encoding, limits)
         if found:
             node, n, sampled = found
             raise InputError(
