@@ -557,7 +557,9 @@ class _Reader:
         terms = _TermCounts(self.report, core.name)
         # per item: (line, core id, problems the pairing found reading ahead, the verbatim row,
         # the warning when the record's key repeats, the core row's values)
-        side: list[tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]] = []
+        side: list[
+            tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]
+        ] = []
         for row in self.arc.rows(core):
             self.report.read += 1
             if isinstance(row, RowError):
