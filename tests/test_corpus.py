@@ -51,3 +51,24 @@ def test_the_stand_in_default_is_the_repository_corpus() -> None:
     [setting] = [s for s in SETTINGS if s.name == "standin_data"]
     assert (ROOT / setting.default / "ipni-authors-wikidata").is_dir()
     assert (ROOT / setting.default / "rorcid-orcid-v3").is_dir()
+
+
+def test_the_corpus_figures_in_the_docs_are_the_codes() -> None:
+    """docs/corpus.md holds the table benchmarks/corpus.py computes from every real archive:
+    rows, specimen records and nodes (equal), repeated keys, duplicates, unknown agents."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "corpus.py"), "--check", "docs/corpus.md"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in (ROOT / "docs" / "corpus.md").read_text("utf-8").splitlines()]
+    rows = [line.split("|") for line in lines if line.startswith("| `")]
+    assert len(rows) >= 8
+    for cells in rows:  # specimen records == specimen nodes on every archive
+        assert cells[3] == cells[4], cells
