@@ -322,7 +322,7 @@ def test_duplicate_sheets_in_a_number_series(tmp_path: Path, make_store: Callabl
     path = tmp_path / "duplicates.csv"
     path.write_text(DUPLICATES, encoding="utf-8")
     store = make_store()
-    ingest_files(store, [path], minter=M, dataset_id="duplicates")
+    ingest_files(store, [path], minter=M, dataset_id="specimens")  # the id _specimen names
     report = infer(store, M)
     assert report.inferences == {"collectingNumberSeries": 2}
     found = _inferences(store)

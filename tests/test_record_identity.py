@@ -342,3 +342,29 @@ def test_the_same_file_under_another_name_is_refused(tmp_path: Path) -> None:
     assert dataset_records(store, minter) == {report.graph: 50}
     [copied] = ingest_files(store, [copy], minter=minter, replace=True)  # said explicitly
     assert copied.specimens == 50
+
+
+@pytest.mark.parametrize("name", ["duplicates", "facets", "inferences", "links", "itinerary-x"])
+def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> None:
+    """A dataset called 'duplicates' would have been mixed with the possible-duplicates graph
+    (and 'facets' with the facet counts...): such an id is refused before anything loads, and
+    what the store held is untouched."""
+    from collectomics.errors import InputError
+    from collectomics.inference import inferences_graph
+    from collectomics.iri import DERIVED_GRAPHS, DERIVED_PREFIX
+    from collectomics.linking.service import links_graph
+    from collectomics.network import facets_graph
+
+    minter = Minter()
+    # the reserved names are the ones the modules write to
+    assert {facets_graph(minter), duplicates_graph(minter), inferences_graph(minter),
+            links_graph(minter)} == {minter.graph(n) for n in DERIVED_GRAPHS}  # fmt: skip
+    assert DERIVED_PREFIX == "itinerary-"
+    path = tmp_path / "specimens.csv"
+    path.write_text('catalogNumber,recordedBy\nA1,"Smith, J."\n', encoding="utf-8")
+    store = OxigraphStore()
+    ingest_files(store, [path], minter=minter, dataset_id="kept")
+    before = sorted(store.graphs())
+    with pytest.raises(InputError, match="choose another id"):
+        ingest_files(store, [path], minter=minter, dataset_id=name)
+    assert sorted(store.graphs()) == before

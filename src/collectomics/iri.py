@@ -15,6 +15,25 @@ from functools import lru_cache
 from collectomics.model import IRI
 
 DEFAULT_BASE = "https://w3id.org/collectomics/"
+#: Names under ``graph/`` that hold what the project derives rather than a dataset: the facet
+#: counts, the possible duplicates, the inferences, the identity links, and every person's
+#: itinerary (``itinerary-...``). No dataset may take one as its id.
+DERIVED_GRAPHS = {
+    "facets": "the materialised facet counts",
+    "duplicates": "the possible duplicates between datasets",
+    "inferences": "the inferences",
+    "links": "the identity links",
+}
+DERIVED_PREFIX = "itinerary-"
+
+
+def derived_graph(dataset_id: str) -> str | None:
+    """What the derived graph named ``dataset_id`` holds, or None when it is no such name."""
+    if dataset_id.startswith(DERIVED_PREFIX):
+        return "a person's itinerary"
+    return DERIVED_GRAPHS.get(dataset_id)
+
+
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._~-]{0,79}")
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
 

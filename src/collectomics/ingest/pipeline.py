@@ -30,7 +30,7 @@ from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
 from collectomics.ingest.duplicates import link_duplicates
 from collectomics.ingest.keys import SpecimenKeys
-from collectomics.iri import Minter
+from collectomics.iri import Minter, derived_graph
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.extensions import map_dataset
@@ -401,6 +401,7 @@ def ingest_dataset(
     from collectomics.ingest.archive import stream_archive  # archive reading is heavier
 
     limits = limits or ReadLimits()
+    _refuse_derived(spec)
     graph = minter.graph(spec.dataset_id)
     for path in spec.files:
         if not path.exists():
@@ -541,6 +542,8 @@ def ingest_files(
         specs = [DatasetSpec(dataset_id, tuple(paths))]
     else:
         specs = [DatasetSpec(default_dataset_id(p), (p,)) for p in paths]
+    for spec in specs:
+        _refuse_derived(spec)
     rdf_counts: dict[Path, int] = {}
     for spec in specs:  # check every file's kind, and parse every RDF file, before loading
         for path in spec.files:
@@ -588,6 +591,18 @@ def ingest_files(
                 raise IngestFailed(exc, reports) from None
             raise
     return reports
+
+
+def _refuse_derived(spec: DatasetSpec) -> None:
+    """InputError when the dataset's id is the name of a graph the project derives (the possible
+    duplicates, the facets...): loading it would mix a dataset with that graph."""
+    held = derived_graph(spec.dataset_id)
+    if held is not None:
+        raise InputError(
+            f"the dataset id {spec.dataset_id!r} names the graph that holds {held}; "
+            "choose another id with --dataset",
+            dataset=spec.dataset_id,
+        )
 
 
 def _refuse_if_loaded_elsewhere(
