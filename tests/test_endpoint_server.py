@@ -347,3 +347,25 @@ def test_no_gzip_for_a_small_answer(server: int) -> None:
     small, body = _fetch(server, "/sparql?query=" + quote(COUNT), "gzip")
     assert small.status == 200 and small.getheader("Content-Encoding") is None
     assert b'"4"' in body
+
+
+def test_the_servers_own_answers_carry_the_security_headers(server: int) -> None:
+    """A 400 the HTTP server writes itself (a request framed two ways), not the app, carries
+    nosniff, no-referrer and the strict Content-Security-Policy like every other answer."""
+    request = (
+        b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: +15\r\n\r\nquery=ASK%7B%7D"
+    )
+    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    assert head.startswith("http/1.1 400")
+    assert "x-content-type-options: nosniff" in head
+    assert "referrer-policy: no-referrer" in head
+    assert "content-security-policy: default-src 'none'" in head

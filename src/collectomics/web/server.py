@@ -45,7 +45,10 @@ from collectomics.endpoint import (
 )
 from collectomics.errors import CollectomicsError
 from collectomics.querylimits import QueryLimits
+from collectomics.web.security import FAST_HEADERS
 
+#: the headers every answer carries (web/security.py), on the answers the server writes itself too
+_SECURITY = b"".join(f"{name}: {value}\r\n".encode("ascii") for name, value in FAST_HEADERS)
 _REASONS = {
     100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 303: "See Other",
     304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -195,6 +198,7 @@ class Connection:
             + _DATE.get()
             + b"Server: collectomics\r\nContent-Type: text/plain; charset=utf-8\r\n"
             + self.server.cors
+            + _SECURITY
             + extra
             + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode("ascii")
         )
