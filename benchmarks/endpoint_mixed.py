@@ -30,7 +30,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from endpoint import _free_port, _wait  # noqa: E402  (the same server start as endpoint.py)
 from synthetic import write_archive  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -48,27 +48,6 @@ CATALOGUE = "http://rs.tdwg.org/dwc/terms/catalogNumber"
 ONE_ROW = "SELECT ?n WHERE {{ <{iri}> <" + CATALOGUE + "> ?n }}"
 MANY_ROWS = "SELECT ?s ?n WHERE {{ ?s <" + CATALOGUE + "> ?n }} LIMIT {rows}"
 ACCEPT = "application/sparql-results+json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, path: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not start")
 
 
 def _client(args: tuple[int, str, list[str], str, int, float, float]) -> dict[str, list[float]]:

@@ -164,3 +164,20 @@ def start_serve(
                 proc.kill()
                 raise AssertionError(f"serve did not answer within {timeout:g} s") from None
             time.sleep(0.2)
+
+
+def raw_answer(port: int, data: bytes, until: bytes = b"\r\n", timeout: float = 10.0) -> bytes:
+    """What a server on 127.0.0.1 sends back to ``data`` (sent without closing our side), read
+    until ``until`` appears or the server closes: a server that waits for more of a body than
+    was sent makes this time out."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        response = b""
+        while until not in response:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            response += chunk
+    return response

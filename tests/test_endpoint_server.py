@@ -356,14 +356,9 @@ def test_the_servers_own_answers_carry_the_security_headers(server: int) -> None
         b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         b"Content-Length: +15\r\n\r\nquery=ASK%7B%7D"
     )
-    with socket.create_connection(("127.0.0.1", server), timeout=30) as sock:
-        sock.sendall(request)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+    from helpers import raw_answer
+
+    answer = raw_answer(server, request, until=b"\r\n\r\n", timeout=30)
     head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
     assert head.startswith("http/1.1 400")
     assert "x-content-type-options: nosniff" in head

@@ -349,14 +349,9 @@ FRAMING: list[tuple[str, bytes, int]] = [
 def _answer(port: int, data: bytes, timeout: float = 10.0) -> int | None:
     """The status of the answer to ``data`` sent without closing our side: a server that waits
     for more of the body than was sent times out here."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        response = b""
-        while b"\r\n" not in response:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            response += chunk
+    from helpers import raw_answer
+
+    response = raw_answer(port, data, timeout=timeout)
     if not response:
         return None
     return int(response.split(b" ", 2)[1])

@@ -292,9 +292,11 @@ class _Loader:
 
     # -- extensions ---------------------------------------------------------------------
 
-    def extension(self, spec: FileSpec, kind: str) -> None:
-        counts = self.report.extensions.setdefault(spec.name, Counts())
-        file = self.where(spec)
+    def _extension_rows(
+        self, spec: FileSpec, counts: Counts, file: str
+    ) -> Iterator[tuple[Row, IRI, int]]:
+        """The rows of an extension whose core record was loaded, each with that record and its
+        number among the record's rows; the other rows are counted rejected and reported."""
         numbers: dict[str, int] = {}
         for row in self.arc.rows(spec):
             counts.read += 1
@@ -302,14 +304,20 @@ class _Loader:
                 counts.rejected += 1
                 self.report.problem(file, row.line, None, row.reason)
                 continue
-            specimen = self.ids.get(row.id or "")
-            if specimen is None:
+            core = self.ids.get(row.id or "")
+            if core is None:
                 counts.rejected += 1
                 self.report.problem(
                     file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
                 )
                 continue
-            n = numbers[row.id] = numbers.get(row.id or "", 0) + 1  # type: ignore[index]
+            n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
+            yield row, core, n
+
+    def extension(self, spec: FileSpec, kind: str) -> None:
+        counts = self.report.extensions.setdefault(spec.name, Counts())
+        file = self.where(spec)
+        for row, specimen, n in self._extension_rows(spec, counts, file):
             if kind == "media":
                 mapped = map_media(row.values, specimen, self.ctx, f"{row.id}-{n}")
             elif kind == "identification":
@@ -330,21 +338,7 @@ class _Loader:
         file = self.where(spec)
         terms = _TermCounts(self.report, spec.name)
         kind = slug(Path(spec.name).stem)
-        numbers: dict[str, int] = {}
-        for row in self.arc.rows(spec):
-            counts.read += 1
-            if isinstance(row, RowError):
-                counts.rejected += 1
-                self.report.problem(file, row.line, None, row.reason)
-                continue
-            core = self.ids.get(row.id or "")
-            if core is None:
-                counts.rejected += 1
-                self.report.problem(
-                    file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
-                )
-                continue
-            n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
+        for row, core, n in self._extension_rows(spec, counts, file):
             self.sink.mapped(extension_row(row.values, core, spec, kind, n, self.ctx, terms))
             counts.loaded += 1
             self.sink.record_done()
