@@ -260,6 +260,7 @@ def test_every_string_keeps_its_agents_roles_and_order_when_mapped(ntriples: boo
                     assert str(FOAF.Organization) not in kinds, value
         unknown_count += mapped.unknown_agents
         assert mapped.unknown_agents == (2 if expected[0].unknown else 0), value
+        assert mapped.organisation_agents == 2 * sum(n.organisation for n in expected), value
     assert unknown_count > 0
 
 
@@ -284,6 +285,35 @@ def test_the_ingest_report_counts_unknown_agents_alike_in_both_writers(tmp_path:
     assert "12 unknown agents" in ingested.summary()
     sparql = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?a a <" + str(COL.UnknownAgent) + "> } }"
     assert int(next(store.query(sparql).rows())["n"].value) == 12  # type: ignore[union-attr]
+
+
+def test_the_ingest_report_counts_organisations_alike_in_both_writers(tmp_path: Path) -> None:
+    """pydwca's GBIF results name organisations in 4 agent roles ('Zoological Survey of India'
+    twice, 'COLMAN + PARTY', and the museum of 'Larson, Dr Helen - NT Museum of Arts &
+    Sciences'): both the ingest and the sharded export count 4, the store holds those 4 roles
+    played by a foaf:Organization, and no name-string agent is named so."""
+    from collectomics.ingest import ingest_files
+    from collectomics.ingest.shards import export_shards
+    from collectomics.store import OxigraphStore
+
+    archive = REAL / "pydwca-gbif-results" / "gbif-results.zip"
+    store = OxigraphStore(tmp_path / "store")
+    [ingested] = ingest_files(store, [archive], minter=Minter())
+    [exported], _ = export_shards([archive], tmp_path / "out", 2, minter=Minter(), batch_size=50)
+    assert ingested.organisation_agents == exported.organisation_agents == 4
+    assert "4 organisations as agents" in ingested.summary()
+    rows = store.query(
+        "SELECT ?name (COUNT(?role) AS ?n) WHERE { GRAPH ?g { ?role <" + str(PROV.agent) + "> ?a . "
+        "?a a <" + str(FOAF.Organization) + "> ; <" + str(FOAF.name) + "> ?name } } GROUP BY ?name"
+    ).rows()  # type: ignore[union-attr]
+    assert {(r["name"].value, int(r["n"].value)) for r in rows} == {
+        ("Zoological Survey of India", 2),
+        ("PARTY", 1),
+        ("NT Museum of Arts & Sciences", 1),
+    }
+    ask = "ASK { GRAPH ?g { ?a a <" + str(COL.NameStringAgent) + "> ; ?p ?name . "
+    ask += 'FILTER(CONTAINS(STR(?name), "Survey")) } }'
+    assert not store.query(ask).boolean  # type: ignore[union-attr]
 
 
 def test_cl_arnold_is_an_agent_and_keeps_the_publishers_wikidata_link() -> None:

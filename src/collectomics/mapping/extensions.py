@@ -170,6 +170,7 @@ def map_identification(
             continue
         agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
         if name.organisation:  # never a name-string agent: no person is proposed for it
+            out.organisation_agents += 1
             out.add_once(agent, RDF.type, FOAF.Organization)
             out.add_once(agent, RDF.type, PROV.Agent)
             out.add_once(agent, FOAF.name, Literal(name.written))

@@ -269,6 +269,7 @@ def _agent_roles(
             continue
         agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
+        out.organisation_agents += name.organisation
         add((activity, PROV.qualifiedAssociation, node))
         add((activity, PROV.wasAssociatedWith, agent))
         add((node, RDF.type, PROV.Association))
@@ -317,6 +318,7 @@ def _agent_lines(
             unknown_agent(out, activity, node_iri, role, _ORDERS[1], Literal(value.strip()))
             continue
         agent, described, _, an, written = _name(ctx, name.written)
+        out.organisation_agents += name.organisation
         node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
         order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
         out.once.extend(described)
