@@ -551,6 +551,7 @@ def test_an_organisation_named_as_collector_is_no_person(
         untyped = answer(org)
         assert not [c for c in untyped if c["type"][0]["id"] == "Person"], (org, untyped)
         assert untyped and untyped[0]["name"] == org, (org, untyped)  # the organisation itself
+        assert untyped[0]["type"][0]["id"] == "Institution", untyped[0]
     assert [c["name"] for c in answer("J. Smith", "Person")][:1] == ["J. Smith"]
     assert answer("India", "Person")[0]["id"] == "person/india"  # the people are there
 
