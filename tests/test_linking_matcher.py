@@ -100,3 +100,32 @@ def test_an_agent_that_names_no_one_is_never_proposed() -> None:
         assert rank(AgentEvidence("urn:agent", name, written={name}), [anon]) == [], name
         assert not parse_name(name).family, name
     assert rank(AgentEvidence("urn:agent", "Añón", written={"Añón"}), [anon])  # still found
+
+
+def test_an_organisation_is_never_proposed_as_a_person() -> None:
+    """'Botanical Survey of India' was read as given names 'Botanical Survey of' and family name
+    'India'; 'Acme Seeds Inc.' as a person called Inc. Candidates spelled like those readings
+    (and like the organisations themselves) must get nothing."""
+    people = [
+        Candidate("urn:india", "wikidata", "Botanical India", aliases=["India", "B. India"]),
+        Candidate("urn:team", "wikidata", "Seinet Team", aliases=["Team", "S. Team"]),
+        Candidate("urn:inc", "wikidata", "Acme Seeds Inc", aliases=["Inc", "A. S. Inc"]),
+        Candidate("urn:inb", "wikidata", "Inb", aliases=["INB"]),
+        Candidate("urn:society", "wikidata", "Bryological Society", aliases=["Society"]),
+    ]
+    for name in (
+        "Botanical Survey of India",
+        "Herbarium of the University of X",
+        "Staff of the Museum",
+        "Expedition 1912",
+        "Bryological Society",
+        "SEINet Team",
+        "INB",
+        "Acme Seeds Inc.",
+        "Zoological Survey of India",
+    ):
+        assert rank(AgentEvidence("urn:agent", name, written={name}), people) == [], name
+        assert not parse_name(name).family and not parse_name(name).given, name
+    # a person is still a person
+    smith = Candidate("urn:smith", "wikidata", "John Smith", aliases=["J. Smith"])
+    assert rank(AgentEvidence("urn:agent", "J. Smith", written={"J. Smith"}), [smith])

@@ -3,8 +3,8 @@
 ``tests/data/names/agent-strings.tsv`` holds every distinct agent string of the archives in
 ``tests/data/real`` (3,206; ``build_corpus.py`` writes it, and a test here checks it is fresh).
 ``tests/data/names/readings.tsv`` gives, for 576 of them and for the hard cases of issue 16, the
-reading a person makes: for each agent its family name and its given names or initials, or
-UNKNOWN. Its README says how it was made; docs/names.md has the figures.
+reading a person makes: for each agent its family name and its given names or initials,
+ORGANISATION: and its name as written, or UNKNOWN. Its README says how it was made; docs/names.md has the figures.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.names import read_agents, read_name
 from collectomics.mapping.specimens import map_specimen
 from collectomics.model import IRI, nquad
-from collectomics.vocab import COL, PROV, RDF, RDFS, ROLE
+from collectomics.vocab import COL, FOAF, PROV, RDF, RDFS, ROLE
 
 HERE = Path(__file__).resolve().parent / "data" / "names"
 IRI_SPECIMEN = IRI("https://w3id.org/collectomics/specimen/x")
@@ -73,15 +73,24 @@ def test_the_hand_checked_readings_are_well_formed() -> None:
         if row["source"] != "constructed from issue 16":
             assert row["string"] in real, f"{row['string']!r} is not in agent-strings.tsv"
         for agent in row["reading"].split(" || "):
-            assert agent == "UNKNOWN" or agent.count(" | ") == 1 or agent.endswith(" |"), row
+            assert (
+                agent == "UNKNOWN"
+                or agent.startswith(_ORGANISATION)
+                or agent.count(" | ") == 1
+                or agent.endswith(" |")
+            ), row
     # the hard cases of the issue are there
     cases = {r["case"] for r in READINGS}
     assert {"honorific", "particle", "surname first", "initial E. I. Y.", "separator"} <= cases
     assert sum(r["reading"] == "UNKNOWN" for r in READINGS) >= 15
+    assert sum(_ORGANISATION in r["reading"] for r in READINGS) >= 20
     assert any(not r["string"].isascii() and re.search("[А-я]", r["string"]) for r in READINGS)
 
 
 # --- readings ---------------------------------------------------------------------------------
+
+
+_ORGANISATION = "ORGANISATION: "
 
 
 def _given_key(given: str) -> str:
@@ -94,6 +103,8 @@ def _expected(reading: str) -> list[tuple[str, str] | str]:
     for agent in reading.split(" || "):
         if agent == "UNKNOWN":
             out.append("UNKNOWN")
+        elif agent.startswith(_ORGANISATION):
+            out.append(agent)
         else:
             family, _, given = agent.partition(" |")
             out.append((" ".join(family.split()), _given_key(given)))
@@ -105,6 +116,8 @@ def _read(value: str) -> list[tuple[str, str] | str]:
     for name in read_agents(value):
         if name.unknown:
             out.append("UNKNOWN")
+        elif name.organisation:
+            out.append(_ORGANISATION + name.written)
         else:
             parts = read_name(name.written)
             out.append((" ".join(parts.family.split()), _given_key(parts.given)))
@@ -120,6 +133,8 @@ def test_hand_checked_strings_are_read_as_expected() -> None:
             shown = " || ".join(
                 "UNKNOWN"
                 if n.unknown
+                else _ORGANISATION + n.written
+                if n.organisation
                 else f"{read_name(n.written).family} | {read_name(n.written).given}"
                 for n in read_agents(row["string"])
             )
@@ -171,7 +186,9 @@ def test_folding_keeps_every_letter_and_transliterates() -> None:
 
 
 def test_every_non_empty_string_yields_an_agent_or_an_unknown_agent() -> None:
-    unknown = 0
+    """And an organisation among the agents ('Zoological Survey of India') is never read into
+    family and given names, so the matcher can propose no person for it."""
+    unknown = organisations = 0
     for value in STRINGS:
         found = read_agents(value)
         assert found, value
@@ -181,7 +198,17 @@ def test_every_non_empty_string_yields_an_agent_or_an_unknown_agent() -> None:
             assert not parse_name(value).family, f"{value!r} could be matched to a person"
         else:
             assert all(n.written and not n.unknown for n in found), value
+        for name in found:
+            if name.organisation:
+                organisations += 1
+                assert names.is_organisation(name.written), name
+                assert not parse_name(name.written).family, f"{name!r} read as a person"
+                assert not parse_name(name.written).given, f"{name!r} read as a person"
+                assert read_name(name.written).family == " ".join(name.written.split())
+        if all(n.organisation for n in found):
+            assert not parse_name(value).family, f"{value!r} could be matched to a person"
     assert 0 < unknown < len(STRINGS) // 10
+    assert 15 <= organisations < len(STRINGS) // 100
 
 
 def _graph(mapped: Mapped) -> set[tuple[str, str, str]]:
@@ -225,10 +252,15 @@ def test_every_string_keeps_its_agents_roles_and_order_when_mapped(ntriples: boo
                 if name.unknown:
                     assert str(COL.UnknownAgent) in kinds and str(COL.NameStringAgent) not in kinds
                     assert by_subject[agent][label] == {value.strip()}
+                elif name.organisation:  # never a name-string agent: linking never sees it
+                    assert kinds == {str(FOAF.Organization), str(PROV.Agent)}, value
+                    assert by_subject[agent][str(FOAF.name)] == {name.written}, value
                 else:
                     assert str(COL.NameStringAgent) in kinds and str(COL.UnknownAgent) not in kinds
+                    assert str(FOAF.Organization) not in kinds, value
         unknown_count += mapped.unknown_agents
         assert mapped.unknown_agents == (2 if expected[0].unknown else 0), value
+        assert mapped.organisation_agents == 2 * sum(n.organisation for n in expected), value
     assert unknown_count > 0
 
 
@@ -253,6 +285,35 @@ def test_the_ingest_report_counts_unknown_agents_alike_in_both_writers(tmp_path:
     assert "12 unknown agents" in ingested.summary()
     sparql = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?a a <" + str(COL.UnknownAgent) + "> } }"
     assert int(next(store.query(sparql).rows())["n"].value) == 12  # type: ignore[union-attr]
+
+
+def test_the_ingest_report_counts_organisations_alike_in_both_writers(tmp_path: Path) -> None:
+    """pydwca's GBIF results name organisations in 4 agent roles ('Zoological Survey of India'
+    twice, 'COLMAN + PARTY', and the museum of 'Larson, Dr Helen - NT Museum of Arts &
+    Sciences'): both the ingest and the sharded export count 4, the store holds those 4 roles
+    played by a foaf:Organization, and no name-string agent is named so."""
+    from collectomics.ingest import ingest_files
+    from collectomics.ingest.shards import export_shards
+    from collectomics.store import OxigraphStore
+
+    archive = REAL / "pydwca-gbif-results" / "gbif-results.zip"
+    store = OxigraphStore(tmp_path / "store")
+    [ingested] = ingest_files(store, [archive], minter=Minter())
+    [exported], _ = export_shards([archive], tmp_path / "out", 2, minter=Minter(), batch_size=50)
+    assert ingested.organisation_agents == exported.organisation_agents == 4
+    assert "4 organisations as agents" in ingested.summary()
+    rows = store.query(
+        "SELECT ?name (COUNT(?role) AS ?n) WHERE { GRAPH ?g { ?role <" + str(PROV.agent) + "> ?a . "
+        "?a a <" + str(FOAF.Organization) + "> ; <" + str(FOAF.name) + "> ?name } } GROUP BY ?name"
+    ).rows()  # type: ignore[union-attr]
+    assert {(r["name"].value, int(r["n"].value)) for r in rows} == {
+        ("Zoological Survey of India", 2),
+        ("PARTY", 1),
+        ("NT Museum of Arts & Sciences", 1),
+    }
+    ask = "ASK { GRAPH ?g { ?a a <" + str(COL.NameStringAgent) + "> ; ?p ?name . "
+    ask += 'FILTER(CONTAINS(STR(?name), "Survey")) } }'
+    assert not store.query(ask).boolean  # type: ignore[union-attr]
 
 
 def test_cl_arnold_is_an_agent_and_keeps_the_publishers_wikidata_link() -> None:

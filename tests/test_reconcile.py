@@ -519,6 +519,43 @@ def test_a_failing_store_still_gets_a_well_formed_answer(validate: Any) -> None:
     assert answer == {"q0": {"result": []}, "q1": {"result": []}}
 
 
+def test_an_organisation_named_as_collector_is_no_person(
+    tmp_path: Path, make_store: Callable[..., Store]
+) -> None:
+    """Organisations in recordedBy ('Botanical Survey of India', 'SEINet Team', 'INB') were
+    name-string agents, so reconciliation answered them with a Person; they are organisations
+    now, found as institutions, and a person named India or Team is not proposed for them."""
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "person_id,name,given_name,family_name\n"
+        "india,Survey India,Survey,India\nteam,Seinet Team,Seinet,Team\n",
+        encoding="utf-8",
+    )
+    specimens = tmp_path / "specimens.csv"
+    orgs = ["Botanical Survey of India", "SEINet Team", "INB", "Acme Seeds Inc."]
+    rows = ["occurrenceID,basisOfRecord,scientificName,year,recordedBy"]
+    rows += [f"urn:org:{n},PreservedSpecimen,Bufo,1950,{org}" for n, org in enumerate(orgs)]
+    rows.append("urn:org:p,PreservedSpecimen,Bufo,1950,J. Smith & Staff of the Museum")
+    specimens.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    store = make_store(tmp_path / "store")  # on disk
+    ingest_dataset(store, DatasetSpec("orgs", (people, specimens)), minter=Minter())
+
+    def answer(text: str, kind: str | None = None) -> list[dict[str, Any]]:
+        q: dict[str, Any] = {"query": text}
+        if kind:
+            q["type"] = kind
+        return rec.reconcile(store, {"q0": q})["q0"]["result"]
+
+    for org in [*orgs, "Staff of the Museum"]:
+        assert answer(org, "Person") == [], org
+        untyped = answer(org)
+        assert not [c for c in untyped if c["type"][0]["id"] == "Person"], (org, untyped)
+        assert untyped and untyped[0]["name"] == org, (org, untyped)  # the organisation itself
+        assert untyped[0]["type"][0]["id"] == "Institution", untyped[0]
+    assert [c["name"] for c in answer("J. Smith", "Person")][:1] == ["J. Smith"]
+    assert answer("India", "Person")[0]["id"] == "person/india"  # the people are there
+
+
 def test_placeholders_find_no_one_and_other_scripts_are_found(
     tmp_path: Path, make_store: Callable[..., Store]
 ) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 from collectomics.iri import Minter
 from collectomics.linking import matcher
 from collectomics.mapping.countries import COUNTRIES
-from collectomics.mapping.names import is_unknown_agent
+from collectomics.mapping.names import is_organisation_agent, is_unknown_agent
 from collectomics.model import IRI
 from collectomics.network import facets_fresh, facets_graph, institution_iri, table
 from collectomics.store import Store
@@ -1158,8 +1158,9 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
             return {"result": []}
         results: list[dict[str, Any]] = []
         if qtype in (None, "Person"):
-            # "Anon.", "s.coll.", "?" name no one: never proposed as a person (Añón)
-            unknown = is_unknown_agent(text)
+            # "Anon.", "s.coll.", "?" name no one (Añón), "Zoological Survey of India" names an
+            # organisation: neither is ever proposed as a person
+            unknown = is_unknown_agent(text) or is_organisation_agent(text)
             if not unknown or props.ids:
                 results = _persons(ix, "" if unknown else text, props)
         if qtype == "Specimen" or (qtype is None and not results):

@@ -181,6 +181,7 @@ class _Loader:
             return None
         self.report.loaded += 1
         self.report.unknown_agents += mapped.unknown_agents
+        self.report.organisation_agents += mapped.organisation_agents
         self.report.specimens += 1
         subject = mapped.subject
         if repeated:
@@ -278,6 +279,7 @@ class _Loader:
                 continue
             counts.loaded += 1
             self.report.unknown_agents += mapped.unknown_agents
+            self.report.organisation_agents += mapped.organisation_agents
             self.report.specimens += 1
             if repeated:
                 self.report.problem(occ_file, row.line, None, repeated, "warning")
@@ -328,6 +330,7 @@ class _Loader:
                 self.report.problem(file, row.line, p.column, p.reason, p.severity)
             counts.loaded += 1
             self.report.unknown_agents += mapped.unknown_agents
+            self.report.organisation_agents += mapped.organisation_agents
             self.sink.mapped(mapped)
             self.sink.record_done()
 

@@ -98,6 +98,9 @@ class IngestReport:
     triples: int = 0
     #: agent terms that name no one ('Anon.', 's.coll.', '?'), kept as unknown agents
     unknown_agents: int = 0
+    #: agent roles played by an organisation ('Zoological Survey of India', 'SEINet Team'),
+    #: kept as foaf:Organization agents, never proposed as people
+    organisation_agents: int = 0
     #: specimen nodes made: one per specimen record (core rows of an Occurrence core, rows of
     #: the Occurrence extension of an Event or Taxon core); what the dataset's graph holds
     specimens: int = 0
@@ -155,6 +158,8 @@ class IngestReport:
         )
         if self.unknown_agents:
             text += f"; {self.unknown_agents} unknown agents ('Anon.', 's.coll.'...)"
+        if self.organisation_agents:
+            text += f"; {self.organisation_agents} organisations as agents"
         if self.specimens != self.loaded and self.specimens:
             text += f"\n  {self.specimens} specimen records (one specimen node each)"
         if self.duplicates:

@@ -144,6 +144,7 @@ class Outcome(NamedTuple):
     problems: list[Problem]
     verbatim: bool | None = None
     unknown_agents: int = 0  # roles played by an unknown agent ('Anon.'): see Mapped
+    organisation_agents: int = 0  # roles played by an organisation: see Mapped
 
 
 @dataclass
@@ -230,9 +231,11 @@ def _specimen(
             put(description)
             seen.add(node)
     if verbatim is None:
-        return Outcome(True, subject, problems, None, mapped.unknown_agents)
+        return Outcome(
+            True, subject, problems, None, mapped.unknown_agents, mapped.organisation_agents
+        )
     put_mapped(map_verbatim(verbatim[2], verbatim[3], subject, ctx))
-    return Outcome(True, subject, problems, True, mapped.unknown_agents)
+    return Outcome(True, subject, problems, True, mapped.unknown_agents, mapped.organisation_agents)
 
 
 def _parent(
@@ -261,7 +264,9 @@ def _child(
         put([(ctx.minter.part(mapped.subject, "event"), DCTERMS.isPartOf, parent)])
     else:
         put([(mapped.subject, DWCIRI.toTaxon, parent)])
-    return Outcome(True, mapped.subject, problems, None, mapped.unknown_agents)
+    return Outcome(
+        True, mapped.subject, problems, None, mapped.unknown_agents, mapped.organisation_agents
+    )
 
 
 def _extension_row(
@@ -278,7 +283,12 @@ def _extension_row(
         mapped = map_relationship(values, specimen, ctx, number, lambda _id: related)
     put_mapped(mapped)
     return Outcome(
-        True, mapped.subject, _problems(batch.file, line, mapped), None, mapped.unknown_agents
+        True,
+        mapped.subject,
+        _problems(batch.file, line, mapped),
+        None,
+        mapped.unknown_agents,
+        mapped.organisation_agents,
     )
 
 
@@ -598,6 +608,7 @@ class _Reader:
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
                     report.unknown_agents += outcome.unknown_agents
+                    report.organisation_agents += outcome.organisation_agents
                     report.specimens += 1
                     if repeated:
                         report.problem(file, line, None, repeated, "warning")
@@ -699,6 +710,7 @@ class _Reader:
                 if outcome.loaded:
                     counts.loaded += 1
                     self.report.unknown_agents += outcome.unknown_agents
+                    self.report.organisation_agents += outcome.organisation_agents
                     if repeats is not None:  # an Occurrence extension: each row a specimen
                         self.report.specimens += 1
                         if (repeated := repeats[i]) is not None:

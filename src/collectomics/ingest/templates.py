@@ -165,6 +165,7 @@ def _record(
     else:
         report.loaded += 1
         report.unknown_agents += mapped.unknown_agents
+        report.organisation_agents += mapped.organisation_agents
         sink.mapped(mapped)
     sink.record_done()
 

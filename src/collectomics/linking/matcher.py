@@ -24,7 +24,13 @@ from functools import lru_cache
 
 from anyascii import anyascii
 
-from collectomics.mapping.names import display_form, is_unknown_agent, normalise, read_name
+from collectomics.mapping.names import (
+    display_form,
+    is_organisation_agent,
+    is_unknown_agent,
+    normalise,
+    read_name,
+)
 
 WEIGHTS = {
     "family": 0.40,
@@ -99,9 +105,10 @@ class ParsedName:
 def parse_name(name: str) -> ParsedName:
     """Split a name into given tokens and family name (as :func:`names.read_name` reads it);
     'Klitgaard, B.B.' -> (b, b) klitgaard, 'Castagne E.' -> (e,) castagne. An unknown agent
-    ('Anon.', 's.coll.') has no family name, so nothing is ever matched to it."""
+    ('Anon.', 's.coll.') and an organisation ('Botanical Survey of India', 'SEINet Team') have
+    no family name, so no person is ever matched to them."""
     name = name.strip()
-    if not name or is_unknown_agent(name):
+    if not name or is_unknown_agent(name) or is_organisation_agent(name):
         return ParsedName((), "")
     parts = read_name(name)
     family, given = parts.family, parts.given
@@ -442,8 +449,9 @@ def score(feats: list[Feature]) -> float:
 
 def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
     """Score every candidate and decide, best first. An agent string that names no one
-    ('Anon.', 's.coll.') has no candidates: it is never proposed or matched to anybody."""
-    if is_unknown_agent(agent.name):
+    ('Anon.', 's.coll.') or names an organisation ('Zoological Survey of India') has no
+    candidates: it is never proposed or matched to a person."""
+    if is_unknown_agent(agent.name) or is_organisation_agent(agent.name):
         return []
     out = []
     for c in candidates:

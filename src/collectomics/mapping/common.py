@@ -49,6 +49,8 @@ class Mapped:
     lines: list[str] | None = None
     #: roles played by an unknown agent ('Anon.', 's.coll.'): counted in the ingest report
     unknown_agents: int = 0
+    #: roles played by an organisation ('Zoological Survey of India'): counted in the report
+    organisation_agents: int = 0
 
     def add_once(self, s: IRI | BNode, p: IRI, o: Term | None) -> None:
         if o is not None:

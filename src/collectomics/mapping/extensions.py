@@ -169,9 +169,15 @@ def map_identification(
             unknown_agent(out, node, role, ROLE.determiner, Literal("1", positive), written)
             continue
         agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
-        out.add_once(agent, RDF.type, COL.NameStringAgent)
-        out.add_once(agent, RDF.type, PROV.Agent)
-        out.add_once(agent, FOAF.name, Literal(display_form(name.written)))
+        if name.organisation:  # never a name-string agent: no person is proposed for it
+            out.organisation_agents += 1
+            out.add_once(agent, RDF.type, FOAF.Organization)
+            out.add_once(agent, RDF.type, PROV.Agent)
+            out.add_once(agent, FOAF.name, Literal(name.written))
+        else:
+            out.add_once(agent, RDF.type, COL.NameStringAgent)
+            out.add_once(agent, RDF.type, PROV.Agent)
+            out.add_once(agent, FOAF.name, Literal(display_form(name.written)))
         out.add(node, PROV.qualifiedAssociation, role)
         out.add(node, PROV.wasAssociatedWith, agent)
         out.add(role, RDF.type, PROV.Association)

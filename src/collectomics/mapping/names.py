@@ -47,6 +47,8 @@ __all__ = [
     "NameParts",
     "SplitName",
     "display_form",
+    "is_organisation",
+    "is_organisation_agent",
     "is_unknown_agent",
     "normalise",
     "read_agents",
@@ -190,6 +192,22 @@ _TEAM = re.compile(
     r"|commission|comisión|company|service|servicio)\b",
     re.I,
 )
+#: Words that make a name an organisation beyond the teams above: a company's legal form, a
+#: foundation, an association, an agency (never a word that is also a common surname, such as
+#: 'Jardim' or 'Garden').
+_ORGANISATION = re.compile(
+    r"\b(?:Inc|INC|Ltd|LTD|LLC|Llc|Corp|CORP|GmbH|Plc|PLC)\b\.?"
+    r"|\b(?:foundation|fundación|fundacion|fundação|fundacao|stiftung|association|asociación"
+    r"|associação|agency|ministry|ministerio|council|laborator(?:y|ies|io|ório))\b",
+    re.I,
+)
+#: Index Herbariorum codes of three letters or more that the real archives put in parentheses
+#: after a name ('(AAU)', '(INB)'); standing alone they name the herbarium, not a person.
+#: Codes that are also surnames in capitals ('HAM', 'MOL', 'COL') are left out.
+_HERBARIUM_CODES = frozenset(
+    """AAU BISH BOT CAN CICY COAH CUVC DLF FAUC GENT GUAY HRCB HUA INB ISC KESC LEA LOJA LTR MJG
+    NEU PRC QCA QCNE SPF UEC USJ USZ UVIC WIS WLU""".split()
+)
 _DOTTED_INVERTED = re.compile(rf"({_UP}[{_LOWER}'-]+)\.((?:{_UP}\.?){{1,3}})")  # Lewis.G.P.
 _BARE_INITIAL = re.compile(rf"(?<![\w.'-])({_UP})(?![\w.'])")
 _CAPS_RUN = re.compile(rf"(?<![\w.'-])({_UP})({_UP})({_UP})?(?![\w.'])")
@@ -214,11 +232,13 @@ _SH_NONE, _SH_I, _SH_W1, _SH_WN, _SH_WI, _SH_F, _SH_SUF, _SH_TITLE, _SH_TEAM = r
 class SplitName:
     """One person's name as written, and whether 'et al.' followed it in the source;
     ``unknown``: the value names no one ('Anon.', 's.coll.', '?'): an unknown agent whose
-    ``written`` is the whole value."""
+    ``written`` is the whole value; ``organisation``: the name is an institution, herbarium,
+    survey, expedition, society, team or company (:func:`is_organisation`), not a person."""
 
     written: str
     et_al: bool = False
     unknown: bool = False
+    organisation: bool = False
 
 
 @dataclass(frozen=True)
@@ -588,6 +608,28 @@ def is_unknown_agent(value: str) -> bool:
     return bool(value.strip()) and not _split(value)
 
 
+@lru_cache(maxsize=8192)
+def is_organisation(name: str) -> bool:
+    """Is a name as written an organisation rather than a person: an institution, herbarium,
+    museum, university, department, survey, expedition, society, course, team, staff,
+    students, party or company ('Botanical Survey of India', 'SEINet Team', 'Acme Seeds
+    Inc.'), or a herbarium code standing alone ('INB')?"""
+    name = name.strip()
+    if not name:
+        return False
+    if name.rstrip(".") in _HERBARIUM_CODES:
+        return True
+    return bool(_TEAM.search(name) or _ORGANISATION.search(name))
+
+
+def is_organisation_agent(value: str) -> bool:
+    """Does a non-empty agent string name only organisations (so it must never be matched to,
+    or proposed as, a person)? 'Zoological Survey of India' does; 'B.B. Klitgaard; Students'
+    does not (Klitgaard is a person)."""
+    found = _split(value) if value else ()
+    return bool(found) and all(name.organisation for name in found)
+
+
 @lru_cache(maxsize=8192)  # values repeat a lot within a dataset; SplitName is immutable
 def _split(value: str) -> tuple[SplitName, ...]:
     text = value.strip()
@@ -598,7 +640,15 @@ def _split(value: str) -> tuple[SplitName, ...]:
     if _no_agent(text):
         return ()
     simple = _split_simple(text)
-    return simple if simple is not None else _split_general(text)
+    found = simple if simple is not None else _split_general(text)
+    if any(is_organisation(name.written) for name in found):
+        found = tuple(
+            SplitName(name.written, name.et_al, organisation=True)
+            if is_organisation(name.written)
+            else name
+            for name in found
+        )
+    return found
 
 
 def _split_general(text: str) -> tuple[SplitName, ...]:
@@ -739,7 +789,7 @@ def display_form(name: str) -> str:
     'Andrikovics S' -> 'S. Andrikovics', 'Lewis.G.P.' -> 'G. P. Lewis'. Titles and team
     names stay as they are; other forms are unchanged apart from spacing."""
     name = _WS.sub(" ", name).strip()
-    if not name or _TEAM.search(name):
+    if not name or is_organisation(name):
         return name
     case = _case_of(name)
     if "," in name:
@@ -811,9 +861,10 @@ def read_name(written: str) -> NameParts:
     'Vanden Berghen C.' -> ('Vanden Berghen', 'C.'), 'Koehler René' -> ('Koehler', 'René'),
     'Remacle Rome O.S.B.' -> ('Rome', 'Remacle'), 'Cosson, E.' -> ('Cosson', 'E.'),
     'van Benthem Jutting' -> ('van Benthem Jutting', ''). Titles, post-nominals and
-    generational suffixes are left out; teams are read whole."""
+    generational suffixes are left out; organisations and teams (:func:`is_organisation`) are
+    read whole, never into family and given names."""
     name = _WS.sub(" ", written).strip()
-    if not name or _TEAM.search(name):
+    if not name or is_organisation(name):
         return NameParts(name, "", bool(name))
     name = _POSTNOMINAL.sub("", name).strip(" ,") or name
     case = _case_of(name)

@@ -26,7 +26,13 @@ from collectomics.mapping.common import (
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
-from collectomics.mapping.names import SplitName, display_form, normalise, read_agents
+from collectomics.mapping.names import (
+    SplitName,
+    display_form,
+    is_organisation,
+    normalise,
+    read_agents,
+)
 from collectomics.mapping.verbatim import identifier, issue_flags, keep_all, label_transcription
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import (
@@ -190,9 +196,10 @@ _N3_COMMENT = RDFS.comment.n3()
 
 
 def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal, str, str]:
-    """A name as written -> (its name-string agent, the triples describing the agent, the name
-    as a literal, the agent and the literal in N-Triples), memoised on the context: names
-    repeat on many records of a dataset."""
+    """A name as written -> (its name-string agent, or organisation agent when
+    :func:`is_organisation`, the triples describing the agent, the name as a literal, the agent
+    and the literal in N-Triples), memoised on the context: names repeat on many records of a
+    dataset."""
     found = ctx.names.get(written)
     if found is None:
         if len(ctx.names) >= NAME_CACHE:  # forget the older half (dicts keep insertion order)
@@ -200,10 +207,21 @@ def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal, str, str]:
                 del ctx.names[old]
         agent = ctx.minter.agent(ctx.dataset_id, normalise(written))
         described = (
-            (agent, RDF.type, COL.NameStringAgent),
-            (agent, RDF.type, PROV.Agent),
-            (agent, FOAF.name, Literal(display_form(written))),
-            (agent, SCHEMA.includedInDataSet, ctx.dataset),
+            (
+                # an organisation ('Botanical Survey of India') is no name-string agent, so
+                # linking and reconciliation never propose a person for it; its name as written
+                (agent, RDF.type, FOAF.Organization),
+                (agent, RDF.type, PROV.Agent),
+                (agent, FOAF.name, Literal(written)),
+                (agent, SCHEMA.includedInDataSet, ctx.dataset),
+            )
+            if is_organisation(written)
+            else (
+                (agent, RDF.type, COL.NameStringAgent),
+                (agent, RDF.type, PROV.Agent),
+                (agent, FOAF.name, Literal(display_form(written))),
+                (agent, SCHEMA.includedInDataSet, ctx.dataset),
+            )
         )
         literal = Literal(written)
         found = ctx.names[written] = (agent, described, literal, agent.n3(), literal.n3())
@@ -251,6 +269,7 @@ def _agent_roles(
             continue
         agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
+        out.organisation_agents += name.organisation
         add((activity, PROV.qualifiedAssociation, node))
         add((activity, PROV.wasAssociatedWith, agent))
         add((node, RDF.type, PROV.Association))
@@ -299,6 +318,7 @@ def _agent_lines(
             unknown_agent(out, activity, node_iri, role, _ORDERS[1], Literal(value.strip()))
             continue
         agent, described, _, an, written = _name(ctx, name.written)
+        out.organisation_agents += name.organisation
         node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
         order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
         out.once.extend(described)
