@@ -347,3 +347,23 @@ def test_an_identification_history_row_that_names_no_one_has_an_unknown_agent() 
     assert str(COL.UnknownAgent) in kinds and str(COL.NameStringAgent) not in kinds
     assert mapped.unknown_agents == 1
     assert not [t for t in mapped.triples if "identifiedBy" in str(t[1]) and "dwc/iri" in str(t[1])]
+
+
+def test_stats_counts_unknown_agents_and_organisations() -> None:
+    """`collectomics stats` counts the unknown agents and the organisations the ingest made: on
+    the finch download, the 12 values that name no one; on the pydwca download, its
+    organisations (each a foaf:Organization node)."""
+    from collectomics.ingest import ingest_files
+    from collectomics.stats import graph_stats
+    from collectomics.store import OxigraphStore
+
+    store = OxigraphStore()
+    finch = REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
+    [report] = ingest_files(store, [finch], minter=Minter())
+    stats = graph_stats(store)
+    assert stats.unknown_agents == report.unknown_agents == 12
+    assert stats.organisations == 0
+    ingest_files(store, [REAL / "pydwca-gbif-results" / "gbif-results.zip"], minter=Minter())
+    sparql = "SELECT (COUNT(DISTINCT ?o) AS ?n) { ?o a <http://xmlns.com/foaf/0.1/Organization> }"
+    organisations = int(next(store.query(sparql).rows())["n"].value)  # type: ignore[union-attr]
+    assert graph_stats(store).organisations == organisations > 0

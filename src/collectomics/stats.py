@@ -19,12 +19,14 @@ SELECT
   (COUNT(DISTINCT ?specimen) AS ?specimens) (COUNT(DISTINCT ?person) AS ?people)
   (COUNT(DISTINCT ?agent) AS ?agents) (COUNT(DISTINCT ?document) AS ?documents)
   (COUNT(DISTINCT ?media) AS ?media_items) (COUNT(DISTINCT ?link) AS ?links)
-  (COUNT(DISTINCT ?duplicate) AS ?duplicates)
+  (COUNT(DISTINCT ?duplicate) AS ?duplicates) (COUNT(DISTINCT ?unknown) AS ?unknowns)
+  (COUNT(DISTINCT ?organisation) AS ?organisations)
 WHERE {
   { ?specimen a dwc:MaterialEntity } UNION { ?person a foaf:Person }
   UNION { ?agent a col:NameStringAgent } UNION { ?document a rico:Record }
   UNION { ?media a dcmitype:StillImage } UNION { ?link a col:IdentityMatch }
-  UNION { ?duplicate a col:PossibleDuplicate }
+  UNION { ?duplicate a col:PossibleDuplicate } UNION { ?unknown a col:UnknownAgent }
+  UNION { ?organisation a foaf:Organization }
 }
 """
 
@@ -36,6 +38,10 @@ class Stats:
     specimens: int
     people: int
     name_string_agents: int
+    #: agent values that name no one ('Anon.', '?'), each kept on an unknown agent
+    unknown_agents: int
+    #: organisations: those a record names as an agent, and those of people tables
+    organisations: int
     documents: int
     media: int
     identity_links: int
@@ -57,6 +63,8 @@ def graph_stats(store: Store, derived: Sequence[str] = ()) -> Stats:
         specimens=n["specimens"],
         people=n["people"],
         name_string_agents=n["agents"],
+        unknown_agents=n["unknowns"],
+        organisations=n["organisations"],
         documents=n["documents"],
         media=n["media_items"],
         identity_links=n["links"],
