@@ -360,10 +360,10 @@ def test_stats_counts_unknown_agents_and_organisations() -> None:
     store = OxigraphStore()
     finch = REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
     [report] = ingest_files(store, [finch], minter=Minter())
-    stats = graph_stats(store)
+    stats = graph_stats(store, Minter())
     assert stats.unknown_agents == report.unknown_agents == 12
     assert stats.organisations == 0
     ingest_files(store, [REAL / "pydwca-gbif-results" / "gbif-results.zip"], minter=Minter())
     sparql = "SELECT (COUNT(DISTINCT ?o) AS ?n) { ?o a <http://xmlns.com/foaf/0.1/Organization> }"
     organisations = int(next(store.query(sparql).rows())["n"].value)  # type: ignore[union-attr]
-    assert graph_stats(store).organisations == organisations > 0
+    assert graph_stats(store, Minter()).organisations == organisations > 0

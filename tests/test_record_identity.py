@@ -368,3 +368,22 @@ def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> 
     with pytest.raises(InputError, match="choose another id"):
         ingest_files(store, [path], minter=minter, dataset_id=name)
     assert sorted(store.graphs()) == before
+
+
+def test_stats_count_datasets_not_the_graphs_derived_from_them(tmp_path: Path) -> None:
+    """After an ingest and `infer` the store holds a derived graph beside the dataset: `stats`
+    counts one dataset, whose records it lists, and `dataset_of_graph` names no dataset for any
+    derived graph."""
+    from collectomics.inference import infer, inferences_graph
+    from collectomics.stats import graph_stats
+
+    minter = Minter()
+    store = OxigraphStore()
+    ingest_files(store, [FINCH], minter=minter)
+    infer(store, minter)
+    assert inferences_graph(minter) in store.graphs() and len(store.graphs()) == 2
+    assert graph_stats(store, minter).datasets == 1
+    derived = [inferences_graph(minter), duplicates_graph(minter), minter.graph("itinerary-q1")]
+    assert all(minter.dataset_of_graph(g) is None for g in derived)
+    assert minter.dataset_of_graph(minter.graph("herbarium")) == minter.dataset("herbarium")
+    assert list(dataset_records(store, minter).values()) == [443]

@@ -77,12 +77,19 @@ class Minter:
         """The node describing one source dataset (title, licence, source)."""
         return self.mint("dataset", dataset_id)
 
-    def dataset_of_graph(self, graph: str) -> IRI | None:
-        """The node of the dataset whose named graph is ``graph`` (None: not a dataset graph)."""
+    def is_derived(self, graph: str) -> bool:
+        """True for a graph the project derives (facets, duplicates, inferences, links, an
+        itinerary): no dataset's."""
         prefix = self.base + "graph/"
-        return (
-            IRI(self.base + "dataset/" + graph[len(prefix) :]) if graph.startswith(prefix) else None
-        )
+        return graph.startswith(prefix) and derived_graph(graph[len(prefix) :]) is not None
+
+    def dataset_of_graph(self, graph: str) -> IRI | None:
+        """The node of the dataset whose named graph is ``graph`` (None: not a dataset graph,
+        such as a derived one)."""
+        prefix = self.base + "graph/"
+        if not graph.startswith(prefix) or self.is_derived(graph):
+            return None
+        return IRI(self.base + "dataset/" + graph[len(prefix) :])
 
     def specimen(self, *key: str) -> IRI:
         """A specimen, keyed as :func:`collectomics.mapping.specimens.specimen_key` says."""

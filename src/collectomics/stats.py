@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from collectomics.iri import Minter
@@ -51,14 +50,15 @@ class Stats:
         return asdict(self)
 
 
-def graph_stats(store: Store, derived: Sequence[str] = ()) -> Stats:
+def graph_stats(store: Store, minter: Minter) -> Stats:
     """One pass over the store for the headline counts shown by ``collectomics stats``.
 
-    ``datasets`` counts the named graphs but ``derived`` ones (the facets graph)."""
+    ``datasets`` counts the named graphs but those the project derives (facets, duplicates,
+    inferences, links, itineraries: :meth:`Minter.is_derived`)."""
     row = next(store.query(_COUNTS).rows())
     n = {k: int(v.value) for k, v in row.items()}  # type: ignore[union-attr]
     return Stats(
-        datasets=len([g for g in store.graphs() if g not in derived]),
+        datasets=len([g for g in store.graphs() if not minter.is_derived(g)]),
         triples=store.count(),
         specimens=n["specimens"],
         people=n["people"],

@@ -461,11 +461,7 @@ def stats(obj: Context, as_json: bool) -> None:
     from collectomics.stats import dataset_records, graph_stats
 
     with obj.open(read_only=True) as store:
-        from collectomics.ingest.duplicates import duplicates_graph
-        from collectomics.network import facets_graph
-
-        derived = [facets_graph(obj.minter), duplicates_graph(obj.minter)]
-        counts = graph_stats(store, derived).to_dict()
+        counts = graph_stats(store, obj.minter).to_dict()
         records = dataset_records(store, obj.minter)
         graphs = store.graphs()
     if as_json:

@@ -77,10 +77,9 @@ class AppState:
         with self._lock:
             if self._stats is None or self._stats[0] != key:
                 from collectomics.iri import Minter
-                from collectomics.network import facets_graph
 
-                derived = [facets_graph(Minter(self.settings.base_iri))]
-                self._stats = (key, graph_stats(store, derived).to_dict())
+                minter = Minter(self.settings.base_iri)
+                self._stats = (key, graph_stats(store, minter).to_dict())
             return self._stats[1]
 
     def void(self, void_iri: str, endpoint: str) -> str:
