@@ -216,6 +216,13 @@ def main(argv: list[str] | None = None) -> None:
         if key not in into or r["rps"] > into[key]["rps"]:
             into[key] = r
 
+    def measure(server: str, port: int) -> None:
+        """Each query under the load of ``--connections`` clients, then of one client."""
+        for name, query in queries.items():
+            best(results, (server, name), load(port, query, args.connections, args.seconds))
+        for name, query in queries.items():
+            best(single, (server, name), load(port, query, 1, args.seconds / 2))
+
     memory = {}
     loads: list[float] = []
     for round_number in range(args.rounds):  # the servers alternate, round after round
@@ -233,14 +240,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             _wait(port, "/health", ours)
-            for name, query in queries.items():
-                best(
-                    results,
-                    ("collectomics serve", name),
-                    load(port, query, args.connections, args.seconds),
-                )
-            for name, query in queries.items():
-                best(single, ("collectomics serve", name), load(port, query, 1, args.seconds / 2))
+            measure("collectomics serve", port)
             if round_number == 0:
                 before = {pid: _rss(pid)[0] for pid in [ours.pid, *_children(ours.pid)]}
                 size = _stream_big(port, "SELECT ?s ?p ?o { ?s ?p ?o }")
@@ -266,14 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             _wait(port, "/query?query=ASK%7B%7D", oxi)
-            for name, query in queries.items():
-                best(
-                    results,
-                    ("oxigraph serve", name),
-                    load(port, query, args.connections, args.seconds),
-                )
-            for name, query in queries.items():
-                best(single, ("oxigraph serve", name), load(port, query, 1, args.seconds / 2))
+            measure("oxigraph serve", port)
         finally:
             oxi.terminate()
             oxi.wait(timeout=60)
