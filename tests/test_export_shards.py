@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest import ingest_files
 from collectomics.ingest.pipeline import IngestReport
@@ -80,18 +81,30 @@ def _same_report(ingested: IngestReport, exported: IngestReport) -> None:
     a, b = ingested.to_dict(), exported.to_dict()
     a.pop("triples"), b.pop("triples")
     assert a == b  # read, loaded, rejected, extensions and every problem, in ingest's order
+    assert list(ingested.terms) == list(exported.terms)  # the summary's per-file lines too
     assert exported.read == exported.loaded + exported.rejected
     for name, c in exported.extensions.items():
         assert c.read == c.loaded + c.rejected, name
 
 
 def _compare(
-    paths: list[Path], tmp: Path, shards: int, batch_size: int, dataset: str | None = None
+    paths: list[Path],
+    tmp: Path,
+    shards: int,
+    batch_size: int,
+    dataset: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> tuple[list[IngestReport], list[Path]]:
     store = OxigraphStore()
-    ingested = ingest_files(store, paths, minter=Minter(), dataset_id=dataset)
+    ingested = ingest_files(store, paths, minter=Minter(), dataset_id=dataset, limits=limits)
     reports, files = export_shards(
-        paths, tmp / "out", shards, minter=Minter(), dataset_id=dataset, batch_size=batch_size
+        paths,
+        tmp / "out",
+        shards,
+        minter=Minter(),
+        dataset_id=dataset,
+        batch_size=batch_size,
+        limits=limits,
     )
     assert [f.name for f in files] == [f"part-{i:05d}.nq" for i in range(shards)]
     assert sorted(p.name for p in (tmp / "out").iterdir()) == [f.name for f in files]
@@ -113,6 +126,16 @@ def test_real_archive_shards_load_to_the_ingested_graph(
     assert reports[0].loaded > 0
     if shards == 3 and reports[0].read >= 300:
         assert all(f.stat().st_size > 0 for f in files)  # the batches spread over the workers
+
+
+def test_problems_kept_per_file_are_bounded_alike(tmp_path: Path) -> None:
+    """With max_problems_per_file 3, the export keeps and omits the problems ingest does (it
+    kept every worker's problems, 12 of them on the finch download, and counted none omitted)."""
+    finch = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    [report], _ = _compare(
+        [finch], tmp_path, 2, batch_size=50, limits=ReadLimits(max_problems_per_file=3)
+    )
+    assert len(report.problems) == 3 and sum(report.omitted.values()) > 0
 
 
 @pytest.mark.parametrize("name", QUIRK)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -134,6 +134,11 @@ class IngestReport:
         if len(reason) > MAX_REASON_CHARS:
             reason = reason[:MAX_REASON_CHARS] + "..."
         self.problems.append(Problem(file, row, column, reason, severity))
+
+    def add(self, problems: Iterable[Problem]) -> None:
+        """Problems made elsewhere (a worker's, a reader's), kept within the same bounds."""
+        for p in problems:
+            self.problem(p.file, p.row, p.column, p.reason, p.severity)
 
     def summary(self, shards: int | None = None) -> str:
         """One line of counts (and one per extension file, and one per data file that has

@@ -544,7 +544,7 @@ class _Reader:
 
     def problems(self, problems: Sequence[Problem]) -> None:
         if problems:
-            self.pool.note(lambda: self.report.problems.extend(problems))
+            self.pool.note(lambda: self.report.add(problems))
 
     def rename(self, spec: FileSpec, file: str) -> dict[str, str]:
         return _renamer(spec)
@@ -561,10 +561,10 @@ class _Reader:
         core = self.arc.core
         file = self.where(core)
         rename = self.rename(core, file)
+        terms = _TermCounts(self.report, core.name)  # the core's counts first, as ingest has them
         pairing = _Pairing(self, verbatim) if verbatim else None
         v_file = pairing.file if pairing else ""
         batch = Batch(SPECIMENS, file, verbatim_file=v_file)
-        terms = _TermCounts(self.report, core.name)
         # per item: (line, core id, problems the pairing found reading ahead, the verbatim row,
         # the warning when the record's key repeats, the core row's values)
         side: list[
@@ -604,7 +604,7 @@ class _Reader:
             for (line, core_id, found, paired, repeated, values), outcome in zip(
                 side, outcomes, strict=True
             ):
-                report.problems.extend(outcome.problems)
+                report.add(outcome.problems)
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
                     report.unknown_agents += outcome.unknown_agents
@@ -623,7 +623,7 @@ class _Reader:
                             verbatim_terms(pairing.terms, paired.values, values)
                     elif paired is not None:
                         pairing.unclaimed.append(paired)
-                report.problems.extend(found)
+                report.add(found)
 
         return apply
 
@@ -692,7 +692,7 @@ class _Reader:
 
     def _core_done(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
-            self.report.problems.extend(outcome.problems)
+            self.report.add(outcome.problems)
             if outcome.loaded:
                 self.report.loaded += 1
             else:
@@ -706,7 +706,7 @@ class _Reader:
 
         def apply(outcomes: list[Outcome]) -> None:
             for i, outcome in enumerate(outcomes):
-                self.report.problems.extend(outcome.problems)
+                self.report.add(outcome.problems)
                 if outcome.loaded:
                     counts.loaded += 1
                     self.report.unknown_agents += outcome.unknown_agents
@@ -714,7 +714,7 @@ class _Reader:
                     if repeats is not None:  # an Occurrence extension: each row a specimen
                         self.report.specimens += 1
                         if (repeated := repeats[i]) is not None:
-                            self.report.problems.append(repeated)
+                            self.report.add([repeated])
                 else:
                     counts.rejected += 1
 
