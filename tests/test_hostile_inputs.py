@@ -530,3 +530,50 @@ def test_a_file_failing_mid_way_keeps_and_reports_what_loaded(store: Path, tmp_p
         _datasets(store)["https://w3id.org/collectomics/graph/good"]
         == graphs["https://w3id.org/collectomics/graph/good"]
     )
+
+
+@pytest.mark.parametrize("limit, refused", [(19, False), (18, True)])
+def test_ingest_and_export_bound_waiting_verbatim_rows_alike(
+    tmp_path: Path, limit: int, refused: bool
+) -> None:
+    """20 records whose verbatim rows come in reverse order: pairing the first makes 19 rows
+    wait. Both readers take exactly max_unpaired_rows waiting rows and refuse one more (ingest
+    counted the waiting core row too, and refused at 19 what the export took)."""
+    from collectomics.config import ReadLimits
+    from collectomics.errors import InputError
+    from collectomics.ingest import ingest_files
+    from collectomics.ingest.shards import export_shards
+    from collectomics.iri import Minter
+    from collectomics.store import OxigraphStore
+
+    ext = (
+        '<extension encoding="UTF-8" fieldsTerminatedBy="\\t" linesTerminatedBy="\\n" '
+        f'fieldsEnclosedBy="" ignoreHeaderLines="1" rowType="{OCCURRENCE}"><files>'
+        '<location>verbatim.txt</location></files><coreid index="0"/>'
+        '<field index="1" term="http://rs.tdwg.org/dwc/terms/recordedBy"/></extension>'
+    )
+    path = tmp_path / "download.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "meta.xml", META.format(encoding="UTF-8").replace("</archive>", ext + "</archive>")
+        )
+        zf.writestr(
+            "occurrence.txt", HEADER + b"".join(b"%d\tA%d\tX, J.\n" % (i, i) for i in range(20))
+        )
+        zf.writestr(
+            "verbatim.txt",
+            b"id\trecordedBy\n" + b"".join(b"%d\tX\n" % i for i in range(19, -1, -1)),
+        )
+    limits = ReadLimits(max_unpaired_rows=limit)
+    outcomes = []
+    for run in (
+        lambda: ingest_files(OxigraphStore(), [path], minter=Minter(), limits=limits),
+        lambda: export_shards([path], tmp_path / "out", 2, minter=Minter(), limits=limits),
+    ):
+        try:
+            run()
+            outcomes.append(False)
+        except InputError as exc:
+            assert "max_unpaired_rows (" + str(limit) in str(exc)
+            outcomes.append(True)
+    assert outcomes == [refused, refused]

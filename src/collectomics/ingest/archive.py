@@ -419,6 +419,21 @@ def verbatim_terms(
             terms.add(term, (interpreted.get(term) or "").strip() == value.strip())
 
 
+def check_unpaired(
+    limit: int, waiting: int, core: FileSpec, verbatim: FileSpec, file: str, line: int | None
+) -> None:
+    """InputError when more than ``limit`` rows of ``verbatim`` wait for their core row (0: no
+    limit); ``ingest`` and ``export --shards`` hold GBIF's verbatim file to the same bound."""
+    if limit and waiting > limit:
+        raise InputError(
+            f"more than max_unpaired_rows ({limit:,}) rows of {verbatim.name} wait for their "
+            f"core row in {core.name}: the two files are not in the same order; raise that "
+            "setting if the archive is right",
+            file=file,
+            row=line,
+        )
+
+
 class _VerbatimPairing:
     """Pairs GBIF verbatim rows with their interpreted core rows as both files stream by.
 
@@ -438,14 +453,8 @@ class _VerbatimPairing:
         self.terms = _TermCounts(loader.report, spec.name)
 
     def _check(self, line: int | None) -> None:
-        if self.limit and len(self.core) + len(self.verbatim) > self.limit:
-            raise InputError(
-                f"more than max_unpaired_rows ({self.limit:,}) rows wait for their partner in "
-                f"{self.loader.arc.core.name} or {self.spec.name}: the two files are not in the "
-                "same order; raise that setting if the archive is right",
-                file=self.file,
-                row=line,
-            )
+        waiting = len(self.verbatim)
+        check_unpaired(self.limit, waiting, self.loader.arc.core, self.spec, self.file, line)
 
     def core_row(self, core_id: str, subject: IRI, values: dict[str, str]) -> None:
         if core_id in self.verbatim:

@@ -52,6 +52,7 @@ from collectomics.ingest.archive import (
     _row_type,
     _TermCounts,
     archive_file,
+    check_unpaired,
     child_record,
     default_dataset_id,
     extension_row,
@@ -808,7 +809,7 @@ class _Pairing:
     worker together."""
 
     def __init__(self, reader: _Reader, spec: FileSpec) -> None:
-        self.reader = reader
+        self.reader, self.spec = reader, spec
         self.rows = reader.arc.rows(spec)
         self.waiting: dict[str, Row] = {}
         #: verbatim rows paired with a core row that the mapping rejected
@@ -828,15 +829,11 @@ class _Pairing:
                 if v.id == core_id:
                     return v, found
                 self.waiting[v.id or ""] = v
-                limit = self.reader.arc.limits.max_unpaired_rows
-                if limit and len(self.waiting) > limit:
-                    raise InputError(
-                        f"more than max_unpaired_rows ({limit:,}) rows of {self.file} wait "
-                        "for their core row: the two files are not in the same order; raise "
-                        "that setting if the archive is right",
-                        file=self.file,
-                        row=v.line,
-                    )
+                arc = self.reader.arc
+                check_unpaired(
+                    arc.limits.max_unpaired_rows, len(self.waiting), arc.core, self.spec,
+                    self.file, v.line,
+                )  # fmt: skip
         return None, found
 
     def _take(self, row: Row | RowError, found: list[Problem]) -> Row | None:
