@@ -48,6 +48,21 @@ def test_failed_replace_keeps_the_old_graph(store: Store) -> None:
     assert store.graphs() == [G1, G2]  # no staging graph left behind
 
 
+def test_a_dataset_is_never_named_as_another_datasets_version(store: Store) -> None:
+    """``d/v1`` is how the store names a later version of ``d``: a dataset of that name was read
+    as one, and replacing or removing ``d`` emptied it. Such a name is refused, on every store,
+    before anything is written, and ``d`` is replaced and removed as before."""
+    _loaded(store)
+    store.replace_graph(G1, DATA2, "ntriples")  # G1's data now in a later version
+    for name in (G1 + "/v1", G1 + "/v2", G1 + "/v3", "https://example.org/other/v7"):
+        with pytest.raises(StoreError, match="later versions"):
+            store.replace_graph(name, DATA1, "ntriples")
+        with pytest.raises(StoreError, match="later versions"):
+            store.add(name, DATA1, "ntriples")
+    assert store.graphs() == [G1, G2] and store.count(G1) == 2
+    assert store.remove_graph(G1) and store.graphs() == [G2] and store.count(G2) == 2
+
+
 def test_remove_dataset(store: Store) -> None:
     _loaded(store)
     assert store.remove_graph(G1) is True

@@ -41,6 +41,7 @@ from collectomics.store import (
     QueryResult,
     Source,
     Store,
+    check_dataset_name,
     convert_rdf,
     ntriples_batches,
     ntriples_by_graph,
@@ -515,6 +516,7 @@ class RemoteStore(Store):
 
     def _new_physical(self, graph: str) -> str:
         _iri(graph)
+        check_dataset_name(graph)
         if self.read_only:
             raise StoreError("this store was opened read-only", store=self.query_url)
         self._read_catalog()

@@ -346,6 +346,18 @@ _INTERNAL = (CATALOG, _CURRENT_MARK, _GARBAGE_MARK)
 COMPACT_SHARE = 1 / 16
 
 
+def check_dataset_name(graph: str) -> None:
+    """StoreError for a name the store keeps for itself: a dataset's later versions are named
+    ``{graph}/vN``, so a dataset named ``d/v1`` would be read as a version of ``d``, and
+    replacing or removing ``d`` would empty it."""
+    if _VERSION.match(graph):
+        raise StoreError(
+            "a graph name ending in /v and a number is how the store names a dataset's later "
+            "versions: name the dataset otherwise",
+            graph=graph,
+        )
+
+
 def is_internal_graph(name: str) -> bool:
     """True for the graphs that hold the embedded store's catalog, never data."""
     return name.startswith(_INTERNAL)
@@ -502,6 +514,7 @@ class OxigraphStore(Store):
 
     def _new_physical(self, graph: str) -> str:
         ox.NamedNode(graph)  # raises ValueError on a bad IRI before anything is written
+        check_dataset_name(graph)
         current = self._catalog.get(graph)
         versions = self._versions(graph)
         for stale in versions:  # leftovers of an interrupted load

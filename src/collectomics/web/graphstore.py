@@ -3,21 +3,17 @@ identification), answered only when updates are enabled and the request carries 
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, request
 
 from collectomics.errors import StoreError
 from collectomics.ingest.duplicates import remove_dataset
 from collectomics.iri import Minter
 from collectomics.sparqlcheck import INTERNAL
-from collectomics.store import RDF_FORMATS, count_statements
+from collectomics.store import RDF_FORMATS, check_dataset_name, count_statements
 from collectomics.web.negotiate import ALIASES, choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state
 
 bp = Blueprint("graphstore", __name__)
-#: How the store names a dataset's later versions (``{graph}/vN``): not a dataset's name.
-_VERSION = re.compile(r"^(.+)/v\d+$")
 _BY_MEDIA = {media: name for name, (_, media) in RDF_FORMATS.items()} | ALIASES
 
 
@@ -37,13 +33,10 @@ def _graph() -> str:
         raise ProtocolError(
             403, f"{graph} is the store's own catalog of datasets: the Graph Store cannot touch it"
         )
-    version = _VERSION.match(graph)
-    if version is not None and version.group(1) in state().store().graphs():
-        raise ProtocolError(
-            403,
-            f"{graph} is the name of a version of the dataset {version.group(1)}: "
-            "name the dataset itself",
-        )
+    try:
+        check_dataset_name(graph)  # d/v1 would be read as a version of d
+    except StoreError as exc:
+        raise ProtocolError(400, exc.message) from None
     return graph
 
 
