@@ -71,6 +71,18 @@ def test_the_error_says_where_and_which_setting(text: str, message: str) -> None
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("opener", ["(", "["])
+def test_brackets_between_less_than_and_greater_than_count(opener: str) -> None:
+    """``?a<((((1))))>?a`` looks like an IRI but Oxigraph reads ``<`` as "less than" in an
+    expression: 5,000 brackets there passed the scan and crashed the parser's process. An IRI
+    that really holds brackets still passes."""
+    closer = {"(": ")", "[": "]"}[opener]
+    deep = "SELECT * WHERE { FILTER(?a<" + opener * 5000 + "1" + closer * 5000 + ">?a) }"
+    with pytest.raises(QueryTooComplex, match="max_query_depth"):
+        check(deep)
+    check("SELECT * WHERE { <http://example.org/a(b)[c]> ?p ?o }")
+
+
 def test_zero_means_no_limit() -> None:
     check("ASK " + "{" * 5000 + "}" * 5000, QueryLimits(0, 0))
 

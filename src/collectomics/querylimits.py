@@ -8,7 +8,9 @@ the process with every request it holds. So every query and update is scanned he
 linear time and without recursion, and refused with one :class:`QueryTooComplex` (a 400 at the
 endpoint) when its nesting depth passes ``max_query_depth`` or its count of pattern and operator
 tokens passes ``max_query_patterns``. Strings, IRIs, comments and the data of ``VALUES`` blocks
-are skipped: a long literal or a large ``VALUES`` table is not complex.
+are skipped: a long literal or a large ``VALUES`` table is not complex. An IRI is skipped only
+when it holds no bracket: in an expression Oxigraph reads ``<`` as "less than", so
+``FILTER(?a<((((1))))>?a)`` nests, and the scan counts its brackets.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ MAX_PATTERNS = 200
 
 _TOKEN = re.compile(
     r"""(?P<skip>\#[^\n]*
-        | <[^<>"{}|^`\\\s]*>
+        | <[^<>"{}|^`\\\s()\[\]]*>
         | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\" | '''(?:[^'\\]|\\.|'(?!''))*'''
         | "(?:[^"\\\n]|\\.)*" | '(?:[^'\\\n]|\\.)*'
         | [+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?
