@@ -51,13 +51,17 @@ class UpdateRefused(CollectomicsError):
 
 # -- reading the query text ----------------------------------------------------------------
 
+#: SPARQL text as tokens, read as Oxigraph reads it: IRIs with ``\u`` escapes, prefixed names
+#: whose prefix starts with any letter (``éx:``) and whose local part holds ``\/``-style
+#: escapes, so that no name is split into pieces that would read as something else.
 _TOKEN = re.compile(
     r"""(?P<comment>\#[^\n]*)
-    | (?P<iri><[^<>"{}|^`\\\s]*>)
+    | (?P<iri><(?:[^<>"{}|^`\\\s]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
     | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
         |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
     | (?P<brace>[{}])
-    | (?P<word>[A-Za-z_][\w.-]*:[\w.:%-]*|[A-Za-z_:][\w-]*|\?\w+|\$\w+)
+    | (?P<word>(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\[_~.\-!$&'()*+,;=/?\#@%])*
+        |[^\W\d][\w-]*|\?\w+|\$\w+)
     | (?P<other>\S)""",
     re.X,
 )

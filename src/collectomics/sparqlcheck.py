@@ -19,6 +19,8 @@ from collectomics.errors import CollectomicsError
 #: Graphs under this prefix belong to the store itself (its catalog of dataset versions).
 INTERNAL = "urn:collectomics:"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: an escaped character of a prefixed name's local part (``ex:d\\/v1`` names ``...d/v1``)
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
@@ -42,13 +44,6 @@ class _Tok:
     end: int
 
 
-#: The endpoint's tokenizer, with IRIs that hold \\u escapes (Oxigraph reads them in an IRI).
-_IRI_PLAIN = r'(?P<iri><[^<>"{}|^`\\\s]*>)'
-_IRI_ESCAPED = r'(?P<iri><(?:[^<>"{}|^`\\\s]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)'
-assert _IRI_PLAIN in _TOKEN.pattern
-_TOKENS = re.compile(_TOKEN.pattern.replace(_IRI_PLAIN, _IRI_ESCAPED), _TOKEN.flags)
-
-
 #: Keywords Oxigraph also reads when they are written together (``CLEARALL``,
 #: ``SERVICESILENT``, ``INSERTDATA``): such a word is read as the keywords it is made of.
 _KEYWORDS = (
@@ -57,22 +52,50 @@ _KEYWORDS = (
 ).split()
 
 
+#: Longest glued keyword run read (``SERVICESILENT``, ``CLEARALL`` are short; longer words are
+#: names): bounds the work one word can cost.
+_MAX_GLUED = 64
+
+
+def _keyword_runs(word: str) -> list[str | None]:
+    """For each length i, the keyword ending ``word[:i]`` when ``word[:i]`` reads as a run of
+    keywords (index 0: ``""``), else None: one pass, no recursion, at most :data:`_MAX_GLUED`
+    characters."""
+    upper = word[:_MAX_GLUED].upper()
+    last: list[str | None] = [None] * (len(upper) + 1)
+    last[0] = ""
+    for i in range(len(upper)):
+        if last[i] is None:
+            continue
+        for kw in _KEYWORDS:
+            end = i + len(kw)
+            if end <= len(upper) and last[end] is None and upper.startswith(kw, i):
+                last[end] = kw
+    return last
+
+
+def _run(last: list[str | None], end: int) -> list[str]:
+    """The keywords of ``word[:end]``, read back from :func:`_keyword_runs`."""
+    out: list[str] = []
+    while end > 0:
+        kw = last[end]
+        assert kw
+        out.append(kw)
+        end -= len(kw)
+    return out[::-1]
+
+
 def _split_keywords(word: str) -> list[str] | None:
     """``word`` as a run of keywords, or None."""
-    upper = word.upper()
-    if not upper:
-        return []
-    for kw in sorted(_KEYWORDS, key=len, reverse=True):
-        if upper.startswith(kw):
-            rest = _split_keywords(upper[len(kw) :])
-            if rest is not None:
-                return [kw, *rest]
-    return None
+    if len(word) > _MAX_GLUED:
+        return None
+    last = _keyword_runs(word)
+    return _run(last, len(word)) if last[len(word)] is not None else None
 
 
 def _tokens(text: str) -> list[_Tok]:
     out = []
-    for m in _TOKENS.finditer(text):
+    for m in _TOKEN.finditer(text):
         kind, value = m.lastgroup or "other", m.group()
         if kind == "comment":
             continue
@@ -83,6 +106,8 @@ def _tokens(text: str) -> list[_Tok]:
             continue
         if kind == "word" and value[0] not in "?$" and ":" not in value:
             parts = _split_keywords(value)
+            if parts is None and value.upper().startswith("SERVICE"):
+                parts = ["SERVICE", value[7:]]  # fail closed: an endpoint nobody can read
             if parts is not None and len(parts) > 1:
                 out.extend(_Tok(kind, part, m.start(), m.end()) for part in parts)
                 continue
@@ -121,10 +146,11 @@ class _Reader:
         prefix, _, local = tok.value.partition(":")
         if prefix in self.prefixes and not prefix.upper().startswith("SERVICE"):
             return [tok]
-        for i in range(1, len(prefix) + 1):
-            keywords = _split_keywords(prefix[:i])
-            if not keywords:
+        last = _keyword_runs(prefix)
+        for i in range(1, len(last)):
+            if not last[i]:
                 continue
+            keywords = _run(last, i)
             rest = prefix[i:]
             if rest in self.prefixes or keywords[0] == "SERVICE":
                 at = tok.start + i
@@ -144,7 +170,7 @@ class _Reader:
         if tok.kind == "word" and ":" in tok.value and not tok.value.startswith(("?", "$")):
             prefix, _, local = tok.value.partition(":")
             if prefix in self.prefixes:
-                return self.prefixes[prefix] + local
+                return self.prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", local)
         return None
 
     def word(self, i: int) -> str:
@@ -286,13 +312,11 @@ def plan_update(update: str, datasets: Mapping[str, str]) -> str:
                     "reach the store's catalog"
                 )
             name = reader.resolve(target)
-            if name is None:
-                if target.kind in ("iri", "word"):
-                    raise NotADataset(
-                        f"{upper} {target.value[:200]}: cannot tell which graph this names "
-                        "(an undeclared prefix?)"
-                    )
-                continue  # a brace or another sign: not a graph position
+            if name is None:  # fail closed: whatever follows is read as the graph it names
+                raise NotADataset(
+                    f"{upper} {target.value[:200]}: cannot tell which graph this names "
+                    "(an undeclared prefix?)"
+                )
             if name not in datasets:
                 raise NotADataset(
                     "the update names a graph that is not a dataset, so no query would see what "
