@@ -316,6 +316,26 @@ D30b,"Dup, D.",1900-03-02,30
 """
 
 
+def test_flags_for_all_warn_when_only_links_or_derived_graphs_changed(
+    files: dict[str, Path], make_store: Callable[..., Store]
+) -> None:
+    """After `infer`, new identity links (which inference reads) are a warning for every
+    dataset, `all` included: no dataset changed. A graph derived from the datasets (an
+    itinerary, the possible duplicates) is neither read by `infer` nor a reason to warn."""
+    from collectomics.inference import check_flags
+
+    store = make_store()
+    ingest_files(store, [files["specimens.csv"]], minter=M, dataset_id="specimens")
+    infer(store, M)
+    assert check_flags(store, M, "all") == []
+    store.replace_graph(M.graph("itinerary-someone"), "<urn:a> <urn:b> <urn:c> .", "ntriples")
+    assert check_flags(store, M, "all") == []
+    store.replace_graph(M.graph("links"), "<urn:a> <urn:b> <urn:c> .", "ntriples")
+    [warning] = check_flags(store, M, "all")
+    assert "graph/links changed" in warning
+    assert check_flags(store, M, "specimens") == [warning]
+
+
 def test_duplicate_sheets_in_a_number_series(tmp_path: Path, make_store: Callable[..., Store]) -> None:
     """Duplicate sheets (one collector, one number, several dated sheets) are ordinary members of
     a series: nearest dated numbers below and above, never a comparison of specimens."""

@@ -48,7 +48,6 @@ from typing import IO
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, Literal, Term, nquad
-from collectomics.network import facets_graph
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, OA, PREFIXES, PROV, RDF, RDFS
 
@@ -132,8 +131,15 @@ class Life:
 # ------------------------------------------------------------------ reading the graph
 
 
+def reads(minter: Minter, graph: str) -> bool:
+    """True for a graph inference reads: the datasets, and the identity links (which tie name
+    strings to people); not what is derived from them (its own inferences, the facets, the
+    possible duplicates, the itineraries)."""
+    return not minter.is_derived(graph) or graph == minter.graph("links")
+
+
 class _Graph:
-    """The facts inference needs, read from every graph but the inferences and facets graphs.
+    """The facts inference needs, read from the graphs :func:`reads` names.
 
     Every query is one hop, or a star on one subject, and Python joins the answers: a nested
     OPTIONAL over specimen, event and dates did not finish in minutes at 100,000 specimens,
@@ -141,8 +147,7 @@ class _Graph:
 
     def __init__(self, store: Store, minter: Minter) -> None:
         self.store = store
-        derived = {inferences_graph(minter), facets_graph(minter)}  # its own, and counts
-        self.graphs = [g for g in store.graphs() if g not in derived]
+        self.graphs = [g for g in store.graphs() if reads(minter, g)]
         self._dates: dict[str, dict[str, str]] = {}
 
     def table(self, sparql: str) -> Iterator[list[str]]:
@@ -667,16 +672,17 @@ def check_flags(store: Store, minter: Minter, dataset_id: str) -> list[str]:
             "no inference has run on this store: run `collectomics infer` first",
             dataset=dataset_id,
         )
-    skip = {inferences_graph(minter), facets_graph(minter)}
     changed = [
-        g for g in store.graphs() if g not in skip and store.physical_graph(g) not in run.used
+        g for g in store.graphs() if reads(minter, g) and store.physical_graph(g) not in run.used
     ]
+    datasets = [g for g in changed if minter.dataset_of_graph(g) is not None]
     mine = minter.graph(dataset_id)
-    if dataset_id == "all" and changed or mine in changed:
+    if datasets if dataset_id == "all" else mine in changed:
         what = "any dataset" if dataset_id == "all" else f"dataset {dataset_id!r}"
         raise InputError(
             f"no inference has run on {what} as loaded now (the last `collectomics infer` "
-            f"ended {run.ended}, before {', '.join(changed)} was loaded): run it again",
+            f"ended {run.ended}, before {', '.join(datasets or [mine])} was loaded): run it "
+            "again",
             dataset=dataset_id,
         )
     return [
