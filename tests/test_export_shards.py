@@ -429,3 +429,21 @@ def test_a_failing_or_killed_worker_stops_the_export_and_leaves_no_shards(tmp_pa
         pool.close()
     pool.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_kept_extension_rows_report_their_problems_and_agents_alike(tmp_path: Path) -> None:
+    """A MeasurementOrFact row measured by 'Anon.' with a measuredByID that is no identifier:
+    the unknown agent is counted and the identifier's warning reported, by ingest and by the
+    export alike (both dropped them for extensions kept verbatim)."""
+    import shutil
+
+    archive = tmp_path / "mof"
+    shutil.copytree(QUIRKS / "measurement-or-fact-ext", archive)
+    with (archive / "measurementorfact.txt").open("a", encoding="utf-8") as handle:
+        handle.write("1439645904\tsheet width\t28\tcm\tAnon.\tnot an identifier\n")
+    [report], _ = _compare([archive], tmp_path, 2, batch_size=10)
+    assert report.unknown_agents == 1
+    assert any(
+        p.file.endswith("measurementorfact.txt") and p.column == "measuredByID"
+        for p in report.problems
+    ), report.problems

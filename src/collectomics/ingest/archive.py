@@ -180,8 +180,7 @@ class _Loader:
             self.report.rejected += 1
             return None
         self.report.loaded += 1
-        self.report.unknown_agents += mapped.unknown_agents
-        self.report.organisation_agents += mapped.organisation_agents
+        self.report.count_agents(mapped)
         self.report.specimens += 1
         subject = mapped.subject
         if repeated:
@@ -278,8 +277,7 @@ class _Loader:
                 counts.rejected += 1
                 continue
             counts.loaded += 1
-            self.report.unknown_agents += mapped.unknown_agents
-            self.report.organisation_agents += mapped.organisation_agents
+            self.report.count_agents(mapped)
             self.report.specimens += 1
             if repeated:
                 self.report.problem(occ_file, row.line, None, repeated, "warning")
@@ -329,8 +327,7 @@ class _Loader:
             for p in mapped.problems:
                 self.report.problem(file, row.line, p.column, p.reason, p.severity)
             counts.loaded += 1
-            self.report.unknown_agents += mapped.unknown_agents
-            self.report.organisation_agents += mapped.organisation_agents
+            self.report.count_agents(mapped)
             self.sink.mapped(mapped)
             self.sink.record_done()
 
@@ -342,7 +339,11 @@ class _Loader:
         terms = _TermCounts(self.report, spec.name)
         kind = slug(Path(spec.name).stem)
         for row, core, n in self._extension_rows(spec, counts, file):
-            self.sink.mapped(extension_row(row.values, core, spec, kind, n, self.ctx, terms))
+            mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
+            for p in mapped.problems:
+                self.report.problem(file, row.line, p.column, p.reason, p.severity)
+            self.report.count_agents(mapped)
+            self.sink.mapped(mapped)
             counts.loaded += 1
             self.sink.record_done()
         terms.finish()

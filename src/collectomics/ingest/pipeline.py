@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError, StoreError
@@ -134,6 +134,12 @@ class IngestReport:
         if len(reason) > MAX_REASON_CHARS:
             reason = reason[:MAX_REASON_CHARS] + "..."
         self.problems.append(Problem(file, row, column, reason, severity))
+
+    def count_agents(self, mapped: Any) -> None:
+        """Add the unknown and organisation agent roles of one mapped record (a ``Mapped``, or a
+        shard worker's ``Outcome``: both carry the two counts)."""
+        self.unknown_agents += mapped.unknown_agents
+        self.organisation_agents += mapped.organisation_agents
 
     def add(self, problems: Iterable[Problem]) -> None:
         """Problems made elsewhere (a worker's, a reader's), kept within the same bounds."""

@@ -608,8 +608,7 @@ class _Reader:
                 report.add(outcome.problems)
                 if outcome.loaded and outcome.subject is not None:
                     report.loaded += 1
-                    report.unknown_agents += outcome.unknown_agents
-                    report.organisation_agents += outcome.organisation_agents
+                    report.count_agents(outcome)
                     report.specimens += 1
                     if repeated:
                         report.problem(file, line, None, repeated, "warning")
@@ -710,8 +709,7 @@ class _Reader:
                 self.report.add(outcome.problems)
                 if outcome.loaded:
                     counts.loaded += 1
-                    self.report.unknown_agents += outcome.unknown_agents
-                    self.report.organisation_agents += outcome.organisation_agents
+                    self.report.count_agents(outcome)
                     if repeats is not None:  # an Occurrence extension: each row a specimen
                         self.report.specimens += 1
                         if (repeated := repeats[i]) is not None:
@@ -771,6 +769,10 @@ class _Reader:
             else:
                 n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
                 mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
+                problems += [
+                    Problem(file, row.line, p.column, p.reason, p.severity) for p in mapped.problems
+                ]
+                self.report.count_agents(mapped)
                 triples += mapped.triples + mapped.once  # once: measurers' name descriptions
                 counts.loaded += 1
         terms.finish()

@@ -164,8 +164,7 @@ def _record(
         report.rejected += 1
     else:
         report.loaded += 1
-        report.unknown_agents += mapped.unknown_agents
-        report.organisation_agents += mapped.organisation_agents
+        report.count_agents(mapped)
         sink.mapped(mapped)
     sink.record_done()
 
