@@ -39,8 +39,7 @@ from collectomics.model import IRI, IRI_N3, DatasetMetadata, Literal, iri_is_val
 from collectomics.store import Store, count_statements, rdf_format_for
 from collectomics.vocab import DCTERMS, SCHEMA
 
-#: longest problem reason a report keeps (a reason may quote a value, and values can be long;
-#: the list of unmapped terms of a wide archive runs to a few thousand characters)
+#: longest problem reason a report keeps (a reason may quote a value, and values can be long)
 MAX_REASON_CHARS = 10000
 
 #: records mapped between two writes to the loader (~2.5 MB of N-Triples: the text, its join

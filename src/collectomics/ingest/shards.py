@@ -547,9 +547,6 @@ class _Reader:
         if problems:
             self.pool.note(lambda: self.report.add(problems))
 
-    def rename(self, spec: FileSpec, file: str) -> dict[str, str]:
-        return _renamer(spec)
-
     def counts(self, spec: FileSpec) -> Counts:
         return self.report.extensions.setdefault(spec.name, Counts())
 
@@ -561,7 +558,7 @@ class _Reader:
     def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> None:
         core = self.arc.core
         file = self.where(core)
-        rename = self.rename(core, file)
+        rename = _renamer(core)
         terms = _TermCounts(self.report, core.name)  # the core's counts first, as ingest has them
         pairing = _Pairing(self, verbatim) if verbatim else None
         v_file = pairing.file if pairing else ""
@@ -631,7 +628,7 @@ class _Reader:
         core = self.arc.core
         word = "event" if core.row_type == EVENT else "taxon"
         file = self.where(core)
-        rename = self.rename(core, file)
+        rename = _renamer(core)
         events: dict[str, tuple[IRI, dict[str, str]]] = {}
         terms = _TermCounts(self.report, core.name)
         batch = Batch(PARENTS, file, word=word)
@@ -661,7 +658,7 @@ class _Reader:
             return
         counts = self.counts(occurrences)
         occ_file = self.where(occurrences)
-        rename = self.rename(occurrences, occ_file)
+        rename = _renamer(occurrences)
         occ_terms = _TermCounts(self.report, occurrences.name)
         batch = Batch(CHILDREN, occ_file, word=word)
         repeats: list[Problem | None] = []  # per item: the warning when its key repeats

@@ -108,7 +108,7 @@ _NO_AGENT = frozenset(
     anónimo anonimo ignotus ignot collignot legignot sc scol scoll sleg sincolector
     sinecollectore n/a nn none null nodata noagentdata notrecorded notgiven notstated
     notknown illegible unreadable indecipherable desconocido desconhecido unbekannt inconnu
-    nodisponible sindatos sincolector nodata nocollector noagent notavailable
+    nodisponible sindatos nocollector noagent notavailable
     """.split()
 )
 

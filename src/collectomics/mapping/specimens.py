@@ -25,7 +25,13 @@ from collectomics.mapping.common import (
 )
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.dwc import EVENT_TERMS, IDENTIFICATION_TERMS, LOCATION_TERMS, TAXON_TERMS
+from collectomics.mapping.dwc import (
+    EVENT_TERMS,
+    IDENTIFICATION_TERMS,
+    LOCATION_TERMS,
+    OTHER_TERMS,
+    TAXON_TERMS,
+)
 from collectomics.mapping.names import (
     SplitName,
     display_form,
@@ -428,7 +434,7 @@ MAPPED_TERMS = frozenset(
         *LOCATION_TERMS,
         *_IDENTIFICATION_PREDICATES,
         *"gbifID datasetKey license recordedByID identifiedByID illustrative".split(),
-        *"georeferencedBy georeferencedByID verbatimLabel issue".split(),
+        *OTHER_TERMS,
     }
 )
 
