@@ -48,6 +48,7 @@ from typing import IO
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, Literal, Term, nquad
+from collectomics.network import table
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, OA, PREFIXES, PROV, RDF, RDFS
 
@@ -131,15 +132,9 @@ class Life:
 # ------------------------------------------------------------------ reading the graph
 
 
-def reads(minter: Minter, graph: str) -> bool:
-    """True for a graph inference reads: the datasets, and the identity links (which tie name
-    strings to people); not what is derived from them (its own inferences, the facets, the
-    possible duplicates, the itineraries)."""
-    return not minter.is_derived(graph) or graph == minter.graph("links")
-
-
 class _Graph:
-    """The facts inference needs, read from the graphs :func:`reads` names.
+    """The facts inference needs, read from the datasets and the links
+    (:meth:`Minter.is_source`).
 
     Every query is one hop, or a star on one subject, and Python joins the answers: a nested
     OPTIONAL over specimen, event and dates did not finish in minutes at 100,000 specimens,
@@ -147,16 +142,14 @@ class _Graph:
 
     def __init__(self, store: Store, minter: Minter) -> None:
         self.store = store
-        self.graphs = [g for g in store.graphs() if reads(minter, g)]
+        self.graphs = [g for g in store.graphs() if minter.is_source(g)]
         self._dates: dict[str, dict[str, str]] = {}
 
     def table(self, sparql: str) -> Iterator[list[str]]:
         """Rows as plain strings ('' when unbound), in projection order."""
         if not self.graphs:
             return iter(())
-        return self.store.query(
-            _PROLOGUE + sparql, default_graph_union=False, default_graphs=self.graphs
-        ).table()
+        return table(self.store, sparql, graphs=self.graphs)
 
     def pairs(self, predicate: str) -> Iterator[list[str]]:
         """Subject and object of every triple with ``predicate`` (a prefixed name)."""
@@ -673,7 +666,7 @@ def check_flags(store: Store, minter: Minter, dataset_id: str) -> list[str]:
             dataset=dataset_id,
         )
     changed = [
-        g for g in store.graphs() if reads(minter, g) and store.physical_graph(g) not in run.used
+        g for g in store.graphs() if minter.is_source(g) and store.physical_graph(g) not in run.used
     ]
     datasets = [g for g in changed if minter.dataset_of_graph(g) is not None]
     mine = minter.graph(dataset_id)

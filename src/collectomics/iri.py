@@ -83,6 +83,11 @@ class Minter:
         prefix = self.base + "graph/"
         return graph.startswith(prefix) and derived_graph(graph[len(prefix) :]) is not None
 
+    def is_source(self, graph: str) -> bool:
+        """True for a graph that analyses read (networks, inference): the datasets and the
+        identity links (which tie name strings to people); not what is derived from them."""
+        return not self.is_derived(graph) or graph == self.graph("links")
+
     def dataset_of_graph(self, graph: str) -> IRI | None:
         """The node of the dataset whose named graph is ``graph`` (None: not a dataset graph,
         such as a derived one)."""

@@ -72,14 +72,14 @@ def table(
 
 
 def _graphs(store: Store, minter: Minter, dataset: str | None) -> list[str] | None:
-    """The data graphs to read: one dataset's, or every graph but the facets graph."""
-    own = facets_graph(minter)
+    """The data graphs to read: one dataset's, or the datasets and the links
+    (:meth:`Minter.is_source`)."""
     if dataset is not None:
         graph = minter.graph(dataset)
         if graph not in store.graphs():
             raise InputError(f"no dataset {dataset!r} in the store", parameter="dataset")
         return [graph]
-    return [g for g in store.graphs() if g != own]
+    return [g for g in store.graphs() if minter.is_source(g)]
 
 
 class Identities:
