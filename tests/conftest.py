@@ -34,9 +34,6 @@ __all__ = ["_remote_servers", "remote_server", "remote_store"]  # fixtures for e
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -13,7 +13,10 @@ from typing import IO
 
 from remote_servers import StoreLocation, free_port, new_location, new_store, suite_backend
 
-__all__ = ["StoreLocation", "free_port", "new_location", "new_store", "suite_backend"]
+__all__ = ["REAL", "StoreLocation", "free_port", "new_location", "new_store", "suite_backend"]
+
+#: The real corpus that ships with the project (tests/data/real/README.md).
+REAL = Path(__file__).resolve().parent / "data" / "real"
 
 
 def _store_args(store: Path | str | StoreLocation | None) -> tuple[list[str], dict[str, str]]:

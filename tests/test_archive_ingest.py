@@ -12,10 +12,8 @@ from collectomics.errors import InputError
 from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore
+from helpers import REAL
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REAL
+
 ROOT = Path(__file__).resolve().parent.parent
-REAL = ROOT / "tests" / "data" / "real"
 #: the sibling folder of the development setup, named as a path or a path part
 _OUTSIDE = re.compile(r"""\.\./shared|["']shared["']""")
 

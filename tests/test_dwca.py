@@ -26,10 +26,8 @@ from collectomics.ingest.dwca import (
     normalise_encoding,
 )
 from collectomics.mapping.dwc import canonical_term
+from helpers import REAL
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
 RGBIF = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
 SIMPLE_CSV = REAL / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"

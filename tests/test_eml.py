@@ -10,10 +10,8 @@ from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
+from helpers import REAL
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
 CORPUS = Path(__file__).resolve().parent / "data" / "dwca"
 DOWNLOADS = [

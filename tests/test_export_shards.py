@@ -31,12 +31,9 @@ from collectomics.iri import Minter
 from collectomics.mapping.common import Context
 from collectomics.mapping.specimens import map_specimen
 from collectomics.store import OxigraphStore
-from helpers import run_cli
+from helpers import REAL, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 GBIF_2014 = REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip"
 

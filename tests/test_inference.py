@@ -297,7 +297,9 @@ def test_flags_refuse_when_no_inference_has_run(
     assert r.returncode == 2 and "no inference has run on any dataset" in r.stderr
     # the dataset itself reloaded after the run
     assert run_cli("infer", store=db).returncode == 0
-    r = run_cli("ingest", str(files["specimens.csv"]), "--dataset", "specimens", "--replace", store=db)
+    r = run_cli(
+        "ingest", str(files["specimens.csv"]), "--dataset", "specimens", "--replace", store=db
+    )
     assert r.returncode == 0, r.stderr
     out.unlink()
     r = run_cli("flags", "--dataset", "specimens", str(out), store=db)
@@ -336,7 +338,9 @@ def test_flags_for_all_warn_when_only_links_or_derived_graphs_changed(
     assert check_flags(store, M, "specimens") == [warning]
 
 
-def test_duplicate_sheets_in_a_number_series(tmp_path: Path, make_store: Callable[..., Store]) -> None:
+def test_duplicate_sheets_in_a_number_series(
+    tmp_path: Path, make_store: Callable[..., Store]
+) -> None:
     """Duplicate sheets (one collector, one number, several dated sheets) are ordinary members of
     a series: nearest dated numbers below and above, never a comparison of specimens."""
     path = tmp_path / "duplicates.csv"

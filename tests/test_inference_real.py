@@ -13,9 +13,9 @@ from collectomics.inference import export_flags, infer, inferences_graph, last_r
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, Store
+from helpers import REAL
 
 # the real corpus (tests/data/real/README.md)
-REAL = Path(__file__).resolve().parent / "data" / "real"
 ARCHIVES = (
     "rgbif-gbif-downloads/0000066-140928181241064.zip",
     "rgbif-gbif-downloads/0009886-250127130748423.zip",

@@ -12,11 +12,9 @@ from collectomics.ingest import DatasetSpec, ingest_dataset, ingest_files
 from collectomics.iri import Minter
 from collectomics.model import IRI
 from collectomics.store import OxigraphStore
+from helpers import REAL
 
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 
 
 def _count(store: OxigraphStore, sparql: str) -> int:

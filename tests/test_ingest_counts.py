@@ -12,10 +12,8 @@ import pytest
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, count_statements
+from helpers import REAL
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 FIX = Path(__file__).resolve().parent / "data" / "ingest"
 
 

@@ -26,6 +26,7 @@ from collectomics.mapping.names import read_agents, read_name
 from collectomics.mapping.specimens import map_specimen
 from collectomics.model import IRI, nquad
 from collectomics.vocab import COL, FOAF, PROV, RDF, RDFS, ROLE
+from helpers import REAL
 
 HERE = Path(__file__).resolve().parent / "data" / "names"
 IRI_SPECIMEN = IRI("https://w3id.org/collectomics/specimen/x")
@@ -265,8 +266,6 @@ def test_every_string_keeps_its_agents_roles_and_order_when_mapped(ntriples: boo
 
 
 # --- unknown agents in the ingest, publisher links kept -------------------------------------
-
-REAL = Path(__file__).resolve().parent / "data" / "real"
 
 
 def test_the_ingest_report_counts_unknown_agents_alike_in_both_writers(tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ from collectomics.mapping.specimens import _LICENCES
 from collectomics.store import Store
 
 DATA = Path(__file__).resolve().parent / "data"
-REAL = DATA / "real"  # the real corpus (tests/data/real/README.md)
 ARCHIVES = [
     "real/rgbif-gbif-downloads/0000066-140928181241064.zip",
     "real/rgbif-gbif-downloads/0009886-250127130748423.zip",

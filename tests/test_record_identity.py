@@ -30,8 +30,8 @@ from collectomics.pages import Pages
 from collectomics.stats import dataset_records
 from collectomics.store import OxigraphStore
 from collectomics.web import create_app
+from helpers import REAL
 
-REAL = Path(__file__).resolve().parent / "data" / "real"
 QUIRKS = Path(__file__).resolve().parent / "data" / "dwca"
 FINCH = REAL / "finch-gbif-download-2015" / "0000154-150116162929234.zip"
 COLUMNS = [

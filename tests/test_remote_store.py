@@ -26,12 +26,9 @@ from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, Literal
 from collectomics.remote import RemoteStore, bind
 from collectomics.store import open_store
-from helpers import free_port, run_cli
+from helpers import REAL, free_port, run_cli
 from remote_servers import VIRTUOSO_MAX_ROWS, Server
 
-REAL = (
-    Path(__file__).resolve().parent / "data" / "real"
-)  # the real corpus (tests/data/real/README.md)
 ARCHIVE = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
 CANNED = ("query", "specimens-by-country", "--param", "country=US")
 BY_COUNTRY = (

@@ -23,10 +23,10 @@ import pytest
 from collectomics.ingest import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.store import CATALOG, OxigraphStore, is_internal_graph
+from helpers import REAL
 
 pytestmark = pytest.mark.embedded_only("the embedded store's own layout on disk")
 
-REAL = Path(__file__).resolve().parent / "data" / "real"
 ARCHIVES = {
     "rgbif-2014": REAL / "rgbif-gbif-downloads/0000066-140928181241064.zip",
     "finch-2015": REAL / "finch-gbif-download-2015/0000154-150116162929234.zip",
