@@ -129,7 +129,7 @@ def test_csv_ingest_counts_add_up_on_any_bytes(
 # Small limits, so that any bytes can pass them: a line, a quoted record, a run of blank lines
 SMALL_LIMITS = st.builds(
     ReadLimits,
-    max_line_bytes=st.integers(1, 40),
+    max_line_bytes=st.integers(26, 60),  # the header line is 25 bytes: reach the data
     max_field_bytes=st.integers(1, 40),
     max_blank_lines=st.integers(0, 3),
     max_problems_per_file=st.integers(0, 3),
@@ -138,7 +138,7 @@ SMALL_LIMITS = st.builds(
 
 @SETTINGS
 @given(DELIMITED, SMALL_LIMITS)
-@example(b"A1,Smith\n" + b"x" * 50 + b"\n", ReadLimits(max_line_bytes=20))
+@example(b"A1,Smith\n" + b"x" * 50 + b"\n", ReadLimits(max_line_bytes=30))
 @example(b'A1,"open\n' + b"x\n" * 30, ReadLimits(max_field_bytes=10))
 @example(b"\n\n\n\nA1,Smith\n", ReadLimits(max_blank_lines=2))
 def test_any_bytes_under_small_limits_give_rows_or_an_input_error(
@@ -158,6 +158,50 @@ def test_any_bytes_under_small_limits_give_rows_or_an_input_error(
                 _read_all(archive)
         except InputError as exc:
             assert exc.file and exc.row is not None and exc.row >= 1, exc
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "setting", "row"),
+    [
+        (b"A1,Smith\n" + b"x" * 50 + b"\n", ReadLimits(max_line_bytes=30), "max_line_bytes", 3),
+        (b"\n\n\n\nA1,Smith\n", ReadLimits(max_blank_lines=2), "max_blank_lines", 4),
+    ],
+)
+def test_each_small_limit_stops_the_file_at_its_row(
+    data: bytes, limits: ReadLimits, setting: str, row: int
+) -> None:
+    """The examples above, asserted: both readers stop with one InputError naming the setting
+    and the row where the bound was passed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "specimens.csv"
+        path.write_bytes(b"catalogNumber,recordedBy\n" + data)
+        with pytest.raises(InputError, match=setting) as raised:
+            list(read_rows(path, limits))
+        assert raised.value.row == row
+        with (
+            pytest.raises(InputError, match=setting) as raised,
+            Archive.open(path, limits=limits) as a,
+        ):
+            _read_all(a)
+        assert raised.value.row == row
+
+
+def test_a_quote_past_max_field_bytes_is_one_rejected_record() -> None:
+    """A quoted field that never closes within max_field_bytes: the CSV reader stops the file
+    at its row; the archive reader rejects that record and reads on, the row before it kept
+    (a header longer than the bound no longer made the first data row the header)."""
+    limits = ReadLimits(max_field_bytes=10)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "specimens.csv"
+        path.write_bytes(b'catalogNumber,recordedBy\nA1,ok\nA2,"open\n' + b"x\n" * 30)
+        with pytest.raises(InputError, match="max_field_bytes") as raised:
+            list(read_rows(path, limits))
+        assert raised.value.row == 3
+        with Archive.open(path, limits=limits) as archive:
+            rows = list(archive.rows(archive.core))
+        errors = [r.line for r in rows if isinstance(r, RowError)]
+        kept = [r.line for r in rows if not isinstance(r, RowError)]
+        assert 3 in errors and kept[0] == 2
 
 
 # -- the Darwin Core Archive reader ----------------------------------------------------------------

@@ -865,6 +865,8 @@ class _FileReader:
         blank = 0
         for start, end, fields in self.records():
             if isinstance(fields, str):
+                if headers_left > 0:  # a header line that cannot be read is still the header:
+                    headers_left -= 1  # the record after it is data
                 yield RowError(start, fields, self.name)
                 continue
             if headers_left > 0:
