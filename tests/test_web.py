@@ -244,16 +244,36 @@ def test_service_description_and_void(client: FlaskClient, loaded_store: Store) 
     assert sum(triples) == loaded_store.count()
 
 
-def test_the_catalog_stays_hidden(client: FlaskClient) -> None:
-    q = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
-    for param in ("default-graph-uri", "named-graph-uri"):
-        query = (
-            q
-            if param == "default-graph-uri"
-            else "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"
-        )
-        r = client.get("/sparql", query_string={"query": query, param: "urn:collectomics:catalog"})
-        assert _n(r) == 0
+def test_the_catalog_stays_hidden(client: FlaskClient, loaded_store: Store) -> None:
+    """The catalog's graphs (the graph ``urn:collectomics:catalog`` on a remote store, the empty
+    marker graphs ``urn:collectomics:current/...`` on the embedded one) are never listed by
+    ``GRAPH ?g`` nor read when a client names them as default or named graphs."""
+    from collectomics.endpoint import NO_GRAPH
+    from collectomics.remote import EMPTY
+    from collectomics.store import CATALOG, OxigraphStore, is_internal_graph
+
+    internal = [CATALOG]
+    if isinstance(loaded_store, OxigraphStore):
+        internal += [
+            g.value for g in loaded_store._store.named_graphs() if is_internal_graph(g.value)
+        ]
+        assert len(internal) > 1  # the markers exist: the test names them
+    names = "SELECT DISTINCT ?g { GRAPH ?g { } }"
+    listed = json.loads(client.get("/sparql", query_string={"query": names}).data)
+    seen = {b["g"]["value"] for b in listed["results"]["bindings"]}
+    # only the empty stand-ins the endpoint and the remote store name when a query must see
+    # nothing may show; no graph of the catalog
+    assert seen and not seen & set(internal), seen
+    assert {g for g in seen if g.startswith("urn:collectomics:")} <= {NO_GRAPH, EMPTY}, seen
+    for graph in internal:
+        r = client.get("/sparql", query_string={"query": COUNT_ALL, "default-graph-uri": graph})
+        assert _n(r) == 0, graph
+        r = client.get("/sparql", query_string={"query": names, "named-graph-uri": graph})
+        named = {b["g"]["value"] for b in json.loads(r.data)["results"]["bindings"]}
+        assert named <= {NO_GRAPH, EMPTY}, graph  # the empty stand-ins, holding nothing
+
+
+COUNT_ALL = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
 
 
 def test_a_6kb_get_works_and_limits_are_4xx(
