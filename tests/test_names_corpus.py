@@ -2,7 +2,7 @@
 
 ``tests/data/names/agent-strings.tsv`` holds every distinct agent string of the archives in
 ``tests/data/real`` (3,206; ``build_corpus.py`` writes it, and a test here checks it is fresh).
-``tests/data/names/readings.tsv`` gives, for 576 of them and for the hard cases of issue 16, the
+``tests/data/names/readings.tsv`` gives, for 596 of them and for the hard cases of issue 16, the
 reading a person makes: for each agent its family name and its given names or initials,
 ORGANISATION: and its name as written, or UNKNOWN. Its README says how it was made; docs/names.md has the figures.
 """

@@ -167,7 +167,7 @@ class IngestReport:
             f"records; {where}; {errors} errors, {warnings} warnings"
         )
         if self.unknown_agents:
-            text += f"; {self.unknown_agents} unknown agents ('Anon.', 's.coll.'...)"
+            text += f"; {self.unknown_agents} unknown agents (values that name no one)"
         if self.organisation_agents:
             text += f"; {self.organisation_agents} organisations as agents"
         if self.specimens != self.loaded and self.specimens:
