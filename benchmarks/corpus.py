@@ -31,15 +31,10 @@ from collectomics.store import OxigraphStore
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
 #: the Darwin Core data of the corpus, as `collectomics ingest` reads it
-ARCHIVES = (
-    "rgbif-gbif-downloads/0000066-140928181241064.zip",
-    "rgbif-gbif-downloads/0009886-250127130748423.zip",
-    "finch-gbif-download-2015/0000154-150116162929234.zip",
-    "pydwca-gbif-results/gbif-results.zip",
-    "dwca-io-fixtures/archive-occ.zip",
-    "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip",
-    "dwca-io-fixtures/Borza.txt",
-    "dwca-io-fixtures/csv_optional_quotes_puma.csv",
+ARCHIVES = tuple(
+    line.strip()
+    for line in (REAL / "archives.txt").read_text("utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
 )
 HEADER = (
     "| archive | rows read | specimen records | specimen nodes | repeated keys | possible duplicates | "

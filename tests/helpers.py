@@ -13,10 +13,24 @@ from typing import IO
 
 from remote_servers import StoreLocation, free_port, new_location, new_store, suite_backend
 
-__all__ = ["REAL", "StoreLocation", "free_port", "new_location", "new_store", "suite_backend"]
+__all__ = [
+    "REAL",
+    "REAL_ARCHIVES",
+    "StoreLocation",
+    "free_port",
+    "new_location",
+    "new_store",
+    "suite_backend",
+]
 
 #: The real corpus that ships with the project (tests/data/real/README.md).
 REAL = Path(__file__).resolve().parent / "data" / "real"
+#: Its Darwin Core archives and files (tests/data/real/archives.txt), in loading order.
+REAL_ARCHIVES = tuple(
+    line.strip()
+    for line in (REAL / "archives.txt").read_text("utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
 
 
 def _store_args(store: Path | str | StoreLocation | None) -> tuple[list[str], dict[str, str]]:

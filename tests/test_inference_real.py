@@ -13,18 +13,9 @@ from collectomics.inference import export_flags, infer, inferences_graph, last_r
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, Store
-from helpers import REAL
+from helpers import REAL, REAL_ARCHIVES
 
-# the real corpus (tests/data/real/README.md)
-ARCHIVES = (
-    "rgbif-gbif-downloads/0000066-140928181241064.zip",
-    "rgbif-gbif-downloads/0009886-250127130748423.zip",
-    "finch-gbif-download-2015/0000154-150116162929234.zip",
-    "pydwca-gbif-results/gbif-results.zip",
-    "dwca-io-fixtures/archive-occ.zip",
-    "dwca-io-fixtures/6632D8151686A3F8C71D4B5A5B1181A4.zip",
-    "dwca-io-fixtures/Borza.txt",
-)
+ARCHIVES = REAL_ARCHIVES  # the real corpus (tests/data/real/archives.txt)
 PREFIXES = """PREFIX col: <https://w3id.org/collectomics/ontology#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
