@@ -309,20 +309,26 @@ class Settings:
         return new
 
 
+def default(name: str) -> Any:
+    """The default value of the setting ``name`` (one place for it: ReadLimits and the query
+    limits take theirs from here)."""
+    return _BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class ReadLimits:
     """The bounds every reader of ``ingest`` enforces (see the ``max_*`` settings): what one
     input may cost in memory and time. The defaults are the settings' defaults."""
 
-    max_line_bytes: int = 4194304
-    max_field_bytes: int = 4194304
-    max_blank_lines: int = 100000
-    max_problems_per_file: int = 1000
-    max_member_bytes: int = 17179869184
-    max_compression_ratio: int = 100
-    max_unpaired_rows: int = 50000
-    max_xml_bytes: int = 16777216
-    max_json_bytes: int = 67108864
+    max_line_bytes: int = default("max_line_bytes")
+    max_field_bytes: int = default("max_field_bytes")
+    max_blank_lines: int = default("max_blank_lines")
+    max_problems_per_file: int = default("max_problems_per_file")
+    max_member_bytes: int = default("max_member_bytes")
+    max_compression_ratio: int = default("max_compression_ratio")
+    max_unpaired_rows: int = default("max_unpaired_rows")
+    max_xml_bytes: int = default("max_xml_bytes")
+    max_json_bytes: int = default("max_json_bytes")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReadLimits:

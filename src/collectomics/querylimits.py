@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from collectomics.config import default
 from collectomics.errors import QueryError
 
 #: Defaults of the ``max_query_depth`` and ``max_query_patterns`` settings (config.py).
-MAX_DEPTH = 64
-MAX_PATTERNS = 200
+MAX_DEPTH: int = default("max_query_depth")
+MAX_PATTERNS: int = default("max_query_patterns")
 
 _TOKEN = re.compile(
     r"""(?P<skip>\#[^\n]*
