@@ -23,6 +23,7 @@ DERIVED_GRAPHS = {
     "duplicates": "the possible duplicates between datasets",
     "inferences": "the inferences",
     "links": "the identity links",
+    "identity": "the resolved identities",
 }
 DERIVED_PREFIX = "itinerary-"
 

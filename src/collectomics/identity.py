@@ -1,0 +1,343 @@
+"""Which nodes are the same person: the one identity rule, computed once and materialised.
+
+The graph has three kinds of node for a person: a **person** node (``foaf:Person``, from a
+people table), the **name-string agents** minted from what records say (``col:NameStringAgent``,
+``foaf:Organization`` and other ``prov:Agent`` nodes), and the **outside IRIs** (Wikidata, ORCID,
+VIAF, IPNI...) that a people table or a publisher asserted (``schema:sameAs``, an accepted
+``col:IdentityMatch``, or an IRI given directly as ``dwciri:recordedBy`` / ``identifiedBy``).
+
+The rule (:func:`compute`), over the identity links, that is every ``schema:sameAs`` and every
+``col:IdentityMatch`` whose ``col:matchStatus`` is ``status:accepted`` (rejected and proposed
+matches join nothing):
+
+1. A person, and every outside IRI it carries, are one identity. Two person nodes that carry
+   the same outside IRI are one identity (the authority says they are one person).
+2. An agent or outside IRI linked to exactly one such identity joins it, together with every
+   other outside IRI it carries; an agent whose publisher asserted one of those IRIs joins it
+   too. An agent whose links reach two or more identities that hold people is **ambiguous**:
+   it stays itself and the conflict is recorded (``col:identityConflict``).
+3. Agents and outside IRIs linked to each other but to no person form one identity of their
+   own (a name string and the ORCID its publisher gave).
+4. A name-string agent with no link counts as itself.
+
+No link ever merges two identities that each hold a person, except through an outside IRI both
+carry (rule 1). Each identity has one **canonical** node, the node pages, counts and networks
+show: its person node (the first in IRI order, local IRIs first, when rule 1 joined several);
+else a local agent (IRI order); else an outside IRI (Wikidata first, then ORCID, then IRI order).
+
+:func:`materialise` writes the answer into ``{base}graph/identity``: one triple
+``?node col:resolvesTo ?canonical`` for every agent, person and outside IRI that plays a role
+or carries a link (the canonical node resolves to itself), so that SPARQL reaches a person from
+a record in one hop (``?s dwciri:recordedBy ?a . ?a col:resolvesTo ?person``); and a
+``col:IdentityResolution`` node with the physical version of each graph it read, so that
+:func:`fresh` tells when a load or a review made it stale. :func:`refresh` rewrites it when it
+is. :func:`load` reads the materialised answer (cheap) or computes it when stale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from collectomics.iri import Minter
+from collectomics.model import IRI, Literal, nquad
+from collectomics.store import Store
+from collectomics.vocab import COL, DCTERMS, PREFIXES, RDF
+
+IDENTITY_GRAPH = "identity"
+_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
+_WIKIDATA = ("http://www.wikidata.org/entity/", "https://www.wikidata.org/entity/")
+_ORCID = ("https://orcid.org/", "http://orcid.org/")
+
+_PERSONS = "SELECT DISTINCT ?p WHERE { ?p a foaf:Person }"
+_AGENTS = """SELECT DISTINCT ?a WHERE {
+  { ?a a prov:Agent } UNION { ?a a foaf:Agent } UNION { ?a a foaf:Organization }
+  UNION { ?s dwciri:recordedBy ?a } UNION { ?s dwciri:identifiedBy ?a }
+  UNION { ?r prov:agent ?a }
+  FILTER(isIRI(?a))
+  FILTER NOT EXISTS { ?a a col:UnknownAgent }
+}"""
+_SAME = "SELECT ?x ?t WHERE { ?x schema:sameAs ?t FILTER(isIRI(?x) && isIRI(?t)) }"
+_ACCEPTED = """SELECT ?a ?t WHERE {
+  ?m a col:IdentityMatch ; owl:annotatedSource ?a ; owl:annotatedTarget ?t ;
+     col:matchStatus status:accepted .
+  FILTER(isIRI(?a) && isIRI(?t))
+}"""
+
+
+def identity_graph(minter: Minter) -> IRI:
+    """The named graph that holds the materialised identities."""
+    return minter.graph(IDENTITY_GRAPH)
+
+
+def _table(
+    store: Store, sparql: str, graphs: Sequence[str] | None, params: object = None
+) -> Iterator[list[str]]:
+    result = store.query(
+        _PROLOGUE + sparql,
+        params=params,
+        default_graph_union=graphs is None,
+        default_graphs=list(graphs) if graphs is not None else None,
+    )
+    yield from result.table()
+
+
+def source_graphs(store: Store, minter: Minter) -> list[str]:
+    """The graphs identities are computed from: the datasets and the identity links."""
+    return [g for g in store.graphs() if minter.is_source(g)]
+
+
+@dataclass
+class Identity:
+    """The answer of the rule: each node's canonical node, and the conflicts it left."""
+
+    canonical: dict[str, str] = field(default_factory=dict)
+    persons: set[str] = field(default_factory=set)
+    #: ambiguous agent -> the canonical nodes of the identities its links reach
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
+    _members: dict[str, set[str]] | None = None
+
+    def resolve(self, node: str) -> str:
+        """The canonical node of ``node``'s identity (``node`` itself when it has none)."""
+        return self.canonical.get(node, node)
+
+    def members(self, node: str) -> set[str]:
+        """Every node of ``node``'s identity, the canonical one included."""
+        if self._members is None:
+            groups: dict[str, set[str]] = defaultdict(set)
+            for n, c in self.canonical.items():
+                if n != c:
+                    groups[c].add(n)
+            self._members = dict(groups)
+        c = self.resolve(node)
+        return {c} | self._members.get(c, set())
+
+    def is_person(self, node: str) -> bool:
+        """True when ``node``'s identity holds a person node."""
+        return self.resolve(node) in self.persons
+
+    def groups(self) -> dict[str, set[str]]:
+        """Canonical node -> members, for identities of more than one node."""
+        self.members("")  # builds the index
+        assert self._members is not None
+        return {c: {c} | m for c, m in self._members.items()}
+
+
+class _Union:
+    """Union-find whose unions never join two sets that each hold a person."""
+
+    def __init__(self, persons: set[str]) -> None:
+        self.parent: dict[str, str] = {}
+        self.people: dict[str, int] = {}
+        self.persons = persons
+
+    def find(self, x: str) -> str:
+        parent = self.parent
+        if x not in parent:
+            parent[x] = x
+            self.people[x] = 1 if x in self.persons else 0
+            return x
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: str, b: str, *, persons_may_merge: bool = False) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        if self.people[ra] and self.people[rb] and not persons_may_merge:
+            return False
+        if ra > rb:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        self.people[ra] += self.people[rb]
+        return True
+
+
+def _outside(node: str, base: str) -> bool:
+    return not node.startswith(base)
+
+
+def _rank(node: str, persons: set[str], base: str) -> tuple[int, str]:
+    """Sort key of a canonical node: persons, then local agents, then Wikidata, ORCID, others."""
+    if node in persons:
+        return (0 if node.startswith(base) else 1, node)
+    if node.startswith(base):
+        return (2, node)
+    if node.startswith(_WIKIDATA):
+        return (3, node)
+    if node.startswith(_ORCID):
+        return (4, node)
+    return (5, node)
+
+
+def resolve_links(
+    persons: set[str],
+    links: Iterable[tuple[str, str]],
+    nodes: Iterable[str] = (),
+    *,
+    base: str,
+) -> Identity:
+    """The rule of the module docstring, on plain data: ``persons``, the identity ``links``
+    (source, target) and the other ``nodes`` that must resolve (each to itself at least)."""
+    pairs = sorted({(a, b) for a, b in links if a != b})
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for a, b in pairs:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    uf = _Union(persons)
+    # 1. persons and the outside IRIs they carry; persons sharing an outside IRI are one
+    for p in sorted(persons):
+        uf.find(p)
+        for t in sorted(neighbours.get(p, ())):
+            if t not in persons and _outside(t, base):
+                uf.union(p, t, persons_may_merge=True)
+    # 2. every other node: the person identities its own links reach
+    conflicts: dict[str, list[str]] = {}
+    rest = sorted(n for n in neighbours if n not in persons)
+    ambiguous: set[str] = set()
+    for n in rest:
+        reached = {
+            uf.find(t)
+            for t in neighbours[n]
+            if t in persons or (t in uf.parent and uf.people[uf.find(t)])
+        }
+        if n in uf.parent and uf.people[uf.find(n)]:
+            reached.add(uf.find(n))
+        if len(reached) > 1:
+            ambiguous.add(n)
+            conflicts[n] = sorted(reached)
+    # 2a. join nodes to the one person identity they reach, then 3. the rest among themselves;
+    # an ambiguous node joins nothing, and a union that would join two people is refused
+    for n in rest:
+        if n in ambiguous:
+            continue
+        for t in sorted(neighbours[n], key=lambda t: (t not in persons, t)):
+            if t in ambiguous:
+                continue
+            if not uf.union(n, t) and n not in conflicts:
+                conflicts[n] = sorted({uf.find(n), uf.find(t)})
+    for n in nodes:
+        uf.find(n)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for n in list(uf.parent):
+        groups[uf.find(n)].append(n)
+    canonical: dict[str, str] = {}
+    for members in groups.values():
+        head = min(members, key=lambda m: _rank(m, persons, base))
+        for m in members:
+            canonical[m] = head
+    for n in ambiguous:
+        canonical[n] = n
+    for n, reached in conflicts.items():
+        conflicts[n] = sorted({canonical.get(r, r) for r in reached})
+    return Identity(canonical=canonical, persons=set(persons), conflicts=conflicts)
+
+
+def compute(store: Store, minter: Minter, graphs: Sequence[str] | None = None) -> Identity:
+    """The identities of the nodes in ``graphs`` (default: :func:`source_graphs`)."""
+    graphs = source_graphs(store, minter) if graphs is None else list(graphs)
+    persons = {r[0] for r in _table(store, _PERSONS, graphs)}
+    links = [(a, t) for a, t in _table(store, _SAME, graphs)]
+    links += [(a, t) for a, t in _table(store, _ACCEPTED, graphs)]
+    agents = [r[0] for r in _table(store, _AGENTS, graphs)]
+    return resolve_links(persons, links, agents, base=minter.base)
+
+
+# ------------------------------------------------------------------ materialised
+
+
+def _stamp(store: Store, minter: Minter) -> list[str]:
+    return sorted(
+        f"{g} {store.physical_graph(g)}"
+        for g in source_graphs(store, minter)
+        if store.physical_graph(g)
+    )
+
+
+def fresh(store: Store, minter: Minter) -> bool:
+    """True when the identity graph exists and was computed from the graphs as they are now."""
+    graph = identity_graph(minter)
+    if graph not in store.graphs():
+        return False
+    rows = _table(
+        store, "SELECT ?v WHERE { ?m a col:IdentityResolution ; col:basedOn ?v }", [graph]
+    )
+    return sorted(r[0] for r in rows) == _stamp(store, minter)
+
+
+@dataclass
+class IdentityReport:
+    """What :func:`materialise` wrote."""
+
+    graph: str
+    nodes: int = 0
+    identities: int = 0
+    merged: int = 0  # identities of more than one node
+    persons: int = 0
+    conflicts: int = 0
+    triples: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.nodes} agents, people and identifiers resolved to {self.identities} "
+            f"identities ({self.merged} joining several nodes, {self.persons} holding a person); "
+            f"{self.conflicts} ambiguous agents left as themselves; "
+            f"{self.triples} triples in <{self.graph}>"
+        )
+
+
+def materialise(store: Store, minter: Minter, identity: Identity | None = None) -> IdentityReport:
+    """Replace the identity graph with the answer of :func:`compute` (or ``identity``)."""
+    graph = identity_graph(minter)
+    stamp_values = _stamp(store, minter)
+    ident = identity if identity is not None else compute(store, minter)
+    report = IdentityReport(str(graph), nodes=len(ident.canonical))
+    resolves = COL.resolvesTo
+    lines: list[str] = []
+    for node, head in sorted(ident.canonical.items()):
+        lines.append(nquad((IRI(node), resolves, IRI(head), None)))
+    for node, reached in sorted(ident.conflicts.items()):
+        for other in reached:
+            lines.append(nquad((IRI(node), COL.identityConflict, IRI(other), None)))
+    heads = set(ident.canonical.values())
+    report.identities = len(heads)
+    report.persons = sum(1 for h in heads if h in ident.persons)
+    report.merged = len(ident.groups())
+    report.conflicts = len(ident.conflicts)
+    run = minter.mint("identity", "resolution")
+    lines.append(nquad((run, RDF.type, COL.IdentityResolution, None)))
+    lines.append(nquad((run, DCTERMS.identifier, Literal(uuid.uuid4().hex), None)))
+    for v in stamp_values:
+        lines.append(nquad((run, COL.basedOn, Literal(v), None)))
+    report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
+    return report
+
+
+def refresh(store: Store, minter: Minter) -> IdentityReport | None:
+    """Rewrite the identity graph when it is stale; None when it was fresh."""
+    if fresh(store, minter):
+        return None
+    return materialise(store, minter)
+
+
+def load(store: Store, minter: Minter) -> Identity:
+    """The identities as materialised when fresh (one read), else computed from the data."""
+    if not fresh(store, minter):
+        return compute(store, minter)
+    graph = identity_graph(minter)
+    canonical = {
+        n: c for n, c in _table(store, "SELECT ?n ?c WHERE { ?n col:resolvesTo ?c }", [graph])
+    }
+    conflicts: dict[str, list[str]] = defaultdict(list)
+    for n, c in _table(store, "SELECT ?n ?c WHERE { ?n col:identityConflict ?c }", [graph]):
+        conflicts[n].append(c)
+    persons = {
+        r[0] for r in _table(store, _PERSONS, source_graphs(store, minter)) if r[0] in canonical
+    }
+    return Identity(canonical=canonical, persons=persons, conflicts=dict(conflicts))
