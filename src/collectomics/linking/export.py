@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from collectomics.iri import Minter
+from collectomics.linking.matcher import IDENTIFIER_PROPERTIES as PROPERTY_NAMES
 from collectomics.linking.service import ORCID, PREFIXES, WIKIDATA, MatchRecord, read_matches
 from collectomics.store import Store
 
@@ -162,15 +163,25 @@ def quickstatements(
             by_agent[m.agent].append(m)
     # (qid, prop) -> value -> (the identifier's match, machine-decided?)
     wanted: dict[tuple[str, str], dict[str, tuple[MatchRecord, bool]]] = defaultdict(dict)
+    # (qid, prop) known to have another value: the matcher saw it when it compared identifiers
+    seen_other: set[tuple[str, str]] = set()
     out = Statements()
     for _agent, matches in sorted(by_agent.items()):
         for item in (m for m in matches if m.target.startswith(WIKIDATA)):
             qid = item.target[len(WIKIDATA) :]
+            conflict = item.conflict
             for other in matches:
                 for ns, prop in IDENTIFIER_PROPERTIES.items():
                     if not other.target.startswith(ns):
                         continue
                     value = other.target[len(ns) :].strip("/")
+                    if item.justification == "MappingChaining" and f"<{other.target}>" in (
+                        item.comment
+                    ):
+                        out.left_out.append(f"{qid} {prop} {value}: the item was found by it")
+                        continue
+                    if conflict and PROPERTY_NAMES[prop] in conflict:
+                        seen_other.add((qid, prop))
                     machine = not {item.decided_by, other.decided_by} <= ASSERTED
                     if machine and not include_machine:
                         out.left_out.append(
@@ -188,11 +199,13 @@ def quickstatements(
             out.left_out.append(f"{qid} {prop} {v}: the item already has it")
         if not fresh:
             continue
-        if prop in SINGLE_VALUE and (has or len(fresh) > 1):
+        if prop in SINGLE_VALUE and (has or len(fresh) > 1 or (qid, prop) in seen_other):
             why = (
                 f"the item already has {', '.join(sorted(has))}"
                 if has
                 else f"{len(fresh)} different values for one item"
+                if len(fresh) > 1
+                else "the item has another value (the matcher saw it)"
             )
             for v in sorted(fresh):
                 out.left_out.append(f"{qid} {prop} {v}: single-value property, {why}")

@@ -571,10 +571,11 @@ def _chain(
 def _keep(ranked: list[Scored]) -> list[Scored]:
     out = [s for s in ranked if s.status != "rejected"][:KEEP]
     room = KEEP - len(out)
-    out += [s for s in ranked if s.status == "rejected" and s.feature("family").value >= 0.8][
-        : max(room, 0)
-    ]
-    return out
+    vetoed = [s for s in ranked if s.status == "rejected" and s.feature("family").value >= 0.8]
+    # a conflict with the publisher's identifier first (a reviewer must see it), then the
+    # namesakes whose given names fit (vetoed by dates), then the rest
+    vetoed.sort(key=lambda s: (s.feature("identifier").value != 0.0, -s.feature("given").value))
+    return out + vetoed[: max(room, 0)]
 
 
 def _record(minter: Minter, agent: AgentEvidence, s: Scored, me: str, at: str) -> MatchRecord:
