@@ -99,6 +99,26 @@ def test_someone_elses_identifier_is_a_conflict_not_an_accept(
     assert any(c["conflict"] for c in entry["candidates"])
 
 
+def test_viaf_and_ipni_identifiers_resolve_through_their_properties(env: dict[str, str]) -> None:
+    """Hans Oehme's VIAF cluster (cited in his IPNI record) resolves to his item through P214,
+    Alicia Marques Torres's IPNI id through P586: in the client and in the stand-in."""
+    from collectomics.linking.service import ServiceSource
+    from collectomics.linking.session import HttpClient
+    from collectomics.linking.wikidata import WikidataClient
+
+    http = HttpClient(rate=0)
+    client = WikidataClient(
+        http, env["COLLECTOMICS_WIKIDATA_API_URL"], env["COLLECTOMICS_WIKIDATA_SPARQL_URL"]
+    )
+    try:
+        assert client.resolve("http://viaf.org/viaf/170367321") == ["Q1576521"]
+        assert client.resolve("https://www.ipni.org/a/20045244-1") == ["Q106889509"]
+        (oehme,) = ServiceSource(client).resolve("http://viaf.org/viaf/170367321")
+        assert oehme.identifiers["P214"] == {"170367321"} and "Oehme" in oehme.label
+    finally:
+        http.close()
+
+
 def test_who_decided_is_one_sparql_pattern(linked: StoreLocation) -> None:
     """col:decidedBy "person" | "publisher" | "matcher" on every match node, wherever it is."""
     with linked.open() as s:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from collectomics.linking.matcher import (
     AgentEvidence,
     Candidate,
+    FuzzyDate,
     Scored,
     agreements,
     identifier_property,
@@ -86,8 +88,17 @@ def test_an_open_life_ends_with_a_plausible_working_life(people: dict[str, Candi
     assert s.status == "rejected" and "after a plausible working life" in s.veto
     (ok,) = rank(_agent("A. Moore", 1950), [moore])
     assert _by(ok)["dates"] == 1.0 and "assumed 10-90" in ok.feature("dates").note
-    # the date's precision widens the life: born in the 1880s (precision 8) still works in 1976
-    assert identifier_property("http://viaf.org/viaf/170367321") == ("P214", "170367321")
+    # each date's precision widens the life: born in the 1880s (precision 8), 1880-1889, works
+    # until 1979 at most; 1984 is within the tolerance, 1985 beyond it
+    decade = replace(moore, birth=FuzzyDate(1880, 8))
+    assert _by(rank(_agent("A. Moore", 1979), [decade])[0])["dates"] == 1.0
+    assert _by(rank(_agent("A. Moore", 1984), [decade])[0])["dates"] == 0.6
+    assert rank(_agent("A. Moore", 1985), [decade])[0].status == "rejected"
+    # only a death known: working from the age of 10 of someone who died at 90 at most
+    ardoino = people["256-1"]
+    dead_only = replace(ardoino, birth=None)
+    assert rank(_agent("H. Ardoino", 1788), [dead_only])[0].status == "rejected"
+    assert _by(rank(_agent("H. Ardoino", 1794), [dead_only])[0])["dates"] == 1.0
 
 
 def test_rule_b_needs_an_agreement_beyond_the_name(people: dict[str, Candidate]) -> None:
@@ -150,6 +161,24 @@ def test_a_differing_publisher_identifier_vetoes_a_shared_one_confirms(
     ipni = _agent("B.B. Klitgaard", 1995, identifiers={"P586": {"20030899-1"}})
     (k,) = rank(ipni, [people["36375-1"]])
     assert k.status == "rejected" and "IPNI author ID 20030899-1" in k.veto
+
+
+def test_identifiers_a_publisher_writes_name_their_property() -> None:
+    """As mapping.agentids normalises them; Bionomia pages name a Wikidata item or an ORCID."""
+    assert identifier_property("http://viaf.org/viaf/170367321") == ("P214", "170367321")
+    assert identifier_property("https://orcid.org/0000-0003-1863-6309") == (
+        "P496",
+        "0000-0003-1863-6309",
+    )
+    assert identifier_property("https://www.ipni.org/a/20047173-1") == ("P586", "20047173-1")
+    assert identifier_property("https://www.biodiversitylibrary.org/creator/8139") == (
+        "P4081",
+        "8139",
+    )
+    harvard = "https://kiki.huh.harvard.edu/databases/botanist_search.php?mode=details&id=44081"
+    assert identifier_property(harvard) == ("P6264", "44081")
+    assert identifier_property("https://bionomia.net/Q60323010") == ("item", "Q60323010")
+    assert identifier_property("https://example.org/people/1") is None
 
 
 def test_ipni_bracketed_usual_names_are_aliases() -> None:
