@@ -132,6 +132,19 @@ def test_who_decided_is_one_sparql_pattern(linked: StoreLocation) -> None:
         counts = {r["who"].value if "who" in r else None: int(r["n"].value) for r in rows}  # type: ignore[union-attr]
     # the publisher's two ORCIDs (dataset graph) and the chained item; the matcher's Klitgaard
     assert counts == {"publisher": 3, "matcher": 1}, counts
+    # the canned query shows it too
+    r = run_cli(
+        "query", "matches-to-review", "--param", "status=accepted", "--format", "csv",
+        store=linked,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(r.stdout.splitlines()))
+    assert sorted(row["decidedBy"] for row in rows) == [
+        "matcher",
+        "publisher",
+        "publisher",
+        "publisher",
+    ]
 
 
 def test_exports_carry_only_what_a_person_or_the_publisher_decided(
