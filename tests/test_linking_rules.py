@@ -179,6 +179,15 @@ def test_identifiers_a_publisher_writes_name_their_property() -> None:
     assert identifier_property(harvard) == ("P6264", "44081")
     assert identifier_property("https://bionomia.net/Q60323010") == ("item", "Q60323010")
     assert identifier_property("https://example.org/people/1") is None
+    # the forms herbaria publish (BGBM, Meise): IPNI's old author pages, ISNI
+    old = "http://www.ipni.org/ipni/idAuthorSearch.do?id=36543-1"
+    assert identifier_property(old) == ("P586", "36543-1")
+    assert identifier_property("https://isni.org/isni/0000000394023651") == (
+        "P213",
+        "0000000394023651",
+    )
+    uuid = "http://purl.oclc.org/net/edu.harvard.huh/guid/uuid/472c372a-772d-4fcf-990e-5fd272017bce"
+    assert identifier_property(uuid) is None
 
 
 def test_ipni_bracketed_usual_names_are_aliases() -> None:

@@ -71,6 +71,7 @@ IDENTIFIER_PROPERTIES = {
     "P6264": "Harvard Index of Botanists ID",
     "P6944": "Bionomia ID",
     "P4081": "BHL creator ID",
+    "P213": "ISNI",
 }
 #: basisOfRecord values (folded: no case, no '_') for which rule (b) is off.
 OBSERVATIONS = frozenset({"humanobservation", "machineobservation", "observation"})
@@ -187,6 +188,9 @@ def name_variants(
 _IDENTIFIER_IRIS = [
     (re.compile(r"^https://orcid\.org/(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$"), "P496"),
     (re.compile(r"^https://www\.ipni\.org/a/(\d+-\d)$"), "P586"),
+    # as herbaria publish them: http://www.ipni.org/ipni/idAuthorSearch.do?id=36543-1
+    (re.compile(r"^https?://(?:www\.)?ipni\.org/ipni/idAuthorSearch\.do\?id=(\d+-\d)$"), "P586"),
+    (re.compile(r"^https://isni\.org/isni/(\d{15}[\dX])$"), "P213"),
     (re.compile(r"^http://viaf\.org/viaf/(\d+)$"), "P214"),
     (re.compile(r"^https://www\.biodiversitylibrary\.org/creator/(\d+)$"), "P4081"),
     (
@@ -200,9 +204,10 @@ _IDENTIFIER_IRIS = [
 
 
 def identifier_property(iri: str) -> tuple[str, str] | None:
-    """(Wikidata property, value) for an identifier IRI a publisher gave: ORCID P496, IPNI P586,
-    VIAF P214, BHL creator P4081, Harvard botanist P6264; ("item", QID) for a Wikidata item (or
-    a Bionomia page named by one); None for anything else."""
+    """(Wikidata property, value) for an identifier IRI a publisher gave: ORCID P496, IPNI P586
+    (also IPNI's old ``idAuthorSearch.do?id=`` pages), VIAF P214, ISNI P213, BHL creator P4081,
+    Harvard botanist P6264 (its numeric id; its UUID PURLs have no Wikidata property); ("item",
+    QID) for a Wikidata item (or a Bionomia page named by one); None for anything else."""
     for pattern, prop in _IDENTIFIER_IRIS:
         m = pattern.match(iri.strip())
         if m:
