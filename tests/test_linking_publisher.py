@@ -220,3 +220,47 @@ def test_unknown_agents_are_never_candidates(
     assert int(next(iter(unknown))["n"].value) > 0  # type: ignore[union-attr]
     agents = gather_agents(store, minter)
     assert agents and not [a.name for a in agents.values() if is_unknown_agent(a.name)]
+
+
+def test_observers_are_not_accepted_on_the_name_alone(
+    tmp_path: Path, env: dict[str, str], make_store: Callable[..., Store]
+) -> None:
+    """iNaturalist observers 'Jason Grant' and 'Robert Archer' (HumanObservation records of
+    plants) were accepted as the botanists J.R. Grant and R.H. Archer; as collectors of
+    preserved plant specimens, with nothing against them, they still are."""
+    from collectomics.ingest import ingest_files
+    from collectomics.linking.service import ServiceSource, link
+    from collectomics.linking.session import HttpClient
+    from collectomics.linking.wikidata import WikidataClient
+
+    header = "occurrenceID\trecordedBy\teventDate\tkingdom\tbasisOfRecord\n"
+    store, minter = make_store(), Minter()
+    for basis in ("HUMAN_OBSERVATION", "PRESERVED_SPECIMEN"):
+        path = tmp_path / f"{basis}.tsv"
+        path.write_text(
+            header
+            + f"urn:{basis}:1\tJason Grant\t2019-04-02\tPlantae\t{basis}\n"
+            + f"urn:{basis}:2\tRobert Archer\t2020-09-12\tPlantae\t{basis}\n",
+            "utf-8",
+        )
+        ingest_files(store, [path], minter=minter, dataset_id=basis.lower())
+    http = HttpClient(rate=0)
+    client = WikidataClient(
+        http, env["COLLECTOMICS_WIKIDATA_API_URL"], env["COLLECTOMICS_WIKIDATA_SPARQL_URL"]
+    )
+    try:
+        link(store, minter, ServiceSource(client))
+    finally:
+        http.close()
+    accepted = {
+        (m.agent.split("/agent/")[1].split("/")[0], m.agent_name): m
+        for m in read_matches(store, minter).values()
+        if m.status == "accepted"
+    }
+    assert set(accepted) == {
+        ("preserved_specimen", "Jason Grant"),
+        ("preserved_specimen", "Robert Archer"),
+    }, sorted(accepted)
+    grant = accepted[("preserved_specimen", "Jason Grant")]
+    assert grant.target == "http://www.wikidata.org/entity/Q5927145"
+    assert "agrees on taxa" in grant.comment and grant.decided_by == "matcher"
