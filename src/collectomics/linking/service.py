@@ -498,7 +498,9 @@ def link(
                     institutions=c.institutions | seen_at,
                 )
             )
-        taken = {(agent.iri, m.target) for m in chained} | set(human)
+        # what the publisher or a person already linked, or a chain proposed, is not redone
+        taken = {(agent.iri, t) for t in linked} | {(agent.iri, m.target) for m in chained}
+        taken |= set(human)
         ranked = [
             s
             for s in rank(agent, candidates, tolerance=tolerance)
