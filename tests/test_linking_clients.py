@@ -112,13 +112,19 @@ def test_wikidata_stand_in_speaks_the_api(services: tuple[WikidataClient, OrcidC
     assert claims["P569"][0]["mainsnak"]["datavalue"]["value"]["precision"] == 9
     c = candidate_from_entity(entity["Q18986228"])
     assert c.label == "Bente Bang Klitgaard" and c.abbreviations == ["Klitg."]
-    assert c.birth is not None and c.birth.year == 1959 and c.identifiers["P586"] == "36375-1"
+    assert c.birth is not None and c.birth.year == 1959 and c.identifiers["P586"] == {"36375-1"}
 
 
 def test_wikidata_query_service(services: tuple[WikidataClient, OrcidClient]) -> None:
     wikidata, _ = services
     assert wikidata.items_with("P586", "36375-1") == ["Q18986228"]
     assert wikidata.items_with("P586", "no-such-id") == []
+    # identifiers a publisher writes, resolved through their property (P586 here); an item IRI,
+    # or a Bionomia page named by one, is its own item; an identifier Wikidata lacks gives none
+    assert wikidata.resolve("https://www.ipni.org/a/36375-1") == ["Q18986228"]
+    assert wikidata.resolve("https://bionomia.net/Q18986228") == ["Q18986228"]
+    assert wikidata.resolve("http://viaf.org/viaf/1") == []
+    assert wikidata.resolve("https://example.org/person/1") == []
 
 
 def test_orcid_stand_in_speaks_the_api(services: tuple[WikidataClient, OrcidClient]) -> None:

@@ -160,8 +160,19 @@ def test_link_review_reingest_and_export(
     )
     patch = list(csv.DictReader(open(patch_dir / "bcn.csv", encoding="utf-8")))
     by_occ = {p["occurrenceID"]: p for p in patch}
+    # C. Blanché was accepted by a person; Cèsar Blanché (occ:1) only by the matcher: left out
     assert by_occ["urn:test:occ:3"]["recordedByID"] == top["target"]
+    assert "urn:test:occ:1" not in by_occ and "machineAccepted" not in patch[0]
+    r = run_cli(
+        "export-links", "--format", "dwc-patch", "--include-machine", str(patch_dir),
+        store=store, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0 and "with machine-accepted links" in r.stderr
+    patch = list(csv.DictReader(open(patch_dir / "bcn.csv", encoding="utf-8")))
+    by_occ = {p["occurrenceID"]: p for p in patch}
     assert by_occ["urn:test:occ:1"]["recordedByID"].startswith(top["target"] + " | ")
+    assert by_occ["urn:test:occ:1"]["machineAccepted"] == top["target"]
+    assert by_occ["urn:test:occ:3"]["machineAccepted"] == ""  # the person's decision
 
     # QuickStatements: an accepted ORCID for an agent linked to an item adds P496 with evidence
     orcid_match = (
@@ -203,7 +214,9 @@ def test_quickstatements_add_missing_identifiers_with_evidence() -> None:
         rec("https://www.ipni.org/a/36375-1"),
         rec("https://orcid.org/0000-0000-0000-0001", "rejected"),
     ]
-    lines = quickstatements(records, {"Q18986228": {"P586": {"36375-1"}}}, "2026-11-25T03:00:00Z")
+    lines = quickstatements(
+        records, {"Q18986228": {"P586": {"36375-1"}}}, "2026-11-25T03:00:00Z"
+    ).lines
     assert lines == [
         'Q18986228\tP496\t"0000-0002-8509-0556"\tS854\t"urn:agent/match/0000-0002-8509-0556"'
         "\tS813\t+2026-11-25T00:00:00Z/11"

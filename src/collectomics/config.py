@@ -276,6 +276,13 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "linking_date_tolerance",
+        5,
+        "Years a record may fall outside a candidate's life (widened by each date's precision) "
+        "before `link` vetoes the candidate.",
+        int,
+    ),
+    Setting(
         "standin_data",
         "tests/data/real",
         "Folder holding `ipni-authors-wikidata/` and `rorcid-orcid-v3/` for `stand-in`.",

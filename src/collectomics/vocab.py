@@ -112,6 +112,7 @@ class COL:
     collectingEvent = IRI("https://w3id.org/collectomics/ontology#collectingEvent")
     collectingNumberSeries = IRI("https://w3id.org/collectomics/ontology#collectingNumberSeries")
     confidence = IRI("https://w3id.org/collectomics/ontology#confidence")
+    decidedBy = IRI("https://w3id.org/collectomics/ontology#decidedBy")
     earliestDate = IRI("https://w3id.org/collectomics/ontology#earliestDate")
     evidence = IRI("https://w3id.org/collectomics/ontology#evidence")
     facet = IRI("https://w3id.org/collectomics/ontology#facet")

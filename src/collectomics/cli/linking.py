@@ -68,7 +68,13 @@ def link(obj: Context, dataset: str | None, no_orcid: bool) -> None:
     http, wikidata, orcid = _clients(obj, orcid=not no_orcid)
     try:
         with obj.open() as store:
-            report = run_link(store, obj.minter, ServiceSource(wikidata, orcid), dataset=dataset)
+            report = run_link(
+                store,
+                obj.minter,
+                ServiceSource(wikidata, orcid),
+                dataset=dataset,
+                tolerance=obj.settings.linking_date_tolerance,
+            )
             obj.refresh_facets(store)
     finally:
         http.close()
@@ -132,7 +138,9 @@ def review(
                         "description": r.description,
                         "score": r.confidence,
                         "status": r.status,
-                        "decided_by": r.attributed_to,
+                        "decided_by": r.decided_by,
+                        "attributed_to": r.attributed_to,
+                        "conflict": r.conflict,
                         "rule": r.comment,
                         "features": [
                             {"name": f.name, "value": f.value, "note": f.note} for f in r.features
@@ -149,8 +157,11 @@ def review(
         click.echo(f"{recs[0].agent_name}  <{agent}>")
         for r in recs:
             click.echo(
-                f"  [{r.status}] {r.confidence:.2f} {r.target_label} ({r.description}) <{r.target}>"
+                f"  [{r.status} by {r.decided_by}] {r.confidence:.2f} {r.target_label} "
+                f"({r.description}) <{r.target}>"
             )
+            if r.conflict:
+                click.echo(f"      CONFLICT with the publisher's identifier: {r.conflict}")
             click.echo(f"      match {r.iri}")
             for f in r.features:
                 click.echo(f"      {f.name:>12} {f.value:.2f}  {f.note}")
@@ -171,10 +182,19 @@ def review(
 @click.option(
     "--check-wikidata",
     is_flag=True,
-    help="quickstatements: leave out identifiers the items already have (asks Wikidata).",
+    help="quickstatements: leave out identifiers the items already have, and any second value "
+    "of a single-value property (asks Wikidata).",
+)
+@click.option(
+    "--include-machine",
+    is_flag=True,
+    help="quickstatements, dwc-patch: add links only the matcher accepted, each one marked "
+    "[default: only links a person or the publisher decided].",
 )
 @click.pass_obj
-def export_links(obj: Context, out: Path, fmt: str, check_wikidata: bool) -> None:
+def export_links(
+    obj: Context, out: Path, fmt: str, check_wikidata: bool, include_machine: bool
+) -> None:
     """Write the identity matches as SSSOM, QuickStatements or per-dataset Darwin Core patches."""
     from collectomics.linking import export
     from collectomics.linking.service import now
@@ -182,7 +202,9 @@ def export_links(obj: Context, out: Path, fmt: str, check_wikidata: bool) -> Non
     with obj.open(read_only=True) as store:
         records = export.all_matches(store, obj.minter)
         if fmt == "dwc-patch":
-            patches = export.dwc_patches(store, obj.minter, records)
+            patches = export.dwc_patches(
+                store, obj.minter, records, include_machine=include_machine
+            )
     if fmt == "sssom":
         with _open(out) as handle:
             n = export.write_sssom(records, obj.minter, handle)
@@ -191,21 +213,32 @@ def export_links(obj: Context, out: Path, fmt: str, check_wikidata: bool) -> Non
         existing: dict[str, dict[str, set[str]]] = {}
         if check_wikidata:
             existing = _existing(obj, records)
-        lines = export.quickstatements(records, existing, now())
+        statements = export.quickstatements(
+            records, existing, now(), include_machine=include_machine
+        )
         with _open(out) as handle:
-            handle.write("".join(line + "\n" for line in lines))
-        click.echo(f"{len(lines)} statements", err=True)
+            handle.write("".join(line + "\n" for line in statements.lines))
+        for why in statements.left_out:
+            click.echo(f"left out: {why}", err=True)
+        click.echo(
+            f"{len(statements.lines)} statements ({statements.machine} machine-accepted, marked); "
+            f"{len(statements.left_out)} left out",
+            err=True,
+        )
     else:
         out.mkdir(parents=True, exist_ok=True)
         for dataset, rows in sorted(patches.items()):
             path = out / f"{dataset.replace('/', '_')}.csv"
             with open(path, "w", encoding="utf-8", newline="") as handle:
                 export.write_patch(rows, handle)
-            click.echo(f"{path}: {len(rows)} records", err=True)
+            machine = sum(bool(r.get("machineAccepted")) for r in rows)
+            click.echo(
+                f"{path}: {len(rows)} records ({machine} with machine-accepted links)", err=True
+            )
 
 
 def _existing(obj: Context, records: list) -> dict[str, dict[str, set[str]]]:  # type: ignore[type-arg]
-    from collectomics.linking.export import IDENTIFIER_PROPERTIES
+    from collectomics.linking.export import IDENTIFIER_PROPERTIES, SINGLE_VALUE
     from collectomics.linking.service import WIKIDATA
     from collectomics.linking.wikidata import _values
 
@@ -216,7 +249,7 @@ def _existing(obj: Context, records: list) -> dict[str, dict[str, set[str]]]:  #
         for qid, entity in wikidata.entities(qids).items():
             out[qid] = {
                 p: {v for v in _values(entity, p) if isinstance(v, str)}
-                for p in IDENTIFIER_PROPERTIES.values()
+                for p in set(IDENTIFIER_PROPERTIES.values()) | SINGLE_VALUE
             }
     finally:
         http.close()

@@ -7,9 +7,11 @@ stored with the decision so that a reviewer sees why. The formula (see docs/link
 
     score = 0.40 F + 0.25 G + 0.15 A + 0.10 D + 0.04 C + 0.02 T + 0.02 K + 0.02 I
 
-F family name, G given names, A abbreviation/alias hit, D dates, C countries, T taxa,
-K co-collectors already linked, I institution/dataset overlap. Vetoes cap the score: given
-names that cannot be the same (Jim vs Jay) at 0.2, a life that excludes the agent's dates at 0.3.
+F family name, G given names, A abbreviation/alias hit, D dates, C places collected, T taxa
+(kingdoms), K co-collectors already linked, I institution/dataset overlap. A ninth feature, the
+publisher's identifiers (X), is not weighted: it vetoes or confirms. Vetoes cap the score: given
+names that cannot be the same (Jim vs Jay) at 0.2, a life that excludes the agent's dates (beyond
+the tolerance) at 0.3, an identifier that differs from the publisher's at 0.2.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ WEIGHTS = {
     "taxa": 0.02,
     "cocollectors": 0.02,
     "institution": 0.02,
+    "identifier": 0.0,  # not weighted: a veto (differs) or a confirmation (shared)
 }
 GIVEN_VETO_CAP = 0.2
 DATES_VETO_CAP = 0.3
+IDENTIFIER_VETO_CAP = 0.2
 #: Below this a candidate is not worth a reviewer's time: decided "rejected" by the matcher.
 PROPOSE_AT = 0.5
 #: The high-confidence rule (all must hold) for accepting without a human: see :func:`decide`.
@@ -51,7 +55,26 @@ ACCEPT_AT = 0.9
 ACCEPT_MARGIN = 0.15
 #: ... or, when no other candidate is plausible, this score with full given names and a known life.
 ACCEPT_ALONE_AT = 0.8
+#: A plausible working life: from this age ...
 WORKING_AGE = 10
+#: ... to this one, when only one end of a life is known.
+LAST_WORKING_AGE = 90
+#: Years a record may fall outside a life before the dates veto it (NHM's Planetary Knowledge
+#: Base uses 5); the setting ``linking_date_tolerance`` passes another value to :func:`rank`.
+DATE_TOLERANCE = 5
+#: Identifier properties a publisher may assert and a person item may carry: a difference vetoes,
+#: a shared value confirms. Wikidata property -> what it is called in a reason.
+IDENTIFIER_PROPERTIES = {
+    "P496": "ORCID iD",
+    "P586": "IPNI author ID",
+    "P214": "VIAF ID",
+    "P6264": "Harvard Index of Botanists ID",
+    "P6944": "Bionomia ID",
+    "P4081": "BHL creator ID",
+    "P213": "ISNI",
+}
+#: basisOfRecord values (folded: no case, no '_') for which rule (b) is off.
+OBSERVATIONS = frozenset({"humanobservation", "machineobservation", "observation"})
 #: How far around a floruit a collector may plausibly have been active, in years.
 FLORUIT_SLACK = 40
 
@@ -161,6 +184,37 @@ def name_variants(
     return {v for v in out if v}
 
 
+#: Identifier IRIs (as ``mapping.agentids`` writes them) and the Wikidata property holding each.
+_IDENTIFIER_IRIS = [
+    (re.compile(r"^https://orcid\.org/(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$"), "P496"),
+    (re.compile(r"^https://www\.ipni\.org/a/(\d+-\d)$"), "P586"),
+    # as herbaria publish them: http://www.ipni.org/ipni/idAuthorSearch.do?id=36543-1
+    (re.compile(r"^https?://(?:www\.)?ipni\.org/ipni/idAuthorSearch\.do\?id=(\d+-\d)$"), "P586"),
+    (re.compile(r"^https://isni\.org/isni/(\d{15}[\dX])$"), "P213"),
+    (re.compile(r"^http://viaf\.org/viaf/(\d+)$"), "P214"),
+    (re.compile(r"^https://www\.biodiversitylibrary\.org/creator/(\d+)$"), "P4081"),
+    (
+        re.compile(r"^https?://kiki\.huh\.harvard\.edu/databases/botanist_\w+\.php\?.*\bid=(\d+)"),
+        "P6264",
+    ),
+    (re.compile(r"^https?://(?:www\.)?bionomia\.net/(Q[1-9]\d*)$"), "item"),
+    (re.compile(r"^https?://(?:www\.)?bionomia\.net/(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$"), "P496"),
+    (re.compile(r"^http://www\.wikidata\.org/entity/(Q[1-9]\d*)$"), "item"),
+]
+
+
+def identifier_property(iri: str) -> tuple[str, str] | None:
+    """(Wikidata property, value) for an identifier IRI a publisher gave: ORCID P496, IPNI P586
+    (also IPNI's old ``idAuthorSearch.do?id=`` pages), VIAF P214, ISNI P213, BHL creator P4081,
+    Harvard botanist P6264 (its numeric id; its UUID PURLs have no Wikidata property); ("item",
+    QID) for a Wikidata item (or a Bionomia page named by one); None for anything else."""
+    for pattern, prop in _IDENTIFIER_IRIS:
+        m = pattern.match(iri.strip())
+        if m:
+            return prop, m.group(1)
+    return None
+
+
 # -- the two sides ---------------------------------------------------------------------------
 
 
@@ -197,10 +251,14 @@ class Candidate:
     birth: FuzzyDate | None = None
     death: FuzzyDate | None = None
     floruit: list[FuzzyDate] = field(default_factory=list)
-    countries: set[str] = field(default_factory=set)  # ISO 3166-1 alpha-2
-    fields: set[str] = field(default_factory=set)  # taxon groups: plants, fungi, ferns...
+    #: places worked or collected in (P937, ORCID addresses), ISO 3166-1 alpha-2; never P27
+    countries: set[str] = field(default_factory=set)
+    #: countries of citizenship (P27): kept to show, never compared with where records were made
+    citizenship: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)  # kingdoms worked on: plants, fungi, animals...
     institutions: set[str] = field(default_factory=set)
-    identifiers: dict[str, str] = field(default_factory=dict)  # P586 -> "36375-1", orcid...
+    #: identifier property -> values: {"P586": {"36375-1"}, "P496": {"0000-..."}}
+    identifiers: dict[str, set[str]] = field(default_factory=dict)
     #: people already linked as this candidate's co-collectors elsewhere in the graph
     cocollectors: set[str] = field(default_factory=set)
     is_human: bool = True
@@ -227,6 +285,15 @@ class AgentEvidence:
     #: targets already accepted for this agent's co-collectors
     linked_cocollectors: set[str] = field(default_factory=set)
     specimens: int = 0
+    #: identifiers the publisher asserted for this name string: property -> values
+    identifiers: dict[str, set[str]] = field(default_factory=dict)
+    #: basisOfRecord values of its records, folded ('preservedspecimen', 'humanobservation')
+    bases: set[str] = field(default_factory=set)
+
+    @property
+    def observed(self) -> bool:
+        """Some of its records are observations (iNaturalist and the like), not specimens."""
+        return bool(self.bases & OBSERVATIONS)
 
 
 @dataclass(frozen=True)
@@ -246,6 +313,8 @@ class Scored:
     veto: str = ""
     status: str = "proposed"  # proposed | accepted | rejected
     rule: str = ""
+    #: who decided an acceptance: "matcher", or "publisher" when it rests on their identifier
+    by: str = "matcher"
 
     def feature(self, name: str) -> Feature:
         return next(f for f in self.features if f.name == name)
@@ -348,21 +417,47 @@ def alias_feature(agent: AgentEvidence, c: Candidate) -> Feature:
     return Feature("alias", 0.0, "no abbreviation or alias written as such")
 
 
-def dates_feature(agent: AgentEvidence, c: Candidate) -> tuple[Feature, str]:
+def life(c: Candidate) -> tuple[int, int, bool] | None:
+    """The years ``c`` may have worked in, widened to each date's precision: from birth plus
+    WORKING_AGE to death; with one end unknown, LAST_WORKING_AGE stands in for it. The flag says
+    whether both ends are known (then the life is evidence on its own)."""
+    if not c.birth and not c.death:
+        return None
+    if c.birth:
+        start = c.birth.bounds()[0] + WORKING_AGE
+        end = c.death.bounds()[1] if c.death else c.birth.bounds()[1] + LAST_WORKING_AGE
+    else:
+        end = c.death.bounds()[1]  # type: ignore[union-attr]
+        start = c.death.bounds()[0] - LAST_WORKING_AGE + WORKING_AGE  # type: ignore[union-attr]
+    return start, end, bool(c.birth and c.death)
+
+
+def dates_feature(
+    agent: AgentEvidence, c: Candidate, tolerance: int = DATE_TOLERANCE
+) -> tuple[Feature, str]:
+    """1 inside the working life (0.6 only within ``tolerance`` years of it); a veto beyond."""
     if agent.earliest is None or agent.latest is None:
         return Feature("dates", 0.5, "no dates on the records"), ""
     first, last = agent.earliest.year, agent.latest.year
-    if c.birth or c.death:
-        start = c.birth.bounds()[0] + WORKING_AGE if c.birth else None
-        end = c.death.bounds()[1] if c.death else None
-        if start is not None and last < start:
-            note = f"records {first}-{last} before the age of {WORKING_AGE} (born {c.birth.year})"  # type: ignore[union-attr]
+    span = life(c)
+    if span is not None:
+        start, end, known = span
+        shown = f"{c.birth.year if c.birth else '?'}-{c.death.year if c.death else ''}"
+        assumed = "" if known else f", working life assumed {WORKING_AGE}-{LAST_WORKING_AGE}"
+        if last < start - tolerance:
+            note = (
+                f"records {first}-{last} before {start}, the age of {WORKING_AGE} "
+                f"(life {shown}{assumed}; tolerance {tolerance} years)"
+            )
             return Feature("dates", 0.0, note), note
-        if end is not None and first > end:
-            note = f"records {first}-{last} after death ({c.death.year})"  # type: ignore[union-attr]
+        if first > end + tolerance:
+            why = "after death" if c.death else "after a plausible working life"
+            note = f"records {first}-{last} {why} ({shown}{assumed}; tolerance {tolerance} years)"
             return Feature("dates", 0.0, note), note
-        life = f"{c.birth.year if c.birth else '?'}-{c.death.year if c.death else ''}"
-        return Feature("dates", 1.0, f"records {first}-{last} within the life {life}"), ""
+        if last < start or first > end:
+            note = f"records {first}-{last} within {tolerance} years of the life {shown}{assumed}"
+            return Feature("dates", 0.6, note), ""
+        return Feature("dates", 1.0, f"records {first}-{last} within the life {shown}{assumed}"), ""
     if c.floruit:
         lo = min(f.bounds()[0] for f in c.floruit) - FLORUIT_SLACK
         hi = max(f.bounds()[1] for f in c.floruit) + FLORUIT_SLACK
@@ -372,6 +467,29 @@ def dates_feature(agent: AgentEvidence, c: Candidate) -> tuple[Feature, str]:
             ), ""
         return Feature("dates", 0.8, f"records {first}-{last} near the floruit"), ""
     return Feature("dates", 0.5, "no life dates for the candidate"), ""
+
+
+def identifier_feature(agent: AgentEvidence, c: Candidate) -> tuple[Feature, str]:
+    """The publisher's identifiers for this name string against the candidate's: a shared one
+    confirms (1), a different one of the same kind vetoes (0), else 0.5."""
+    shared, differ = [], []
+    for prop, what in IDENTIFIER_PROPERTIES.items():
+        ours, theirs = agent.identifiers.get(prop, set()), c.identifiers.get(prop, set())
+        if not ours or not theirs:
+            continue
+        if ours & theirs:
+            shared.append(f"{what} {sorted(ours & theirs)[0]}")
+        else:
+            differ.append(
+                f"the publisher asserted {what} {', '.join(sorted(ours))} for this name; "
+                f"this person has {', '.join(sorted(theirs))}"
+            )
+    if differ:
+        note = "; ".join(differ)
+        return Feature("identifier", 0.0, note), note
+    if shared:
+        return Feature("identifier", 1.0, "shares the publisher's " + ", ".join(shared)), ""
+    return Feature("identifier", 0.5, "no identifier of the publisher's to compare"), ""
 
 
 def _overlap(name: str, ours: set[str], theirs: set[str], what: str) -> Feature:
@@ -405,7 +523,9 @@ def _compound_families(c: Candidate) -> set[str]:
     return {f for f in out if " " in f}
 
 
-def features(agent: AgentEvidence, c: Candidate) -> tuple[list[Feature], str]:
+def features(
+    agent: AgentEvidence, c: Candidate, *, tolerance: int = DATE_TOLERANCE
+) -> tuple[list[Feature], str]:
     """Every feature of one comparison, and the veto reason if any."""
     parsed = reading_for(agent.name, c)
     given, given_veto = given_feature(parsed, c)
@@ -414,7 +534,8 @@ def features(agent: AgentEvidence, c: Candidate) -> tuple[list[Feature], str]:
         whole = _bare(parsed.family)
         if whole in _compound_families(c):
             given = Feature("given", 1.0, f"the whole compound family name {whole!r} agrees")
-    dates, dates_veto = dates_feature(agent, c)
+    dates, dates_veto = dates_feature(agent, c, tolerance)
+    ident, ident_veto = identifier_feature(agent, c)
     cocollectors = (
         Feature("cocollectors", 1.0, "co-collectors linked to people it worked with")
         if agent.linked_cocollectors & c.cocollectors
@@ -425,14 +546,15 @@ def features(agent: AgentEvidence, c: Candidate) -> tuple[list[Feature], str]:
         given,
         alias_feature(agent, c),
         dates,
-        _overlap("countries", agent.countries, c.countries, "countries"),
-        _overlap("taxa", agent.fields, c.fields, "taxon groups"),
+        _overlap("countries", agent.countries, c.countries, "places collected or worked in"),
+        _overlap("taxa", agent.fields, c.fields, "kingdoms"),
         cocollectors,
         _overlap(
             "institution", agent.institutions | agent.datasets, c.institutions, "institutions"
         ),
+        ident,
     ]
-    veto = given_veto or dates_veto
+    veto = ident_veto or given_veto or dates_veto
     return feats, veto
 
 
@@ -444,10 +566,14 @@ def score(feats: list[Feature]) -> float:
         total = min(total, GIVEN_VETO_CAP)
     if by.get("dates", 1.0) == 0.0:
         total = min(total, DATES_VETO_CAP)
+    if by.get("identifier", 1.0) == 0.0:
+        total = min(total, IDENTIFIER_VETO_CAP)
     return round(min(max(total, 0.0), 1.0), 3)
 
 
-def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
+def rank(
+    agent: AgentEvidence, candidates: list[Candidate], *, tolerance: int = DATE_TOLERANCE
+) -> list[Scored]:
     """Score every candidate and decide, best first. An agent string that names no one
     ('Anon.', 's.coll.') or names an organisation ('Zoological Survey of India') has no
     candidates: it is never proposed or matched to a person."""
@@ -455,31 +581,58 @@ def rank(agent: AgentEvidence, candidates: list[Candidate]) -> list[Scored]:
         return []
     out = []
     for c in candidates:
-        feats, veto = features(agent, c)
+        feats, veto = features(agent, c, tolerance=tolerance)
         out.append(Scored(c, feats, score(feats), veto))
     out.sort(key=lambda s: (-s.score, s.candidate.iri))
-    decide(out)
+    decide(out, observed=agent.observed)
     return out
 
 
-def decide(ranked: list[Scored]) -> None:
+#: Features that agree independently of the name (for rule (b)), and the value that counts.
+INDEPENDENT = ("countries", "taxa", "cocollectors", "institution", "identifier")
+
+
+def agreements(s: Scored) -> list[str]:
+    """What agrees beyond the name: a life known at both ends that holds the records, a place,
+    the kingdom, a co-collector, an institution, a publisher's identifier."""
+    by = {f.name: f.value for f in s.features}
+    out = [n for n in INDEPENDENT if by.get(n) == 1.0]
+    span = life(s.candidate)
+    if by.get("dates") == 1.0 and span is not None and span[2]:
+        out.insert(0, "dates")
+    return out
+
+
+def decide(ranked: list[Scored], *, observed: bool = False) -> None:
     """The matcher's decision for each candidate of one agent (best first).
 
-    Rejected: a veto, or a score under PROPOSE_AT. Accepted without a human (the high-confidence
-    rule): the top candidate, a human, with the family name agreeing exactly, and either (a) a
-    score of at least ACCEPT_AT, a full given name (not only initials) or the botanist
-    abbreviation agreeing, dates known and consistent with the life or floruit, and no other
-    candidate within ACCEPT_MARGIN; or (b) a score of at least ACCEPT_ALONE_AT, a full given name
-    agreeing, the records' dates inside a known life, and no other candidate worth proposing.
-    Otherwise proposed.
+    Rejected: a veto (given names, dates beyond the tolerance, an identifier that differs from
+    the publisher's), or a score under PROPOSE_AT. Accepted on the publisher's word: the
+    candidate shares an identifier the publisher asserted and the family name agrees. Accepted
+    without a human (the high-confidence rule): the top candidate, a human, with the family name
+    agreeing exactly, no kingdom against it, and either (a) a score of at least ACCEPT_AT, a full
+    given name (not only initials) or the botanist abbreviation agreeing, dates known and
+    consistent with the life or floruit, and no other candidate within ACCEPT_MARGIN; or (b) a
+    score of at least ACCEPT_ALONE_AT, a full given name agreeing, the records' dates inside a
+    known life, no other candidate worth proposing, at least one agreement beyond the name
+    (:func:`agreements`), and no observation among the records. Otherwise proposed.
     """
     for k, s in enumerate(ranked):
         by = {f.name: f.value for f in s.features}
         if s.veto or s.score < PROPOSE_AT:
             s.status, s.rule = "rejected", s.veto or f"score under {PROPOSE_AT}"
             continue
+        if by.get("identifier") == 1.0 and by["family"] == 1.0 and s.candidate.is_human:
+            s.status, s.by = "accepted", "publisher"
+            s.rule = "the publisher's identifier: " + s.feature("identifier").note
+            continue
         runner_up = next((r.score for r in ranked[k + 1 :]), 0.0) if k == 0 else 1.0
-        strong = k == 0 and s.candidate.is_human and by["family"] == 1.0
+        strong = (
+            k == 0
+            and s.candidate.is_human
+            and by["family"] == 1.0
+            and by.get("taxa", 0.5) != 0.2  # records in kingdoms this person never worked on
+        )
         if (
             strong
             and s.score >= ACCEPT_AT
@@ -490,12 +643,19 @@ def decide(ranked: list[Scored]) -> None:
             s.status, s.rule = "accepted", "high-confidence rule"
         elif (
             strong
+            and not observed
             and s.score >= ACCEPT_ALONE_AT
             and by["given"] == 1.0
             and by["dates"] == 1.0
             and runner_up < PROPOSE_AT
+            and agreements(s)
         ):
-            s.status, s.rule = "accepted", "high-confidence rule (the only plausible person)"
+            s.status = "accepted"
+            s.rule = (
+                "high-confidence rule (the only plausible person; agrees on "
+                + ", ".join(agreements(s))
+                + ")"
+            )
         else:
             s.status, s.rule = "proposed", ""
 

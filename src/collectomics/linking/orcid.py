@@ -66,7 +66,7 @@ def candidate_from_person(
         floruit=floruit,
         countries=countries,
         institutions=institutions,
-        identifiers={"orcid": orcid},
+        identifiers={"P496": {orcid}},
     )
 
 

@@ -19,13 +19,18 @@ from typing import Protocol
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.matcher import (
+    DATE_TOLERANCE,
+    IDENTIFIER_PROPERTIES,
     WEIGHTS,
     AgentEvidence,
     Candidate,
     Feature,
     Scored,
+    family_feature,
+    identifier_property,
     parse_name,
     rank,
+    reading_for,
     search_terms,
 )
 from collectomics.linking.orcid import OrcidClient
@@ -39,6 +44,9 @@ SEMAPV_NS = "https://w3id.org/semapv/vocab/"
 
 MATCHER = "collectomics-matcher"
 STATUSES = ("proposed", "accepted", "rejected")
+#: Who decided a match (``col:decidedBy``, a plain literal): a person reviewing it, the data
+#: publisher (their identifier, or an item that carries it), or the matcher alone.
+DECIDERS = ("person", "publisher", "matcher")
 #: Candidates kept per agent (the best; vetoed ones too when their family name agrees).
 KEEP = 5
 WIKIDATA = "http://www.wikidata.org/entity/"
@@ -84,11 +92,34 @@ class MatchRecord:
     description: str = ""
     features: list[Feature] = field(default_factory=list)
     reviewer_name: str = ""
+    #: "person", "publisher" or "matcher" (``col:decidedBy``); see :data:`DECIDERS`
+    decided_by: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.decided_by:
+            self.decided_by = (
+                "matcher"
+                if self.attributed_to.endswith("/software/" + MATCHER)
+                else "publisher"
+                if "/dataset/" in self.attributed_to
+                else "person"
+            )
 
     @property
     def by_human(self) -> bool:
-        """Decided by a person (the matcher's own records are attributed to its software IRI)."""
+        """Not the matcher's own record (a reviewer's, or a publisher's): kept when `link` runs
+        again. The matcher's records are attributed to its software IRI."""
         return not self.attributed_to.endswith("/software/" + MATCHER)
+
+    @property
+    def conflict(self) -> str:
+        """Why the publisher's identifier and this candidate disagree, or ''."""
+        for f in self.features:
+            if f.name == "identifier" and f.value == 0.0:
+                return f.note
+        if self.justification == "MappingChaining" and self.status != "accepted":
+            return self.comment
+        return ""
 
 
 def matcher_iri(minter: Minter) -> IRI:
@@ -111,7 +142,16 @@ def _date(term: Term | None) -> date | None:
     return None
 
 
-_KINGDOM_FIELD = {"plantae": "plants", "fungi": "fungi", "chromista": "algae"}
+#: dwc:kingdom (folded) to the kingdoms compared with a person's fields (``wikidata.FIELDS``).
+KINGDOMS = {
+    "plantae": "plants",
+    "fungi": "fungi",
+    "chromista": "algae",
+    "animalia": "animals",
+    "protozoa": "protists",
+    "bacteria": "bacteria",
+    "archaea": "archaea",
+}
 
 
 def gather_agents(
@@ -123,14 +163,15 @@ def gather_agents(
         raise InputError(f"no dataset {dataset!r} in the store", parameter="--dataset")
     agents: dict[str, AgentEvidence] = {}
     for row in store.query(
-        PREFIXES + "SELECT ?a ?name WHERE { ?a a col:NameStringAgent ; foaf:name ?name }",
+        PREFIXES + "SELECT ?a ?name WHERE { ?a a col:NameStringAgent ; foaf:name ?name "
+        "FILTER NOT EXISTS { ?a a col:UnknownAgent } }",
         default_graphs=graphs,
     ).rows():
         agents.setdefault(str(row["a"]), AgentEvidence(str(row["a"]), row["name"].value))  # type: ignore[union-attr]
     query = (
         PREFIXES
         + """
-    SELECT ?a ?s ?written ?earliest ?latest ?country ?family ?kingdom ?inst ?ds WHERE {
+    SELECT ?a ?s ?written ?earliest ?latest ?country ?family ?kingdom ?inst ?ds ?basis WHERE {
       { ?s dwciri:recordedBy ?a . ?s col:collectingEvent ?act }
       UNION { ?s dwciri:identifiedBy ?a . ?s dsw:hasIdentification ?act }
       ?a a col:NameStringAgent .
@@ -138,7 +179,7 @@ def gather_agents(
       OPTIONAL { ?act col:earliestDate ?earliest } OPTIONAL { ?act col:latestDate ?latest }
       OPTIONAL { ?s dwc:countryCode ?country } OPTIONAL { ?s dwc:family ?family }
       OPTIONAL { ?s dwc:kingdom ?kingdom } OPTIONAL { ?s dwc:institutionCode ?inst }
-      OPTIONAL { ?s schema:includedInDataSet ?ds }
+      OPTIONAL { ?s schema:includedInDataSet ?ds } OPTIONAL { ?s dwc:basisOfRecord ?basis }
     }"""
     )
     seen: dict[str, set[str]] = defaultdict(set)
@@ -166,10 +207,34 @@ def gather_agents(
         if "ds" in row:
             a.datasets.add(str(row["ds"]))
         if "kingdom" in row:
-            f = _KINGDOM_FIELD.get(row["kingdom"].value.casefold())  # type: ignore[union-attr]
+            f = KINGDOMS.get(row["kingdom"].value.strip().casefold())  # type: ignore[union-attr]
             if f:
                 a.fields.add(f)
+        if "basis" in row:
+            a.bases.add(row["basis"].value.replace("_", "").replace(" ", "").casefold())  # type: ignore[union-attr]
+    for agent, targets in publisher_targets(store, minter).items():
+        if agent in agents:
+            for target in targets:
+                found = identifier_property(target)
+                if found and found[0] in IDENTIFIER_PROPERTIES:
+                    agents[agent].identifiers.setdefault(found[0], set()).add(found[1])
     return agents
+
+
+def publisher_targets(store: Store, minter: Minter) -> dict[str, set[str]]:
+    """agent -> the identifiers its data publisher asserted (accepted matches in dataset graphs)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    rows = store.query(
+        PREFIXES
+        + """SELECT ?a ?t ?by WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ;
+        owl:annotatedTarget ?t ; col:matchStatus <https://w3id.org/collectomics/status/accepted> ;
+        prov:wasAttributedTo ?by }"""
+    ).rows()
+    datasets = minter.base + "dataset/"
+    for row in rows:
+        if str(row["by"]).startswith(datasets):
+            out[str(row["a"])].add(str(row["t"]))
+    return out
 
 
 def accepted_targets(store: Store) -> dict[str, set[str]]:
@@ -205,13 +270,13 @@ def read_matches(store: Store, minter: Minter) -> dict[str, MatchRecord]:
     out: dict[str, MatchRecord] = {}
     rows = store.query(
         PREFIXES
-        + """SELECT ?m ?a ?an ?t ?tl ?c ?st ?by ?at ?j ?comment ?desc ?rn WHERE {
+        + """SELECT ?m ?a ?an ?t ?tl ?c ?st ?by ?at ?j ?comment ?desc ?rn ?who WHERE {
         ?m a col:IdentityMatch ; owl:annotatedSource ?a ; owl:annotatedTarget ?t ;
            sssom:confidence ?c ; col:matchStatus ?st ; prov:wasAttributedTo ?by ;
            prov:generatedAtTime ?at ; sssom:mapping_justification ?j .
         OPTIONAL { ?m sssom:subject_label ?an } OPTIONAL { ?m sssom:object_label ?tl }
         OPTIONAL { ?m sssom:comment ?comment } OPTIONAL { ?m rdfs:comment ?desc }
-        OPTIONAL { ?by foaf:name ?rn }
+        OPTIONAL { ?by foaf:name ?rn } OPTIONAL { ?m col:decidedBy ?who }
         }""",
         default_graphs=[str(graph)],
     ).rows()
@@ -230,6 +295,7 @@ def read_matches(store: Store, minter: Minter) -> dict[str, MatchRecord]:
             comment=r["comment"].value if "comment" in r else "",  # type: ignore[union-attr]
             description=r["desc"].value if "desc" in r else "",  # type: ignore[union-attr]
             reviewer_name=r["rn"].value if "rn" in r else "",  # type: ignore[union-attr]
+            decided_by=r["who"].value if "who" in r else "",  # type: ignore[union-attr]
         )
     for r in store.query(
         PREFIXES
@@ -267,6 +333,7 @@ def _triples(records: Iterable[MatchRecord], minter: Minter) -> str:
         t(m.iri, SSSOM.mapping_tool, Literal(MATCHER))
         t(m.iri, COL.matchStatus, IRI(status + m.status))
         t(m.iri, PROV.wasAttributedTo, IRI(m.attributed_to))
+        t(m.iri, COL.decidedBy, Literal(m.decided_by))
         t(m.iri, PROV.generatedAtTime, Literal(m.generated_at, XSD + "dateTime"))
         if m.agent_name:
             t(m.iri, SSSOM.subject_label, Literal(m.agent_name))
@@ -320,12 +387,15 @@ class LinkReport:
     rejected_kept: int = 0
     skipped_linked: int = 0
     chained: int = 0
+    confirmed: int = 0
+    conflicts: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.agents} agents: {self.searched} searched, {self.skipped_linked} already linked; "
             f"{self.proposed} matches proposed, {self.accepted} accepted by the high-confidence rule, "
-            f"{self.chained} through a publisher's identifier; "
+            f"{self.chained} through a publisher's identifier, {self.confirmed} sharing one; "
+            f"{self.conflicts} conflicts with a publisher's identifier; "
             f"{self.rejected_kept} human rejections kept"
         )
 
@@ -355,17 +425,22 @@ def link(
     *,
     dataset: str | None = None,
     at: str | None = None,
+    tolerance: int = DATE_TOLERANCE,
 ) -> LinkReport:
     """Propose matches for every agent (of one dataset, or all) and write them to the links graph.
 
     Human decisions are kept as they are; a candidate a human rejected is never proposed again;
-    the matcher's own earlier proposals for these agents are replaced by the new ones.
+    the matcher's own earlier proposals for these agents are replaced by the new ones. An
+    identifier the publisher asserted is resolved to the Wikidata item that carries it (accepted
+    when the family name agrees), and is evidence for every other candidate: a different one of
+    the same kind vetoes it. ``tolerance``: years a record may fall outside a life.
     """
     at = at or now()
     report = LinkReport()
     agents = gather_agents(store, minter, dataset)
     existing = read_matches(store, minter)
     accepted = accepted_targets(store)
+    publisher = publisher_targets(store, minter)
     pairs = cocollector_pairs(store, minter)
     # target -> (agent accepted as it, the people its co-collectors are accepted as)
     partners: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
@@ -392,11 +467,16 @@ def link(
         if any(t.startswith(WIKIDATA) for t in linked):
             report.skipped_linked += 1
             continue
-        chained = _chain(minter, agent, linked, source, me, at)
-        if chained:
-            new.extend(chained)
-            report.chained += len(chained)
+        chained = [
+            m
+            for m in _chain(minter, agent, linked, publisher.get(agent.iri, set()), source, me, at)
+            if (agent.iri, m.target) not in human
+        ]
+        new.extend(chained)
+        if any(m.status == "accepted" for m in chained):
+            report.chained += sum(m.status == "accepted" for m in chained)
             continue
+        report.conflicts += len(chained)
         if not parse_name(agent.name).family:
             continue
         report.searched += 1
@@ -418,67 +498,86 @@ def link(
                     institutions=c.institutions | seen_at,
                 )
             )
-        ranked = [s for s in rank(agent, candidates) if (agent.iri, s.candidate.iri) not in human]
+        # what the publisher or a person already linked, or a chain proposed, is not redone
+        taken = {(agent.iri, t) for t in linked} | {(agent.iri, m.target) for m in chained}
+        taken |= set(human)
+        ranked = [
+            s
+            for s in rank(agent, candidates, tolerance=tolerance)
+            if (agent.iri, s.candidate.iri) not in taken
+        ]
         for s in _keep(ranked):
             new.append(_record(minter, agent, s, me, at))
             report.proposed += s.status == "proposed"
-            report.accepted += s.status == "accepted"
+            report.accepted += s.status == "accepted" and s.by == "matcher"
+            report.confirmed += s.status == "accepted" and s.by == "publisher"
+            report.conflicts += bool(s.feature("identifier").value == 0.0)
     write_matches(store, minter, kept + new)
     return report
-
-
-#: Identifier namespaces a publisher may give, and the Wikidata property that holds them.
-CHAIN = {ORCID: "P496", "https://www.ipni.org/a/": "P586", "http://viaf.org/viaf/": "P214"}
 
 
 def _chain(
     minter: Minter,
     agent: AgentEvidence,
     linked: set[str],
+    by_publisher: set[str],
     source: CandidateSource,
     me: str,
     at: str,
 ) -> list[MatchRecord]:
-    """Accepted matches to the Wikidata item that carries an identifier the publisher asserted
-    for this agent (an ORCID iD, IPNI or VIAF id), when exactly one item carries it."""
-    lookup = getattr(source, "items_with", None)
-    if lookup is None:
+    """Matches to the Wikidata item that carries an identifier the publisher (or a person)
+    asserted for this agent: an ORCID iD, IPNI, VIAF, BHL creator or Harvard botanist id, when
+    exactly one item carries it. Accepted when the family name agrees with the item's; otherwise
+    proposed, with the disagreement, for a person to decide (someone else's identifier)."""
+    resolve = getattr(source, "resolve", None)
+    if resolve is None:
         return []
     out = []
     for target in sorted(linked):
-        for ns, prop in CHAIN.items():
-            if not target.startswith(ns):
-                continue
-            value = target[len(ns) :].strip("/")
-            items = lookup(prop, value)
-            if len(items) != 1:
-                continue
-            qid, label = items[0]
-            out.append(
-                MatchRecord(
-                    iri=match_iri(minter, agent.iri, WIKIDATA + qid),
-                    agent=agent.iri,
-                    agent_name=agent.name,
-                    target=WIKIDATA + qid,
-                    target_label=label,
-                    confidence=1.0,
-                    status="accepted",
-                    attributed_to=me,
-                    generated_at=at,
-                    justification="MappingChaining",
-                    comment=f"the publisher asserted <{target}>; Wikidata {prop} gives this item",
-                )
+        found = identifier_property(target)
+        if found is None or found[0] == "item":
+            continue
+        items: list[Candidate] = resolve(target)
+        if len(items) != 1:
+            continue
+        c = items[0]
+        prop = found[0]
+        family = family_feature(reading_for(agent.name, c), c)
+        who = "publisher" if target in by_publisher else "person"
+        asserted = f"the {who} asserted <{target}>; Wikidata {prop} gives this item"
+        agrees = family.value == 1.0
+        out.append(
+            MatchRecord(
+                iri=match_iri(minter, agent.iri, c.iri),
+                agent=agent.iri,
+                agent_name=agent.name,
+                target=c.iri,
+                target_label=c.label,
+                confidence=1.0 if agrees else round(family.value, 3),
+                status="accepted" if agrees else "proposed",
+                attributed_to=me,
+                generated_at=at,
+                justification="MappingChaining",
+                comment=asserted
+                if agrees
+                else f"{asserted}, but the family name disagrees ({family.note}): someone "
+                "else's identifier? a person must decide",
+                description=c.description,
+                features=[family, Feature("identifier", 1.0, f"carries {prop} {found[1]}")],
+                decided_by=who if agrees else "matcher",
             )
+        )
     return out
 
 
 def _keep(ranked: list[Scored]) -> list[Scored]:
     out = [s for s in ranked if s.status != "rejected"][:KEEP]
     room = KEEP - len(out)
-    out += [s for s in ranked if s.status == "rejected" and s.feature("family").value >= 0.8][
-        : max(room, 0)
-    ]
-    return out
+    vetoed = [s for s in ranked if s.status == "rejected" and s.feature("family").value >= 0.8]
+    # a conflict with the publisher's identifier first (a reviewer must see it), then the
+    # namesakes whose given names fit (vetoed by dates), then the rest
+    vetoed.sort(key=lambda s: (s.feature("identifier").value != 0.0, -s.feature("given").value))
+    return out + vetoed[: max(room, 0)]
 
 
 def _record(minter: Minter, agent: AgentEvidence, s: Scored, me: str, at: str) -> MatchRecord:
@@ -497,6 +596,7 @@ def _record(minter: Minter, agent: AgentEvidence, s: Scored, me: str, at: str) -
         comment=s.rule,
         description=c.description,
         features=s.features,
+        decided_by=s.by,
     )
 
 
@@ -537,6 +637,7 @@ def review(
     rec.status = decision
     rec.generated_at = at or now()
     rec.justification = "ManualMappingCuration"
+    rec.decided_by = "person"
     rec.comment = note or f"{decision} by a reviewer"
     write_matches(store, minter, records.values())
     return rec
@@ -545,7 +646,8 @@ def review(
 def candidates_by_agent(
     store: Store, minter: Minter, *, statuses: Iterable[str] = ("proposed",)
 ) -> dict[str, list[MatchRecord]]:
-    """Matches grouped by agent, best first, for the agents with a match in one of ``statuses``."""
+    """Matches grouped by agent, best first, for the agents with a match in one of ``statuses``
+    or a conflict with a publisher's identifier that no person has settled."""
     wanted = set(statuses)
     grouped: dict[str, list[MatchRecord]] = defaultdict(list)
     for rec in read_matches(store, minter).values():
@@ -553,7 +655,7 @@ def candidates_by_agent(
     return {
         agent: sorted(recs, key=lambda r: (-r.confidence, r.target))
         for agent, recs in sorted(grouped.items(), key=lambda kv: kv[1][0].agent_name.casefold())
-        if any(r.status in wanted for r in recs)
+        if any(r.status in wanted or (r.conflict and r.decided_by != "person") for r in recs)
     }
 
 
@@ -565,11 +667,11 @@ class ServiceSource:
     ) -> None:
         self.wikidata, self.orcid, self.limit = wikidata, orcid, limit
 
-    def items_with(self, prop: str, value: str) -> list[tuple[str, str]]:
-        """(QID, label) of the items whose ``prop`` is ``value`` (for chaining identifiers)."""
-        qids = self.wikidata.items_with(prop, value)
+    def resolve(self, identifier: str) -> list[Candidate]:
+        """The Wikidata items that carry a person identifier IRI (for chaining)."""
+        qids = self.wikidata.resolve(identifier)
         entities = self.wikidata.entities(qids) if qids else {}
-        return [(q, candidate_from_entity(entities[q]).label if q in entities else q) for q in qids]
+        return [candidate_from_entity(entities[q]) for q in qids if q in entities]
 
     def candidates_for(self, name: str) -> list[Candidate]:
         found = self.wikidata.candidates(search_terms(name), limit=self.limit)

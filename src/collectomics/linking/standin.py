@@ -34,6 +34,7 @@ _COUNTRY_BY_NAME.update(
 )
 _GROUP_FIELD = {"Mycology": "Q7148"}  # anything else IPNI lists is botany (Q441)
 _ORCID_RE = re.compile(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]")
+_VIAF_RE = re.compile(r"viaf(?:\.org/viaf/|-)(\d+)", re.I)
 _YEAR = r"(c\.\s*|ca\.\s*)?(\d{3,4})(\??)"
 
 
@@ -69,6 +70,30 @@ def ipni_dates(text: str) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
+def usual_names(forename: str) -> tuple[str, list[str]]:
+    """IPNI's forename without its bracketed forms, and each full forename with one bracketed
+    form in place of the name before it: 'Carlo Pietro Stefano (Stephen)' -> ('Carlo Pietro
+    Stefano', ['Carlo Pietro Stephen']); "Winsome Fanny ('Buddy')" -> ('Winsome Fanny',
+    ['Winsome Buddy'])."""
+    if "(" not in forename:
+        return forename, []
+    words: list[tuple[str, list[str]]] = []
+    for token in re.findall(r"\([^)]*\)|[^\s()]+", forename):
+        if token.startswith("(") and words:
+            forms = [f.strip(" '\"‘’“”") for f in re.split(r"[,;]", token[1:-1])]
+            words[-1][1].extend(f for f in forms if f)
+        elif not token.startswith("("):
+            words.append((token, []))
+    plain = " ".join(w for w, _ in words)
+    out: list[str] = []
+    for k, (_w, forms) in enumerate(words):
+        for form in forms:
+            variant = " ".join(form if i == k else w for i, (w, _f) in enumerate(words))
+            if variant not in out and variant != plain:
+                out.append(variant)
+    return plain, out
+
+
 def _claim(prop: str, value: Any, kind: str) -> dict[str, Any]:
     datatypes = {"string": "external-id", "time": "time", "wikibase-entityid": "wikibase-item"}
     return {
@@ -89,11 +114,15 @@ def _item(qid: str) -> dict[str, Any]:
 
 def entity_from_ipni(qid: str, rec: dict[str, Any]) -> dict[str, Any]:
     """A Wikidata-shaped entity from one IPNI author record."""
-    forename, surname = (rec.get("forename") or "").strip(), (rec.get("surname") or "").strip()
+    written, surname = (rec.get("forename") or "").strip(), (rec.get("surname") or "").strip()
+    # IPNI brackets the usual or other form of a given name: 'Carlo Pietro Stefano (Stephen)',
+    # "Winsome Fanny ('Buddy')": the label drops them, each becomes an alias
+    forename, usual = usual_names(written)
     label = " ".join(p for p in (forename, surname) if p) or rec.get("standardForm", qid)
     aliases: list[str] = []
     if forename and surname:
         aliases.append(f"{surname}, {forename}")
+    aliases += [f"{u} {surname}" for u in usual if surname and f"{u} {surname}" != label]
     for alt in re.split(r"\s*;\s*", rec.get("alternativeNames") or ""):
         if alt and alt not in aliases and alt != label:
             aliases.append(alt)
@@ -113,6 +142,9 @@ def entity_from_ipni(qid: str, rec: dict[str, Any]) -> dict[str, Any]:
     orcids = _ORCID_RE.findall(rec.get("notes") or "")
     if orcids:
         claims["P496"] = [_claim("P496", orcids[0], "string")]
+    viaf = _VIAF_RE.findall(" ".join(str(rec.get(k) or "") for k in ("notes", "source")))
+    if viaf:  # where IPNI's notes or source cite a VIAF cluster
+        claims["P214"] = [_claim("P214", viaf[0], "string")]
     for prop, values in ipni_dates(rec.get("dates") or "").items():
         claims[prop] = [_claim(prop, _time(y, p), "time") for y, p in values]
     countries = [

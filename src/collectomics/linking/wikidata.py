@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from collectomics.linking.matcher import Candidate, FuzzyDate
+from collectomics.linking.matcher import (
+    IDENTIFIER_PROPERTIES,
+    Candidate,
+    FuzzyDate,
+    identifier_property,
+)
 from collectomics.linking.session import HttpClient
 from collectomics.mapping.countries import COUNTRIES
 
@@ -28,6 +33,7 @@ PROPERTIES = {
     "P6944": "Bionomia ID",
     "P214": "VIAF ID",
     "P6264": "Harvard Index of Botanists ID",
+    "P4081": "BHL creator ID",
     "P1559": "name in native language",
     "P106": "occupation",
     "P27": "country of citizenship",
@@ -40,15 +46,21 @@ PROPERTIES = {
 }
 HUMAN = "Q5"
 _COUNTRY_CODE = {qid: code for code, (qid, _name) in COUNTRIES.items()}
-#: Fields of work (P101) and occupations (P106) to the taxon groups the matcher compares.
+#: Fields of work (P101) and occupations (P106) to the kingdoms the matcher compares with
+#: ``dwc:kingdom`` (see ``service.KINGDOMS``): animals count as much as plants.
 FIELDS = {
     "Q441": "plants",  # botany
     "Q2374149": "plants",  # botanist
     "Q7148": "fungi",  # mycology
     "Q2487799": "fungi",  # mycologist
-    "Q133500": "bryophytes",  # bryology
-    "Q1144552": "ferns",  # pteridology
+    "Q133500": "plants",  # bryology
+    "Q1144552": "plants",  # pteridology
     "Q1057701": "algae",  # phycology
+    "Q431": "animals",  # zoology
+    "Q350979": "animals",  # zoologist
+    "Q182978": "animals",  # entomology
+    "Q3055126": "animals",  # entomologist
+    "Q1225716": "animals",  # ornithologist
 }
 
 
@@ -108,20 +120,21 @@ def candidate_from_entity(
     description = next(
         (descriptions[lang]["value"] for lang in languages if lang in descriptions), ""
     )
+    # where they worked (P937) is a place collected; citizenship (P27) is not
     countries = {
-        _COUNTRY_CODE[q]
-        for p in ("P27", "P937")
-        for v in _values(entity, p)
-        if (q := _item(v)) in _COUNTRY_CODE
+        _COUNTRY_CODE[q] for v in _values(entity, "P937") if (q := _item(v)) in _COUNTRY_CODE
+    }
+    citizenship = {
+        _COUNTRY_CODE[q] for v in _values(entity, "P27") if (q := _item(v)) in _COUNTRY_CODE
     }
     fields = {
         FIELDS[q] for p in ("P101", "P106") for v in _values(entity, p) if (q := _item(v)) in FIELDS
     }
     identifiers = {}
-    for prop in ("P586", "P496", "P6944", "P214", "P6264"):
-        found = [v for v in _values(entity, prop) if isinstance(v, str)]
+    for prop in IDENTIFIER_PROPERTIES:
+        found = {v for v in _values(entity, prop) if isinstance(v, str)}
         if found:
-            identifiers[prop] = found[0]
+            identifiers[prop] = found
     births = [d for v in _values(entity, "P569") if (d := _time(v))]
     deaths = [d for v in _values(entity, "P570") if (d := _time(v))]
     floruit = [
@@ -138,6 +151,7 @@ def candidate_from_entity(
         death=deaths[0] if deaths else None,
         floruit=floruit,
         countries=countries,
+        citizenship=citizenship,
         fields=fields,
         institutions={q for p in ("P108", "P1416") for v in _values(entity, p) if (q := _item(v))},
         identifiers=identifiers,
@@ -210,6 +224,16 @@ class WikidataClient:
             f'SELECT ?item WHERE {{ ?item <http://www.wikidata.org/prop/direct/{prop}> "{literal}" }}'
         )
         return [r["item"]["value"].rsplit("/", 1)[-1] for r in rows if "item" in r]
+
+    def resolve(self, identifier: str) -> list[str]:
+        """QIDs of the items carrying a person identifier IRI (ORCID P496, IPNI P586, VIAF P214,
+        BHL creator P4081, Harvard botanist P6264); a Wikidata or Bionomia item IRI is its own
+        QID; [] for an identifier Wikidata does not hold."""
+        found = identifier_property(identifier)
+        if found is None:
+            return []
+        prop, value = found
+        return [value] if prop == "item" else self.items_with(prop, value)
 
     def candidates(self, terms: list[str], *, limit: int = 10) -> list[Candidate]:
         """Search each term, fetch the hits, and return them as candidates (humans first)."""

@@ -150,6 +150,7 @@ def publisher_match(
     out.add(match, SSSOM.mapping_justification, SEMAPV.ManualMappingCuration)
     out.add(match, COL.matchStatus, STATUS.accepted)
     out.add(match, PROV.wasAttributedTo, ctx.dataset)
+    out.add(match, COL.decidedBy, Literal("publisher"))
     out.add(match, RDFS.comment, Literal(comment))
     out.add(source, SCHEMA.sameAs, target)
 
