@@ -236,7 +236,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.pass_obj
 def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
     """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
-    from collectomics.queries import get_query, parse_query
+    from collectomics.queries import Lookup, get_query, parse_query
 
     if query == "-":
         canned = parse_query(sys.stdin.read(), "stdin")
@@ -250,7 +250,8 @@ def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) ->
     else:
         canned = get_query(query, obj.settings.queries_dir or None)
     with obj.open(read_only=True) as store:
-        result = store.query(canned.text, params=canned.bind(_parse_params(params)))
+        bound = canned.bind(_parse_params(params), Lookup(store, obj.minter))
+        result = store.query(canned.text, params=bound)
         fmt = fmt or ("turtle" if result.kind == "graph" else "json")
         result.serialize(fmt, sys.stdout.buffer)
     sys.stdout.flush()
