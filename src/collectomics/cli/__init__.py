@@ -538,6 +538,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     with open_store(str(path)) as store:
         for report in build_demo(store, Minter(settings.base_iri)):
             click.echo(report.summary(), err=True)
+        obj.refresh_facets(store)  # the count-by-* queries read the facets graph
     (path / DEMO_MARKER).write_text("built by `collectomics demo`; rebuilt on every run\n")
     click.echo(f"Demo graph built in {path}", err=True)
     if not build_only:
