@@ -160,3 +160,19 @@ def test_the_demo_dashboard_over_http(demo: tuple[str, StoreLocation]) -> None:
     stats = json.loads(r.stdout)
     assert stats["specimens"] == specimens
     assert stats["specimens"] + stats["other_records"] == records
+
+
+def test_the_dashboard_from_the_data_counts_as_from_the_facets() -> None:
+    """Before `materialise` (or when the facets are stale) the dashboard reads the data: the
+    same totals, and the same rows for every facet but the collector (agents as written)."""
+    for name in REAL_ARCHIVES:
+        store = OxigraphStore()
+        ingest_files(store, [REAL / name], minter=M)
+        live = N.dashboard(store, M, limit=0)
+        N.materialise(store, M)
+        facets = N.dashboard(store, M, limit=0)
+        assert (live["source"], facets["source"]) == ("data", "facets")
+        assert (live["records"], live["specimens"]) == (facets["records"], facets["specimens"])
+        for facet in N.FACETS:
+            if facet != "collector":
+                assert live["facets"][facet] == facets["facets"][facet], (name, facet)
