@@ -15,7 +15,7 @@ import requests
 from flask.testing import FlaskClient
 
 from collectomics.config import load_settings
-from collectomics.errors import ParameterError
+from collectomics.errors import ParameterError, QueryError
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.queries import CannedQuery, Lookup, country_code, list_queries, parse_query
@@ -41,6 +41,7 @@ BAD = [
     (ITINERARY, {"agent": BLANCHE, "year": "19x3"}, ["'year'", "19x3", "four-digit year"]),
     ("flagged-records", {"dataset": "nope"}, ["'dataset'", "nope", "demo-people"]),
     ("co-collectors", {"agent": "C. Blanché"}, ["'agent'", BLANCHE]),
+    ("matches-to-review", {"status": "accept"}, ["'status'", "'accept'", "proposed, accepted"]),
 ]
 
 
@@ -163,3 +164,29 @@ def loaded(request: pytest.FixtureRequest) -> Store:
     store = new_store(request)
     ingest_files(store, [FIX / "specimens-mixed.csv"], minter=Minter())
     return store
+
+
+def test_a_string_parameter_is_bound_not_spliced(loaded: Store) -> None:
+    query = parse_query(
+        "# param: code string\nSELECT ?code ?s WHERE { ?s <http://rs.tdwg.org/dwc/terms/"
+        "institutionCode> ?code }",
+        "q",
+    )
+    found = list(loaded.query(query.text, params=query.bind({"code": "BCN"})).rows())
+    assert found
+    hostile = 'BCN" } UNION { ?s ?p ?o } #'
+    assert list(loaded.query(query.text, params=query.bind({"code": hostile})).rows()) == []
+
+
+def test_a_choice_parameter_is_declared_with_its_values() -> None:
+    query = parse_query("# param: kind choice(a|b) = a\nSELECT ?kind WHERE {}", "q")
+    assert query.parameters[0].choices == ("a", "b")
+    with pytest.raises(ParameterError, match="expects one of a, b, not 'c'"):
+        query.bind({"kind": "c"})
+    for bad in (
+        "# param: kind choice = a",
+        "# param: kind string(a|b)",
+        "# param: k choice(a|b) = c",
+    ):
+        with pytest.raises((ParameterError, QueryError)):
+            parse_query(bad + "\nSELECT ?kind ?k WHERE {}", "q")

@@ -36,7 +36,8 @@ from collectomics.model import IRI, XSD, Literal, Term, iri_is_valid
 from collectomics.resources import resource_path
 from collectomics.store import Store
 
-#: ``country``: an ISO 3166-1 alpha-2 code; ``dataset``: the id of a dataset in the store.
+#: ``country``: an ISO 3166-1 alpha-2 code; ``dataset``: the id of a dataset in the store;
+#: ``choice(a|b|c)``: one of the words listed.
 PARAM_TYPES = (
     "string",
     "iri",
@@ -47,11 +48,13 @@ PARAM_TYPES = (
     "boolean",
     "country",
     "dataset",
+    "choice",
 )
 #: How many IRIs an error lists for a name given where an IRI is expected.
 NAMED_SHOWN = 5
 _PARAM = re.compile(
-    r"^(?P<name>[A-Za-z_]\w*)\s+(?P<type>\w+)(?:\s*=\s*(?P<default>\"[^\"]*\"|\S+))?"
+    r"^(?P<name>[A-Za-z_]\w*)\s+(?P<type>\w+)(?:\((?P<choices>[^()\s]+)\))?"
+    r"(?:\s*=\s*(?P<default>\"[^\"]*\"|\S+))?"
     r"(?:\s+--\s*(?P<help>.*))?$"
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -65,6 +68,8 @@ class Parameter:
     type: str
     default: str | None = None
     help: str = ""
+    #: the values a ``choice`` parameter takes
+    choices: tuple[str, ...] = ()
 
     def bind(self, raw: str, lookup: Lookup | None = None) -> Term:
         """The RDF term for a raw string value; ParameterError says what is wrong. With
@@ -110,6 +115,12 @@ class Parameter:
             ) from None
         if self.type == "country":
             return Literal(country_code(value, self.name))
+        if self.type == "choice" and value not in self.choices:
+            raise ParameterError(
+                f"parameter {self.name!r} expects one of {', '.join(self.choices)}, not {value!r}",
+                parameter=self.name,
+                value=raw,
+            )
         if self.type == "dataset" and not value:
             raise ParameterError(
                 f"parameter {self.name!r} expects a dataset id", parameter=self.name, value=raw
@@ -298,18 +309,23 @@ def parse_query(text: str, name: str, path: str | None = None) -> CannedQuery:
             description = (description + " " + value).strip() if description else value
         elif key == "param":
             m = _PARAM.match(value)
-            if not m or m.group("type") not in PARAM_TYPES:
+            if (
+                not m
+                or m.group("type") not in PARAM_TYPES
+                or (bool(m.group("choices")) != (m.group("type") == "choice"))
+            ):
                 raise QueryError(
                     f"bad parameter declaration {value!r}; expected 'NAME TYPE [= DEFAULT] [-- help]' "
-                    f"with TYPE one of {', '.join(PARAM_TYPES)}",
+                    f"with TYPE one of {', '.join(PARAM_TYPES)} (choice as choice(A|B|...))",
                     file=path or name,
                     line=number,
                 )
             default = m.group("default")
             if default and default.startswith('"'):
                 default = default[1:-1]
+            choices = tuple((m.group("choices") or "").split("|")) if m.group("choices") else ()
             params.append(
-                Parameter(m.group("name"), m.group("type"), default, m.group("help") or "")
+                Parameter(m.group("name"), m.group("type"), default, m.group("help") or "", choices)
             )
     query = CannedQuery(name, text, title or name, description, tuple(params), path)
     for p in params:  # a bad default is a bug in the query file: say so early
