@@ -190,3 +190,11 @@ def test_a_choice_parameter_is_declared_with_its_values() -> None:
     ):
         with pytest.raises((ParameterError, QueryError)):
             parse_query(bad + "\nSELECT ?kind ?k WHERE {}", "q")
+
+
+def test_the_cli_lists_each_parameter_with_its_kind() -> None:
+    r = run_cli("queries")
+    assert r.returncode == 0, r.stderr
+    assert "--param status=<proposed|accepted|rejected> = proposed" in r.stdout
+    assert "--param country=<country> = MY" in r.stdout
+    assert "--param dataset=<dataset>" in r.stdout

@@ -267,7 +267,8 @@ def queries_cmd(obj: Context) -> None:
         click.echo(f"{q.name}: {q.title}")
         for p in q.parameters:
             default = f" = {p.default}" if p.default is not None else ""
-            click.echo(f"    --param {p.name}=<{p.type}>{default}  {p.help}")
+            kind = "|".join(p.choices) or p.type
+            click.echo(f"    --param {p.name}=<{kind}>{default}  {p.help}")
 
 
 @main.command()
