@@ -78,7 +78,7 @@ def test_query_from_stdin_and_file(loaded: StoreLocation, tmp_path: Path) -> Non
         (["query", "specimens-by-country", "--param", "nation=ES"], "unknown parameter 'nation'"),
         (
             ["query", "person-itinerary", "--param", "agent=not an iri", "--param", "year=1983"],
-            "expects iri",
+            "expects an IRI",
         ),
         (["query", "-", "--format", "csv"], "syntax error"),
         (["ingest", "/nonexistent/file.csv"], "no such file"),

@@ -147,10 +147,13 @@ def test_canned_queries(client: FlaskClient) -> None:
     assert r.status_code == 200 and b"ES,BCN,4" in r.data
     hostile = 'ES" } UNION { ?s ?p ?o } #'
     r = client.get("/queries/specimens-by-country", query_string={"country": hostile})
-    assert r.status_code == 200 and json.loads(r.data)["results"]["bindings"] == []
+    assert r.status_code == 400 and "expects an ISO 3166-1 alpha-2" in r.get_data(as_text=True)
+    hostile = 'proposed" } UNION { ?s ?p ?o } #'
+    r = client.get("/queries/matches-to-review", query_string={"status": hostile})
+    assert r.status_code == 400 and "expects one of proposed" in r.get_data(as_text=True)
     assert client.get("/queries/nope").status_code == 404
     r = client.get("/queries/person-itinerary", query_string={"agent": "x", "year": "1983"})
-    assert r.status_code == 400 and "expects iri" in r.get_data(as_text=True)
+    assert r.status_code == 400 and "expects an IRI" in r.get_data(as_text=True)
 
 
 def test_index_and_health(client: FlaskClient) -> None:

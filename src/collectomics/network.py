@@ -39,7 +39,10 @@ from collectomics.vocab import COL, DCTERMS, PREFIXES, RDF
 
 FACETS_GRAPH = "facets"
 KINDS = ("co-collector", "determiner", "institution")
-FACETS = ("country", "decade", "institution", "collector", "family")
+#: the facet that counts records of every kind (specimens and observations) by basisOfRecord
+BASIS = "basis"
+#: every facet counts specimens (material entities) but BASIS, which counts records
+FACETS = ("country", "decade", "institution", "collector", "family", BASIS)
 #: above this many nodes, betweenness is estimated from a sample of this many sources
 BETWEENNESS_SAMPLE = 500
 
@@ -655,12 +658,73 @@ class MaterialiseReport:
         )
 
 
+#: Specimens (material entities: what mapping types a record whose basisOfRecord is a
+#: preserved, fossil or living specimen, a material sample or citation, or not given) per value.
 _FACET_QUERIES = {
     "country": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:countryCode ?v } GROUP BY ?v",
     "decade": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:year ?y . BIND(FLOOR(?y / 10) * 10 AS ?v) } GROUP BY ?v",
     "institution": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:institutionCode ?v } GROUP BY ?v",
     "family": "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity . ?s dwc:family ?v } GROUP BY ?v",
 }
+#: Records of every kind (observations are dwc:Occurrence, not material entities) per
+#: basisOfRecord as written; ?m says whether they are specimens. A record with two
+#: basisOfRecord values counts once, under the first.
+_BASIS_QUERY = """SELECT ?v ?m (COUNT(?s) AS ?n) WHERE {
+  { SELECT ?s ?m (MIN(STR(?b)) AS ?v) WHERE {
+      { ?s a dwc:MaterialEntity BIND(true AS ?m) } UNION { ?s a dwc:Occurrence BIND(false AS ?m) }
+      OPTIONAL { ?s dwc:basisOfRecord ?b }
+    } GROUP BY ?s ?m }
+} GROUP BY ?v ?m"""
+#: The Darwin Core basisOfRecord vocabulary, by its spelling folded (GBIF writes PRESERVED_SPECIMEN)
+_BASES = {
+    b.lower(): b
+    for b in (
+        "PreservedSpecimen FossilSpecimen LivingSpecimen MaterialSample MaterialCitation "
+        "MaterialEntity HumanObservation MachineObservation Observation Occurrence Event Taxon"
+    ).split()
+}
+#: The facet value of specimens whose record gives no basisOfRecord (mapped as preserved specimens)
+NO_BASIS = "(not given)"
+#: Specimens per collector: each material entity once, with the agents named on it
+_COLLECTOR_SPECIMENS = """SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?y) AS ?year)
+WHERE { ?s a dwc:MaterialEntity ; dwciri:recordedBy ?a . FILTER(isIRI(?a)) OPTIONAL { ?s dwc:year ?y } }
+GROUP BY ?s"""
+
+
+def basis_label(written: str) -> str:
+    """A basisOfRecord in the Darwin Core vocabulary's spelling (``PRESERVED_SPECIMEN`` and
+    ``preserved specimen`` are ``PreservedSpecimen``); a value outside it as written."""
+    if not written:
+        return NO_BASIS
+    return _BASES.get(written.replace("_", "").replace(" ", "").lower(), written.strip())
+
+
+def basis_counts(store: Store, graphs: Sequence[str] | None) -> list[dict[str, Any]]:
+    """Records per basisOfRecord, largest first: ``records`` of every kind and, where those
+    records are material entities, the same number as ``specimens`` (0 for observations)."""
+    counts: dict[str, dict[str, Any]] = {}
+    for v, m, n in table(store, _BASIS_QUERY, graphs=graphs):
+        row = counts.setdefault(basis_label(v), {"records": 0, "specimens": 0})
+        row["records"] += int(n)
+        if m == "true":
+            row["specimens"] += int(n)
+    rows = [{"value": v, **c} for v, c in counts.items()]
+    return sorted(rows, key=lambda r: (-r["records"], r["value"]))
+
+
+def collector_specimens(
+    store: Store, graphs: Sequence[str] | None, ids: Identities
+) -> dict[str, dict[str, Any]]:
+    """Specimens (material entities, never observations) per person their collectors resolve
+    to, each specimen once per person, with the first and last collecting year."""
+    out: dict[str, dict[str, Any]] = {}
+    for _, agents, year in table(store, _COLLECTOR_SPECIMENS, graphs=graphs):
+        y = _year(year)
+        for person in {ids.resolve(a) for a in agents.split(" ")}:
+            attrs = out.setdefault(person, {"specimens": 0})
+            attrs["specimens"] += 1
+            _span(attrs, y)
+    return out
 
 
 def materialise(store: Store, minter: Minter) -> MaterialiseReport:
@@ -707,13 +771,26 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
             if v:
                 facet(name, v.split(".")[0] if name == "decade" else v, int(n))
     report.facets["collector"] = 0
-    for who, attrs in sorted(b.nodes.items()):
+    collectors = collector_specimens(store, graphs, ids)
+    for who, attrs in sorted(collectors.items()):
         facet(
             "collector",
             IRI(who),
             attrs["specimens"],
             {"first_year": attrs.get("first_year"), "last_year": attrs.get("last_year")},
         )
+    report.facets[BASIS] = 0
+    for row in basis_counts(store, graphs):
+        node = minter.mint("facet", BASIS, slug(row["value"]) + "-" + _hash(row["value"])[:8])
+        add(node, RDF.type, COL.FacetCount)
+        add(node, COL.facet, Literal(BASIS))
+        add(node, COL.facetValue, Literal(row["value"]))
+        add(node, COL.recordCount, integer(row["records"]))
+        add(node, COL.specimenCount, integer(row["specimens"]))
+        report.facets[BASIS] += 1
+    # the array index counts what the collector facet counts: specimens, not observations
+    none = {"specimens": 0, "first_year": None, "last_year": None}
+    counted = {who: {**attrs, **none, **collectors.get(who, {})} for who, attrs in b.nodes.items()}
     stamp = minter.mint("network", "materialisation")
     add(stamp, RDF.type, COL.Materialisation)
     token = uuid.uuid4().hex  # ties the array index below to this very graph
@@ -721,7 +798,7 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
     for v in _stamp(store, minter):
         add(stamp, COL.basedOn, Literal(v))
     ids.fetch_names()
-    index = edgeindex.EdgeIndex.build(token, b.nodes, b.edges, ids.label, lambda n: _kind(ids, n))
+    index = edgeindex.EdgeIndex.build(token, counted, b.edges, ids.label, lambda n: _kind(ids, n))
     report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
     edgeindex.remember(store, index)
     from collectomics.itinerary import cache_itineraries
@@ -737,12 +814,21 @@ def _hash(*parts: str) -> str:
 
 
 def facet_counts(store: Store, minter: Minter, facet: str) -> list[dict[str, Any]]:
-    """One facet's counts from the facets graph, largest first (empty when not materialised)."""
+    """One facet's counts from the facets graph, largest first (empty when not materialised):
+    ``specimens`` per value, and for :data:`BASIS` ``records`` and ``specimens``."""
     if facet not in FACETS:
         raise InputError(f"unknown facet {facet!r}; one of {', '.join(FACETS)}")
     graph = facets_graph(minter)
     if graph not in store.graphs():
         return []
+    if facet == BASIS:
+        q = (
+            "SELECT ?v ?r ?n ?facet WHERE { ?f a col:FacetCount ; col:facet ?facet ; col:facetValue ?v ; "
+            "col:recordCount ?r ; col:specimenCount ?n }"
+        )
+        found = table(store, q, graphs=[graph], params={"facet": Literal(BASIS)})
+        basis = [{"value": v, "records": int(r), "specimens": int(n)} for v, r, n, _ in found]
+        return sorted(basis, key=lambda r: (-r["records"], r["value"]))
     q = (
         "SELECT ?v ?n ?facet WHERE { ?f a col:FacetCount ; col:facet ?facet ; col:facetValue ?v ; "
         "col:specimenCount ?n }"
@@ -852,17 +938,25 @@ _LIVE_COLLECTORS = (
 
 
 def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any]:
-    """Specimen counts per facet, largest first (``limit`` per facet, 0 for all), with labels.
+    """Specimen counts per facet, largest first (``limit`` per facet, 0 for all), with labels,
+    and the records of every kind by basisOfRecord (facet :data:`BASIS`, rows with ``records``
+    and ``specimens``); ``records`` and ``specimens`` are the totals, each facet says what it
+    ``counts``.
 
     From the facets graph when it is fresh (one hop); else computed from the data (slower on
-    large graphs, and collectors are then agents as written, not resolved to people).
+    large graphs, and collectors are then agents as written, not resolved to people). Either
+    way every facet but :data:`BASIS` counts the same population: material entities.
     """
     fresh = facets_fresh(store, minter)
     graphs = _graphs(store, minter, None)
     out: dict[str, Any] = {"source": "facets" if fresh else "data", "facets": {}}
     names: dict[str, str] = {}
     for facet in FACETS:
-        if fresh:
+        if facet == BASIS:
+            rows = facet_counts(store, minter, BASIS) if fresh else basis_counts(store, graphs)
+            out["records"] = sum(r["records"] for r in rows)
+            out["specimens"] = sum(r["specimens"] for r in rows)
+        elif fresh:
             rows = facet_counts(store, minter, facet)
         else:
             q = _LIVE_COLLECTORS if facet == "collector" else _FACET_QUERIES[facet]
@@ -880,5 +974,6 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
             names = {x: n for x, n in table(store, q, graphs=graphs)}
             for r in rows:
                 r["label"] = names.get(r["value"], r["value"].rsplit("/", 1)[-1])
-        out["facets"][facet] = {"values": total, "rows": rows}
+        counts = "records" if facet == BASIS else "specimens"
+        out["facets"][facet] = {"values": total, "counts": counts, "rows": rows}
     return out

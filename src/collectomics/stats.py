@@ -1,11 +1,15 @@
-"""Counts of what the graph holds: datasets, triples, specimens, people, documents, links."""
+"""Counts of what the graph holds: datasets, triples, specimens, people, documents, links.
+
+Specimens are material entities (a record whose basisOfRecord is a preserved, fossil or living
+specimen, a material sample or citation, or not given); the other records (observations and
+the like, ``dwc:Occurrence``) are counted apart, never as specimens."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 from collectomics.iri import Minter
-from collectomics.model import IRI
+from collectomics.model import IRI, Literal
 from collectomics.store import Store
 
 _COUNTS = """
@@ -19,9 +23,9 @@ SELECT
   (COUNT(DISTINCT ?agent) AS ?agents) (COUNT(DISTINCT ?document) AS ?documents)
   (COUNT(DISTINCT ?media) AS ?media_items) (COUNT(DISTINCT ?link) AS ?links)
   (COUNT(DISTINCT ?duplicate) AS ?duplicates) (COUNT(DISTINCT ?unknown) AS ?unknowns)
-  (COUNT(DISTINCT ?organisation) AS ?organisations)
+  (COUNT(DISTINCT ?organisation) AS ?organisations) (COUNT(DISTINCT ?other) AS ?others)
 WHERE {
-  { ?specimen a dwc:MaterialEntity } UNION { ?person a foaf:Person }
+  { ?specimen a dwc:MaterialEntity } UNION { ?other a dwc:Occurrence } UNION { ?person a foaf:Person }
   UNION { ?agent a col:NameStringAgent } UNION { ?document a rico:Record }
   UNION { ?media a dcmitype:StillImage } UNION { ?link a col:IdentityMatch }
   UNION { ?duplicate a col:PossibleDuplicate } UNION { ?unknown a col:UnknownAgent }
@@ -34,7 +38,10 @@ WHERE {
 class Stats:
     datasets: int
     triples: int
+    #: material entities: preserved, fossil and living specimens, material samples and citations
     specimens: int
+    #: records that are no specimen (observations and the like): specimens + these = records
+    other_records: int
     people: int
     name_string_agents: int
     #: agent values that name no one ('Anon.', '?'), each kept on an unknown agent
@@ -61,6 +68,7 @@ def graph_stats(store: Store, minter: Minter) -> Stats:
         datasets=len([g for g in store.graphs() if not minter.is_derived(g)]),
         triples=store.count(),
         specimens=n["specimens"],
+        other_records=n["others"],
         people=n["people"],
         name_string_agents=n["agents"],
         unknown_agents=n["unknowns"],
@@ -92,7 +100,10 @@ def dataset_records(store: Store, minter: Minter) -> dict[str, int]:
         if node is None:
             continue
         rows = store.query(_RECORDS, params={"d": IRI(node)}, default_graphs=[graph]).rows()
-        n = sum(int(row["n"].value) for row in rows)  # type: ignore[union-attr]
+        n = 0
+        for row in rows:
+            term = row["n"]
+            n += int(term.value if isinstance(term, Literal) else str(term))
         if n:
             counts[graph] = n
     return counts

@@ -141,6 +141,7 @@ class COL:
     notebookPageDate = IRI("https://w3id.org/collectomics/ontology#notebookPageDate")
     order = IRI("https://w3id.org/collectomics/ontology#order")
     possibleDuplicateOf = IRI("https://w3id.org/collectomics/ontology#possibleDuplicateOf")
+    recordCount = IRI("https://w3id.org/collectomics/ontology#recordCount")
     resolvesTo = IRI("https://w3id.org/collectomics/ontology#resolvesTo")
     rules = IRI("https://w3id.org/collectomics/ontology#rules")
     sharedSpecimens = IRI("https://w3id.org/collectomics/ontology#sharedSpecimens")

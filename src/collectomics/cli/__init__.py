@@ -236,7 +236,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.pass_obj
 def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
     """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
-    from collectomics.queries import get_query, parse_query
+    from collectomics.queries import Lookup, get_query, parse_query
 
     if query == "-":
         canned = parse_query(sys.stdin.read(), "stdin")
@@ -250,7 +250,8 @@ def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) ->
     else:
         canned = get_query(query, obj.settings.queries_dir or None)
     with obj.open(read_only=True) as store:
-        result = store.query(canned.text, params=canned.bind(_parse_params(params)))
+        bound = canned.bind(_parse_params(params), Lookup(store, obj.minter))
+        result = store.query(canned.text, params=bound)
         fmt = fmt or ("turtle" if result.kind == "graph" else "json")
         result.serialize(fmt, sys.stdout.buffer)
     sys.stdout.flush()
@@ -266,7 +267,8 @@ def queries_cmd(obj: Context) -> None:
         click.echo(f"{q.name}: {q.title}")
         for p in q.parameters:
             default = f" = {p.default}" if p.default is not None else ""
-            click.echo(f"    --param {p.name}=<{p.type}>{default}  {p.help}")
+            kind = "|".join(p.choices) or p.type
+            click.echo(f"    --param {p.name}=<{kind}>{default}  {p.help}")
 
 
 @main.command()
@@ -537,6 +539,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     with open_store(str(path)) as store:
         for report in build_demo(store, Minter(settings.base_iri)):
             click.echo(report.summary(), err=True)
+        obj.refresh_facets(store)  # the count-by-* queries read the facets graph
     (path / DEMO_MARKER).write_text("built by `collectomics demo`; rebuilt on every run\n")
     click.echo(f"Demo graph built in {path}", err=True)
     if not build_only:

@@ -71,11 +71,16 @@ def network(
 ) -> None:
     """Write a collector network with its metrics to OUT (- for stdout) for Gephi or Palladio."""
     from collectomics.network import build_network, export, to_text
+    from collectomics.queries import check_dataset, check_node
 
     fmt = _format(out, fmt, _NET_EXT, "gexf")
     if decade is not None and (start is not None or end is not None):
         raise InputError("give --decade or --from/--to, not both")
     with obj.open(read_only=True) as store:
+        if dataset is not None:
+            check_dataset(store, obj.minter, dataset, "--dataset")
+        if person is not None:
+            person = check_node(store, person, "--person")
         net = build_network(
             store,
             obj.minter,
@@ -135,9 +140,11 @@ def itinerary(
     """A person's dated, placed collecting events in order, with implausible journeys flagged."""
     from collectomics.itinerary import itinerary as run
     from collectomics.itinerary import save_flags, to_geojson, to_json, write_csv
+    from collectomics.queries import check_node
 
     fmt = _format(out, fmt, _IT_EXT, "json")
     with obj.open(read_only=not annotate) as store:
+        person = check_node(store, person, "PERSON")
         it = run(
             store,
             person,

@@ -23,8 +23,9 @@ from collectomics.endpoint import (
     read_query,
 )
 from collectomics.errors import CollectomicsError, QueryError, QueryNotFound, StoreError
+from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
-from collectomics.queries import get_query, list_queries
+from collectomics.queries import Lookup, get_query, list_queries
 from collectomics.service import convert, service_description
 from collectomics.sparqlcheck import (
     GraphRefused,
@@ -458,10 +459,11 @@ def run_canned(name: str) -> Response:
     query = get_query(name, state().settings.queries_dir or None)
     values = {k: v for k, v in request.args.items() if k != "format"}
     check_services(query.text, frozenset(state().settings.federation_endpoints.split()))
+    lookup = Lookup(state().store(), Minter(state().settings.base_iri))
     job = Job(
         query.text,
         _negotiated(request.args.getlist("format")),
-        params=query.bind(values),
+        params=query.bind(values, lookup),
         max_rows=state().settings.max_rows,
     )
     return answer(job)
