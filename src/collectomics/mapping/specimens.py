@@ -107,6 +107,11 @@ _SPECIMEN_CLASSES = {
     "livingspecimen": DWC.LivingSpecimen,
     "materialsample": DWC.MaterialSample,
     "materialcitation": DWC.MaterialCitation,
+    # the values of Darwin Core 1.2/1.4 and ABCD-era exports, still published (DwC 1.4 used
+    # "Specimen" and "Fossil" before the *Specimen classes were split out)
+    "specimen": DWC.PreservedSpecimen,
+    "fossil": DWC.FossilSpecimen,
+    "living": DWC.LivingSpecimen,
 }
 
 _LICENCES = {
