@@ -350,6 +350,7 @@ def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> 
     (and 'facets' with the facet counts...): such an id is refused before anything loads, and
     what the store held is untouched."""
     from collectomics.errors import InputError
+    from collectomics.identity import identity_graph
     from collectomics.inference import inferences_graph
     from collectomics.iri import DERIVED_GRAPHS, DERIVED_PREFIX
     from collectomics.linking.service import links_graph
@@ -358,7 +359,7 @@ def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> 
     minter = Minter()
     # the reserved names are the ones the modules write to
     assert {facets_graph(minter), duplicates_graph(minter), inferences_graph(minter),
-            links_graph(minter)} == {minter.graph(n) for n in DERIVED_GRAPHS}  # fmt: skip
+            links_graph(minter), identity_graph(minter)} == {minter.graph(n) for n in DERIVED_GRAPHS}  # fmt: skip
     assert DERIVED_PREFIX == "itinerary-"
     path = tmp_path / "specimens.csv"
     path.write_text('catalogNumber,recordedBy\nA1,"Smith, J."\n', encoding="utf-8")

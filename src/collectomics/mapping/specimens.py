@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from itertools import islice
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri, split_identifiers
@@ -260,13 +261,15 @@ def _agent_roles(
     add = out.triples.append
     for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
         add((specimen, shortcut, iri))
-    if ids and len(ids) != 1 or len(names) > 1 and ids:
+    paired = len(names) == 1 and not names[0].unknown and _one_person(ids)
+    if ids and not paired:
         out.add(
             activity,
             RDFS.comment,
             Literal(
                 f"{column}ID gives {len(ids)} identifier(s) for {len(names)} name(s) in {column}; "
-                "they are not paired with names, since Darwin Core gives their order no meaning"
+                "they are not paired with names, since Darwin Core gives their order no meaning "
+                "(one name is paired with its identifiers when no two come from one authority)"
             ),
         )
     if out.lines is not None:
@@ -298,8 +301,9 @@ def _agent_roles(
         if name.et_al:
             add((node, RDFS.comment, _ET_AL))
         add((specimen, shortcut, agent))
-        if len(names) == 1 and len(ids) == 1:
-            _publisher_match(out, ctx, agent, ids[0], column + "ID")
+        if len(names) == 1 and _one_person(ids):
+            for iri in ids:
+                _publisher_match(out, ctx, agent, iri, column + "ID")
 
 
 def _agent_lines(
@@ -342,8 +346,16 @@ def _agent_lines(
         )
         if name.et_al:
             lines.append(f"{node} {_N3_COMMENT} {_ET_AL.n3()} .\n")
-        if len(names) == 1 and len(ids) == 1:
-            _publisher_match(out, ctx, agent, ids[0], column + "ID")
+        if len(names) == 1 and _one_person(ids):
+            for iri in ids:
+                _publisher_match(out, ctx, agent, iri, column + "ID")
+
+
+def _one_person(ids: list[IRI]) -> bool:
+    """True when ``ids`` can all be one person's: at least one, and no two from one authority
+    (two ORCIDs, or two Wikidata items, are two people)."""
+    hosts = [urlsplit(i).netloc.lower().removeprefix("www.") for i in ids]
+    return bool(ids) and len(set(hosts)) == len(hosts)
 
 
 def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
