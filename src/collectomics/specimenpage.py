@@ -46,6 +46,17 @@ def term(iri: str) -> str:
     return iri
 
 
+def is_specimen(store: Store, iri: str) -> bool:
+    """True when the graph has a specimen (``dwc:MaterialEntity``) of IRI ``iri``."""
+    return bool(
+        rows(
+            store,
+            "SELECT ?s ?t WHERE { ?s a ?t FILTER(?t = dwc:MaterialEntity) } LIMIT 1",
+            s=check_iri(iri),
+        )
+    )
+
+
 def _specimen(store: Store, iri: str) -> str:
     """``iri`` when the graph has a specimen (``dwc:MaterialEntity``) of that IRI."""
     found = rows(
@@ -316,7 +327,8 @@ def documents(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
 
 _BOUNDS = """SELECT ?s ?x ?method ?earliest ?latest ?confidence ?comment
        (GROUP_CONCAT(DISTINCT STR(?ev); separator=" ") AS ?evidence) WHERE {
-  ?x a col:DateInference ; dcterms:subject ?s .
+  ?x a col:DateInference .
+  { ?x dcterms:subject ?s } UNION { ?s col:hasLabel ?label . ?x col:inferredFor ?label }
   OPTIONAL { ?x col:method ?method } OPTIONAL { ?x col:earliestDate ?earliest }
   OPTIONAL { ?x col:latestDate ?latest } OPTIONAL { ?x col:confidence ?confidence }
   OPTIONAL { ?x rdfs:comment ?comment } OPTIONAL { ?x col:evidence ?ev }
