@@ -179,6 +179,11 @@ def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
     for entry in ids.values():
         if len(entry["links"]) > 1:
             entry["links"] = [lk for lk in entry["links"] if lk["via"] != "identity"]
+    links = rows(
+        store,
+        "SELECT ?p ?u WHERE { ?p schema:url|foaf:homepage|rdfs:seeAlso ?u } ORDER BY ?u LIMIT 50",
+        p=p,
+    )
     name = facts.get("name") or labels(store, [p])[p]
     return {
         "iri": p,
@@ -193,6 +198,7 @@ def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
         "death": {"date": facts.get("death", ""), "precision": facts.get("deathPrecision", "")},
         "floruit": {"start": facts.get("flStart", ""), "end": facts.get("flEnd", "")},
         "portrait": facts.get("portrait", ""),
+        "links": [r["u"] for r in links],
         "variants": [
             {"name": r["name"], "uses": int(r["uses"] or 0)}
             for r in rows(store, _VARIANTS, p=p)
@@ -285,11 +291,10 @@ def what(
         facets[name] = [
             {"value": r["value"], "specimens": int(r["n"])} for r in rows(store, query, p=p)
         ]
-    total = int(
-        rows(store, "SELECT ?p (COUNT(*) AS ?n) WHERE { " + _SPECIMENS + " } GROUP BY ?p", p=p)[0][
-            "n"
-        ]
+    counted = rows(
+        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { " + _SPECIMENS + " } GROUP BY ?p", p=p
     )
+    total = int(counted[0]["n"]) if counted else 0
     listed = rows(
         store,
         _LIST.format(
