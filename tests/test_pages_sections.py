@@ -109,7 +109,8 @@ def test_the_person_page_counts_every_name_once(demo: tuple[Store, Minter]) -> N
     assert data["facets"]["country"] == [{"value": "ES", "specimens": 12}]
     assert sum(f["specimens"] for f in data["facets"]["institution"]) == 12
     w = who(store, minter, CESAR)
-    assert w["birth"]["date"] == "1958" and w["abbreviation"] == "C.Blanché"
+    assert w["birth"] == {"date": "1958", "precision": "year"} and w["abbreviation"] == "C.Blanché"
+    assert who(store, minter, FONT_QUER)["death"] == {"date": "1964", "precision": "year"}
     assert {v["name"]: v["uses"] for v in w["variants"]}["Blanché, Cèsar"] == 7
     wikidata = next(i for i in w["identifiers"] if i["target"].endswith("Q5763750"))
     assert {lk["via"] for lk in wikidata["links"]} == {"identity match", "people table"}

@@ -115,16 +115,23 @@ def _year(text: str) -> str:
 
 
 _WHO = """SELECT ?p ?name ?given ?family ?abbr ?birth ?death ?flStart ?flEnd ?description
-       ?birthPrecision ?deathPrecision ?portrait WHERE {
+       ?portrait (DATATYPE(?birth) AS ?birthType) (DATATYPE(?death) AS ?deathType)
+       (DATATYPE(?flStart) AS ?flStartType) (DATATYPE(?flEnd) AS ?flEndType) WHERE {
   OPTIONAL { ?p foaf:name ?name } OPTIONAL { ?p foaf:givenName ?given }
   OPTIONAL { ?p foaf:familyName ?family } OPTIONAL { ?p col:authorAbbreviation ?abbr }
   OPTIONAL { ?p schema:birthDate ?birth } OPTIONAL { ?p schema:deathDate ?death }
-  OPTIONAL { ?p col:birthDatePrecision ?birthPrecision }
-  OPTIONAL { ?p col:deathDatePrecision ?deathPrecision }
   OPTIONAL { ?p col:floruitStart ?flStart } OPTIONAL { ?p col:floruitEnd ?flEnd }
   OPTIONAL { ?p dcterms:description ?description }
   OPTIONAL { ?p schema:image|foaf:depiction|foaf:img ?portrait }
 } LIMIT 1"""
+#: the precision of a date, from its datatype (a people table types each to its precision)
+_PRECISION = {"gYear": "year", "gYearMonth": "month", "date": "day", "dateTime": "day"}
+
+
+def _precision(datatype: str) -> str:
+    return _PRECISION.get(datatype.rsplit("#", 1)[-1], "") if datatype else ""
+
+
 _VARIANTS = """SELECT ?p ?name (COUNT(DISTINCT ?r) AS ?uses) WHERE {
   { ?p skos:altLabel ?name } UNION { ?a col:resolvesTo ?p . ?a foaf:name ?name }
   UNION { ?a col:resolvesTo ?p . ?r prov:agent ?a ; col:nameAsWritten ?name }
@@ -196,9 +203,19 @@ def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
         "family_name": facts.get("family", ""),
         "abbreviation": facts.get("abbr", ""),
         "description": facts.get("description", ""),
-        "birth": {"date": facts.get("birth", ""), "precision": facts.get("birthPrecision", "")},
-        "death": {"date": facts.get("death", ""), "precision": facts.get("deathPrecision", "")},
-        "floruit": {"start": facts.get("flStart", ""), "end": facts.get("flEnd", "")},
+        "birth": {
+            "date": facts.get("birth", ""),
+            "precision": _precision(facts.get("birthType", "")),
+        },
+        "death": {
+            "date": facts.get("death", ""),
+            "precision": _precision(facts.get("deathType", "")),
+        },
+        "floruit": {
+            "start": facts.get("flStart", ""),
+            "end": facts.get("flEnd", ""),
+            "precision": _precision(facts.get("flStartType", "") or facts.get("flEndType", "")),
+        },
         "portrait": facts.get("portrait", ""),
         "links": [r["u"] for r in links],
         "variants": [
