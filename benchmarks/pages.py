@@ -64,9 +64,10 @@ def add_people(path: Path, workdir: Path) -> None:
             spec = DatasetSpec("ipni-authors", (people,), "IPNI authors", None, None)
             report = ingest_dataset(store, spec, minter=minter, replace=True)
             print(f"people: {report.summary()} in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        print(f"identity: {identity.materialise(store, minter).summary()}")
-        print(f"identity materialised in {time.perf_counter() - t:.1f} s")
+        if not identity.fresh(store, minter):
+            t = time.perf_counter()
+            print(f"identity: {identity.materialise(store, minter).summary()}")
+            print(f"identity materialised in {time.perf_counter() - t:.1f} s")
 
 
 def main() -> None:
@@ -120,7 +121,12 @@ def main() -> None:
     )
     s = specimen[0]["s"]
     for section in specimen_sections(s):
-        add(f"specimen: {section.name}", lambda sec=section: run_section(store, minter, s, sec), None, "")
+        add(
+            f"specimen: {section.name}",
+            lambda sec=section: run_section(store, minter, s, sec),
+            None,
+            "",
+        )
     add("specimen: whole page", lambda: workbench(store, minter, s), lambda: old.page(s), "")
     print()
     print(f"| what ({args.records if not args.store else 'given store'} records + 54,000 people) "

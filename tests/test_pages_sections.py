@@ -99,6 +99,8 @@ def test_the_person_page_counts_every_name_once(demo: tuple[Store, Minter]) -> N
     data = what(store, minter, CESAR, size=100)
     assert data["specimens"] == 12
     assert {r["iri"] for r in data["list"]["rows"]} == expected
+    roles = {r["catalog"]: r["roles"] for r in data["list"]["rows"]}
+    assert roles["0025654"] == ["collector", "determiner"] and roles["BCN-35752"] == ["collector"]
     assert data["by_role"] == {"collector": 12, "determiner": 2, "label writer": 1}
     assert {f["value"]: f["specimens"] for f in data["facets"]["year"]} == {
         "1983": 6,

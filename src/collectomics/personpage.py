@@ -35,18 +35,15 @@ FACET_LIMIT = 30
 #: must be in the projection (pyoxigraph's substitutions), hence ``?p`` in every SELECT
 MEMBERS = "?a col:resolvesTo ?p ."
 
-_SORTS = {
-    "date": "?date ?catalog ?s",
-    "-date": "DESC(?date) ?catalog ?s",
-    "catalog": "?catalog ?s",
-    "-catalog": "DESC(?catalog) ?s",
-    "country": "?country ?date ?s",
-    "-country": "DESC(?country) ?date ?s",
-    "taxon": "?taxon ?date ?s",
-    "-taxon": "DESC(?taxon) ?date ?s",
-    "institution": "?institution ?catalog ?s",
-    "-institution": "DESC(?institution) ?catalog ?s",
+#: sort name -> the specimen's sort key, one property (path) from the specimen
+_SORT_KEYS = {
+    "date": "col:collectingEvent/dwc:eventDate",
+    "catalog": "dwc:catalogNumber",
+    "taxon": "dwc:scientificName",
+    "country": "dwc:countryCode",
+    "institution": "dwc:institutionCode",
 }
+_SORTS = {name: key for base, key in _SORT_KEYS.items() for name in (base, "-" + base)}
 SORTS = tuple(_SORTS)
 
 
@@ -136,30 +133,52 @@ _VARIANTS = """SELECT ?p ?name (COUNT(DISTINCT ?r) AS ?uses) WHERE {
   { ?p skos:altLabel ?name } UNION { ?a col:resolvesTo ?p . ?a foaf:name ?name }
   UNION { ?a col:resolvesTo ?p . ?r prov:agent ?a ; col:nameAsWritten ?name }
 } GROUP BY ?p ?name ORDER BY DESC(?uses) ?name LIMIT 100"""
-_MEMBERS = """SELECT ?p ?a (SAMPLE(?t) AS ?type) (SAMPLE(?n) AS ?name) (SAMPLE(?st) AS ?status)
-       (SAMPLE(?cf) AS ?confidence) WHERE {
-  ?a col:resolvesTo ?p FILTER(?a != ?p)
-  OPTIONAL { ?a a ?t FILTER(?t IN (foaf:Person, col:NameStringAgent, foaf:Organization)) }
-  OPTIONAL { ?a foaf:name ?n }
-  OPTIONAL { ?m owl:annotatedSource ?a ; owl:annotatedTarget ?p ; col:matchStatus ?st .
-             OPTIONAL { ?m sssom:confidence ?cf } }
-} GROUP BY ?p ?a ORDER BY ?a LIMIT 200"""
-_IDENTIFIERS = """SELECT ?p ?base ?target ?via ?status ?confidence ?justification ?decidedBy ?decidedOn
-       ?match WHERE {
-  { ?p schema:sameAs ?target BIND("people table" AS ?via) }
-  UNION
-  { ?a col:resolvesTo ?p .
-    ?match a col:IdentityMatch ; owl:annotatedSource ?a ; owl:annotatedTarget ?target .
-    FILTER(!STRSTARTS(STR(?target), STR(?base)))
-    BIND("identity match" AS ?via)
-    OPTIONAL { ?match col:matchStatus ?status } OPTIONAL { ?match sssom:confidence ?confidence }
-    OPTIONAL { ?match sssom:mapping_justification ?justification }
-    OPTIONAL { ?match sssom:author_id|prov:wasAttributedTo ?decidedBy }
-    OPTIONAL { ?match sssom:mapping_date|dcterms:date ?decidedOn } }
-  UNION
-  { ?t col:resolvesTo ?p FILTER(isIRI(?t) && !STRSTARTS(STR(?t), STR(?base)))
-    BIND(?t AS ?target) BIND("identity" AS ?via) }
-} ORDER BY ?target ?via LIMIT 200"""
+_MEMBERS = "SELECT ?p ?a WHERE { ?a col:resolvesTo ?p } ORDER BY ?a LIMIT 500"
+#: what each member is, and the identity matches it is the source of (two-pattern OPTIONALs
+#: on a substituted variable were planned as joins over every match: 4-6 s beside 54,000
+#: people; a VALUES list of the members is an index lookup each)
+_MEMBER_FACTS = """SELECT ?a (SAMPLE(?t) AS ?type) (SAMPLE(?n) AS ?name) WHERE {{
+  VALUES ?a {{ {values} }}
+  OPTIONAL {{ ?a a ?t FILTER(?t IN (foaf:Person, col:NameStringAgent, foaf:Organization)) }}
+  OPTIONAL {{ ?a foaf:name ?n }}
+}} GROUP BY ?a"""
+_MATCHES = """SELECT ?a ?match ?target ?status ?confidence ?justification ?decidedBy ?decidedOn
+WHERE {{
+  VALUES ?a {{ {values} }}
+  ?match owl:annotatedSource ?a . ?match owl:annotatedTarget ?target .
+  ?match a col:IdentityMatch .
+  OPTIONAL {{ ?match col:matchStatus ?status }} OPTIONAL {{ ?match sssom:confidence ?confidence }}
+  OPTIONAL {{ ?match sssom:mapping_justification ?justification }}
+  OPTIONAL {{ ?match prov:wasAttributedTo ?decidedBy }} OPTIONAL {{ ?match dcterms:date ?decidedOn }}
+}} ORDER BY ?target ?match LIMIT 500"""
+
+
+def values(nodes: Iterable[str]) -> str:
+    """IRIs for a ``VALUES`` list: each one an IRI the store gave (checked again here)."""
+    out = []
+    for n in nodes:
+        if not iri_is_valid(n) or any(c in n for c in '<>"{}|\\^` '):
+            raise InputError(f"not an IRI: {n[:200]!r}", parameter="iri")
+        out.append(f"<{n}>")
+    return " ".join(out)
+
+
+def members(store: Store, p: str) -> list[str]:
+    """Every node of ``p``'s identity (``p`` first)."""
+    found = [r["a"] for r in rows(store, _MEMBERS, p=p)]
+    return [p] + [a for a in found if a != p]
+
+
+def _link(r: dict[str, str], via: str) -> dict[str, str]:
+    return {
+        "via": via,
+        "status": r.get("status", "").rsplit("/", 1)[-1],
+        "confidence": r.get("confidence", ""),
+        "justification": r.get("justification", "").rsplit("/", 1)[-1],
+        "decided_by": r.get("decidedBy", ""),
+        "decided_on": r.get("decidedOn", ""),
+        "match": r.get("match", ""),
+    }
 
 
 def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
@@ -168,26 +187,23 @@ def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
     nodes (name-string agents, outside IRIs) that are this person."""
     p = canonical(store, iri)
     [facts] = rows(store, _WHO, p=p) or [{}]
-    members = rows(store, _MEMBERS, p=p)
+    nodes = members(store, p)
+    listed = values(nodes)
+    facts_of = {r["a"]: r for r in rows(store, _MEMBER_FACTS.format(values=listed))}
+    matches = rows(store, _MATCHES.format(values=listed))
     ids: dict[str, dict[str, Any]] = {}
-    for r in rows(store, _IDENTIFIERS, p=p, base=minter.base):
-        entry = ids.setdefault(r["target"], {"target": r["target"], "links": []})
-        if r["via"] == "identity" and entry["links"]:
-            continue
-        entry["links"].append(
-            {
-                "via": r["via"],
-                "status": r["status"].rsplit("/", 1)[-1] if r["status"] else "",
-                "confidence": r["confidence"],
-                "justification": r["justification"].rsplit("/", 1)[-1],
-                "decided_by": r["decidedBy"],
-                "decided_on": r["decidedOn"],
-                "match": r["match"],
-            }
+    for r in rows(store, "SELECT ?p ?t WHERE { ?p schema:sameAs ?t FILTER(isIRI(?t)) }", p=p):
+        ids.setdefault(r["t"], {"target": r["t"], "links": []})["links"].append(
+            _link({}, "people table")
         )
-    for entry in ids.values():
-        if len(entry["links"]) > 1:
-            entry["links"] = [lk for lk in entry["links"] if lk["via"] != "identity"]
+    for r in matches:
+        if not r["target"].startswith(minter.base):
+            entry = ids.setdefault(r["target"], {"target": r["target"], "links": []})
+            entry["links"].insert(0, _link(r, "identity match"))
+    for node in nodes:
+        if not node.startswith(minter.base) and node not in ids:
+            ids[node] = {"target": node, "links": [_link({}, "identity")]}
+    to_p = {r["a"]: r for r in matches if r["target"] == p}
     links = rows(
         store,
         "SELECT ?p ?u WHERE { ?p schema:url|foaf:homepage|rdfs:seeAlso ?u } ORDER BY ?u LIMIT 50",
@@ -233,14 +249,14 @@ def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
         "identifiers": sorted(ids.values(), key=lambda e: e["target"]),
         "members": [
             {
-                "iri": r["a"],
-                "name": r["name"],
-                "type": r["type"].rsplit("#", 1)[-1].rsplit("/", 1)[-1],
-                "match_status": r["status"].rsplit("/", 1)[-1],
-                "confidence": r["confidence"],
-                "local": r["a"].startswith(minter.base),
+                "iri": a,
+                "name": facts_of.get(a, {}).get("name", ""),
+                "type": facts_of.get(a, {}).get("type", "").rsplit("#", 1)[-1].rsplit("/", 1)[-1],
+                "match_status": to_p.get(a, {}).get("status", "").rsplit("/", 1)[-1],
+                "confidence": to_p.get(a, {}).get("confidence", ""),
+                "local": a.startswith(minter.base),
             }
-            for r in members
+            for a in nodes[1:]
         ],
     }
 
@@ -282,17 +298,26 @@ _BY_ROLE = (
     '   ?s col:hasLabel ?l BIND("label writer" AS ?as) }'
     " } GROUP BY ?p ?as ORDER BY DESC(?n)"
 )
-_LIST = """SELECT ?p ?s (SAMPLE(?c) AS ?catalog) (SAMPLE(?t) AS ?taxon) (SAMPLE(?cc) AS ?country)
+#: one page of the specimens: their IRIs in order (the key is one OPTIONAL path: two chained
+#: OPTIONALs were planned as a join over every event, 11 s for 1,500 specimens), then the
+#: columns of those only
+_PAGE = """SELECT DISTINCT ?p ?s ?key WHERE {{
+  {members}
+  {{ ?s dwciri:recordedBy ?a }} UNION {{ ?s dwciri:identifiedBy ?a }}
+  OPTIONAL {{ ?s {key} ?key }}
+}} ORDER BY {order} LIMIT {limit} OFFSET {offset}"""
+_COLUMNS = """SELECT ?p ?s (SAMPLE(?c) AS ?catalog) (SAMPLE(?t) AS ?taxon) (SAMPLE(?cc) AS ?country)
        (SAMPLE(?i) AS ?institution) (MIN(?d) AS ?date) (SAMPLE(?loc) AS ?locality)
        (GROUP_CONCAT(DISTINCT ?as; separator=" ") AS ?roles) WHERE {{
-  {members}
-  {{ ?s dwciri:recordedBy ?a BIND("collector" AS ?as) }}
-  UNION {{ ?s dwciri:identifiedBy ?a BIND("determiner" AS ?as) }}
+  VALUES ?s {{ {values} }}
   OPTIONAL {{ ?s dwc:catalogNumber ?c }} OPTIONAL {{ ?s dwc:scientificName ?t }}
   OPTIONAL {{ ?s dwc:countryCode ?cc }} OPTIONAL {{ ?s dwc:institutionCode ?i }}
-  OPTIONAL {{ ?s col:collectingEvent ?e . OPTIONAL {{ ?e dwc:eventDate ?d }}
-             OPTIONAL {{ ?e dsw:locatedAt/dwc:locality ?loc }} }}
-}} GROUP BY ?p ?s ORDER BY {order} LIMIT {limit} OFFSET {offset}"""
+  OPTIONAL {{ ?s col:collectingEvent/dwc:eventDate ?d }}
+  OPTIONAL {{ ?s col:collectingEvent/dsw:locatedAt/dwc:locality ?loc }}
+  OPTIONAL {{ {{ ?s dwciri:recordedBy ?a BIND("collector" AS ?as) }}
+             UNION {{ ?s dwciri:identifiedBy ?a BIND("determiner" AS ?as) }}
+             ?a col:resolvesTo ?p }}
+}} GROUP BY ?p ?s"""
 
 
 def what(
@@ -321,16 +346,26 @@ def what(
         store, "SELECT ?p (COUNT(*) AS ?n) WHERE { " + _SPECIMENS + " } GROUP BY ?p", p=p
     )
     total = int(counted[0]["n"]) if counted else 0
-    listed = rows(
+    descending = sort.startswith("-")
+    order = "DESC(?key) ?s" if descending else "(!BOUND(?key)) ?key ?s"  # undated last
+    keyed = rows(
         store,
-        _LIST.format(
+        _PAGE.format(
             members=MEMBERS,
-            order=_SORTS[sort],
+            key=_SORTS[sort],
+            order=order,
             limit=per + 1,
             offset=(number - 1) * per,
         ),
         p=p,
     )
+    ordered = list(dict.fromkeys(r["s"] for r in keyed))
+    columns = (
+        {r["s"]: r for r in rows(store, _COLUMNS.format(values=values(ordered[:per])), p=p)}
+        if ordered
+        else {}
+    )
+    listed = [columns.get(x, {"s": x}) for x in ordered]
     return {
         "iri": p,
         "specimens": total,
@@ -348,13 +383,13 @@ def what(
             "rows": [
                 {
                     "iri": r["s"],
-                    "catalog": r["catalog"],
-                    "taxon": r["taxon"],
-                    "country": r["country"],
-                    "institution": r["institution"],
-                    "date": r["date"],
-                    "locality": r["locality"],
-                    "roles": sorted(set(r["roles"].split())),
+                    "catalog": r.get("catalog", ""),
+                    "taxon": r.get("taxon", ""),
+                    "country": r.get("country", ""),
+                    "institution": r.get("institution", ""),
+                    "date": r.get("date", ""),
+                    "locality": r.get("locality", ""),
+                    "roles": sorted(set(r.get("roles", "").split())),
                 }
                 for r in listed[:per]
             ],
@@ -415,9 +450,8 @@ def where_when(
 _CO = """SELECT ?p ?q (COUNT(DISTINCT ?s) AS ?n) (MIN(?y) AS ?first) (MAX(?y) AS ?last) WHERE {{
   {members}
   ?s dwciri:recordedBy ?a ; {term} ?b .
-  OPTIONAL {{ ?b col:resolvesTo ?q0 }}
-  BIND(COALESCE(?q0, ?b) AS ?q)
-  FILTER(?q != ?p && ?b != ?a)
+  FILTER(?b != ?a)
+  ?b col:resolvesTo ?q FILTER(?q != ?p)
   OPTIONAL {{ ?s dwc:year ?y }}
 }} GROUP BY ?p ?q ORDER BY DESC(?n) ?q LIMIT {limit}"""
 
