@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from collectomics.errors import InputError
 from collectomics.iri import Minter
-from collectomics.personpage import check_iri, labels, rows
+from collectomics.personpage import check_iri, labels, rows, values
 from collectomics.sections import Section
 from collectomics.store import Store
 
@@ -208,22 +208,30 @@ def event(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
     }
 
 
-_AGENTS = """SELECT ?s ?activity ?node ?role ?order ?written ?verbatim ?agent ?person WHERE {
-  { ?s col:collectingEvent ?activity } UNION { ?s dsw:hasIdentification ?activity }
-  UNION { ?s col:hasLabel ?activity }
-  { ?activity prov:qualifiedAssociation ?node } UNION { ?activity prov:qualifiedAttribution ?node }
-  ?node prov:agent ?agent ; prov:hadRole ?role .
-  OPTIONAL { ?node col:order ?order } OPTIONAL { ?node col:nameAsWritten ?written }
-  OPTIONAL { ?node col:verbatimAgentString ?verbatim }
-  OPTIONAL { ?agent col:resolvesTo ?person }
-} ORDER BY ?activity ?role ?order LIMIT 200"""
+#: the role nodes first (each branch a chain from the bound specimen), then their facts by
+#: VALUES: the join of two UNIONs took 8 s on 30,000 specimens beside 54,000 people
+_ROLE_NODES = """SELECT ?s ?activity ?node WHERE {
+  { ?s col:collectingEvent ?activity . ?activity prov:qualifiedAssociation ?node }
+  UNION { ?s dsw:hasIdentification ?activity . ?activity prov:qualifiedAssociation ?node }
+  UNION { ?s col:hasLabel ?activity . ?activity prov:qualifiedAttribution ?node }
+} LIMIT 200"""
+_ROLE_FACTS = """SELECT ?node ?role ?order ?written ?verbatim ?agent ?person WHERE {{
+  VALUES ?node {{ {values} }}
+  ?node prov:agent ?agent . ?node prov:hadRole ?role .
+  OPTIONAL {{ ?node col:order ?order }} OPTIONAL {{ ?node col:nameAsWritten ?written }}
+  OPTIONAL {{ ?node col:verbatimAgentString ?verbatim }}
+  OPTIONAL {{ ?agent col:resolvesTo ?person }}
+}}"""
 
 
 def agents(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
     """Every agent of the record in order: the role, the name as written (and the whole string
     it was split from), the agent node, and the person or identity it resolves to."""
     s = _specimen(store, iri)
-    found = rows(store, _AGENTS, s=s)
+    activity = {r["node"]: r["activity"] for r in rows(store, _ROLE_NODES, s=s)}
+    found = rows(store, _ROLE_FACTS.format(values=values(sorted(activity)))) if activity else []
+    for r in found:
+        r["activity"] = activity[r["node"]]
     names = labels(store, [r["person"] or r["agent"] for r in found])
     out = []
     for r in found:
