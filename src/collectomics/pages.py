@@ -273,7 +273,7 @@ class Pages:
             )
             for r in rows[:size]
         ]
-        parts = []
+        parts: list[Part] = []
         queue = list(part_iris)
         while queue and len(parts) < 50:
             part = queue.pop(0)

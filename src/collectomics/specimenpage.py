@@ -233,7 +233,7 @@ def agents(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
     for r in found:
         r["activity"] = activity[r["node"]]
     names = labels(store, [r["person"] or r["agent"] for r in found])
-    out = []
+    out: list[dict[str, Any]] = []
     for r in found:
         who = r["person"] or r["agent"]
         out.append(

@@ -82,8 +82,8 @@ def entity(rest: str) -> Response:
     kind = workbench_kind(store, minter, iri)
     if kind in ("person", "agent") and fmt not in ("html", "json"):
         # the RDF twin of the page: every node of the identity, with their parts
-        body = describe_identity(store, canonical(store, iri), fmt)
-        return Response(body, content_type=media_type(fmt), headers={"Vary": "Accept"})
+        identity_rdf = describe_identity(store, canonical(store, iri), fmt)
+        return Response(identity_rdf, content_type=media_type(fmt), headers={"Vary": "Accept"})
     if kind and fmt in ("html", "json"):
         return _workbench(store, minter, iri, fmt)
     if fmt not in ("html", "json"):
