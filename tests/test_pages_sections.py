@@ -316,3 +316,31 @@ def test_pages_answer_every_demo_specimen_and_person(demo: tuple[Store, Minter])
         page = client.get("/" + x[len(B) :] + "?format=json").get_json()
         bad = [s for s in page["sections"] if "message" in s]
         assert not bad, (x, bad)
+
+
+def test_twins_and_routes_of_the_person_page(demo: tuple[Store, Minter]) -> None:
+    """The RDF twin holds every node of the identity; /resolve sends a Wikidata item to its
+    person; /sections answers one section, and says what is wrong with a bad parameter."""
+    from urllib.parse import quote
+
+    from rdflib import Graph, URIRef
+
+    store, _ = demo
+    client: FlaskClient = create_app(load_settings(environ={}), store=store).test_client()
+    r = client.get("/person/cesar-blanche", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=r.data, format="turtle")
+    subjects = {str(x) for x in graph.subjects()}
+    assert {D + a for a in AGENTS} | {CESAR} <= subjects
+    assert (URIRef(CESAR), None, None) in graph
+    page = client.get(f"/agent/gbif-0009886-250127130748423/{AGENTS[1]}?format=json").get_json()
+    assert page["resolves_to"] == CESAR and page["kind"] == "person"
+    r = client.get("/resolve", query_string={"iri": "http://www.wikidata.org/entity/Q5763750"})
+    assert r.status_code == 303 and r.headers["Location"] == "/person/cesar-blanche"
+    assert client.get("/resolve", query_string={"iri": "not an iri"}).status_code == 400
+    one = client.get(f"/sections/what?iri={quote(CESAR, safe='')}&size=3&sort=-date")
+    data = one.get_json()["data"]
+    assert data["specimens"] == 12 and len(data["list"]["rows"]) == 3
+    bad = client.get(f"/sections/what?iri={quote(CESAR, safe='')}&sort=sideways")
+    assert bad.status_code == 400 and "sort" in bad.get_data(as_text=True)
+    assert client.get("/sections/nothing?iri=x").status_code == 404
+    assert client.get("/sections/who").status_code == 400
