@@ -344,3 +344,37 @@ def test_twins_and_routes_of_the_person_page(demo: tuple[Store, Minter]) -> None
     assert bad.status_code == 400 and "sort" in bad.get_data(as_text=True)
     assert client.get("/sections/nothing?iri=x").status_code == 404
     assert client.get("/sections/who").status_code == 400
+
+
+def test_awkward_iris_get_every_section(request: pytest.FixtureRequest) -> None:
+    """People named by the IRIs that break naive parsing (commas, quotes, non-ASCII, a query
+    string, a URN) get every section of their page, with their own specimens counted."""
+    from test_awkward_iris import AWKWARD
+
+    store = new_store(request)
+    minter = Minter()
+    lines = [
+        "@prefix dwciri: <http://rs.tdwg.org/dwc/iri/> . @prefix dwc: <http://rs.tdwg.org/dwc/terms/> ."
+    ]
+    for i, iri in enumerate(AWKWARD):
+        other = AWKWARD[(i + 1) % len(AWKWARD)]
+        lines.append(
+            f"<{B}specimen/awk/{i}> a dwc:MaterialEntity ; dwc:year {1900 + i} ; "
+            f"dwciri:recordedBy <{iri}>, <{other}> ."
+        )
+        lines.append(
+            f'<{iri}> a <http://xmlns.com/foaf/0.1/Person> ; <http://xmlns.com/foaf/0.1/name> "P{i}" .'
+        )
+    store.add(B + "graph/awk", "\n".join(lines), "turtle")
+    identity.materialise(store, minter)
+    from collectomics.personpage import person_sections
+
+    for i, iri in enumerate(AWKWARD):
+        results = run_sections(store, minter, iri, person_sections(iri))
+        assert all(r.ok for r in results), (iri, [r.message for r in results if not r.ok])
+        data = {r.name: r.data for r in results}
+        assert data["what"]["specimens"] == 2, iri  # its own sheet and its neighbour's
+        assert {c["iri"] for c in data["whom"]["co_collectors"]} == {
+            AWKWARD[(i + 1) % len(AWKWARD)],
+            AWKWARD[(i - 1) % len(AWKWARD)],
+        }

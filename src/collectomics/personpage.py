@@ -57,7 +57,7 @@ def rows(store: Store, sparql: str, **params: str) -> list[dict[str, str]]:
 
 def check_iri(iri: str) -> str:
     """``iri``, or an :class:`InputError` that says it is not one."""
-    if not iri or not iri_is_valid(iri) or "://" not in iri:
+    if not iri or not iri_is_valid(iri) or ":" not in iri:
         raise InputError(f"not an IRI: {iri[:200]!r}", parameter="iri")
     return iri
 
@@ -89,7 +89,7 @@ def labels(store: Store, nodes: list[str]) -> dict[str, str]:
     """A display name for each node: foaf:name, rdfs:label, skos:prefLabel or dcterms:title,
     else the end of its IRI (one query for all)."""
     found: dict[str, str] = {}
-    wanted = [n for n in dict.fromkeys(nodes) if n and iri_is_valid(n) and "://" in n]
+    wanted = [n for n in dict.fromkeys(nodes) if n and iri_is_valid(n) and ":" in n]
     for chunk in range(0, len(wanted), 200):
         values = " ".join(f"<{n}>" for n in wanted[chunk : chunk + 200])
         for r in rows(
