@@ -2,6 +2,10 @@
 nodes, labels: IRIs under its own), what links to it (paginated), its identity links, and a
 schema.org summary. Plain data for the web face to render as HTML, JSON or RDF.
 
+A person, an agent and a specimen get a workbench page instead (:func:`workbench`): the
+sections of :mod:`collectomics.personpage` or :mod:`collectomics.specimenpage`, computed by
+:func:`collectomics.sections.run_sections`, each of which may fail alone with a message.
+
 Every IRI reaches the queries as a bound term (``params``), never pasted into the text.
 """
 
@@ -11,7 +15,9 @@ import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from collectomics.iri import Minter
 from collectomics.model import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, Term, iri_is_valid
+from collectomics.sections import SectionResult, run_sections
 from collectomics.store import Store
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -267,7 +273,7 @@ class Pages:
             )
             for r in rows[:size]
         ]
-        parts = []
+        parts: list[Part] = []
         queue = list(part_iris)
         while queue and len(parts) < 50:
             part = queue.pop(0)
@@ -404,3 +410,108 @@ class Pages:
         out = io.BytesIO()
         result.serialize(fmt, out)
         return out.getvalue()
+
+
+# --------------------------------------------------------------- the workbench pages
+
+_KNOWN = "ASK { { ?iri ?p ?o } UNION { ?s ?p ?iri } }"
+_DESCRIBE_IDENTITY = """
+PREFIX col: <https://w3id.org/collectomics/ontology#>
+CONSTRUCT { ?x ?p ?o } WHERE {
+  ?m col:resolvesTo ?iri .
+  { ?m ?p ?o BIND(?m AS ?x) }
+  UNION { ?m ?p1 ?x . FILTER(isIRI(?x) && STRSTARTS(STR(?x), CONCAT(STR(?m), "/"))) ?x ?p ?o }
+}"""
+
+
+@dataclass
+class Workbench:
+    """A person's, agent's or specimen's page: its sections' answers (or messages), in order.
+
+    ``iri`` is the IRI asked for, ``resolves_to`` the canonical node of its identity (a person
+    page is shown for every name that is that person); ``to_dict`` is the JSON twin."""
+
+    iri: str
+    resolves_to: str
+    kind: str  # "person", "agent" or "specimen"
+    sections: list[SectionResult]
+    schema_org: dict[str, Any]
+
+    def section(self, name: str) -> SectionResult:
+        return next(s for s in self.sections if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "iri": self.iri,
+            "resolves_to": self.resolves_to,
+            "kind": self.kind,
+            "sections": [s.as_json() for s in self.sections],
+            "schema_org": self.schema_org,
+        }
+
+
+def workbench_kind(store: Store, minter: Minter, iri: str) -> str:
+    """ "person", "agent" or "specimen" when ``iri`` gets a workbench page, else ''."""
+    from collectomics.specimenpage import is_specimen
+
+    if not iri_is_valid(iri) or not iri.startswith(minter.base):
+        return ""
+    kind = iri[len(minter.base) :].split("/", 1)[0]
+    if kind in ("person", "agent"):
+        return kind if store.query(_KNOWN, params={"iri": IRI(iri)}).boolean else ""
+    if kind == "specimen" and is_specimen(store, iri):
+        return kind
+    return ""
+
+
+def workbench(
+    store: Store,
+    minter: Minter,
+    iri: str,
+    *,
+    page: Any = 1,
+    size: Any = 25,
+    sort: str = "date",
+    speeds: str = "",
+    budget: float | None = None,
+) -> Workbench | None:
+    """The workbench page of ``iri`` (None when it gets none: see :func:`workbench_kind`)."""
+    from collectomics.personpage import canonical, person_sections
+    from collectomics.specimenpage import specimen_sections
+
+    kind = workbench_kind(store, minter, iri)
+    if not kind:
+        return None
+    if kind == "specimen":
+        results = run_sections(store, minter, iri, specimen_sections(iri), budget=budget)
+        record = next((r for r in results if r.name == "record" and r.ok), None)
+        name = (record.data["catalog"] or iri) if record else iri
+        schema = {"@context": "https://schema.org", "@type": "Thing", "@id": iri, "name": name}
+        return Workbench(iri, iri, kind, results, schema)
+    target = canonical(store, iri)
+    sections = person_sections(target, page=page, size=size, sort=sort, speeds=speeds)
+    results = run_sections(store, minter, target, sections, budget=budget)
+    who = next((r.data for r in results if r.name == "who" and r.ok), None) or {}
+    schema = {
+        "@context": "https://schema.org",
+        "@type": "Person",
+        "@id": iri,
+        "name": who.get("name") or iri,
+    }
+    same = sorted({i["target"] for i in who.get("identifiers", [])} | ({target} - {iri}))
+    if same:
+        schema["sameAs"] = same
+    for key in ("birth", "death"):
+        if (who.get(key) or {}).get("date"):
+            schema[key + "Date"] = who[key]["date"]
+    kind = "person" if target.startswith(minter.base + "person/") else "agent"
+    return Workbench(iri, target, kind, results, schema)
+
+
+def describe_identity(store: Store, iri: str, fmt: str) -> bytes:
+    """The RDF twin of a person's page: every node of the identity ``iri`` resolves to, with
+    the parts minted under each (role nodes, matches), in ``fmt``."""
+    result = store.query(_DESCRIBE_IDENTITY, params={"iri": IRI(iri)})
+    out = io.BytesIO()
+    result.serialize(fmt, out)
+    return out.getvalue()

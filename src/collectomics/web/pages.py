@@ -1,5 +1,11 @@
 """Entity pages: every IRI minted under the base dereferences here, as HTML (with schema.org
-JSON-LD), its JSON twin, or Turtle / JSON-LD / N-Triples of the same resource."""
+JSON-LD), its JSON twin, or Turtle / JSON-LD / N-Triples of the same resource.
+
+A person, an agent and a specimen get the workbench page (``person.html``, ``specimen.html``)
+of :func:`collectomics.pages.workbench`; an agent whose identity is a person shows that
+person's page (not a redirect: every IRI dereferences to itself, the page names the person's
+IRI as canonical). ``/sections/<name>?iri=`` answers one section as JSON, and
+``/resolve?iri=`` sends an outside IRI (Wikidata, ORCID...) to the page of its identity."""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ import re
 
 from flask import Blueprint, Response, render_template, request
 
+from collectomics.errors import CollectomicsError
+from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
-from collectomics.pages import Pages
+from collectomics.pages import Pages, describe_identity, workbench, workbench_kind
+from collectomics.personpage import SORTS, canonical, page_args
+from collectomics.sections import run_section
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
 
@@ -65,7 +75,17 @@ def entity(rest: str) -> Response:
         fmt = choose(request.headers.get("Accept"), _OFFERED, "html")
     if fmt is None:
         raise ProtocolError(406, f"this resource is served as {', '.join(_OFFERED.values())}")
-    pages = Pages(state().store(), state().settings.base_iri)
+    settings = state().settings
+    store = state().store()
+    minter = Minter(settings.base_iri)
+    pages = Pages(store, settings.base_iri)
+    kind = workbench_kind(store, minter, iri)
+    if kind in ("person", "agent") and fmt not in ("html", "json"):
+        # the RDF twin of the page: every node of the identity, with their parts
+        identity_rdf = describe_identity(store, canonical(store, iri), fmt)
+        return Response(identity_rdf, content_type=media_type(fmt), headers={"Vary": "Accept"})
+    if kind and fmt in ("html", "json"):
+        return _workbench(store, minter, iri, fmt)
     if fmt not in ("html", "json"):
         body = pages.describe(iri, fmt)
         if body is None:
@@ -93,3 +113,112 @@ def entity(rest: str) -> Response:
         response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _workbench(store: object, minter: Minter, iri: str, fmt: str) -> Response:
+    settings = state().settings
+    args = request.args
+    sort = args.get("sort", "date")
+    if sort not in SORTS:
+        raise ProtocolError(400, f"sort is one of {', '.join(SORTS)}")
+    try:
+        page_args(args.get("page", "1"), args.get("size", "25"))
+    except CollectomicsError as exc:
+        raise ProtocolError(400, str(exc)) from None
+    try:
+        page = workbench(
+            store,  # type: ignore[arg-type]
+            minter,
+            iri,
+            page=args.get("page", "1"),
+            size=args.get("size", "25"),
+            sort=sort,
+            speeds=settings.itinerary_speeds,
+            budget=settings.query_timeout or None,
+        )
+    except CollectomicsError as exc:
+        raise ProtocolError(400, str(exc)) from None
+    if page is None:
+        raise ProtocolError(404, f"the graph says nothing about {iri}")
+    if fmt == "json":
+        body = json.dumps(page.to_dict(), ensure_ascii=False, indent=1)
+        response = Response(body, content_type="application/json; charset=utf-8")
+    else:
+        base = settings.base_iri
+        html = render_template(
+            "specimen.html" if page.kind == "specimen" else "person.html",
+            page=page,
+            s={r.name: r for r in page.sections},
+            schema_org=script_json(page.schema_org),
+            local_path=lambda x: "/" + x[len(base) :] if x.startswith(base) else x,
+            is_local=lambda x: isinstance(x, str) and x.startswith(base),
+            sort=sort,
+        )
+        response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+_SECTION_FUNCTIONS = {
+    "who": "collectomics.personpage:who",
+    "what": "collectomics.personpage:what",
+    "where": "collectomics.personpage:where_when",
+    "whom": "collectomics.personpage:with_whom",
+    "writings": "collectomics.personpage:writings",
+    "flags": "collectomics.personpage:flags",
+    "record": "collectomics.specimenpage:record",
+    "labels": "collectomics.specimenpage:label_section",
+    "event": "collectomics.specimenpage:event",
+    "agents": "collectomics.specimenpage:agents",
+    "identifications": "collectomics.specimenpage:identifications",
+    "documents": "collectomics.specimenpage:documents",
+    "bounds": "collectomics.specimenpage:bounds",
+    "duplicates": "collectomics.specimenpage:duplicates",
+}
+_SECTION_PARAMS = {"what": ("page", "size", "sort"), "whom": ("limit",)}
+
+
+@bp.get("/sections/<name>")
+def section(name: str) -> Response:
+    """One section of a page as JSON: ``?iri=`` and the section's own parameters."""
+    from collectomics.sections import Section
+
+    function = _SECTION_FUNCTIONS.get(name)
+    if function is None:
+        raise ProtocolError(404, f"no section {name!r}; known: {', '.join(_SECTION_FUNCTIONS)}")
+    iri = request.args.get("iri", "").strip()
+    if not iri:
+        raise ProtocolError(400, "give the IRI of the page as ?iri=")
+    params: dict[str, object] = {
+        k: request.args[k] for k in _SECTION_PARAMS.get(name, ()) if k in request.args
+    }
+    if "limit" in params:
+        try:
+            params["limit"] = max(1, min(1000, int(str(params["limit"]))))
+        except ValueError:
+            raise ProtocolError(400, "limit must be a whole number") from None
+    settings = state().settings
+    result = run_section(
+        state().store(), Minter(settings.base_iri), iri, Section(name, name, function, params)
+    )
+    if not result.ok:
+        raise ProtocolError(400, result.message)
+    return Response(
+        json.dumps(result.as_json(), ensure_ascii=False, indent=1),
+        content_type="application/json; charset=utf-8",
+    )
+
+
+@bp.get("/resolve")
+def resolve() -> Response:
+    """303 to the page of the identity an IRI resolves to (an outside IRI such as a Wikidata
+    item a publisher asserted, or any agent)."""
+    iri = request.args.get("iri", "").strip()
+    base = state().settings.base_iri
+    try:
+        target = canonical(state().store(), iri)
+    except CollectomicsError as exc:
+        raise ProtocolError(400, str(exc)) from None
+    if not target.startswith(base):
+        raise ProtocolError(404, f"{iri} resolves to no page of this graph")
+    return Response("", status=303, headers={"Location": "/" + target[len(base) :]})

@@ -154,7 +154,7 @@ def timeline() -> Response:
 
 @bp.get("/assets/views/<name>")
 def asset(name: str) -> Response:
-    if name in ("views.js", "views.css"):
+    if name in ("views.js", "views.css", "specimen.js"):
         return send_from_directory(_STATIC, name, max_age=300)
     rel = _ASSETS.get(name)
     if rel is None:

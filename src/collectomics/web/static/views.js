@@ -1,5 +1,6 @@
 // Person page views: ego network (Cytoscape.js), itinerary map (world-atlas TopoJSON drawn as SVG,
-// no tile server) and timeline. Each sets data-rendered="true" on its box when drawn.
+// no tile server) and timeline. Each sets data-rendered="true" on its box when drawn; a page
+// without one of the boxes (the workbench lists the timeline itself) skips it.
 (function () {
   "use strict";
   const root = document.getElementById("person-views");
@@ -17,7 +18,7 @@
 
   // -- ego network
   const netBox = document.getElementById("ego-network");
-  getJSON("/views/network?depth=2&iri=" + iri).then((net) => {
+  if (netBox) getJSON("/views/network?depth=2&iri=" + iri).then((net) => {
     if (!net.edges.length) return empty(netBox, "No co-collectors recorded.");
     const maxW = Math.max(...net.edges.map((e) => e.weight));
     const elements = net.nodes.map((n) => ({ data: { id: n.id, label: n.label, size: 14 + 26 * Math.sqrt((n.weighted_degree || 0) / (maxW * 4 || 1)), ego: n.id === net.ego ? 1 : 0 } }))
@@ -38,7 +39,7 @@
 
   // -- itinerary map: equirectangular projection of Natural Earth 110m countries
   const mapBox = document.getElementById("itinerary-map");
-  Promise.all([getJSON("/assets/views/countries-110m.json"), getJSON("/views/itinerary?iri=" + iri)]).then(([world, it]) => {
+  if (mapBox) Promise.all([getJSON("/assets/views/countries-110m.json"), getJSON("/views/itinerary?iri=" + iri)]).then(([world, it]) => {
     const placed = it.stops.map((s, i) => Object.assign({ i }, s)).filter((s) => s.lat !== null && s.lon !== null);
     const W = 960, H = 480;
     const px = (lon, lat) => [((lon + 180) / 360) * W, ((90 - lat) / 180) * H];
@@ -72,7 +73,7 @@
 
   // -- timeline
   const tl = document.getElementById("timeline");
-  getJSON("/views/timeline?iri=" + iri).then((entries) => {
+  if (tl) getJSON("/views/timeline?iri=" + iri).then((entries) => {
     if (!entries.length) return empty(tl, "Nothing dated.");
     entries.forEach((e) => {
       const row = document.createElement("div"); row.className = "t k-" + e.kind;

@@ -1,0 +1,679 @@
+"""The person page as a historian's workbench: one library function per section.
+
+Each section is ``fn(store, minter, iri, **params) -> dict`` over the identity of ``iri`` (its
+canonical node and every member that ``col:resolvesTo`` it, graph ``{base}graph/identity``, see
+:mod:`collectomics.identity`), so that a person's records are those of all their names. Every
+query stays one or two hops from the specimen (``dwciri:recordedBy`` / ``identifiedBy`` are the
+one-hop shortcuts of the role nodes) and is bounded: counts by ``GROUP BY``, lists by ``LIMIT``.
+:func:`person_sections` lists the sections, in the order of the page, as
+:class:`~collectomics.sections.Section` jobs, each naming the canned query or JSON route that
+gives its answer in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+from collectomics.errors import InputError
+from collectomics.iri import Minter
+from collectomics.model import IRI, iri_is_valid
+from collectomics.network import Identities
+from collectomics.sections import Section
+from collectomics.store import Store
+from collectomics.vocab import PREFIXES
+
+PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items()) + (
+    "PREFIX dcmitype: <http://purl.org/dc/dcmitype/>\n"
+)
+#: rows of a section's list, and the most a caller may ask for in one page
+PAGE_SIZE, MAX_PAGE_SIZE = 25, 500
+#: the longest count tables a section returns (the ``more`` link has them all)
+FACET_LIMIT = 30
+#: the identity of ?p: every node that resolves to it (?p itself included). A bound variable
+#: must be in the projection (pyoxigraph's substitutions), hence ``?p`` in every SELECT
+MEMBERS = "?a col:resolvesTo ?p ."
+
+#: sort name -> the specimen's sort key, one property (path) from the specimen
+_SORT_KEYS = {
+    "date": "col:collectingEvent/dwc:eventDate",
+    "catalog": "dwc:catalogNumber",
+    "taxon": "dwc:scientificName",
+    "country": "dwc:countryCode",
+    "institution": "dwc:institutionCode",
+}
+_SORTS = {name: key for base, key in _SORT_KEYS.items() for name in (base, "-" + base)}
+SORTS = tuple(_SORTS)
+
+
+def rows(store: Store, sparql: str, **params: str) -> list[dict[str, str]]:
+    """The solutions of ``sparql`` (prefixes added) with ``params`` bound as IRIs, as dicts of
+    plain strings (an unbound variable is '')."""
+    result = store.query(PROLOGUE + sparql, params={k: IRI(v) for k, v in params.items()})
+    names = result.variables
+    return [dict(zip(names, row, strict=True)) for row in result.table()]
+
+
+def check_iri(iri: str) -> str:
+    """``iri``, or an :class:`InputError` that says it is not one."""
+    if not iri or not iri_is_valid(iri) or ":" not in iri:
+        raise InputError(f"not an IRI: {iri[:200]!r}", parameter="iri")
+    return iri
+
+
+def canonical(store: Store, iri: str) -> str:
+    """The canonical node of ``iri``'s identity (``iri`` itself when it resolves to nothing)."""
+    found = rows(store, "SELECT ?x ?c WHERE { ?x col:resolvesTo ?c } LIMIT 1", x=check_iri(iri))
+    return found[0]["c"] if found else iri
+
+
+def page_args(page: Any = 1, size: Any = PAGE_SIZE) -> tuple[int, int]:
+    """(page, size) read from request values, or an :class:`InputError` naming the parameter."""
+    try:
+        number = int(page)
+    except (TypeError, ValueError):
+        raise InputError(f"page must be a whole number, not {page!r}", parameter="page") from None
+    try:
+        per = int(size)
+    except (TypeError, ValueError):
+        raise InputError(f"size must be a whole number, not {size!r}", parameter="size") from None
+    if number < 1:
+        raise InputError("page must be 1 or more", parameter="page")
+    if not 1 <= per <= MAX_PAGE_SIZE:
+        raise InputError(f"size must be between 1 and {MAX_PAGE_SIZE}", parameter="size")
+    return number, per
+
+
+def labels(store: Store, nodes: list[str]) -> dict[str, str]:
+    """A display name for each node: foaf:name, rdfs:label, skos:prefLabel or dcterms:title,
+    else the end of its IRI (one query for all)."""
+    found: dict[str, str] = {}
+    wanted = [n for n in dict.fromkeys(nodes) if n and iri_is_valid(n) and ":" in n]
+    for chunk in range(0, len(wanted), 200):
+        values = " ".join(f"<{n}>" for n in wanted[chunk : chunk + 200])
+        for r in rows(
+            store,
+            "SELECT ?x (SAMPLE(?n1) AS ?a) (SAMPLE(?n2) AS ?b) WHERE { VALUES ?x { "
+            + values
+            + " } OPTIONAL { ?x foaf:name ?n1 } "
+            "OPTIONAL { ?x rdfs:label|skos:prefLabel|dcterms:title ?n2 } } GROUP BY ?x",
+        ):
+            if r["a"] or r["b"]:
+                found[r["x"]] = r["a"] or r["b"]
+    return {n: found.get(n) or n.rstrip("/").rsplit("/", 1)[-1] for n in nodes}
+
+
+def _year(text: str) -> str:
+    return text[:4] if text[:4].isdigit() else ""
+
+
+# ------------------------------------------------------------------------------- who
+
+
+_WHO = """SELECT ?p ?name ?given ?family ?abbr ?birth ?death ?flStart ?flEnd ?description
+       ?portrait (DATATYPE(?birth) AS ?birthType) (DATATYPE(?death) AS ?deathType)
+       (DATATYPE(?flStart) AS ?flStartType) (DATATYPE(?flEnd) AS ?flEndType) WHERE {
+  OPTIONAL { ?p foaf:name ?name } OPTIONAL { ?p foaf:givenName ?given }
+  OPTIONAL { ?p foaf:familyName ?family } OPTIONAL { ?p col:authorAbbreviation ?abbr }
+  OPTIONAL { ?p schema:birthDate ?birth } OPTIONAL { ?p schema:deathDate ?death }
+  OPTIONAL { ?p col:floruitStart ?flStart } OPTIONAL { ?p col:floruitEnd ?flEnd }
+  OPTIONAL { ?p dcterms:description ?description }
+  OPTIONAL { ?p schema:image|foaf:depiction|foaf:img ?portrait }
+} LIMIT 1"""
+#: the precision of a date, from its datatype (a people table types each to its precision)
+_PRECISION = {"gYear": "year", "gYearMonth": "month", "date": "day", "dateTime": "day"}
+
+
+def _precision(datatype: str) -> str:
+    return _PRECISION.get(datatype.rsplit("#", 1)[-1], "") if datatype else ""
+
+
+_VARIANTS = """SELECT ?p ?name (COUNT(DISTINCT ?r) AS ?uses) WHERE {
+  { ?p skos:altLabel ?name } UNION { ?a col:resolvesTo ?p . ?a foaf:name ?name }
+  UNION { ?a col:resolvesTo ?p . ?r prov:agent ?a ; col:nameAsWritten ?name }
+} GROUP BY ?p ?name ORDER BY DESC(?uses) ?name LIMIT 100"""
+_MEMBERS = "SELECT ?p ?a WHERE { ?a col:resolvesTo ?p } ORDER BY ?a LIMIT 500"
+#: what each member is, and the identity matches it is the source of (two-pattern OPTIONALs
+#: on a substituted variable were planned as joins over every match: 4-6 s beside 54,000
+#: people; a VALUES list of the members is an index lookup each)
+_MEMBER_FACTS = """SELECT ?a (SAMPLE(?t) AS ?type) (SAMPLE(?n) AS ?name) WHERE {{
+  VALUES ?a {{ {values} }}
+  OPTIONAL {{ ?a a ?t FILTER(?t IN (foaf:Person, col:NameStringAgent, foaf:Organization)) }}
+  OPTIONAL {{ ?a foaf:name ?n }}
+}} GROUP BY ?a"""
+_MATCHES = """SELECT ?a ?match ?target ?status ?confidence ?justification ?decidedBy ?decidedOn
+WHERE {{
+  VALUES ?a {{ {values} }}
+  ?match owl:annotatedSource ?a . ?match owl:annotatedTarget ?target .
+  ?match a col:IdentityMatch .
+  OPTIONAL {{ ?match col:matchStatus ?status }} OPTIONAL {{ ?match sssom:confidence ?confidence }}
+  OPTIONAL {{ ?match sssom:mapping_justification ?justification }}
+  OPTIONAL {{ ?match prov:wasAttributedTo ?decidedBy }} OPTIONAL {{ ?match dcterms:date ?decidedOn }}
+}} ORDER BY ?target ?match LIMIT 500"""
+
+
+def values(nodes: Iterable[str]) -> str:
+    """IRIs for a ``VALUES`` list: each one an IRI the store gave (checked again here)."""
+    out = []
+    for n in nodes:
+        if not iri_is_valid(n) or any(c in n for c in '<>"{}|\\^` '):
+            raise InputError(f"not an IRI: {n[:200]!r}", parameter="iri")
+        out.append(f"<{n}>")
+    return " ".join(out)
+
+
+def members(store: Store, p: str) -> list[str]:
+    """Every node of ``p``'s identity (``p`` first)."""
+    found = [r["a"] for r in rows(store, _MEMBERS, p=p)]
+    return [p] + [a for a in found if a != p]
+
+
+def _link(r: dict[str, str], via: str) -> dict[str, str]:
+    return {
+        "via": via,
+        "status": r.get("status", "").rsplit("/", 1)[-1],
+        "confidence": r.get("confidence", ""),
+        "justification": r.get("justification", "").rsplit("/", 1)[-1],
+        "decided_by": r.get("decidedBy", ""),
+        "decided_on": r.get("decidedOn", ""),
+        "match": r.get("match", ""),
+    }
+
+
+def who(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
+    """Who they were: names and the variants written on records, life and floruit dates with
+    their precision, identifiers with the evidence and status of each link, portrait, and the
+    nodes (name-string agents, outside IRIs) that are this person."""
+    p = canonical(store, iri)
+    [facts] = rows(store, _WHO, p=p) or [{}]
+    nodes = members(store, p)
+    listed = values(nodes)
+    facts_of = {r["a"]: r for r in rows(store, _MEMBER_FACTS.format(values=listed))}
+    matches = rows(store, _MATCHES.format(values=listed))
+    ids: dict[str, dict[str, Any]] = {}
+    for r in rows(store, "SELECT ?p ?t WHERE { ?p schema:sameAs ?t FILTER(isIRI(?t)) }", p=p):
+        ids.setdefault(r["t"], {"target": r["t"], "links": []})["links"].append(
+            _link({}, "people table")
+        )
+    for r in matches:
+        if not r["target"].startswith(minter.base):
+            entry = ids.setdefault(r["target"], {"target": r["target"], "links": []})
+            entry["links"].insert(0, _link(r, "identity match"))
+    for node in nodes:
+        if not node.startswith(minter.base) and node not in ids:
+            ids[node] = {"target": node, "links": [_link({}, "identity")]}
+    to_p = {r["a"]: r for r in matches if r["target"] == p}
+    links = rows(
+        store,
+        "SELECT ?p ?u WHERE { ?p schema:url|foaf:homepage|rdfs:seeAlso ?u } ORDER BY ?u LIMIT 50",
+        p=p,
+    )
+    name = facts.get("name") or labels(store, [p])[p]
+    return {
+        "iri": p,
+        "asked": iri,
+        "kind": "person" if p.startswith(minter.base + "person/") else "agent",
+        "name": name,
+        "given_name": facts.get("given", ""),
+        "family_name": facts.get("family", ""),
+        "abbreviation": facts.get("abbr", ""),
+        "description": facts.get("description", ""),
+        "birth": {
+            "date": facts.get("birth", ""),
+            "precision": _precision(facts.get("birthType", "")),
+        },
+        "death": {
+            "date": facts.get("death", ""),
+            "precision": _precision(facts.get("deathType", "")),
+        },
+        "floruit": {
+            "start": facts.get("flStart", ""),
+            "end": facts.get("flEnd", ""),
+            "precision": _precision(facts.get("flStartType", "") or facts.get("flEndType", "")),
+        },
+        "portrait": facts.get("portrait", ""),
+        "links": [r["u"] for r in links],
+        "variants": [
+            {"name": r["name"], "uses": int(r["uses"] or 0)} for r in rows(store, _VARIANTS, p=p)
+        ],
+        "datasets": [
+            r["d"]
+            for r in rows(
+                store,
+                "SELECT DISTINCT ?p ?d WHERE { ?a col:resolvesTo ?p . "
+                "?a schema:includedInDataSet ?d } ORDER BY ?d LIMIT 50",
+                p=p,
+            )
+        ],
+        "identifiers": sorted(ids.values(), key=lambda e: e["target"]),
+        "members": [
+            {
+                "iri": a,
+                "name": facts_of.get(a, {}).get("name", ""),
+                "type": facts_of.get(a, {}).get("type", "").rsplit("#", 1)[-1].rsplit("/", 1)[-1],
+                "match_status": to_p.get(a, {}).get("status", "").rsplit("/", 1)[-1],
+                "confidence": to_p.get(a, {}).get("confidence", ""),
+                "local": a.startswith(minter.base),
+            }
+            for a in nodes[1:]
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------ what
+
+_ROLE_COUNTS = (
+    "SELECT ?p ?role (COUNT(DISTINCT ?r) AS ?n) WHERE { "
+    + MEMBERS
+    + " ?r prov:agent ?a ; prov:hadRole ?role } GROUP BY ?p ?role ORDER BY DESC(?n)"
+)
+#: specimens of the person's identity: as collector or determiner, one hop from the specimen
+_SPECIMENS = (
+    "{ SELECT DISTINCT ?p ?s WHERE { "
+    + MEMBERS
+    + " { ?s dwciri:recordedBy ?a } UNION { ?s dwciri:identifiedBy ?a } } }"
+)
+_FACET = """SELECT ?p ?value (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+  {specimens}
+  OPTIONAL {{ ?s {term} ?v }}
+  BIND(COALESCE(STR(?v), "") AS ?value)
+}} GROUP BY ?p ?value ORDER BY {order} LIMIT {limit}"""
+_FACETS = {
+    "year": ("dwc:year", "?value"),
+    "country": ("dwc:countryCode", "DESC(?n) ?value"),
+    "family": ("dwc:family", "DESC(?n) ?value"),
+    "institution": ("dwc:institutionCode", "DESC(?n) ?value"),
+}
+_AS = {
+    "collector": "dwciri:recordedBy",
+    "determiner": "dwciri:identifiedBy",
+}
+_BY_ROLE = (
+    "SELECT ?p ?as (COUNT(DISTINCT ?s) AS ?n) WHERE { "
+    + MEMBERS
+    + ' { ?s dwciri:recordedBy ?a BIND("collector" AS ?as) } UNION'
+    ' { ?s dwciri:identifiedBy ?a BIND("determiner" AS ?as) } UNION'
+    " { ?h prov:agent ?a ; prov:hadRole role:labelWriter . ?l prov:qualifiedAttribution ?h ."
+    '   ?s col:hasLabel ?l BIND("label writer" AS ?as) }'
+    " } GROUP BY ?p ?as ORDER BY DESC(?n)"
+)
+#: one page of the specimens: their IRIs in order (the key is one OPTIONAL path: two chained
+#: OPTIONALs were planned as a join over every event, 11 s for 1,500 specimens), then the
+#: columns of those only
+_PAGE = """SELECT DISTINCT ?p ?s ?key WHERE {{
+  {members}
+  {{ ?s dwciri:recordedBy ?a }} UNION {{ ?s dwciri:identifiedBy ?a }}
+  OPTIONAL {{ ?s {key} ?key }}
+}} ORDER BY {order} LIMIT {limit} OFFSET {offset}"""
+_COLUMNS = """SELECT ?p ?s (SAMPLE(?c) AS ?catalog) (SAMPLE(?t) AS ?taxon) (SAMPLE(?cc) AS ?country)
+       (SAMPLE(?i) AS ?institution) (MIN(?d) AS ?date) (SAMPLE(?loc) AS ?locality)
+       (GROUP_CONCAT(DISTINCT ?as; separator=" ") AS ?roles) WHERE {{
+  VALUES ?s {{ {values} }}
+  OPTIONAL {{ ?s dwc:catalogNumber ?c }} OPTIONAL {{ ?s dwc:scientificName ?t }}
+  OPTIONAL {{ ?s dwc:countryCode ?cc }} OPTIONAL {{ ?s dwc:institutionCode ?i }}
+  OPTIONAL {{ ?s col:collectingEvent/dwc:eventDate ?d }}
+  OPTIONAL {{ ?s col:collectingEvent/dsw:locatedAt/dwc:locality ?loc }}
+  OPTIONAL {{ {{ ?s dwciri:recordedBy ?a BIND("collector" AS ?as) }}
+             UNION {{ ?s dwciri:identifiedBy ?a BIND("determiner" AS ?as) }}
+             ?a col:resolvesTo ?p }}
+}} GROUP BY ?p ?s"""
+
+
+def what(
+    store: Store,
+    minter: Minter,
+    iri: str,
+    *,
+    page: Any = 1,
+    size: Any = PAGE_SIZE,
+    sort: str = "date",
+) -> dict[str, Any]:
+    """What they did: specimens by role, counts by year, country, family and institution
+    (specimens they collected or identified), and one sorted page of those specimens."""
+    number, per = page_args(page, size)
+    if sort not in _SORTS:
+        raise InputError(f"sort is one of {', '.join(SORTS)}, not {sort!r}", parameter="sort")
+    p = canonical(store, iri)
+    by_role = {r["as"]: int(r["n"]) for r in rows(store, _BY_ROLE, p=p)}
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for name, (term, order) in _FACETS.items():
+        query = _FACET.format(specimens=_SPECIMENS, term=term, order=order, limit=FACET_LIMIT)
+        facets[name] = [
+            {"value": r["value"], "specimens": int(r["n"])} for r in rows(store, query, p=p)
+        ]
+    counted = rows(
+        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { " + _SPECIMENS + " } GROUP BY ?p", p=p
+    )
+    total = int(counted[0]["n"]) if counted else 0
+    descending = sort.startswith("-")
+    order = "DESC(?key) ?s" if descending else "(!BOUND(?key)) ?key ?s"  # undated last
+    keyed = rows(
+        store,
+        _PAGE.format(
+            members=MEMBERS,
+            key=_SORTS[sort],
+            order=order,
+            limit=per + 1,
+            offset=(number - 1) * per,
+        ),
+        p=p,
+    )
+    ordered = list(dict.fromkeys(r["s"] for r in keyed))
+    columns = (
+        {r["s"]: r for r in rows(store, _COLUMNS.format(values=values(ordered[:per])), p=p)}
+        if ordered
+        else {}
+    )
+    listed = [columns.get(x, {"s": x}) for x in ordered]
+    return {
+        "iri": p,
+        "specimens": total,
+        "by_role": by_role,
+        "records_by_role": [
+            {"role": r["role"].rsplit("/", 1)[-1], "records": int(r["n"])}
+            for r in rows(store, _ROLE_COUNTS, p=p)
+        ],
+        "facets": facets,
+        "list": {
+            "page": number,
+            "size": per,
+            "sort": sort,
+            "has_next": len(listed) > per,
+            "rows": [
+                {
+                    "iri": r["s"],
+                    "catalog": r.get("catalog", ""),
+                    "taxon": r.get("taxon", ""),
+                    "country": r.get("country", ""),
+                    "institution": r.get("institution", ""),
+                    "date": r.get("date", ""),
+                    "locality": r.get("locality", ""),
+                    "roles": sorted(set(r.get("roles", "").split())),
+                }
+                for r in listed[:per]
+            ],
+        },
+    }
+
+
+# ---------------------------------------------------------------- where and when
+
+
+class _Members(Identities):
+    """The agents of one identity as the identity graph has them: what :mod:`itinerary` asks
+    of :class:`~collectomics.network.Identities`, without reading every link in the store (the
+    walk that made pages hang beside 54,000 people)."""
+
+    def __init__(self, store: Store, node: str) -> None:
+        self.store, self.graphs = store, None
+        self.persons, self.same, self.by_target, self._cache = set(), {}, {}, {}
+        found = rows(store, "SELECT ?p ?a WHERE { ?a col:resolvesTo ?p }", p=node)
+        self.members = {r["a"] for r in found} | {node}
+        self.names = {node: labels(store, [node])[node]}
+
+    def agents_of(self, node: str, candidates: Iterable[str] = ()) -> set[str]:
+        return set(self.members)
+
+    def resolve(self, agent: str) -> str:
+        return agent
+
+
+def where_when(
+    store: Store, minter: Minter, iri: str, *, speeds: str | None = None
+) -> dict[str, Any]:
+    """Where and when: the itinerary (dated stops with coordinates, flagged steps) and the
+    timeline of specimens, documents and photographs (:mod:`collectomics.itinerary`), over
+    the agents of the identity."""
+    from collectomics.itinerary import DEFAULT_SPEEDS, itinerary, timeline
+
+    p = canonical(store, iri)
+    ids = _Members(store, p)
+    it = itinerary(store, p, speeds=speeds or DEFAULT_SPEEDS, ids=ids, minter=minter)
+    entries = timeline(store, p, ids=ids, it=it, minter=minter)
+    stops = [s.to_dict() for s in it.stops]
+    return {
+        "iri": p,
+        "stops": stops,
+        "placed": sum(1 for s in stops if s.get("lat") is not None and s.get("lon") is not None),
+        "flags": [f.to_dict() for f in it.flags],
+        "timeline": entries,
+        "timeline_counts": {
+            kind: sum(1 for e in entries if e["kind"] == kind)
+            for kind in ("specimens", "document", "photograph")
+        },
+    }
+
+
+# ---------------------------------------------------------------------- with whom
+
+_CO = """SELECT ?p ?q (COUNT(DISTINCT ?s) AS ?n) (MIN(?y) AS ?first) (MAX(?y) AS ?last) WHERE {{
+  {members}
+  ?s dwciri:recordedBy ?a ; {term} ?b .
+  FILTER(?b != ?a)
+  ?b col:resolvesTo ?q FILTER(?q != ?p)
+  OPTIONAL {{ ?s dwc:year ?y }}
+}} GROUP BY ?p ?q ORDER BY DESC(?n) ?q LIMIT {limit}"""
+
+
+def with_whom(
+    store: Store, minter: Minter, iri: str, *, limit: int = FACET_LIMIT
+) -> dict[str, Any]:
+    """With whom: the people named as collectors on the same specimens, and the determiners of
+    the specimens they collected, each resolved to one identity, with counts and years."""
+    p = canonical(store, iri)
+    out: dict[str, Any] = {"iri": p}
+    for key, term in (
+        ("co_collectors", "dwciri:recordedBy"),
+        ("determiners", "dwciri:identifiedBy"),
+    ):
+        found = rows(store, _CO.format(members=MEMBERS, term=term, limit=int(limit)), p=p)
+        names = labels(store, [r["q"] for r in found])
+        out[key] = [
+            {
+                "iri": r["q"],
+                "name": names[r["q"]],
+                "specimens": int(r["n"]),
+                "first_year": _year(r["first"]),
+                "last_year": _year(r["last"]),
+                "local": r["q"].startswith(minter.base),
+            }
+            for r in found
+        ]
+    return out
+
+
+# ------------------------------------------------- what they wrote and what shows them
+
+_HAND = (
+    "SELECT ?p ?label ?s ?catalog ?confidence ?evidence ?by ?on ?text WHERE { "
+    + MEMBERS
+    + """ ?h prov:agent ?a ; prov:hadRole role:labelWriter . ?label prov:qualifiedAttribution ?h .
+  OPTIONAL { ?s col:hasLabel ?label OPTIONAL { ?s dwc:catalogNumber ?catalog } }
+  OPTIONAL { ?h col:confidence ?confidence } OPTIONAL { ?h col:evidence ?evidence }
+  OPTIONAL { ?h prov:wasAttributedTo ?by } OPTIONAL { ?h dcterms:date ?on }
+  OPTIONAL { ?t oa:hasTarget ?label ; oa:motivatedBy oa:transcribing ; oa:hasBody/rdf:value ?text }
+} ORDER BY DESC(?confidence) ?label LIMIT 100"""
+)
+_WRITTEN = (
+    "SELECT DISTINCT ?p ?doc ?title ?type ?date ?parent ?mentions WHERE { "
+    + MEMBERS
+    + """ { ?doc rico:hasCreator ?a } UNION { ?doc dcterms:creator ?a FILTER NOT EXISTS { ?doc a dcmitype:StillImage } }
+  OPTIONAL { ?doc dcterms:title|rdfs:label ?title } OPTIONAL { ?doc dcterms:type ?type }
+  OPTIONAL { ?doc dcterms:date ?date } OPTIONAL { ?doc rico:isOrWasPartOf ?parent }
+  OPTIONAL { SELECT ?doc (COUNT(DISTINCT ?m) AS ?mentions) WHERE { ?doc dcterms:references ?m } GROUP BY ?doc }
+} ORDER BY ?date ?doc LIMIT 200"""
+)
+_ABOUT = (
+    "SELECT DISTINCT ?p ?doc ?title ?type ?date WHERE { "
+    + MEMBERS
+    + """ ?doc dcterms:references ?a .
+  OPTIONAL { ?doc dcterms:title|rdfs:label ?title } OPTIONAL { ?doc dcterms:type ?type }
+  OPTIONAL { ?doc dcterms:date ?date }
+} ORDER BY ?date ?doc LIMIT 100"""
+)
+_PHOTOS = (
+    "SELECT DISTINCT ?p ?m ?title ?date ?url ?rel WHERE { "
+    + MEMBERS
+    + """ { ?m foaf:depicts ?a BIND("shows them" AS ?rel) }
+  UNION { ?m prov:qualifiedAttribution ?h . ?h prov:agent ?a ; prov:hadRole role:photographer
+          BIND("by them" AS ?rel) }
+  ?m a dcmitype:StillImage .
+  OPTIONAL { ?m dcterms:title ?title } OPTIONAL { ?m dcterms:created ?date }
+  OPTIONAL { ?m ac:accessURI|ac:furtherInformationURL ?url }
+} ORDER BY ?date ?m LIMIT 100"""
+)
+
+
+def writings(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
+    """What they wrote and what shows them: labels in their hand with the confidence of each
+    attribution, notebooks and their pages, letters and other documents they wrote or that
+    mention them, and photographs of them or by them."""
+    p = canonical(store, iri)
+    docs = rows(store, _WRITTEN, p=p)
+    by_iri = {d["doc"]: d for d in docs}
+    notebooks: list[dict[str, Any]] = []
+    others: list[dict[str, Any]] = []
+    for d in docs:
+        if d["parent"] in by_iri:
+            continue  # a page: listed under its document
+        entry = {
+            "iri": d["doc"],
+            "title": d["title"],
+            "type": d["type"],
+            "date": d["date"],
+            "pages": [
+                {
+                    "iri": x["doc"],
+                    "title": x["title"],
+                    "date": x["date"],
+                    "mentions": int(x["mentions"] or 0),
+                }
+                for x in docs
+                if x["parent"] == d["doc"]
+            ],
+        }
+        (notebooks if "notebook" in d["type"].lower() else others).append(entry)
+    return {
+        "iri": p,
+        "labels": [
+            {
+                "label": r["label"],
+                "specimen": r["s"],
+                "catalog": r["catalog"],
+                "confidence": r["confidence"],
+                "evidence": r["evidence"],
+                "attributed_by": r["by"],
+                "attributed_on": r["on"],
+                "transcription": r["text"],
+            }
+            for r in rows(store, _HAND, p=p)
+        ],
+        "notebooks": notebooks,
+        "documents": others,
+        "mentioned_in": [
+            {"iri": r["doc"], "title": r["title"], "type": r["type"], "date": r["date"]}
+            for r in rows(store, _ABOUT, p=p)
+        ],
+        "photographs": [
+            {
+                "iri": r["m"],
+                "title": r["title"],
+                "date": r["date"],
+                "url": r["url"],
+                "relation": r["rel"],
+            }
+            for r in rows(store, _PHOTOS, p=p)
+        ],
+    }
+
+
+# ------------------------------------------------------------------ what looks wrong
+
+_FLAGS = (
+    "SELECT ?p ?flag ?target ?rule ?message ?catalog WHERE { "
+    + MEMBERS
+    + """ { ?target dwciri:recordedBy|dwciri:identifiedBy ?a . ?flag oa:hasTarget ?target }
+  UNION { ?flag col:evidence ?a . OPTIONAL { ?flag oa:hasTarget ?target } }
+  ?flag a col:RecordFlag .
+  OPTIONAL { ?flag col:method ?rule } OPTIONAL { ?flag oa:hasBody/rdf:value ?message }
+  OPTIONAL { ?target dwc:catalogNumber ?catalog }
+} ORDER BY ?rule ?flag LIMIT 200"""
+)
+_ISSUES = (
+    "SELECT ?p ?issue (COUNT(DISTINCT ?s) AS ?n) WHERE { "
+    + _SPECIMENS
+    + " ?x oa:hasTarget ?s ; oa:bodyValue ?issue ; dcterms:source ?src "
+    "FILTER(STRENDS(STR(?src), 'issue')) } GROUP BY ?p ?issue ORDER BY DESC(?n) LIMIT 30"
+)
+
+
+def flags(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
+    """What looks wrong: the flags ``collectomics infer`` raised on their records or citing
+    them, the itinerary's impossible steps saved as flags, and the publishers' issue flags."""
+    p = canonical(store, iri)
+    seen: dict[str, dict[str, Any]] = {}
+    for r in rows(store, _FLAGS, p=p):
+        seen.setdefault(
+            r["flag"],
+            {
+                "flag": r["flag"],
+                "target": r["target"],
+                "catalog": r["catalog"],
+                "rule": r["rule"].rsplit("#", 1)[-1],
+                "message": r["message"],
+            },
+        )
+    return {
+        "iri": p,
+        "flags": list(seen.values()),
+        "issues": [
+            {"issue": r["issue"], "specimens": int(r["n"])} for r in rows(store, _ISSUES, p=p)
+        ],
+    }
+
+
+# ---------------------------------------------------------------------- the page
+
+
+def _q(iri: str) -> str:
+    return quote(iri, safe="")
+
+
+def person_sections(
+    iri: str, *, page: Any = 1, size: Any = PAGE_SIZE, sort: str = "date", speeds: str = ""
+) -> list[Section]:
+    """The sections of a person's (or agent's) page, in the page's order, for ``iri`` (its
+    canonical node); ``page``/``size``/``sort`` are the specimen list's."""
+    q = _q(iri)
+    here = "collectomics.personpage:"
+    return [
+        Section("who", "Who they were", here + "who", more=f"/sections/who?iri={q}"),
+        Section(
+            "what",
+            "What they did",
+            here + "what",
+            {"page": page, "size": size, "sort": sort},
+            more=f"/sections/what?iri={q}&size={MAX_PAGE_SIZE}",
+        ),
+        Section(
+            "where",
+            "Where and when",
+            here + "where_when",
+            {"speeds": speeds} if speeds else {},
+            more=f"/views/itinerary?iri={q}",
+        ),
+        Section(
+            "whom",
+            "With whom",
+            here + "with_whom",
+            more=f"/queries/co-collectors?agent={q}&format=json",
+        ),
+        Section(
+            "writings",
+            "What they wrote and what shows them",
+            here + "writings",
+            more=f"/queries/person-dossier?person={q}&format=json",
+        ),
+        Section("flags", "What looks wrong", here + "flags", more=f"/sections/flags?iri={q}"),
+    ]
