@@ -107,7 +107,9 @@ class COL:
     basedOn = IRI("https://w3id.org/collectomics/ontology#basedOn")
     collectedAfterDeath = IRI("https://w3id.org/collectomics/ontology#collectedAfterDeath")
     collectedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#collectedBeforeBirth")
-    collectedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge")
+    collectedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge"
+    )
     collectingEvent = IRI("https://w3id.org/collectomics/ontology#collectingEvent")
     collectingNumberSeries = IRI("https://w3id.org/collectomics/ontology#collectingNumberSeries")
     confidence = IRI("https://w3id.org/collectomics/ontology#confidence")
@@ -121,11 +123,17 @@ class COL:
     hasLabel = IRI("https://w3id.org/collectomics/ontology#hasLabel")
     identifiedAfterDeath = IRI("https://w3id.org/collectomics/ontology#identifiedAfterDeath")
     identifiedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeBirth")
-    identifiedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge")
+    identifiedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge"
+    )
     illustrative = IRI("https://w3id.org/collectomics/ontology#illustrative")
     inferredFor = IRI("https://w3id.org/collectomics/ontology#inferredFor")
-    itineraryImpossibleSpeed = IRI("https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed")
-    itineraryTwoPlacesOneDay = IRI("https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay")
+    itineraryImpossibleSpeed = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed"
+    )
+    itineraryTwoPlacesOneDay = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay"
+    )
     labelWriterLifetime = IRI("https://w3id.org/collectomics/ontology#labelWriterLifetime")
     lastYear = IRI("https://w3id.org/collectomics/ontology#lastYear")
     latestDate = IRI("https://w3id.org/collectomics/ontology#latestDate")
@@ -152,6 +160,7 @@ class ROLE:
 
     NS = Namespace("https://w3id.org/collectomics/role/")
     SCHEME = IRI("https://w3id.org/collectomics/role/")
+    cataloguer = IRI("https://w3id.org/collectomics/role/cataloguer")
     collector = IRI("https://w3id.org/collectomics/role/collector")
     contact = IRI("https://w3id.org/collectomics/role/contact")
     creator = IRI("https://w3id.org/collectomics/role/creator")
@@ -162,11 +171,14 @@ class ROLE:
     informant = IRI("https://w3id.org/collectomics/role/informant")
     labelWriter = IRI("https://w3id.org/collectomics/role/labelWriter")
     measurer = IRI("https://w3id.org/collectomics/role/measurer")
+    member = IRI("https://w3id.org/collectomics/role/member")
     metadataProvider = IRI("https://w3id.org/collectomics/role/metadataProvider")
+    otherRole = IRI("https://w3id.org/collectomics/role/otherRole")
     owner = IRI("https://w3id.org/collectomics/role/owner")
     photographer = IRI("https://w3id.org/collectomics/role/photographer")
     preparator = IRI("https://w3id.org/collectomics/role/preparator")
     transcriber = IRI("https://w3id.org/collectomics/role/transcriber")
+    verifier = IRI("https://w3id.org/collectomics/role/verifier")
 
 
 class STATUS:
