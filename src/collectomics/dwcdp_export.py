@@ -31,6 +31,7 @@ from collectomics.ingest.dwcdp import (
     validate,
 )
 from collectomics.iri import Minter
+from collectomics.mapping.dwc import TAXON_TERMS
 from collectomics.model import IRI, Literal
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, DWC, FOAF, PROV, RDF, RDFS, ROLE
@@ -40,6 +41,8 @@ _DWC = str(DWC.eventDate)[: -len("eventDate")]
 _ROLE_NS = str(ROLE.collector)[: -len("collector")]
 #: DwC term on our nodes -> the DwC-DP field that carries it, where the names differ
 _FIELDS = {"recordNumber": "collectorNumber", "occurrenceID": "evidenceForOccurrenceID"}
+_TAXON = frozenset(TAXON_TERMS)
+_MODIFIED = str(DCTERMS.modified)
 _PREFIXES = (
     "PREFIX col: <https://w3id.org/collectomics/ontology#> "
     "PREFIX status: <https://w3id.org/collectomics/status/> "
@@ -202,9 +205,14 @@ def _literals(g: _Graph, node: str, fields: dict[str, str]) -> dict[str, str]:
     them."""
     row: dict[str, str] = {}
     for p, o in g.by_s.get(node, []):
-        if not p.startswith(_DWC) or not isinstance(o, Literal):
+        if not isinstance(o, Literal):
             continue
-        name = p[len(_DWC) :]
+        if p.startswith(_DWC):
+            name = p[len(_DWC) :]
+        elif p == _MODIFIED:
+            name = "modified"
+        else:
+            continue
         name = _FIELDS.get(name, name)
         if name in fields and name not in row:
             row[name] = o.value
@@ -228,17 +236,24 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
         row["occurrenceID"] = occurrence_id
         row.pop("evidenceForOccurrenceID", None)
     if g.by_s.get(event) or not material:
-        erow = _literals(g, event, tables.fields("event"))
-        erow.update(_literals(g, s + "/location", tables.fields("event")))
+        efields = tables.fields("event")
+        erow = _literals(g, s, efields)  # event terms the mapping kept on the specimen
+        erow.update(_literals(g, event, efields))
+        erow.update(_literals(g, s + "/location", efields))
         erow.pop("recordedBy", None)
         erow["event_pk"] = event
         erow["eventCategory"] = "material collection" if material else "occurrence"
         tables.add("event", erow, event)
         row["collectionEvent_fk" if material else "event_fk"] = event
     tables.add(table, row, s)
+    for value in g.values(s, DCTERMS.identifier):  # gbif:..., an occurrenceID IRI
+        key = {"materialEntity_fk" if material else "occurrence_fk": s}
+        tables.add(f"{table}-identifier", {**key, "identifier": _text(value)})
     identification = s + "/identification"
-    if g.by_s.get(identification):
-        irow = _literals(g, identification, tables.fields("identification"))
+    ifields = tables.fields("identification")
+    names = {k: v for k, v in _literals(g, s, ifields).items() if k in _TAXON}
+    if g.by_s.get(identification) or names:
+        irow = {**names, **_literals(g, identification, ifields)}
         irow["identification_pk"] = identification
         irow["materialEntity_fk" if material else "occurrence_fk"] = s
         irow["isAcceptedIdentification"] = "true"

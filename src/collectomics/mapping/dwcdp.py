@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri
-from collectomics.mapping.common import Context, Mapped, publisher_match, text
+from collectomics.mapping.common import Context, Mapped, publisher_match, text, unknown_agent
+from collectomics.mapping.dwc import IDENTIFICATION_TERMS
 from collectomics.mapping.extensions import (
     AC_NS,
     DC_NS,
@@ -35,7 +36,7 @@ from collectomics.mapping.specimens import (
     specimen_key,
 )
 from collectomics.model import IRI, Literal, iri_is_valid
-from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, FOAF, PROV, RDF, RDFS, ROLE, SCHEMA
+from collectomics.vocab import COL, DCTERMS, DSW, DWC, DWCIRI, FOAF, PROV, RDF, RDFS, ROLE, SCHEMA
 
 #: DwC-DP tables this mapping places; rows of any other table are counted and reported as
 #: having no place in the graph
@@ -100,6 +101,15 @@ _AGENT_TYPES = {
     "organisation": (FOAF.Organization, PROV.Organization),
     "institution": (FOAF.Organization, PROV.Organization),
 }
+#: the literals of an identification node (as map_specimen writes them)
+_IDENTIFICATION_LITERALS = (
+    *IDENTIFICATION_TERMS,
+    "scientificName",
+    "scientificNameAuthorship",
+    "taxonRank",
+)
+#: fields the reader uses up (which identification is current): not kept on the record
+_CONSUMED = frozenset({"isAcceptedIdentification"})
 #: media fields that are Dublin Core terms (the rest are Audiovisual Core)
 _MEDIA_DC = frozenset("title description language modified format".split())
 
@@ -152,7 +162,7 @@ def _own_fields(table: Table, row: Mapping[str, str]) -> dict[str, str]:
     return {
         _RENAMED.get(k, k): v
         for k, v in row.items()
-        if not k.endswith("_pk") and not k.endswith("_fk")
+        if not k.endswith("_pk") and not k.endswith("_fk") and k not in _CONSUMED
     }
 
 
@@ -164,6 +174,7 @@ class PackageMapper:
         self.ctx = ctx
         self.base_specimen = ctx.minter.base + "specimen/"
         self.agents: dict[str, IRI] = {}  # agent key -> its node
+        self.unknown: dict[IRI, str] = {}  # agents that name no one -> the name as written
         self.events: dict[str, dict[str, str]] = {}  # event key -> its row
         self.event_ids: dict[str, str] = {}  # eventID -> event key
         self.subjects: dict[tuple[str, str], IRI] = {}  # (table, key) -> the record's node
@@ -257,6 +268,10 @@ class PackageMapper:
             node = self.ctx.minter.mint("agent", self.ctx.dataset_id, "dwc-dp", key)
         self.agents[key] = node
         out.subject = node
+        read = read_agents(name) if name and not kind else []
+        if read and read[0].unknown:  # 'Anon.', '?': an unknown agent per role, never linked
+            self.unknown[node] = name
+            return out
         if kind in _AGENT_TYPES:
             for cls in _AGENT_TYPES[kind]:
                 out.add(node, RDF.type, cls)
@@ -454,11 +469,21 @@ class PackageMapper:
             if id_key:
                 self.identifications[id_key] = IRI(subject + "/identification")
         for term, value in kept.items():  # the string stays as written; the table names who
-            suffix = "event" if term == "recordedBy" else _suffix(term)
-            node = IRI(f"{subject}/{suffix}")
+            node = IRI(f"{subject}/{_suffix(term)}")
             if value:
                 out.add(node, DWC.term(term), Literal(value))
-            if term == "georeferencedBy":
+            # the activity map_specimen makes when the string is there (same triples)
+            if term == "recordedBy":
+                out.add(subject, COL.collectingEvent, node)
+                out.add(node, RDF.type, DWC.Event)
+                out.add(node, RDF.type, PROV.Activity)
+            elif term == "identifiedBy":
+                out.add(subject, DSW.hasIdentification, node)
+                out.add(node, RDF.type, DWC.Identification)
+                out.add(node, RDF.type, PROV.Activity)
+                for name in _IDENTIFICATION_LITERALS:
+                    out.add(node, DWC.term(name), text(record.get(name)))
+            else:
                 out.add(node, RDF.type, PROV.Activity)
                 out.add(IRI(subject + "/location"), PROV.wasGeneratedBy, node)
         out.verbatim_names = kept  # type: ignore[attr-defined]
@@ -598,6 +623,10 @@ class PackageMapper:
         role_iri = role_node_iri(activity, role, order) if other is None else None
         if role_iri is None:
             role_iri = self.ctx.minter.part(activity, "role", slug(other or "role"), str(order))
+        if agent in self.unknown:  # its own unknown agent under the role node, as in a DwC-A
+            written = Literal(self.unknown[agent])
+            unknown_agent(out, activity, role_iri, role, Literal("1", _POSITIVE), written)
+            return
         role_node(out, activity, role_iri, agent, role, order, written, verbatim, entity=entity)
         if other:
             out.add(role_iri, SCHEMA.roleName, Literal(other))
@@ -750,9 +779,12 @@ def _suffix(term: str) -> str:
     return {"identifiedBy": "identification", "georeferencedBy": "georeference"}.get(term, "event")
 
 
+_POSITIVE = "http://www.w3.org/2001/XMLSchema#positiveInteger"
+
+
 def _order(values: Mapping[str, str]) -> Literal | None:
     order = values.get("agentRoleOrder", "")
-    return Literal(order, "http://www.w3.org/2001/XMLSchema#positiveInteger") if order else None
+    return Literal(order, _POSITIVE) if order else None
 
 
 def _term(value: str) -> IRI | Literal:
