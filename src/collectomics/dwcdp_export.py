@@ -34,7 +34,7 @@ from collectomics.iri import Minter
 from collectomics.mapping.dwc import TAXON_TERMS
 from collectomics.model import IRI, Literal
 from collectomics.store import Store
-from collectomics.vocab import COL, DCTERMS, DWC, FOAF, PROV, RDF, RDFS, ROLE
+from collectomics.vocab import COL, DCTERMS, DWC, FOAF, OA, PROV, RDF, RDFS, ROLE
 
 PROFILE = "http://rs.tdwg.org/dwc-dp/1.0/dwc-dp-profile.json"
 _DWC = str(DWC.eventDate)[: -len("eventDate")]
@@ -42,6 +42,12 @@ _ROLE_NS = str(ROLE.collector)[: -len("collector")]
 #: DwC term on our nodes -> the DwC-DP field that carries it, where the names differ
 _FIELDS = {"recordNumber": "collectorNumber", "occurrenceID": "evidenceForOccurrenceID"}
 _TAXON = frozenset(TAXON_TERMS)
+#: specimen classes <-> DwC-DP materialEntityCategory (its examples: preserved, living...)
+CATEGORIES = {
+    str(DWC.PreservedSpecimen): "preserved",
+    str(DWC.LivingSpecimen): "living",
+    str(DWC.FossilSpecimen): "fossilized",
+}
 _MODIFIED = str(DCTERMS.modified)
 _PREFIXES = (
     "PREFIX col: <https://w3id.org/collectomics/ontology#> "
@@ -228,6 +234,13 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
     if material:
         row["materialEntity_pk"] = s
         row["collectedBy"] = g.one(event, DWC.recordedBy)
+        row["materialEntityCategory"] = next(
+            (word for cls, word in CATEGORIES.items() if cls in g.types(s)), ""
+        )
+        label = f"{s}/label/verbatim"  # the publisher's verbatimLabel, as a transcription
+        if label in [str(o) for o in g.values(s, COL.hasLabel)]:
+            body = g.values(f"{label}/transcription/1", OA.hasBody)
+            row["verbatimLabel"] = g.one(str(body[0]), RDF.value) if body else ""
     else:
         row["occurrence_pk"] = s
         row["recordedBy"] = g.one(event, DWC.recordedBy)
@@ -240,6 +253,7 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
         erow = _literals(g, s, efields)  # event terms the mapping kept on the specimen
         erow.update(_literals(g, event, efields))
         erow.update(_literals(g, s + "/location", efields))
+        erow.update(_literals(g, s + "/georeference", efields))
         erow.pop("recordedBy", None)
         erow["event_pk"] = event
         erow["eventCategory"] = "material collection" if material else "occurrence"
@@ -251,7 +265,11 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
         tables.add(f"{table}-identifier", {**key, "identifier": _text(value)})
     identification = s + "/identification"
     ifields = tables.fields("identification")
-    names = {k: v for k, v in _literals(g, s, ifields).items() if k in _TAXON}
+    names = {  # names kept on the specimen, and identification terms material lacks
+        k: v
+        for k, v in _literals(g, s, ifields).items()
+        if k in _TAXON or k not in tables.fields("material")
+    }
     if g.by_s.get(identification) or names:
         irow = {**names, **_literals(g, identification, ifields)}
         irow["identification_pk"] = identification

@@ -114,7 +114,7 @@ def resolve(descriptor: dict[str, Any], folder: Path, where: str) -> dict[str, A
             if "://" not in schema and local.is_file():
                 copy["schema"] = json.loads(local.read_text(encoding="utf-8"))
             else:
-                pinned = pinned_schema(PurePosixPath(schema).stem) or pinned_schema(name)
+                pinned = pinned_schema(PurePosixPath(schema).stem)
                 if pinned is None:
                     raise InputError(
                         f"resource {name!r} names its schema {schema!r}, which is neither a file "
@@ -164,6 +164,11 @@ def validate(resolved: dict[str, Any], folder: Path) -> dict[str, list[Any]]:
         ) from None
     errors: dict[str, list[Any]] = {}
     try:
+        # columns are matched to fields by their header names, not their positions: a table
+        # may hold any of its schema's fields, in any order
+        for resource in resolved["resources"]:
+            if isinstance(resource.get("schema"), dict):
+                resource["schema"] = {**resource["schema"], "fieldsMatch": "subset"}
         package = Package.from_descriptor(resolved, basepath=str(folder))
         report = package.validate(limit_errors=100000)
     except FrictionlessException as exc:
@@ -197,9 +202,9 @@ def _keys(schema: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
 
 def _rows(
     path: Path, resource: dict[str, Any], limits: ReadLimits
-) -> list[tuple[int, dict[str, str]]]:
+) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
     """The rows of one table as strings, numbered as Frictionless numbers them (the header is
-    row 1); blank rows are left out."""
+    row 1; blank rows are left out), and its header."""
     dialect = resource.get("dialect") or {}
     delimiter = dialect.get("delimiter") or (
         "\t" if resource.get("format") == "tsv" or path.suffix.lower() in (".tsv", ".txt") else ","
@@ -216,7 +221,7 @@ def _rows(
             if not any(c.strip() for c in cells):
                 continue
             rows.append((number, dict(zip(header, cells, strict=False))))
-    return rows
+    return rows, header
 
 
 def stream_package(
@@ -255,12 +260,18 @@ def stream_package(
                 if (f.get("constraints") or {}).get("required")
             }
             table = Table(name, file, key, refs)
-            table.rows = _rows(local, resource, limits)
+            table.rows, header = _rows(local, resource, limits)
+            for column in sorted(required - set(header)):
+                report.problem(
+                    file, 1, column, "a required column of the table schema is missing", "warning"
+                )
             tables[name] = table
             rejected = bad_rows.setdefault(name, {})
             for error in errors.get(name, []):
                 row = getattr(error, "row_number", None)
-                field = getattr(error, "field_name", None)
+                field = getattr(error, "field_name", None) or next(
+                    iter(getattr(error, "field_names", None) or []), None
+                )
                 reject = (
                     error.type in _REJECTING
                     or (error.type == "constraint-error" and field in required)

@@ -97,9 +97,9 @@ _RENAMED = {
 _AGENT_TYPES = {
     "person": (FOAF.Person, PROV.Person),
     "group": (FOAF.Group, PROV.Organization),
-    "organization": (FOAF.Organization, PROV.Organization),
-    "organisation": (FOAF.Organization, PROV.Organization),
-    "institution": (FOAF.Organization, PROV.Organization),
+    "organization": (FOAF.Organization,),  # as an organisation named on a record is typed
+    "organisation": (FOAF.Organization,),
+    "institution": (FOAF.Organization,),
 }
 #: the literals of an identification node (as map_specimen writes them)
 _IDENTIFICATION_LITERALS = (
@@ -108,6 +108,13 @@ _IDENTIFICATION_LITERALS = (
     "scientificNameAuthorship",
     "taxonRank",
 )
+#: DwC-DP materialEntityCategory -> the basisOfRecord that gives our specimen class
+_CATEGORIES = {
+    "preserved": "PreservedSpecimen",
+    "living": "LivingSpecimen",
+    "fossilized": "FossilSpecimen",
+    "fossil": "FossilSpecimen",
+}
 #: fields the reader uses up (which identification is current): not kept on the record
 _CONSUMED = frozenset({"isAcceptedIdentification"})
 #: media fields that are Dublin Core terms (the rest are Audiovisual Core)
@@ -187,6 +194,7 @@ class PackageMapper:
         self._done: set[str] = set()
         self._verbatim: dict[tuple[IRI, str], str] = {}
         self._role_count: dict[tuple[IRI, IRI], int] = {}
+        self._role_agents: dict[IRI, IRI] = {}  # role node -> its agent
 
     # ------------------------------------------------------------------ helpers
 
@@ -448,8 +456,14 @@ class PackageMapper:
         id_table = self.tables.get("identification")
         if identification and id_table:
             record.update(_own_fields(id_table, identification))
-        if table.name == "occurrence" and "basisOfRecord" not in record:
-            record["basisOfRecord"] = "Occurrence"  # an occurrence with no material: no specimen
+        basis = ""  # the class of the record's node, told to map_specimen by basisOfRecord
+        if "basisOfRecord" not in record:
+            if table.name == "occurrence":
+                basis = "Occurrence"  # an occurrence with no material: no specimen
+            else:
+                basis = _CATEGORIES.get(values.get("materialEntityCategory", "").lower(), "")
+            if basis:
+                record["basisOfRecord"] = basis
         # agent-role tables that name agents of the roles a verbatim string also names
         roles = self._string_roles(table.name, key, event_key, identification)
         kept = {_STRING_ROLES[r][0]: record.pop(_STRING_ROLES[r][0], "") for r in roles}
@@ -458,6 +472,11 @@ class PackageMapper:
             ident = key
         subject = self._subject(table.name, ident, record, f"{table.file}:{number}")
         out = map_specimen(record, self.ctx, subject)
+        if basis:  # the publisher gave no basisOfRecord: its literal is not kept
+            _drop(out, (subject, DWC.basisOfRecord, Literal(basis)))
+        if subject.startswith(self.base_specimen) and key.startswith(self.base_specimen):
+            # keyed by the IRI collectomics export wrote, not by the record's terms or row
+            out.problems[:] = [p for p in out.problems if "keyed by" not in p.reason]
         self.subjects[(table.name, key)] = subject
         for name in (key, ident, values.get("occurrenceID", ""), occurrence.get("occurrenceID")):
             if name:
@@ -623,6 +642,14 @@ class PackageMapper:
         role_iri = role_node_iri(activity, role, order) if other is None else None
         if role_iri is None:
             role_iri = self.ctx.minter.part(activity, "role", slug(other or "role"), str(order))
+        if self._role_agents.setdefault(role_iri, agent) != agent:
+            # two tables give the same role and order to two agents (a collector on both the
+            # event and the material): each keeps a node of its own, named by its table
+            role_iri = self.ctx.minter.part(role_iri, table.name)
+            out.warn(
+                "agentRoleOrder",
+                f"another agent has role {role.rsplit('/', 1)[-1]} {order} of this record",
+            )
         if agent in self.unknown:  # its own unknown agent under the role node, as in a DwC-A
             written = Literal(self.unknown[agent])
             unknown_agent(out, activity, role_iri, role, Literal("1", _POSITIVE), written)
@@ -698,7 +725,15 @@ class PackageMapper:
             else:
                 terms[AC_NS + name] = value
         out = map_media(terms, self.ctx.dataset, self.ctx, key)
-        out.triples[:] = [t for t in out.triples if t[1] != FOAF.depicts]
+        own = IRI(key) if key.startswith(self.ctx.minter.base) and iri_is_valid(key) else None
+        made = out.subject
+        if own is not None and made != own:  # written by collectomics export: the same node
+            out.subject = own
+        out.triples[:] = [
+            (own if own is not None and t[0] == made else t[0], t[1], t[2])
+            for t in out.triples
+            if t[1] != FOAF.depicts
+        ]
         if out.subject is not None:
             self.media[key] = out.subject
         return out
@@ -773,6 +808,14 @@ class PackageMapper:
         if "relationshipType" in values:
             terms[DWC_NS + "relationshipOfResource"] = terms.pop(DWC_NS + "relationshipType")
         return map_relationship(terms, subject, self.ctx, number, self.by_id.get)
+
+
+def _drop(out: Mapped, triple: tuple[IRI, IRI, Literal]) -> None:
+    """Remove one triple from a mapping's output (its tuples and its N-Triples lines)."""
+    out.triples[:] = [t for t in out.triples if t != triple]
+    if out.lines:
+        line = f"{triple[0].n3()} {triple[1].n3()} {triple[2].n3()} .\n"
+        out.lines[:] = [block.replace(line, "") for block in out.lines]
 
 
 def _suffix(term: str) -> str:
