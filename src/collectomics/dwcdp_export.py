@@ -42,6 +42,24 @@ _ROLE_NS = str(ROLE.collector)[: -len("collector")]
 #: DwC term on our nodes -> the DwC-DP field that carries it, where the names differ
 _FIELDS = {"recordNumber": "collectorNumber", "occurrenceID": "evidenceForOccurrenceID"}
 _TAXON = frozenset(TAXON_TERMS)
+#: identifier schemes named in agent-identifier rows, by the host of the identifier
+_SCHEMES = (
+    ("wikidata.org", "Wikidata"),
+    ("orcid.org", "ORCID"),
+    ("ipni.org", "IPNI"),
+    ("viaf.org", "VIAF"),
+    ("isni.org", "ISNI"),
+    ("bionomia.net", "Bionomia"),
+)
+#: the hands attributed to the labels of the dataset's specimens, from any graph
+_LABELS = (
+    "PREFIX schema: <http://schema.org/> PREFIX prov: <http://www.w3.org/ns/prov#> "
+    "PREFIX foaf: <http://xmlns.com/foaf/0.1/> "
+    "CONSTRUCT { ?s col:hasLabel ?l . ?l prov:qualifiedAttribution ?r . ?r ?p ?o . "
+    "?a a ?t ; foaf:name ?n } WHERE { ?s schema:includedInDataSet ?d ; col:hasLabel ?l . "
+    "?l prov:qualifiedAttribution ?r . ?r ?p ?o ; prov:agent ?a . "
+    "OPTIONAL { ?a a ?t } OPTIONAL { ?a foaf:name ?n } }"
+)
 #: specimen classes <-> DwC-DP materialEntityCategory (its examples: preserved, living...)
 CATEGORIES = {
     str(DWC.PreservedSpecimen): "preserved",
@@ -178,7 +196,10 @@ def export_package(store: Store, dataset_id: str, out: Path, *, minter: Minter) 
         raise InputError("the output folder must be new or empty", file=str(out))
     out.mkdir(parents=True, exist_ok=True)
     construct = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
-    g = _Graph(list(store.query(construct, default_graphs=[graph]).triples()))
+    triples = list(store.query(construct, default_graphs=[graph]).triples())
+    # who wrote the labels of these specimens: label datasets attribute hands to them
+    labels = store.query(_PREFIXES + _LABELS, params={"d": minter.dataset(dataset_id)})
+    g = _Graph(triples + list(labels.triples()))
     tables = _Tables()
     agents: dict[str, str] = {}  # agent IRI -> agentType
     specimens = sorted(
@@ -191,9 +212,19 @@ def export_package(store: Store, dataset_id: str, out: Path, *, minter: Minter) 
     )
     for s in specimens:
         _specimen(g, tables, agents, s)
+    for node, pos in g.by_s.items():  # the people of a people table, with their identifiers
+        if any(p == str(RDF.type) and str(o) == str(FOAF.Person) for p, o in pos):
+            agents.setdefault(node, "person")
     _groups(g, tables, agents)
     _agents(store, g, tables, agents)
     _inferences(store, minter, tables, specimens)
+    if not any(tables.rows.values()):
+        out.rmdir()
+        raise InputError(
+            f"dataset {dataset_id!r} holds no specimens, occurrences, people or groups: a Data "
+            "Package of it would have no table",
+            parameter="--dataset",
+        )
     rows = _write(tables, out, store, minter, dataset_id, g)
     result = ExportResult(out, rows, refused=tables.refused)
     descriptor = json.loads((out / DESCRIPTOR).read_text(encoding="utf-8"))
@@ -376,13 +407,7 @@ def _agents(store: Store, g: _Graph, tables: _Tables, agents: dict[str, str]) ->
         )
         for row in store.query(accepted, params={"agent": IRI(agent)}).rows():
             target = str(row["target"])
-            scheme = (
-                "Wikidata"
-                if "wikidata.org" in target
-                else "ORCID"
-                if "orcid.org" in target
-                else "IRI"
-            )
+            scheme = next((name for host, name in _SCHEMES if host in target), "IRI")
             tables.add(
                 "agent-identifier",
                 {"agent_fk": agent, "identifier": target, "identifierType": scheme},
@@ -403,18 +428,25 @@ def _inferences(store: Store, minter: Minter, tables: _Tables, specimens: list[s
         "OPTIONAL { ?n rdfs:comment ?comment } }"
     )
     for row in store.query(query, default_graphs=[graph]).rows():
-        event = str(row["for"])
-        if event.removesuffix("/event") not in wanted or event not in tables.seen["event"]:
+        about = str(row["for"])
+        record = about.split("/label/")[0].removesuffix("/event")
+        if record not in wanted:
             continue
+        if about.endswith("/event"):  # when the specimen was collected
+            table, key, prefix = "event-assertion", {"event_fk": about}, ""
+        else:  # when its label was written
+            material = record in tables.seen["material"]
+            table = "material-assertion" if material else "occurrence-assertion"
+            key, prefix = {("materialEntity_fk" if material else "occurrence_fk"): record}, "label "
         for name in ("early", "late"):
             if name not in row:
                 continue
             tables.add(
-                "event-assertion",
+                table,
                 {
                     "assertionID": f"{row['n']}#{name}",
-                    "event_fk": event,
-                    "assertionType": "earliestDate" if name == "early" else "latestDate",
+                    **key,
+                    "assertionType": prefix + ("earliestDate" if name == "early" else "latestDate"),
                     "assertionValue": _text(row[name]),
                     "assertionBy": "collectomics infer",
                     "assertionProtocols": _text(row.get("method", "")),

@@ -30,11 +30,13 @@ from collectomics.mapping.extensions import (
 from collectomics.mapping.names import display_form, is_organisation, read_agents
 from collectomics.mapping.specimens import (
     map_specimen,
+    measurers,
     repeat_iri,
     role_node,
     role_node_iri,
     specimen_key,
 )
+from collectomics.mapping.verbatim import keep_all
 from collectomics.model import IRI, Literal, iri_is_valid
 from collectomics.vocab import COL, DCTERMS, DSW, DWC, DWCIRI, FOAF, PROV, RDF, RDFS, ROLE, SCHEMA
 
@@ -46,7 +48,8 @@ MAPPED_TABLES = frozenset(
     occurrence-identifier occurrence-media occurrence-reference material material-agent-role
     material-identifier material-media material-reference identification
     identification-agent-role identification-reference media media-agent-role
-    media-identifier bibliographic-resource resource-relationship""".split()
+    media-identifier bibliographic-resource resource-relationship event-assertion
+    occurrence-assertion material-assertion media-assertion""".split()
 )
 
 #: agentRole words (lower case, no spaces, hyphens or underscores) -> our role
@@ -243,6 +246,8 @@ class PackageMapper:
                 yield from self._each(name, self.cites)
             elif name.endswith("-identifier") and name != "agent-identifier":
                 yield from self._each(name, self.identifier)
+            elif name.endswith("-assertion"):
+                yield from self._each(name, self.assertion)
         yield from self._each("identification", self.identification)
         yield from self._each("resource-relationship", self.relationship)
         for name, table in self.tables.items():
@@ -777,6 +782,33 @@ class PackageMapper:
             return out.reject(table.refs.get(target), f"{target} {key!r} is no loaded row")
         for node in nodes:
             out.add(node, DCTERMS.identifier, text(values.get("identifier")))
+        return out
+
+    def assertion(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
+        """An assertion (a measurement, a fact, a flag to review): node
+        ``{target}/assertion/{row}``, a ``dwc:MeasurementOrFact`` about its target, as a
+        Darwin Core Archive's MeasurementOrFact row is kept; its ``assertionBy`` as measurers."""
+        out = Mapped()
+        values = _clean(row)
+        target, nodes, key = self._targets(table, values)
+        if not nodes:
+            return out.reject(table.refs.get(target), f"{target} {key!r} is no loaded row")
+        kept = {DWC_NS + k: v for k, v in _own_fields(table, values).items()}
+        for node in nodes:
+            fact = self.ctx.minter.part(node, "assertion", str(number))
+            out.add(fact, RDF.type, DWC.MeasurementOrFact)
+            out.add(fact, DCTERMS.subject, node)
+            keep_all(out, fact, kept, kept)
+            if values.get("assertionBy") or values.get("assertionByID"):
+                specimen = IRI(node[: -len("/event")]) if node.endswith("/event") else node
+                measurers(
+                    out,
+                    self.ctx,
+                    fact,
+                    specimen,
+                    values.get("assertionBy", ""),
+                    values.get("assertionByID", ""),
+                )
         return out
 
     def identification(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
