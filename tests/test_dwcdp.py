@@ -429,3 +429,21 @@ def test_empty_dataset_is_one_error(make_store, tmp_path: Path) -> None:
     store = make_store(tmp_path / "s")
     with pytest.raises(InputError, match="no dataset"):
         export_package(store, "nothing", tmp_path / "p", minter=Minter())
+
+
+def test_zip_bomb_package_is_refused(make_store, tmp_path: Path) -> None:
+    """A zipped package is held to the archive limits (max_compression_ratio) before a byte of
+    it is unpacked past them; the store keeps what it had."""
+    import zipfile
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(GUIDE / "datapackage.json", "datapackage.json")
+        z.write(GUIDE / "occurrence.csv", "occurrence.csv")
+        z.writestr("event.csv", "eventID,eventDate\n" + "x" * (24 << 20))
+    store = make_store(tmp_path / "store")
+    _ingest(store, GUIDE, "kept")
+    with pytest.raises(InputError, match="max_compression_ratio") as caught:
+        _ingest(store, bomb)
+    assert caught.value.file == "event.csv"
+    assert Minter().graph("kept") in store.graphs()

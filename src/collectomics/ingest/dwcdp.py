@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from typing import Any
 
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError
+from collectomics.ingest.csvfile import read_bounded
+from collectomics.ingest.dwca import _CheckedZipStream
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
 from collectomics.mapping.common import Context
@@ -59,27 +62,36 @@ def pinned_schema(name: str) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def opened(path: Path) -> Iterator[Path]:
-    """The package's folder: ``path`` itself, or a zip unpacked into a temporary folder."""
+def opened(path: Path, limits: ReadLimits) -> Iterator[Path]:
+    """The package's folder: ``path`` itself, or a zip unpacked into a temporary folder, each
+    member held to the limits on decompressed size and compression ratio as archives are."""
     if path.is_dir():
         yield path
         return
     with tempfile.TemporaryDirectory(prefix="dwcdp-") as tmp, zipfile.ZipFile(path) as z:
-        for member in z.namelist():
-            pure = PurePosixPath(member)
+        for info in z.infolist():
+            pure = PurePosixPath(info.filename)
             if pure.is_absolute() or ".." in pure.parts:
                 raise InputError(
-                    f"a member named {member!r} would unpack outside it", file=str(path)
+                    f"a member named {info.filename!r} would unpack outside it", file=str(path)
                 )
-        z.extractall(tmp)
+            if info.is_dir():
+                continue
+            target = Path(tmp, *pure.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _CheckedZipStream(z, info, limits) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
         yield Path(tmp)
 
 
-def read_descriptor(folder: Path, where: str) -> dict[str, Any]:
+def read_descriptor(folder: Path, where: str, limits: ReadLimits | None = None) -> dict[str, Any]:
     """``datapackage.json`` as a dict; InputError naming the line and column when it is not
-    JSON or not a Data Package descriptor."""
+    JSON or not a Data Package descriptor, or is larger than ``max_json_bytes``."""
+    limits = limits or ReadLimits()
     try:
-        descriptor = json.loads((folder / DESCRIPTOR).read_text(encoding="utf-8"))
+        with open(folder / DESCRIPTOR, "rb") as handle:
+            data = read_bounded(handle, limits.max_json_bytes, where, "max_json_bytes")
+        descriptor = json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as exc:
         raise InputError(
             f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", file=where
@@ -235,8 +247,8 @@ def stream_package(
     """Validate, map and load one package into ``sink``; fill ``report`` per table."""
     limits = limits or ReadLimits()
     where = f"{path.name}/{DESCRIPTOR}" if path.is_dir() else f"{path.name}:{DESCRIPTOR}"
-    with opened(path) as folder:
-        descriptor = read_descriptor(folder, where)
+    with opened(path, limits) as folder:
+        descriptor = read_descriptor(folder, where, limits)
         for problem in profile_problems(descriptor):
             report.problem(where, None, None, f"DwC-DP profile: {problem}", "warning")
         resolved = resolve(descriptor, folder, where)
