@@ -284,6 +284,18 @@ def _agent_package(tmp_path: Path) -> Path:
                 ["materialEntity_pk", "collectionEvent_fk", "catalogNumber", "collectedBy"],
                 [["m1", "e1", "UC-1", "Mexía, Y. & J. Carberry"], ["m2", "e9", "UC-2", ""]],
             ),
+            "identification": (
+                ["identification_pk", "materialEntity_fk", "isAcceptedIdentification"]
+                + ["scientificName", "identifiedBy"],
+                [
+                    ["i1", "m1", "true", "Zea mays", "Y. Mexía"],
+                    ["i2", "m1", "false", "Zea perennis", "J. Carberry"],
+                ],
+            ),
+            "identification-agent-role": (
+                ["identification_fk", "agent_fk", "agentRole", "agentRoleOrder"],
+                [["i1", "a2", "identifier", "1"], ["i2", "a1", "determiner", "1"]],
+            ),
             "material-agent-role": (
                 ["materialEntity_fk", "agent_fk", "agentRole", "agentRoleIRI", "agentRoleOrder"],
                 roles + [["m1", "a9", "preparator", "", "9"]],  # a9: no such agent
@@ -333,6 +345,21 @@ def test_agent_tables(make_store, tmp_path: Path) -> None:
         "https://orcid.org/0000-0002-1825-0097",
         "http://www.wikidata.org/entity/Q2609516",
     }
+    # determiners: of the current identification and of the earlier one, from the role table
+    determiners = store.query(
+        "SELECT ?i ?name WHERE { ?m <http://purl.org/dsw/hasIdentification> ?i . "
+        "?i <http://www.w3.org/ns/prov#qualifiedAssociation> ?r . "
+        "?r <http://www.w3.org/ns/prov#hadRole> <https://w3id.org/collectomics/role/determiner> ; "
+        "<http://www.w3.org/ns/prov#agent>/<http://xmlns.com/foaf/0.1/name> ?name }"
+    )
+    found_ids = {(r["i"].rsplit("/", 1)[-1], r["name"].value) for r in determiners.rows()}
+    # the earlier identification is history node h3: row 3 of identification.csv
+    assert found_ids == {("identification", "Ynés Mexía"), ("h3", "Josiah Carberry")}
+    identified = _count(
+        store,
+        "SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { ?s <http://rs.tdwg.org/dwc/iri/identifiedBy> ?a }",
+    )
+    assert identified == 2
     members = store.query(
         "SELECT (COUNT(*) AS ?n) WHERE { ?g <http://xmlns.com/foaf/0.1/member> ?m }"
     )

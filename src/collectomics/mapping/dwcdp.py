@@ -198,6 +198,7 @@ class PackageMapper:
         self._verbatim: dict[tuple[IRI, str], str] = {}
         self._role_count: dict[tuple[IRI, IRI], int] = {}
         self._role_agents: dict[IRI, IRI] = {}  # role node -> its agent
+        self.owner: dict[IRI, IRI] = {}  # a record's event or identification -> the record
 
     # ------------------------------------------------------------------ helpers
 
@@ -235,6 +236,7 @@ class PackageMapper:
         self.prepare_roles(records)
         yield from self._each("event", self.event)
         yield from self._each("media", self.medium)
+        yield from self._each("identification", self.identification)  # history, for its roles
         for name in self.tables:
             if name not in MAPPED_TABLES:
                 continue
@@ -248,7 +250,6 @@ class PackageMapper:
                 yield from self._each(name, self.identifier)
             elif name.endswith("-assertion"):
                 yield from self._each(name, self.assertion)
-        yield from self._each("identification", self.identification)
         yield from self._each("resource-relationship", self.relationship)
         for name, table in self.tables.items():
             if name not in MAPPED_TABLES or name not in self._done:
@@ -488,6 +489,8 @@ class PackageMapper:
                 self.by_id.setdefault(name, subject)
         if event_key:
             self.records.setdefault(event_key, []).append(subject)
+        for part in ("event", "identification", "georeference"):
+            self.owner[IRI(f"{subject}/{part}")] = subject
         if identification and id_table:
             id_key = self._key("identification", identification)
             if id_key:
@@ -633,10 +636,7 @@ class PackageMapper:
         other: str | None,
         values: dict[str, str],
     ) -> None:
-        specimen = node
-        for suffix in ("/event", "/identification", "/georeference"):
-            if node.endswith(suffix):
-                specimen = IRI(node[: -len(suffix)])
+        specimen = self.owner.get(node, node)  # the record an event or identification is of
         activity = node
         if role in _STRING_ROLES and target in ("event", "material", "occurrence"):
             suffix = _STRING_ROLES[role][1]
@@ -666,7 +666,7 @@ class PackageMapper:
             out.add(role_iri, DCTERMS.type, _term(values["agentRoleIRI"]))
         out.add(role_iri, DCTERMS.date, text(values.get("agentRoleDate")))
         shortcut = _SHORTCUTS.get(role)
-        if shortcut is not None and specimen != node or shortcut is not None and target != "event":
+        if shortcut is not None and (specimen != node or target in ("material", "occurrence")):
             out.add(specimen, shortcut, agent)
 
     def _written(
@@ -821,12 +821,31 @@ class PackageMapper:
         for target in ("material", "occurrence"):
             subject = self.subjects.get((target, table.ref(values, target)))
             if subject is not None:
-                terms = {DWC_NS + k: v for k, v in _own_fields(table, values).items()}
+                fields = _own_fields(table, values)
+                # determiners the role table names are its role nodes, not the string's
+                written = fields.pop("identifiedBy", "") if self._has_roles(key) else ""
+                terms = {DWC_NS + k: v for k, v in fields.items()}
                 out = map_identification(terms, subject, self.ctx, number)
                 if out.subject is not None and key:
                     self.identifications[key] = out.subject
+                    self.owner[out.subject] = subject
+                    out.add(out.subject, DWC.identifiedBy, text(written))
                 return out
         return Mapped().reject(None, "an identification of no loaded material or occurrence")
+
+    def _has_roles(self, key: str) -> bool:
+        """Whether identification-agent-role names a determiner of identification ``key``."""
+        roles = self.tables.get("identification-agent-role")
+        return (
+            bool(key)
+            and roles is not None
+            and any(
+                roles.ref(row, "identification") == key
+                and role_for(row.get("agentRole", ""), row.get("agentRoleIRI", ""))[0]
+                == ROLE.determiner
+                for _, row in roles.rows
+            )
+        )
 
     def relationship(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
         values = _clean(row)
