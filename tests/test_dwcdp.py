@@ -141,6 +141,11 @@ def test_official_example_ingests(make_store, tmp_path: Path) -> None:
     assert report.rejected == 0
     assert not [p for p in report.problems if p.severity == "error"]
     assert report.specimens == 4
+    # the guide's example predates the ratified schemas' _fk keys: its occurrence.eventID
+    # column is no field of the official occurrence table, which the report says
+    assert [(p.file, p.row, p.column) for p in report.problems] == [
+        ("occurrence.csv", 1, "eventID")
+    ]
     rows = list(csv.DictReader(open(GUIDE / "occurrence.csv", encoding="utf-8")))
     query = (
         "SELECT ?name ?date ?early WHERE { ?s <http://rs.tdwg.org/dwc/terms/scientificName> "
@@ -474,3 +479,23 @@ def test_zip_bomb_package_is_refused(make_store, tmp_path: Path) -> None:
         _ingest(store, bomb)
     assert caught.value.file == "event.csv"
     assert Minter().graph("kept") in store.graphs()
+
+
+@pytest.mark.slow
+def test_cli_round_trip(tmp_path: Path) -> None:
+    """The faces: `ingest PACKAGE`, `export --format dwc-dp`, and one error without --dataset."""
+    from helpers import run_cli
+
+    store = tmp_path / "store.db"
+    loaded = run_cli("ingest", str(GUIDE), "--dataset", "birds", store=store)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "occurrence.csv: read 4, loaded 4, rejected 0 rows" in loaded.stdout + loaded.stderr
+    wrote = run_cli(
+        "export", "--format", "dwc-dp", "--dataset", "birds", str(tmp_path / "p"), store=store
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert "occurrence 4" in wrote.stderr and "invalid" not in wrote.stderr
+    assert (tmp_path / "p" / "occurrence.csv").is_file()
+    refused = run_cli("export", "--format", "dwc-dp", str(tmp_path / "q"), store=store)
+    assert refused.returncode != 0 and "--dataset" in refused.stderr
+    assert "Traceback" not in refused.stderr

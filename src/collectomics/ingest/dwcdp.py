@@ -277,6 +277,18 @@ def stream_package(
                 report.problem(
                     file, 1, column, "a required column of the table schema is missing", "warning"
                 )
+            official = pinned_schema(name)
+            if official is not None:  # a DwC-DP table: its fields are the official ones
+                known = {f["name"] for f in official["fields"]}
+                for column in [c for c in header if c and c not in known]:
+                    report.problem(
+                        file,
+                        1,
+                        column,
+                        f"not a field of the official DwC-DP table schema {name!r} "
+                        "(data/dwc-dp/table-schemas); kept as written",
+                        "warning",
+                    )
             tables[name] = table
             rejected = bad_rows.setdefault(name, {})
             for error in errors.get(name, []):

@@ -12,7 +12,7 @@ verbatim string, whose names then only say how each agent was written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from collectomics.iri import slug
@@ -257,7 +257,10 @@ class PackageMapper:
                     out = Mapped(rejected=f"table {name} has no place in the graph")
                     yield Outcome(name, number, out)
 
-    def _each(self, name: str, fn: object) -> Iterator[Outcome]:
+    def _each(
+        self, name: str, fn: Callable[[Table, int, dict[str, str]], Mapped]
+    ) -> Iterator[Outcome]:
+        """Each row of table ``name`` mapped by ``fn``, once per table."""
         table = self.tables.get(name)
         if table is None:
             return
@@ -265,7 +268,7 @@ class PackageMapper:
             return
         self._done.add(name)
         for number, row in table.rows:
-            yield Outcome(name, number, fn(table, number, row))  # type: ignore[operator]
+            yield Outcome(name, number, fn(table, number, row))
 
     def agent(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
         out = Mapped()
