@@ -301,6 +301,24 @@ def _agent_package(tmp_path: Path) -> Path:
                 ["identification_fk", "agent_fk", "agentRole", "agentRoleOrder"],
                 [["i1", "a2", "identifier", "1"], ["i2", "a1", "determiner", "1"]],
             ),
+            "bibliographic-resource": (
+                ["reference_pk", "bibliographicCitation"],
+                [["r1", "Mexía, Y. (1927). Botanical trails in old Mexico. Madroño 1: 227."]],
+            ),
+            "material-reference": (["reference_fk", "materialEntity_fk"], [["r1", "m1"]]),
+            "media": (
+                ["media_pk", "accessURI", "format"],
+                [["p1", "https://example.org/sheet-uc-1.jpg", "image/jpeg"]],
+            ),
+            "material-media": (["media_fk", "materialEntity_fk"], [["p1", "m1"]]),
+            "media-agent-role": (
+                ["media_fk", "agent_fk", "agentRole", "agentRoleOrder"],
+                [["p1", "a1", "photographer", "1"]],
+            ),
+            "resource-relationship": (
+                ["subjectResourceID", "relationshipType", "relatedResourceID"],
+                [["m1", "duplicate of", "https://example.org/specimen/K-1"], ["m7", "x", "m1"]],
+            ),
             "material-agent-role": (
                 ["materialEntity_fk", "agent_fk", "agentRole", "agentRoleIRI", "agentRoleOrder"],
                 roles + [["m1", "a9", "preparator", "", "9"]],  # a9: no such agent
@@ -365,6 +383,19 @@ def test_agent_tables(make_store, tmp_path: Path) -> None:
         "SELECT (COUNT(DISTINCT ?a) AS ?n) WHERE { ?s <http://rs.tdwg.org/dwc/iri/identifiedBy> ?a }",
     )
     assert identified == 2
+    # references, media with their photographer, relationships; m7 names no record
+    assert ("resource-relationship.csv", 3, "subjectResourceID") in errors
+    found = store.query(
+        "SELECT ?c ?photographer ?related WHERE { ?m <http://rs.tdwg.org/dwc/terms/catalogNumber> "
+        "'UC-1' ; <http://purl.org/dc/terms/isReferencedBy>/<http://purl.org/dc/terms/bibliographicCitation> ?c . "
+        "?media <http://xmlns.com/foaf/0.1/depicts> ?m ; <http://www.w3.org/ns/prov#qualifiedAttribution> ?r . "
+        "?r <http://www.w3.org/ns/prov#hadRole> <https://w3id.org/collectomics/role/photographer> ; "
+        "<http://www.w3.org/ns/prov#agent>/<http://xmlns.com/foaf/0.1/name> ?photographer . "
+        "?rel <http://purl.org/dc/terms/subject> ?m ; <http://purl.org/dc/terms/relation> ?related }"
+    )
+    assert [(r["c"].value[:5], r["photographer"].value, r["related"]) for r in found.rows()] == [
+        ("Mexía", "Josiah Carberry", "https://example.org/specimen/K-1")
+    ]
     members = store.query(
         "SELECT (COUNT(*) AS ?n) WHERE { ?g <http://xmlns.com/foaf/0.1/member> ?m }"
     )
