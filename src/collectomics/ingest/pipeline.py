@@ -288,8 +288,8 @@ def _is_archive(path: Path) -> bool:
 
 
 def file_kind(path: Path, encoding: str | None = None, limits: ReadLimits | None = None) -> str:
-    """'dwca', 'dwcdp' (a Darwin Core Data Package), 'rdf', 'people', 'specimens', or a template of ingest.templates (labels, media,
-    groups, documents, iiif); InputError when a file's kind cannot be told. ``encoding``: how
+    """'dwca', 'dwcdp' (a Darwin Core Data Package), 'rdf', 'people', 'specimens', or a
+    template of ingest.templates (labels, media, groups, documents, iiif); InputError when a file's kind cannot be told. ``encoding``: how
     to read a CSV/TSV header (default: its byte-order mark, else UTF-8)."""
     from collectomics.ingest.dwcdp import is_package
     from collectomics.ingest.templates import csv_kind, json_kind
