@@ -388,6 +388,10 @@ def _agents(store: Store, g: _Graph, tables: _Tables, agents: dict[str, str]) ->
         "SELECT ?agent ?target WHERE { ?m col:matchStatus status:accepted ; "
         "owl:annotatedSource ?agent ; owl:annotatedTarget ?target }"
     )
+    links: dict[str, list[str]] = defaultdict(list)  # one query, not one per agent
+    for row in store.query(accepted).rows():
+        if str(row["agent"]) in agents:
+            links[str(row["agent"])].append(str(row["target"]))
     for agent in sorted(agents):
         types = g.types(agent)
         kind = agents[agent] or (
@@ -405,9 +409,8 @@ def _agents(store: Store, g: _Graph, tables: _Tables, agents: dict[str, str]) ->
             {"agent_pk": agent, "agentID": agent, "agentType": kind, "preferredAgentName": name},
             agent,
         )
-        for row in store.query(accepted, params={"agent": IRI(agent)}).rows():
-            target = str(row["target"])
-            scheme = next((name for host, name in _SCHEMES if host in target), "IRI")
+        for target in sorted(set(links[agent])):
+            scheme = next((word for host, word in _SCHEMES if host in target), "IRI")
             tables.add(
                 "agent-identifier",
                 {"agent_fk": agent, "identifier": target, "identifierType": scheme},
