@@ -167,13 +167,9 @@ def profile_problems(descriptor: dict[str, Any]) -> list[str]:
 
 def validate(resolved: dict[str, Any], folder: Path) -> dict[str, list[Any]]:
     """Frictionless's errors for each resource name ('' for the package itself)."""
-    try:
-        from frictionless import FrictionlessException, Package
-    except ImportError:  # pragma: no cover - the extra is part of the default install
-        raise InputError(
-            "reading a Darwin Core Data Package needs frictionless: "
-            "pip install 'collectomics[dwc-dp]'"
-        ) from None
+    # imported here: frictionless takes a while to import, and only packages need it
+    from frictionless import FrictionlessException, Package
+
     errors: dict[str, list[Any]] = {}
     try:
         # columns are matched to fields by their header names, not their positions: a table
