@@ -10,11 +10,16 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parent.parent
-_IN_CHECKOUT = {"ontology": "ontology", "queries": "queries", "demo": "data/demo"}
+_IN_CHECKOUT = {
+    "ontology": "ontology",
+    "queries": "queries",
+    "demo": "data/demo",
+    "dwc-dp": "data/dwc-dp",
+}
 
 
 def resource_path(name: str) -> Path:
-    """Folder of a bundled resource: ``ontology``, ``queries`` or ``demo``."""
+    """Folder of a bundled resource: ``ontology``, ``queries``, ``demo`` or ``dwc-dp``."""
     checkout = _CHECKOUT / _IN_CHECKOUT[name]
     if checkout.is_dir():
         return checkout

@@ -157,6 +157,7 @@ class ROLE:
 
     NS = Namespace("https://w3id.org/collectomics/role/")
     SCHEME = IRI("https://w3id.org/collectomics/role/")
+    cataloguer = IRI("https://w3id.org/collectomics/role/cataloguer")
     collector = IRI("https://w3id.org/collectomics/role/collector")
     contact = IRI("https://w3id.org/collectomics/role/contact")
     creator = IRI("https://w3id.org/collectomics/role/creator")
@@ -167,11 +168,14 @@ class ROLE:
     informant = IRI("https://w3id.org/collectomics/role/informant")
     labelWriter = IRI("https://w3id.org/collectomics/role/labelWriter")
     measurer = IRI("https://w3id.org/collectomics/role/measurer")
+    member = IRI("https://w3id.org/collectomics/role/member")
     metadataProvider = IRI("https://w3id.org/collectomics/role/metadataProvider")
+    otherRole = IRI("https://w3id.org/collectomics/role/otherRole")
     owner = IRI("https://w3id.org/collectomics/role/owner")
     photographer = IRI("https://w3id.org/collectomics/role/photographer")
     preparator = IRI("https://w3id.org/collectomics/role/preparator")
     transcriber = IRI("https://w3id.org/collectomics/role/transcriber")
+    verifier = IRI("https://w3id.org/collectomics/role/verifier")
 
 
 class STATUS:

@@ -257,6 +257,24 @@ def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) ->
     sys.stdout.flush()
 
 
+def _export_dwcdp(obj: Context, out: Path, dataset: str | None, shards: int | None) -> None:
+    """``export --format dwc-dp``: one library call, its counts and problems printed."""
+    from collectomics.dwcdp_export import export_package
+
+    if shards is not None:
+        raise InputError("--format dwc-dp writes one package, not shards", parameter="--shards")
+    if not dataset:
+        raise InputError("--format dwc-dp needs --dataset ID", parameter="--dataset")
+    with obj.open(read_only=True) as store:
+        result = export_package(store, dataset, out, minter=obj.minter)
+    rows = ", ".join(f"{name} {n}" for name, n in result.rows.items())
+    click.echo(f"wrote {out}: {rows}", err=True)
+    for problem in result.problems:
+        click.echo(f"invalid: {problem}", err=True)
+    if result.problems:
+        sys.exit(1)
+
+
 @main.command("queries")
 @click.pass_obj
 def queries_cmd(obj: Context) -> None:
@@ -297,9 +315,10 @@ def validate(obj: Context, graph: str | None, fmt: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld"]),
+    type=click.Choice(["nquads", "trig", "turtle", "ntriples", "jsonld", "dwc-dp"]),
     default=None,
-    help="N-Quads (default) and TriG keep the named graphs; the others merge them.",
+    help="N-Quads (default) and TriG keep the named graphs; the others merge them. dwc-dp: "
+    "the --dataset as a Darwin Core Data Package in the folder OUT (docs/dwc-dp.md).",
 )
 @click.option(
     "--shards",
@@ -320,7 +339,8 @@ def validate(obj: Context, graph: str | None, fmt: str) -> None:
     "--dataset",
     metavar="ID",
     help="With --shards: map all --from files as one dataset with this id "
-    "[default: one dataset per file, as ingest names it].",
+    "[default: one dataset per file, as ingest names it]. With --format dwc-dp: the dataset "
+    "to write.",
 )
 @click.option(
     "--report",
@@ -347,7 +367,11 @@ def export(
     encoding: str | None,
     force: bool,
 ) -> None:
-    """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store."""
+    """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store,
+    or one dataset as a Darwin Core Data Package."""
+    if fmt == "dwc-dp":
+        _export_dwcdp(obj, out, dataset, shards)
+        return
     if shards is None:
         for given, name in (
             (sources, "--from"),

@@ -288,15 +288,22 @@ def _is_archive(path: Path) -> bool:
 
 
 def file_kind(path: Path, encoding: str | None = None, limits: ReadLimits | None = None) -> str:
-    """'dwca', 'rdf', 'people', 'specimens', or a template of ingest.templates (labels, media,
-    groups, documents, iiif); InputError when a file's kind cannot be told. ``encoding``: how
+    """'dwca', 'dwcdp' (a Darwin Core Data Package), 'rdf', 'people', 'specimens', or a
+    template of ingest.templates (labels, media, groups, documents, iiif); InputError when a file's kind cannot be told. ``encoding``: how
     to read a CSV/TSV header (default: its byte-order mark, else UTF-8)."""
+    from collectomics.ingest.dwcdp import is_package
     from collectomics.ingest.templates import csv_kind, json_kind
 
+    if is_package(path):
+        return "dwcdp"
     if _is_archive(path):
         return "dwca"
     if path.is_dir():
-        raise InputError("a folder that is not a Darwin Core Archive (no meta.xml)", file=str(path))
+        raise InputError(
+            "a folder that is neither a Darwin Core Archive (no meta.xml) nor a Darwin Core "
+            "Data Package (no datapackage.json)",
+            file=str(path),
+        )
     suffix = path.suffix.lower()
     if rdf_format_for(path) and suffix != ".json" or suffix == ".jsonld":
         return "rdf"
@@ -414,6 +421,7 @@ def ingest_dataset(
     archives and files declare. ``rdf_counts``: the statements of RDF files already counted.
     """
     from collectomics.ingest.archive import stream_archive  # archive reading is heavier
+    from collectomics.ingest.dwcdp import stream_package
 
     limits = limits or ReadLimits()
     _refuse_derived(spec)
@@ -463,6 +471,8 @@ def ingest_dataset(
                     )
                     or meta
                 )
+            elif kind == "dwcdp":
+                meta = stream_package(path, ctx, report, sink, limits=limits)
             elif kind in TEMPLATE_KINDS:
                 stream_template(path, kind, ctx, refs, report, sink, limits=limits)
         sink.triples(_dataset_node(spec, ctx, digest, meta).triples)
@@ -492,7 +502,7 @@ def ingest_dataset(
             dataset=spec.dataset_id,
         ) from None
     report.triples = stated + sum(sink.written for sink in sinks)
-    if any(kind in ("dwca", "specimens") for _, kind in kinds):
+    if any(kind in ("dwca", "specimens", "dwcdp") for _, kind in kinds):
         report.duplicates = link_duplicates(store, minter, spec.dataset_id)
     return report
 

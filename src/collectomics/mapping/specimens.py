@@ -240,6 +240,51 @@ def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal, str, str]:
     return found
 
 
+def role_node_iri(activity: IRI, role: IRI, order: int) -> IRI:
+    """The role node of the ``order``-th agent playing ``role`` in ``activity`` (or towards an
+    entity): ``{activity}/{role word}/{order}``, so the same input always yields the same IRI."""
+    return IRI(f"{activity}/{slug(role.rsplit('/', 1)[-1])}/{order}")
+
+
+def role_node(
+    out: Mapped,
+    activity: IRI,
+    node: IRI,
+    agent: IRI,
+    role: IRI,
+    order: int,
+    written: Literal | None = None,
+    verbatim: Literal | None = None,
+    *,
+    entity: bool = False,
+) -> None:
+    """The role-node rule (docs/model.md): ``activity`` qualified by ``node``, which names the
+    agent, its role, its order and the name as written. ``entity``: a thing, not an activity
+    (a specimen, a medium), so the node is a ``prov:Attribution``."""
+    add = out.triples.append
+    if entity:
+        add((activity, PROV.qualifiedAttribution, node))
+        add((activity, PROV.wasAttributedTo, agent))
+        add((node, RDF.type, PROV.Attribution))
+    else:
+        add((activity, PROV.qualifiedAssociation, node))
+        add((activity, PROV.wasAssociatedWith, agent))
+        add((node, RDF.type, PROV.Association))
+    add((node, PROV.agent, agent))
+    add((node, PROV.hadRole, role))
+    add(
+        (
+            node,
+            COL.order,
+            _ORDERS[order] if 0 < order < 17 else Literal(str(order), _POSITIVE_INTEGER),
+        )
+    )
+    if written is not None:
+        add((node, COL.nameAsWritten, written))
+    if verbatim is not None:
+        add((node, COL.verbatimAgentString, verbatim))
+
+
 def _agent_roles(
     out: Mapped,
     ctx: Context,
@@ -254,7 +299,6 @@ def _agent_roles(
     names = read_agents(value)
     if names and names[0].unknown:
         out.warn(column, f"no agent name found in {value!r}")
-    role_word = slug(role.rsplit("/", 1)[-1])
     ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
     if ids_value and len(ids) < len(split_identifiers(ids_value)):  # kept whole, as written
         identifier(out, activity, column + "ID", ids_value.strip())
@@ -277,27 +321,14 @@ def _agent_roles(
         return
     verbatim = Literal(value.strip())
     for order, name in enumerate(names, start=1):
-        node = IRI(f"{activity}/{role_word}/{order}")
+        node = role_node_iri(activity, role, order)
         if name.unknown:
             unknown_agent(out, activity, node, role, _ORDERS[1], verbatim)
             continue
         agent, described, written, _, _ = _name(ctx, name.written)
         out.once.extend(described)
         out.organisation_agents += name.organisation
-        add((activity, PROV.qualifiedAssociation, node))
-        add((activity, PROV.wasAssociatedWith, agent))
-        add((node, RDF.type, PROV.Association))
-        add((node, PROV.agent, agent))
-        add((node, PROV.hadRole, role))
-        add(
-            (
-                node,
-                COL.order,
-                _ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER),
-            )
-        )
-        add((node, COL.nameAsWritten, written))
-        add((node, COL.verbatimAgentString, verbatim))
+        role_node(out, activity, node, agent, role, order, written, verbatim)
         if name.et_al:
             add((node, RDFS.comment, _ET_AL))
         add((specimen, shortcut, agent))
