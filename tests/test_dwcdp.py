@@ -94,6 +94,7 @@ FIELDS = {
 #: nodes not carried as a whole: GBIF's verbatim record, its issue flags, identifier nodes
 NOT_CARRIED_NODES = ("/verbatim", "/issue/", "/id/", "/taxon/")
 #: predicates a round trip adds: values the format requires or the package states
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 ADDED = {
     DWC + "eventCategory": "required by DwC-DP: 'material collection' or 'occurrence'",
     DWC + "occurrenceStatus": "required by DwC-DP for occurrence rows: 'detected'",
@@ -198,9 +199,16 @@ def test_real_archive_round_trip(archive: str, make_store, tmp_path: Path) -> No
         refusal = f".{p.rsplit('/', 1)[-1]} {value!r} ({record}"
         return not any(refusal in r for r in refused)
 
-    lost = sorted(t for t in before - after if carried(t))
+    def provenance_note(t: tuple[str, str, str]) -> bool:
+        # a publisher match's comment names where the identifier was read: dwc:recordedByID
+        # in an archive, agent-identifier in a package (the match itself comes back)
+        return "/match/" in t[0] and t[1] == RDFS_COMMENT
+
+    lost = sorted(t for t in before - after if carried(t) and not provenance_note(t))
     assert lost == []
-    assert {p for s, p, o in after - before} - ADDED.keys() == set()
+    assert {
+        p for s, p, o in after - before if not provenance_note((s, p, o))
+    } - ADDED.keys() == set()
     assert len([t for t in before if carried(t)]) > 1000 or len(before) < 5000
 
 
