@@ -272,22 +272,49 @@ def queries_cmd(obj: Context) -> None:
 @main.command()
 @click.option("--graph", metavar="IRI", help="Validate one named graph only.")
 @click.option(
+    "--dataset", metavar="ID", help="Validate one dataset only (its graph, as ingest named it)."
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format."
 )
 @click.pass_obj
-def validate(obj: Context, graph: str | None, fmt: str) -> None:
-    """Check the graph against the SHACL shapes. Exit 0 conforms, 1 violations, 2 error."""
+def validate(obj: Context, graph: str | None, dataset: str | None, fmt: str) -> None:
+    """Check the graph against the SHACL shapes, one query per constraint in the store.
+    Exit 0 conforms, 1 violations, 2 error."""
     from collectomics.validation import validate_store
 
+    if graph and dataset:
+        raise InputError("give --graph or --dataset, not both", parameter="--dataset")
+    if dataset:
+        graph = obj.minter.graph(dataset)
     with obj.open(read_only=True) as store:
         if graph and graph not in store.graphs():
-            raise InputError(f"no named graph {graph!r} in the store", parameter="--graph")
-        report = validate_store(store, graph=graph)
+            what = f"no dataset {dataset!r}" if dataset else f"no named graph {graph!r}"
+            raise InputError(
+                f"{what} in the store", parameter="--dataset" if dataset else "--graph"
+            )
+        report = validate_store(store, graph=graph, progress=_ValidationProgress())
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(report.to_text())
     sys.exit(0 if report.conforms else 1)
+
+
+class _ValidationProgress:
+    """One line on stderr, rewritten after each constraint, when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, check: Any, results: int) -> None:
+        if not self.live:
+            return
+        line = f"validating: {done}/{total} constraints, {results} results ({check.label})"
+        end = "\n" if done == total else ""
+        click.echo(f"\r{line[: shutil.get_terminal_size().columns - 1]}\x1b[K", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
 
 
 @main.command()
