@@ -193,6 +193,8 @@ def _fallback(
         keep.setdefault(c.shape, set()).add((c.component, c.parameter))
         owners.setdefault(c.owner, set()).add(c.shape)
     reduced = rdflib.Graph()
+    for prefix, namespace in shapes.namespaces():  # pySHACL's own messages use the prefixes
+        reduced.bind(prefix, namespace, override=True)
     for triple in shapes:
         s, p, o = triple
         if p in _TARGETS and s not in owners:
