@@ -518,3 +518,72 @@ def test_results_are_plain_values() -> None:
     report = validate_text((DATA / "many-faults.ttl").read_text("utf-8"))
     assert all(isinstance(r, ValidationResult) for r in report.results)
     assert all(re.match(r"^\[[A-Za-z-]+\] ", r.message) for r in report.results)
+
+
+# -- ingest --validate ----------------------------------------------------------------------------
+
+PEOPLE_CSV = (
+    "person_id,name,birth_date,death_date,wikidata\nexempla,Anna Exempla,1860-03-02,1921,Q4115189\n"
+)
+SPECIMENS_CSV = (
+    "occurrenceID,institutionCode,catalogNumber,basisOfRecord,eventDate,recordedBy,recordedByID\n"
+    'urn:occ:1,MNCN,1,PreservedSpecimen,1905-06-14,"Exempla, A.",'
+    "http://www.wikidata.org/entity/Q4115189\n"
+    'urn:occ:2,MNCN,2,PreservedSpecimen,1931-06-20,"Exempla, A.",'
+    "http://www.wikidata.org/entity/Q4115189\n"
+)
+BAD_TTL = (
+    "@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .\n"
+    "@prefix dwciri: <http://rs.tdwg.org/dwc/iri/> .\n"
+    '<https://w3id.org/collectomics/specimen/BAD-1> a dwc:PreservedSpecimen ; dwc:catalogNumber "BAD-1" ;\n'
+    '    dwciri:recordedBy "J. Smith" .\n'
+)
+
+
+def test_ingest_validate_names_file_row_and_column(
+    tmp_path: Path, store_location: StoreLocation
+) -> None:
+    people, specimens, bad = (
+        tmp_path / "people.csv",
+        tmp_path / "specimens.csv",
+        tmp_path / "bad.ttl",
+    )
+    people.write_text(PEOPLE_CSV, "utf-8")
+    specimens.write_text(SPECIMENS_CSV, "utf-8")
+    bad.write_text(BAD_TTL, "utf-8")
+    args = ["ingest", "--validate", "--dataset", "exempla", str(people), str(specimens)]
+    r = run_cli(*args, store=store_location)
+    # a warning only: the collecting date of row 3 (the second record) is after the death
+    assert r.returncode == 0, r.stderr
+    assert "validate exempla: conforms, 1 other results" in r.stdout
+    warning = [line for line in r.stderr.splitlines() if "[collector-lifetime]" in line]
+    assert len(warning) == 1
+    assert warning[0].startswith(f"  warning: {specimens}, row 3, column eventDate: ")
+    assert "urn-occ-2" in warning[0] and "urn-occ-1" not in warning[0]
+
+    r = run_cli(*args, str(bad), "--replace", store=store_location)
+    assert r.returncode == 1, r.stderr
+    assert "validate exempla: does not conform: 1 violations, 1 other results" in r.stdout
+    violation = [line for line in r.stderr.splitlines() if "[dwciri-literal]" in line]
+    assert len(violation) == 1
+    assert violation[0].startswith(f"  violation: {bad}, column recordedBy: ")
+    assert "Traceback" not in r.stderr
+    # the data stays loaded: validate says the same
+    assert run_cli("validate", "--dataset", "exempla", store=store_location).returncode == 1
+
+
+def test_located_rows_are_the_rows_that_wrote_the_node(tmp_path: Path) -> None:
+    from collectomics.ingest.pipeline import ingest_files
+    from collectomics.store import OxigraphStore
+    from collectomics.validation.locate import locate
+
+    specimens = tmp_path / "specimens.csv"
+    specimens.write_text(SPECIMENS_CSV, "utf-8")
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE_CSV, "utf-8")
+    store = OxigraphStore()
+    (report,) = ingest_files(store, [people, specimens], minter=Minter(), dataset_id="d")
+    results = validate_store(store, graph=report.graph).results
+    (found,) = locate(results, report, minter=Minter())
+    assert found.rows == ((str(specimens), 3),) and found.column == "eventDate"
+    assert found.to_dict()["rows"] == [{"file": str(specimens), "row": 3}]
