@@ -252,7 +252,13 @@ class _Translator:
             if reason is None:
                 try:
                     if is_property:
-                        sparql = self._property_query(shape, component, parameter, targets)
+                        # Every subject of the path is a focus node when the owner targets the
+                        # subjects of that very predicate: a check that starts from the path's
+                        # triples then needs no join with the focus nodes (one scan, not two).
+                        covered = path_node in set(self.g.objects(owner, SH.targetSubjectsOf))
+                        sparql = self._property_query(
+                            shape, component, parameter, targets, covered=covered
+                        )
                     else:
                         sparql = self._node_query(shape, component, parameter, targets)
                 except Inexpressible as exc:
@@ -320,13 +326,21 @@ class _Translator:
     # -- one query per constraint -------------------------------------------------------------
 
     def _property_query(
-        self, shape: Node, component: str, parameter: Node | None, targets: str
+        self,
+        shape: Node,
+        component: str,
+        parameter: Node | None,
+        targets: str,
+        *,
+        covered: bool = False,
     ) -> str:
         path = self._path(self.g.value(shape, SH.path))
         value = self._value_test(shape, component, parameter, "?value")
+        # for checks that only look at focus nodes with a value: the join, unless covered
+        valued = "" if covered else targets
         if value is not None:
             return (
-                f"SELECT DISTINCT ?this ?value WHERE {{ {targets} ?this {path} ?value . "
+                f"SELECT DISTINCT ?this ?value WHERE {{ {valued} ?this {path} ?value . "
                 f"FILTER (!{value}) }}"
             )
         if component in ("MinCount", "MaxCount"):
@@ -338,23 +352,29 @@ class _Translator:
                     f"SELECT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?_v }} }}"
                 )
             if component == "MaxCount" and limit == 0:
-                return f"SELECT DISTINCT ?this WHERE {{ {targets} ?this {path} ?_v . }}"
+                return f"SELECT DISTINCT ?this WHERE {{ {valued} ?this {path} ?_v . }}"
+            if component == "MaxCount" and limit == 1:
+                # two different values: a self-join on the subject, no grouping of all nodes
+                return (
+                    f"SELECT DISTINCT ?this WHERE {{ {valued} ?this {path} ?_v . "
+                    f"?this {path} ?_w . FILTER (!sameTerm(?_v, ?_w)) }}"
+                )
             optional = (
-                f"OPTIONAL {{ ?this {path} ?_v }}"
+                f"{targets} OPTIONAL {{ ?this {path} ?_v }}"
                 if component == "MinCount"
-                else (f"?this {path} ?_v .")
+                else f"{valued} ?this {path} ?_v ."
             )
             test = "<" if component == "MinCount" else ">"
             return (
                 f"SELECT ?this WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?_v) AS ?_n) WHERE "
-                f"{{ {targets} {optional} }} GROUP BY ?this }} FILTER (?_n {test} {limit}) }}"
+                f"{{ {optional} }} GROUP BY ?this }} FILTER (?_n {test} {limit}) }}"
             )
         if component in ("LessThan", "LessThanOrEquals"):
             op = "<" if component == "LessThan" else "<="
             other = self._n3(parameter)
             return (
                 f"SELECT ?this ?value WHERE {{ {{ SELECT DISTINCT ?this ?value ?_o WHERE "
-                f"{{ {targets} ?this {path} ?value . ?this {other} ?_o . "
+                f"{{ {valued} ?this {path} ?value . ?this {other} ?_o . "
                 f"FILTER (!COALESCE(?value {op} ?_o, false)) }} }} }}"
             )
         if component == "HasValue":
