@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import rdflib
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
 from collectomics.errors import InputError, StoreError
@@ -84,7 +84,9 @@ def validate_store(
         raise InputError("no such graph in the store", graph=graph)
     if engine == "pyshacl":
         return make_report(validate_graph(copy_of_store(store, graph), shapes))
-    checks = compile_shapes(shapes)
+    scope = [graph] if graph is not None else None
+    subclasses = store.query(f"ASK {{ ?a <{RDFS.subClassOf}> ?b }}", default_graphs=scope).boolean
+    checks = compile_shapes(shapes, subclasses=subclasses)
     results: list[ValidationResult] = []
     slow = [c for c in checks if c.sparql is None]
     for done, check in enumerate(checks, start=1):
