@@ -147,6 +147,13 @@ class _Progress:
     metavar="NAME",
     help="Read data files in this encoding (e.g. cp1250) whatever they declare.",
 )
+@click.option(
+    "--validate",
+    "check",
+    is_flag=True,
+    help="Validate each loaded dataset against the shapes and name the file, row and column "
+    "behind each violation (exit 1 if any; the data stays loaded).",
+)
 @click.pass_obj
 def ingest(
     obj: Context,
@@ -155,6 +162,7 @@ def ingest(
     replace: bool,
     report_file: Path | None,
     encoding: str | None,
+    check: bool,
 ) -> None:
     """Load Darwin Core Archives, people/specimen CSV files or RDF files, one graph per dataset."""
     from collectomics.config import ReadLimits
@@ -179,11 +187,43 @@ def ingest(
                 failed, reports = exc, exc.committed
             progress.done()
             obj.refresh_facets(store)
+            located = _validate_loaded(obj, store, reports, encoding) if check else None
     finally:
         progress.done()
     _show_reports(reports, [r.summary() for r in reports], report_file)
     if failed is not None:
         raise failed
+    if located is not None:
+        from collectomics.validation.locate import write_lines
+
+        for report, found in located:
+            violations = [x for x in found if x.result.severity == "Violation"]
+            click.echo(
+                f"validate {report.dataset}: "
+                + (f"does not conform: {len(violations)} violations" if violations else "conforms")
+                + (f", {n} other results" if (n := len(found) - len(violations)) else "")
+            )
+            write_lines(found, sys.stderr)
+        if any(x.result.severity == "Violation" for _, found in located for x in found):
+            sys.exit(1)
+
+
+def _validate_loaded(obj: Context, store: Store, reports: list, encoding: str | None) -> list:
+    """``ingest --validate``: each loaded dataset's graph validated, its results located."""
+    from collectomics.config import ReadLimits
+    from collectomics.validation import validate_store
+    from collectomics.validation.locate import locate
+
+    located = []
+    for report in reports:
+        if report.unchanged or report.graph not in store.graphs():
+            continue
+        found = validate_store(store, graph=report.graph).results
+        limits = ReadLimits.from_settings(obj.settings)
+        located.append(
+            (report, locate(found, report, minter=obj.minter, encoding=encoding, limits=limits))
+        )
+    return located
 
 
 def _show_reports(reports: list, summaries: list[str], report_file: Path | None) -> None:
@@ -292,22 +332,49 @@ def queries_cmd(obj: Context) -> None:
 @main.command()
 @click.option("--graph", metavar="IRI", help="Validate one named graph only.")
 @click.option(
+    "--dataset", metavar="ID", help="Validate one dataset only (its graph, as ingest named it)."
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format."
 )
 @click.pass_obj
-def validate(obj: Context, graph: str | None, fmt: str) -> None:
-    """Check the graph against the SHACL shapes. Exit 0 conforms, 1 violations, 2 error."""
+def validate(obj: Context, graph: str | None, dataset: str | None, fmt: str) -> None:
+    """Check the graph against the SHACL shapes, one query per constraint in the store.
+    Exit 0 conforms, 1 violations, 2 error."""
     from collectomics.validation import validate_store
 
+    if graph and dataset:
+        raise InputError("give --graph or --dataset, not both", parameter="--dataset")
+    if dataset:
+        graph = obj.minter.graph(dataset)
     with obj.open(read_only=True) as store:
         if graph and graph not in store.graphs():
-            raise InputError(f"no named graph {graph!r} in the store", parameter="--graph")
-        report = validate_store(store, graph=graph)
+            what = f"no dataset {dataset!r}" if dataset else f"no named graph {graph!r}"
+            raise InputError(
+                f"{what} in the store", parameter="--dataset" if dataset else "--graph"
+            )
+        report = validate_store(store, graph=graph, progress=_ValidationProgress())
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(report.to_text())
     sys.exit(0 if report.conforms else 1)
+
+
+class _ValidationProgress:
+    """One line on stderr, rewritten after each constraint, when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, check: Any, results: int) -> None:
+        if not self.live:
+            return
+        line = f"validating: {done}/{total} constraints, {results} results ({check.label})"
+        end = "\n" if done == total else ""
+        click.echo(f"\r{line[: shutil.get_terminal_size().columns - 1]}\x1b[K", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
 
 
 @main.command()

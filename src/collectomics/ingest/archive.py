@@ -172,6 +172,7 @@ class _Loader:
     def specimen(
         self, row: Row, record: dict[str, str], spec: FileSpec, file: str, keep_id: bool
     ) -> IRI | None:
+        self.sink.record_at(file, row.line)
         iri, repeated = self.keys.mint(record, file, spec.name, row.line)
         mapped = map_specimen(record, self.ctx, iri)
         for p in mapped.problems:

@@ -248,6 +248,10 @@ class Sink:
             self.triples(fresh)
             self._described.update(t[0] for t in fresh)
 
+    def record_at(self, file: str, line: int) -> None:
+        """Where the record mapped next was read. A hook: ``ingest --validate`` maps the
+        dataset again into a sink that keeps this, to name the rows behind violations."""
+
     def record_done(self) -> None:
         self._pending += 1
         if self._pending >= BATCH:
