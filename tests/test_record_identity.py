@@ -238,7 +238,9 @@ def test_the_same_specimen_in_two_datasets_is_linked_not_merged(tmp_path: Path) 
         html = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
         assert "Possible duplicates" in html and str(other)[len(minter.base) :] in html
         twin = client.get(path + "?format=json").get_json()
-        assert {d["other"] for d in twin["duplicates"]} == {str(other)}  # one row per evidence
+        [section] = [x for x in twin["sections"] if x["name"] == "duplicates"]
+        shown_twin = section["data"]["duplicates"]
+        assert {d["iri"] for d in shown_twin} == {str(other)}  # one row per evidence
 
     # the GBIF download itself: its records keyed by gbifID, linked to both publishers' copies
     [rd] = ingest_files(store, [FINCH], minter=minter)

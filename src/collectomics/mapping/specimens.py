@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from itertools import islice
 from typing import NamedTuple
-from urllib.parse import urlsplit
-
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri, split_identifiers
 from collectomics.mapping.common import (
@@ -385,7 +383,7 @@ def _agent_lines(
 def _one_person(ids: list[IRI]) -> bool:
     """True when ``ids`` can all be one person's: at least one, and no two from one authority
     (two ORCIDs, or two Wikidata items, are two people)."""
-    hosts = [urlsplit(i).netloc.lower().removeprefix("www.") for i in ids]
+    hosts = [i.partition("://")[2].split("/", 1)[0].lower().removeprefix("www.") for i in ids]
     return bool(ids) and len(set(hosts)) == len(hosts)
 
 
