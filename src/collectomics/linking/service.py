@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from collectomics import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.matcher import (
@@ -424,6 +425,7 @@ def link(
             report.proposed += s.status == "proposed"
             report.accepted += s.status == "accepted"
     write_matches(store, minter, kept + new)
+    identity.refresh(store, minter)
     return report
 
 
@@ -539,6 +541,7 @@ def review(
     rec.justification = "ManualMappingCuration"
     rec.comment = note or f"{decision} by a reviewer"
     write_matches(store, minter, records.values())
+    identity.refresh(store, minter)
     return rec
 
 
