@@ -288,9 +288,7 @@ def verify(path: str | os.PathLike[str]) -> Manifest:
     return manifest
 
 
-def restore(
-    store: Store, path: str | os.PathLike[str], minter: Minter | None = None
-) -> Manifest:
+def restore(store: Store, path: str | os.PathLike[str], minter: Minter | None = None) -> Manifest:
     """Make ``store`` hold exactly what the backup at ``path`` holds.
 
     The backup is verified first; a damaged one raises InputError and the store is not touched.

@@ -86,6 +86,13 @@ def _when(text: str, path: Path, row: int) -> str:
         ) from None
 
 
+def _need(path: Path, row: dict[str, str], n: int, column: str) -> str:
+    value = (row.get(column) or "").strip()
+    if not value:
+        raise InputError("empty value", file=str(path), row=n, column=column)
+    return value
+
+
 def read_decisions(path: Path, minter: Minter) -> list[MatchRecord]:
     """The rows of a decisions file as match records; a bad row is one InputError (file, row,
     column)."""
@@ -102,14 +109,7 @@ def read_decisions(path: Path, minter: Minter) -> list[MatchRecord]:
         raise InputError(f"missing columns: {', '.join(missing)}", file=str(path), row=1)
     out: list[MatchRecord] = []
     for n, row in enumerate(rows, start=2):
-
-        def need(column: str) -> str:
-            value = (row.get(column) or "").strip()
-            if not value:
-                raise InputError("empty value", file=str(path), row=n, column=column)
-            return value
-
-        decision = need("decision")
+        decision = _need(path, row, n, "decision")
         if decision not in STATUSES:
             raise InputError(
                 f"unknown decision {decision!r}; one of {', '.join(STATUSES)}",
@@ -117,13 +117,16 @@ def read_decisions(path: Path, minter: Minter) -> list[MatchRecord]:
                 row=n,
                 column="decision",
             )
-        agent, target = _iri(minter, need("agent")), _iri(minter, need("target"))
+        agent, target = (
+            _iri(minter, _need(path, row, n, "agent")),
+            _iri(minter, _need(path, row, n, "target")),
+        )
         for column, value in (("agent", agent), ("target", target)):
             try:
                 IRI(value)
             except ValueError as exc:
                 raise InputError(str(exc), file=str(path), row=n, column=column) from None
-        reviewer = need("reviewer")
+        reviewer = _need(path, row, n, "reviewer")
         who, name = reviewer_iri(minter, _iri(minter, reviewer) if "/" in reviewer else reviewer)
         out.append(
             MatchRecord(
@@ -135,7 +138,7 @@ def read_decisions(path: Path, minter: Minter) -> list[MatchRecord]:
                 confidence=1.0,
                 status=decision,
                 attributed_to=who,
-                generated_at=_when(need("date"), path, n),
+                generated_at=_when(_need(path, row, n, "date"), path, n),
                 justification="ManualMappingCuration",
                 comment=(row.get("note") or "").strip() or f"{decision} by a reviewer",
                 reviewer_name=name,
