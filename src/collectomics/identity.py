@@ -315,9 +315,12 @@ class IdentityReport:
         )
 
 
-def materialise(store: Store, minter: Minter, identity: Identity | None = None) -> IdentityReport:
-    """Replace the identity graph with the answer of :func:`compute` (or ``identity``)."""
-    started = time.perf_counter()
+def materialise(
+    store: Store, minter: Minter, identity: Identity | None = None, *, started: float | None = None
+) -> IdentityReport:
+    """Replace the identity graph with the answer of :func:`compute` (or ``identity``, computed
+    from ``started``, a ``time.perf_counter()`` value: the report's seconds count from it)."""
+    started = time.perf_counter() if started is None else started
     graph = identity_graph(minter)
     stamp_values = _stamp(store, minter)
     ident = identity if identity is not None else compute(store, minter)
@@ -351,10 +354,11 @@ def refresh(store: Store, minter: Minter) -> IdentityReport | None:
     agent, person or identifier gets no identity graph (the report says 0 nodes)."""
     if fresh(store, minter):
         return None
+    started = time.perf_counter()
     ident = compute(store, minter)
     if not ident.canonical and identity_graph(minter) not in store.graphs():
         return IdentityReport(str(identity_graph(minter)))
-    return materialise(store, minter, ident)
+    return materialise(store, minter, ident, started=started)
 
 
 def status(store: Store, minter: Minter) -> str:
