@@ -317,7 +317,7 @@ def test_figures_in_the_prose(tutorial_run: Run) -> None:
     assert sum(counts) == 49889 and "The 49,889 triples are" in TUTORIAL
     assert "triples: 49,889" in TUTORIAL
     [report] = json.loads((tutorial_run.work / "report.json").read_text("utf-8"))
-    assert report["triples"] == 49050 == counts[1] + 42
+    assert report["triples"] == 49050 == counts[2] + 42
     assert report["unknown_agents"] == 12 and '(`"unknown_agents": 12`)' in TUTORIAL
     assert _query(
         tutorial_run,
