@@ -272,3 +272,21 @@ def test_a_name_and_its_own_orcid_are_one_collector(bloodhound: Any) -> None:
     assert [c for c, _ in _co_collectors(store, ORCID)] == [
         c for c, _ in _co_collectors(store, warren)
     ]
+
+
+def test_reconciliation_offers_each_identity_once(demo: Any) -> None:
+    """A person ranks as one candidate: the name strings of its identity are not candidates
+    beside it, whatever name the query uses; its agents' IRIs and its Wikidata IRI preview it."""
+    from collectomics import reconcile as rec
+
+    name, store, ident = demo
+    for query in ("Blanché", "C. Blanché", "Cèsar Blanché", "Molero", "Julià Molero Briones"):
+        result = rec.reconcile(store, {"q0": {"query": query, "type": "Person"}})["q0"]["result"]
+        found = [B + r["id"] if "://" not in r["id"] else r["id"] for r in result]
+        assert found, query
+        canon = [ident.resolve(f) for f in found]
+        assert canon == found and len(set(canon)) == len(canon), (query, found)
+    ix = rec.index_for(store)
+    blanche = ix.get("person/cesar-blanche")
+    for member in ident.members(B + "person/cesar-blanche"):
+        assert ix.get(member) is blanche, member
