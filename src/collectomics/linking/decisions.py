@@ -28,7 +28,7 @@ from collectomics.linking.service import (
     reviewer_iri,
     write_matches,
 )
-from collectomics.model import IRI
+from collectomics.model import IRI, iri_is_valid
 from collectomics.store import Store
 
 COLUMNS = (
@@ -122,10 +122,13 @@ def read_decisions(path: Path, minter: Minter) -> list[MatchRecord]:
             _iri(minter, _need(path, row, n, "target")),
         )
         for column, value in (("agent", agent), ("target", target)):
-            try:
-                IRI(value)
-            except ValueError as exc:
-                raise InputError(str(exc), file=str(path), row=n, column=column) from None
+            if not iri_is_valid(value):
+                raise InputError(
+                    f"{value!r} is not an IRI (nor a path under the base)",
+                    file=str(path),
+                    row=n,
+                    column=column,
+                )
         reviewer = _need(path, row, n, "reviewer")
         who, name = reviewer_iri(minter, _iri(minter, reviewer) if "/" in reviewer else reviewer)
         out.append(
