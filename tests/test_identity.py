@@ -140,3 +140,28 @@ def test_a_store_naming_no_one_gets_no_identity_graph(tmp_path) -> None:  # type
         report = identity.refresh(store, minter)
         assert report is not None and report.persons == 1
         assert identity.status(store, minter) == report.summary()
+
+
+def test_a_graph_written_through_the_graph_store_protocol_refreshes_the_identities(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from collectomics.config import load_settings
+    from collectomics.web import create_app
+
+    minter = Minter()
+    with open_store(tmp_path / "s.db") as store:
+        env = {"COLLECTOMICS_ALLOW_UPDATES": "1", "COLLECTOMICS_UPDATE_TOKEN": "t"}
+        client = create_app(load_settings(environ=env), store=store).test_client()
+        auth = {"Authorization": "Bearer t"}
+        for method in (client.put, client.post):
+            r = method(
+                f"/rdf-graph-store?graph={B}graph/d",
+                data=TTL if method == client.put else f"<{A2}> <http://schema.org/sameAs> <{Q1}> .",
+                content_type="text/turtle",
+                headers=auth,
+            )
+            assert r.status_code in (201, 204)
+            assert identity.fresh(store, minter)
+        assert identity.load(store, minter).resolve(A2) == P1  # the POSTed link counts
+        r = client.delete(f"/rdf-graph-store?graph={B}graph/d", headers=auth)
+        assert r.status_code == 204 and identity.fresh(store, minter)

@@ -349,10 +349,11 @@ def materialise(
     return report
 
 
-def refresh(store: Store, minter: Minter) -> IdentityReport | None:
-    """Rewrite the identity graph when it is stale; None when it was fresh. A store with no
-    agent, person or identifier gets no identity graph (the report says 0 nodes)."""
-    if fresh(store, minter):
+def refresh(store: Store, minter: Minter, *, force: bool = False) -> IdentityReport | None:
+    """Rewrite the identity graph when it is stale (or ``force``: a graph changed in place keeps
+    the version the stamp reads); None when it was fresh. A store with no agent, person or
+    identifier gets no identity graph (the report says 0 nodes)."""
+    if not force and fresh(store, minter):
         return None
     started = time.perf_counter()
     ident = compute(store, minter)

@@ -182,7 +182,9 @@ def materialise(obj: Context, if_stale: bool) -> None:
     from collectomics.network import materialise as run
 
     with obj.open() as store:
-        ident = identity.refresh(store, obj.minter)
+        # recomputed unless --if-stale: a SPARQL Update changes a graph in place, keeping the
+        # version that the freshness stamp reads
+        ident = identity.refresh(store, obj.minter, force=not if_stale)
         click.echo(ident.summary() if ident else identity.status(store, obj.minter))
         if if_stale and facets_fresh(store, obj.minter):
             click.echo("the facets graph is up to date")
