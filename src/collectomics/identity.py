@@ -45,7 +45,6 @@ the summary of the identity graph as it stands, for the commands to print.
 from __future__ import annotations
 
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from dataclasses import dataclass, field
 from collectomics.iri import Minter
 from collectomics.model import IRI, Literal, nquad
 from collectomics.store import Store
-from collectomics.vocab import COL, DCTERMS, PREFIXES, RDF, RDFS
+from collectomics.vocab import COL, PREFIXES, RDF, RDFS
 
 IDENTITY_GRAPH = "identity"
 _PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
@@ -306,13 +305,13 @@ class IdentityReport:
     triples: int = 0
     seconds: float = 0.0
 
-    def summary(self) -> str:
+    def summary(self, *, timed: bool = True) -> str:
         return (
             f"identities: {self.nodes} agents, people and identifiers resolved to "
             f"{self.identities} identities ({self.merged} joining several nodes, {self.persons} "
             f"holding a person); {self.conflicts} ambiguous agents left as themselves; "
-            f"{self.triples} triples in <{self.graph}> ({self.seconds:.2f} s)"
-        )
+            f"{self.triples} triples in <{self.graph}>"
+        ) + (f" ({self.seconds:.2f} s)" if timed else "")
 
 
 def materialise(
@@ -337,14 +336,14 @@ def materialise(
     report.persons = sum(1 for h in heads if h in ident.persons)
     report.merged = len(ident.groups())
     report.conflicts = len(ident.conflicts)
+    # no token, no time: the same data and history give the same graph, byte for byte
     run = minter.mint("identity", "resolution")
     lines.append(nquad((run, RDF.type, COL.IdentityResolution, None)))
-    lines.append(nquad((run, DCTERMS.identifier, Literal(uuid.uuid4().hex), None)))
     for v in stamp_values:
         lines.append(nquad((run, COL.basedOn, Literal(v), None)))
     report.triples = len(lines) + 1  # and the summary below
     report.seconds = time.perf_counter() - started
-    lines.append(nquad((run, RDFS.comment, Literal(report.summary()), None)))
+    lines.append(nquad((run, RDFS.comment, Literal(report.summary(timed=False)), None)))
     store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
     return report
 
