@@ -57,10 +57,14 @@ QUIRK = [
 ]
 
 
-def _lines(store: OxigraphStore) -> set[str]:
+def _lines(store: OxigraphStore, *, data_only: bool = False) -> set[str]:
+    """The store's quads; ``data_only``: but the derived identity graph's (which ingest writes
+    after the data, and shards of the data alone do not hold)."""
     out = io.BytesIO()
     store.dump(out, "nquads")
-    return set(out.getvalue().decode("utf-8").splitlines())
+    derived = f"<{Minter().graph('identity')}> ."
+    lines = out.getvalue().decode("utf-8").splitlines()
+    return {q for q in lines if not (data_only and q.endswith(derived))}
 
 
 def _loaded(files: list[Path], tmp: Path) -> set[str]:
@@ -108,7 +112,7 @@ def _compare(
     assert len(reports) == len(ingested)
     for a, b in zip(ingested, reports, strict=True):
         _same_report(a, b)
-    assert _loaded(files, tmp) == _lines(store)
+    assert _loaded(files, tmp) == _lines(store, data_only=True)
     written = sum(f.read_bytes().count(b"\n") for f in files)
     assert written == sum(r.triples for r in reports)
     return reports, files

@@ -98,3 +98,70 @@ def test_compute_reads_accepted_matches_only_and_materialises_with_a_freshness_s
         assert identity.refresh(store, minter) is not None
         assert identity.load(store, minter).resolve(A2) == P1
         assert identity.refresh(store, minter) is None
+
+
+def test_a_people_table_person_is_canonical_over_the_person_a_link_made() -> None:
+    # the demo's case: person/linked/Q... (made by an accepted link) and the people table's row
+    linked, table_row = B + "person/linked/Q1", B + "person/zz-table-row"
+    ident = resolve_links({linked, table_row}, [(linked, Q1), (table_row, Q1), (A1, Q1)], base=B)
+    assert ident.resolve(linked) == ident.resolve(A1) == table_row
+
+
+def test_display_names_prefer_the_canonical_name_else_a_member_name(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    minter = Minter()
+    with open_store(tmp_path / "s.db") as store:
+        _load(
+            store,
+            TTL
+            + f"""<{P1}> <http://xmlns.com/foaf/0.1/name> "Person One" .
+            <{A1}> <http://xmlns.com/foaf/0.1/name> "P. One" .
+            <{A3}> <http://xmlns.com/foaf/0.1/name> "Zed" . <{A3}> <{B}m3x> <{O1}> .
+            <{B}m3> a col:IdentityMatch ; owl:annotatedSource <{A3}> ; owl:annotatedTarget <{O1}> ;
+               col:matchStatus status:accepted .""",
+        )
+        ident = identity.compute(store, minter)
+        names = identity.display_names(store, minter, ident, [A1, Q1, O1, A2])
+        assert names[A1] == names[Q1] == "Person One"  # the person's own name
+        assert names[O1] == "Zed"  # an ORCID iD shows its name string's name
+        assert A2 not in names  # no name anywhere in its identity
+
+
+def test_a_store_naming_no_one_gets_no_identity_graph(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    minter = Minter()
+    with open_store(tmp_path / "s.db") as store:
+        store.replace_graph(
+            B + "graph/d", b'<https://example.org/a> <https://example.org/p> "1" .\n', "ntriples"
+        )
+        report = identity.refresh(store, minter)
+        assert report is not None and report.nodes == 0
+        assert identity.identity_graph(minter) not in store.graphs()
+        assert "no agents" in identity.status(store, minter)
+        _load(store, TTL)
+        report = identity.refresh(store, minter)
+        assert report is not None and report.persons == 1
+        assert identity.status(store, minter) == report.summary(timed=False)
+
+
+def test_a_graph_written_through_the_graph_store_protocol_refreshes_the_identities(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    from collectomics.config import load_settings
+    from collectomics.web import create_app
+
+    minter = Minter()
+    with open_store(tmp_path / "s.db") as store:
+        env = {"COLLECTOMICS_ALLOW_UPDATES": "1", "COLLECTOMICS_UPDATE_TOKEN": "t"}
+        client = create_app(load_settings(environ=env), store=store).test_client()
+        auth = {"Authorization": "Bearer t"}
+        for method in (client.put, client.post):
+            r = method(
+                f"/rdf-graph-store?graph={B}graph/d",
+                data=TTL if method == client.put else f"<{A2}> <http://schema.org/sameAs> <{Q1}> .",
+                content_type="text/turtle",
+                headers=auth,
+            )
+            assert r.status_code in (201, 204)
+            assert identity.fresh(store, minter)
+        assert identity.load(store, minter).resolve(A2) == P1  # the POSTed link counts
+        r = client.delete(f"/rdf-graph-store?graph={B}graph/d", headers=auth)
+        assert r.status_code == 204 and identity.fresh(store, minter)

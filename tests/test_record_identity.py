@@ -346,7 +346,9 @@ def test_the_same_file_under_another_name_is_refused(tmp_path: Path) -> None:
     assert copied.specimens == 50
 
 
-@pytest.mark.parametrize("name", ["duplicates", "facets", "inferences", "links", "itinerary-x"])
+@pytest.mark.parametrize(
+    "name", ["duplicates", "facets", "inferences", "links", "identity", "itinerary-x"]
+)
 def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> None:
     """A dataset called 'duplicates' would have been mixed with the possible-duplicates graph
     (and 'facets' with the facet counts...): such an id is refused before anything loads, and
@@ -384,7 +386,7 @@ def test_stats_count_datasets_not_the_graphs_derived_from_them(tmp_path: Path) -
     store = OxigraphStore()
     ingest_files(store, [FINCH], minter=minter)
     infer(store, minter)
-    assert inferences_graph(minter) in store.graphs() and len(store.graphs()) == 2
+    assert inferences_graph(minter) in store.graphs() and len(store.graphs()) == 3  # + identity
     assert graph_stats(store, minter).datasets == 1
     derived = [inferences_graph(minter), duplicates_graph(minter), minter.graph("itinerary-q1")]
     assert all(minter.dataset_of_graph(g) is None for g in derived)

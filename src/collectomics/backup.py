@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from collectomics import __version__
+from collectomics import __version__, identity
 from collectomics.errors import InputError, StoreError
+from collectomics.iri import Minter
 from collectomics.store import Store
 
 FORMAT = 1
@@ -287,12 +288,13 @@ def verify(path: str | os.PathLike[str]) -> Manifest:
     return manifest
 
 
-def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
+def restore(store: Store, path: str | os.PathLike[str], minter: Minter | None = None) -> Manifest:
     """Make ``store`` hold exactly what the backup at ``path`` holds.
 
     The backup is verified first; a damaged one raises InputError and the store is not touched.
     Then every graph is replaced and graphs absent from the backup are removed, all in one
-    switch where the store can stage versions (the embedded store), else graph by graph.
+    switch where the store can stage versions (the embedded store), else graph by graph; the
+    identity graph is then refreshed (``minter``: the store's base, default the default base).
     """
     path = Path(path)
     manifest = verify(path)
@@ -340,4 +342,5 @@ def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
         remove_others=True,
         expected=manifest.graphs,
     )
+    identity.refresh(store, minter or Minter())
     return manifest

@@ -24,9 +24,9 @@
   their death, with dates widened to their precision (a death known to the year ends on
   31 December).
 
-An agent reaches a person when it is the person, when an accepted ``col:IdentityMatch`` links it
-to the person or to an IRI the person is ``schema:sameAs``, or when both share a
-``schema:sameAs`` target. Everything is written to one named graph, ``{base}graph/inferences``,
+An agent reaches the people of its identity (:mod:`collectomics.identity`: the person, the
+name strings linked to it by accepted matches, the identifiers it carries; an agent whose links
+reach two people reaches neither), and a collecting number series is one identity's. Everything is written to one named graph, ``{base}graph/inferences``,
 which a re-run replaces as a whole; no other graph is touched. The run itself is recorded there
 (``{base}inference/run``, a ``prov:Activity`` that ``prov:used`` each graph version it read), so
 that :func:`check_flags` can refuse to export flags for a dataset no run has seen as loaded now.
@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO
 
+from collectomics import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, Literal, Term, nquad
@@ -215,31 +216,18 @@ def _lives(g: _Graph) -> dict[str, Life]:
 
 
 class _Reach:
-    """agent -> the people with known lives it is, per the rules of the module docstring."""
+    """agent -> the people with known lives its identity holds (:mod:`collectomics.identity`)."""
 
-    def __init__(self, g: _Graph, lives: dict[str, Life]) -> None:
+    def __init__(self, ident: identity.Identity, lives: dict[str, Life]) -> None:
+        self.ident = ident
         self.lives = lives
-        self.same: dict[str, set[str]] = defaultdict(set)
-        for x, target in g.pairs("schema:sameAs"):
-            self.same[x].add(target)
-        for agent, target in g.table(
-            "SELECT ?a ?t WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ; "
-            "owl:annotatedTarget ?t ; col:matchStatus status:accepted }"
-        ):
-            self.same[agent].add(target)
-        self.by_target: dict[str, set[str]] = defaultdict(set)
-        for person in lives:
-            for target in self.same.get(person, ()):
-                self.by_target[target].add(person)
 
     def people(self, agent: str) -> set[str]:
-        found = {agent} if agent in self.lives else set()
-        found |= self.by_target.get(agent, set())  # the agent is an IRI a person is sameAs
-        for target in self.same.get(agent, ()):
-            if target in self.lives:
-                found.add(target)
-            found |= self.by_target.get(target, set())
-        return found
+        return {m for m in self.ident.members(agent) if m in self.lives}
+
+    def key(self, agent: str) -> str:
+        """The identity ``agent`` counts as (a collecting number series is one identity's)."""
+        return self.ident.resolve(agent)
 
 
 # ------------------------------------------------------------------ output
@@ -440,11 +428,7 @@ def _number_series(out: _Out, specimens: dict[str, _Specimen], reach: _Reach) ->
         m = _NUMBER.match(sp.record_number)
         if not m:
             continue
-        keys = set()
-        for agent in sp.collectors:
-            people = reach.people(agent)
-            keys |= people or {agent}
-        for key in keys:
+        for key in {reach.key(agent) for agent in sp.collectors}:
             series[(key, m.group(1).strip())].append((int(m.group(2)), sp))
     for (_, prefix), members in series.items():
         # duplicate sheets share a number: order them by date, then IRI, never by object
@@ -584,7 +568,8 @@ def infer(store: Store, minter: Minter, *, working_age: int = 10) -> InferenceRe
     report = InferenceReport(graph)
     g = _Graph(store, minter)
     lives = _lives(g)
-    reach = _Reach(g, lives)
+    fresh_identities = identity.fresh(store, minter)  # then load reads the identity graph
+    reach = _Reach(identity.load(store, minter), lives)
     specimens = _specimens(g)
     undated = {s: sp for s, sp in specimens.items() if sp.bounds is None}
     report.undated = len(undated)
@@ -593,7 +578,12 @@ def infer(store: Store, minter: Minter, *, working_age: int = 10) -> InferenceRe
     _notebook_pages(g, out, undated)
     _number_series(out, specimens, reach)
     _flags(g, out, specimens, reach, working_age)
-    report.ran_at = _record_run(store, minter, out, g.graphs)
+    report.ran_at = _record_run(
+        store,
+        minter,
+        out,
+        g.graphs + ([identity.identity_graph(minter)] if fresh_identities else []),
+    )
     report.triples = store.replace_graph(graph, "".join(out.lines).encode("utf-8"), "ntriples")
     return report
 

@@ -1,7 +1,8 @@
 """Itineraries: a person's dated and placed collecting events in order, with plausibility flags.
 
-:func:`itinerary` reads the collecting events of every agent that resolves to the person
-(:class:`collectomics.network.Identities`), merges events with the same dates and place into one
+:func:`itinerary` reads the collecting events of every node of the person's identity (its agents,
+person nodes and identifiers, :mod:`collectomics.identity`: a person's IRI, any of its agents' or
+its Wikidata IRI give the same itinerary), merges events with the same dates and place into one
 :class:`Stop`, orders them by date, and says where each stop's place comes from: ``coordinates``
 (``dwc:decimalLatitude``/``Longitude``), ``locality`` (text only), ``country`` (a code only) or
 ``none``. Only stops with coordinates have a distance to the next, so only they are checked:
@@ -245,7 +246,8 @@ def itinerary(
     With ``minter``, the rows of a prolific collector come from what ``materialise`` kept, when
     that is fresh, and otherwise only the data graphs are read."""
     limits = parse_speeds(speeds)
-    ids = ids or Identities(store)
+    ids = ids or Identities(store, minter=minter)
+    person = ids.resolve(person)
     agents = sorted(ids.agents_of(person))
     stops: dict[tuple[Any, ...], Stop] = {}
     undated: set[str] = set()
@@ -292,6 +294,7 @@ def itinerary(
     finally:
         if collecting:
             gc.enable()
+    ids.fetch_names([person])
     return Itinerary(person, ids.label(person), agents, ordered, flags, len(undated))
 
 
@@ -454,9 +457,10 @@ def timeline(
     it: Itinerary | None = None,
     minter: Minter | None = None,
 ) -> list[dict[str, Any]]:
-    """Dated specimens (one entry per itinerary stop), documents and photographs, in order."""
-    ids = ids or Identities(store)
-    it = it or itinerary(store, person, ids=ids, minter=minter)
+    """Dated specimens (one entry per itinerary stop), documents and photographs, in order:
+    those of every node of ``person``'s identity."""
+    ids = ids or Identities(store, minter=minter)
+    it = it or itinerary(store, ids.resolve(person), ids=ids, minter=minter)
     entries: list[dict[str, Any]] = [
         {
             "date": st.earliest.isoformat(),

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import networkx as nx
 
-from collectomics import edgeindex
+from collectomics import edgeindex, identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter, slug
 from collectomics.model import IRI, XSD, Literal, nquad
@@ -86,68 +86,40 @@ def _graphs(store: Store, minter: Minter, dataset: str | None) -> list[str] | No
 
 
 class Identities:
-    """Which person each agent is, and every agent of a person (rules of the module docstring)."""
+    """Which identity each agent is, and every node of an identity, with display names: a view
+    of :mod:`collectomics.identity` (the one rule) for the networks, facets and itineraries."""
 
-    def __init__(self, store: Store, graphs: Sequence[str] | None = None) -> None:
-        self.persons: set[str] = {
-            r[0] for r in table(store, "SELECT ?p WHERE { ?p a foaf:Person }", graphs=graphs)
-        }
+    def __init__(
+        self,
+        store: Store,
+        graphs: Sequence[str] | None = None,
+        minter: Minter | None = None,
+        ident: identity.Identity | None = None,
+    ) -> None:
         self.store, self.graphs = store, graphs
+        self.minter = minter or Minter()
+        self.ident = ident if ident is not None else identity.load(store, self.minter)
+        self.persons: set[str] = self.ident.persons
         self.names: dict[str, str] = {}  # filled on demand by fetch_names
-        self.same: dict[str, set[str]] = defaultdict(set)
-        for x, t in table(store, "SELECT ?x ?t WHERE { ?x schema:sameAs ?t }", graphs=graphs):
-            self.same[x].add(t)
-        for a, t in table(
-            store,
-            "SELECT ?a ?t WHERE { ?m a col:IdentityMatch ; owl:annotatedSource ?a ; "
-            "owl:annotatedTarget ?t ; col:matchStatus status:accepted }",
-            graphs=graphs,
-        ):
-            self.same[a].add(t)
-        self.by_target: dict[str, set[str]] = defaultdict(set)
-        for person in self.persons:
-            for target in self.same.get(person, ()):
-                self.by_target[target].add(person)
-        self._cache: dict[str, str] = {}
-
-    def people(self, agent: str) -> set[str]:
-        found = {agent} if agent in self.persons else set()
-        found |= self.by_target.get(agent, set())
-        for target in self.same.get(agent, ()):
-            if target in self.persons:
-                found.add(target)
-            found |= self.by_target.get(target, set())
-        return found
 
     def resolve(self, agent: str) -> str:
-        """The one person ``agent`` reaches, else the agent itself (ambiguity is not resolved)."""
-        node = self._cache.get(agent)
-        if node is None:
-            people = self.people(agent)
-            node = self._cache[agent] = next(iter(people)) if len(people) == 1 else agent
-        return node
+        """The canonical node of ``agent``'s identity (``agent`` itself when it has none)."""
+        return self.ident.resolve(agent)
+
+    def is_person(self, node: str) -> bool:
+        """True when ``node``'s identity holds a person node."""
+        return self.ident.is_person(node)
 
     def agents_of(self, node: str, candidates: Iterable[str] = ()) -> set[str]:
-        """``node`` and every agent among ``candidates`` and its identity links that resolves to it."""
-        found = {node} | set(self.same.get(node, ())) | set(self.by_target.get(node, ()))
-        for a, targets in self.same.items():
-            if node in targets or targets & found:
-                found.add(a)
-        found |= {a for a in candidates if self.resolve(a) == node}
-        return {a for a in found if self.resolve(a) == node or a == node}
+        """Every node of ``node``'s identity (agents, people, outside IRIs), ``node`` included."""
+        return self.ident.members(node) | {node}
 
     def fetch_names(self, nodes: Iterable[str] | None = None) -> None:
-        """Read the names of ``nodes`` (of every node when None) for :meth:`label`."""
-        if nodes is None:
-            q = "SELECT ?x ?n WHERE { ?x foaf:name ?n }"
-        else:
-            wanted = [n for n in nodes if n not in self.names and _safe(n)]
-            if not wanted:
-                return
-            q = f"SELECT ?x ?n WHERE {{ VALUES ?x {{ {_values(wanted)} }} ?x foaf:name ?n }}"
-        for node, name in table(self.store, q, graphs=self.graphs):
-            if node not in self.names or name < self.names[node]:
-                self.names[node] = name
+        """Read the display names of ``nodes``' identities (of every identity when None)."""
+        wanted = set(self.ident.canonical.values()) if nodes is None else set(nodes)
+        wanted -= set(self.names)
+        if wanted:
+            self.names.update(identity.display_names(self.store, self.minter, self.ident, wanted))
 
     def label(self, node: str) -> str:
         return self.names.get(node) or node.rstrip("/").rsplit("/", 1)[-1]
@@ -277,7 +249,7 @@ def _span(attrs: dict[str, Any], year: int | None, last: int | None = None) -> N
 
 
 def _kind(ids: Identities, node: str) -> str:
-    return "person" if node in ids.persons else "agent"
+    return "person" if ids.is_person(node) else "agent"
 
 
 def _year(text: str) -> int | None:
@@ -363,19 +335,30 @@ def _institutions(
 ) -> None:
     values = f"VALUES ?a {{ {_values(me)} }}" if me else ""
     q = (
-        f"SELECT ?a ?i (COUNT(?s) AS ?n) (MIN(?y) AS ?first) (MAX(?y) AS ?last) WHERE {{ {values} "
-        f"?s dwciri:recordedBy ?a ; dwc:institutionCode ?i . {sl.year_pattern()} }} GROUP BY ?a ?i"
+        f'SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?i) AS ?code) '
+        f"(SAMPLE(?y) AS ?year) WHERE {{ {values} ?s dwciri:recordedBy ?a ; "
+        f"dwc:institutionCode ?i . FILTER(isIRI(?a)) {sl.year_pattern()} }} GROUP BY ?s"
     )
-    for a, code, n, first, last in table(store, q, graphs=graphs):
-        node, inst, count = b.ids.resolve(a), institution_iri(minter, code), int(n)
+    # one row per specimen: a specimen named with two agents of one identity counts once
+    counts: dict[tuple[str, str], list[Any]] = {}
+    for _, agents, code, y in table(store, q, graphs=graphs):
+        year = _year(y)
+        for node in {b.ids.resolve(a) for a in agents.split(" ")}:
+            c = counts.setdefault((node, code), [0, None, None])
+            c[0] += 1
+            if year is not None:
+                c[1] = year if c[1] is None else min(c[1], year)
+                c[2] = year if c[2] is None else max(c[2], year)
+    for (node, code), (count, first, last) in sorted(counts.items()):
+        inst = institution_iri(minter, code)
         b.node(node, _kind(b.ids, node), None, count)
-        _span(b.nodes[node], _year(first), _year(last))
+        _span(b.nodes[node], first, last)
         if inst not in b.nodes:
             b.nodes[inst] = {"label": code, "kind": "institution", "specimens": 0}
         b.nodes[inst]["specimens"] += count
-        _span(b.nodes[inst], _year(first), _year(last))
-        b.tie(node, inst, _year(first), count)
-        _span(b.edges[(node, inst) if node < inst else (inst, node)], _year(last))
+        _span(b.nodes[inst], first, last)
+        b.tie(node, inst, first, count)
+        _span(b.edges[(node, inst) if node < inst else (inst, node)], last)
 
 
 def institution_iri(minter: Minter, code: str) -> IRI:
@@ -412,7 +395,9 @@ def build_network(
         raise InputError("depth is 1 or 2", parameter="depth")
     sl = Slice.decade(decade, dataset) if decade is not None else Slice(dataset, start, end)
     graphs = _graphs(store, minter, dataset)
-    ids = Identities(store, graphs if dataset is None else None)
+    ids = Identities(store, graphs if dataset is None else None, minter)
+    if person is not None:
+        person = ids.resolve(person)  # an agent's, a person's or its Wikidata IRI: one answer
     fresh = _unsliced(kind, sl) and facets_fresh(store, minter)
     index = _edge_index(store, minter) if fresh else None
     if person is None and fresh:
@@ -732,7 +717,8 @@ def materialise(store: Store, minter: Minter) -> MaterialiseReport:
     graph = facets_graph(minter)
     report = MaterialiseReport(graph)
     graphs = _graphs(store, minter, None)
-    ids = Identities(store, graphs)
+    identity.refresh(store, minter)  # the facets are counted per identity, as it is now
+    ids = Identities(store, graphs, minter)
     b = _Builder(ids)
     _co_collectors(b, store, graphs, Slice(), None)
     lines: list[str] = []
@@ -932,9 +918,19 @@ def to_text(net: Network, fmt: str) -> str:
 # ------------------------------------------------------------------ the dashboard
 
 _LIVE_COLLECTORS = (
-    "SELECT ?v (COUNT(?s) AS ?n) WHERE { ?s a dwc:MaterialEntity ; dwciri:recordedBy ?v } "
-    "GROUP BY ?v"
+    'SELECT ?s (GROUP_CONCAT(STR(?v); separator=" ") AS ?agents) WHERE { ?s a dwc:MaterialEntity ; '
+    "dwciri:recordedBy ?v . FILTER(isIRI(?v)) } GROUP BY ?s"
 )
+
+
+def _live_collectors(store: Store, graphs: list[str] | None, ids: Identities) -> list[list[str]]:
+    """(identity, specimens) rows computed from the data: each specimen counts once for each
+    identity among its collectors."""
+    counts: dict[str, int] = defaultdict(int)
+    for _, agents in table(store, _LIVE_COLLECTORS, graphs=graphs):
+        for node in {ids.resolve(a) for a in agents.split(" ")}:
+            counts[node] += 1
+    return [[node, str(n)] for node, n in counts.items()]
 
 
 def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any]:
@@ -944,13 +940,14 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
     ``counts``.
 
     From the facets graph when it is fresh (one hop); else computed from the data (slower on
-    large graphs, and collectors are then agents as written, not resolved to people). Either
-    way every facet but :data:`BASIS` counts the same population: material entities.
+    large graphs). Collectors are identities (:mod:`collectomics.identity`) either way, each
+    shown under its display name; every facet but :data:`BASIS` counts the same population:
+    material entities.
     """
     fresh = facets_fresh(store, minter)
     graphs = _graphs(store, minter, None)
     out: dict[str, Any] = {"source": "facets" if fresh else "data", "facets": {}}
-    names: dict[str, str] = {}
+    ids: Identities | None = None
     for facet in FACETS:
         if facet == BASIS:
             rows = facet_counts(store, minter, BASIS) if fresh else basis_counts(store, graphs)
@@ -959,10 +956,14 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
         elif fresh:
             rows = facet_counts(store, minter, facet)
         else:
-            q = _LIVE_COLLECTORS if facet == "collector" else _FACET_QUERIES[facet]
+            if facet == "collector":
+                ids = Identities(store, graphs, minter)
+                found = _live_collectors(store, graphs, ids)
+            else:
+                found = list(table(store, _FACET_QUERIES[facet], graphs=graphs))
             rows = [
                 {"value": v.split(".")[0] if facet == "decade" else v, "specimens": int(n)}
-                for v, n in table(store, q, graphs=graphs)
+                for v, n in found
                 if v
             ]
             rows.sort(key=lambda r: (-r["specimens"], r["value"]))
@@ -970,10 +971,10 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
         if limit:
             rows = rows[:limit]
         if facet == "collector" and rows:
-            q = f"SELECT ?x ?n WHERE {{ VALUES ?x {{ {_values(r['value'] for r in rows)} }} ?x foaf:name ?n }}"
-            names = {x: n for x, n in table(store, q, graphs=graphs)}
+            ids = ids or Identities(store, graphs, minter)
+            ids.fetch_names(r["value"] for r in rows)
             for r in rows:
-                r["label"] = names.get(r["value"], r["value"].rsplit("/", 1)[-1])
+                r["label"] = ids.label(r["value"])
         counts = "records" if facet == BASIS else "specimens"
         out["facets"][facet] = {"values": total, "counts": counts, "rows": rows}
     return out

@@ -29,6 +29,7 @@ from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
 
+from collectomics import identity
 from collectomics.iri import Minter
 from collectomics.linking import matcher
 from collectomics.mapping.countries import COUNTRIES
@@ -130,11 +131,9 @@ _FACTS = """SELECT ?p ?k ?v WHERE {
   VALUES ?k { foaf:name foaf:givenName foaf:familyName skos:altLabel col:authorAbbreviation
               schema:birthDate schema:deathDate schema:sameAs }
   ?p ?k ?v }"""
-_MATCHES = """SELECT ?a ?t WHERE { ?m col:matchStatus status:accepted ; owl:annotatedSource ?a .
-  ?a a col:NameStringAgent . ?m owl:annotatedTarget ?t }"""
 _ANY_COLLECTED = "ASK { ?s <http://rs.tdwg.org/dwc/iri/recordedBy> ?a }"
-_COLLECTED = """SELECT ?a (COUNT(DISTINCT ?s) AS ?n) (MIN(?y) AS ?first) (MAX(?y) AS ?last)
-WHERE { ?s dwciri:recordedBy ?a . OPTIONAL { ?s dwc:year ?y } } GROUP BY ?a"""
+_COLLECTED = """SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?y) AS ?year)
+WHERE { ?s dwciri:recordedBy ?a . FILTER(isIRI(?a)) OPTIONAL { ?s dwc:year ?y } } GROUP BY ?s"""
 _COLLECTED_FACETS = """SELECT ?v ?n ?first ?last WHERE {
   ?f a col:FacetCount ; col:facet "collector" ; col:facetValue ?v ; col:specimenCount ?n .
   OPTIONAL { ?f col:firstYear ?first } OPTIONAL { ?f col:lastYear ?last } }"""
@@ -294,10 +293,9 @@ class Index:
         self._suggest: list[tuple[str, int, Entity]] | None = None
         self._ties: dict[str, list[tuple[Entity, int]]] = {}
         self.graphs = [g for g in store.graphs() if g != facets_graph(self.minter)]
-        self.same: dict[str, set[str]] = defaultdict(set)  # schema:sameAs, accepted matches
+        #: the one identity rule (collectomics.identity): one entity per identity
+        self.identity = identity.load(store, self.minter)
         self.agents_of: dict[str, set[str]] = defaultdict(set)
-        self._resolved: dict[str, str] = {}
-        self.by_target: dict[str, set[str]] = defaultdict(set)
         self._read_people()
         self._read_collecting()
         for e in self.by_iri.values():
@@ -315,17 +313,20 @@ class Index:
         return e
 
     def _read_people(self) -> None:
+        """One entity per identity: its canonical person or agent, whose aliases include the
+        names of the identity's other nodes (a name string a reviewer linked, the person node
+        an accepted link made)."""
         persons = {p for (p,) in table(self.store, _PERSONS, graphs=self.graphs)}
         self.persons = persons
         hidden = {p for (p,) in table(self.store, _ILLUSTRATIVE, graphs=self.graphs)}
         agents = {a for (a,) in table(self.store, _AGENTS, graphs=self.graphs)}
+        resolve = self.identity.resolve
         for p in sorted(persons - hidden):
-            self._add(Entity(self.rel(p), p, "", PERSON))
+            if resolve(p) == p:
+                self._add(Entity(self.rel(p), p, "", PERSON))
         names: dict[str, str] = {}
         parts: dict[str, list[str]] = defaultdict(lambda: ["", ""])
         for p, k, v in table(self.store, _FACTS, graphs=self.graphs):
-            if k == _SCHEMA + "sameAs":
-                self.same[p].add(v)
             e = self.by_iri.get(p)
             if not v:
                 continue
@@ -347,14 +348,17 @@ class Index:
                 e.death = _year(v)
             elif k == _SCHEMA + "sameAs" and (found := _identifier(v)):
                 e.ids[found[0]] = found[1]
+        for a in sorted(agents - persons):
+            if a in names and resolve(a) == a:
+                self._add(Entity(self.rel(a), a, names[a], PERSON, agent=True))
+        for node in sorted(set(names) & self.identity.canonical.keys()):
+            e = self.by_iri.get(resolve(node))
+            if e is not None and node != e.iri and names[node] not in e.aliases:
+                e.aliases.append(names[node])  # another node of the identity: its name
         for e in list(self.by_iri.values()):
             e.name = names.get(e.iri) or (e.aliases[0] if e.aliases else e.id)
             given, family = parts.get(e.iri, ("", ""))
             self._names(e, given, family)
-        for a in sorted(agents - persons):
-            if a in names:
-                e = self._add(Entity(self.rel(a), a, names[a], PERSON, agent=True))
-                self._names(e, "", "")
         self.names = names
 
     def _names(self, e: Entity, given: str, family: str) -> None:
@@ -378,38 +382,21 @@ class Index:
         e.abbr_keys.discard("")
 
     def resolve(self, agent: str) -> str:
-        """The one person an agent is (itself, by an accepted match or a shared schema:sameAs;
-        the rules of ``network.Identities``), else the agent itself."""
-        node = self._resolved.get(agent)
-        if node is None:
-            found = {agent} if agent in self.persons else set()
-            found |= self.by_target.get(agent, set())
-            for target in self.same.get(agent, ()):
-                if target in self.persons:
-                    found.add(target)
-                found |= self.by_target.get(target, set())
-            node = self._resolved[agent] = next(iter(found)) if len(found) == 1 else agent
-        return node
+        """The canonical node of ``agent``'s identity (:mod:`collectomics.identity`)."""
+        return self.identity.resolve(agent)
 
     def _read_collecting(self) -> None:
         """Specimen counts, collecting years, countries and families per person and agent: from
         the materialised facets graph when it is fresh, else from the data."""
         if not self.store.query(_ANY_COLLECTED).boolean:
             return  # an authority without specimens: nothing to read
-        for a, t in table(self.store, _MATCHES, graphs=self.graphs):
-            self.same[a].add(t)
-        for person in self.persons:
-            for target in self.same.get(person, ()):
-                self.by_target[target].add(person)
 
         def targets(agent: str) -> list[Entity]:
-            if agent not in self.by_iri:
-                # an identifier the publisher gave beside the name (dwc:recordedByID): the
-                # name's agent counts the specimen already
-                return []
             node = self.resolve(agent)
-            self.agents_of[node].add(agent)
-            return [e for e in {self.by_iri.get(agent), self.by_iri.get(node)} if e is not None]
+            if agent != node and node in self.by_iri:
+                self.agents_of[node].add(agent)
+            e = self.by_iri.get(node)
+            return [e] if e is not None else []
 
         def span(e: Entity, n: int, first: int | None, last: int | None) -> None:
             e.specimens += n
@@ -424,9 +411,11 @@ class Index:
                 if (e := self.by_iri.get(v)) is not None:
                     span(e, _int(n) or 0, _int(first), _int(last))
         else:
-            for agent, n, first, last in table(self.store, _COLLECTED, graphs=self.graphs):
-                for e in targets(agent):
-                    span(e, _int(n) or 0, _year(first), _year(last))
+            # per specimen: two agents of one identity on a specimen count it once
+            for _, agents, year in table(self.store, _COLLECTED, graphs=self.graphs):
+                y = _year(year)
+                for e in {id(e): e for a in agents.split(" ") for e in targets(a)}.values():
+                    span(e, 1, y, y)
         for agent, code in table(self.store, _COUNTRIES, graphs=self.graphs):
             for e in targets(agent):
                 e.countries.add(code.upper())
@@ -445,8 +434,12 @@ class Index:
     # -- lookups -------------------------------------------------------------------------
 
     def get(self, ident: str) -> Entity | None:
+        """The entity of an id, or of the identity of a node's IRI (an agent's, a person's)."""
         ident = str(ident)
         e = self.by_id.get(self.rel(ident))
+        if e is None:
+            full = ident if "://" in ident else self.base + ident
+            e = self.by_iri.get(self.resolve(full))
         if e is None:
             others = self.others()
             e = self.by_id.get(self.rel(ident))

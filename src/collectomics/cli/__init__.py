@@ -41,9 +41,20 @@ class Context:
     def minter(self) -> Minter:
         return Minter(self.settings.base_iri)
 
+    def report_identity(self, store: Store) -> None:
+        """After a change: say on stderr how identities resolve now (the library refreshed the
+        identity graph; this refreshes it only if a change bypassed the library)."""
+        from collectomics import identity
+
+        report = identity.refresh(store, self.minter)
+        line = report.summary() if report else identity.status(store, self.minter)
+        click.echo(f"  {line}", err=True)
+
     def refresh_facets(self, store: Store) -> None:
-        """After a load: rebuild the facets graph and its caches when they no longer match the
-        data (setting ``materialise_after_load``), saying so on stderr."""
+        """After a change: :meth:`report_identity`, then rebuild the facets graph and its caches
+        when they no longer match the data (setting ``materialise_after_load``), saying so on
+        stderr."""
+        self.report_identity(store)
         if not self.settings.materialise_after_load:
             return
         from collectomics.network import facets_fresh, materialise
@@ -539,10 +550,11 @@ def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -
         click.confirm(f"Replace everything in {obj.settings.store}?", abort=True)
     with obj.open() as store:
         if backup_file:
-            run_restore(store, dump)
+            run_restore(store, dump, obj.minter)
         else:
             store.restore(dump, fmt or ("trig" if dump.suffix.lower() == ".trig" else "nquads"))
         click.echo(f"restored {store.count()} quads in {len(store.graphs())} graphs", err=True)
+        obj.report_identity(store)
 
 
 @main.command()
@@ -613,6 +625,7 @@ def serve(obj: Context, host: str | None, port: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None, build_only: bool) -> None:
     """Build the bundled demo graph into a fresh store and serve it."""
+    from collectomics import identity
     from collectomics.ingest.demo import build_demo
 
     obj: Context = ctx.obj
@@ -630,6 +643,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     with open_store(str(path)) as store:
         for report in build_demo(store, Minter(settings.base_iri)):
             click.echo(report.summary(), err=True)
+        click.echo(identity.status(store, Minter(settings.base_iri)), err=True)
         obj.refresh_facets(store)  # the count-by-* queries read the facets graph
     (path / DEMO_MARKER).write_text("built by `collectomics demo`; rebuilt on every run\n")
     click.echo(f"Demo graph built in {path}", err=True)

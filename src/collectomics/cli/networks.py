@@ -182,11 +182,17 @@ def itinerary(
 )
 @click.pass_obj
 def materialise(obj: Context, if_stale: bool) -> None:
-    """Rebuild co-collection edges and specimen facet counts in their own named graph."""
+    """Refresh the resolved identities, then rebuild co-collection edges and specimen facet
+    counts in their own named graph."""
+    from collectomics import identity
     from collectomics.network import facets_fresh
     from collectomics.network import materialise as run
 
     with obj.open() as store:
+        # recomputed unless --if-stale: a SPARQL Update changes a graph in place, keeping the
+        # version that the freshness stamp reads
+        ident = identity.refresh(store, obj.minter, force=not if_stale)
+        click.echo(ident.summary() if ident else identity.status(store, obj.minter))
         if if_stale and facets_fresh(store, obj.minter):
             click.echo("the facets graph is up to date")
             return

@@ -8,6 +8,7 @@ from pathlib import Path
 from collectomics.errors import InputError
 from collectomics.ingest.pipeline import DatasetSpec, IngestReport, ingest_dataset
 from collectomics.iri import Minter
+from collectomics.linking.decisions import load_decisions
 from collectomics.resources import resource_path
 from collectomics.store import Store
 
@@ -33,6 +34,14 @@ def demo_specs(folder: Path | None = None) -> list[DatasetSpec]:
     ]
 
 
+#: the decisions the demo's reviewer made, recorded as ``collectomics review`` records them
+LINKS = "links.csv"
+
+
 def build_demo(store: Store, minter: Minter) -> list[IngestReport]:
-    """Load every demo dataset into ``store`` (replacing earlier copies)."""
-    return [ingest_dataset(store, spec, minter=minter, replace=True) for spec in demo_specs()]
+    """Load every demo dataset into ``store`` (replacing earlier copies), then the reviewed
+    links of ``links.csv`` (:mod:`collectomics.linking.decisions`), so that each demo person's
+    name strings count as that person; the identity graph is refreshed last."""
+    reports = [ingest_dataset(store, spec, minter=minter, replace=True) for spec in demo_specs()]
+    load_decisions(store, minter, resource_path("demo") / LINKS)
+    return reports

@@ -16,6 +16,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from collectomics import identity
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import usable_occurrence_id
 from collectomics.model import IRI, Literal, quoted
@@ -177,14 +178,15 @@ def _ntriples(minter: Minter, duplicates: list[Duplicate]) -> str:
 
 
 def remove_dataset(store: Store, minter: Minter, graph: str) -> bool:
-    """Remove a named graph; when it is a dataset's, drop its possible-duplicate links too.
-    False if the graph did not exist."""
+    """Remove a named graph; when it is a dataset's, drop its possible-duplicate links too, and
+    refresh the identity graph. False if the graph did not exist."""
     if not store.remove_graph(graph):
         return False
     node = minter.dataset_of_graph(graph)
     if node is not None and duplicates_graph(minter) in store.graphs():
         dataset_id = node[len(minter.base + "dataset/") :]
         link_duplicates(store, minter, dataset_id)
+    identity.refresh(store, minter)
     return True
 
 

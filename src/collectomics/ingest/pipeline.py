@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from collectomics import identity
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
@@ -617,8 +618,10 @@ def ingest_files(
             )
         except InputError as exc:
             if reports:
+                identity.refresh(store, minter)  # what was committed counts
                 raise IngestFailed(exc, reports) from None
             raise
+    identity.refresh(store, minter)
     return reports
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
+from collectomics import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.matcher import (
@@ -513,6 +514,7 @@ def link(
             report.confirmed += s.status == "accepted" and s.by == "publisher"
             report.conflicts += bool(s.feature("identifier").value == 0.0)
     write_matches(store, minter, kept + new)
+    identity.refresh(store, minter)
     return report
 
 
@@ -640,6 +642,7 @@ def review(
     rec.decided_by = "person"
     rec.comment = note or f"{decision} by a reviewer"
     write_matches(store, minter, records.values())
+    identity.refresh(store, minter)
     return rec
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from collectomics import identity
 from collectomics.errors import StoreError
 from collectomics.ingest.duplicates import remove_dataset
 from collectomics.iri import Minter
 from collectomics.sparqlcheck import INTERNAL
-from collectomics.store import RDF_FORMATS, check_dataset_name, count_statements
+from collectomics.store import RDF_FORMATS, Store, check_dataset_name, count_statements
 from collectomics.web.negotiate import ALIASES, choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state
 
@@ -71,8 +72,17 @@ def graph_store() -> Response:
     except StoreError as exc:
         raise ProtocolError(400, f"the body is refused, nothing was written: {exc}") from None
     existed = graph in state().store().graphs()
-    if request.method == "PUT":
-        state().write(lambda store: store.replace_graph(graph, data, fmt))
-    else:
-        state().write(lambda store: store.add(graph, data, fmt))
+    minter = Minter(state().settings.base_iri)
+    put = request.method == "PUT"
+
+    def write(store: Store) -> None:
+        if put:
+            store.replace_graph(graph, data, fmt)
+            identity.refresh(store, minter)  # the graph may hold agents, people or links
+        else:
+            store.add(graph, data, fmt)
+            # added in place: the graph keeps its version, which the freshness stamp reads
+            identity.refresh(store, minter, force=True)
+
+    state().write(write)
     return Response(status=204 if existed else 201)
