@@ -41,7 +41,11 @@ NAMES = """SELECT ?a ?n WHERE { ?a a <https://w3id.org/collectomics/ontology#Nam
 ACCEPTED = """SELECT ?a ?t WHERE { ?m <https://w3id.org/collectomics/ontology#matchStatus>
   <https://w3id.org/collectomics/status/accepted> ;
   <http://www.w3.org/2002/07/owl#annotatedSource> ?a ; <http://www.w3.org/2002/07/owl#annotatedTarget> ?t }"""
-RECORDED = "SELECT ?s ?a WHERE { ?s <http://rs.tdwg.org/dwc/iri/recordedBy> ?a FILTER(isIRI(?a)) }"
+#: the collector facet counts specimens (material entities), never observations
+RECORDED = (
+    "SELECT ?s ?a WHERE { ?s a <http://rs.tdwg.org/dwc/terms/MaterialEntity> ; "
+    "<http://rs.tdwg.org/dwc/iri/recordedBy> ?a FILTER(isIRI(?a)) }"
+)
 
 
 def _bloodhound_table(out: Path) -> Path:

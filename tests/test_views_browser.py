@@ -4,9 +4,12 @@ page of `collectomics demo`, waits for the ego network (Cytoscape.js) and the it
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -17,6 +20,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BASE = "https://w3id.org/collectomics/"
 AGENT = "agent/gbif-0009886-250127130748423/cesar-blanche-0ce61d1c"
 
 
@@ -46,9 +50,14 @@ def test_person_page_renders_network_map_and_timeline(demo: str, tmp_path: Path)
     assert "<canvas" in dom, "Cytoscape.js drew no canvas (is node_modules installed?)"
     map_box = _box(dom, "itinerary-map")
     assert 'data-rendered="true"' in map_box, f"the map did not render: {map_box}"
-    assert int(re.search(r'data-items="(\d+)"', map_box).group(1)) == 4  # type: ignore[union-attr]
+    # every stop with coordinates of his identity's itinerary (his three name strings' events)
+    with urllib.request.urlopen(f"{demo}/views/itinerary?iri={quote(BASE + AGENT)}") as r:
+        stops = json.load(r)["stops"]
+    placed = sum(1 for s in stops if s["lat"] is not None)
+    assert placed == 6 and len(stops) == 7
+    assert int(re.search(r'data-items="(\d+)"', map_box).group(1)) == placed  # type: ignore[union-attr]
     assert dom.count('class="land"') > 100, "the world basemap (world-atlas) is missing"
-    assert dom.count('class="stop') == 4
+    assert dom.count('class="stop') == placed
     # the workbench lists the timeline in the page itself (no JavaScript needed)
     timeline = re.search(r'<table class="list" id="where-timeline">(.*?)</table>', dom, re.S)
     assert timeline and timeline.group(1).count("<tr>") > 4

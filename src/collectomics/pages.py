@@ -415,6 +415,12 @@ class Pages:
 # --------------------------------------------------------------- the workbench pages
 
 _KNOWN = "ASK { { ?iri ?p ?o } UNION { ?s ?p ?iri } }"
+_AGENT_OR_PERSON = """ASK {
+  { ?iri <https://w3id.org/collectomics/ontology#resolvesTo> ?c }
+  UNION { ?iri a <http://xmlns.com/foaf/0.1/Person> }
+  UNION { ?iri a <http://www.w3.org/ns/prov#Agent> }
+  UNION { ?iri a <http://xmlns.com/foaf/0.1/Agent> }
+}"""
 _DESCRIBE_IDENTITY = """
 PREFIX col: <https://w3id.org/collectomics/ontology#>
 CONSTRUCT { ?x ?p ?o } WHERE {
@@ -457,8 +463,8 @@ def workbench_kind(store: Store, minter: Minter, iri: str) -> str:
     if not iri_is_valid(iri) or not iri.startswith(minter.base):
         return ""
     kind = iri[len(minter.base) :].split("/", 1)[0]
-    if kind in ("person", "agent"):
-        return kind if store.query(_KNOWN, params={"iri": IRI(iri)}).boolean else ""
+    if kind in ("person", "agent"):  # a person or agent, not a part minted under one (a match)
+        return kind if store.query(_AGENT_OR_PERSON, params={"iri": IRI(iri)}).boolean else ""
     if kind == "specimen" and is_specimen(store, iri):
         return kind
     return ""
