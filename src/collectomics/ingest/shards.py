@@ -64,6 +64,7 @@ from collectomics.ingest.archive import (
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.keys import SpecimenKeys
+from collectomics.ingest.parquet import open_source
 from collectomics.ingest.pipeline import (
     Counts,
     DatasetSpec,
@@ -886,7 +887,7 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
             f"is a {kind} file: load it with `collectomics ingest`",
             file=str(path),
         )
-    with Archive.open(path, encoding=encoding) as arc:
+    with open_source(path, encoding=encoding) as arc:
         _check_core(arc, path)
 
 
@@ -904,7 +905,7 @@ def _read(
     path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
 ) -> DatasetMetadata | None:
     pool, report = dataset.pool, dataset.report
-    with Archive.open(path, encoding=encoding, limits=limits) as arc:
+    with open_source(path, encoding=encoding, limits=limits) as arc:
         core_type = _check_core(arc, path)
         reader = _Reader(arc, path, dataset)
         meta = reader.metadata()
