@@ -335,6 +335,18 @@ def validate(obj: Context, graph: str | None, fmt: str) -> None:
     help="With --shards: read data files in this encoding whatever they declare.",
 )
 @click.option("--force", is_flag=True, help="With --shards: replace the shards in a non-empty OUT.")
+@click.option(
+    "--engine",
+    type=click.Choice(["dask", "processes"]),
+    help="With --from: map on dask.distributed (the [scale] extra) or on collectomics' own "
+    "process pool [default: dask when installed].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --from: map on the workers of this running Dask scheduler (tcp://host:8786), "
+    "one shard each; they must see OUT at the same path [default: a local cluster of N].",
+)
 @click.pass_obj
 def export(
     obj: Context,
@@ -346,6 +358,8 @@ def export(
     report_file: Path | None,
     encoding: str | None,
     force: bool,
+    engine: str | None,
+    scheduler: str | None,
 ) -> None:
     """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store."""
     if shards is None:
@@ -355,6 +369,8 @@ def export(
             (report_file, "--report"),
             (encoding, "--encoding"),
             (force, "--force"),
+            (engine, "--engine"),
+            (scheduler, "--scheduler"),
         ):
             if given:
                 raise InputError(f"{name} goes with --shards N", parameter=name)
@@ -378,6 +394,8 @@ def export(
             (dataset, "--dataset"),
             (report_file, "--report"),
             (encoding, "--encoding"),
+            (engine, "--engine"),
+            (scheduler, "--scheduler"),
         ):
             if given:
                 raise InputError(f"{name} goes with --from ARCHIVE", parameter=name)
@@ -397,6 +415,8 @@ def export(
             on_record=progress,
             encoding=encoding,
             limits=ReadLimits.from_settings(obj.settings),
+            engine=engine,
+            scheduler=scheduler,
         )
     finally:
         progress.done()
