@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import distributed
 import pytest
 
 from collectomics.errors import InputError
@@ -71,3 +72,30 @@ def test_a_wrong_engine_is_one_clear_error(tmp_path: Path) -> None:
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--engine" in r.stderr
     r = run_cli("export", "--engine", "dask", str(tmp_path / "q.nq"), store=tmp_path / "s")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--shards" in r.stderr
+
+
+def test_an_existing_dask_cluster_maps_the_shards(tmp_path: Path) -> None:
+    """`--scheduler ADDRESS`: the workers of a running cluster (here two worker processes on
+    127.0.0.1 under their own scheduler) write one shard each, equal to what ingest loads, and
+    the cluster is left running for its next job."""
+    path = REAL / ARCHIVES[1]
+    store = OxigraphStore()
+    ingest_files(store, [path], minter=MINTER, dataset_id="d")
+    out = io.BytesIO()
+    store.dump(out, "nquads")
+    expected = set(out.getvalue().decode("utf-8").splitlines())
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        r = run_cli(
+            "export", "--shards", "2", "--from", str(path), "--dataset", "d",
+            "--scheduler", address, str(tmp_path / "out"),
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        files = sorted((tmp_path / "out").glob("part-*.nq"))
+        assert len(files) == 2 and not list((tmp_path / "out").glob("*.partial"))
+        assert _graph(files, tmp_path) == expected
+        with distributed.Client(address) as client:  # still serving
+            assert len(client.scheduler_info()["workers"]) == 2

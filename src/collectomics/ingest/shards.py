@@ -589,7 +589,7 @@ class _DaskPool(_Pool):
             workers = sorted(self.client.scheduler_info()["workers"])
             if not workers:
                 raise CollectomicsError(f"the Dask scheduler {scheduler} has no workers")
-            self.workers = workers[:shards] if not scheduler else workers
+            self.workers = workers[:shards]  # a given cluster's first N (fewer if it has fewer)
             self.paths = [out_dir / (shard_name(i) + ".partial") for i in range(len(self.workers))]
             for i, address in enumerate(self.workers):
                 self.client.run(_dask_open, i, str(self.paths[i]), workers=[address])
