@@ -99,3 +99,33 @@ def test_an_existing_dask_cluster_maps_the_shards(tmp_path: Path) -> None:
         assert _graph(files, tmp_path) == expected
         with distributed.Client(address) as client:  # still serving
             assert len(client.scheduler_info()["workers"]) == 2
+
+
+def test_a_failing_task_or_lost_dask_worker_stops_the_export_and_leaves_no_shards(
+    tmp_path: Path,
+) -> None:
+    """A batch whose mapping raises, or a worker killed mid-export (its file may end in half a
+    line), is one error naming it; abort removes every unfinished file."""
+    import os
+    import signal
+
+    from collectomics.errors import CollectomicsError
+    from collectomics.ingest.shards import SPECIMENS, Batch, _DaskPool
+    from collectomics.mapping.common import Context
+
+    ctx = Context("fail", MINTER)
+    pool = _DaskPool(tmp_path, 2, None)
+    pool.submit(Batch("no such kind", "f.txt", [1]), ctx, lambda *result: None)
+    with pytest.raises(CollectomicsError, match="(?s)batch 1 failed.*KeyError"):
+        pool.close()
+    pool.abort()
+    assert list(tmp_path.iterdir()) == []
+
+    pool = _DaskPool(tmp_path, 2, None)
+    pool.submit(Batch(SPECIMENS, "f.txt", []), ctx, lambda *result: None)
+    pids = pool.client.run(os.getpid, workers=pool.workers)
+    os.kill(pids[pool.workers[1]], signal.SIGKILL)
+    with pytest.raises(CollectomicsError, match="shard worker 1 .* was lost"):
+        pool.close()
+    pool.abort()
+    assert list(tmp_path.iterdir()) == []

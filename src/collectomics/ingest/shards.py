@@ -572,6 +572,7 @@ class _DaskPool(_Pool):
         self.paths = []
         self.pending: dict[Any, int] = {}  # future -> seq
         self.wait = distributed.wait
+        self.dask_config = importlib.import_module("dask").config
         try:
             if scheduler:
                 self.client = distributed.Client(scheduler, timeout=30)
@@ -635,7 +636,13 @@ class _DaskPool(_Pool):
     def close(self) -> list[Path]:
         """Let every batch finish, close the shard files, stop the cluster, rename the files."""
         self.barrier()
-        self.client.run(_dask_close, workers=self.workers)
+        closed = self._run_close()
+        for i, address in enumerate(self.workers):
+            if closed.get(address) != i:  # gone, or restarted by its nanny without the file
+                raise CollectomicsError(
+                    f"shard worker {i} ({self.paths[i].name}, Dask worker {address}) was lost "
+                    "(killed, or out of memory?): its shard may be incomplete"
+                )
         self._shutdown()
         final = []
         for path in self.paths:
@@ -643,6 +650,14 @@ class _DaskPool(_Pool):
             path.replace(target)
             final.append(target)
         return final
+
+    def _run_close(self) -> dict[str, Any]:
+        """Close the shard files on the workers that are still there: {address: index}. A
+        lost worker's address refuses connections; it is given 5 s, not Dask's 30."""
+        alive = set(self.client.scheduler_info()["workers"])
+        workers = [w for w in self.workers if w in alive]
+        with self.dask_config.set({"distributed.comm.timeouts.connect": "5s"}):
+            return dict(self.client.run(_dask_close, workers=workers, on_error="return"))
 
     def _shutdown(self) -> None:
         for thing in (self.client, self.cluster):
@@ -659,7 +674,7 @@ class _DaskPool(_Pool):
         if self.client is not None:
             try:
                 self.client.cancel(list(self.pending))
-                self.client.run(_dask_close, workers=self.workers)
+                self._run_close()
             except Exception:  # a worker that died cannot close its file: it is removed below
                 pass
         self._shutdown()
