@@ -433,6 +433,18 @@ class _ValidationProgress:
     help="With --shards: read data files in this encoding whatever they declare.",
 )
 @click.option("--force", is_flag=True, help="With --shards: replace the shards in a non-empty OUT.")
+@click.option(
+    "--engine",
+    type=click.Choice(["dask", "processes"]),
+    help="With --from: map on dask.distributed (the [scale] extra) or on collectomics' own "
+    "process pool [default: dask when installed].",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="With --from: map on the workers of this running Dask scheduler (tcp://host:8786), "
+    "one shard each; they must see OUT at the same path [default: a local cluster of N].",
+)
 @click.pass_obj
 def export(
     obj: Context,
@@ -444,6 +456,8 @@ def export(
     report_file: Path | None,
     encoding: str | None,
     force: bool,
+    engine: str | None,
+    scheduler: str | None,
 ) -> None:
     """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store,
     or one dataset as a Darwin Core Data Package."""
@@ -457,6 +471,8 @@ def export(
             (report_file, "--report"),
             (encoding, "--encoding"),
             (force, "--force"),
+            (engine, "--engine"),
+            (scheduler, "--scheduler"),
         ):
             if given:
                 raise InputError(f"{name} goes with --shards N", parameter=name)
@@ -480,6 +496,8 @@ def export(
             (dataset, "--dataset"),
             (report_file, "--report"),
             (encoding, "--encoding"),
+            (engine, "--engine"),
+            (scheduler, "--scheduler"),
         ):
             if given:
                 raise InputError(f"{name} goes with --from ARCHIVE", parameter=name)
@@ -499,6 +517,8 @@ def export(
             on_record=progress,
             encoding=encoding,
             limits=ReadLimits.from_settings(obj.settings),
+            engine=engine,
+            scheduler=scheduler,
         )
     finally:
         progress.done()

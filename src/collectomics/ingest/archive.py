@@ -19,6 +19,7 @@ from collectomics.errors import InputError
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.keys import SpecimenKeys
+from collectomics.ingest.parquet import open_source
 from collectomics.ingest.pipeline import Counts, IngestReport, Sink
 from collectomics.iri import Minter, slug
 from collectomics.mapping.common import Context, Mapped, date_literal
@@ -611,7 +612,7 @@ def _records_elsewhere(
     keys = SpecimenKeys(dataset_id, minter)
     found: dict[IRI, int] = {}
     sampled = 0
-    with Archive.open(path, encoding=encoding, limits=limits) as arc:
+    with open_source(path, encoding=encoding, limits=limits) as arc:
         if _row_type(arc.core) != OCCURRENCE:
             return None
         rename = _renamer(arc.core)
@@ -666,7 +667,7 @@ def _stream_archive(
     keys: SpecimenKeys,
     limits: ReadLimits | None,
 ) -> DatasetMetadata | None:
-    with Archive.open(path, encoding=encoding, limits=limits) as arc:
+    with open_source(path, encoding=encoding, limits=limits) as arc:
         loader = _Loader(arc, path, ctx, report, sink, keys)
         meta = loader.metadata()
         kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]

@@ -31,6 +31,7 @@ from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows
 from collectomics.ingest.duplicates import link_duplicates
 from collectomics.ingest.keys import SpecimenKeys
+from collectomics.ingest.parquet import is_parquet
 from collectomics.iri import Minter, derived_graph
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.dwc import canonical_term
@@ -301,6 +302,8 @@ def file_kind(path: Path, encoding: str | None = None, limits: ReadLimits | None
 
     if is_package(path):
         return "dwcdp"
+    if is_parquet(path):  # a GBIF snapshot's occurrence table (ingest.parquet)
+        return "specimens"
     if _is_archive(path):
         return "dwca"
     if path.is_dir():

@@ -30,6 +30,8 @@ without ``--from``).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import multiprocessing
 import queue
 import traceback
@@ -64,6 +66,7 @@ from collectomics.ingest.archive import (
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.keys import SpecimenKeys
+from collectomics.ingest.parquet import open_source
 from collectomics.ingest.pipeline import (
     Counts,
     DatasetSpec,
@@ -493,6 +496,192 @@ class _Pool:
             path.unlink(missing_ok=True)
 
 
+# --------------------------------------------------------------------------- the Dask engine
+
+#: in a Dask worker process: its shard's index, path, open file and per-dataset contexts
+_SHARD: dict[str, Any] = {}
+#: batches in flight per worker (the reader waits when all are busy)
+IN_FLIGHT = 2
+
+
+def dask_available() -> bool:
+    """Whether ``dask.distributed`` is installed (the ``scale`` extra)."""
+    return importlib.util.find_spec("distributed") is not None
+
+
+def _dask_open(index: int, path: str) -> int:
+    """On a worker: open its shard file (``client.run`` calls this once per worker)."""
+    _dask_close()
+    _SHARD.update(index=index, path=path, out=open(path, "wb"), contexts={})
+    return index
+
+
+def _dask_close() -> int | None:
+    """On a worker: close its shard file; its index, or None when it had none."""
+    out = _SHARD.pop("out", None)
+    if out is not None:
+        out.close()
+    index = _SHARD.get("index")
+    _SHARD.clear()
+    return index
+
+
+def _dask_map(seq: int, batch: Batch, dataset_id: str, minter: Minter) -> tuple[Any, ...]:
+    """A Dask task: :func:`map_batch` on one batch, appended to this worker's shard; the same
+    message a forkserver worker sends back (see :meth:`_Pool._take`)."""
+    if "out" not in _SHARD:
+        return ("failed", -1, "a mapping task ran on a worker that holds no shard file")
+    contexts: dict[str, tuple[Context, set[object]]] = _SHARD["contexts"]
+    if dataset_id not in contexts:  # mappers write their bulk as text, as in ingest
+        contexts[dataset_id] = (Context(dataset_id, minter, ntriples=True), set())
+    ctx, described = contexts[dataset_id]
+    with streaming_gc():
+        result = map_batch(batch, ctx, described)
+    try:
+        _SHARD["out"].write(result.text.encode("utf-8"))
+    except OSError as exc:
+        return ("oserror", _SHARD["index"], f"cannot write {_SHARD['path']}: {exc.strerror or exc}")
+    return ("ok", seq, result.quads, result.outcomes, result.once)
+
+
+class _DaskPool(_Pool):
+    """The pool's contract (batches in, outcomes applied in submission order, one shard file
+    per worker) on ``dask.distributed``: a ``LocalCluster`` of N single-threaded worker
+    processes on 127.0.0.1, or the cluster of an existing scheduler (``scheduler``, an address
+    such as ``tcp://10.0.0.5:8786``; its workers must see ``out_dir`` at the same path). Dask
+    places each batch on a free worker; a worker appends to its own file."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        shards: int,
+        on_record: Callable[[int], None] | None,
+        batch_size: int = BATCH,
+        scheduler: str | None = None,
+    ) -> None:
+        distributed = importlib.import_module("distributed")
+        self.batch_size = batch_size
+        self.out_dir = out_dir
+        self.on_record = on_record
+        self.seq = 0
+        self.journal = deque()
+        self.done = {}
+        self.finished = set()
+        self.cluster: Any = None
+        self.client: Any = None
+        self.paths = []
+        self.pending: dict[Any, int] = {}  # future -> seq
+        self.wait = distributed.wait
+        self.dask_config = importlib.import_module("dask").config
+        try:
+            if scheduler:
+                self.client = distributed.Client(scheduler, timeout=30)
+            else:
+                self.cluster = distributed.LocalCluster(
+                    n_workers=shards,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    memory_limit=0,  # a batch is small; let the OS, not the nanny, decide
+                    silence_logs=40,
+                )
+                self.client = distributed.Client(self.cluster)
+            workers = sorted(self.client.scheduler_info()["workers"])
+            if not workers:
+                raise CollectomicsError(f"the Dask scheduler {scheduler} has no workers")
+            self.workers = workers[:shards]  # a given cluster's first N (fewer if it has fewer)
+            self.paths = [out_dir / (shard_name(i) + ".partial") for i in range(len(self.workers))]
+            for i, address in enumerate(self.workers):
+                self.client.run(_dask_open, i, str(self.paths[i]), workers=[address])
+        except BaseException:
+            self.abort()
+            raise
+
+    def submit(self, batch: Batch, ctx: Context, apply: Applier) -> None:
+        self.seq += 1
+        self.journal.append((self.seq, apply))
+        while len(self.pending) >= IN_FLIGHT * len(self.workers):
+            self._collect(0.5)
+        future = self.client.submit(
+            _dask_map, self.seq, batch, ctx.dataset_id, ctx.minter,
+            pure=False, workers=self.workers, allow_other_workers=False,
+        )  # fmt: skip
+        self.pending[future] = self.seq
+        self._collect(0.0)
+
+    def _collect(self, timeout: float) -> None:
+        if not self.pending:
+            self._apply()
+            return
+        ready = [f for f in self.pending if f.done()]
+        if not ready and timeout:
+            try:
+                self.wait(list(self.pending), timeout=timeout, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                pass
+            ready = [f for f in self.pending if f.done()]
+        for future in ready:
+            seq = self.pending.pop(future)
+            if future.status != "finished":
+                raise CollectomicsError(
+                    f"a Dask task mapping batch {seq} failed: {future.exception()!r}"
+                )
+            self._take(future.result())
+        self._apply()
+
+    def _check_alive(self) -> None:
+        pass  # Dask reschedules or fails the tasks of a worker that dies: see _collect
+
+    def close(self) -> list[Path]:
+        """Let every batch finish, close the shard files, stop the cluster, rename the files."""
+        self.barrier()
+        closed = self._run_close()
+        for i, address in enumerate(self.workers):
+            if closed.get(address) != i:  # gone, or restarted by its nanny without the file
+                raise CollectomicsError(
+                    f"shard worker {i} ({self.paths[i].name}, Dask worker {address}) was lost "
+                    "(killed, or out of memory?): its shard may be incomplete"
+                )
+        self._shutdown()
+        final = []
+        for path in self.paths:
+            target = path.with_name(path.name.removesuffix(".partial"))
+            path.replace(target)
+            final.append(target)
+        return final
+
+    def _run_close(self) -> dict[str, Any]:
+        """Close the shard files on the workers that are still there: {address: index}. A
+        lost worker's address refuses connections; it is given 5 s, not Dask's 30."""
+        alive = set(self.client.scheduler_info()["workers"])
+        workers = [w for w in self.workers if w in alive]
+        with self.dask_config.set({"distributed.comm.timeouts.connect": "5s"}):
+            return dict(self.client.run(_dask_close, workers=workers, on_error="return"))
+
+    def _shutdown(self) -> None:
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # closing what failed to start: nothing left to stop
+                    pass
+        self.client = self.cluster = None
+
+    def abort(self) -> None:
+        """Cancel the tasks, stop the cluster (or leave a given scheduler's running), remove
+        the unfinished files."""
+        if self.client is not None:
+            try:
+                self.client.cancel(list(self.pending))
+                self._run_close()
+            except Exception:  # a worker that died cannot close its file: it is removed below
+                pass
+        self._shutdown()
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+
 # --------------------------------------------------------------------------- the reader
 
 
@@ -886,7 +1075,7 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
             f"is a {kind} file: load it with `collectomics ingest`",
             file=str(path),
         )
-    with Archive.open(path, encoding=encoding) as arc:
+    with open_source(path, encoding=encoding) as arc:
         _check_core(arc, path)
 
 
@@ -904,7 +1093,7 @@ def _read(
     path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
 ) -> DatasetMetadata | None:
     pool, report = dataset.pool, dataset.report
-    with Archive.open(path, encoding=encoding, limits=limits) as arc:
+    with open_source(path, encoding=encoding, limits=limits) as arc:
         core_type = _check_core(arc, path)
         reader = _Reader(arc, path, dataset)
         meta = reader.metadata()
@@ -940,6 +1129,28 @@ def check_shards(shards: int) -> None:
         raise InputError(f"must be between 1 and {MAX_SHARDS}, got {shards}", parameter="--shards")
 
 
+#: what ``export_shards(engine=...)`` takes
+ENGINES = ("dask", "processes")
+
+
+def check_engine(engine: str | None, scheduler: str | None = None) -> str:
+    """The engine ``export_shards`` will use: ``engine`` checked, or Dask when installed."""
+    if engine is None:
+        engine = "dask" if dask_available() or scheduler else "processes"
+    if engine not in ENGINES:
+        raise InputError(
+            f"must be one of {', '.join(ENGINES)}, got {engine!r}", parameter="--engine"
+        )
+    if engine == "dask" and not dask_available():
+        raise InputError(
+            "the Dask engine needs dask.distributed: pip install 'collectomics[scale]'",
+            parameter="--engine",
+        )
+    if scheduler and engine != "dask":
+        raise InputError("a scheduler address goes with the Dask engine", parameter="--scheduler")
+    return engine
+
+
 def prepare_out_dir(out_dir: Path, *, force: bool) -> None:
     """Create ``out_dir``, or empty it of earlier shards with ``force``; refuse a non-empty one."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -972,6 +1183,8 @@ def export_shards(
     encoding: str | None = None,
     batch_size: int = BATCH,
     limits: ReadLimits | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> tuple[list[IngestReport], list[Path]]:
     """Map archives (or Darwin Core CSV files) to ``shards`` N-Quads files in ``out_dir``.
 
@@ -983,10 +1196,15 @@ def export_shards(
     or not an archive; an archive that cannot be read stops the export and leaves no shards.
     ``batch_size`` rows go to a worker at a time; ``limits`` bound the reading as in ``ingest``.
 
-    Worker processes are started with the ``forkserver`` method: a script that calls this must
-    guard its own top level with ``if __name__ == "__main__":``.
+    ``engine``: ``"dask"`` maps the batches as tasks of ``dask.distributed`` (a LocalCluster of
+    ``shards`` worker processes, or the workers of the running ``scheduler`` given by address,
+    one shard each); ``"processes"`` on this package's own forkserver pool; None (default):
+    Dask when it is installed (the ``scale`` extra), else the pool. Either way worker processes
+    are started: a script that calls this must guard its top level with
+    ``if __name__ == "__main__":``.
     """
     check_shards(shards)
+    engine = check_engine(engine, scheduler)
     if not paths:
         raise InputError("no archive given", parameter="--from")
     for path in paths:
@@ -996,7 +1214,11 @@ def export_shards(
     else:
         specs = [DatasetSpec(default_dataset_id(p), (p,)) for p in paths]
     prepare_out_dir(out_dir, force=force)
-    pool = _Pool(out_dir, shards, on_record, batch_size)
+    pool = (
+        _DaskPool(out_dir, shards, on_record, batch_size, scheduler)
+        if engine == "dask"
+        else _Pool(out_dir, shards, on_record, batch_size)
+    )
     reports = []
     try:
         with streaming_gc():  # the reader's tables grow by the record: no full collections

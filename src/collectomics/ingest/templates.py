@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest.csvfile import read_bounded, read_header, read_rows
-from collectomics.ingest.dwca import Archive, RowError
+from collectomics.ingest.dwca import RowError
 from collectomics.ingest.keys import SpecimenKeys
+from collectomics.ingest.parquet import open_source
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.documents import document_refs, map_document
@@ -134,7 +135,7 @@ def specimen_index(
     for path, kind in files:
         if kind != "specimens" or not any(found.values()):
             continue
-        with Archive.open(path, limits=limits) as arc:
+        with open_source(path, limits=limits) as arc:
             core = arc.core
             rename = {f.term: canonical_term(f.term) or f.term for f in core.fields}
             for row in arc.rows(core):
