@@ -151,6 +151,10 @@ def test_a_slow_section_gives_its_message_and_the_page_answers(
         assert "section_timeout" in got[1]["message"] and got[1]["more"] == "/queries/heavy"
         assert [got[0], got[2]] == [s.as_json() for s in expected]
         assert got[0]["data"]["rows"], "the agent has co-collectors: the section shows them"
+        timing = [part.split(";") for part in r.headers["Server-Timing"].split(", ")]
+        assert [t[0] for t in timing] == ["co-collectors", "heavy", "dossier"]
+        assert timing[1][2] == 'desc="too large"' and len(timing[0]) == len(timing[2]) == 2
+        assert float(timing[1][1].removeprefix("dur=")) >= 3000  # its budget, then stopped
         gone = set(before) - set(pool.pids())
         assert len(gone) == 1 and not any(_alive(p) for p in gone)
         # the next page is computed by the replacement, and the store answers as before

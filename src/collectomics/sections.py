@@ -101,21 +101,41 @@ class _Context:
     runner: Runner
     budget: float
     wait: float | None
+    #: every section computed in the block, for the ``Server-Timing`` header
+    results: list[SectionResult] = field(default_factory=list)
 
 
 _CURRENT: ContextVar[_Context | None] = ContextVar("collectomics_section_runner", default=None)
 
 
 @contextmanager
-def use_runner(runner: Runner, budget: float, wait: float | None = None) -> Iterator[None]:
+def use_runner(
+    runner: Runner, budget: float, wait: float | None = None
+) -> Iterator[list[SectionResult]]:
     """Within this block (and this thread or context), ``run_sections`` computes sections with
     ``runner``, ``budget`` seconds each (0: no limit), waiting at most ``wait`` seconds for a
-    free worker (None: as long as it takes)."""
-    token = _CURRENT.set(_Context(runner, budget, wait))
+    free worker (None: as long as it takes). Yields the list of the sections computed so far,
+    which the web layer reports in a ``Server-Timing`` header."""
+    context = _Context(runner, budget, wait)
+    token = _CURRENT.set(context)
     try:
-        yield
+        yield context.results
     finally:
         _CURRENT.reset(token)
+
+
+def server_timing(results: Sequence[SectionResult]) -> str:
+    """A ``Server-Timing`` header value (W3C Server Timing) naming each section and its time
+    in milliseconds, with why it has no data when it has none."""
+    parts = []
+    for r in results:
+        name = "".join(c if c.isalnum() or c in "-_." else "-" for c in r.name) or "section"
+        part = f"{name};dur={r.seconds * 1000:.1f}"
+        if r.message:
+            why = "too large" if r.message.startswith(TOO_LARGE) else "no data"
+            part += f';desc="{why}"'
+        parts.append(part)
+    return ", ".join(parts)
 
 
 def run_section(store: Store, minter: Minter, iri: str, section: Section) -> SectionResult:
@@ -187,12 +207,16 @@ def run_sections(
         return [run_section(store, minter, iri, s) for s in sections]
     limit = 0.0 if budget is None else budget
     if len(sections) <= 1:
-        return [run_section_with(runner, minter, iri, s, limit, wait) for s in sections]
-    with ThreadPoolExecutor(min(len(sections), MAX_PARALLEL), "section") as pool:
-        futures = [
-            pool.submit(run_section_with, runner, minter, iri, s, limit, wait) for s in sections
-        ]
-        return [f.result() for f in futures]
+        results = [run_section_with(runner, minter, iri, s, limit, wait) for s in sections]
+    else:
+        with ThreadPoolExecutor(min(len(sections), MAX_PARALLEL), "section") as pool:
+            futures = [
+                pool.submit(run_section_with, runner, minter, iri, s, limit, wait) for s in sections
+            ]
+            results = [f.result() for f in futures]
+    if context is not None:
+        context.results.extend(results)
+    return results
 
 
 def query_rows(

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from collectomics.sections import Runner, use_runner
+from collectomics.sections import Runner, server_timing, use_runner
 
 #: Paths answered without the budget: the query runner's own limit, static files, and the
 #: health probe, which reads no triple.
@@ -99,8 +99,14 @@ class Budget:
         wait = None
         if self.timeout > 0:
             wait = max(0.1, self.timeout - self.section_timeout)
-        with use_runner(self.sections, self.section_timeout, wait):
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        with use_runner(self.sections, self.section_timeout, wait) as computed:
+
+            def timed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                if computed:  # the page's sections and their times, for browsers and benchmarks
+                    headers = [*headers, ("Server-Timing", server_timing(computed))]
+                return start_response(status, headers, exc_info)
+
+            return self.app(environ, timed)  # type: ignore[no-any-return]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not self._budgeted(environ) or not self._read_body(environ):
