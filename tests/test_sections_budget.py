@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.endpoint import InProcess, QueryTimeout, WorkerPool
+from collectomics.endpoint import InProcess, QueryTimeout, WorkerPool, leading_values, read_query
 from collectomics.errors import QueryNotFound
 from collectomics.ingest.pipeline import ingest_files
 from collectomics.iri import Minter
+from collectomics.model import IRI
+from collectomics.queries import list_queries
 from collectomics.sections import (
     TOO_LARGE,
     Section,
@@ -211,3 +213,37 @@ def test_sections_without_a_runner_run_here(real_store: tuple[Path, Path, list[s
         "more": "",
         "message": result.message,
     }
+
+
+def test_a_leading_values_block_answers_as_substitution(
+    real_store: tuple[Path, Path, list[str]],
+) -> None:
+    """For every canned query about one IRI (its other parameters defaulted) and every agent of
+    the download, the query with the IRI in a leading VALUES block gives the same rows as the
+    query with the IRI substituted; a query that it does not fit is left to substitution."""
+    path, _, agents = real_store
+    queries = [
+        q
+        for q in list_queries()
+        if [p.type for p in q.parameters if p.default is None] == ["iri"]
+        and read_query(q.text).form in ("SELECT", "ASK")
+    ]
+    assert {q.name for q in queries} >= {"co-collectors"}
+    compared = 0
+    with OxigraphStore(path, read_only=True) as store:
+        for q in queries:
+            (name,) = [p.name for p in q.parameters if p.default is None]
+            for agent in agents:
+                bound = q.bind({name: agent})
+                text = leading_values(q.text, bound)
+                assert text is not None and text.count("VALUES") == q.text.count("VALUES") + 1
+                inline = sorted(map(repr, store.query(text).rows()))
+                substituted = sorted(map(repr, store.query(q.text, params=bound).rows()))
+                assert inline == substituted, (q.name, agent)
+                compared += bool(inline)
+    assert compared >= 10  # answers with rows, not only empty ones, were compared
+    construct = "CONSTRUCT { ?agent ?p ?o } WHERE { ?agent ?p ?o }"
+    assert leading_values(construct, {"agent": IRI(agents[0])}) is None
+    assert leading_values('SELECT * WHERE { ?s ?p "}" }', {"s": IRI(agents[0])}) == (
+        f'SELECT * WHERE {{\nVALUES (?s) {{ (<{agents[0]}>) }}\n ?s ?p "}}" }}'
+    )
