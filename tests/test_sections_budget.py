@@ -142,10 +142,14 @@ def test_a_section_past_its_budget_is_stopped_and_the_others_answer(
         before = pool.pids()
         assert all(_alive(p) for p in before)
         with OxigraphStore(path, read_only=True) as store, use_runner(pool, 3.0):
-            results = run_sections(store, minter, agents[0], _sections(queries, heavy=True))
+            # a page that asks for more than the setting gets the setting's budget
+            results = run_sections(
+                store, minter, agents[0], _sections(queries, heavy=True), budget=30
+            )
         assert [r.name for r in results] == ["co-collectors", "heavy", "dossier"]
         heavy = results[1]
         assert heavy.message.startswith(TOO_LARGE) and "section_timeout" in heavy.message
+        assert "longer than 3 s" in heavy.message  # the setting, not the 30 s asked for
         assert heavy.more == "/queries/heavy" and heavy.data is None
         assert heavy.as_json()["message"] == heavy.message
         assert [r.as_json() for r in (results[0], results[2])] == [r.as_json() for r in expected]

@@ -195,13 +195,17 @@ def run_sections(
 ) -> list[SectionResult]:
     """Compute ``sections``; their results in the same order.
 
-    With a runner (given, or handed over by :func:`use_runner`), each in a worker within
-    ``budget`` seconds (default: the one handed over), several at once; else one after the
-    other in this process, where ``budget`` is not enforced."""
+    With a runner (given, or handed over by :func:`use_runner`), each in a worker, several at
+    once, within ``budget`` seconds, or the budget handed over when that is smaller (a page may
+    ask for less than the ``section_timeout`` setting, not more); else one after the other in
+    this process, where ``budget`` is not enforced."""
     context = _CURRENT.get()
     if runner is None and context is not None:
         runner = context.runner
-        budget = context.budget if budget is None else budget
+        if budget is None or budget <= 0:
+            budget = context.budget
+        elif context.budget > 0:
+            budget = min(budget, context.budget)
         wait = context.wait if wait is None else wait
     if runner is None:
         return [run_section(store, minter, iri, s) for s in sections]
