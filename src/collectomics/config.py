@@ -115,7 +115,8 @@ SETTINGS: tuple[Setting, ...] = (
         "workers",
         2,
         "HTTP worker processes of `serve` (Linux), each answering requests and running queries "
-        "on its own read-only handle on the store; elsewhere, query worker processes.",
+        "on its own read-only handle on the store, with as many worker processes of its own "
+        "for page sections; elsewhere, the worker processes of queries and page sections.",
         int,
     ),
     Setting(
@@ -124,6 +125,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a query, or any page that reads the store (entity pages, views, reconciliation, "
         "VoID), may run before the client gets a 503 and the process running it is replaced "
         "(0: none).",
+        float,
+    ),
+    Setting(
+        "section_timeout",
+        5.0,
+        "Seconds one section of an entity page may take, in a worker process that is killed "
+        "past it; the section then says it is too large to show and links its query, while the "
+        "rest of the page is shown (0: none; the page as a whole keeps `query_timeout`).",
         float,
     ),
     Setting(

@@ -6,11 +6,17 @@ really stops the work kills the process running it. Each worker holds a read-onl
 store and reopens it when the store directory has changed; it writes the answer with
 pyoxigraph's serializer and sends it to the parent in chunks, so a large result crosses in
 constant memory (the pipe blocks the worker while the client reads).
+
+The same workers run named library functions (:meth:`WorkerPool.call`): a page section, a view,
+the dashboard, computed on the worker's read-only store and sent back as JSON, under a time
+limit of their own that kills the worker too: the work stops, and its CPU is freed.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import json
 import os
 import queue
 import re
@@ -19,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -27,12 +33,15 @@ from typing import IO, Any
 from urllib.parse import urljoin
 
 from collectomics.errors import CollectomicsError, QueryError, StoreError
-from collectomics.model import Term
+from collectomics.model import IRI, Literal, Term
 from collectomics.querylimits import DEFAULT as DEFAULT_LIMITS
 from collectomics.querylimits import QueryLimits, check
 from collectomics.store import CATALOG, Store, is_remote, open_store
 
 CHUNK = 64 * 1024
+#: Seconds a call awaits the start of a new worker at least (imports, opening the store): the
+#: start is no part of the call's own time limit.
+START_WAIT = 30.0
 #: Where an unknown graph named by the protocol is sent: a name no graph has, so it is empty.
 NO_GRAPH = "urn:collectomics:no-such-graph"
 
@@ -47,6 +56,18 @@ class EndpointBusy(CollectomicsError):
 
 class UpdateRefused(CollectomicsError):
     """An update was sent to a read-only endpoint."""
+
+
+def resolve_function(spec: str) -> Callable[..., Any]:
+    """The function named ``module:name``, only under ``collectomics`` (a worker runs nothing
+    else, whoever names it)."""
+    module, _, name = spec.partition(":")
+    if not module.startswith("collectomics.") or not name:
+        raise ValueError(f"not a collectomics library function: {spec!r}")
+    fn = getattr(importlib.import_module(module), name)
+    if not callable(fn):
+        raise ValueError(f"{spec!r} is not a function")
+    return fn  # type: ignore[no-any-return]
 
 
 # -- reading the query text ----------------------------------------------------------------
@@ -148,6 +169,32 @@ def _read_query(text: str) -> QueryText:
     return out
 
 
+def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
+    """``text`` with ``params`` given as a ``VALUES`` block opening its WHERE group, or None
+    when that does not fit (not a SELECT or ASK, no group, a blank node among the terms).
+
+    pyoxigraph plans a substituted parameter (``substitutions=``) as a filter applied late: a
+    page's query about one IRI walks every match of its first pattern (an entity page's identity
+    links: 6 s over 108,134 matches). The same IRI in a leading ``VALUES`` block starts the plan
+    there (0.002 s). The terms are written in their N-Triples form (``Term.n3``), never as text
+    a client wrote; tokens are read as ``read_query`` reads them, so that no brace in a string,
+    an IRI or a comment is taken for the group's."""
+    if not params or not all(isinstance(t, (IRI, Literal)) for t in params.values()):
+        return None
+    query = read_query(text)
+    if query.form not in ("SELECT", "ASK"):
+        return None
+    for match in _TOKEN.finditer(text, query.form_at):
+        if match.lastgroup == "brace" and match.group() == "{":
+            names = sorted(params)
+            block = (
+                f"\nVALUES ({' '.join('?' + n for n in names)}) "
+                f"{{ ({' '.join(params[n].n3() for n in names)}) }}\n"
+            )
+            return text[: match.end()] + block + text[match.end() :]
+    return None
+
+
 def _resolve(
     token: tuple[str | None, str, int, int], prefixes: dict[str, str], base: str
 ) -> str | None:
@@ -191,6 +238,38 @@ class Header:
     error: str | None = None  # class name of a CollectomicsError
     message: str = ""
     capped: bool = False
+
+
+@dataclass
+class Call:
+    """A named library function for a worker: ``function(store, *args, **kwargs)`` on the
+    worker's read-only store. Its answer must be JSON-able: it crosses as JSON."""
+
+    function: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def run_call(store: Store, call: Call) -> bytes:
+    """Run ``call`` on ``store``; its answer as JSON (UTF-8)."""
+    result = resolve_function(call.function)(store, *call.args, **call.kwargs)
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _call_error(name: str, message: str) -> Exception:
+    """The exception a worker reported, by class name: a library error of that class when the
+    library has one, else a CollectomicsError; a bug in the function stays a RuntimeError."""
+    if name == "InternalError":
+        return RuntimeError(message)
+    from collectomics import errors
+
+    cls = _ERRORS.get(name) or getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, CollectomicsError):
+        try:
+            return cls(message)
+        except TypeError:  # a constructor that wants more than a message
+            pass
+    return CollectomicsError(message)
 
 
 def _visible(store: Store, graphs: list[str] | None) -> list[str] | None:
@@ -374,6 +453,8 @@ class ReadOnlyStore:
 # -- worker processes ----------------------------------------------------------------------------
 
 _DATA, _LAST, _FAIL = b"D", b"L", b"X"
+_RESULT, _ERROR = b"J", b"E"  # a call's JSON answer, or its error as JSON
+_READY = b"R"  # a new worker has started
 _STALE = re.compile(r"No such file or directory|Corruption", re.I)
 
 
@@ -412,14 +493,61 @@ class _PipeWriter:
         self.buffer.clear()
 
 
+def _retrying(
+    handle: ReadOnlyStore, run: Callable[[Store], Any], started: Callable[[], bool]
+) -> Any:
+    """``run(store)``, again on a reopened handle when a writer compacted away files this handle
+    had open (a read-only handle beside a writer is only safe between compactions), unless
+    ``started()`` says part of the answer has left already."""
+    for attempt in range(4):
+        try:
+            return run(handle.get())
+        except (CollectomicsError, OSError, RuntimeError) as exc:
+            if started() or attempt == 3 or not _STALE.search(str(exc)):
+                raise
+            time.sleep(0.05 * 2**attempt)
+            handle.reset()
+    raise AssertionError("unreachable")
+
+
+def _answer_call(conn: Any, handle: ReadOnlyStore, call: Call) -> None:
+    """Run ``call`` and send its JSON answer, or its error, in one message."""
+    try:
+        message = _RESULT + _retrying(handle, lambda store: run_call(store, call), lambda: False)
+    except CollectomicsError as exc:
+        error = {"error": type(exc).__name__, "message": str(exc)}
+        message = _ERROR + json.dumps(error).encode("utf-8")
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker lives on
+        error = {"error": "InternalError", "message": f"{type(exc).__name__}: {exc}"}
+        message = _ERROR + json.dumps(error).encode("utf-8")
+    conn.send_bytes(message)
+
+
 def _worker_main(conn: Any, path: str) -> None:
-    """A worker: run jobs from ``conn`` forever on a read-only handle of the store at ``path``."""
+    """A worker: run jobs from ``conn`` forever on a read-only handle of the store at ``path``.
+
+    It says when it is ready (imports done, store opened), so that a job's time limit never
+    pays for the start of a process."""
     handle = ReadOnlyStore(path)
+    try:
+        handle.get()
+    except CollectomicsError:
+        pass  # the first job reports it
+    try:
+        conn.send_bytes(_READY)
+    except OSError:
+        return
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
+        if isinstance(job, Call):
+            try:
+                _answer_call(conn, handle, job)
+            except (BrokenPipeError, EOFError, OSError):
+                return
+            continue
         writer = _PipeWriter(conn)
         try:
             for attempt in range(4):
@@ -467,6 +595,19 @@ class _Worker:
         )
         theirs.close()
         self.conn = Connection(ours.detach())
+        self.ready = False
+        self.ran = False  # it has run a job
+
+    def await_ready(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds (None: no limit) for the worker's start; False if it
+        has not started by then. Raises EOFError if it died."""
+        if not self.ready:
+            if not self.conn.poll(timeout):
+                return False
+            if self.conn.recv_bytes() != _READY:
+                raise EOFError("the worker said something before it was ready")
+            self.ready = True
+        return True
 
     def kill(self) -> None:
         self.process.kill()
@@ -476,7 +617,17 @@ class _Worker:
 
 def _worker_fd(fd: int, path: str) -> None:
     """Entry point of a worker process: serve jobs on the connection at file descriptor ``fd``."""
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
     _worker_main(Connection(fd), path)
+
+
+def _orphan_watch(parent: int) -> None:
+    """Exit when the parent process has gone (killed, or retired with ``os._exit``): an idle
+    worker would see its pipe close, but a busy one would run its work to the end."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 @dataclass
@@ -511,10 +662,24 @@ class WorkerPool:
         self.path = str(path)
         self.timeout = timeout
         self.limits = limits
+        self.size = max(1, size)
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
-        for _ in range(max(1, size)):
-            self._idle.put(_Worker(self.path))
+        self._workers: set[_Worker] = set()  # idle and busy
+        self._lock = threading.Lock()
+        for _ in range(self.size):
+            self._idle.put(self._start())
+
+    def _start(self) -> _Worker:
+        worker = _Worker(self.path)
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def pids(self) -> list[int]:
+        """The process ids of the workers alive now, idle or busy."""
+        with self._lock:
+            return sorted(w.process.pid for w in self._workers)
 
     def _deadline(self) -> float | None:
         return time.monotonic() + self.timeout if self.timeout > 0 else None
@@ -525,8 +690,73 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
         if not self._closed:
-            self._idle.put(_Worker(self.path))
+            self._idle.put(self._start())
+
+    def _started(self, worker: _Worker, wait: float | None, limit: float) -> None:
+        """Wait for a new ``worker`` to start (not counted in a job's time limit); EndpointBusy
+        when it has not within ``wait`` seconds, StoreError when it died."""
+        try:
+            ready = worker.await_ready(wait)
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise StoreError("the worker stopped unexpectedly as it started; try again") from None
+        if not ready:
+            self._idle.put(worker)
+            raise EndpointBusy(
+                "no worker started within the time limit; try again", timeout=f"{limit:g} s"
+            )
+
+    def call(
+        self,
+        function: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        wait: float | None = None,
+        setting: str = "query_timeout",
+    ) -> Any:
+        """Run the library function ``function`` (``module:name``) in a worker as
+        ``function(store, *args, **kwargs)`` and return its JSON answer.
+
+        It may run ``timeout`` seconds (default: the pool's; 0: no limit), counted from when a
+        worker takes it; past that the worker is killed, which stops the work and frees its
+        CPU, and QueryTimeout names ``setting``. A free worker is awaited ``wait`` seconds
+        (default: ``timeout``; a worker still starting, ``START_WAIT`` at least), else
+        EndpointBusy. The function's library error is raised
+        again here (same class when it takes a message alone), a bug as RuntimeError."""
+        limit = self.timeout if timeout is None else timeout
+        patience = limit if wait is None else wait
+        try:
+            worker = self._idle.get(timeout=patience if patience > 0 else None)
+        except queue.Empty:
+            raise EndpointBusy(
+                "every worker stayed busy for the whole time limit; try again",
+                timeout=f"{patience:g} s",
+            ) from None
+        self._started(worker, max(patience, START_WAIT) if patience > 0 else None, patience)
+        try:
+            worker.conn.send(Call(function, tuple(args), dict(kwargs or {})))
+            if not worker.conn.poll(limit if limit > 0 else None):
+                raise QueryTimeout(
+                    f"the work was stopped after {limit:g} s (the {setting} setting)"
+                )
+            message = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._replace(worker)
+            raise StoreError("the worker stopped unexpectedly; try again") from None
+        except BaseException:
+            self._replace(worker)  # a timeout, or the caller interrupted: stop the work
+            raise
+        self._idle.put(worker)
+        tag, body = message[:1], message[1:]
+        if tag == _RESULT:
+            return json.loads(body)
+        error = json.loads(body)
+        raise _call_error(error["error"], error["message"])
 
     def run(self, job: Job) -> Answer:
         """Send ``job`` to a free worker; raises QueryTimeout, EndpointBusy or the query's error."""
@@ -540,6 +770,11 @@ class WorkerPool:
                 "every query worker stayed busy for the whole time limit; try again",
                 timeout=f"{self.timeout:g} s",
             ) from None
+        left = self._left(deadline)
+        self._started(worker, None if left is None else max(left, START_WAIT), self.timeout)
+        if not worker.ran:  # a new worker's start is no part of the query's time
+            deadline = self._deadline()
+        worker.ran = True
         stream: _Stream | None = None
         try:
             worker.conn.send(job)
@@ -577,9 +812,12 @@ class WorkerPool:
         self._closed = True
         while True:
             try:
-                self._idle.get_nowait().kill()
+                worker = self._idle.get_nowait()
             except queue.Empty:
                 return
+            worker.kill()
+            with self._lock:
+                self._workers.discard(worker)
 
 
 class _Stream:
@@ -651,6 +889,21 @@ class InProcess:
         if header.fmt is None:
             return Answer(header, iter(()))
         return Answer(header, iter((buffer.getvalue(),)), complete=buffer.getvalue())
+
+    def call(
+        self,
+        function: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        wait: float | None = None,
+        setting: str = "query_timeout",
+    ) -> Any:
+        """``WorkerPool.call`` in this thread: no time limit; the answer crosses JSON as it
+        would from a worker, so that both give the same values."""
+        del timeout, wait, setting
+        return json.loads(run_call(self.store, Call(function, tuple(args), dict(kwargs or {}))))
 
     def close(self) -> None:
         pass

@@ -242,6 +242,9 @@ def create_app(
         settings.max_request_bytes,
         [*_CORS.items(), *security.FAST_HEADERS],
         overrun=state.retire,
+        # page sections in killable worker processes, when queries have them (not in-process)
+        sections=None if isinstance(state.runner, InProcess) else state.runner,
+        section_timeout=settings.section_timeout,
     )
     app.wsgi_app = Gzip(FastSparql(app.wsgi_app, app))  # type: ignore[method-assign]
     return app

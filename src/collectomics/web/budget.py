@@ -6,7 +6,13 @@ Such a request runs in a thread of its own; when it has not answered within ``qu
 seconds the client gets a 503 that says so. pyoxigraph cannot cancel the work: the thread runs
 to its end, holding one of at most ``threads`` slots per process, so that slow pages can fill
 the slots (further requests get a 503 "busy") but never take more than that many threads; and
-the process is asked to retire when the server it runs in can replace it."""
+the process is asked to retire when the server it runs in can replace it (``collectomics
+serve``: it exits once its other requests are answered, which stops the work).
+
+Page sections are computed apart (``collectomics.sections``): for the time of each request the
+middleware hands the app's worker pool to ``run_sections``, which runs every section in a worker
+process under ``section_timeout``, killed past it, so that one slow section costs its own
+message and no CPU beyond its budget, and the page around it answers."""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from collectomics.sections import Runner, server_timing, use_runner
 
 #: Paths answered without the budget: the query runner's own limit, static files, and the
 #: health probe, which reads no triple.
@@ -34,8 +42,12 @@ class Budget:
         max_body: int,
         extra_headers: list[tuple[str, str]],
         overrun: Callable[[], None] | None = None,
+        sections: Runner | None = None,
+        section_timeout: float = 0.0,
     ) -> None:
         self.app = app
+        self.sections = sections
+        self.section_timeout = section_timeout
         self.timeout = timeout
         self.slots = threading.BoundedSemaphore(max(1, slots))
         self.max_body = max_body
@@ -79,9 +91,26 @@ class Budget:
         environ["wsgi.input"] = io.BytesIO(body)
         return True
 
+    def _app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """The app, with page sections handed to the worker pool (each within
+        ``section_timeout``; a free worker awaited for what is left of ``query_timeout``)."""
+        if self.sections is None:
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        wait = None
+        if self.timeout > 0:
+            wait = max(0.1, self.timeout - self.section_timeout)
+        with use_runner(self.sections, self.section_timeout, wait) as computed:
+
+            def timed(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                if computed:  # the page's sections and their times, for browsers and benchmarks
+                    headers = [*headers, ("Server-Timing", server_timing(computed))]
+                return start_response(status, headers, exc_info)
+
+            return self.app(environ, timed)  # type: ignore[no-any-return]
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not self._budgeted(environ) or not self._read_body(environ):
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self._app(environ, start_response)
         deadline = time.monotonic() + self.timeout
         if not self.slots.acquire(timeout=self.timeout):
             return self._refuse(
@@ -102,7 +131,7 @@ class Budget:
                     answer["head"] = (status, headers)
                     return body.append
 
-                result = self.app(environ, capture)
+                result = self._app(environ, capture)
                 try:
                     body.extend(result)
                 finally:

@@ -40,6 +40,7 @@ from collectomics.endpoint import (
     Job,
     QueryTimeout,
     ReadOnlyStore,
+    WorkerPool,
     execute,
     limits_of,
 )
@@ -512,13 +513,23 @@ class Watchdog:
 
 
 class LocalRunner:
-    """Runs queries in this process on a read-only handle, under the watchdog."""
+    """Runs queries in this process on a read-only handle, under the watchdog; and named
+    library functions (page sections, views) in a pool of ``call_workers`` worker processes of
+    its own, started at the first call, whose timeout kills the worker, not this process."""
 
     def __init__(
-        self, handle: ReadOnlyStore, watchdog: Watchdog, size: int, limits: QueryLimits
+        self,
+        handle: ReadOnlyStore,
+        watchdog: Watchdog,
+        size: int,
+        limits: QueryLimits,
+        call_workers: int = 2,
     ) -> None:
         self.handle, self.watchdog, self.limits = handle, watchdog, limits
         self.timeout = watchdog.timeout
+        self.call_workers = call_workers
+        self._pool: WorkerPool | None = None
+        self._pool_lock = threading.Lock()
         # At most ``size`` queries at once: tokens in a queue (a C-level queue, cheaper than a
         # semaphore on the hot path).
         self.slots: queue.SimpleQueue[None] = queue.SimpleQueue()
@@ -624,8 +635,31 @@ class LocalRunner:
 
         return Answer(header, rest(value))
 
+    def pool(self) -> WorkerPool:
+        """The worker processes that run library functions, started on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(
+                    self.handle.location, self.call_workers, self.timeout, self.limits
+                )
+            return self._pool
+
+    def call(
+        self,
+        function: str,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Any = None,
+        *,
+        timeout: float | None = None,
+        wait: float | None = None,
+        setting: str = "query_timeout",
+    ) -> Any:
+        """``WorkerPool.call`` on this process's pool (a timeout kills a worker of the pool)."""
+        return self.pool().call(function, args, kwargs, timeout=timeout, wait=wait, setting=setting)
+
     def close(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.close()
 
 
 class Server:
@@ -739,7 +773,9 @@ def worker_main(listen_fd: int, status_fd: int) -> None:
 
     def make_runner(handle: ReadOnlyStore) -> LocalRunner:
         watchdog = Watchdog(server_box[0], settings.query_timeout)
-        return LocalRunner(handle, watchdog, settings.threads, limits_of(settings))
+        return LocalRunner(
+            handle, watchdog, settings.threads, limits_of(settings), settings.workers
+        )
 
     server = Server(None, listener, settings, status_fd)
     server_box.append(server)
