@@ -19,7 +19,7 @@ from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
 from collectomics.pages import Pages, describe_identity, workbench, workbench_kind
 from collectomics.personpage import SORTS, canonical, page_args
-from collectomics.sections import run_section
+from collectomics.sections import run_sections
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
 
@@ -133,8 +133,7 @@ def _workbench(store: object, minter: Minter, iri: str, fmt: str) -> Response:
             page=args.get("page", "1"),
             size=args.get("size", "25"),
             sort=sort,
-            speeds=settings.itinerary_speeds,
-            budget=settings.query_timeout or None,
+            speeds=settings.itinerary_speeds,  # each section within section_timeout
         )
     except CollectomicsError as exc:
         raise ProtocolError(400, str(exc)) from None
@@ -198,8 +197,8 @@ def section(name: str) -> Response:
         except ValueError:
             raise ProtocolError(400, "limit must be a whole number") from None
     settings = state().settings
-    result = run_section(
-        state().store(), Minter(settings.base_iri), iri, Section(name, name, function, params)
+    [result] = run_sections(  # in a worker when the app has a pool: killed past its budget
+        state().store(), Minter(settings.base_iri), iri, [Section(name, name, function, params)]
     )
     if not result.ok:
         raise ProtocolError(400, result.message)
