@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.endpoint import InProcess, QueryTimeout, WorkerPool, leading_values, read_query
+from collectomics.endpoint import InProcess, QueryTimeout, WorkerPool
 from collectomics.errors import QueryNotFound
 from collectomics.ingest.pipeline import ingest_files
 from collectomics.iri import Minter
@@ -23,6 +23,7 @@ from collectomics.sections import (
     run_sections,
     use_runner,
 )
+from collectomics.sparqltext import leading_values, read_query
 from collectomics.store import OxigraphStore
 from helpers import REAL
 

@@ -14,7 +14,6 @@ limit of their own that kills the worker too: the work stops, and its CPU is fre
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
@@ -30,12 +29,12 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urljoin
 
 from collectomics.errors import CollectomicsError, QueryError, StoreError
-from collectomics.model import IRI, Literal, Term
+from collectomics.model import Term
 from collectomics.querylimits import DEFAULT as DEFAULT_LIMITS
 from collectomics.querylimits import QueryLimits, check
+from collectomics.sparqltext import read_query
 from collectomics.store import CATALOG, Store, is_remote, open_store
 
 CHUNK = 64 * 1024
@@ -70,143 +69,7 @@ def resolve_function(spec: str) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-# -- reading the query text ----------------------------------------------------------------
-
-#: SPARQL text as tokens, read as Oxigraph reads it: IRIs with ``\u`` escapes, prefixed names
-#: whose prefix starts with any letter (``éx:``) and whose local part holds ``\/``-style
-#: escapes, so that no name is split into pieces that would read as something else.
-_TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
-    | (?P<iri><(?:[^<>"{}|^`\\\s]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
-    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
-        |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-    | (?P<brace>[{}])
-    | (?P<word>(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\[_~.\-!$&'()*+,;=/?\#@%])*
-        |[^\W\d][\w-]*|\?\w+|\$\w+)
-    | (?P<other>\S)""",
-    re.X,
-)
-_UPDATE_WORDS = {
-    "INSERT",
-    "DELETE",
-    "LOAD",
-    "CLEAR",
-    "DROP",
-    "CREATE",
-    "ADD",
-    "MOVE",
-    "COPY",
-    "WITH",
-}
-_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
-
-
-@dataclass
-class QueryText:
-    """What the endpoint needs to know of a query before running it."""
-
-    text: str
-    form: str | None = None  # SELECT, ASK, CONSTRUCT, DESCRIBE, or None if not found
-    form_at: int = 0  # offset of the query form keyword (end of the prologue)
-    looks_like_update: bool = False
-    from_graphs: list[str] = field(default_factory=list)
-    from_named: list[str] = field(default_factory=list)
-    without_dataset: str = ""  # the text with its FROM clauses removed
-
-
-def read_query(text: str) -> QueryText:
-    """The query form, the FROM / FROM NAMED graphs (prefixes resolved) and the text without
-    them: tokens, so that strings, IRIs and comments are never mistaken for keywords.
-
-    Remembered for the last queries read (the endpoint reads each query twice, and clients send
-    the same queries again): treat the answer as read-only."""
-    return _read_query(text)
-
-
-@functools.lru_cache(maxsize=256)
-def _read_query(text: str) -> QueryText:
-    out = QueryText(text, without_dataset=text)
-    prefixes: dict[str, str] = {}
-    base = ""
-    tokens = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    tokens = [t for t in tokens if t[0] != "comment"]
-    depth = 0
-    cuts: list[tuple[int, int]] = []
-    i = 0
-    while i < len(tokens):
-        kind, value, start, _ = tokens[i]
-        upper = value.upper()
-        if kind == "brace":
-            depth += 1 if value == "{" else -1
-        elif kind == "word" and depth == 0:
-            if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
-                prefixes[tokens[i + 1][1].rstrip(":")] = urljoin(base, tokens[i + 2][1][1:-1])
-                i += 3
-                continue
-            if upper == "BASE" and i + 1 < len(tokens) and tokens[i + 1][0] == "iri":
-                base = urljoin(base, tokens[i + 1][1][1:-1])
-                i += 2
-                continue
-            if out.form is None and upper in _FORMS:
-                out.form, out.form_at = upper, start
-            elif out.form is None and upper in _UPDATE_WORDS:
-                out.looks_like_update = True
-                break
-            elif upper == "FROM" and out.form is not None:
-                j = i + 1
-                named = j < len(tokens) and tokens[j][1].upper() == "NAMED"
-                j += named
-                if j < len(tokens):
-                    target = _resolve(tokens[j], prefixes, base)
-                    if target is not None:
-                        (out.from_named if named else out.from_graphs).append(target)
-                        cuts.append((start, tokens[j][3]))
-                        i = j + 1
-                        continue
-        i += 1
-    for start, end in reversed(cuts):
-        out.without_dataset = out.without_dataset[:start] + " " + out.without_dataset[end:]
-    return out
-
-
-def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
-    """``text`` with ``params`` given as a ``VALUES`` block opening its WHERE group, or None
-    when that does not fit (not a SELECT or ASK, no group, a blank node among the terms).
-
-    pyoxigraph plans a substituted parameter (``substitutions=``) as a filter applied late: a
-    page's query about one IRI walks every match of its first pattern (an entity page's identity
-    links: 6 s over 108,134 matches). The same IRI in a leading ``VALUES`` block starts the plan
-    there (0.002 s). The terms are written in their N-Triples form (``Term.n3``), never as text
-    a client wrote; tokens are read as ``read_query`` reads them, so that no brace in a string,
-    an IRI or a comment is taken for the group's."""
-    if not params or not all(isinstance(t, (IRI, Literal)) for t in params.values()):
-        return None
-    query = read_query(text)
-    if query.form not in ("SELECT", "ASK"):
-        return None
-    for match in _TOKEN.finditer(text, query.form_at):
-        if match.lastgroup == "brace" and match.group() == "{":
-            names = sorted(params)
-            block = (
-                f"\nVALUES ({' '.join('?' + n for n in names)}) "
-                f"{{ ({' '.join(params[n].n3() for n in names)}) }}\n"
-            )
-            return text[: match.end()] + block + text[match.end() :]
-    return None
-
-
-def _resolve(
-    token: tuple[str | None, str, int, int], prefixes: dict[str, str], base: str
-) -> str | None:
-    kind, value = token[0], token[1]
-    if kind == "iri":
-        return urljoin(base, value[1:-1]) if base else value[1:-1]
-    if kind == "word" and ":" in value:
-        prefix, _, local = value.partition(":")
-        if prefix in prefixes:
-            return prefixes[prefix] + local
-    return None
-
+# -- reading the query text: collectomics.sparqltext ---------------------------------------
 
 # -- one query -------------------------------------------------------------------------------
 

@@ -26,12 +26,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from collectomics.endpoint import EndpointBusy, QueryTimeout, leading_values
+from collectomics.endpoint import EndpointBusy, QueryTimeout
 from collectomics.endpoint import resolve_function as _resolve
 from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.model import Literal
 from collectomics.queries import get_query
+from collectomics.sparqltext import leading_values
 from collectomics.store import Store
 
 #: What a section past its time budget says (its ``more`` link leads to the full answer).

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from collectomics.endpoint import _TOKEN
 from collectomics.errors import CollectomicsError
+from collectomics.sparqltext import _TOKEN
 
 #: Graphs under this prefix belong to the store itself (its catalog of dataset versions).
 INTERNAL = "urn:collectomics:"

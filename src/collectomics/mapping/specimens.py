@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from itertools import islice
 from typing import NamedTuple
+
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri, split_identifiers
 from collectomics.mapping.common import (
