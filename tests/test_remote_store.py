@@ -306,11 +306,13 @@ def test_ingest_query_and_serve_end_to_end(
     everything = json.loads(run_cli("stats", "--json", env=env).stdout)["graphs"]
     facets = [g for g in everything if g.endswith("/graph/facets")]
     assert len(facets) == 1  # rebuilt after each ingest (materialise_after_load), remotely too
-    graphs = [g for g in everything if g not in facets]
+    identities = [g for g in everything if g.endswith("/graph/identity")]
+    assert len(identities) == 1  # refreshed after each ingest, remotely too
+    graphs = [g for g in everything if g not in facets + identities]
     assert len(graphs) == 1
     store = remote_server.store()
     assert store.physical_graph(graphs[0]) == graphs[0] + "/v2"
-    triples = store.count()  # the dataset's and the facets graph's
+    triples = store.count()  # the dataset's, the facets graph's and the identity graph's
     assert triples > store.count(graphs[0])
 
     for base in _serve(remote_server, tmp_path):
