@@ -111,7 +111,8 @@ def _read_query(text: str) -> QueryText:
 
 def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
     """``text`` with ``params`` given as a ``VALUES`` block opening its WHERE group, or None
-    when that does not fit (not a SELECT or ASK, no group, a blank node among the terms).
+    when that does not fit (not a SELECT or ASK, no group, a subquery, a blank node among the
+    terms).
 
     pyoxigraph plans a substituted parameter (``substitutions=``) as a filter applied late: a
     page's query about one IRI walks every match of its first pattern (an entity page's identity
@@ -124,15 +125,24 @@ def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
     query = read_query(text)
     if query.form not in ("SELECT", "ASK"):
         return None
+    opening = None
     for match in _TOKEN.finditer(text, query.form_at):
-        if match.lastgroup == "brace" and match.group() == "{":
-            names = sorted(params)
-            block = (
-                f"\nVALUES ({' '.join('?' + n for n in names)}) "
-                f"{{ ({' '.join(params[n].n3() for n in names)}) }}\n"
-            )
-            return text[: match.end()] + block + text[match.end() :]
-    return None
+        if match.lastgroup == "brace" and match.group() == "{" and opening is None:
+            opening = match
+        elif (
+            opening is not None and match.lastgroup == "word" and match.group().upper() == "SELECT"
+        ):
+            # a subquery: a VALUES block outside it would not bind it (a substitution does), and
+            # it would compute its answer for every value (every person's specimens)
+            return None
+    if opening is None:
+        return None
+    names = sorted(params)
+    block = (
+        f"\nVALUES ({' '.join('?' + n for n in names)}) "
+        f"{{ ({' '.join(params[n].n3() for n in names)}) }}\n"
+    )
+    return text[: opening.end()] + block + text[opening.end() :]
 
 
 def unprojected(text: str, names: Iterable[str]) -> list[str]:
