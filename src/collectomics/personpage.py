@@ -34,6 +34,9 @@ FACET_LIMIT = 30
 #: the identity of ?p: every node that resolves to it (?p itself included). A bound variable
 #: must be in the projection (pyoxigraph's substitutions), hence ``?p`` in every SELECT
 MEMBERS = "?a col:resolvesTo ?p ."
+#: rows of a list shown on a page (the itinerary's stops and flags, the timeline); the views
+#: (/views/itinerary, /views/timeline) give them all
+ROWS_SHOWN = 200
 
 #: sort name -> the specimen's sort key, one property (path) from the specimen
 _SORT_KEYS = {
@@ -432,12 +435,17 @@ def where_when(
     it = itinerary(store, p, speeds=speeds or DEFAULT_SPEEDS, ids=ids, minter=minter)
     entries = timeline(store, p, ids=ids, it=it, minter=minter)
     stops = [s.to_dict() for s in it.stops]
+    # the page shows the first ROWS_SHOWN of each list (a prolific collector has tens of
+    # thousands of stops: 32 MB of JSON at 1,000,000 specimens); the views give them all
     return {
         "iri": p,
-        "stops": stops,
+        "stops": stops[:ROWS_SHOWN],
+        "stops_total": len(stops),
         "placed": sum(1 for s in stops if s.get("lat") is not None and s.get("lon") is not None),
-        "flags": [f.to_dict() for f in it.flags],
-        "timeline": entries,
+        "flags": [f.to_dict() for f in it.flags[:ROWS_SHOWN]],
+        "flags_total": len(it.flags),
+        "timeline": entries[:ROWS_SHOWN],
+        "timeline_total": len(entries),
         "timeline_counts": {
             kind: sum(1 for e in entries if e["kind"] == kind)
             for kind in ("specimens", "document", "photograph")
