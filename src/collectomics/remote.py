@@ -35,6 +35,7 @@ import requests
 
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, BNode, Literal, Term
+from collectomics.sparqltext import check_projected
 from collectomics.store import (
     CATALOG,
     QUAD_FORMATS,
@@ -186,49 +187,25 @@ def local_syntax_error(sparql: str, *, update: bool = False) -> QueryError | Non
 def bind(sparql: str, params: Mapping[str, Term]) -> str:
     """``sparql`` with ``params`` bound as terms: a ``VALUES`` block opens the query's WHERE
     group. The values are escaped terms, never text spliced into the query; as with
-    pyoxigraph's substitutions, a SELECT must project every bound variable."""
+    pyoxigraph's substitutions, a SELECT must project every bound variable
+    (:func:`collectomics.sparqltext.unprojected`, the embedded store's rule too)."""
     tokens = [m for m in _TOKEN.finditer(sparql) if m.lastgroup != "comment"]
     form: str | None = None
-    depth = 0
     where_open = -1
-    projection: set[str] | None = None
-    select_vars: list[str] = []
-    star = False
     for i, m in enumerate(tokens):
         kind, value = m.lastgroup, m.group()
-        if kind == "word" and depth == 0 and form is None:
+        if kind == "word" and form is None:
             if value.upper() in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
                 form = value.upper()
             continue
-        if form is None:
-            continue
-        if kind == "open" and value == "{" and depth == 0:
+        if form is not None and kind == "open" and value == "{":
             after_where = i > 0 and tokens[i - 1].group().upper() == "WHERE"
             if form != "CONSTRUCT" or after_where:
                 where_open = m.end()
                 break
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-        elif form == "SELECT" and depth == 0 and where_open < 0:
-            if kind == "var":
-                select_vars.append(value[1:])
-            elif value == "*":
-                star = True
-        elif form == "SELECT" and depth == 1 and kind == "var":
-            if tokens[i - 1].group().upper() == "AS":
-                select_vars.append(value[1:])
     if form is None or where_open < 0:
         raise QueryError("cannot bind parameters: no query form and WHERE group found")
-    if form == "SELECT" and not star:
-        projection = set(select_vars)
-        missing = sorted(set(params) - projection)
-        if missing:
-            raise QueryError(
-                "parameters must be in the query's projection (SEP-0007): "
-                + ", ".join("?" + name for name in missing)
-            )
+    check_projected(sparql, params)
     names = sorted(params)
     values = " ".join(_n3(params[name]) for name in names)
     block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }} "

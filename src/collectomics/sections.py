@@ -19,20 +19,22 @@ of a request (:func:`use_runner`), so page code calls ``run_sections`` the same 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from collectomics.endpoint import EndpointBusy, QueryTimeout
-from collectomics.endpoint import resolve_function as _resolve
+from collectomics.endpoint import (
+    EndpointBusy,
+    QueryTimeout,
+    resolve_function,  # a section is such a function
+)
 from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.model import Literal
 from collectomics.queries import get_query
-from collectomics.sparqltext import leading_values
 from collectomics.store import Store
 
 #: What a section past its time budget says (its ``more`` link leads to the full answer).
@@ -74,11 +76,6 @@ class SectionResult:
         else:
             out["data"] = self.data
         return out
-
-
-def resolve_function(spec: str) -> Callable[..., Any]:
-    """The function named ``module:name`` (only under ``collectomics``)."""
-    return _resolve(spec)
 
 
 class Runner(Protocol):
@@ -241,8 +238,7 @@ def query_rows(
     del minter
     canned = get_query(query, queries_dir or None)
     bound = canned.bind({**(values or {}), parameter: iri})
-    text = leading_values(canned.text, bound)  # the IRI starts the plan (endpoint.py says why)
-    result = store.query(text) if text is not None else store.query(canned.text, params=bound)
+    result = store.query(canned.text, params=bound)  # bound where the plan starts (the store)
     rows: list[dict[str, str]] = []
     more = False
     for row in result.rows():

@@ -1,6 +1,6 @@
 """SPARQL text read as tokens: the query form, FROM clauses, and parameters given as a leading
 ``VALUES`` block. The one reader of query text that the store, the endpoint and the checks share;
-it imports nothing of ours but the model."""
+it imports nothing of ours but the model and the errors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from collectomics.errors import QueryError
 from collectomics.model import IRI, Literal, Term
 
 #: SPARQL text as tokens, read as Oxigraph reads it: IRIs with ``\u`` escapes, prefixed names
@@ -171,6 +172,16 @@ def unprojected(text: str, names: Iterable[str]) -> list[str]:
             projected.add(value[1:])
         previous = value.upper()
     return sorted(set(names) - projected)
+
+
+def check_projected(text: str, params: Iterable[str]) -> None:
+    """Raise :class:`QueryError` when a SELECT does not project a parameter (SEP-0007)."""
+    missing = unprojected(text, params)
+    if missing:
+        raise QueryError(
+            "parameters must be in the query's projection (SEP-0007): "
+            + ", ".join("?" + name for name in missing)
+        )
 
 
 def _resolve(

@@ -26,7 +26,7 @@ import pyoxigraph as ox
 
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, XSD_STRING, BNode, Literal, Term
-from collectomics.sparqltext import leading_values, unprojected
+from collectomics.sparqltext import check_projected, leading_values
 
 #: Result formats for SELECT/ASK, by our short name: (pyoxigraph format, media type).
 RESULT_FORMATS: dict[str, tuple[Any, str]] = {
@@ -814,13 +814,7 @@ class OxigraphStore(Store):
             if params:
                 # a leading VALUES block starts the plan at the bound terms; pyoxigraph applies
                 # a substitution as a late filter (an entity page's query: 6 s against 0.002 s)
-                missing = unprojected(sparql, params)
-                if missing:
-                    raise QueryError(
-                        "query failed: a parameter must be projected by the SELECT: "
-                        + ", ".join("?" + m for m in missing)
-                        + " is not in its projection"
-                    )
+                check_projected(sparql, params)
                 valued = leading_values(sparql, params)
                 if valued is not None:
                     sparql = valued

@@ -475,12 +475,7 @@ class _Pool:
             self._collect(0.5)
         for proc in self.procs:
             proc.join()
-        final = []
-        for path in self.paths:
-            target = path.with_name(path.name.removesuffix(".partial"))
-            path.replace(target)
-            final.append(target)
-        return final
+        return _publish(self.paths)
 
     def abort(self) -> None:
         """Stop the workers and remove their unfinished files."""
@@ -644,12 +639,7 @@ class _DaskPool(_Pool):
                     "(killed, or out of memory?): its shard may be incomplete"
                 )
         self._shutdown()
-        final = []
-        for path in self.paths:
-            target = path.with_name(path.name.removesuffix(".partial"))
-            path.replace(target)
-            final.append(target)
-        return final
+        return _publish(self.paths)
 
     def _run_close(self) -> dict[str, Any]:
         """Close the shard files on the workers that are still there: {address: index}. A
@@ -1321,3 +1311,13 @@ def shard_dump(
     for path, target in zip(paths, final, strict=True):
         path.replace(target)
     return dealer.quads, final
+
+
+def _publish(paths: list[Path]) -> list[Path]:
+    """Give each finished shard its final name (``.partial`` dropped); the final paths."""
+    final = []
+    for path in paths:
+        target = path.with_name(path.name.removesuffix(".partial"))
+        path.replace(target)
+        final.append(target)
+    return final

@@ -18,8 +18,9 @@ from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
 from collectomics.pages import Pages, describe_identity, workbench, workbench_kind
-from collectomics.personpage import SORTS, canonical, page_args
+from collectomics.personpage import SORTS, canonical, page_args, person_sections
 from collectomics.sections import run_sections
+from collectomics.specimenpage import specimen_sections
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
 
@@ -158,22 +159,8 @@ def _workbench(store: object, minter: Minter, iri: str, fmt: str) -> Response:
     return response
 
 
-_SECTION_FUNCTIONS = {
-    "who": "collectomics.personpage:who",
-    "what": "collectomics.personpage:what",
-    "where": "collectomics.personpage:where_when",
-    "whom": "collectomics.personpage:with_whom",
-    "writings": "collectomics.personpage:writings",
-    "flags": "collectomics.personpage:flags",
-    "record": "collectomics.specimenpage:record",
-    "labels": "collectomics.specimenpage:label_section",
-    "event": "collectomics.specimenpage:event",
-    "agents": "collectomics.specimenpage:agents",
-    "identifications": "collectomics.specimenpage:identifications",
-    "documents": "collectomics.specimenpage:documents",
-    "bounds": "collectomics.specimenpage:bounds",
-    "duplicates": "collectomics.specimenpage:duplicates",
-}
+#: every section of both pages, by name: the page modules' own lists
+_SECTION_FUNCTIONS = {s.name: s.function for s in person_sections("") + specimen_sections("")}
 _SECTION_PARAMS = {"what": ("page", "size", "sort"), "whom": ("limit",)}
 
 
