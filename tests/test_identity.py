@@ -92,6 +92,9 @@ def test_compute_reads_accepted_matches_only_and_materialises_with_a_freshness_s
         ).rows()
         assert [str(r["c"]) for r in rows] == [P1]
         assert identity.load(store, minter).canonical == ident.canonical
+        one = identity.load_one(store, minter, P1)  # a page's read of one identity
+        assert one.members(P1) == ident.members(P1) == {P1, Q1, A1}
+        assert one.is_person(A1) and identity.load_one(store, minter, A2).members(A2) == {A2}
         # a change to the data makes it stale, and refresh rewrites it
         _load(store, TTL + f"<{A2}> schema:sameAs <{Q1}> .")
         assert not identity.fresh(store, minter)

@@ -419,3 +419,19 @@ def load(store: Store, minter: Minter) -> Identity:
         r[0] for r in _table(store, _PERSONS, source_graphs(store, minter)) if r[0] in canonical
     }
     return Identity(canonical=canonical, persons=persons, conflicts=dict(conflicts))
+
+
+def load_one(store: Store, minter: Minter, node: str) -> Identity:
+    """The one identity of canonical ``node`` as the identity graph has it (a page's read:
+    no walk over every link in the store), ``node`` standing alone when the graph has none."""
+    found = _table(
+        store,
+        "SELECT ?c ?n WHERE { ?n col:resolvesTo ?c }",
+        [identity_graph(minter)],
+        params={"c": IRI(node)},
+    )
+    canonical = {n: node for _, n in found} | {node: node}
+    persons = {
+        r[0] for r in _table(store, "SELECT ?c WHERE { ?c a foaf:Person }", None, {"c": IRI(node)})
+    }
+    return Identity(canonical=canonical, persons=persons)

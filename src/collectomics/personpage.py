@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from collectomics import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, iri_is_valid
@@ -403,25 +404,6 @@ def what(
 # ---------------------------------------------------------------- where and when
 
 
-class _Members(Identities):
-    """The agents of one identity as the identity graph has them: what :mod:`itinerary` asks
-    of :class:`~collectomics.network.Identities`, without reading every link in the store (the
-    walk that made pages hang beside 54,000 people)."""
-
-    def __init__(self, store: Store, node: str) -> None:
-        self.store, self.graphs = store, None
-        self.persons, self.same, self.by_target, self._cache = set(), {}, {}, {}
-        found = rows(store, "SELECT ?p ?a WHERE { ?a col:resolvesTo ?p }", p=node)
-        self.members = {r["a"] for r in found} | {node}
-        self.names = {node: labels(store, [node])[node]}
-
-    def agents_of(self, node: str, candidates: Iterable[str] = ()) -> set[str]:
-        return set(self.members)
-
-    def resolve(self, agent: str) -> str:
-        return agent
-
-
 def where_when(
     store: Store, minter: Minter, iri: str, *, speeds: str | None = None
 ) -> dict[str, Any]:
@@ -431,7 +413,9 @@ def where_when(
     from collectomics.itinerary import DEFAULT_SPEEDS, itinerary, timeline
 
     p = canonical(store, iri)
-    ids = _Members(store, p)
+    # the one identity as the graph has it, not every link in the store (the walk that made
+    # pages hang beside 54,000 people)
+    ids = Identities(store, None, minter, ident=identity.load_one(store, minter, p))
     it = itinerary(store, p, speeds=speeds or DEFAULT_SPEEDS, ids=ids, minter=minter)
     entries = timeline(store, p, ids=ids, it=it, minter=minter)
     stops = [s.to_dict() for s in it.stops]
