@@ -268,22 +268,25 @@ def publisher_gold(
         agent = agents.get(agent_iri)
         if agent is None:
             continue
+        # one name may carry several identifiers of one person (BGBM: Harvard, VIAF, Wikidata,
+        # Bionomia): the truth is the one item they resolve to, whichever resolves
+        items: set[str] = set()
         for target in sorted(targets):
             found = identifier_property(target)
-            if found is None:
-                continue
-            qids = [found[1]] if found[0] == "item" else client.resolve(target)
-            truth = "http://www.wikidata.org/entity/" + qids[0] if len(qids) == 1 else ""
-            hidden = AgentEvidence(**{**agent.__dict__, "identifiers": {}})
-            ranked = rank(hidden, source.candidates_for(agent.name))
-            label = next((x.candidate.label for x in ranked if x.candidate.iri == truth), "")
-            if truth and not label:
-                entities = client.entities([qids[0]])
-                if qids[0] in entities:
-                    from collectomics.linking.wikidata import candidate_from_entity
+            if found is not None:
+                items.update([found[1]] if found[0] == "item" else client.resolve(target))
+        qids = sorted(items)
+        truth = "http://www.wikidata.org/entity/" + qids[0] if len(qids) == 1 else ""
+        hidden = AgentEvidence(**{**agent.__dict__, "identifiers": {}})
+        ranked = rank(hidden, source.candidates_for(agent.name))
+        label = next((x.candidate.label for x in ranked if x.candidate.iri == truth), "")
+        if truth and not label:
+            entities = client.entities([qids[0]])
+            if qids[0] in entities:
+                from collectomics.linking.wikidata import candidate_from_entity
 
-                    label = candidate_from_entity(entities[qids[0]]).label
-            tally.add(ranked, truth, agent.name, label, agent.specimens)
+                label = candidate_from_entity(entities[qids[0]]).label
+        tally.add(ranked, truth, agent.name, label, agent.specimens)
     print(
         f"\nPublisher-asserted identifiers: {sum(len(t) for t in asserted.values())} in "
         f"{len(archives)} archives"
