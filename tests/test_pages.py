@@ -282,8 +282,11 @@ def test_every_route_keeps_the_time_budget(
             text = r.get_data(as_text=True)
             assert "query_timeout" in text and "Traceback" not in text
             assert r.headers["Access-Control-Allow-Origin"] == "*"
-        slow = [t for t in threading.enumerate() if t.name == "budgeted-request"]
-        assert len(slow) <= 2
+        # a thread that has given back its slot may take a moment more to end
+        settle = time.monotonic() + 5
+        while len([t for t in threading.enumerate() if t.name == "budgeted-request"]) > 2:
+            assert time.monotonic() < settle, "more slow threads than the threads setting"
+            time.sleep(0.01)
     r = tight.get("/reconcile", query_string={"queries": json.dumps({"q0": {"query": "Blanché"}})})
     assert r.status_code in (200, 503)
     deadline = time.monotonic() + 120
