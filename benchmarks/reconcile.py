@@ -188,8 +188,8 @@ def run_library(store: Any, batches: list[tuple[dict[str, Any], dict[str, str]]]
 
 def scan_candidates(ix: Any, text: str, props: Any) -> list[Any]:
     """The baseline's candidates: a scan of every person for a word in common with the query."""
-    words = set(rec._words(text)) | {rec._compact(text)}
-    words |= {w for a in props.abbreviations for w in rec._words(a)}
+    words = set(rec.name_words(text)) | {rec.compact(text)}
+    words |= {w for a in props.abbreviations for w in rec.name_words(a)}
     wanted = {(k, w.upper()) for k, ws in props.ids.items() for w in ws}
     return [
         e
@@ -266,12 +266,12 @@ def main() -> None:
     rec.reconcile(store, batches[0][0])  # warm
 
     lib_times, lib_answers = run_library(store, batches)
-    saved = rec._person_candidates
-    rec._person_candidates = scan_candidates  # type: ignore[assignment]
+    saved = rec.person_candidates
+    rec.person_candidates = scan_candidates  # type: ignore[assignment]
     try:
         base_times, base_answers = run_library(store, batches[: args.baseline_batches])
     finally:
-        rec._person_candidates = saved
+        rec.person_candidates = saved
     store.close()
     http_times, http_answers = run_http(path, batches)
 

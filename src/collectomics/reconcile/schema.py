@@ -1,0 +1,80 @@
+"""The service's types, query and extension properties, and its limits and score
+thresholds (documented in docs/reconciliation.md)."""
+
+from __future__ import annotations
+
+BASE = "https://w3id.org/collectomics/"
+MATCH_AT = 85
+MATCH_MARGIN = 15
+#: the name score (0-1) when the family name and a full given name both agree
+FULL_NAME = 0.95
+#: the name score (0-1) when the query is exactly a person's botanist abbreviation
+ABBREVIATION_NAME = 0.9
+#: a candidate must reach this (0-100) to be proposed at all
+PROPOSE_AT = 40
+#: agents (name strings) are offered only when no linked person reaches this score
+AGENT_FALLBACK_BELOW = 60
+#: people scored in full per query, after the token index's cheap pre-score
+SHORTLIST = 12
+#: a family-name word is looked up fuzzily (trigrams) only when no word of the query is known
+FUZZY_AT = 0.8
+MAX_QUERY_CHARS = 1000
+MAX_BATCH = 50
+DEFAULT_LIMIT = 10
+BATCH_SIZE = 10
+#: score adjustments of the query properties (documented in docs/reconciliation.md)
+LIFE_BONUS, ABBREVIATION_BONUS, PLACE_BONUS, TAXON_BONUS = 5, 10, 5, 5
+PLACE_PENALTY, TAXON_PENALTY = 10, 10
+
+PERSON = {"id": "Person", "name": "Person"}
+SPECIMEN = {"id": "Specimen", "name": "Specimen"}
+INSTITUTION = {"id": "Institution", "name": "Institution/Collection"}
+DOCUMENT = {"id": "Document", "name": "Document"}
+TYPES = [PERSON, SPECIMEN, INSTITUTION, DOCUMENT]
+TYPE_IDS = {t["id"]: t for t in TYPES}
+TYPE_ALIASES = {"collection": "Institution", "organization": "Institution",
+                 "organisation": "Institution", "q5": "Person", "agent": "Person"}  # fmt: skip
+
+#: query properties: id -> what it is. Wikidata pids and Darwin Core names are accepted as aliases.
+QUERY_PROPERTIES = {
+    "birthYear": "birth year",
+    "deathYear": "death year",
+    "collectingYear": "collecting year or date (the person must have been alive)",
+    "wikidata": "Wikidata QID",
+    "orcid": "ORCID iD",
+    "abbreviation": "botanist author abbreviation",
+    "country": "country collected in (ISO code, name or Wikidata QID)",
+    "family": "taxon family collected",
+}
+PID_ALIASES = {"P569": "birthYear", "P570": "deathYear", "P428": "abbreviation",
+                "P496": "orcid", "qid": "wikidata", "P17": "country", "countryCode": "country",
+                "dwc:countryCode": "country", "collectingDate": "collectingYear",
+                "eventDate": "collectingYear", "year": "collectingYear",
+                "taxonFamily": "family", "dwc:family": "family"}  # fmt: skip
+#: data extension properties, per type
+EXTEND_PROPERTIES = {
+    "Person": {
+        "wikidata": "Wikidata QID",
+        "orcid": "ORCID iD",
+        "ipni": "IPNI author ID",
+        "viaf": "VIAF ID",
+        "birthDate": "birth date",
+        "deathDate": "death date",
+        "specimenCount": "specimen count",
+        "firstYear": "first collecting year",
+        "lastYear": "last collecting year",
+        "countries": "countries collected in",
+        "coCollectors": "co-collectors",
+    },
+    "Specimen": {
+        "catalogNumber": "catalogue number",
+        "occurrenceID": "occurrenceID",
+        "scientificName": "scientific name",
+        "countries": "country",
+        "family": "family",
+        "firstYear": "collecting year",
+    },
+    "Institution": {"specimenCount": "specimen count", "wikidata": "Wikidata QID"},
+    "Document": {"date": "date", "creator": "creator"},
+}
+ALL_EXTEND = {k: v for props in EXTEND_PROPERTIES.values() for k, v in props.items()}

@@ -1,0 +1,109 @@
+"""Folding names and identifiers into the keys the index compares, and reading years,
+countries and outside identifiers from what a volunteer's cells hold."""
+
+from __future__ import annotations
+
+import re
+
+from collectomics.linking import matcher
+from collectomics.mapping.countries import COUNTRIES
+
+PARTICLES = frozenset(
+    "de da das do dos del della di du des la le van von der den ter ten zu y i e".split()
+)
+STOP_WORDS = PARTICLES | {"the", "of", "and", "et", "und", "fur", "field", "notebook", "page"}
+
+
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+SCHEMA = "http://schema.org/"
+COL = "https://w3id.org/collectomics/ontology#"
+DWC = "http://rs.tdwg.org/dwc/terms/"
+
+
+def year_of(text: str) -> int | None:
+    m = re.match(r"\s*(-?\d{3,4})", str(text))
+    return int(m.group(1)) if m else None
+
+
+def int_of(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except (TypeError, ValueError):
+        return None
+
+
+NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """``matcher.fold``, with a quick path for ASCII text (most names): the same result."""
+    if text.isascii():
+        return NOT_WORD.sub(" ", text.lower()).strip()
+    return matcher.fold(text)
+
+
+def compact(text: str) -> str:
+    return fold(text).replace(" ", "")
+
+
+def name_words(text: str) -> list[str]:
+    return [w for w in fold(text).split() if len(w) > 1 and w not in PARTICLES]
+
+
+def id_keys(text: str) -> set[str]:
+    """Comparison keys of an identifier: compact, and compact with leading zeros dropped."""
+    key = compact(text)
+    return {key, re.sub(r"(?<![0-9])0+(?=[0-9])", "", key)} - {""}
+
+
+def outside_identifier(iri: str) -> tuple[str, str] | None:
+    for prefix, key in (
+        ("http://www.wikidata.org/entity/", "wikidata"),
+        ("https://orcid.org/", "orcid"),
+        ("http://orcid.org/", "orcid"),
+        ("https://www.ipni.org/a/", "ipni"),
+        ("http://viaf.org/viaf/", "viaf"),
+        ("https://viaf.org/viaf/", "viaf"),
+    ):
+        if iri.startswith(prefix):
+            return key, iri[len(prefix) :].strip("/")
+    return None
+
+
+def trigrams(word: str) -> set[str]:
+    padded = f" {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def split_numbers(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[|;,]", text) if p.strip()]
+
+
+def norm_id(kind: str, text: str) -> str:
+    text = text.strip()
+    if kind == "wikidata":
+        m = re.search(r"Q\d+", text, re.I)
+        return m.group(0).upper() if m else text
+    if kind == "orcid":
+        m = re.search(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]", text, re.I)
+        return m.group(0).upper() if m else text
+    return text
+
+
+_COUNTRY_BY_QID = {qid: code for code, (qid, _) in COUNTRIES.items()}
+_COUNTRY_BY_NAME = {fold(name): code for code, (_, name) in COUNTRIES.items()}
+_COUNTRY_BY_NAME.update({"usa": "US", "united states": "US", "uk": "GB", "great britain": "GB",
+                         "england": "GB", "scotland": "GB", "wales": "GB", "espana": "ES",
+                         "catalonia": "ES", "catalunya": "ES", "deutschland": "DE",
+                         "brasil": "BR", "mexico": "MX"})  # fmt: skip
+
+
+def country_code(text: str) -> str | None:
+    """An ISO 3166-1 alpha-2 code from a code, an English name or a Wikidata QID (or its IRI)."""
+    text = text.strip()
+    if m := re.search(r"(?:^|/)(Q\d+)$", text, re.I):
+        return _COUNTRY_BY_QID.get(m.group(1).upper())
+    if len(text) == 2 and text.upper() in COUNTRIES:
+        return text.upper()
+    return _COUNTRY_BY_NAME.get(fold(text))
