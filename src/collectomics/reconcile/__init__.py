@@ -17,21 +17,12 @@ The package, in the order a query travels:
 - :mod:`.scoring`: the score of each candidate and the match rule (docs/reconciliation.md):
   ``match: true`` only for the top candidate, when its score is at least ``MATCH_AT`` and at
   least ``MATCH_MARGIN`` above the runner-up (or it has no runner-up);
-- :mod:`.api`: the answers of each endpoint of the API.
+- :mod:`.api`: the manifest and the answers to queries; :mod:`.suggest`: suggest, preview
+  and view; :mod:`.extend`: data extension.
 """
 
-from collectomics.reconcile.api import (
-    extend,
-    manifest,
-    preview,
-    propose_properties,
-    reconcile,
-    reconcile_one,
-    suggest_entities,
-    suggest_properties,
-    suggest_types,
-    view,
-)
+from collectomics.reconcile.api import manifest, reconcile, reconcile_one
+from collectomics.reconcile.extend import extend, propose_properties
 from collectomics.reconcile.index import Entity, Index, index_for
 from collectomics.reconcile.schema import (
     DOCUMENT,
@@ -48,6 +39,13 @@ from collectomics.reconcile.schema import (
     TYPES,
 )
 from collectomics.reconcile.scoring import person_candidates, read_props
+from collectomics.reconcile.suggest import (
+    preview,
+    suggest_entities,
+    suggest_properties,
+    suggest_types,
+    view,
+)
 from collectomics.reconcile.text import compact, country_code, fold, name_words
 
 __all__ = [

@@ -3,6 +3,8 @@ thresholds (documented in docs/reconciliation.md)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 BASE = "https://w3id.org/collectomics/"
 MATCH_AT = 85
 MATCH_MARGIN = 15
@@ -78,3 +80,28 @@ EXTEND_PROPERTIES = {
     "Document": {"date": "date", "creator": "creator"},
 }
 ALL_EXTEND = {k: v for props in EXTEND_PROPERTIES.values() for k, v in props.items()}
+
+
+def query_type(q: dict[str, Any]) -> str | None:
+    """The type asked for: a known type id, None (any), or "" for a type we do not have."""
+    qtype = q.get("type")
+    if isinstance(qtype, list):  # several types: the first one we have
+        known = [t for t in qtype if isinstance(t, str) and known_type(t)]
+        qtype = known[0] if known else (qtype[0] if qtype else None)
+    if isinstance(qtype, dict):
+        qtype = qtype.get("id")
+    if qtype is None or qtype == "":
+        return None
+    if not isinstance(qtype, str):
+        return ""
+    return known_type(qtype) or ""
+
+
+def known_type(text: str) -> str | None:
+    if text in TYPE_IDS:
+        return text
+    folded = text.strip().lower().rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    for tid in TYPE_IDS:
+        if folded == tid.lower():
+            return tid
+    return TYPE_ALIASES.get(folded)
