@@ -64,6 +64,18 @@ def test_person_views_json_and_downloads(client: FlaskClient) -> None:
     assert client.get("/views/network", query_string={"iri": AB, "depth": 3}).status_code == 400
 
 
+def test_person_views_say_what_is_wrong_with_the_iri(client: FlaskClient) -> None:
+    """A name where an IRI is expected, or an IRI the graph does not hold: a 400 that names
+    the parameter (and the IRIs bearing the name), never an empty view."""
+    for view in ("network", "itinerary", "timeline"):
+        r = client.get(f"/views/{view}", query_string={"iri": "https://example.org/nobody"})
+        text = r.get_data(as_text=True)
+        assert r.status_code == 400 and "'iri'" in text and "nowhere in the graph" in text, text
+        name = client.get(f"/views/{view}", query_string={"iri": "Nobody Atall"})
+        text = name.get_data(as_text=True)
+        assert name.status_code == 400 and "expects an IRI, not the name" in text, text
+
+
 def test_person_page_carries_the_views(client: FlaskClient) -> None:
     html = client.get("/person/p", headers=HTML).get_data(as_text=True)
     assert 'id="ego-network"' in html and 'id="itinerary-map"' in html

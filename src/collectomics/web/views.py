@@ -45,10 +45,13 @@ def _wants_json() -> bool:
 
 
 def _iri() -> str:
+    """The ``iri`` parameter: an IRI the graph holds (a name gets the IRIs that bear it)."""
+    from collectomics.queries import check_node
+
     iri = request.args.get("iri", "").strip()
-    if not iri or "://" not in iri:
+    if not iri:
         raise ProtocolError(400, "give the person's IRI as ?iri=")
-    return iri
+    return check_node(state().store(), iri, "iri")
 
 
 def _int(name: str, default: int | None = None) -> int | None:
