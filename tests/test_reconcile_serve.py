@@ -138,9 +138,9 @@ def test_other_types_suggest_preview_view_extend(service: str, validate: Any) ->
     body = post(service, extend=json.dumps(ext)).json()
     validate("data-extension-response.json", body)
     row = body["rows"]["person/joseph-dalton-hooker"]
-    assert row["wikidata"] == [{"str": "Q157501"}]
+    assert row["wikidata"] == [{"id": "Q157501", "name": "Joseph Dalton Hooker"}]
     assert row["firstYear"] == [{"int": 1849}]
-    assert row["countries"] == [{"str": "IN"}]
+    assert row["countries"] == [{"id": "Q668", "name": "India"}]
     assert [c["name"] for c in row["coCollectors"]] == ["T. Thomson"]
     assert body["rows"]["person/nobody"] == {p["id"]: [] for p in ext["properties"]}
 

@@ -109,7 +109,18 @@ def suggest_type() -> Response:
 
 @bp.get("/suggest/property")
 def suggest_property() -> Response:
-    return _json(rec.suggest_properties(_prefix()))
+    """Query properties when ``type`` is given (OpenRefine's reconciliation dialog), extension
+    properties when it is not (its "Add columns from reconciled values" dialog)."""
+    kind = request.args.get("type") or None
+    found = rec.suggest_properties(_prefix(), kind, _limit(10, 50), _cursor())
+    return _json(found)
+
+
+def _cursor() -> int:
+    try:
+        return max(0, int(request.args.get("cursor", "0")))
+    except ValueError:
+        return 0
 
 
 @bp.get("/preview")
@@ -133,4 +144,4 @@ def view() -> Response:
 
 @bp.get("/properties")
 def properties() -> Response:
-    return _json(rec.propose_properties(request.args.get("type", "Person"), _limit(20, 50)))
+    return _json(rec.propose_properties(request.args.get("type", ""), _limit(50, 50)))
