@@ -329,3 +329,44 @@ def test_entities_of_the_fixture(corpus: Store, client: Any, validate: Any) -> N
     row = body["rows"]["document/blanche-field-notebook-1983"]
     assert row["creator"] == [{"id": "person/cesar-blanche", "name": "Cèsar Blanché i Vergés"}]
     assert row["date"] and all(set(v) <= {"date", "str"} for v in row["date"])
+
+
+EXTEND_GARBAGE = [
+    "{not json",
+    "[]",
+    "null",
+    json.dumps({"ids": "person/joseph-dalton-hooker", "properties": [{"id": "wikidata"}]}),
+    json.dumps({"ids": [1, None, {"id": "x"}], "properties": "wikidata"}),
+    json.dumps({"ids": ["person/joseph-dalton-hooker"],
+                "properties": [{"id": 5}, "wikidata", {"id": "wikidata"}, {"id": "wikidata"}]}),
+    json.dumps({"ids": ["../../etc/passwd", "http://example.org/x", "\ud800"],
+                "properties": [{"id": "birthDate"}, {"id": "institution"}]}),
+    json.dumps({"ids": ["person/joseph-dalton-hooker"] * 2000, "properties": [{"id": "countries"}]}),
+    "[" * 50000,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("body", EXTEND_GARBAGE, ids=range(len(EXTEND_GARBAGE)))
+def test_garbage_extension_requests(client: Any, validate: Any, body: str) -> None:
+    """Whatever arrives as ``extend`` gets a well-formed answer, one column per property id."""
+    r = client.post("/reconcile", data=urlencode({"extend": body}), content_type=FORM)
+    assert r.status_code == 200
+    answer = r.get_json()
+    validate("data-extension-response.json", answer)
+    ids = [m["id"] for m in answer["meta"]]
+    assert len(ids) == len(set(ids))
+    assert all(set(row) == set(ids) for row in answer["rows"].values())
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["cursor=x&limit=-1&prefix=birth", "cursor=-5&prefix=", "limit=100000&prefix=a", "type=&prefix=c",
+     "prefix=" + "x" * 5000, "type=%00&prefix=birth"],
+)  # fmt: skip
+def test_garbage_property_suggest(client: Any, validate: Any, query: str) -> None:
+    r = client.get("/reconcile/suggest/property?" + query)
+    assert r.status_code == 200
+    validate("suggest-properties-response.json", r.get_json())
+    r = client.get("/reconcile/properties?" + query.replace("prefix", "type"))
+    assert r.status_code == 200
+    validate("data-extension-property-proposal.json", r.get_json())

@@ -119,9 +119,9 @@ def extend(store: Store, request: Any, base: str = BASE) -> dict[str, Any]:
     if not isinstance(request, dict):
         request = {}
     raw_ids = request.get("ids")
-    ids = [i for i in raw_ids if isinstance(i, str)][:MAX_IDS] if isinstance(raw_ids, list) else []
+    ids = [i for i in raw_ids if _text(i)][:MAX_IDS] if isinstance(raw_ids, list) else []
     wanted = request.get("properties") if isinstance(request.get("properties"), list) else []
-    pids = [p["id"] for p in wanted if isinstance(p, dict) and isinstance(p.get("id"), str)]
+    pids = [p["id"] for p in wanted if isinstance(p, dict) and _text(p.get("id"))]
     pids = list(dict.fromkeys(pids))[:MAX_PROPERTIES]
     ix = index_for(store, base)
     reading = _Reading(ix)
@@ -139,6 +139,19 @@ def extend(store: Store, request: Any, base: str = BASE) -> dict[str, Any]:
         rows[i] = row
     subjects = [e for e in found.values() if e is not None]
     return {"meta": [_meta(pid, subjects) for pid in pids], "rows": rows}
+
+
+def _text(value: Any) -> bool:
+    """A string that can be echoed in the answer: ids and property ids are written back, and a
+    lone surrogate (``"\\ud800"``, valid in JSON) cannot be encoded; it names nothing here."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        log.info("reconciliation: an extension id that is not UTF-8 text is left out")
+        return False
+    return True
 
 
 def _meta(pid: str, subjects: list[Entity]) -> dict[str, Any]:
