@@ -8,6 +8,7 @@ as OpenRefine sends them, every answer against the official 0.2 schemas."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import defaultdict
@@ -370,3 +371,31 @@ def test_garbage_property_suggest(client: Any, validate: Any, query: str) -> Non
     r = client.get("/reconcile/properties?" + query.replace("prefix", "type"))
     assert r.status_code == 200
     validate("data-extension-property-proposal.json", r.get_json())
+
+
+def test_wikidata_items_handed_out_have_a_card_and_a_page(corpus: Store, client: Any) -> None:
+    """OpenRefine files the Wikidata items of an extension under this service: its link on such
+    a cell (``view``) and its hover card (``preview``) come here. Every item handed out for
+    the corpus's people and specimens gets a card with its name and a 303 to its Wikidata page;
+    a QID we never hand out stays unknown."""
+    ix = rec.index_for(corpus)
+    ix.others()
+    handed: dict[str, str] = {}
+    for t in ("Person", "Specimen", "Institution"):
+        ids = sorted(e.id for e in ix.by_id.values() if e.type["id"] == t)
+        pids = [p for p in ("wikidata", "countries") if t in EXTENSION[p].types]
+        for k in range(0, len(ids), 50):
+            body = _extend(client, ids[k : k + 50], pids)
+            for row in body["rows"].values():
+                for values in row.values():
+                    handed.update({v["id"]: v["name"] for v in values if "id" in v})
+    assert len(handed) >= 10 and {"Q668", "Q157501"} <= set(handed)
+    for qid, name in handed.items():
+        card = client.get("/reconcile/preview?" + urlencode({"id": qid}))
+        text = card.get_data(as_text=True)
+        assert card.status_code == 200 and qid in text and html.escape(name) in text, qid
+        page = client.get("/reconcile/view?" + urlencode({"id": qid}))
+        assert page.status_code == 303, qid
+        assert page.headers["Location"] == "https://www.wikidata.org/wiki/" + qid
+    assert client.get("/reconcile/preview?id=Q1").status_code == 404
+    assert client.get("/reconcile/view?id=Q1").status_code == 404

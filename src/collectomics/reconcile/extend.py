@@ -9,8 +9,10 @@ precision the graph holds (docs/reconciliation.md)."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +43,11 @@ MAX_IDS = MAX_BATCH * 10
 MAX_PROPERTIES = 50
 
 Value = dict[str, Any]
+
+#: where a Wikidata item handed out by data extension is shown
+WIKIDATA_PAGE = "https://www.wikidata.org/wiki/"
+_QID = re.compile(r"Q[1-9][0-9]*")
+_COUNTRY_NAMES = {qid: name for qid, name in COUNTRIES.values()}
 
 #: What the index does not hold, read per entity when a request asks for it: one query per
 #: entity (bound with substitutions; a request holds at most MAX_IDS ids), over the union of the
@@ -288,3 +295,32 @@ _READERS: dict[str, Callable[[_Reading, Entity], list[Value]]] = {
     "creator": lambda r, e: _graph_entities(r, e, "creator"),
     "holder": lambda r, e: _graph_entities(r, e, "holder"),
 }
+
+
+def wikidata_item(store: Store, ident: str, base: str = BASE) -> tuple[str, str] | None:
+    """``(name, page)`` of a Wikidata item that data extension hands out (a country, a
+    person's or an institution's QID), or None. OpenRefine files those cells under this
+    service, so its link (``view``) and hover card (``preview``) on them come here."""
+    qid = ident.strip() if isinstance(ident, str) else ""
+    if not _QID.fullmatch(qid):
+        return None
+    name = _COUNTRY_NAMES.get(qid)
+    if name is None:
+        ix = index_for(store, base)
+        for entities in (ix.by_id.values, lambda: ix.others().virtual.values()):
+            found = [e for e in entities() if e.ids.get("wikidata") == qid]
+            if found:
+                name = min(found, key=lambda e: e.id).name
+                break
+    return None if name is None else (name, WIKIDATA_PAGE + qid)
+
+
+def wikidata_card(name: str, page: str) -> str:
+    """The preview card of a Wikidata item (every value escaped)."""
+    qid = page.rsplit("/", 1)[-1]
+    return (
+        "<html><head><meta charset='utf-8'></head>"
+        "<body style='margin:0;font:13px sans-serif'><div style='padding:6px'>"
+        f"<strong>{html.escape(name)}</strong> <small>Wikidata item {html.escape(qid)}</small>"
+        "</div></body></html>"
+    )

@@ -125,7 +125,10 @@ def _cursor() -> int:
 
 @bp.get("/preview")
 def preview() -> Response:
-    card = rec.preview(state().store(), request.args.get("id", ""), _base())
+    ident = request.args.get("id", "")
+    card = rec.preview(state().store(), ident, _base())
+    if card is None and (item := rec.wikidata_item(state().store(), ident, _base())):
+        card = rec.wikidata_card(*item)  # a Wikidata item that data extension handed out
     if card is None:
         return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
     return Response(card, 200, mimetype="text/html")
@@ -133,7 +136,10 @@ def preview() -> Response:
 
 @bp.get("/view")
 def view() -> Response:
-    found = rec.view(state().store(), request.args.get("id", ""), _base())
+    ident = request.args.get("id", "")
+    found = rec.view(state().store(), ident, _base())
+    if found is None and (item := rec.wikidata_item(state().store(), ident, _base())):
+        return Response("", 303, headers={"Location": item[1]})  # its Wikidata page
     if found is None:
         return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
     kind, value = found
