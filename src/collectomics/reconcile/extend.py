@@ -33,7 +33,6 @@ from collectomics.reconcile.schema import (
     ExtendProperty,
     known_type,
 )
-from collectomics.reconcile.text import fold
 from collectomics.store import Store
 
 log = logging.getLogger(__name__)
@@ -95,24 +94,10 @@ def _describe(p: ExtendProperty) -> str:
     return f"{', '.join(TYPE_IDS[t]['name'] for t in p.types)}: {p.description}"
 
 
-def extension_properties(prefix: str = "") -> list[dict[str, str]]:
-    """Extension properties whose id, name or a word of it starts with ``prefix`` (every one
-    for an empty prefix), for the property suggest of OpenRefine's extension dialog."""
-    folded = fold(prefix)
-
-    def hit(p: ExtendProperty) -> bool:
-        if not folded:
-            return True
-        return any(
-            f.startswith(folded) or any(w.startswith(folded) for w in f.split())
-            for f in (fold(p.id), fold(p.name))
-        )
-
-    return [
-        {"id": p.id, "name": p.name, "description": _describe(p)}
-        for p in EXTENSION.values()
-        if hit(p)
-    ]
+def extension_properties() -> list[dict[str, str]]:
+    """Every extension property once, with its one name and a description saying which types
+    have it: what the property suggest of OpenRefine's extension dialog searches."""
+    return [{"id": p.id, "name": p.name, "description": _describe(p)} for p in EXTENSION.values()]
 
 
 def extend(store: Store, request: Any, base: str = BASE) -> dict[str, Any]:
@@ -126,9 +111,11 @@ def extend(store: Store, request: Any, base: str = BASE) -> dict[str, Any]:
     if not isinstance(request, dict):
         request = {}
     raw_ids = request.get("ids")
-    ids = [i for i in raw_ids if _text(i)][:MAX_IDS] if isinstance(raw_ids, list) else []
+    ids = [i for i in raw_ids[:MAX_IDS] if _text(i)] if isinstance(raw_ids, list) else []
     wanted = request.get("properties") if isinstance(request.get("properties"), list) else []
-    pids = [p["id"] for p in wanted if isinstance(p, dict) and _text(p.get("id"))]
+    pids = [
+        p["id"] for p in wanted[: MAX_PROPERTIES * 2] if isinstance(p, dict) and _text(p.get("id"))
+    ]
     pids = list(dict.fromkeys(pids))[:MAX_PROPERTIES]
     ix = index_for(store, base)
     reading = _Reading(ix)

@@ -97,7 +97,11 @@ def suggest_properties(
             or prefix_hit(prefix, name, pid, *(a for a, t in PID_ALIASES.items() if t == pid))
         ]
     else:
-        found = extension_properties(prefix)
+        found = [
+            p
+            for p in extension_properties()
+            if not fold(prefix) or prefix_hit(prefix, p["name"], p["id"])
+        ]
     start = max(0, cursor)
     return {"result": found[start : start + max(0, limit)]}
 
