@@ -13,6 +13,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -212,6 +213,12 @@ def test_every_value_of_every_entity(corpus: Store, client: Any, validate: Any) 
         corpus, "SELECT ?s ?c WHERE { ?s a dwc:MaterialEntity ; dwc:countryCode ?c }"
     ):
         codes[ix.rel(s)].add(c.upper())
+    dates: dict[str, list[dict[str, str]]] = defaultdict(list)
+    query = "SELECT DISTINCT ?s ?d WHERE { ?s col:collectingEvent ?e . ?e dwc:eventDate ?d }"
+    for s, d in sorted(_graph(corpus, query)):
+        day = _day(d)  # the graph's date to its precision: a day as a date value
+        dates[ix.rel(s)].append({"date": day + "T00:00:00+00:00"} if day else {"str": d.strip()})
+    assert sum(map(len, dates.values())) > 100
     seen: dict[str, int] = defaultdict(int)  # property -> values checked
     for t in TYPES:
         pids = [p.id for p in EXTENSION.values() if t in p.types]
@@ -234,10 +241,23 @@ def test_every_value_of_every_entity(corpus: Store, client: Any, validate: Any) 
                         else {"str": c} for c in sorted(codes.get(ident, ()))
                     ]  # fmt: skip
                     assert row["countries"] == wanted, ident
+                    assert row["eventDate"] == dates.get(ident, []), ident
     # the corpus exercises every kind of value
     for pid in ("wikidata", "countries", "coCollectors", "affiliations", "institution",
-                "creator", "holder", "birthDate", "date", "family", "firstYear"):  # fmt: skip
+                "creator", "holder", "birthDate", "date", "family", "firstYear",
+                "eventDate"):  # fmt: skip
         assert seen[pid] > 0, pid
+
+
+def _day(text: str) -> str | None:
+    """The day of an ISO date or date-time (``1849-05-10``, ``1849-05-10T13:00Z``), or None."""
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(T.*)?", text.strip())
+    if m is None:
+        return None
+    try:
+        return date.fromisoformat(m.group(1)).isoformat()
+    except ValueError:
+        return None
 
 
 def _check_value(ix: Any, prop: Any, meta: dict[str, Any], v: dict[str, Any]) -> None:

@@ -54,7 +54,8 @@ _COUNTRY_NAMES = {qid: name for qid, name in COUNTRIES.values()}
 _FACTS = """SELECT ?e ?k ?v (DATATYPE(?v) AS ?t) WHERE {
   { VALUES ?k { schema:birthDate schema:deathDate dwc:institutionCode dwc:family } ?e ?k ?v }
   UNION { ?e schema:affiliation ?role . ?role schema:affiliation ?v . FILTER(isIRI(?v))
-          BIND(schema:affiliation AS ?k) } }"""
+          BIND(schema:affiliation AS ?k) }
+  UNION { ?e col:collectingEvent ?event . ?event dwc:eventDate ?v BIND(dwc:eventDate AS ?k) } }"""
 _SCHEMA = "http://schema.org/"
 _DWC = "http://rs.tdwg.org/dwc/terms/"
 
@@ -185,7 +186,7 @@ def _int(value: int | None) -> list[Value]:
 
 def date_value(text: str, datatype: str = "") -> Value | None:
     """A date as the 0.2 spec writes it, to the precision the graph holds: a day (``xsd:date``,
-    ``xsd:dateTime`` or ``YYYY-MM-DD``) as ``{"date": "1888-03-21T00:00:00+00:00"}`` (a date cell
+    ``xsd:dateTime``, ``YYYY-MM-DD`` or ``YYYY-MM-DDThh:mm...``) as ``{"date": "1888-03-21T00:00:00+00:00"}`` (a date cell
     in OpenRefine); a month or a year as the ISO text ``{"str": "1888-03"}``, ``{"str":
     "1888"}`` (a date value has no precision: ``1888-01-01`` would claim a day; OpenRefine's
     Wikidata schema reads ``1888`` as a year); anything else as written."""
@@ -193,8 +194,8 @@ def date_value(text: str, datatype: str = "") -> Value | None:
     if not text:
         return None
     local = datatype.rsplit("#", 1)[-1]
-    kind = year_precision_type(text[:10]) if local in ("date", "dateTime") else None
-    kind = kind or year_precision_type(text)
+    timed = local in ("date", "dateTime") or text[10:11] == "T"  # a date-time: its day
+    kind = year_precision_type(text[:10]) if timed else year_precision_type(text)
     if kind == "date":
         return {"date": f"{text[:10]}T00:00:00+00:00"}
     return {"str": text}
@@ -279,6 +280,9 @@ _READERS: dict[str, Callable[[_Reading, Entity], list[Value]]] = {
     "family": _families,
     "institution": _institution,
     "date": lambda r, e: [v for d in e.extra.get("date", []) if (v := date_value(d))],
+    "eventDate": lambda r, e: [
+        v for d, t in r.facts(e, _DWC + "eventDate") if (v := date_value(d, t))
+    ],
     "creator": lambda r, e: _graph_entities(r, e, "creator"),
     "holder": lambda r, e: _graph_entities(r, e, "holder"),
 }

@@ -111,6 +111,8 @@ EXTENSION: dict[str, ExtendProperty] = {
         ExtendProperty("scientificName", "scientific name", "dwc:scientificName",
                        ("Specimen",)),
         ExtendProperty("family", "taxon family", "dwc:family", ("Specimen",)),
+        ExtendProperty("eventDate", "collecting date", "dwc:eventDate, to its precision; a range "
+                       "or an unparsed date as written", ("Specimen",), "date"),
         ExtendProperty("institution", "holding institution", "from dwc:institutionCode",
                        ("Specimen",), "entity", INSTITUTION),
         ExtendProperty("date", "date", "to the day, month or year the graph holds",
