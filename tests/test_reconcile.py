@@ -144,7 +144,7 @@ def test_suggest_preview_extend_validate(client: Any, validate: Any) -> None:
     r = client.get("/reconcile/suggest/type?prefix=per")
     validate("suggest-types-response.json", r.get_json())
     assert [t["id"] for t in r.get_json()["result"]] == ["Person"]
-    r = client.get("/reconcile/suggest/property?prefix=birth")
+    r = client.get("/reconcile/suggest/property?prefix=birth&type=Person")
     validate("suggest-properties-response.json", r.get_json())
     assert r.get_json()["result"][0]["id"] == "birthYear"
     assert r.headers["Access-Control-Allow-Origin"] == "*"
@@ -163,9 +163,9 @@ def test_suggest_preview_extend_validate(client: Any, validate: Any) -> None:
     body = r.get_json()
     validate("data-extension-response.json", body)
     row = body["rows"]["person/pius-font-quer"]
-    assert row["wikidata"] == [{"str": "Q2987664"}]
+    assert row["wikidata"] == [{"id": "Q2987664", "name": "Pius Font i Quer"}]
     assert row["ipni"] == [{"str": "2810-1"}]
-    assert row["birthDate"] == [{"str": "1888"}]
+    assert row["birthDate"] == [{"str": "1888"}]  # the graph holds the year only
     assert body["rows"]["person/nobody"]["wikidata"] == []
 
     r = client.get("/reconcile/preview?id=person/cesar-blanche")
@@ -415,7 +415,7 @@ def test_suggest_preview_view_new_types(client: Any, validate: Any) -> None:
     r = client.get("/reconcile/suggest/type?prefix=inst")
     validate("suggest-types-response.json", r.get_json())
     assert [t["id"] for t in r.get_json()["result"]] == ["Institution"]
-    r = client.get("/reconcile/suggest/property?prefix=coun")
+    r = client.get("/reconcile/suggest/property?prefix=coun&type=Person")
     assert [p["id"] for p in r.get_json()["result"]] == ["country"]
     card = client.get("/reconcile/preview?id=institution/JBB").get_data(as_text=True)
     assert "JBB" in card and "6 specimens" in card
@@ -451,12 +451,15 @@ def test_extension_collecting_properties(
     validate("data-extension-response.json", body)
     hooker = body["rows"]["person/joseph-dalton-hooker"]
     assert hooker["firstYear"] == [{"int": 1849}] and hooker["lastYear"] == [{"int": 1850}]
-    assert hooker["countries"] == [{"str": "IN"}]
+    assert hooker["countries"] == [{"id": "Q668", "name": "India"}]
     assert hooker["specimenCount"] == [{"int": 3}]
     assert [c["name"] for c in hooker["coCollectors"]] == ["T. Thomson"]
     assert hooker["coCollectors"][0]["id"].startswith("agent/")
     spruce = body["rows"]["person/richard-spruce"]
-    assert spruce["countries"] == [{"str": "BR"}, {"str": "EC"}]
+    assert spruce["countries"] == [
+        {"id": "Q155", "name": "Brazil"},
+        {"id": "Q736", "name": "Ecuador"},
+    ]
     assert spruce["coCollectors"] == []
     dalry = body["rows"]["person/john-smith-dalry"]
     assert dalry["specimenCount"] == [{"int": 0}] and dalry["firstYear"] == []

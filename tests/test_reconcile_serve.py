@@ -138,11 +138,49 @@ def test_other_types_suggest_preview_view_extend(service: str, validate: Any) ->
     body = post(service, extend=json.dumps(ext)).json()
     validate("data-extension-response.json", body)
     row = body["rows"]["person/joseph-dalton-hooker"]
-    assert row["wikidata"] == [{"str": "Q157501"}]
+    assert row["wikidata"] == [{"id": "Q157501", "name": "Joseph Dalton Hooker"}]
     assert row["firstYear"] == [{"int": 1849}]
-    assert row["countries"] == [{"str": "IN"}]
+    assert row["countries"] == [{"id": "Q668", "name": "India"}]
     assert [c["name"] for c in row["coCollectors"]] == ["T. Thomson"]
     assert body["rows"]["person/nobody"] == {p["id"]: [] for p in ext["properties"]}
+
+
+def test_openrefine_extension_dialog(service: str, validate: Any) -> None:
+    """ "Add columns from reconciled values" as OpenRefine 3.6 drives it: the proposals for the
+    column's type, the property suggest without a type (the reconciliation dialog sends one and
+    gets query properties), then ``extend``: columns named as proposed, entity values as
+    reconciled entities (ours, or Wikidata items with the service that holds them)."""
+    r = requests.get(service + "/properties", params={"type": "Person"}, timeout=30)
+    validate("data-extension-property-proposal.json", r.json())
+    assert r.json()["type"] == "Person"
+    names = {p["id"]: p["name"] for p in r.json()["properties"]}
+    suggest = service + "/suggest/property"
+    found = requests.get(suggest, params={"prefix": "first", "scoring": "schema"}, timeout=30)
+    validate("suggest-properties-response.json", found.json())
+    assert [p["id"] for p in found.json()["result"]] == ["firstYear"]
+    query = {"prefix": "birth", "scoring": "schema", "type": "Person"}
+    assert requests.get(suggest, params=query, timeout=30).json()["result"][0]["id"] == "birthYear"
+    pids = ["wikidata", "countries", "firstYear", "birthDate", "affiliations", "coCollectors"]
+    ext = {"ids": ["person/joseph-dalton-hooker", "person/richard-spruce"],
+           "properties": [{"id": p} for p in pids]}  # fmt: skip
+    validate("data-extension-query.json", ext)
+    body = post(service, extend=json.dumps(ext)).json()
+    validate("data-extension-response.json", body)
+    assert [(m["id"], m["name"]) for m in body["meta"]] == [(p, names[p]) for p in pids]
+    meta = {m["id"]: m for m in body["meta"]}
+    assert meta["countries"]["type"]["id"] == "Q6256" and meta["wikidata"]["type"]["id"] == "Q5"
+    assert meta["countries"]["service"].startswith("https://")
+    assert meta["affiliations"]["type"]["id"] == "Institution"
+    spruce = body["rows"]["person/richard-spruce"]
+    assert spruce["countries"] == [
+        {"id": "Q155", "name": "Brazil"},
+        {"id": "Q736", "name": "Ecuador"},
+    ]
+    hooker = body["rows"]["person/joseph-dalton-hooker"]
+    assert hooker["birthDate"] == [{"str": "1817"}]  # the graph holds the year only
+    [kew] = hooker["affiliations"]
+    assert kew["name"] == "Royal Botanic Gardens, Kew"
+    assert requests.get(service + "/preview", params={"id": kew["id"]}, timeout=30).ok
 
 
 GARBAGE = [

@@ -22,7 +22,7 @@ The package, in the order a query travels:
 """
 
 from collectomics.reconcile.api import manifest, reconcile, reconcile_one
-from collectomics.reconcile.extend import extend, propose_properties
+from collectomics.reconcile.extend import extend, propose_properties, wikidata_card, wikidata_item
 from collectomics.reconcile.index import Entity, Index, index_for
 from collectomics.reconcile.schema import (
     DOCUMENT,
@@ -54,4 +54,5 @@ __all__ = [
     "Index", "compact", "country_code", "extend", "fold", "index_for", "manifest", "name_words",
     "person_candidates", "preview", "propose_properties", "read_props", "reconcile",
     "reconcile_one", "suggest_entities", "suggest_properties", "suggest_types", "view",
+    "wikidata_card", "wikidata_item",
 ]  # fmt: skip

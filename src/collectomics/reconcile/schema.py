@@ -3,6 +3,7 @@ thresholds (documented in docs/reconciliation.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 BASE = "https://w3id.org/collectomics/"
@@ -53,33 +54,79 @@ PID_ALIASES = {"P569": "birthYear", "P570": "deathYear", "P428": "abbreviation",
                 "dwc:countryCode": "country", "collectingDate": "collectingYear",
                 "eventDate": "collectingYear", "year": "collectingYear",
                 "taxonFamily": "family", "dwc:family": "family"}  # fmt: skip
-#: data extension properties, per type
+#: Another reconciliation service whose identifier space holds Wikidata items (QIDs): named in
+#: the ``meta`` of a data extension column whose values are Wikidata items, as the 0.2 spec asks
+#: of values outside our identifier space (OpenRefine 3.6's own default Wikidata service).
+WIKIDATA_SERVICE = "https://wikidata.reconci.link/en/api"
+#: Wikidata classes of the Wikidata items a column holds (``meta`` ``type``)
+WIKIDATA_HUMAN = {"id": "Q5", "name": "human"}
+WIKIDATA_ORGANIZATION = {"id": "Q43229", "name": "organization"}
+WIKIDATA_COUNTRY = {"id": "Q6256", "name": "country"}
+
+
+@dataclass(frozen=True)
+class ExtendProperty:
+    """A data extension property: one id, one name (the column OpenRefine makes is named
+    exactly so, whatever the type), the types that have it and the kind of its values:
+    ``str``, ``int``, ``date`` (ISO, to the precision the graph holds), ``entity`` (ours, of
+    type ``entity_type``) or ``wikidata`` (Wikidata items, from :data:`WIKIDATA_SERVICE`)."""
+
+    id: str
+    name: str
+    description: str
+    types: tuple[str, ...]
+    value: str = "str"
+    entity_type: dict[str, str] | None = None
+
+
+#: data extension properties, in the order proposed
+EXTENSION: dict[str, ExtendProperty] = {
+    p.id: p
+    for p in (
+        ExtendProperty("wikidata", "Wikidata QID", "the Wikidata item, as a Wikidata entity",
+                       ("Person", "Institution"), "wikidata"),
+        ExtendProperty("orcid", "ORCID iD", "ORCID iD, 0000-0002-1825-0097", ("Person",)),
+        ExtendProperty("ipni", "IPNI author ID", "IPNI author id, 4084-1", ("Person",)),
+        ExtendProperty("viaf", "VIAF ID", "VIAF cluster id", ("Person",)),
+        ExtendProperty("abbreviation", "botanist author abbreviation",
+                       "standard form as IPNI gives it, Hook.f.", ("Person",)),
+        ExtendProperty("birthDate", "birth date", "to the day, month or year the graph holds",
+                       ("Person",), "date"),
+        ExtendProperty("deathDate", "death date", "to the day, month or year the graph holds",
+                       ("Person",), "date"),
+        ExtendProperty("affiliations", "affiliations", "institutions the person worked at",
+                       ("Person",), "entity", INSTITUTION),
+        ExtendProperty("specimenCount", "specimen count", "specimens recorded",
+                       ("Person", "Institution"), "int"),
+        ExtendProperty("firstYear", "first collecting year", "earliest year collected",
+                       ("Person", "Specimen"), "int"),
+        ExtendProperty("lastYear", "last collecting year", "latest year collected",
+                       ("Person", "Specimen"), "int"),
+        ExtendProperty("countries", "countries collected in", "as Wikidata items",
+                       ("Person", "Specimen"), "wikidata", WIKIDATA_COUNTRY),
+        ExtendProperty("coCollectors", "co-collectors", "people named on the same specimens",
+                       ("Person",), "entity", PERSON),
+        ExtendProperty("catalogNumber", "catalogue number", "dwc:catalogNumber", ("Specimen",)),
+        ExtendProperty("occurrenceID", "occurrenceID", "dwc:occurrenceID", ("Specimen",)),
+        ExtendProperty("scientificName", "scientific name", "dwc:scientificName",
+                       ("Specimen",)),
+        ExtendProperty("family", "taxon family", "dwc:family", ("Specimen",)),
+        ExtendProperty("eventDate", "collecting date", "dwc:eventDate, to its precision; a range "
+                       "or an unparsed date as written", ("Specimen",), "date"),
+        ExtendProperty("institution", "holding institution", "from dwc:institutionCode",
+                       ("Specimen",), "entity", INSTITUTION),
+        ExtendProperty("date", "date", "to the day, month or year the graph holds",
+                       ("Document",), "date"),
+        ExtendProperty("creator", "creator", "who wrote it", ("Document",), "entity", PERSON),
+        ExtendProperty("holder", "holder", "the institution that holds it", ("Document",),
+                       "entity", INSTITUTION),
+    )
+}  # fmt: skip
+#: data extension properties, per type: id -> name (the one name of the property)
 EXTEND_PROPERTIES = {
-    "Person": {
-        "wikidata": "Wikidata QID",
-        "orcid": "ORCID iD",
-        "ipni": "IPNI author ID",
-        "viaf": "VIAF ID",
-        "birthDate": "birth date",
-        "deathDate": "death date",
-        "specimenCount": "specimen count",
-        "firstYear": "first collecting year",
-        "lastYear": "last collecting year",
-        "countries": "countries collected in",
-        "coCollectors": "co-collectors",
-    },
-    "Specimen": {
-        "catalogNumber": "catalogue number",
-        "occurrenceID": "occurrenceID",
-        "scientificName": "scientific name",
-        "countries": "country",
-        "family": "family",
-        "firstYear": "collecting year",
-    },
-    "Institution": {"specimenCount": "specimen count", "wikidata": "Wikidata QID"},
-    "Document": {"date": "date", "creator": "creator"},
+    t["id"]: {p.id: p.name for p in EXTENSION.values() if t["id"] in p.types} for t in TYPES
 }
-ALL_EXTEND = {k: v for props in EXTEND_PROPERTIES.values() for k, v in props.items()}
+ALL_EXTEND = {p.id: p.name for p in EXTENSION.values()}
 
 
 def query_type(q: dict[str, Any]) -> str | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import bisect
 import html
 
+from collectomics.reconcile.extend import extension_properties
 from collectomics.reconcile.index import Entity, index_for
 from collectomics.reconcile.schema import (
     BASE,
     DOCUMENT,
     PERSON,
+    PID_ALIASES,
     QUERY_PROPERTIES,
     TYPES,
     known_type,
@@ -78,14 +80,30 @@ def suggest_types(prefix: str) -> dict:
     return {"result": [dict(t) for t in TYPES if prefix_hit(prefix, t["name"], t["id"])]}
 
 
-def suggest_properties(prefix: str) -> dict:
-    return {
-        "result": [
+def suggest_properties(
+    prefix: str, type_id: str | None = None, limit: int = 10, cursor: int = 0
+) -> dict:
+    """Properties by prefix, for the one property suggest service OpenRefine uses in two
+    dialogs, told apart by ``type``: its reconciliation dialog always sends the type it
+    reconciles against (``type=Person``): query properties, also found by an alias
+    (``P569`` finds ``birthYear``); its "Add columns from reconciled values" dialog sends none:
+    the extension properties of every type, each once with its one name, its description saying
+    which types have it. An empty prefix lists them all; ``cursor`` skips as many."""
+    if type_id:
+        found = [
             {"id": pid, "name": name}
             for pid, name in QUERY_PROPERTIES.items()
-            if prefix_hit(prefix, name, pid)
+            if not fold(prefix)
+            or prefix_hit(prefix, name, pid, *(a for a, t in PID_ALIASES.items() if t == pid))
         ]
-    }
+    else:
+        found = [
+            p
+            for p in extension_properties()
+            if not fold(prefix) or prefix_hit(prefix, p["name"], p["id"])
+        ]
+    start = max(0, cursor)
+    return {"result": found[start : start + max(0, limit)]}
 
 
 def preview(store: Store, ident: str, base: str = BASE) -> str | None:

@@ -109,12 +109,26 @@ def suggest_type() -> Response:
 
 @bp.get("/suggest/property")
 def suggest_property() -> Response:
-    return _json(rec.suggest_properties(_prefix()))
+    """Query properties when ``type`` is given (OpenRefine's reconciliation dialog), extension
+    properties when it is not (its "Add columns from reconciled values" dialog)."""
+    kind = request.args.get("type") or None
+    found = rec.suggest_properties(_prefix(), kind, _limit(10, 50), _cursor())
+    return _json(found)
+
+
+def _cursor() -> int:
+    try:
+        return max(0, int(request.args.get("cursor", "0")))
+    except ValueError:
+        return 0
 
 
 @bp.get("/preview")
 def preview() -> Response:
-    card = rec.preview(state().store(), request.args.get("id", ""), _base())
+    ident = request.args.get("id", "")
+    card = rec.preview(state().store(), ident, _base())
+    if card is None and (item := rec.wikidata_item(state().store(), ident, _base())):
+        card = rec.wikidata_card(*item)  # a Wikidata item that data extension handed out
     if card is None:
         return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
     return Response(card, 200, mimetype="text/html")
@@ -122,7 +136,10 @@ def preview() -> Response:
 
 @bp.get("/view")
 def view() -> Response:
-    found = rec.view(state().store(), request.args.get("id", ""), _base())
+    ident = request.args.get("id", "")
+    found = rec.view(state().store(), ident, _base())
+    if found is None and (item := rec.wikidata_item(state().store(), ident, _base())):
+        return Response("", 303, headers={"Location": item[1]})  # its Wikidata page
     if found is None:
         return Response("<html><body>unknown id</body></html>", 404, mimetype="text/html")
     kind, value = found
@@ -133,4 +150,4 @@ def view() -> Response:
 
 @bp.get("/properties")
 def properties() -> Response:
-    return _json(rec.propose_properties(request.args.get("type", "Person"), _limit(20, 50)))
+    return _json(rec.propose_properties(request.args.get("type", ""), _limit(50, 50)))
