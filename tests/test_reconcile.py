@@ -355,6 +355,8 @@ def test_known_answers_table(collection: Store, row: dict[str, str]) -> None:
         assert top["id"] == expected_id(row["expected"]), result[:2]
     if row["match"] == "true":
         assert top["match"] is True, result[:2]
+    elif row["match"] == "false":  # proposed first, never auto-matched (a bare surname)
+        assert top["match"] is False, result[:2]
     assert all(not c["match"] for c in result[1:])
 
 
