@@ -415,3 +415,20 @@ def test_a_cell_of_names_no_one_holds_says_why() -> None:
         assert len(result) == 1 and result[0]["id"] == rec.schema.NOTE_SEVERAL, result
         assert result[0]["match"] is False and result[0]["score"] == 0
         assert "2 names" in result[0]["name"] and "split the column" in result[0]["name"]
+
+
+def test_values_that_are_not_what_their_property_is_are_ignored(collection: Store) -> None:
+    """An ORCID sent as the IPNI id, a country that is none, a year that is no year: each is
+    set aside as unreadable (and logged), and the answer is the one without it."""
+    props = rec.read_props(
+        [
+            {"pid": "P586", "v": "0000-0002-1825-0097"},
+            {"pid": "P27", "v": "Atlantis"},
+            {"pid": "P569", "v": "unknown"},
+            {"pid": "P214", "v": "viaf"},
+        ]
+    )
+    assert props.count() == 0 and props.unusable == ["ipni", "citizenship", "birthYear", "viaf"]
+    plain = answer(collection, "Hooker, J.D.")
+    noisy = answer(collection, "Hooker, J.D.", [{"pid": "P586", "v": "0000-0002-1825-0097"}])
+    assert noisy == plain

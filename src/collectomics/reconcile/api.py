@@ -76,6 +76,8 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
         props = read_props(q.get("properties"))
         if props.unknown:
             log.info("reconciliation: unknown properties ignored: %s", ", ".join(props.unknown))
+        if props.unusable:
+            log.info("reconciliation: unreadable values ignored: %s", ", ".join(props.unusable))
         if not text.strip() and not props.ids:
             return {"result": []}
         results: list[dict[str, Any]] = []
