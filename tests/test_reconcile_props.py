@@ -386,6 +386,7 @@ def test_cells_of_several_names_are_answered_per_person(real: Store) -> None:
     ingest's own reading; and since the ingest made a name string of every person named, every
     such cell gets candidates."""
     validate = schema_check()
+    ix = index(real)
     cells = [(t, p) for t, p in real_cells(real) if len(read_agents(t)) > 1]
     assert len(cells) >= 60
     for text, props in cells:
@@ -404,6 +405,14 @@ def test_cells_of_several_names_are_answered_per_person(real: Store) -> None:
             assert {c["description"].split(": ", 1)[1].split(" (")[0] for c in result} <= set(
                 people
             )
+            # every name the index finds someone for has a place among the first 10
+            shown = {c["id"] for c in result}
+            for k, name in enumerate(names, start=1):
+                if name.unknown or name.organisation:
+                    continue
+                own = rec.scoring.person_results(ix, name.written, rec.read_props(given))
+                mine = [c for c in result if c["description"].startswith(f"for name {k} of")]
+                assert not own or mine or {c["id"] for c in own} & shown, (text, name)
 
 
 def test_a_cell_of_names_no_one_holds_says_why() -> None:

@@ -20,6 +20,7 @@ from collectomics.reconcile.schema import (
     AGENT_FACTOR,
     AGENT_FALLBACK_BELOW,
     CITIZENSHIP_BONUS,
+    DEFAULT_LIMIT,
     FULL_NAME,
     ID_CAP,
     ID_PROPERTIES,
@@ -477,13 +478,16 @@ def several_people(ix: Index, names: list[SplitName], props: Props) -> list[dict
     """Candidates for each person of a cell, each described as for which one; none found:
     one note (score 0, never matched) that says the cell holds several names, to split."""
     n = len(names)
+    people = sum(1 for x in names[:MAX_CELL_PEOPLE] if not x.unknown and not x.organisation)
+    # every name keeps a place in the first DEFAULT_LIMIT candidates
+    per_name = max(1, min(PER_CELL_PERSON, DEFAULT_LIMIT // max(people, 1)))
     best: dict[str, dict[str, Any]] = {}
     for k, name in enumerate(names[:MAX_CELL_PEOPLE], start=1):
         if name.unknown or name.organisation:
             continue
         found = person_results(ix, name.written, props)
         found.sort(key=lambda r: (-r["score"], r["name"], r["id"]))
-        for r in found[:PER_CELL_PERSON]:
+        for r in found[:per_name]:
             if r["id"] in best and best[r["id"]]["score"] >= r["score"]:
                 continue
             what = f"for name {k} of {n} in the cell: {name.written}"
