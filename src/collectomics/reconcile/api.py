@@ -22,7 +22,7 @@ from collectomics.reconcile.schema import (
 )
 from collectomics.reconcile.scoring import (
     decide,
-    person_results,
+    person_answer,
     read_props,
     specimen_results,
     text_results,
@@ -76,15 +76,18 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
         props = read_props(q.get("properties"))
         if props.unknown:
             log.info("reconciliation: unknown properties ignored: %s", ", ".join(props.unknown))
+        if props.unusable:
+            log.info("reconciliation: unreadable values ignored: %s", ", ".join(props.unusable))
         if not text.strip() and not props.ids:
             return {"result": []}
         results: list[dict[str, Any]] = []
+        may_match: Any = True
         if qtype in (None, "Person"):
             # "Anon.", "s.coll.", "?" name no one (Añón), "Zoological Survey of India" names an
             # organisation: neither is ever proposed as a person
             unknown = is_unknown_agent(text) or is_organisation_agent(text)
             if not unknown or props.ids:
-                results = person_results(ix, "" if unknown else text, props)
+                results, may_match = person_answer(ix, "" if unknown else text, props)
         if qtype == "Specimen" or (qtype is None and not results):
             results = specimen_results(ix, text, props)
         if qtype == "Institution" or (qtype is None and not results):
@@ -93,7 +96,7 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
             results = text_results(ix, text, props, DOCUMENT)
         limit = q.get("limit", DEFAULT_LIMIT)
         limit = limit if isinstance(limit, int) and 0 < limit <= 100 else DEFAULT_LIMIT
-        decide(results)
+        decide(results, may_match)
         return {"result": results[:limit]}
     except Exception:  # noqa: BLE001 - OpenRefine must always get a well-formed answer
         log.exception("reconciliation query failed: %.200r", q)

@@ -26,8 +26,18 @@ MAX_BATCH = 50
 DEFAULT_LIMIT = 10
 BATCH_SIZE = 10
 #: score adjustments of the query properties (documented in docs/reconciliation.md)
-LIFE_BONUS, ABBREVIATION_BONUS, PLACE_BONUS, TAXON_BONUS = 5, 10, 5, 5
+LIFE_BONUS, ABBREVIATION_BONUS, PLACE_BONUS, TAXON_BONUS, CITIZENSHIP_BONUS = 5, 10, 5, 5, 5
 PLACE_PENALTY, TAXON_PENALTY = 10, 10
+#: a life year that disagrees (more than a year off), or a collecting year out of the life
+LIFE_CAP = 30
+#: an identifier property the person holds another value of
+ID_CAP = 20
+#: a name-string agent's score is this share of its name score: a name, not a person
+AGENT_FACTOR = 0.9
+#: a cell of several names: candidates kept per name, names read at most
+PER_CELL_PERSON, MAX_CELL_PEOPLE = 3, 10
+#: the id of the note that answers a cell of several names when no one is found
+NOTE_SEVERAL = "note/several-names"
 
 PERSON = {"id": "Person", "name": "Person"}
 SPECIMEN = {"id": "Specimen", "name": "Specimen"}
@@ -38,22 +48,50 @@ TYPE_IDS = {t["id"]: t for t in TYPES}
 TYPE_ALIASES = {"collection": "Institution", "organization": "Institution",
                  "organisation": "Institution", "q5": "Person", "agent": "Person"}  # fmt: skip
 
-#: query properties: id -> what it is. Wikidata pids and Darwin Core names are accepted as aliases.
+#: query properties: our id -> what it is (with its Wikidata property, which is accepted too)
 QUERY_PROPERTIES = {
-    "birthYear": "birth year",
-    "deathYear": "death year",
+    "birthYear": "birth year (P569)",
+    "deathYear": "death year (P570)",
     "collectingYear": "collecting year or date (the person must have been alive)",
     "wikidata": "Wikidata QID",
-    "orcid": "ORCID iD",
-    "abbreviation": "botanist author abbreviation",
-    "country": "country collected in (ISO code, name or Wikidata QID)",
+    "orcid": "ORCID iD (P496)",
+    "ipni": "IPNI author ID (P586)",
+    "viaf": "VIAF ID (P214)",
+    "abbreviation": "botanist author abbreviation (P428)",
+    "country": "country collected in (ISO code, name or Wikidata QID; P17)",
+    "citizenship": "citizenship (P27)",
     "family": "taxon family collected",
 }
-PID_ALIASES = {"P569": "birthYear", "P570": "deathYear", "P428": "abbreviation",
-                "P496": "orcid", "qid": "wikidata", "P17": "country", "countryCode": "country",
-                "dwc:countryCode": "country", "collectingDate": "collectingYear",
-                "eventDate": "collectingYear", "year": "collectingYear",
-                "taxonFamily": "family", "dwc:family": "family"}  # fmt: skip
+#: the identifier properties: compared as exact keys with the identifiers a person holds
+ID_PROPERTIES = ("wikidata", "orcid", "ipni", "viaf")
+#: other names of the query properties: Wikidata property ids, Darwin Core terms, variants.
+#: Matched ignoring case, and a Wikidata property IRI (``.../prop/direct/P569``) by its id.
+PID_ALIASES = {
+    "P569": "birthYear", "P570": "deathYear", "P496": "orcid", "P586": "ipni",
+    "P214": "viaf", "P428": "abbreviation", "P17": "country", "P27": "citizenship",
+    "qid": "wikidata", "wikidataId": "wikidata", "item": "wikidata",
+    "countryCode": "country", "dwc:countryCode": "country", "dwc:country": "country",
+    "countryOfCitizenship": "citizenship", "nationality": "citizenship",
+    "collectingDate": "collectingYear", "eventDate": "collectingYear",
+    "dwc:eventDate": "collectingYear", "year": "collectingYear", "dwc:year": "collectingYear",
+    "dateOfBirth": "birthYear", "birthDate": "birthYear", "dateOfDeath": "deathYear",
+    "deathDate": "deathYear", "ipniId": "ipni", "ipniAuthorId": "ipni", "viafId": "viaf",
+    "orcidId": "orcid", "authorAbbreviation": "abbreviation",
+    "taxonFamily": "family", "dwc:family": "family",
+}  # fmt: skip
+_PIDS = {k.lower(): v for k, v in PID_ALIASES.items()} | {k.lower(): k for k in QUERY_PROPERTIES}
+
+
+def property_id(pid: str) -> str:
+    """Our id of a query property given by our id, a Wikidata property id or IRI
+    (``P569``, ``http://www.wikidata.org/prop/direct/P569``, ``wdt:P569``) or another alias,
+    ignoring case; anything else is returned as given (an unknown property)."""
+    key = pid.strip().rsplit("/", 1)[-1]
+    if key.lower().startswith("wdt:"):
+        key = key[4:]
+    return _PIDS.get(key.lower(), pid)
+
+
 #: Another reconciliation service whose identifier space holds Wikidata items (QIDs): named in
 #: the ``meta`` of a data extension column whose values are Wikidata items, as the 0.2 spec asks
 #: of values outside our identifier space (OpenRefine 3.6's own default Wikidata service).

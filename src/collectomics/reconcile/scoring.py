@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
 
 from collectomics.linking import matcher
+from collectomics.mapping.agentids import identifier_iri
+from collectomics.mapping.names import SplitName, is_unknown_agent, read_agents
 from collectomics.reconcile.index import Entity, Index
 from collectomics.reconcile.schema import (
     ABBREVIATION_BONUS,
     ABBREVIATION_NAME,
+    AGENT_FACTOR,
     AGENT_FALLBACK_BELOW,
+    CITIZENSHIP_BONUS,
+    DEFAULT_LIMIT,
     FULL_NAME,
+    ID_CAP,
+    ID_PROPERTIES,
     LIFE_BONUS,
+    LIFE_CAP,
     MATCH_AT,
     MATCH_MARGIN,
+    MAX_CELL_PEOPLE,
     MAX_QUERY_CHARS,
+    NOTE_SEVERAL,
+    PER_CELL_PERSON,
     PERSON,
-    PID_ALIASES,
     PLACE_BONUS,
     PLACE_PENALTY,
     PROPOSE_AT,
@@ -29,6 +40,7 @@ from collectomics.reconcile.schema import (
     SPECIMEN,
     TAXON_BONUS,
     TAXON_PENALTY,
+    property_id,
 )
 from collectomics.reconcile.text import (
     PARTICLES,
@@ -38,7 +50,7 @@ from collectomics.reconcile.text import (
     fold,
     id_keys,
     name_words,
-    norm_id,
+    outside_identifier,
     year_of,
 )
 
@@ -64,44 +76,83 @@ def _values(v: Any) -> list[str]:
 
 @dataclass
 class Props:
+    """The query properties as read: our ids, values normalised (docs/reconciliation.md)."""
+
     years: dict[str, list[int]] = field(default_factory=dict)
     ids: dict[str, list[str]] = field(default_factory=dict)
     abbreviations: list[str] = field(default_factory=list)
     countries: set[str] = field(default_factory=set)
+    citizenship: set[str] = field(default_factory=set)
     families: set[str] = field(default_factory=set)
     unknown: list[str] = field(default_factory=list)
     unusable: list[str] = field(default_factory=list)  # values that could not be read
 
+    def count(self) -> int:
+        """How many properties the query gives a usable value of (each is one feature)."""
+        return (
+            len(self.years) + len(self.ids) + bool(self.abbreviations) + bool(self.countries)
+            + bool(self.citizenship) + bool(self.families)
+        )  # fmt: skip
+
+
+#: an identifier written alone, per kind (URLs and prefixed forms are read by identifier_iri)
+_BARE_ID = {
+    "wikidata": re.compile(r"(Q[1-9]\d*)", re.I),
+    "orcid": re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.I),
+    "ipni": re.compile(r"(\d+-\d)"),
+    "viaf": re.compile(r"(\d+)"),
+}
+
+
+def read_identifier(kind: str, text: str) -> str | None:
+    """The identifier of ``kind`` in a property value, in the form the index holds it
+    (``Q2987664``, ``0000-0002-1825-0097``, ``2810-1``, ``12345``): written alone, as its IRI or
+    URL, or prefixed (``urn:lsid:ipni.org:authors:2810-1``, ``wd:Q42``); None if it is not one."""
+    text = text.strip()
+    if (iri := identifier_iri(text)) and (found := outside_identifier(iri)):
+        return found[1].upper() if found[0] == kind else None
+    if kind == "wikidata" and (m := re.search(r"(?:^|/)(Q[1-9]\d*)$", text, re.I)):
+        return m.group(1).upper()
+    m = _BARE_ID[kind].fullmatch(text)
+    return m.group(1).upper() if m else None
+
 
 def read_props(raw: Any) -> Props:
+    """The query's properties: by our id or its aliases (schema.PID_ALIASES: Wikidata ids,
+    Darwin Core terms). Values that cannot be read are listed in ``unusable``."""
     out = Props()
     if not isinstance(raw, list):
         return out
     for p in raw[:20]:
         if not isinstance(p, dict):
             continue
-        pid: str = p["pid"] if isinstance(p.get("pid"), str) else ""
-        pid = PID_ALIASES.get(pid, pid)
-        values = [s for s in _values(p.get("v")) if s.strip()]
+        pid = property_id(p["pid"]) if isinstance(p.get("pid"), str) else ""
+        # an {id, name} object: its id only (but a country may be named)
+        whole = [s for s in _values(p.get("v")) if s.strip()]
+        values = whole[:1] if isinstance(p.get("v"), dict) else whole
+        if not values:
+            continue
         if pid in ("birthYear", "deathYear", "collectingYear"):
             years = [y for s in values if (y := year_of(s)) is not None]
-            out.years.setdefault(pid, []).extend(
-                years[:1] if isinstance(p.get("v"), dict) else years
-            )
-        elif pid in ("wikidata", "orcid"):
-            # an {id, name} object: its id only
-            vals = values[:1] if isinstance(p.get("v"), dict) else values
-            out.ids.setdefault(pid, []).extend(norm_id(pid, s) for s in vals)
+            if years:
+                out.years.setdefault(pid, []).extend(years)
+            else:
+                out.unusable.append(pid)
+        elif pid in ID_PROPERTIES:
+            found = [x for s in values if (x := read_identifier(pid, s))]
+            if found:
+                out.ids.setdefault(pid, []).extend(found)
+            else:
+                out.unusable.append(pid)
         elif pid == "abbreviation":
             out.abbreviations.extend(values)
-        elif pid == "country":
-            codes = {c for s in values if (c := country_code(s))}
-            out.countries |= codes
-            if values and not codes:
-                out.unusable.append("country")
+        elif pid in ("country", "citizenship"):
+            codes = {c for s in whole if (c := country_code(s))}
+            (out.countries if pid == "country" else out.citizenship).update(codes)
+            if not codes:
+                out.unusable.append(pid)
         elif pid == "family":
-            vals = values[:1] if isinstance(p.get("v"), dict) else values  # {id, name}: the id
-            out.families |= {fold(s) for s in vals} - {""}
+            out.families |= {fold(s) for s in values} - {""}
         elif pid:
             out.unknown.append(pid)
     return out
@@ -115,6 +166,13 @@ def _feature(fid: str, value: float) -> dict[str, Any]:
 
 
 def _score_person(text: str, e: Entity, props: Props) -> tuple[float, list[dict[str, Any]]]:
+    """The score (0-100) of person or name-string agent ``e`` for the name ``text``, and its
+    features: the name's, then one per property given (1 agrees, 0 disagrees, 0.5 unknown).
+
+    Agreeing properties add a bonus to a person's name score, disagreeing ones subtract or
+    cap it, an identifier that agrees makes it 100. A name-string agent gets no bonus: what
+    its specimens say (countries, families, years) is what the records it was read from say,
+    often the very records a sheet is made from, so their agreement tells nothing."""
     years = props.years.get("collectingYear", [])
     agent = matcher.AgentEvidence(
         iri="query",
@@ -133,46 +191,76 @@ def _score_person(text: str, e: Entity, props: Props) -> tuple[float, list[dict[
         name = min(name, matcher.GIVEN_VETO_CAP)
     out = [_feature("name_family", by["family"]), _feature("name_given", by["given"]),
            _feature("name_alias", by["alias"])]  # fmt: skip
-    if _written_abbreviation(text, e):
+    if text and _written_abbreviation(text, e):
         # the query is the person's standard abbreviation (unique in IPNI: "Hook.f.")
         name = max(name, ABBREVIATION_NAME)
         out.append(_feature("abbreviation_exact", 1.0))
-    score = 100 * name
-    caps: list[float] = []
+    bonus, penalty, caps, agrees = 0.0, 0.0, [], False
     if years:
         out.append(_feature("collecting_year_fit", by["dates"]))
         if by["dates"] == 0.0:
-            caps.append(100 * matcher.DATES_VETO_CAP)
+            caps.append(LIFE_CAP)
     for pid, life in (("birthYear", e.birth), ("deathYear", e.death)):
-        for y in props.years.get(pid, []):
-            if life is None:
-                out.append(_feature(f"{pid}_unknown", 0.5))
-            elif abs(life - y) <= 1:
-                out.append(_feature(f"{pid}_fit", 1.0))
-                score = min(100.0, score + LIFE_BONUS)
-            else:
-                out.append(_feature(f"{pid}_fit", 0.0))
-                caps.append(30.0)
-    for pid, wanted in props.ids.items():
-        have = e.ids.get(pid)
-        for w in wanted:
-            if have and have.upper() == w.upper():
-                out.append(_feature(f"{pid}_agrees", 1.0))
-                score = 100.0
-            elif have:
-                out.append(_feature(f"{pid}_agrees", 0.0))
-                caps.append(20.0)
-    for a in props.abbreviations:
-        if any(compact(a) == compact(x) for x in e.abbreviations):
-            out.append(_feature("abbreviation_agrees", 1.0))
-            score = min(100.0, score + ABBREVIATION_BONUS)
-    score = _place_and_taxon(e, props, score, out)
+        if pid not in props.years:
+            continue
+        if life is None:
+            out.append(_feature(f"{pid}_fit", 0.5))
+        elif any(abs(life - y) <= 1 for y in props.years[pid]):
+            out.append(_feature(f"{pid}_fit", 1.0))
+            bonus += LIFE_BONUS
+        else:
+            out.append(_feature(f"{pid}_fit", 0.0))
+            caps.append(LIFE_CAP)
+    for kind, wanted in props.ids.items():
+        have = e.ids.get(kind, "").upper()
+        if not have:
+            out.append(_feature(f"{kind}_agrees", 0.5))
+        elif have in wanted:
+            out.append(_feature(f"{kind}_agrees", 1.0))
+            agrees = True
+        else:
+            out.append(_feature(f"{kind}_agrees", 0.0))
+            caps.append(ID_CAP)
+    if props.abbreviations:
+        mine = {compact(x) for x in e.abbreviations}
+        fit = 0.5 if not mine else float(any(compact(a) in mine for a in props.abbreviations))
+        out.append(_feature("abbreviation_agrees", fit))
+        # IPNI's standard forms are unique: another one is most likely another author
+        bonus += ABBREVIATION_BONUS if fit == 1.0 else 0.0
+        penalty += ABBREVIATION_BONUS if fit == 0.0 else 0.0
+    for fid, wanted, have, plus, minus in (
+        ("place_fit", props.countries, e.countries, PLACE_BONUS, PLACE_PENALTY),
+        ("taxon_fit", props.families, e.families, TAXON_BONUS, TAXON_PENALTY),
+        # a citizenship is where a collector came from, not where they collected: it agrees
+        # when they collected there too, and says nothing when they did not
+        ("citizenship_fit", props.citizenship, e.countries, CITIZENSHIP_BONUS, 0),
+    ):
+        if wanted:
+            fit = _fit(wanted, have, partial=minus == 0)
+            out.append(_feature(fid, fit))
+            bonus += plus if fit == 1.0 else 0.0
+            penalty += minus if fit == 0.0 else 0.0
+    score = 100 * name
     if e.agent:
         out.append(_feature("name_string_agent", 1.0))
-        score *= 0.9  # a name string, not a linked person: never as sure
+        score = AGENT_FACTOR * (score - penalty)  # a name string, not a person: never as sure
+    else:
+        score = min(100.0, score + bonus) - penalty
+    if agrees:
+        score = 100.0
     if caps:
         score = min(score, *caps)
     return round(max(score, 0.0), 1), out
+
+
+def _fit(wanted: set[str], have: set[str], partial: bool = False) -> float:
+    """1 when ``have`` includes something wanted, 0 when it never does, 0.5 when nothing is
+    known (or, ``partial``, when a miss is no evidence)."""
+    if not have:
+        return 0.5
+    if wanted & have:
+        return 1.0
+    return 0.5 if partial else 0.0
 
 
 def _written_abbreviation(text: str, e: Entity) -> bool:
@@ -188,23 +276,17 @@ def _written_abbreviation(text: str, e: Entity) -> bool:
 
 
 def _place_and_taxon(e: Entity, props: Props, score: float, out: list[dict[str, Any]]) -> float:
-    """``place_fit`` and ``taxon_fit``: 1 when the entity's specimens include the country or
-    family asked for, 0 when they never do, 0.5 when nothing is known."""
+    """``place_fit`` and ``taxon_fit`` of a specimen, an institution or a document: its own
+    country and family (1: +5, 0: −10, 0.5: no change)."""
     for fid, wanted, have, bonus, penalty in (
         ("place_fit", props.countries, e.countries, PLACE_BONUS, PLACE_PENALTY),
         ("taxon_fit", props.families, e.families, TAXON_BONUS, TAXON_PENALTY),
     ):
-        if not wanted:
-            continue
-        if not have:
-            out.append(_feature(fid, 0.5))
-        elif wanted & have:
-            out.append(_feature(fid, 1.0))
-            score = min(100.0, score + bonus)
-        else:
-            out.append(_feature(fid, 0.0))
-            score -= penalty
-    return score
+        if wanted:
+            fit = _fit(wanted, have)
+            out.append(_feature(fid, fit))
+            score += bonus if fit == 1.0 else -penalty if fit == 0.0 else 0.0
+    return min(score, 100.0)
 
 
 @dataclass
@@ -315,19 +397,113 @@ def _surname_first(text: str) -> str:
 
 
 def person_results(ix: Index, text: str, props: Props) -> list[dict[str, Any]]:
+    """Candidates for one person's name: people, then name-string agents (module doc)."""
     scored = []
     text = _surname_first(text)
     for e in person_candidates(ix, text, props):
+        if is_unknown_agent(e.name):  # 'Anon.', 's.coll.', '?' name no one: never a candidate
+            continue
         s, feats = _score_person(text, e, props)
         if s >= PROPOSE_AT:
             scored.append((s, e, feats))
     best_person = max((s for s, e, _ in scored if not e.agent), default=0.0)
     if best_person >= AGENT_FALLBACK_BELOW:
         scored = [x for x in scored if not x[1].agent]
-    people = {e.iri for _, e, _ in scored if not e.agent}
-    # an agent linked to a person offered already is that person: not a second candidate
-    scored = [x for x in scored if not x[1].agent or ix.resolve(x[1].iri) not in people]
-    return [_result(e, s, f) for s, e, f in scored]
+    people = [(s, e) for s, e, _ in scored if not e.agent]
+    linked = {e.iri for _, e in people}
+    out = []
+    for s, e, feats in scored:
+        if e.agent and people:
+            # an agent linked to a person offered already is that person: not a second
+            # candidate; one whose name fits a person offered may be them: it ranks below
+            if ix.resolve(e.iri) in linked:
+                continue
+            fitting = [ps for ps, p in people if _may_be(e, p)]
+            if fitting and s >= min(fitting):
+                s = round(max(min(fitting) - 0.1, 0.0), 1)
+                feats.append(_feature("below_person", 1.0))
+        out.append(_result(e, s, feats))
+    return out
+
+
+def _may_be(agent: Entity, person: Entity) -> bool:
+    """Could the name string ``agent`` be ``person`` by name (family agrees, given names fit)?"""
+    score, _ = _score_person(_surname_first(agent.name), person, Props())
+    return score >= AGENT_FALLBACK_BELOW
+
+
+_ONE_WORD = re.compile(r"[^\W\d_]{2,}(?:[-'’][^\W\d_]+)*")
+
+
+def bare_surname(text: str) -> bool:
+    """Is the query one word of letters, a surname alone (``Krüger``, ``Bob``)? Not an
+    abbreviation written as such (``Hook.``, ``L.``, ``DC.``), nor two words (``Font Quer``)."""
+    return bool(_ONE_WORD.fullmatch(text.strip()))
+
+
+def _confirmed(result: dict[str, Any]) -> bool:
+    """An identifier or the abbreviation given as a property agrees: a bare surname may match."""
+    return any(
+        f["value"] == 1.0 and (f["id"] == "abbreviation_agrees" or f["id"][:-7] in ID_PROPERTIES)
+        for f in result["features"]
+        if f["id"].endswith("_agrees")
+    )
+
+
+def person_answer(
+    ix: Index, text: str, props: Props
+) -> tuple[list[dict[str, Any]], Callable[[dict[str, Any]], bool] | bool]:
+    """The candidates for a cell of names, and whether its top candidate may be matched.
+
+    The cell is read as the ingest reads ``recordedBy`` (:func:`mapping.names.read_agents`):
+    a cell of several names (``H. Nouvel; M. Vannini``) is answered per person, never matched;
+    a bare surname may be matched only when an identifier or the abbreviation agrees; a cell
+    whose name comes with noise the ingest drops (``Burchard 28.IV.1894``) is also looked up
+    by the name as the ingest reads it when the whole cell finds no one."""
+    names = read_agents(text) if text.strip() else []
+    if len(names) > 1:
+        return several_people(ix, names, props), False
+    results = person_results(ix, text, props)
+    if not results and names and not names[0].unknown and names[0].written != text.strip():
+        text = names[0].written
+        results = person_results(ix, text, props)
+    if bare_surname(text):
+        for r in results:
+            r["features"].append(_feature("bare_surname", 1.0))
+        return results, _confirmed
+    return results, True
+
+
+def several_people(ix: Index, names: list[SplitName], props: Props) -> list[dict[str, Any]]:
+    """Candidates for each person of a cell, each described as for which one; none found:
+    one note (score 0, never matched) that says the cell holds several names, to split."""
+    n = len(names)
+    people = sum(1 for x in names[:MAX_CELL_PEOPLE] if not x.unknown and not x.organisation)
+    # every name keeps a place in the first DEFAULT_LIMIT candidates
+    per_name = max(1, min(PER_CELL_PERSON, DEFAULT_LIMIT // max(people, 1)))
+    best: dict[str, dict[str, Any]] = {}
+    for k, name in enumerate(names[:MAX_CELL_PEOPLE], start=1):
+        if name.unknown or name.organisation:
+            continue
+        found = person_results(ix, name.written, props)
+        found.sort(key=lambda r: (-r["score"], r["name"], r["id"]))
+        for r in found[:per_name]:
+            if r["id"] in best and best[r["id"]]["score"] >= r["score"]:
+                continue
+            what = f"for name {k} of {n} in the cell: {name.written}"
+            r["description"] = f"{what} ({r['description']})" if r["description"] else what
+            r["features"].append(_feature("names_in_cell", n))
+            best[r["id"]] = r
+    if best:
+        return list(best.values())
+    written = " | ".join(x.written for x in names[:MAX_CELL_PEOPLE])
+    why = (
+        f"No one found for the {n} names in this cell ({written}): split the column into one "
+        "name per cell and reconcile each"
+    )
+    return [{"id": NOTE_SEVERAL, "name": why, "type": [dict(PERSON)], "score": 0.0,
+             "match": False, "features": [_feature("names_in_cell", n)],
+             "description": why}]  # fmt: skip
 
 
 # -- specimens, institutions, documents ------------------------------------------------------
@@ -401,9 +577,15 @@ def text_results(ix: Index, text: str, props: Props, kind: dict[str, str]) -> li
 # -- queries -----------------------------------------------------------------------------------
 
 
-def decide(results: list[dict[str, Any]]) -> None:
+def decide(
+    results: list[dict[str, Any]], may_match: Callable[[dict[str, Any]], bool] | bool = True
+) -> None:
+    """Sort by score and set ``match`` on the top candidate by the match rule: a score of at
+    least MATCH_AT and MATCH_MARGIN above the runner-up, if ``may_match`` (a flag, or a test of
+    the top candidate) allows it."""
     results.sort(key=lambda r: (-r["score"], r["name"], r["id"]))
     if results:
         top = results[0]["score"]
         runner = results[1]["score"] if len(results) > 1 else 0.0
-        results[0]["match"] = top >= MATCH_AT and top - runner >= MATCH_MARGIN
+        allowed = may_match(results[0]) if callable(may_match) else may_match
+        results[0]["match"] = allowed and top >= MATCH_AT and top - runner >= MATCH_MARGIN
