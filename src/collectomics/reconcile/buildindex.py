@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
+from collectomics.errors import CollectomicsError
 from collectomics.reconcile.index import build_file
 
 
@@ -15,7 +16,14 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print("usage: python -m collectomics.reconcile.buildindex STORE BASE", file=sys.stderr)
         return 2
-    built = build_file(argv[1], argv[2])
+    try:
+        built = build_file(argv[1], argv[2])
+    except CollectomicsError as exc:
+        print(f"reconciliation index not built: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"reconciliation index not built: {exc.strerror} ({exc.filename})", file=sys.stderr)
+        return 1
     if built is not None:
         path, seconds = built
         print(

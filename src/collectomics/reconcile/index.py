@@ -874,10 +874,12 @@ class SharedIndex(Index):
         return self._suggest_rows
 
 
-#: path of an index file -> the index this process opened from it (the current and the last)
+#: path of an index file -> the index this process opened from it (the newest only)
 _OPENED: OrderedDict[str, SharedIndex] = OrderedDict()
-#: folder -> the build this process started there
-_BUILDS: dict[str, subprocess.Popen[bytes]] = {}
+#: folder -> the build this process started there, and when
+_BUILDS: dict[str, tuple[subprocess.Popen[bytes], float]] = {}
+#: seconds before a build that failed is tried again
+_RETRY_AFTER = 60.0
 _SHARED_LOCK = threading.Lock()
 #: seconds between looks at a build another process is running
 _POLL = 0.05
@@ -909,7 +911,7 @@ def _open_shared(path: Path, store: Store) -> SharedIndex | None:
         ondisk.discard(path)
         return None
     _OPENED[str(path)] = ix
-    while len(_OPENED) > 2:
+    while len(_OPENED) > 1:  # requests still reading an older one keep it until they end
         _OPENED.popitem(last=False)
     return ix
 
@@ -917,15 +919,19 @@ def _open_shared(path: Path, store: Store) -> SharedIndex | None:
 def _start_build(folder: Path, store: Store, base: str) -> subprocess.Popen[bytes] | None:
     """Start a builder process for the store as it is now, unless one is running already (ours
     or another process's: the lock says)."""
-    running = _BUILDS.get(str(folder))
-    if running is not None and running.poll() is None:
-        return running
+    last = _BUILDS.get(str(folder))
+    if last is not None:
+        proc, started = last
+        if proc.poll() is None:
+            return proc
+        if proc.returncode != 0 and time.monotonic() - started < _RETRY_AFTER:
+            return None  # it failed (and said why on stderr): not again at every request
     if ondisk.BuildLock.held(folder):
         return None
     location = str(getattr(store, "path", ""))
     cmd = [sys.executable, "-m", "collectomics.reconcile.buildindex", location, base]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    _BUILDS[str(folder)] = proc
+    _BUILDS[str(folder)] = (proc, time.monotonic())
     threading.Thread(target=proc.wait, daemon=True).start()  # reaped when it ends
     return proc
 
@@ -953,7 +959,7 @@ def _shared_index_for(store: Store, base: str) -> Index:
         while True:
             with _SHARED_LOCK:
                 running = _BUILDS.get(str(folder))
-                ours = running is not None and running.poll() is None
+                ours = running is not None and running[0].poll() is None
             if not ours and not ondisk.BuildLock.held(folder):
                 break
             time.sleep(_POLL)
