@@ -1,5 +1,6 @@
-"""``python -m collectomics.reconcile.buildindex STORE BASE``: build the shared reconciliation
-index of the on-disk store at STORE (:func:`collectomics.reconcile.index.build_file`), in a
+"""``python -m collectomics.reconcile.buildindex STORE BASE [CODE]``: build the shared
+reconciliation index of the on-disk store at STORE (:func:`collectomics.reconcile.index
+.build_file`; CODE: the digest of the asking process's code, which names the file), in a
 process of its own, so that the memory the build takes is given back when it ends. A worker of
 ``collectomics serve`` starts it; one line on stderr says what was built."""
 
@@ -13,11 +14,13 @@ from collectomics.reconcile.index import build_file
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        print("usage: python -m collectomics.reconcile.buildindex STORE BASE", file=sys.stderr)
+    if len(argv) not in (3, 4):
+        print(
+            "usage: python -m collectomics.reconcile.buildindex STORE BASE [CODE]", file=sys.stderr
+        )
         return 2
     try:
-        built = build_file(argv[1], argv[2])
+        built = build_file(*argv[1:])
     except CollectomicsError as exc:
         print(f"reconciliation index not built: {exc}", file=sys.stderr)
         return 1

@@ -19,17 +19,20 @@ import time
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 from collectomics import identity
+from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.linking import matcher
 from collectomics.model import IRI
 from collectomics.network import facets_fresh, facets_graph, institution_iri, table
 from collectomics.reconcile import ondisk
+from collectomics.reconcile import schema as schema_module
+from collectomics.reconcile import text as text_module
 from collectomics.reconcile.schema import (
     BASE,
     DOCUMENT,
@@ -560,6 +563,7 @@ def memory_index_for(store: Store, base: str = BASE) -> Index:
 
 #: Entity fields the file does not carry (the matcher's candidate is made again on use)
 _NOT_STORED = {"_candidate"}
+_FIELDS = {f.name for f in fields(Entity)} - _NOT_STORED
 #: Entity fields whose values JSON cannot hold as they are: how to make them again
 _KINDS: dict[str, type] = {
     name: type(value)
@@ -588,7 +592,9 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=_jsonable)
 
 
 def decode_entity(text: str) -> Entity:
-    data = json.loads(text)
+    """The entity :func:`encode_entity` wrote (a field it lacks gets its default; a field no
+    longer known is left out: a file written by older code is served while a new one is built)."""
+    data = {k: v for k, v in json.loads(text).items() if k in _FIELDS}
     data["type"] = TYPE_IDS[data["type"]]
     for name, kind in _KINDS.items():
         if data.get(name) is not None:
@@ -874,12 +880,16 @@ class SharedIndex(Index):
         return self._suggest_rows
 
 
+#: what of the code shapes the file (its key changes with it)
+CODE = ondisk.code_digest(
+    sys.modules[__name__], ondisk, text_module, schema_module, matcher, identity
+)
 #: path of an index file -> the index this process opened from it (the newest only)
 _OPENED: OrderedDict[str, SharedIndex] = OrderedDict()
-#: folder -> the build this process started there, and when
-_BUILDS: dict[str, tuple[subprocess.Popen[bytes], float]] = {}
-#: seconds before a build that failed is tried again
-_RETRY_AFTER = 60.0
+#: folder -> the build this process started there, and when it ended
+_BUILDS: dict[str, tuple[subprocess.Popen[bytes], list[float]]] = {}
+#: seconds after a build before one that failed is tried again, and before another is started
+_RETRY_AFTER, _AGAIN_AFTER = 60.0, 2.0
 _SHARED_LOCK = threading.Lock()
 #: seconds between looks at a build another process is running
 _POLL = 0.05
@@ -916,30 +926,44 @@ def _open_shared(path: Path, store: Store) -> SharedIndex | None:
     return ix
 
 
-def _start_build(folder: Path, store: Store, base: str) -> subprocess.Popen[bytes] | None:
+def _start_build(
+    folder: Path, store: Store, base: str, *, waiting: bool = False
+) -> subprocess.Popen[bytes] | None:
     """Start a builder process for the store as it is now, unless one is running already (ours
-    or another process's: the lock says)."""
+    or another process's: the lock says), or ours ended a moment ago and a request that has an
+    older file to serve is not ``waiting`` (its handle is older than what was built: the next
+    handle will find the file)."""
     last = _BUILDS.get(str(folder))
     if last is not None:
-        proc, started = last
+        proc, ended = last
         if proc.poll() is None:
             return proc
-        if proc.returncode != 0 and time.monotonic() - started < _RETRY_AFTER:
+        since = time.monotonic() - (ended[0] if ended else 0.0)
+        if proc.returncode != 0 and since < _RETRY_AFTER:
             return None  # it failed (and said why on stderr): not again at every request
+        if not waiting and since < _AGAIN_AFTER:
+            return None
     if ondisk.BuildLock.held(folder):
         return None
     location = str(getattr(store, "path", ""))
-    cmd = [sys.executable, "-m", "collectomics.reconcile.buildindex", location, base]
+    # our code's digest names the file, even if the code on disk was upgraded under us
+    cmd = [sys.executable, "-m", "collectomics.reconcile.buildindex", location, base, CODE]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    _BUILDS[str(folder)] = (proc, time.monotonic())
-    threading.Thread(target=proc.wait, daemon=True).start()  # reaped when it ends
+    ended: list[float] = []
+    _BUILDS[str(folder)] = (proc, ended)
+
+    def reap() -> None:
+        proc.wait()
+        ended.append(time.monotonic())
+
+    threading.Thread(target=reap, daemon=True).start()
     return proc
 
 
 def _shared_index_for(store: Store, base: str) -> Index:
     folder = ondisk.folder_of(store)
     assert folder is not None
-    key = ondisk.version_key(store, base)
+    key = ondisk.version_key(store, base, CODE)
     path = ondisk.file_for(folder, key)
     with _SHARED_LOCK:
         ix = _open_shared(path, store)
@@ -973,21 +997,24 @@ def _shared_index_for(store: Store, base: str) -> Index:
                     ix = None
             if ix is not None:
                 return ix
-            _start_build(folder, store, base)
+            _start_build(folder, store, base, waiting=True)
     log.warning("reconciliation index: no file was built in %s; built in memory", folder)
     return memory_index_for(store, base)
 
 
-def build_file(location: str | Path, base: str = BASE) -> tuple[Path, float] | None:
+def build_file(
+    location: str | Path, base: str = BASE, code: str = CODE
+) -> tuple[Path, float] | None:
     """Build the index file of the on-disk store at ``location`` as it is now, under the build
     lock (a builder that finds the file written meanwhile does nothing): its path and the
-    seconds the build took, or None when it was there already."""
+    seconds the build took, or None when it was there already. ``code`` is the digest of the
+    code of the process that asked (:data:`CODE`), which names the file."""
     folder = Path(location) / ondisk.CACHE_DIR / ondisk.FOLDER
     lock = ondisk.BuildLock(folder)
     lock.acquire(wait=True)
     try:
         with OxigraphStore(location, read_only=True) as store:
-            key = ondisk.version_key(store, base)
+            key = ondisk.version_key(store, base, code)
             path = ondisk.file_for(folder, key)
             if path.exists():
                 try:
@@ -1003,6 +1030,28 @@ def build_file(location: str | Path, base: str = BASE) -> tuple[Path, float] | N
         return path, seconds
     finally:
         lock.release()
+
+
+def prepare(location: str | Path, base: str = BASE) -> bool:
+    """Start building the shared index of the on-disk store at ``location`` unless its file for
+    the store as it is now exists or is being built (``collectomics serve`` calls it at start, so
+    that the first request finds the file ready sooner). False for a store that has none: in
+    memory, remote, missing or in a folder we cannot write to."""
+    if not Path(location).is_dir():
+        return False
+    try:
+        with OxigraphStore(location, read_only=True) as store:
+            folder = ondisk.folder_of(store)
+            if folder is None:
+                return False
+            if ondisk.file_for(folder, ondisk.version_key(store, base, CODE)).exists():
+                return True
+            with _SHARED_LOCK:
+                _start_build(folder, store, base)
+    except (CollectomicsError, OSError) as exc:
+        log.warning("reconciliation index: not prepared (%s)", exc)
+        return False
+    return True
 
 
 def index_for(store: Store, base: str = BASE) -> Index:

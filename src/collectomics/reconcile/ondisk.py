@@ -15,8 +15,9 @@ name and renamed), so readers need no locks.
 What is in it (:func:`write`): one JSON object per entity (:class:`collectomics.reconcile.index
 .Entity`'s fields), the dictionaries of the index as ordered key -> entity tables, the token
 postings as ordered lists of entity numbers, and the sorted lists that suggest and specimen
-prefix search bisect. ``key`` digests the format, the base IRI and every graph's physical
-version (a replaced dataset, a new identity or facets graph is a new version).
+prefix search bisect. ``key`` digests the format, the source of the code that builds the index,
+the base IRI and every graph's physical version (a replaced dataset, a new identity or facets
+graph is a new version).
 """
 
 from __future__ import annotations
@@ -75,10 +76,25 @@ def folder_of(store: Any) -> Path | None:
     return path / CACHE_DIR / FOLDER
 
 
-def version_key(store: Any, base: str) -> str:
-    """What names an index file: the format, the base IRI and every graph's physical version."""
+def code_digest(*modules: Any) -> str:
+    """A digest of the source of ``modules`` (what shapes the index: its builder, the folding
+    of names, the matcher's name parsing): a new release, or an Entity field added, is a new
+    key, so a file written by other code is never read."""
+    h = hashlib.sha256()
+    for m in modules:
+        source = getattr(m, "__file__", None)
+        try:
+            h.update(Path(source).read_bytes() if source else m.__name__.encode())
+        except OSError:
+            h.update(m.__name__.encode())
+    return h.hexdigest()
+
+
+def version_key(store: Any, base: str, code: str = "") -> str:
+    """What names an index file: the format, the code that built it, the base IRI and every
+    graph's physical version."""
     physical = sorted((g, store.physical_graph(g) or "") for g in store.graphs())
-    text = json.dumps([FORMAT, base, physical], ensure_ascii=False)
+    text = json.dumps([FORMAT, code, base, physical], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
