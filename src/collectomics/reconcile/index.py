@@ -820,19 +820,22 @@ class SharedIndex(Index):
         self.minter = Minter(self.base)
         self.facets = bool(meta["facets"])
         self.graphs = list(meta["graphs"])
-        self.by_id = _Map(self, "by_id")  # type: ignore[assignment]
-        self.by_iri = _Map(self, "by_iri")  # type: ignore[assignment]
-        self.family_index = _Postings(self, ondisk.FAMILY)  # type: ignore[assignment]
-        self.abbr_index = _Postings(self, ondisk.ABBR)  # type: ignore[assignment]
-        self.id_index = _Postings(self, ondisk.IDS, _id_token)  # type: ignore[assignment]
-        self.agents_of = _AgentsOf(self)  # type: ignore[assignment]
+        # the views reach the index weakly: no cycle keeps an index (and its mapped file) alive
+        # once no request holds it
+        me: Any = weakref.proxy(self)
+        self.by_id = _Map(me, "by_id")  # type: ignore[assignment]
+        self.by_iri = _Map(me, "by_iri")  # type: ignore[assignment]
+        self.family_index = _Postings(me, ondisk.FAMILY)  # type: ignore[assignment]
+        self.abbr_index = _Postings(me, ondisk.ABBR)  # type: ignore[assignment]
+        self.id_index = _Postings(me, ondisk.IDS, _id_token)  # type: ignore[assignment]
+        self.agents_of = _AgentsOf(me)  # type: ignore[assignment]
         self._lock = threading.Lock()
         self._ties: dict[str, list[tuple[Entity, int]]] = {}
         self._live: weakref.WeakValueDictionary[int, Entity] = weakref.WeakValueDictionary()
         self._recent: OrderedDict[int, Entity] = OrderedDict()
-        self._shared_others = _SharedOthers(self)
-        self._suggest_rows = _Sorted(self, "suggest", entity_at=2)
-        self._vocab_rows = _Sorted(self, "vocab")
+        self._shared_others = _SharedOthers(me)
+        self._suggest_rows = _Sorted(me, "suggest", entity_at=2)
+        self._vocab_rows = _Sorted(me, "vocab")
 
     def entity(self, n: int) -> Entity:
         """Entity number ``n`` of the file, one object while it is in use."""
@@ -888,6 +891,8 @@ CODE = ondisk.code_digest(
 _OPENED: OrderedDict[str, SharedIndex] = OrderedDict()
 #: folder -> the build this process started there, and when it ended
 _BUILDS: dict[str, tuple[subprocess.Popen[bytes], list[float]]] = {}
+#: versions no file could be built for, whose index this process holds in memory
+_IN_MEMORY: set[str] = set()
 #: seconds after a build before one that failed is tried again, and before another is started
 _RETRY_AFTER, _AGAIN_AFTER = 60.0, 2.0
 _SHARED_LOCK = threading.Lock()
@@ -939,7 +944,7 @@ def _start_build(
         if proc.poll() is None:
             return proc
         since = time.monotonic() - (ended[0] if ended else 0.0)
-        if proc.returncode != 0 and since < _RETRY_AFTER:
+        if proc.returncode != 0 and since < _RETRY_AFTER and not waiting:
             return None  # it failed (and said why on stderr): not again at every request
         if not waiting and since < _AGAIN_AFTER:
             return None
@@ -964,6 +969,8 @@ def _shared_index_for(store: Store, base: str) -> Index:
     folder = ondisk.folder_of(store)
     assert folder is not None
     key = ondisk.version_key(store, base, CODE)
+    if key in _IN_MEMORY:
+        return memory_index_for(store, base)
     path = ondisk.file_for(folder, key)
     with _SHARED_LOCK:
         ix = _open_shared(path, store)
@@ -999,6 +1006,7 @@ def _shared_index_for(store: Store, base: str) -> Index:
                 return ix
             _start_build(folder, store, base, waiting=True)
     log.warning("reconciliation index: no file was built in %s; built in memory", folder)
+    _IN_MEMORY.add(key)  # this version, in this process: not waited for again
     return memory_index_for(store, base)
 
 

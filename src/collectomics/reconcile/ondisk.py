@@ -134,7 +134,8 @@ class Writer:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=path.parent)
+        # the builder's pid in the name: only a file whose builder is gone is ever pruned
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{os.getpid()}-", suffix=SUFFIX, dir=path.parent)
         os.fchmod(fd, 0o644)  # read by every worker, whoever built it
         os.close(fd)
         self.path, self.tmp = path, Path(tmp)
@@ -357,12 +358,26 @@ class BuildLock:
 
 def prune(folder: Path, keep: int = 2) -> None:
     """Remove all but the ``keep`` newest index files (processes that have an older one open
-    keep reading it: an open file outlives its name), the temporary files of builds that were
-    killed, and all but the last corrupt file kept. Only the holder of the lock calls it."""
+    keep reading it: an open file outlives its name), the temporary files of builders that are
+    gone (killed half-way), and all but the last corrupt file kept."""
     for old in complete_files(folder)[keep:]:
         old.unlink(missing_ok=True)
-    for stale in [*folder.glob(".tmp-*"), *sorted(folder.glob("*.corrupt"))[:-1]]:
-        stale.unlink(missing_ok=True)
+    stale = [t for t in folder.glob(".tmp-*") if not _alive(t.name.split("-")[1])]
+    for f in [*stale, *sorted(folder.glob("*.corrupt"))[:-1]]:
+        f.unlink(missing_ok=True)
+
+
+def _alive(pid: str) -> bool:
+    """Whether process ``pid`` (as written in a temporary file's name) still runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def discard(path: Path) -> None:
