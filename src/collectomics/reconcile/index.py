@@ -645,10 +645,10 @@ def write_index(ix: Index, path: Path, key: str) -> None:
         writer.postings(ondisk.TRIGRAMS, grams.items())
         writer.text_postings(ondisk.AGENTS_OF, ((k, sorted(v)) for k, v in ix.agents_of.items()))
         writer.canonical((n, c) for n, c in ix.identity.canonical.items() if n != c)
-        lists = {
+        lists: dict[str, list[Any]] = {
             "suggest": [(w, rank, number(e)) for w, rank, e in suggest],
             "vocab": vocab,
-            "specimen_keys": others.sorted_keys,
+            "specimen_keys": list(others.sorted_keys),
         }
         for name, items in lists.items():
             writer.sorted_list(name, items)
@@ -940,11 +940,11 @@ def _start_build(
     handle will find the file)."""
     last = _BUILDS.get(str(folder))
     if last is not None:
-        proc, ended = last
-        if proc.poll() is None:
-            return proc
-        since = time.monotonic() - (ended[0] if ended else 0.0)
-        if proc.returncode != 0 and since < _RETRY_AFTER and not waiting:
+        running, finished = last
+        if running.poll() is None:
+            return running
+        since = time.monotonic() - (finished[0] if finished else 0.0)
+        if running.returncode != 0 and since < _RETRY_AFTER and not waiting:
             return None  # it failed (and said why on stderr): not again at every request
         if not waiting and since < _AGAIN_AFTER:
             return None
