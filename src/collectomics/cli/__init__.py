@@ -17,7 +17,7 @@ from collectomics import __version__
 from collectomics.config import SETTINGS, Settings, load_settings
 from collectomics.errors import CollectomicsError, InputError
 from collectomics.iri import Minter
-from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, open_store
+from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, is_remote, open_store
 
 DEMO_MARKER = ".collectomics-demo"
 QUERY_FORMATS = list(RESULT_FORMATS) + [f for f in RDF_FORMATS if f != "rdfxml"] + ["rdfxml"]
@@ -599,7 +599,11 @@ def stats(obj: Context, as_json: bool) -> None:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    from collectomics.reconcile.index import prepare
+
     settings = settings.replace(host=host, port=port)
+    if not is_remote(settings.store):
+        prepare(settings.store, settings.base_iri)  # the shared reconciliation index, if stale
     url = f"http://{settings.host}:{settings.port}/"
     message = f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops."
     if sys.platform.startswith("linux"):

@@ -1,22 +1,47 @@
 """What the service searches: an :class:`Index` of people, name-string agents, specimens,
-institutions and documents read from the store once per version of it."""
+institutions and documents read from the store once per version of it.
+
+For an on-disk store opened read-only (every worker of ``collectomics serve``), the index is
+built once per store version by one process and written to a file beside the store
+(:mod:`.ondisk`); each process reads it as a :class:`SharedIndex`, which has the same interface
+and answers the same. Stores in memory, writable handles and remote stores keep an
+:class:`Index` in the process (:func:`index_for`)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import subprocess
+import sys
 import threading
+import time
 import weakref
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from difflib import SequenceMatcher
+from pathlib import Path
 from typing import Any
 
 from collectomics import identity
+from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.linking import matcher
 from collectomics.model import IRI
 from collectomics.network import facets_fresh, facets_graph, institution_iri, table
-from collectomics.reconcile.schema import BASE, DOCUMENT, FUZZY_AT, INSTITUTION, PERSON, SPECIMEN
+from collectomics.reconcile import ondisk
+from collectomics.reconcile import schema as schema_module
+from collectomics.reconcile import text as text_module
+from collectomics.reconcile.schema import (
+    BASE,
+    DOCUMENT,
+    FUZZY_AT,
+    INSTITUTION,
+    PERSON,
+    SPECIMEN,
+    TYPE_IDS,
+)
 from collectomics.reconcile.text import (
     COL,
     DWC,
@@ -35,7 +60,9 @@ from collectomics.reconcile.text import (
     trigrams,
     year_of,
 )
-from collectomics.store import Store
+from collectomics.store import OxigraphStore, Store
+
+log = logging.getLogger(__name__)
 
 # -- reading the graph (CSV rows through ``network.table``: cheap per row) ----------------------
 
@@ -512,8 +539,8 @@ def _version(store: Store) -> Any:
     return physical, store.count()
 
 
-def index_for(store: Store, base: str = BASE) -> Index:
-    """The index of ``store``, built once per version of the store and reused."""
+def memory_index_for(store: Store, base: str = BASE) -> Index:
+    """The index of ``store`` built in this process, once per version of the store."""
     key = (_version(store), base)
     with _CACHE_LOCK:  # concurrent requests wait for one build
         hit = _CACHE.get(id(store))
@@ -530,3 +557,515 @@ def index_for(store: Store, base: str = BASE) -> Index:
         ix = Index(store, base)
         _CACHE[id(store)] = (ref, key, ix)
         return ix
+
+
+# -- the index in a file, shared by processes ----------------------------------------------------
+
+#: Entity fields the file does not carry (the matcher's candidate is made again on use)
+_NOT_STORED = {"_candidate"}
+_FIELDS = {f.name for f in fields(Entity)} - _NOT_STORED
+#: Entity fields whose values JSON cannot hold as they are: how to make them again
+_KINDS: dict[str, type] = {
+    name: type(value)
+    for name, value in vars(Entity("", "", "", PERSON)).items()
+    if isinstance(value, (set, frozenset, tuple))
+}
+
+
+def encode_entity(e: Entity) -> str:
+    """An entity as one JSON object: every dataclass field (an added field is carried when its
+    value is JSON, a set or a tuple), the type by its id."""
+    data = {name: value for name, value in vars(e).items() if name not in _NOT_STORED}
+    data["type"] = e.type["id"]
+    return _ENCODER.encode(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"an Entity field of type {type(value).__name__} cannot be stored")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_jsonable)
+
+
+def decode_entity(text: str) -> Entity:
+    """The entity :func:`encode_entity` wrote (a field it lacks gets its default; a field no
+    longer known is left out: a file written by older code is served while a new one is built)."""
+    data = {k: v for k, v in json.loads(text).items() if k in _FIELDS}
+    data["type"] = TYPE_IDS[data["type"]]
+    for name, kind in _KINDS.items():
+        if data.get(name) is not None:
+            data[name] = kind(data[name])
+    return Entity(**data)
+
+
+def write_index(ix: Index, path: Path, key: str) -> None:
+    """Write ``ix`` (people, then specimens, institutions, documents, the suggest list and the
+    trigrams of family words, all read now) to ``path``, atomically."""
+    others = ix.others()
+    suggest = ix.suggest_words()
+    numbers: dict[int, int] = {}
+    entities: list[Entity] = []
+
+    def number(e: Entity) -> int:
+        n = numbers.get(id(e))
+        if n is None:
+            n = numbers[id(e)] = len(entities)
+            entities.append(e)
+        return n
+
+    def postings(
+        index: Mapping[Any, list[Entity]], token: Any = str
+    ) -> Iterator[tuple[str, list[int]]]:
+        for k, es in index.items():
+            if es:
+                yield token(k), [number(e) for e in es]
+
+    writer = ondisk.Writer(path)
+    try:
+        for name, mapping in (
+            ("by_id", ix.by_id),
+            ("by_iri", ix.by_iri),
+            ("virtual", others.virtual),
+        ):
+            writer.mapping(name, [(k, number(e)) for k, e in mapping.items()])
+        writer.postings(ondisk.FAMILY, postings(ix.family_index))
+        writer.postings(ondisk.ABBR, postings(ix.abbr_index))
+        writer.postings(ondisk.IDS, postings(ix.id_index, _id_token))
+        writer.postings(ondisk.KEYS, postings(others.keys))
+        writer.postings(ondisk.WORDS, postings(others.words))
+        vocab = sorted(ix.family_index)
+        grams: dict[str, list[int]] = defaultdict(list)
+        for i, w in enumerate(vocab):
+            for g in trigrams(w):
+                grams[g].append(i)
+        writer.postings(ondisk.TRIGRAMS, grams.items())
+        writer.text_postings(ondisk.AGENTS_OF, ((k, sorted(v)) for k, v in ix.agents_of.items()))
+        writer.canonical((n, c) for n, c in ix.identity.canonical.items() if n != c)
+        lists: dict[str, list[Any]] = {
+            "suggest": [(w, rank, number(e)) for w, rank, e in suggest],
+            "vocab": vocab,
+            "specimen_keys": list(others.sorted_keys),
+        }
+        for name, items in lists.items():
+            writer.sorted_list(name, items)
+        writer.entities((n, encode_entity(e)) for n, e in enumerate(entities))
+        writer.meta(
+            format=ondisk.FORMAT, key=key, base=ix.base, facets=bool(ix.facets),
+            graphs=list(ix.graphs), entities=len(entities),
+            sorted={name: len(items) for name, items in lists.items()},
+        )  # fmt: skip
+        writer.commit()
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _id_token(key: tuple[str, str]) -> str:
+    return f"{key[0]}\x1f{key[1]}"
+
+
+class _Entities(Sequence[Entity]):
+    """A posting list: entity numbers, read as entities on use."""
+
+    def __init__(self, ix: SharedIndex, numbers: list[int]) -> None:
+        self.ix, self.numbers = ix, numbers
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return _Entities(self.ix, self.numbers[i])
+        return self.ix.entity(self.numbers[i])
+
+    def __iter__(self) -> Iterator[Entity]:
+        return (self.ix.entity(n) for n in self.numbers)
+
+
+class _Postings(Mapping[Any, Sequence[Entity]]):
+    """token -> entities, as ``Index.family_index`` and its kin."""
+
+    def __init__(self, ix: SharedIndex, kind: int, token: Any = str) -> None:
+        self.ix, self.kind, self.token = ix, kind, token
+
+    def __getitem__(self, key: Any) -> Sequence[Entity]:
+        found = self.ix.reader.posting(self.kind, self.token(key))
+        if found is None:
+            raise KeyError(key)
+        return _Entities(self.ix, found)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self.ix.reader.posting_tokens(self.kind)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Map(Mapping[str, Entity]):
+    """key -> entity, in the order of the dictionary it was written from (``by_id``...)."""
+
+    def __init__(self, ix: SharedIndex, name: str) -> None:
+        self.ix, self.name = ix, name
+        self._len: int | None = None
+
+    def __getitem__(self, key: str) -> Entity:
+        n = self.ix.reader.map_get(self.name, key) if isinstance(key, str) else None
+        if n is None:
+            raise KeyError(key)
+        return self.ix.entity(n)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.ix.reader.map_get(self.name, key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self.ix.reader.map_items(self.name))
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = self.ix.reader.map_len(self.name)
+        return self._len
+
+    def values(self) -> Any:
+        return _Values(self)
+
+    def items(self) -> Any:
+        return _Items(self)
+
+
+class _Values:
+    def __init__(self, m: _Map) -> None:
+        self.m = m
+
+    def __len__(self) -> int:
+        return len(self.m)
+
+    def __iter__(self) -> Iterator[Entity]:
+        return (self.m.ix.entity(n) for _, n in self.m.ix.reader.map_items(self.m.name))
+
+
+class _Items(_Values):
+    def __iter__(self) -> Iterator[tuple[str, Entity]]:  # type: ignore[override]
+        return ((k, self.m.ix.entity(n)) for k, n in self.m.ix.reader.map_items(self.m.name))
+
+
+class _Sorted(Sequence[Any]):
+    """A sorted list of the file, for bisection (``suggest_words``, ``sorted_keys``)."""
+
+    def __init__(self, ix: SharedIndex, name: str, entity_at: int | None = None) -> None:
+        self.ix, self.name, self.entity_at = ix, name, entity_at
+        self._len = ix.reader.sorted_len(name)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        item = self.ix.reader.sorted_item(self.name, i)
+        if self.entity_at is None:
+            return item
+        return (*item[: self.entity_at], self.ix.entity(item[self.entity_at]))
+
+
+class _SharedOthers:
+    """Specimens, institutions and documents of a :class:`SharedIndex` (``Index.others()``)."""
+
+    def __init__(self, ix: SharedIndex) -> None:
+        self.ix = ix
+        self.keys = _Postings(ix, ondisk.KEYS)
+        self.words = _Postings(ix, ondisk.WORDS)
+        self.virtual = _Map(ix, "virtual")
+        self.sorted_keys = _Sorted(ix, "specimen_keys")
+
+
+class _AgentsOf(Mapping[str, set[str]]):
+    def __init__(self, ix: SharedIndex) -> None:
+        self.ix = ix
+
+    def __getitem__(self, node: str) -> set[str]:
+        found = self.ix.reader.text_posting(ondisk.AGENTS_OF, node)
+        if found is None:
+            raise KeyError(node)
+        return set(found)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.ix.reader.posting_tokens(ondisk.AGENTS_OF)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class SharedIndex(Index):
+    """An :class:`Index` read from its file (:mod:`.ondisk`): the same attributes and methods,
+    each answered by a lookup in the file. Entities are read when touched and kept while in use
+    (and the last ``RECENT`` of them), so one entity is one object while a request holds it."""
+
+    RECENT = 4096
+
+    def __init__(self, reader: ondisk.Reader, store: Store) -> None:  # noqa: D107 - no build
+        meta = reader.meta
+        self.reader = reader
+        self.path = reader.path
+        self.key: str = meta["key"]
+        self.base = meta["base"]
+        self.store = store
+        self.minter = Minter(self.base)
+        self.facets = bool(meta["facets"])
+        self.graphs = list(meta["graphs"])
+        # the views reach the index weakly: no cycle keeps an index (and its mapped file) alive
+        # once no request holds it
+        me: Any = weakref.proxy(self)
+        self.by_id = _Map(me, "by_id")  # type: ignore[assignment]
+        self.by_iri = _Map(me, "by_iri")  # type: ignore[assignment]
+        self.family_index = _Postings(me, ondisk.FAMILY)  # type: ignore[assignment]
+        self.abbr_index = _Postings(me, ondisk.ABBR)  # type: ignore[assignment]
+        self.id_index = _Postings(me, ondisk.IDS, _id_token)  # type: ignore[assignment]
+        self.agents_of = _AgentsOf(me)  # type: ignore[assignment]
+        self._lock = threading.Lock()
+        self._ties: dict[str, list[tuple[Entity, int]]] = {}
+        self._live: weakref.WeakValueDictionary[int, Entity] = weakref.WeakValueDictionary()
+        self._recent: OrderedDict[int, Entity] = OrderedDict()
+        self._shared_others = _SharedOthers(me)
+        self._suggest_rows = _Sorted(me, "suggest", entity_at=2)
+        self._vocab_rows = _Sorted(me, "vocab")
+
+    def entity(self, n: int) -> Entity:
+        """Entity number ``n`` of the file, one object while it is in use."""
+        with self._lock:
+            e = self._live.get(n)
+            if e is not None:
+                if n in self._recent:
+                    self._recent.move_to_end(n)
+                return e
+        text = self.reader.entity_data(n)
+        if text is None:
+            raise ondisk.CorruptIndex(self.path, f"has no entity {n}")
+        fresh = decode_entity(text)
+        with self._lock:
+            e = self._live.setdefault(n, fresh)
+            self._recent[n] = e
+            self._recent.move_to_end(n)
+            while len(self._recent) > self.RECENT:
+                self._recent.popitem(last=False)
+        return e
+
+    def resolve(self, agent: str) -> str:
+        return self.reader.canonical(agent) or agent
+
+    def others(self) -> Any:
+        return self._shared_others
+
+    def similar_family_words(self, word: str) -> list[str]:
+        mine = trigrams(word)
+        counts: dict[int, int] = defaultdict(int)
+        for g in mine:
+            for i in self.reader.posting(ondisk.TRIGRAMS, g) or ():
+                counts[i] += 1
+        need = max(1, len(mine) // 2)
+        close = [self._vocab_rows[i] for i, n in counts.items() if n >= need]
+        scored = [(SequenceMatcher(None, word, w).ratio(), w) for w in close]
+        return [w for r, w in sorted(scored, reverse=True)[:5] if r >= FUZZY_AT]
+
+    def ties(self, e: Entity) -> list[tuple[Entity, int]]:
+        if len(self._ties) > 1000:  # the entities they hold stay in memory
+            self._ties.clear()
+        return super().ties(e)
+
+    def suggest_words(self) -> Any:
+        return self._suggest_rows
+
+
+#: what of the code shapes the file (its key changes with it)
+CODE = ondisk.code_digest(
+    sys.modules[__name__], ondisk, text_module, schema_module, matcher, identity
+)
+#: path of an index file -> the index this process opened from it (the newest only)
+_OPENED: OrderedDict[str, SharedIndex] = OrderedDict()
+#: folder -> the build this process started there, and when it ended
+_BUILDS: dict[str, tuple[subprocess.Popen[bytes], list[float]]] = {}
+#: versions no file could be built for, whose index this process holds in memory
+_IN_MEMORY: set[str] = set()
+#: seconds after a build before one that failed is tried again, and before another is started
+_RETRY_AFTER, _AGAIN_AFTER = 60.0, 2.0
+_SHARED_LOCK = threading.Lock()
+#: seconds between looks at a build another process is running
+_POLL = 0.05
+
+
+def _open_shared(path: Path, store: Store) -> SharedIndex | None:
+    """The index in ``path`` (opened once per process), or None when there is none; a file that
+    cannot be read is moved aside with a warning (and rebuilt by the caller)."""
+    ix = _OPENED.get(str(path))
+    if ix is not None and not ix.reader.broken:
+        ix.store = store  # the newest handle answers the queries ties() makes
+        _OPENED.move_to_end(str(path))
+        return ix
+    if ix is not None:
+        del _OPENED[str(path)]
+        log.warning(
+            "reconciliation index %s: a read failed; moved aside, it will be built again", path
+        )
+        ondisk.discard(path)
+        return None
+    if not path.exists():
+        return None
+    try:
+        ix = SharedIndex(ondisk.Reader(path), store)
+    except FileNotFoundError:  # removed by a builder's prune meanwhile
+        return None
+    except ondisk.CorruptIndex as exc:
+        log.warning("reconciliation index %s; moved aside, it will be built again", exc)
+        ondisk.discard(path)
+        return None
+    _OPENED[str(path)] = ix
+    while len(_OPENED) > 1:  # requests still reading an older one keep it until they end
+        _OPENED.popitem(last=False)
+    return ix
+
+
+def _start_build(
+    folder: Path, store: Store, base: str, *, waiting: bool = False
+) -> subprocess.Popen[bytes] | None:
+    """Start a builder process for the store as it is now, unless one is running already (ours
+    or another process's: the lock says), or ours ended a moment ago and a request that has an
+    older file to serve is not ``waiting`` (its handle is older than what was built: the next
+    handle will find the file)."""
+    last = _BUILDS.get(str(folder))
+    if last is not None:
+        running, finished = last
+        if running.poll() is None:
+            return running
+        since = time.monotonic() - (finished[0] if finished else 0.0)
+        if running.returncode != 0 and since < _RETRY_AFTER and not waiting:
+            return None  # it failed (and said why on stderr): not again at every request
+        if not waiting and since < _AGAIN_AFTER:
+            return None
+    if ondisk.BuildLock.held(folder):
+        return None
+    location = str(getattr(store, "path", ""))
+    # our code's digest names the file, even if the code on disk was upgraded under us
+    cmd = [sys.executable, "-m", "collectomics.reconcile.buildindex", location, base, CODE]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    ended: list[float] = []
+    _BUILDS[str(folder)] = (proc, ended)
+
+    def reap() -> None:
+        proc.wait()
+        ended.append(time.monotonic())
+
+    threading.Thread(target=reap, daemon=True).start()
+    return proc
+
+
+def _shared_index_for(store: Store, base: str) -> Index:
+    folder = ondisk.folder_of(store)
+    assert folder is not None
+    key = ondisk.version_key(store, base, CODE)
+    if key in _IN_MEMORY:
+        return memory_index_for(store, base)
+    path = ondisk.file_for(folder, key)
+    with _SHARED_LOCK:
+        ix = _open_shared(path, store)
+        if ix is not None:
+            return ix
+        try:
+            _start_build(folder, store, base)
+        except OSError as exc:  # a folder we cannot write to: this process's own index
+            log.warning("reconciliation index: cannot build %s (%s); built in memory", path, exc)
+            return memory_index_for(store, base)
+        for previous in ondisk.complete_files(folder):
+            ix = _open_shared(previous, store)
+            if ix is not None and ix.base == base:
+                return ix  # the last version, while the new one is built
+    # nothing to serve meanwhile: wait for a build (ours, or the one another process runs)
+    for _ in range(3):
+        while True:
+            with _SHARED_LOCK:
+                running = _BUILDS.get(str(folder))
+                ours = running is not None and running[0].poll() is None
+            if not ours and not ondisk.BuildLock.held(folder):
+                break
+            time.sleep(_POLL)
+        with _SHARED_LOCK:
+            ix = _open_shared(path, store)
+            if ix is None:  # built for a newer version of the store than this handle's
+                for newest in ondisk.complete_files(folder):
+                    ix = _open_shared(newest, store)
+                    if ix is not None and ix.base == base:
+                        break
+                    ix = None
+            if ix is not None:
+                return ix
+            _start_build(folder, store, base, waiting=True)
+    log.warning("reconciliation index: no file was built in %s; built in memory", folder)
+    _IN_MEMORY.add(key)  # this version, in this process: not waited for again
+    return memory_index_for(store, base)
+
+
+def build_file(
+    location: str | Path, base: str = BASE, code: str = CODE
+) -> tuple[Path, float] | None:
+    """Build the index file of the on-disk store at ``location`` as it is now, under the build
+    lock (a builder that finds the file written meanwhile does nothing): its path and the
+    seconds the build took, or None when it was there already. ``code`` is the digest of the
+    code of the process that asked (:data:`CODE`), which names the file."""
+    folder = Path(location) / ondisk.CACHE_DIR / ondisk.FOLDER
+    lock = ondisk.BuildLock(folder)
+    lock.acquire(wait=True)
+    try:
+        with OxigraphStore(location, read_only=True) as store:
+            key = ondisk.version_key(store, base, code)
+            path = ondisk.file_for(folder, key)
+            if path.exists():
+                try:
+                    ondisk.Reader(path).close()
+                    return None
+                except ondisk.CorruptIndex as exc:
+                    log.warning("reconciliation index %s; building it again", exc)
+                    ondisk.discard(path)
+            started = time.perf_counter()
+            write_index(Index(store, base), path, key)
+            seconds = time.perf_counter() - started
+        ondisk.prune(folder)
+        return path, seconds
+    finally:
+        lock.release()
+
+
+def prepare(location: str | Path, base: str = BASE) -> bool:
+    """Start building the shared index of the on-disk store at ``location`` unless its file for
+    the store as it is now exists or is being built (``collectomics serve`` calls it at start, so
+    that the first request finds the file ready sooner). False for a store that has none: in
+    memory, remote, missing or in a folder we cannot write to."""
+    if not Path(location).is_dir():
+        return False
+    try:
+        with OxigraphStore(location, read_only=True) as store:
+            folder = ondisk.folder_of(store)
+            if folder is None:
+                return False
+            if ondisk.file_for(folder, ondisk.version_key(store, base, CODE)).exists():
+                return True
+            with _SHARED_LOCK:
+                _start_build(folder, store, base)
+    except (CollectomicsError, OSError) as exc:
+        log.warning("reconciliation index: not prepared (%s)", exc)
+        return False
+    return True
+
+
+def index_for(store: Store, base: str = BASE) -> Index:
+    """The index of ``store``: for an on-disk store opened read-only, the file every process
+    shares (built once per store version; while a new version is built, the last one answers);
+    otherwise built in this process once per version of the store."""
+    if getattr(store, "read_only", False) and ondisk.folder_of(store) is not None:
+        return _shared_index_for(store, base)
+    return memory_index_for(store, base)

@@ -11,9 +11,11 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from collectomics import identity
 from collectomics.config import Settings, load_settings
 from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, limits_of, store_stamp
 from collectomics.errors import CollectomicsError
+from collectomics.iri import Minter
 from collectomics.queries import list_queries
 from collectomics.querylimits import check
 from collectomics.service import void_description
@@ -76,8 +78,6 @@ class AppState:
         key = self._key(store)
         with self._lock:
             if self._stats is None or self._stats[0] != key:
-                from collectomics.iri import Minter
-
                 minter = Minter(self.settings.base_iri)
                 self._stats = (key, graph_stats(store, minter).to_dict())
             return self._stats[1]
@@ -124,6 +124,9 @@ class AppState:
         def change(store: Store) -> None:
             datasets = {g: store.physical_graph(g) or g for g in store.graphs()}
             store.update(plan_update(sparql, datasets))
+            # changed in place: the graphs keep their versions, which the identity graph's
+            # stamp and the reconciliation index's key read (as a Graph Store POST does)
+            identity.refresh(store, Minter(self.settings.base_iri), force=True)
 
         self.write(change)
 
