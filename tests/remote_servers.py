@@ -221,8 +221,8 @@ TransactionFile = {dir}/virtuoso-temp.trx
 [Parameters]
 ServerPort = 127.0.0.1:{sql_port}
 DisableUnixSocket = 1
-NumberOfBuffers = 20000
-MaxDirtyBuffers = 15000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty}
 CheckpointInterval = 60
 DirsAllowed = ., {dir}, {bulk}
 CaseMode = 2
@@ -247,9 +247,11 @@ def virtuoso_binary() -> str:
     return found
 
 
-def start_virtuoso(workdir: Path) -> Server:
+def start_virtuoso(workdir: Path, *, buffers: int = 20_000) -> Server:
     """Virtuoso open source on free ports, its database in ``workdir``; the anonymous SPARQL
-    account may update (GRANT SPARQL_UPDATE), which opens /sparql-graph-crud to writes too."""
+    account may update (GRANT SPARQL_UPDATE), which opens /sparql-graph-crud to writes too.
+    ``buffers``: its NumberOfBuffers (8 KB pages of cache; 20,000 for the tests, more for a
+    benchmark), three quarters of them may be dirty."""
     binary = virtuoso_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     sql_port, http_port = free_port(), free_port()
@@ -261,6 +263,8 @@ def start_virtuoso(workdir: Path) -> Server:
         _VIRTUOSO_INI.format(
             dir=workdir,
             bulk=bulk,
+            buffers=buffers,
+            dirty=buffers * 3 // 4,
             sql_port=sql_port,
             http_port=http_port,
             max_rows=VIRTUOSO_MAX_ROWS,
