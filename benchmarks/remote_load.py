@@ -20,8 +20,10 @@ as `stage only`):
 | virtuoso-gsp | the same into a fresh Virtuoso open source 7.2 (`/sparql-graph-crud`) |
 | virtuoso-bulk-1, -2 | Virtuoso's bulk loader: `ld_add` + 1 or 2 sessions of `rdf_loader_run()` + `checkpoint` |
 
-Each path runs in a child process of its own, which reports its peak RSS (the client's memory);
-a server's peak (VmHWM of its process) is read after the load. Virtuoso runs with
+Each path runs in a child process of its own, which reports its peak RSS and CPU seconds (the
+client's); a server's peak (VmHWM of its process) and the CPU seconds it spent during the load
+are read from /proc. On a machine that other work keeps busy, the CPU seconds (client + server)
+say more than the wall time. Virtuoso runs with
 NumberOfBuffers = `--virtuoso-buffers` (default 170,000 pages of 8 KB, ~1.4 GB: its advice for
 a machine with 2 GB free for it). The servers share this machine's cores with the client.
 """
@@ -50,6 +52,7 @@ from synthetic import write_archive  # noqa: E402
 from remote_servers import Server, start_oxigraph, start_virtuoso  # noqa: E402
 
 PATHS = (
+    "stage-only",
     "floor",
     "oxigraph-offline",
     "oxigraph-serve-gsp",
@@ -78,6 +81,12 @@ def _peak_kb(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a running process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _child(path: str, shards: list[str], target: dict[str, Any], result: Any) -> None:
@@ -125,7 +134,8 @@ def _child(path: str, shards: list[str], target: dict[str, Any], result: Any) ->
         triples = sum(counts.values())
         store.close()
     seconds = time.perf_counter() - start
-    result.put((seconds, triples, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result.put((seconds, triples, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
 
 
 def _run(path: str, shards: list[Path], workdir: Path, buffers: int) -> dict[str, Any]:
@@ -147,10 +157,13 @@ def _run(path: str, shards: list[Path], workdir: Path, buffers: int) -> dict[str
     result = ctx.Queue()
     child = ctx.Process(target=_child, args=(path, [str(s) for s in shards], target, result))
     try:
+        server_cpu = _cpu_seconds(server.process.pid) if server is not None else 0.0
         child.start()
-        seconds, triples, client_kb = result.get()
+        seconds, triples, client_kb, client_cpu = result.get()
         child.join()
         server_kb = _peak_kb(server.process.pid) if server is not None else 0
+        if server is not None:
+            server_cpu = _cpu_seconds(server.process.pid) - server_cpu
     finally:
         if server is not None:
             server.stop()
@@ -161,6 +174,8 @@ def _run(path: str, shards: list[Path], workdir: Path, buffers: int) -> dict[str
         "triples": triples,
         "client_mb": client_kb / 1024,
         "server_mb": server_kb / 1024,
+        "client_cpu": client_cpu,
+        "server_cpu": server_cpu,
     }
 
 
@@ -181,7 +196,7 @@ def main() -> None:
             f"{args.records:,} records: {len(shards)} shards, {lines:,} quads, {size / 1e6:.0f} MB; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
-        rows = [_run("stage-only", shards, workdir, args.virtuoso_buffers)]
+        rows = []
         for path in args.paths.split(","):
             if path not in PATHS:
                 raise SystemExit(f"unknown path {path!r}: one of {', '.join(PATHS)}")
@@ -192,7 +207,7 @@ def main() -> None:
         gsp = base.get("virtuoso-gsp")
         print(
             f"{'path':<20} {'seconds':>8} {'triples':>10} {'triples/s':>10} {'/ floor':>8} "
-            f"{'/ v-gsp':>8} {'client MB':>10} {'server MB':>10}"
+            f"{'/ v-gsp':>8} {'client MB':>10} {'server MB':>10} {'CPU s':>12}"
         )
         for r in rows:
             rate = r["triples"] / r["seconds"]
@@ -200,7 +215,8 @@ def main() -> None:
             vs_gsp = f"{gsp['seconds'] / r['seconds']:8.2f}" if gsp else f"{'':>8}"
             print(
                 f"{r['path']:<20} {r['seconds']:8.1f} {r['triples']:10,} {rate:10,.0f} {vs_floor} "
-                f"{vs_gsp} {r['client_mb']:10.0f} {r['server_mb']:10.0f}"
+                f"{vs_gsp} {r['client_mb']:10.0f} {r['server_mb']:10.0f} "
+                f"{r['client_cpu']:5.1f}+{r['server_cpu']:<6.1f}"
             )
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
