@@ -214,6 +214,25 @@ def test_virtuoso_failing_shard_keeps_the_old_version(
     store.close()
 
 
+def test_virtuoso_loads_a_thousand_shards(virtuoso: Server, tmp_path: Path) -> None:
+    """A thousand shards: more ld_add statements than isql takes in one ``exec=`` argument
+    (200 of them were cut short): sent on its standard input, in batches, and the files found
+    again in the load list by their folder."""
+    shards = tmp_path / ("long-folder-name-" * 4) / "shards"
+    shards.mkdir(parents=True)
+    for i in range(1000):
+        line = f'<https://ex.org/s{i}> <https://ex.org/p> "{i}" <{GRAPH}> .\n'
+        (shards / f"part-{i:05d}.nq").write_text(line)
+    store = virtuoso.store()
+    loader = _loader(virtuoso, loaders=2)
+    counts = load_shards(
+        store, [shards], loader="virtuoso", virtuoso=loader, stage_dir=virtuoso.bulk_dir
+    )
+    assert counts == {GRAPH: 1000}
+    assert _waiting_in_load_list(loader) == 0
+    store.close()
+
+
 def test_virtuoso_bad_login_is_one_clear_error(
     virtuoso: Server, versions: dict[str, Version]
 ) -> None:

@@ -229,25 +229,17 @@ class VirtuosoLoader:
         self.on_progress = on_progress
         self.poll = poll
 
-    def _command(self, sql: str) -> list[str]:
-        return [
-            self.isql,
-            self.sql,
-            self.user,
-            self.password,
-            "VERBOSE=OFF",
-            "BANNER=OFF",
-            "PROMPT=OFF",
-            "ECHO=OFF",
-            f"exec={sql}",
-        ]
+    def _command(self, sql: str | None = None) -> list[str]:
+        quiet = ["VERBOSE=OFF", "BANNER=OFF", "PROMPT=OFF", "ECHO=OFF"]
+        exec_ = [f"exec={sql}"] if sql is not None else []
+        return [self.isql, self.sql, self.user, self.password, *quiet, *exec_]
 
     def run(self, sql: str) -> list[str]:
-        """Run SQL statements; their result rows, one line each (StoreError on any error)."""
+        """Run SQL statements (each ending in ``;``, one a line), read by isql from its
+        standard input (an ``exec=`` argument is cut short past a few kilobytes); their result
+        rows, one line each. StoreError on any error."""
         try:
-            done = subprocess.run(
-                self._command(sql), capture_output=True, text=True, stdin=subprocess.DEVNULL
-            )
+            done = subprocess.run(self._command(), input=sql + "\n", capture_output=True, text=True)
         except OSError as exc:
             raise StoreError(f"cannot run {self.isql}: {exc}") from None
         out = done.stdout + done.stderr
@@ -269,20 +261,24 @@ class VirtuosoLoader:
         files = [(str(Path(f).resolve()), graph) for f, graph in assignments]
         if not files:
             return
-        names = ", ".join(_sql_string(f) for f, _ in files)
-        self.run(" ".join(f"ld_add({_sql_string(f)}, {_sql_string(g)});" for f, g in files))
+        # the files by their folders (a load stages into one new folder): short SQL whatever
+        # the number of files
+        folders = sorted({str(Path(f).parent) for f, _ in files})
+        names = " or ".join(f"ll_file like {_sql_string(folder + '/%')}" for folder in folders)
+        for start in range(0, len(files), 200):
+            batch = files[start : start + 200]
+            self.run("\n".join(f"ld_add({_sql_string(f)}, {_sql_string(g)});" for f, g in batch))
         try:
             self._run_loaders(names, len(files))
             failed = self.run(
                 "select concat(ll_file, '\t', ll_error) from DB.DBA.load_list "
-                f"where ll_file in ({names}) and ll_error is not null;"
+                f"where ({names}) and ll_error is not null;"
             )
             pending = self.run(
-                f"select count(*) from DB.DBA.load_list where ll_file in ({names}) "
-                "and ll_state <> 2;"
+                f"select count(*) from DB.DBA.load_list where ({names}) and ll_state <> 2;"
             )
         finally:
-            self.run(f"delete from DB.DBA.load_list where ll_file in ({names});")
+            self.run(f"delete from DB.DBA.load_list where {names};")
         if failed:
             file, _, message = failed[0].partition("\t")
             if "FA003" in message:
@@ -317,8 +313,7 @@ class VirtuosoLoader:
                 time.sleep(self.poll)
                 if self.on_progress:
                     done = self.run(
-                        f"select count(*) from DB.DBA.load_list where ll_file in ({names}) "
-                        "and ll_state = 2;"
+                        f"select count(*) from DB.DBA.load_list where ({names}) and ll_state = 2;"
                     )
                     self.on_progress("load", int(done[0]) if done else 0, total)
         finally:
