@@ -55,6 +55,11 @@ class Server:
     process: subprocess.Popen[bytes]
     workdir: Path
     system_graphs: set[str] = field(default_factory=set)
+    #: Virtuoso's SQL port as HOST:PORT (isql, its bulk loader); empty for other servers.
+    sql: str = ""
+    #: A temporary folder the server may read files from (Virtuoso's DirsAllowed): where its
+    #: bulk loader's tests stage their files.
+    bulk_dir: Path | None = None
 
     @property
     def location(self) -> str:
@@ -68,6 +73,20 @@ class Server:
             "COLLECTOMICS_STORE_UPDATE_URL": self.update_url,
             "COLLECTOMICS_STORE_GRAPH_STORE_URL": self.graph_store_url,
         }
+
+    def bulk_env(self) -> dict[str, str]:
+        """The settings of :meth:`env` and those of the server's own bulk loader (Virtuoso)."""
+        env = self.env()
+        if self.kind == "virtuoso":
+            assert self.bulk_dir is not None
+            env.update(
+                COLLECTOMICS_STORE_BULK_LOADER="virtuoso",
+                COLLECTOMICS_STORE_SQL=self.sql,
+                COLLECTOMICS_STORE_SQL_USER="dba",
+                COLLECTOMICS_STORE_SQL_PASSWORD="dba",
+                COLLECTOMICS_STORE_BULK_DIR=str(self.bulk_dir),
+            )
+        return env
 
     def store(self, **kwargs: object) -> RemoteStore:
         return RemoteStore(
@@ -127,6 +146,8 @@ class Server:
             self.process.kill()
             self.process.wait(timeout=30)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.bulk_dir is not None:
+            shutil.rmtree(self.bulk_dir, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -200,10 +221,10 @@ TransactionFile = {dir}/virtuoso-temp.trx
 [Parameters]
 ServerPort = 127.0.0.1:{sql_port}
 DisableUnixSocket = 1
-NumberOfBuffers = 20000
-MaxDirtyBuffers = 15000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty}
 CheckpointInterval = 60
-DirsAllowed = ., {dir}
+DirsAllowed = ., {dir}, {bulk}
 CaseMode = 2
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
@@ -226,16 +247,24 @@ def virtuoso_binary() -> str:
     return found
 
 
-def start_virtuoso(workdir: Path) -> Server:
+def start_virtuoso(workdir: Path, *, buffers: int = 20_000) -> Server:
     """Virtuoso open source on free ports, its database in ``workdir``; the anonymous SPARQL
-    account may update (GRANT SPARQL_UPDATE), which opens /sparql-graph-crud to writes too."""
+    account may update (GRANT SPARQL_UPDATE), which opens /sparql-graph-crud to writes too.
+    ``buffers``: its NumberOfBuffers (8 KB pages of cache; 20,000 for the tests, more for a
+    benchmark), three quarters of them may be dirty."""
     binary = virtuoso_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     sql_port, http_port = free_port(), free_port()
+    # a folder of its own beside the database, listed in DirsAllowed: the bulk loader's files
+    bulk = workdir.parent / f"{workdir.name}-bulk"
+    bulk.mkdir(exist_ok=True)
     ini = workdir / "virtuoso.ini"
     ini.write_text(
         _VIRTUOSO_INI.format(
             dir=workdir,
+            bulk=bulk,
+            buffers=buffers,
+            dirty=buffers * 3 // 4,
             sql_port=sql_port,
             http_port=http_port,
             max_rows=VIRTUOSO_MAX_ROWS,
@@ -258,6 +287,8 @@ def start_virtuoso(workdir: Path) -> Server:
         base + "/sparql-graph-crud",
         process,
         workdir,
+        sql=f"127.0.0.1:{sql_port}",
+        bulk_dir=bulk,
     )
     _wait(server)
     isql = shutil.which("isql-vt") or shutil.which("isql")

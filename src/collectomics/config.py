@@ -80,6 +80,40 @@ SETTINGS: tuple[Setting, ...] = (
         "a `/query` endpoint; for Virtuoso, `http://HOST:PORT/sparql-graph-crud`).",
     ),
     Setting(
+        "store_bulk_loader",
+        "graph-store",
+        "How `load` puts shards into a remote store: `graph-store` (Graph Store POSTs, any "
+        "server) or `virtuoso` (Virtuoso's own bulk loader, `ld_add` + `rdf_loader_run()` "
+        "through isql on `store_sql`; the server reads the files, from a folder in its "
+        "`DirsAllowed`).",
+    ),
+    Setting(
+        "store_sql",
+        "",
+        "Virtuoso's SQL port as `HOST:PORT`, for the `virtuoso` bulk loader (empty: the store's "
+        "host, port 1111).",
+    ),
+    Setting("store_sql_user", "dba", "Account the `virtuoso` bulk loader logs in to isql as."),
+    Setting(
+        "store_sql_password",
+        "",
+        "Password of `store_sql_user` (better in the environment than in a settings file).",
+    ),
+    Setting(
+        "store_bulk_dir",
+        "",
+        "Folder where `load` writes the N-Triples files a bulk loader reads, one per shard and "
+        "graph, removed after the load (empty: beside the shards); for Virtuoso, on the "
+        "server's file system and in its `DirsAllowed`.",
+    ),
+    Setting(
+        "store_bulk_loaders",
+        2,
+        "Sessions of `rdf_loader_run()` the `virtuoso` bulk loader runs at once (Virtuoso's "
+        "advice: about the server's cores divided by 2.5).",
+        int,
+    ),
+    Setting(
         "base_iri",
         "https://w3id.org/collectomics/",
         "Base under which every IRI the graph mints is placed; must end with '/' or '#'.",

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,19 +39,21 @@ from collectomics.model import IRI, BNode, Literal, Term
 from collectomics.sparqltext import check_projected
 from collectomics.store import (
     CATALOG,
+    CURRENT,
     QUAD_FORMATS,
     QueryResult,
     Source,
     Store,
     check_dataset_name,
     convert_rdf,
+    next_physical,
     ntriples_batches,
     ntriples_by_graph,
     parse_answer,
     start_producer,
 )
 
-_CURRENT = "urn:collectomics:current"
+_CURRENT = CURRENT
 #: An IRI no graph has: the dataset of a query that must see nothing.
 EMPTY = "urn:collectomics:empty"
 #: Lines (triples) per Graph Store POST.
@@ -468,6 +471,18 @@ class RemoteStore(Store):
         )
         self._catalog[graph] = physical
 
+    def _set_current_many(self, physical: Mapping[str, str]) -> None:
+        """Point several graphs at their new versions in one request (one transaction)."""
+        c, cur = _iri(CATALOG), _iri(_CURRENT)
+        steps = []
+        for graph, version in physical.items():
+            g = _iri(graph)
+            steps.append(f"DELETE WHERE {{ GRAPH {c} {{ {g} {cur} ?old }} }}")
+            steps.append(f"INSERT DATA {{ GRAPH {c} {{ {g} {cur} {_iri(version)} }} }}")
+        if steps:
+            self._update(" ;\n".join(steps), error=StoreError)
+        self._catalog.update(physical)
+
     def _drop(self, physical: str) -> None:
         self._update(f"DROP SILENT GRAPH {_iri(physical)}", error=StoreError)
 
@@ -503,12 +518,7 @@ class RemoteStore(Store):
         for stale in versions:  # leftovers of an interrupted load, or a retiring version
             if stale != current:
                 self._drop(stale)
-        if current is None:
-            return graph
-        numbers = [int(m.group(1)) for v in versions if (m := _VERSION_SUFFIX.search(v))]
-        if current != graph and (m := _VERSION_SUFFIX.search(current)):
-            numbers.append(int(m.group(1)))
-        return f"{graph}/v{max(numbers, default=1) + 1}"
+        return next_physical(graph, current, versions)
 
     def _activate(self, graph: str, physical: str) -> None:
         old = self._catalog.get(graph)
@@ -625,6 +635,13 @@ class RemoteStore(Store):
             self._drop_quietly(physical)
             raise
 
+    def post_files(self, physical: str, files: Sequence[Path]) -> None:
+        """Send trusted N-Triples files, unparsed, into the physical graph ``physical`` with
+        Graph Store POSTs (the ``graph-store`` path of :func:`collectomics.bulkload.load_shards`,
+        inside :meth:`replace_graphs_bulk`)."""
+        for file in files:
+            self._upload(physical, _raw_lines(file))
+
     def _drop_quietly(self, physical: str) -> None:
         try:
             self._drop(physical)
@@ -643,6 +660,32 @@ class RemoteStore(Store):
         self._load_parts(physical, parts, base_iri, lenient)
         self._activate(graph, physical)
         return self.count(graph)
+
+    def replace_graphs_bulk(
+        self,
+        parts: Mapping[str, Sequence[Path]],
+        load: Callable[[list[tuple[Path, str]]], None],
+    ) -> dict[str, int]:
+        """Replace several graphs with N-Triples files that a server-side bulk loader reads:
+        ``parts`` maps each graph to its files, and ``load`` is given (file, physical graph)
+        pairs to load (the files must be where the server can read them). Each graph goes into
+        a new physical version; all become current in one update, so a query sees every old
+        version or every new one. If ``load`` raises, the new versions are dropped and the old
+        ones stay current. Returns the triples of each graph."""
+        physical = {graph: self._new_physical(graph) for graph in parts}
+        try:
+            load([(file, physical[graph]) for graph, files in parts.items() for file in files])
+        except BaseException:
+            for version in physical.values():
+                self._drop_quietly(version)
+            raise
+        old = dict(self._catalog)
+        self._set_current_many(physical)
+        for graph, version in physical.items():
+            if old.get(graph) and old[graph] != version:
+                self._retire(graph, old[graph])
+        self._drop_retired()
+        return {graph: self.count(graph) for graph in physical}
 
     def replace_graph_stream(
         self,

@@ -332,6 +332,8 @@ class Store(abc.ABC):
 #: converted when such a store is opened for writing).
 CATALOG = "urn:collectomics:catalog"
 _CURRENT = "urn:collectomics:current"
+#: The predicate of a catalog triple ``<logical> CURRENT <physical>`` (a remote store's catalog).
+CURRENT = _CURRENT
 #: marks, in the catalog, a physical graph that a switch replaced and that is to be deleted
 _GARBAGE = "urn:collectomics:garbage"
 _VERSION = re.compile(r"^(?P<logical>.+)/v(?P<n>\d+)$")
@@ -1055,6 +1057,165 @@ def ntriples_by_graph(source: Source, fmt: str) -> dict[str, bytes]:
     except OSError as exc:
         raise StoreError(f"cannot read the dump: {exc}") from None
     return {g: ox.serialize(t, format=ox.RdfFormat.N_TRIPLES) or b"" for g, t in graphs.items()}
+
+
+def next_physical(graph: str, current: str | None, versions: Sequence[str]) -> str:
+    """The physical graph the next version of ``graph`` goes into, given its ``current``
+    version (None: not loaded) and the ``versions`` the store holds: ``graph`` itself the first
+    time, then ``{graph}/vN`` above every version seen (a remote store's rule)."""
+    if current is None:
+        return graph
+    numbers = [int(m.group("n")) for v in versions if (m := _VERSION.match(v))]
+    if (m := _VERSION.match(current)) and m.group("logical") == graph:
+        numbers.append(int(m.group("n")))
+    return f"{graph}/v{max(numbers, default=1) + 1}"
+
+
+def split_nquads(block: bytes, *, first_line: int = 1) -> dict[str, bytes]:
+    """N-Quads text as N-Triples text per named graph, blank node labels kept (so that a node
+    stays one node within the file it is written to). StoreError, with the line (counted from
+    ``first_line``), for a syntax error or a triple in the default graph."""
+    graphs: dict[str, list[Any]] = {}
+    line = first_line
+    try:
+        for q in ox.parse(block, format=ox.RdfFormat.N_QUADS, lenient=True):
+            if not isinstance(q.graph_name, ox.NamedNode):
+                # the parser does not say where; the lines before it are one per quad
+                raise StoreError(
+                    "a triple outside any named graph: a shard names the graph of every quad",
+                    line=line + sum(len(t) for t in graphs.values()),
+                )
+            graphs.setdefault(q.graph_name.value, []).append(q.triple)
+    except SyntaxError as exc:
+        where = (exc.lineno or 1) + first_line - 1
+        raise StoreError(f"cannot parse N-Quads: {exc.msg}", line=where) from None
+    return {g: ox.serialize(t, format=ox.RdfFormat.N_TRIPLES) or b"" for g, t in graphs.items()}
+
+
+def build_server_store(
+    path: str | os.PathLike[str],
+    parts: Mapping[str, Sequence[str | os.PathLike[str]]],
+    *,
+    replace: bool = True,
+    on_file: Callable[[str | os.PathLike[str]], None] | None = None,
+) -> dict[str, int]:
+    """Load N-Triples files into the data directory of an Oxigraph server (what
+    ``oxigraph serve --location path`` serves) while no server runs, with pyoxigraph's bulk
+    loader; ``parts`` maps each dataset's graph to its files. The graphs are recorded as a
+    :class:`~collectomics.remote.RemoteStore` records them (the catalog graph names each
+    dataset's current physical version), so ``serve`` and ``query`` against the server see
+    them. Each graph goes into a new physical version; all of them become current in one
+    transaction, then the versions they replace are removed. A file that fails to load
+    removes what this call loaded and raises StoreError naming it: the previous versions stay
+    current. Without ``replace``, a graph already there is refused before anything is loaded.
+    Returns the triples of each graph."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        store = ox.Store(os.fspath(path))
+    except OSError as exc:
+        hint = (
+            "; it is in use: `oxigraph load` and this need the store offline, so stop "
+            "`oxigraph serve` first"
+            if "lock" in str(exc).lower()
+            else ""
+        )
+        raise StoreError(
+            f"cannot open the Oxigraph server's store: {exc}{hint}", store=os.fspath(path)
+        ) from None
+    error: StoreError | None = None
+    try:
+        return _fill_server_store(store, path, parts, replace, on_file)
+    except StoreError as exc:
+        # raised afresh below, without the traceback whose frames hold the store open
+        error = StoreError(exc.message, **exc.context)
+    finally:
+        store.flush()
+        del store  # closes it (RocksDB's lock): pyoxigraph has no close()
+    raise error
+
+
+def _fill_server_store(
+    store: Any,
+    path: str | os.PathLike[str],
+    parts: Mapping[str, Sequence[str | os.PathLike[str]]],
+    replace: bool,
+    on_file: Callable[[str | os.PathLike[str]], None] | None,
+) -> dict[str, int]:
+    catalog, cur = ox.NamedNode(CATALOG), ox.NamedNode(_CURRENT)
+    current = {
+        q.subject.value: q.object.value
+        for q in store.quads_for_pattern(None, cur, None, catalog)
+        if isinstance(q.subject, ox.NamedNode) and isinstance(q.object, ox.NamedNode)
+    }
+    there = sorted(set(current) & set(parts))
+    if there and not replace:
+        raise StoreError(
+            f"{len(there)} graph(s) of the load are already in the store ({', '.join(there[:3])}); "
+            "pass --replace to replace them",
+            store=os.fspath(path),
+        )
+    named = [g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)]
+    physical: dict[str, str] = {}
+    for graph in parts:
+        if not _is_iri(graph):
+            raise StoreError(f"not a valid IRI: {graph!r}")
+        check_dataset_name(graph)
+        versions = [
+            g
+            for g in named
+            if g == graph or ((m := _VERSION.match(g)) and m.group("logical") == graph)
+        ]
+        for stale in versions:  # leftovers of an interrupted load
+            if stale != current.get(graph):
+                store.remove_graph(ox.NamedNode(stale))
+        physical[graph] = next_physical(graph, current.get(graph), versions)
+    try:
+        for graph, files in parts.items():
+            target = ox.NamedNode(physical[graph])
+            for file in files:
+                try:
+                    store.bulk_load(
+                        path=os.fspath(file),
+                        format=ox.RdfFormat.N_TRIPLES,
+                        to_graph=target,
+                        lenient=True,
+                    )
+                except SyntaxError as exc:
+                    raise StoreError(
+                        f"cannot load: {exc.msg}", file=os.fspath(file), line=exc.lineno
+                    ) from None
+                except OSError as exc:
+                    raise StoreError(f"cannot load: {exc}", file=os.fspath(file)) from None
+                if on_file:
+                    on_file(file)
+    except BaseException:
+        for graph in parts:
+            if physical[graph] != current.get(graph):
+                store.remove_graph(ox.NamedNode(physical[graph]))
+        store.flush()
+        raise
+    switch = [ox.Quad(ox.NamedNode(g), cur, ox.NamedNode(p), catalog) for g, p in physical.items()]
+    with_old = [
+        q for q in store.quads_for_pattern(None, cur, None, catalog) if q.subject.value in physical
+    ]
+    # one update, so one transaction: the moment the new versions become current
+    store.update(
+        "DELETE DATA { "
+        + " ".join(
+            f"GRAPH <{CATALOG}> {{ {q.subject} {q.predicate} {q.object} }}" for q in with_old
+        )
+        + " } ; INSERT DATA { "
+        + " ".join(f"GRAPH <{CATALOG}> {{ {q.subject} {q.predicate} {q.object} }}" for q in switch)
+        + " }"
+    )
+    for graph, old in current.items():
+        if graph in physical and old != physical[graph]:
+            store.remove_graph(ox.NamedNode(old))
+    counts = {}
+    for graph, version in physical.items():
+        rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{version}> {{ ?s ?p ?o }} }}")
+        counts[graph] = int(next(iter(rows))["n"].value)  # type: ignore[call-overload, index]
+    return counts
 
 
 def convert_rdf(

@@ -526,6 +526,93 @@ def export(
     click.echo(f"wrote {len(files)} shards to {out}", err=True)
 
 
+class _LoadProgress:
+    """Bytes staged, then files loaded, on stderr when it is a terminal."""
+
+    def __init__(self) -> None:
+        self.step = ""
+        self.bar: Any = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if step != self.step:
+            self.done()
+            self.step = step
+            self.bar = tqdm(
+                desc="staging shards" if step == "stage" else "loading",
+                total=total,
+                unit="B" if step == "stage" else " files",
+                unit_scale=step == "stage",
+                disable=not sys.stderr.isatty(),
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
+        self.bar.update(done - self.bar.n)
+
+    def done(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace graphs already in the store.")
+@click.option(
+    "--loader",
+    type=click.Choice(["graph-store", "virtuoso"]),
+    help="How to load into a remote store [setting store_bulk_loader; default graph-store].",
+)
+@click.option(
+    "--oxigraph-location",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Instead of the store, load into the data directory of an Oxigraph server that is "
+    "not running (what `oxigraph serve --location DIR` then serves).",
+)
+@click.pass_obj
+def load(
+    obj: Context,
+    shards: tuple[Path, ...],
+    replace: bool,
+    loader: str | None,
+    oxigraph_location: Path | None,
+) -> None:
+    """Load N-Quads shards of `export --shards` (files, or folders of part-*.nq), replacing
+    the graphs they hold at once; into a remote store with the server's own bulk loader."""
+    from collectomics.bulkload import build_oxigraph_location, load_with_settings
+
+    progress = _LoadProgress()
+    try:
+        if oxigraph_location is not None:
+            bulk_dir = obj.settings.store_bulk_dir
+            counts = build_oxigraph_location(
+                oxigraph_location,
+                list(shards),
+                replace=replace,
+                stage_dir=Path(bulk_dir) if bulk_dir else None,
+                on_progress=progress,
+            )
+        else:
+            with obj.open() as store:
+                counts = load_with_settings(
+                    store,
+                    list(shards),
+                    obj.settings,
+                    loader=loader,
+                    replace=replace,
+                    on_progress=progress,
+                )
+                progress.done()
+                obj.refresh_facets(store)
+    finally:
+        progress.done()
+    for graph, triples in sorted(counts.items()):
+        click.echo(f"loaded {graph}: {triples} triples")
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
