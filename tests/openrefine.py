@@ -158,6 +158,7 @@ class OpenRefine:
         type_id: str | None = "Person",
         details: Iterable[tuple[str, str]] = (),
         auto_match: bool = True,
+        timeout: float = PROCESS_TIMEOUT,
     ) -> float:
         """Reconcile ``column`` with a standard service, as the reconciliation dialog posts it;
         ``details`` are (column, property id) pairs. Returns the seconds until it finished."""
@@ -174,7 +175,7 @@ class OpenRefine:
         t = time.perf_counter()
         self.post("reconcile", {"project": project}, columnName=column,
                   config=json.dumps(config), engine=ENGINE)  # fmt: skip
-        self.wait_idle(project)
+        self.wait_idle(project, timeout)
         return time.perf_counter() - t
 
     def extend(
