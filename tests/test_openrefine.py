@@ -4,7 +4,7 @@ the demo store, both on 127.0.0.1: first through the HTTP commands OpenRefine's 
 it with our service as a standard service, read back what OpenRefine stored, add columns from
 reconciled values), then in its web UI itself, in headless Chromium driven over the DevTools
 protocol: a cell's candidates, the preview on hover, "Search for match" with suggest, and
-"Add columns from reconciled values". Screenshots go to docs/img/ (docs/reconciliation.md).
+"Add columns from reconciled values". Screenshots go to docs/ (docs/reconciliation.md).
 
 One OpenRefine and one server for the module; small inputs, bounded waits."""
 
@@ -32,7 +32,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-IMG = ROOT / "docs" / "img"
+IMG = ROOT / "docs"
 #: The real GBIF records of the demo (data/demo/README.md): their collectors as written.
 DEMO_SPECIMENS = ROOT / "data" / "demo" / "specimens.csv"
 #: Names of the demo's records whose person the graph holds, written as the records write them.
