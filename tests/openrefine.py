@@ -92,7 +92,7 @@ class OpenRefine:
         self.log.close()
 
     def rss_bytes(self) -> int:
-        """Resident memory of OpenRefine's JVM (the launcher's child), from /proc."""
+        """Resident memory of OpenRefine: its launcher shell and the JVM it runs, from /proc."""
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
         return sum(proc_rss(int(pid)) for pid in [self.proc.pid, *map(int, children)])
 
