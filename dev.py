@@ -103,6 +103,21 @@ def setup_virtuoso() -> None:
     subprocess.call([*apt, "install", "--no-install-recommends", "virtuoso-opensource"], env=env)
 
 
+def setup_openrefine() -> None:
+    """Install Debian's OpenRefine (3.6.2, with a JRE) for the OpenRefine tests, when missing and
+    we are root."""
+    if shutil.which("openrefine") or Path("/usr/share/openrefine/refine").exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print("dev.py: openrefine is missing; the OpenRefine tests will fail (apt-get install openrefine)")
+        return
+    print("dev.py: installing openrefine for the OpenRefine tests (apt-get)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
+    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
+    subprocess.call([*apt, "install", "--no-install-recommends", "openrefine"], env=env)
+
+
 def _hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -139,6 +154,7 @@ def main(argv: list[str]) -> int:
     if job == "test":
         setup_browser()
         setup_virtuoso()
+        setup_openrefine()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if backend is not None:
         env["COLLECTOMICS_TEST_BACKEND"] = backend
