@@ -288,17 +288,24 @@ _SPECIMENS = (
     + MEMBERS
     + " { ?s dwciri:recordedBy ?a } UNION { ?s dwciri:identifiedBy ?a } } }"
 )
-_FACET = """SELECT ?p ?value (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-  {specimens}
-  OPTIONAL {{ ?s {term} ?v }}
-  BIND(COALESCE(STR(?v), "") AS ?value)
-}} GROUP BY ?p ?value ORDER BY {order} LIMIT {limit}"""
+#: the facets of the specimens (the year's in order of value, the others largest first), read
+#: in one pass over the specimens and counted here: a GROUP BY per facet read the specimens
+#: five times (16 s of the page for 48,943 specimens on a loaded machine)
 _FACETS = {
-    "year": ("dwc:year", "?value"),
-    "country": ("dwc:countryCode", "DESC(?n) ?value"),
-    "family": ("dwc:family", "DESC(?n) ?value"),
-    "institution": ("dwc:institutionCode", "DESC(?n) ?value"),
+    "year": "dwc:year",
+    "country": "dwc:countryCode",
+    "family": "dwc:family",
+    "institution": "dwc:institutionCode",
 }
+_FACTS = (
+    "SELECT ?p ?s "
+    + " ".join(f"?{name}" for name in _FACETS)
+    + " WHERE { "
+    + _SPECIMENS
+    + " "
+    + " ".join(f"OPTIONAL {{ ?s {term} ?{name} }}" for name, term in _FACETS.items())
+    + " }"
+)
 _AS = {
     "collector": "dwciri:recordedBy",
     "determiner": "dwciri:identifiedBy",
@@ -355,16 +362,18 @@ def what(
 
 def _what(store: Store, p: str, number: int, per: int, sort: str) -> dict[str, Any]:
     by_role = {r["as"]: int(r["n"]) for r in rows(store, _BY_ROLE, p=p)}
+    found: dict[str, dict[str, set[str]]] = {name: defaultdict(set) for name in _FACETS}
+    specimens: set[str] = set()
+    for r in rows(store, _FACTS, p=p):
+        specimens.add(r["s"])
+        for name in _FACETS:
+            found[name][r[name]].add(r["s"])  # '' when the specimen has no value
     facets: dict[str, list[dict[str, Any]]] = {}
-    for name, (term, order) in _FACETS.items():
-        query = _FACET.format(specimens=_SPECIMENS, term=term, order=order, limit=FACET_LIMIT)
-        facets[name] = [
-            {"value": r["value"], "specimens": int(r["n"])} for r in rows(store, query, p=p)
-        ]
-    counted = rows(
-        store, "SELECT ?p (COUNT(*) AS ?n) WHERE { " + _SPECIMENS + " } GROUP BY ?p", p=p
-    )
-    total = int(counted[0]["n"]) if counted else 0
+    for name, by_value in found.items():
+        counted = [(value, len(members)) for value, members in by_value.items()]
+        counted.sort(key=(lambda c: c[0]) if name == "year" else (lambda c: (-c[1], c[0])))
+        facets[name] = [{"value": v, "specimens": n} for v, n in counted[:FACET_LIMIT]]
+    total = len(specimens)
     descending = sort.startswith("-")
     order = "DESC(?key) ?s" if descending else "(!BOUND(?key)) ?key ?s"  # undated last
     keyed = rows(
@@ -440,14 +449,13 @@ def _where_when(store: Store, minter: Minter, p: str, speeds: str) -> dict[str, 
     ids = Identities(store, None, minter, ident=identity.load_one(store, minter, p))
     it = itinerary(store, p, speeds=speeds, ids=ids, minter=minter)
     entries = timeline(store, p, ids=ids, it=it, minter=minter)
-    stops = [s.to_dict() for s in it.stops]
     # the page shows the first ROWS_SHOWN of each list (a prolific collector has tens of
     # thousands of stops: 32 MB of JSON at 1,000,000 specimens); the views give them all
     return {
         "iri": p,
-        "stops": stops[:ROWS_SHOWN],
-        "stops_total": len(stops),
-        "placed": sum(1 for s in stops if s.get("lat") is not None and s.get("lon") is not None),
+        "stops": [s.to_dict() for s in it.stops[:ROWS_SHOWN]],
+        "stops_total": len(it.stops),
+        "placed": sum(1 for s in it.stops if s.lat is not None and s.lon is not None),
         "flags": [f.to_dict() for f in it.flags[:ROWS_SHOWN]],
         "flags_total": len(it.flags),
         "timeline": entries[:ROWS_SHOWN],
