@@ -718,9 +718,9 @@ def collector_specimens(
 
 
 #: identities named on at least this many specimens get their page's sections kept in the
-#: facets graph (:func:`collectomics.personpage.summary`); below it the live queries answer
-#: within a few tenths of a second on 1,000,000 specimens (docs/reliability.md)
-SUMMARY_AT = 1000
+#: facets graph (:func:`collectomics.personpage.summary`); below it the page is computed
+#: live, 0.69 s for 499 specimens and 1.6 s for 999 at 1,000,000 (docs/reliability.md)
+SUMMARY_AT = 500
 
 
 def materialise(
