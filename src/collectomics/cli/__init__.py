@@ -63,7 +63,8 @@ class Context:
             return
         click.echo("materialising co-collection edges and facet counts ...", err=True)
         try:
-            click.echo(f"  {materialise(store, self.minter).summary()}", err=True)
+            report = materialise(store, self.minter, speeds=self.settings.itinerary_speeds)
+            click.echo(f"  {report.summary()}", err=True)
         except CollectomicsError as exc:  # the load itself went through: say so, go on
             click.echo(
                 f"warning: the facets graph was not rebuilt ({exc}); readers use the data "

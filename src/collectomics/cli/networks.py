@@ -196,5 +196,5 @@ def materialise(obj: Context, if_stale: bool) -> None:
         if if_stale and facets_fresh(store, obj.minter):
             click.echo("the facets graph is up to date")
             return
-        report = run(store, obj.minter)
+        report = run(store, obj.minter, speeds=obj.settings.itinerary_speeds)
     click.echo(report.summary())
