@@ -579,7 +579,10 @@ class _DaskPool(_Pool):
                     host="127.0.0.1",
                     dashboard_address=None,
                     memory_limit=0,  # a batch is small; let the OS, not the nanny, decide
-                    silence_logs=40,
+                    # a worker's heartbeat that outlives the scheduler at shutdown logs a
+                    # traceback at ERROR on a busy machine; task failures and lost workers
+                    # reach us anyway (_collect, close), so only CRITICAL is printed
+                    silence_logs=50,
                 )
                 self.client = distributed.Client(self.cluster)
             workers = sorted(self.client.scheduler_info()["workers"])
