@@ -29,6 +29,7 @@ from helpers import REAL, new_store
 from test_reconcile import schema_check
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import suggest as bench  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
 TYPE_IDS = {t["id"] for t in rec.TYPES}
@@ -164,6 +165,21 @@ def test_cursor_on_properties(client: Any) -> None:
     assert rest["result"] == full[1:2]
 
 
+def test_a_cell_with_notes_or_several_people_suggests_each_name(client: Any) -> None:
+    """When the cell as a whole finds no one, the names the ingest reads in it: notes around
+    a name are dropped, several people are each offered, the first one's first."""
+
+    def ids(text: str) -> list[str]:
+        return [x["id"] for x in _suggest(client, prefix=text, limit=50)["result"]]
+
+    assert ids("Blanché,C. s.n. [1991-06-12]")[:1] == ["person/cesar-blanche"]
+    assert ids("Collector(s): J. Pedrol")[:1] == ["person/joan-pedrol"]
+    both = ids("Pedrol, Joan & Molero, Julià")
+    assert both[:1] == ["person/joan-pedrol"] and "person/julia-molero" in both
+    assert both.index("person/joan-pedrol") < both.index("person/julia-molero")
+    assert ids("?") == [] and ids("s.coll.") == []
+
+
 # -- identifiers typed as the query ------------------------------------------------------------
 
 
@@ -274,3 +290,83 @@ def test_identifier_recognition_matches_the_mapping() -> None:
         assert iri is not None, typed
         assert rec.identifier(str(iri)) is not None, (typed, iri)
         assert rec.identifier(str(iri)) == rec.identifier(typed), typed
+
+
+# -- a volunteer's store: the demo, 54,067 IPNI people, the real archives ----------------------
+
+
+@pytest.fixture(scope="module")
+def volunteer(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """What benchmarks/suggest.py measures: the demo, the real archives of the corpus and the
+    IPNI-Wikidata authority (tests/data/real/ipni-authors-wikidata)."""
+    store = new_store(request)
+    bench.load(store, tmp_path_factory.mktemp("volunteer"))
+    return store
+
+
+def _by_ipni(store: Store, ipni: str) -> str:
+    ix = rec.index_for(store)
+    [e] = [e for e in ix.by_iri.values() if e.type is rec.PERSON and e.ids.get("ipni") == ipni]
+    return e.id
+
+
+def test_the_most_frequent_strings_suggest_their_entity_first(volunteer: Store) -> None:
+    """A property over the real archives: each of the 200 most frequent recordedBy strings
+    that names an entity exactly (name, alias or abbreviation as written) suggests it first."""
+    strings = bench.frequent_strings(volunteer, 200)
+    assert len(strings) == 200
+    named, misses = bench.exact_first(volunteer, strings)
+    assert named >= 80  # 85 measured: the others are several people in one cell
+    assert misses == []
+    # each single person's string suggests the entity its records name on the first page
+    # (149 of 151 measured; before: 87): the misses are in docs/reconciliation.md
+    one, _, not_on_page = bench.made_first(volunteer, strings)
+    assert one >= 150 and len(not_on_page) <= 2, not_on_page
+
+
+FORMS = [
+    # (what a cell holds, IPNI id of the person suggest must put first)
+    ("Chevalier, A.", "1584-1"),
+    ("A. Chevalier", "1584-1"),
+    ("Chevalier A.", "1584-1"),
+    ("Chevalier, Auguste", "1584-1"),
+    ("A.J.B. Chevalier", "1584-1"),
+    ("A.Chev.", "1584-1"),
+    ("L.", "12653-1"),
+    ("Carl Linnaeus", "12653-1"),
+    ("Linnaeus, C.", "12653-1"),
+    ("DC.", "16855-1"),
+    ("Hook.f.", "4084-1"),
+    ("Hook.f", "4084-1"),
+    ("Benth.", "15956-1"),
+    ("Rchb.f.", "8254-1"),
+    ("Willd.", "11692-1"),
+    ("Владимир Комаров", "4948-1"),
+    ("Комаров, В.", "4948-1"),
+    ("Θεόδωρος Γεωργιάδης", "19260-1"),
+]
+
+
+@pytest.mark.parametrize(("text", "ipni"), FORMS, ids=[f[0] for f in FORMS])
+def test_suggest_finds_the_forms_cells_hold(volunteer: Store, text: str, ipni: str) -> None:
+    """Surname first with initials, initials first, botanist abbreviations, other scripts."""
+    result = rec.suggest_entities(volunteer, text, limit=5)["result"]
+    assert result and result[0]["id"] == _by_ipni(volunteer, ipni), (text, result[:3])
+
+
+def test_identifiers_of_the_authority_find_their_person(volunteer: Store) -> None:
+    """A property over the IPNI-Wikidata table: every 500th person's QID and IPNI id, typed as
+    the query, find that person first in suggest and at 100 (matched) in a query."""
+    ix = rec.index_for(volunteer)
+    people = sorted(
+        (e for e in ix.by_iri.values() if e.type is rec.PERSON and e.ids.get("ipni")),
+        key=lambda e: e.id,
+    )
+    assert len(people) > 50000
+    checked = 0
+    for e in people[::1000]:
+        for text in [e.ids["ipni"], e.ids.get("wikidata")]:
+            if text:
+                assert _top(volunteer, text) == (e.id, e.id), (text, e.name)
+                checked += 1
+    assert checked > 80

@@ -6,8 +6,10 @@ import bisect
 import html
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
+from collectomics.mapping.names import read_agents
 from collectomics.reconcile.index import Entity, Index, index_for
 from collectomics.reconcile.lookup import lookup
 from collectomics.reconcile.schema import (
@@ -38,6 +40,8 @@ def prefix_hit(prefix: str, *names: str) -> bool:
 
 #: entities ranked per suggest answer at most (a page is cut from them with ``cursor``)
 MOST = 2000
+#: a cell longer than this is not split into names (suggest answers as the volunteer types)
+MAX_CELL = 300
 #: sort order of types among equals: people, then institutions and documents, then name
 #: strings, then specimens
 _TYPE_ORDER = {"Person": 0, "Institution": 1, "Document": 1, "Specimen": 3}
@@ -72,8 +76,10 @@ def _forms(ix: Index, e: Entity) -> _Forms:
 
 
 def _fits(tokens: list[str], words: list[str]) -> int:
-    """How many tokens are whole words when every token starts a different word of one name
-    ("chevalier a" fits "Auguste Chevalier": 1), or -1 when they do not all fit."""
+    """How many tokens (initials aside) are whole words when every token starts a different
+    word of one name ("chevalier a" fits "Auguste Chevalier": 1), or -1 when they do not all
+    fit. An initial counts for nothing: "Henry, A." fits "A.Henry Husson" no better than
+    "Augustine Henry"."""
     free = list(words)
     whole = 0
     for t in sorted(tokens, key=len, reverse=True):
@@ -82,9 +88,46 @@ def _fits(tokens: list[str], words: list[str]) -> int:
         )
         if pick is None:
             return -1
-        whole += pick == t
+        whole += pick == t and len(t) > 1
         free.remove(pick)
     return whole
+
+
+def _names(
+    ix: Index,
+    rows: list[tuple[str, int, Entity]],
+    text: str,
+    part: int,
+    offer: Callable[[tuple[Any, ...], Entity], None],
+    order: Callable[[Entity], tuple[Any, ...]],
+) -> None:
+    """Offer the entities named ``text``: exactly (tier 1: as written, as an alias, folded or
+    compacted), then those with a name each word of ``text`` starts a different word of
+    (tier 2), those whose family name is among the words first."""
+    key = compact(text)
+    tokens = fold(text).split()
+    if not key:
+        return
+    k = bisect.bisect_left(rows, (key,))  # every row of the compact form: exactly that name
+    while k < len(rows) and rows[k][0] == key:
+        e = rows[k][2]
+        k += 1
+        if key in _forms(ix, e).compacts:
+            offer((1, part, _forms(ix, e).exact.get(text.strip(), 2), 0, *order(e)), e)
+    anchor = max(tokens, key=len)  # found through the longest word
+    k = bisect.bisect_left(rows, (anchor,))
+    end = k + 50000  # a one-letter query: enough to fill pages, not the whole index
+    seen: set[int] = set()
+    while k < min(len(rows), end) and rows[k][0].startswith(anchor) and len(seen) < MOST:
+        e = rows[k][2]
+        k += 1
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        whole = max((_fits(tokens, words) for words in _forms(ix, e).words), default=-1)
+        if whole >= 0:
+            family = sum(1 for t in tokens if len(t) > 1 and t in e.family_words)
+            offer((2, part, -family, -whole, *order(e)), e)
 
 
 def suggest_entities(
@@ -117,39 +160,26 @@ def suggest_entities(
         return (kind, -e.specimens, e.name, e.id)
 
     for e in lookup(ix, prefix):
-        offer((0, 0, 0, *order(e)), e)
-    tokens = fold(prefix).split()
+        offer((0, 0, 0, 0, *order(e)), e)
     key = compact(prefix)
-    if tokens:
+    if key:
         rows = ix.suggest_words()  # every word and every compact form of every name, sorted
-        # exactly that name (or that name folded or compacted): every row of the compact form
-        k = bisect.bisect_left(rows, (key,))
-        while k < len(rows) and rows[k][0] == key:
-            e = rows[k][2]
-            k += 1
-            if key in _forms(ix, e).compacts:
-                offer((1, _forms(ix, e).exact.get(prefix.strip(), 2), 0, *order(e)), e)
-        # a name each word of the query starts a word of, found through the longest word
-        anchor = max(tokens, key=len)
-        k = bisect.bisect_left(rows, (anchor,))
-        end = k + 50000  # a one-letter query: enough to fill pages, not the whole index
-        seen: set[int] = set()
-        while k < min(len(rows), end) and rows[k][0].startswith(anchor) and len(ranked) < MOST:
-            e = rows[k][2]
-            k += 1
-            if id(e) in seen:
-                continue
-            seen.add(id(e))
-            whole = max((_fits(tokens, words) for words in _forms(ix, e).words), default=-1)
-            if whole >= 0:
-                offer((2, 0, -whole, *order(e)), e)
+        _names(ix, rows, prefix, 0, offer, order)
+        if not ranked:
+            # nothing for the cell as a whole: the names the ingest reads in it, each in turn
+            # ("Blanché,C. s.n. [1991-06-12]", "Collector(s): C. J. Marinkelle", two people)
+            names = read_agents(prefix[:MAX_CELL])
+            if len(names) > 1 or (names and names[0].written != prefix):
+                for part, name in enumerate(names, start=1):
+                    if not name.unknown:
+                        _names(ix, rows, name.written, part, offer, order)
     if wanted in (None, "Specimen") and len(key) >= 2:  # catalogue numbers and barcodes
         others = ix.others()
         k = bisect.bisect_left(others.sorted_keys, key)
         while k < len(others.sorted_keys) and others.sorted_keys[k].startswith(key):
             tier = 1 if others.sorted_keys[k] == key else 3
             for e in others.keys[others.sorted_keys[k]]:
-                offer((tier, 2, 0, *order(e)), e)
+                offer((tier, 0, 2, 0, *order(e)), e)
             k += 1
             if len(ranked) >= MOST:
                 break
