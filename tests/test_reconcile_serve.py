@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -230,3 +231,34 @@ def test_unknown_ids_and_ids_that_are_not_ours(service: str) -> None:
         assert r.status_code == 404
         r = requests.get(service + "/view", params={"id": ident}, timeout=30)
         assert r.status_code == 404
+        r = requests.get(service + "/flyout/entity", params={"id": ident}, timeout=30)
+        assert r.status_code == 404 and r.json()["error"] == "unknown id"
+
+
+def test_search_for_match_as_the_suggest_widget_asks(service: str, validate: Any) -> None:
+    """What OpenRefine's suggest widget does for "Search for match", over HTTP: the manifest's
+    suggest service with the cell's text as ``prefix`` (JSONP), "view more" with the answer's
+    ``cursor``, and the flyout of each result at ``flyout_service_path``; a QID typed finds its
+    person; the chosen result's ``notable`` gives the cell its type."""
+    entity = requests.get(service, timeout=30).json()["suggest"]["entity"]
+    url = entity["service_url"] + entity["service_path"]
+    r = requests.get(url, params={"prefix": "Hooker, J.D.", "callback": "jQuery1_2"}, timeout=30)
+    assert r.text.startswith("jQuery1_2(")
+    first = requests.get(url, params={"prefix": "Hooker, J.D."}, timeout=30).json()
+    validate("suggest-entities-response.json", first)
+    assert first["result"][0]["id"] == "person/joseph-dalton-hooker"
+    assert first["result"][0]["notable"] == [{"id": "Person", "name": "Person"}]
+    page = requests.get(url, params={"prefix": "h", "limit": 2}, timeout=30).json()
+    more = requests.get(
+        url, params={"prefix": "h", "limit": 2, "cursor": page["cursor"]}, timeout=30
+    ).json()
+    assert more["result"] and not {x["id"] for x in more["result"]} & {
+        x["id"] for x in page["result"]
+    }
+    for item in first["result"] + page["result"] + more["result"]:
+        path = entity["flyout_service_path"].replace("${id}", quote(item["id"], safe=""))
+        r = requests.get(entity["service_url"] + path, timeout=30)
+        assert r.status_code == 200 and r.json()["id"] == item["id"]
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+    qid = requests.get(url, params={"prefix": "Q157501"}, timeout=30).json()["result"]
+    assert qid[0]["id"] == "person/joseph-dalton-hooker"

@@ -17,13 +17,16 @@ The package, in the order a query travels:
 - :mod:`.scoring`: the score of each candidate and the match rule (docs/reconciliation.md):
   ``match: true`` only for the top candidate, when its score is at least ``MATCH_AT`` and at
   least ``MATCH_MARGIN`` above the runner-up (or it has no runner-up);
-- :mod:`.api`: the manifest and the answers to queries; :mod:`.suggest`: suggest, preview
-  and view; :mod:`.extend`: data extension.
+- :mod:`.lookup`: the entity an identifier typed as the query names (a QID, an ORCID iD, an
+  IPNI id..., our IRI or id): score 100;
+- :mod:`.api`: the manifest and the answers to queries; :mod:`.suggest`: suggest, flyouts,
+  preview and view; :mod:`.extend`: data extension.
 """
 
 from collectomics.reconcile.api import manifest, reconcile, reconcile_one
 from collectomics.reconcile.extend import extend, propose_properties, wikidata_card, wikidata_item
 from collectomics.reconcile.index import Entity, Index, index_for
+from collectomics.reconcile.lookup import lookup
 from collectomics.reconcile.schema import (
     DOCUMENT,
     EXTEND_PROPERTIES,
@@ -40,19 +43,21 @@ from collectomics.reconcile.schema import (
 )
 from collectomics.reconcile.scoring import person_candidates, read_props
 from collectomics.reconcile.suggest import (
+    flyout,
+    paged,
     preview,
     suggest_entities,
     suggest_properties,
     suggest_types,
     view,
 )
-from collectomics.reconcile.text import compact, country_code, fold, name_words
+from collectomics.reconcile.text import compact, country_code, fold, identifier, name_words
 
 __all__ = [
     "DOCUMENT", "EXTEND_PROPERTIES", "INSTITUTION", "MATCH_AT", "MATCH_MARGIN", "MAX_BATCH",
     "MAX_QUERY_CHARS", "PERSON", "QUERY_PROPERTIES", "SHORTLIST", "SPECIMEN", "TYPES", "Entity",
-    "Index", "compact", "country_code", "extend", "fold", "index_for", "manifest", "name_words",
-    "person_candidates", "preview", "propose_properties", "read_props", "reconcile",
+    "Index", "compact", "country_code", "extend", "flyout", "fold", "identifier", "index_for", "lookup",
+    "manifest", "name_words", "paged", "person_candidates", "preview", "propose_properties", "read_props", "reconcile",
     "reconcile_one", "suggest_entities", "suggest_properties", "suggest_types", "view",
     "wikidata_card", "wikidata_item",
 ]  # fmt: skip

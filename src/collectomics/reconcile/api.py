@@ -8,7 +8,8 @@ import logging
 from typing import Any
 
 from collectomics.mapping.names import is_organisation_agent, is_unknown_agent
-from collectomics.reconcile.index import Index, index_for
+from collectomics.reconcile.index import Entity, Index, index_for
+from collectomics.reconcile.lookup import lookup
 from collectomics.reconcile.schema import (
     BASE,
     BATCH_SIZE,
@@ -21,7 +22,9 @@ from collectomics.reconcile.schema import (
     query_type,
 )
 from collectomics.reconcile.scoring import (
+    Props,
     decide,
+    describe,
     person_answer,
     read_props,
     specimen_results,
@@ -46,7 +49,11 @@ def manifest(service_url: str, base: str = BASE) -> dict[str, Any]:
         "view": {"url": service_url + "/view?id={{id}}"},
         "preview": {"url": service_url + "/preview?id={{id}}", "width": 400, "height": 140},
         "suggest": {
-            "entity": {"service_url": service_url, "service_path": "/suggest/entity"},
+            "entity": {
+                "service_url": service_url,
+                "service_path": "/suggest/entity",
+                "flyout_service_path": "/flyout/entity?id=${id}",
+            },
             "type": {"service_url": service_url, "service_path": "/suggest/type"},
             "property": {"service_url": service_url, "service_path": "/suggest/property"},
         },
@@ -80,20 +87,11 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
             log.info("reconciliation: unreadable values ignored: %s", ", ".join(props.unusable))
         if not text.strip() and not props.ids:
             return {"result": []}
-        results: list[dict[str, Any]] = []
+        named = [e for e in lookup(ix, text) if qtype in (None, e.type["id"])]
+        results = [identified(e) for e in named]  # an identifier typed as the query
         may_match: Any = True
-        if qtype in (None, "Person"):
-            # "Anon.", "s.coll.", "?" name no one (Añón), "Zoological Survey of India" names an
-            # organisation: neither is ever proposed as a person
-            unknown = is_unknown_agent(text) or is_organisation_agent(text)
-            if not unknown or props.ids:
-                results, may_match = person_answer(ix, "" if unknown else text, props)
-        if qtype == "Specimen" or (qtype is None and not results):
-            results = specimen_results(ix, text, props)
-        if qtype == "Institution" or (qtype is None and not results):
-            results = text_results(ix, text, props, INSTITUTION)
-        if qtype == "Document" or (qtype is None and not results):
-            results = text_results(ix, text, props, DOCUMENT)
+        if not named:
+            results, may_match = search(ix, text, qtype, props)
         limit = q.get("limit", DEFAULT_LIMIT)
         limit = limit if isinstance(limit, int) and 0 < limit <= 100 else DEFAULT_LIMIT
         decide(results, may_match)
@@ -101,6 +99,44 @@ def reconcile_one(ix: Index, q: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - OpenRefine must always get a well-formed answer
         log.exception("reconciliation query failed: %.200r", q)
         return {"result": []}
+
+
+def search(
+    ix: Index, text: str, qtype: str | None, props: Props
+) -> tuple[list[dict[str, Any]], Any]:
+    """Candidates by name (or catalogue number, code, title) of the type asked for; without a
+    type: people, else specimens, else institutions, else documents. With them, whether the top
+    candidate may be matched (:func:`scoring.person_answer`: never for a cell of several
+    names)."""
+    results: list[dict[str, Any]] = []
+    may_match: Any = True
+    if qtype in (None, "Person"):
+        # "Anon.", "s.coll.", "?" name no one (Añón), "Zoological Survey of India" names an
+        # organisation: neither is ever proposed as a person
+        unknown = is_unknown_agent(text) or is_organisation_agent(text)
+        if not unknown or props.ids:
+            results, may_match = person_answer(ix, "" if unknown else text, props)
+    if qtype == "Specimen" or (qtype is None and not results):
+        results = specimen_results(ix, text, props)
+    if qtype == "Institution" or (qtype is None and not results):
+        results = text_results(ix, text, props, INSTITUTION)
+    if qtype == "Document" or (qtype is None and not results):
+        results = text_results(ix, text, props, DOCUMENT)
+    return results, may_match
+
+
+def identified(e: Entity) -> dict[str, Any]:
+    """The candidate an identifier names (a QID, an ORCID iD, an IPNI id..., our IRI or id):
+    score 100, feature ``identifier_exact``."""
+    return {
+        "id": e.id,
+        "name": e.name,
+        "type": [dict(e.type)],
+        "score": 100.0,
+        "match": False,
+        "features": [{"id": "identifier_exact", "value": 1.0}],
+        "description": describe(e),
+    }
 
 
 def reconcile(store: Store, queries: Any, base: str = BASE) -> dict:

@@ -272,6 +272,11 @@ class Index:
         """The canonical node of ``agent``'s identity (:mod:`collectomics.identity`)."""
         return self.identity.resolve(agent)
 
+    def canonical_pairs(self) -> list[tuple[str, str]]:
+        """Every (node, canonical node) of an identity whose node is not its own canonical:
+        the outside IRIs (a publisher's ORCID, a Wikidata item) and agents of an identity."""
+        return [(n, c) for n, c in self.identity.canonical.items() if n != c]
+
     def _read_collecting(self) -> None:
         """Specimen counts, collecting years, countries and families per person and agent: from
         the materialised facets graph when it is fresh, else from the data."""
@@ -859,6 +864,9 @@ class SharedIndex(Index):
 
     def resolve(self, agent: str) -> str:
         return self.reader.canonical(agent) or agent
+
+    def canonical_pairs(self) -> list[tuple[str, str]]:
+        return self.reader.canonical_pairs()
 
     def others(self) -> Any:
         return self._shared_others

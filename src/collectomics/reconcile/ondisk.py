@@ -293,6 +293,10 @@ class Reader:
         for (token,) in self.rows("SELECT token FROM posting WHERE kind = ?", (kind,)):
             yield token
 
+    def canonical_pairs(self) -> list[tuple[str, str]]:
+        """Every (node, canonical node) of an identity whose node is not its own canonical."""
+        return [(n, h) for n, h in self.rows("SELECT node, head FROM canonical", ())]
+
     def canonical(self, node: str) -> str | None:
         got = self.rows("SELECT head FROM canonical WHERE node = ?", (node,))
         return got[0][0] if got else None

@@ -57,18 +57,51 @@ def id_keys(text: str) -> set[str]:
     return {key, re.sub(r"(?<![0-9])0+(?=[0-9])", "", key)} - {""}
 
 
-def outside_identifier(iri: str) -> tuple[str, str] | None:
-    for prefix, key in (
-        ("http://www.wikidata.org/entity/", "wikidata"),
-        ("https://orcid.org/", "orcid"),
-        ("http://orcid.org/", "orcid"),
-        ("https://www.ipni.org/a/", "ipni"),
-        ("http://viaf.org/viaf/", "viaf"),
-        ("https://viaf.org/viaf/", "viaf"),
-    ):
-        if iri.startswith(prefix):
-            return key, iri[len(prefix) :].strip("/")
+#: identifier forms, as IRIs and as volunteers type them: (pattern, kind); group 1 is the value
+_IDENTIFIERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(?:https?://(?:www\.|m\.)?wikidata\.org/(?:wiki|entity)/|wd:)?(Q[1-9]\d*)/?$", re.I),
+     "wikidata"),
+    (re.compile(r"^(?:https?://(?:www\.)?orcid\.org/|orcid:\s*)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])/?$",
+                re.I), "orcid"),
+    (re.compile(r"^(?:urn:lsid:ipni\.org:authors:|https?://(?:www\.)?ipni\.org/(?:a/|ipni/"
+                r"idAuthorSearch\.do\?id=)|ipni:\s*)?(\d+-[1-9])(?::[\d.]+)?/?$", re.I), "ipni"),
+    (re.compile(r"^(?:https?://(?:www\.)?viaf\.org/viaf/|viaf:\s*)(\d+)/?$", re.I), "viaf"),
+    (re.compile(r"^(?:https?://(?:www\.)?isni\.org/isni/|isni:\s*)(\d{4} ?\d{4} ?\d{4} ?\d{3}[\dX])/?$",
+                re.I), "isni"),
+    # Harvard Index of Botanists: the GUID PURL, the botanist page, or the bare UUID
+    (re.compile(r"^(?:https?://purl\.oclc\.org/net/edu\.harvard\.huh/guid/uuid/)?"
+                r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/?$", re.I), "harvard"),
+    (re.compile(r"^https?://kiki\.huh\.harvard\.edu/databases/botanist_search\.php\?"
+                r"(?:.*&)?(?:botanistid|id)=(\d+)", re.I), "harvard"),
+    (re.compile(r"^https?://(?:www\.)?biodiversitylibrary\.org/creator/(\d+)/?$", re.I), "bhl"),
+]  # fmt: skip
+#: Bionomia's people are keyed by their Wikidata QID or ORCID iD: https://bionomia.net/Q3009492
+_BIONOMIA = re.compile(r"^https?://(?:www\.)?bionomia\.net/([^/?#\s]+)/?$", re.I)
+
+
+def identifier(text: str) -> tuple[str, str] | None:
+    """``(kind, value)`` of an identifier for a person, given as an IRI or as typed in a cell:
+    a Wikidata QID, an ORCID iD, an IPNI author id, VIAF, ISNI, Harvard Index of Botanists,
+    BHL creator, or a Bionomia profile (its QID or ORCID iD). Values are normalised (QIDs and
+    ORCID iDs upper case, ISNI without spaces); None when ``text`` is none of them."""
+    text = text.strip().strip("<>").strip()
+    if m := _BIONOMIA.match(text):
+        text = m.group(1)
+    for pattern, kind in _IDENTIFIERS:
+        if m := pattern.match(text):
+            value = m.group(1)
+            if kind in ("wikidata", "orcid", "isni"):
+                value = value.replace(" ", "").upper()
+            return kind, value.lower() if kind == "harvard" else value
     return None
+
+
+def outside_identifier(iri: str) -> tuple[str, str] | None:
+    """``(kind, value)`` of an outside IRI a person carries (``schema:sameAs``); see
+    :func:`identifier`."""
+    if not iri.startswith(("http://", "https://", "urn:")):
+        return None
+    return identifier(iri)
 
 
 def trigrams(word: str) -> set[str]:

@@ -1,6 +1,6 @@
 """The reconciliation service (Reconciliation Service API 0.2, for OpenRefine) at ``/reconcile``:
 the manifest, queries (GET ``?queries=``, POST form field ``queries``), data extension
-(``extend=``), suggest, preview, view and property proposals. The logic is
+(``extend=``), suggest, flyouts, preview, view and property proposals. The logic is
 ``collectomics.reconcile``; its index is kept per store handle, and the handle
 (``state().store()``) is reopened when the store changes on disk, so a new version of the store
 gets a new index. Every answer carries CORS headers; bad input gets a well-formed, empty answer,
@@ -88,6 +88,14 @@ def _prefix() -> str:
     return (request.args.get("prefix") or "")[: rec.MAX_QUERY_CHARS]
 
 
+def _cursor() -> int:
+    """``cursor``: the offset of a suggest page (OpenRefine's "view more")."""
+    try:
+        return min(1_000_000, max(0, int(request.args.get("cursor", "0"))))
+    except ValueError:
+        return 0
+
+
 def _limit(default: int, most: int) -> int:
     try:
         return min(most, max(1, int(request.args.get("limit", str(default)))))
@@ -98,13 +106,15 @@ def _limit(default: int, most: int) -> int:
 @bp.get("/suggest/entity")
 def suggest_entity() -> Response:
     kind = request.args.get("type") or None
-    found = rec.suggest_entities(state().store(), _prefix(), _base(), _limit(10, 50), kind)
+    found = rec.suggest_entities(
+        state().store(), _prefix(), _base(), _limit(10, 50), kind, cursor=_cursor()
+    )
     return _json(found)
 
 
 @bp.get("/suggest/type")
 def suggest_type() -> Response:
-    return _json(rec.suggest_types(_prefix()))
+    return _json(rec.paged(rec.suggest_types(_prefix()), _cursor(), _limit(50, 50)))
 
 
 @bp.get("/suggest/property")
@@ -112,15 +122,34 @@ def suggest_property() -> Response:
     """Query properties when ``type`` is given (OpenRefine's reconciliation dialog), extension
     properties when it is not (its "Add columns from reconciled values" dialog)."""
     kind = request.args.get("type") or None
-    found = rec.suggest_properties(_prefix(), kind, _limit(10, 50), _cursor())
+    found = rec.suggest_properties(_prefix(), kind, limit=1000)
+    return _json(rec.paged(found, _cursor(), _limit(10, 50)))
+
+
+@bp.get("/flyout/entity")
+def flyout_entity() -> Response:
+    """The manifest's ``suggest.entity.flyout_service_path``: ``{"id", "html"}`` for the entity
+    under the pointer in a suggest list; 404 (JSON) for an unknown id."""
+    return _flyout(request.args.get("id", ""))
+
+
+_MID = re.compile(r"mid:(\S+?)\)*$")
+
+
+@bp.get("/search")
+def flyout_default_path() -> Response:
+    """Where OpenRefine's suggest widget asks for a flyout when a manifest names no
+    ``flyout_service_path`` (an old manifest kept in OpenRefine's preferences):
+    ``/search?filter=(all mid:{id})&output=...``. The same answer as ``/flyout/entity``."""
+    m = _MID.search(request.args.get("filter", ""))
+    return _flyout(m.group(1) if m else "")
+
+
+def _flyout(ident: str) -> Response:
+    found = rec.flyout(state().store(), ident[: rec.MAX_QUERY_CHARS], _base())
+    if found is None:
+        return _json({"id": ident[:200], "error": "unknown id"}, 404)
     return _json(found)
-
-
-def _cursor() -> int:
-    try:
-        return max(0, int(request.args.get("cursor", "0")))
-    except ValueError:
-        return 0
 
 
 @bp.get("/preview")
