@@ -481,3 +481,105 @@ def _button(browser: Browser, label: str) -> None:
         " if (b) b.click(); return !!b; })()"
     )
     assert found, f"no button {label}"
+
+
+# -- what issue 20 asks of the interactive parts (these wait for the suggest/flyout and extension
+# -- work of issue 20 to be merged) ----------------------------------------------------------------
+
+
+def test_flyout_shows_on_hover_in_search_for_match(
+    servers: Servers, candidates_project: str, browser: Browser
+) -> None:
+    """Hovering a result of "Search for match" shows our flyout: the suggest widget asks the
+    manifest's ``flyout_service_path`` for that id and shows the ``html`` it answers. Without a
+    flyout service it asks ``/reconcile/search?filter=(all mid:ID)...`` and shows nothing."""
+    _search_for_match(browser, servers, candidates_project, "Cèsar Blanché i Vergés")
+    browser.hover(".fbs-pane .fbs-item")
+    shown = (
+        "(() => { const p = document.querySelector('.fbs-flyout-pane');"
+        " return !!p && p.offsetParent !== null && p.textContent.includes('Cèsar Blanché i Vergés'); })()"
+    )
+    try:
+        browser.wait_for(shown, timeout=15, what="the flyout")
+    except AssertionError:
+        statuses = browser.responses()
+        asked = [u for u in browser.requested() if "cesar-blanche" in u and "/preview" not in u]
+        raise AssertionError(
+            "no flyout on hover; the suggest widget asked "
+            + ", ".join(f"{u} ({statuses.get(u, 'no answer')})" for u in asked)
+            + f"; the manifest's suggest.entity: {servers.manifest['suggest']['entity']}"
+        ) from None
+    path = servers.manifest["suggest"]["entity"]["flyout_service_path"]
+    want = servers.service + path.replace("${id}", "person%2Fcesar-blanche")
+    assert browser.responses().get(want) == 200, browser.requested()
+    browser.screenshot(IMG / "openrefine-flyout.png")
+
+
+def test_a_match_picked_from_search_for_match_keeps_its_type(
+    servers: Servers, candidates_project: str, browser: Browser
+) -> None:
+    """OpenRefine stores the type of a cell matched from "Search for match" from the suggest
+    result's ``notable``: Person, not ``[""]``."""
+    names = _search_for_match(browser, servers, candidates_project, "Cèsar Blanché i Vergés")
+    assert names[0] == "Cèsar Blanché i Vergés", names
+    text = browser.evaluate("document.querySelector('.dialog-frame input').value")
+    browser.click(".fbs-pane .fbs-item")
+    deadline = time.monotonic() + 30
+    while True:
+        cells = [r["collector"] for r in servers.refine.table(candidates_project)]
+        picked = [c for c in cells if c and c["v"] == text and c["r"]["j"] == "matched"]  # type: ignore[index]
+        if picked:
+            break
+        assert time.monotonic() < deadline, "the pick was not stored"
+        time.sleep(0.3)
+    assert picked[0]["r"]["m"]["id"] == "person/cesar-blanche"  # type: ignore[index]
+    assert picked[0]["r"]["m"]["types"] == ["Person"], picked[0]["r"]["m"]  # type: ignore[index]
+
+
+def test_extension_columns_are_named_as_their_properties(servers: Servers, reconciled: str) -> None:
+    """Every Person extension property lands under exactly the name the dialog lists it by
+    (first collecting year, countries collected in... not Specimen's names for the same ids)."""
+    refine = servers.refine
+    proposed = requests.get(
+        servers.service + "/properties", params={"type": "Person"}, timeout=30
+    ).json()["properties"]
+    project = refine.create_project("names", csv_text(["collector"], [[n] for n in sorted(KNOWN)]))
+    refine.reconcile(project, "collector", servers.service, servers.manifest)
+    refine.extend(project, "collector", servers.service, servers.manifest,
+                  [{"id": p["id"], "name": p["name"]} for p in proposed], insert_at=1)  # fmt: skip
+    names = [c["name"] for c in refine.columns(project)]
+    assert names[1 : 1 + len(proposed)] == [p["name"] for p in proposed], names
+
+
+def test_the_property_search_box_finds_every_extension_property(
+    servers: Servers, browser: Browser
+) -> None:
+    """The "Add Property" box of the extension dialog asks suggest/property without a type:
+    each extension property is found by its name; typing one in the dialog lists it."""
+    proposed = requests.get(
+        servers.service + "/properties", params={"type": "Person"}, timeout=30
+    ).json()["properties"]
+    missing = []
+    for p in proposed:
+        found = requests.get(
+            servers.service + "/suggest/property", params={"prefix": p["name"]}, timeout=30
+        ).json()["result"]
+        if p["id"] not in [f["id"] for f in found]:
+            missing.append(p["name"])
+    assert not missing, f"not found by name: {missing}"
+    refine = servers.refine
+    project = refine.create_project("box", csv_text(["collector"], [["Blanché, Cèsar"]]))
+    refine.reconcile(project, "collector", servers.service, servers.manifest)
+    _open_project(browser, servers, project)
+    browser.click('.column-header[title="collector"] .column-header-menu')
+    _menu_item(browser, "Edit column", hover=True)
+    _menu_item(browser, "Add columns from reconciled values")
+    browser.wait_for("document.querySelectorAll('.suggested-property a').length > 0")
+    browser.click(".extend-data-preview-dialog input")
+    browser.type_text("first coll")
+    listed = browser.wait_for(
+        "Array.from(document.querySelectorAll('.fbs-pane-property .fbs-item .fbs-item-name label'))"
+        ".map(e => e.textContent).filter(t => t.length > 0)",
+        what="the property suggest list",
+    )
+    assert "first collecting year" in listed, listed
