@@ -79,10 +79,18 @@ def frequent_strings(store: Store, n: int = 200) -> list[str]:
     return [v for v, _ in rows[:n]]
 
 
+def exact_names(store: Store) -> dict[str, set[str]]:
+    """Every name, alias and abbreviation as written -> the ids of the entities bearing it."""
+    out: dict[str, set[str]] = {}
+    for e in rec.index_for(store).by_id.values():
+        for name in (e.name, *e.aliases, *e.abbreviations):
+            out.setdefault(name, set()).add(e.id)
+    return out
+
+
 def exactly_named(store: Store, text: str) -> set[str]:
     """Ids of the entities whose name or an alias is ``text`` exactly."""
-    ix = rec.index_for(store)
-    return {e.id for e in ix.by_id.values() if text in (e.name, *e.aliases, *e.abbreviations)}
+    return exact_names(store).get(text, set())
 
 
 def made_from(store: Store, text: str) -> set[str]:
@@ -119,8 +127,9 @@ def made_first(
 def exact_first(store: Store, strings: list[str]) -> tuple[int, list[str]]:
     """How many strings name an entity exactly, and those whose top suggestion is not one."""
     named, misses = 0, []
+    names = exact_names(store)  # once: a walk of every entity
     for text in strings:
-        wanted = exactly_named(store, text)
+        wanted = names.get(text, set())
         if not wanted:
             continue
         named += 1
