@@ -43,7 +43,7 @@ FIXTURE = Path(__file__).resolve().parent / "data" / "reconcile"
 def real_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo graph, the reconciliation fixture people and every archive of the real corpus
     (tests/data/real/archives.txt) in one on-disk store, with its identity and facets graphs."""
-    path = tmp_path_factory.mktemp("shared") / "store.db"
+    path = tmp_path_factory.mktemp("one-index") / "store.db"
     minter = Minter()
     with OxigraphStore(path) as store:
         build_demo(store, minter)
