@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,9 @@ from collectomics.mapping.names import is_unknown_agent, read_agents
 from collectomics.store import OxigraphStore, Store
 from helpers import REAL, REAL_ARCHIVES
 from test_reconcile import fixture_store, schema_check
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import reconcile as bench  # noqa: E402
 
 IPNI = REAL / "ipni-authors-wikidata" / "ipni_authors.jsonl.gz"
 DWC = "http://rs.tdwg.org/dwc/terms/"
@@ -87,21 +91,8 @@ def ipni(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 def real_cells(store: Store) -> list[tuple[str, list[dict[str, Any]]]]:
     """Each distinct real recordedBy value, with the country, family and year of one of its
-    records as a sheet row would give them."""
-    rows = store.query(
-        f"SELECT ?v (SAMPLE(?c) AS ?cc) (SAMPLE(?f) AS ?ff) (SAMPLE(?y) AS ?yy) WHERE {{ "
-        f"?s <{DWC}recordedBy> ?v . OPTIONAL {{ ?s <{DWC}countryCode> ?c }} "
-        f"OPTIONAL {{ ?s <{DWC}family> ?f }} OPTIONAL {{ ?s <{DWC}year> ?y }} }} GROUP BY ?v"
-    ).rows()
-    cells = []
-    for r in rows:
-        props = [
-            {"pid": pid, "v": r[k].value}
-            for pid, k in (("country", "cc"), ("family", "ff"), ("collectingYear", "yy"))
-            if r.get(k) is not None
-        ]
-        cells.append((r["v"].value, props))
-    return sorted(cells, key=lambda c: c[0])
+    records as a sheet row would give them (as benchmarks/reconcile.py sends them)."""
+    return bench.archive_cells(store)
 
 
 def ipni_people(path: Path, keep: Callable[[dict[str, Any]], bool]) -> Path:
