@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from collectomics.config import Settings
 from collectomics.errors import InputError, StoreError
-from collectomics.remote import RemoteStore
+from collectomics.remote import RemoteStore, line_blocks
 from collectomics.store import Store, build_server_store, split_nquads
 
 #: The loaders ``load`` can use (setting ``store_bulk_loader``).
@@ -132,19 +132,6 @@ class _ShardOut:
             out.close()
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
-    """A file in blocks of whole lines (about BLOCK bytes; the last one given its newline)."""
-    rest = b""
-    while chunk := handle.read(BLOCK):
-        data = rest + chunk
-        cut = data.rfind(b"\n") + 1
-        rest = data[cut:]
-        if cut:
-            yield data[:cut]
-    if rest:
-        yield rest + b"\n"
-
-
 def stage_shards(
     shards: Sequence[Path], folder: Path, *, on_progress: Progress | None = None
 ) -> Staged:
@@ -163,7 +150,7 @@ def stage_shards(
             line = 1
             try:
                 with shard.open("rb") as handle:
-                    for block in _blocks(handle):
+                    for block in line_blocks(handle, BLOCK):
                         out.block(block, line)
                         line += block.count(b"\n")
                         read += len(block)

@@ -875,14 +875,15 @@ def _raw_lines(source: Source) -> Iterator[bytes]:
         return
     if isinstance(source, os.PathLike):
         with open(source, "rb") as handle:
-            yield from _blocks(handle)
+            yield from line_blocks(handle)
         return
-    yield from _blocks(source)
+    yield from line_blocks(source)
 
 
-def _blocks(handle: IO[bytes]) -> Iterator[bytes]:
+def line_blocks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """A file in blocks of whole lines (about ``size`` bytes; the last one given its newline)."""
     rest = b""
-    while block := handle.read(1 << 20):
+    while block := handle.read(size):
         block = rest + block
         cut = block.rfind(b"\n") + 1
         rest = block[cut:]
