@@ -72,6 +72,14 @@ def setup_web() -> None:
         stamp.write_text(_hash(lock))
 
 
+def _apt_install(package: str) -> None:
+    """``apt-get install`` one Debian package, without its recommends (root only)."""
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
+    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
+    subprocess.call([*apt, "install", "--no-install-recommends", package], env=env)
+
+
 def setup_browser() -> None:
     """Install Debian's chromium for the headless browser test, when missing and we are root."""
     if any(shutil.which(name) for name in ("chromium", "chromium-browser")):
@@ -80,10 +88,7 @@ def setup_browser() -> None:
         print("dev.py: chromium is missing; the browser test will fail (apt-get install chromium)")
         return
     print("dev.py: installing chromium for the browser test (apt-get)", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
-    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
-    subprocess.call([*apt, "install", "--no-install-recommends", "chromium"], env=env)
+    _apt_install("chromium")
 
 
 def setup_virtuoso() -> None:
@@ -97,10 +102,7 @@ def setup_virtuoso() -> None:
         )
         return
     print("dev.py: installing virtuoso-opensource for the remote-store tests (apt-get)", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
-    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
-    subprocess.call([*apt, "install", "--no-install-recommends", "virtuoso-opensource"], env=env)
+    _apt_install("virtuoso-opensource")
 
 
 def setup_openrefine() -> None:
@@ -109,13 +111,12 @@ def setup_openrefine() -> None:
     if shutil.which("openrefine") or Path("/usr/share/openrefine/refine").exists():
         return
     if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print("dev.py: openrefine is missing; the OpenRefine tests will fail (apt-get install openrefine)")
+        print(
+            "dev.py: openrefine is missing; the OpenRefine tests will fail (apt-get install openrefine)"
+        )
         return
     print("dev.py: installing openrefine for the OpenRefine tests (apt-get)", flush=True)
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
-    subprocess.call([*apt, "update"], env=env, stdout=subprocess.DEVNULL)
-    subprocess.call([*apt, "install", "--no-install-recommends", "openrefine"], env=env)
+    _apt_install("openrefine")
 
 
 def _hash(path: Path) -> str:
