@@ -7,6 +7,8 @@
                                     the whole suite with every store on such a server, started
                                     on 127.0.0.1 by the tests (COLLECTOMICS_TEST_BACKEND)
     python3 dev.py setup            only install
+    python3 dev.py generate         after editing the ontology: regenerate src/collectomics/vocab.py
+                                    and docs/ontology.{html,md} (.ci/tools/, outside the wheel)
 
 Only the Python standard library is used here, so it runs on a fresh machine with Python 3.11+.
 The environment lives in .venv/ and is reinstalled when pyproject.toml changes.
@@ -139,7 +141,7 @@ def _take_backend(args: list[str]) -> tuple[str | None, list[str]]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "setup"}:
+    if not argv or argv[0] not in {"demo", "test", "setup", "generate"}:
         print(__doc__)
         return 2
     job, rest = argv[0], argv[1:]
@@ -151,6 +153,12 @@ def main(argv: list[str]) -> int:
             print(f"dev.py: {exc}")
             return 2
     setup()
+    if job == "generate":  # the developer tools, outside the wheel: vocab.py, then the ontology docs
+        tools = ROOT / ".ci" / "tools"
+        for tool in ("vocabgen.py", "ontodoc.py"):
+            if subprocess.call([str(PY), str(tools / tool)], cwd=ROOT):
+                return 1
+        return 0
     setup_web()
     if job == "test":
         setup_browser()

@@ -23,9 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from collectomics.analysis.stats import dataset_records
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.stats import dataset_records
 from collectomics.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_archive  # noqa: E402
 
-from collectomics import identity  # noqa: E402
+from collectomics.analysis import identity  # noqa: E402
+from collectomics.analysis.network import facet_counts, facets_fresh, materialise  # noqa: E402
 from collectomics.ingest.pipeline import ingest_files  # noqa: E402
 from collectomics.iri import Minter  # noqa: E402
-from collectomics.network import facet_counts, facets_fresh, materialise  # noqa: E402
-from collectomics.queries import get_query  # noqa: E402
+from collectomics.services.queries import get_query  # noqa: E402
 from collectomics.store import OxigraphStore, Store  # noqa: E402
 
 #: the commit whose canned queries are the baseline (before they joined col:resolvesTo)
@@ -117,7 +117,7 @@ def _before(name: str) -> str | None:
 
 def _run_query(store_path: str, text: str, params: dict[str, str]) -> None:
     """Child process: run ``text`` once on a read-only handle; print seconds and rows."""
-    from collectomics.queries import get_query as _get
+    from collectomics.services.queries import get_query as _get
 
     with OxigraphStore(store_path, read_only=True) as store:
         q = _get(params.pop("__name"))

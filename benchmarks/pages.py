@@ -10,7 +10,7 @@ table of ``reconcile.py`` (``tests/data/real/ipni-authors-wikidata``), materiali
 identities, then times on a read-only handle each section of the person page of the most
 prolific collector and of a median one, the whole page, a person of the people table, and a
 specimen page. The baseline, measured in the same run, is the page that came before the
-workbench (``collectomics.pages.Pages.page``: predicate/value table, roles, co-collectors), in a
+workbench (``collectomics.services.pages.Pages.page``: predicate/value table, roles, co-collectors), in a
 child process stopped after ``BEFORE_LIMIT`` seconds (child start-up included).
 """
 
@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from networks import build  # noqa: E402
 from reconcile import AUTHORITY, PEOPLE_COLUMNS, read_authority  # noqa: E402
 
-from collectomics import identity  # noqa: E402
+from collectomics.analysis import identity  # noqa: E402
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset  # noqa: E402
 from collectomics.iri import Minter  # noqa: E402
-from collectomics.pages import Pages, workbench  # noqa: E402
-from collectomics.personpage import person_sections, rows  # noqa: E402
-from collectomics.sections import run_section  # noqa: E402
-from collectomics.specimenpage import specimen_sections  # noqa: E402
+from collectomics.services.pages import Pages, workbench  # noqa: E402
+from collectomics.services.personpage import person_sections, rows  # noqa: E402
+from collectomics.services.sections import run_section  # noqa: E402
+from collectomics.services.specimenpage import specimen_sections  # noqa: E402
 from collectomics.store import OxigraphStore  # noqa: E402
 
 

@@ -9,7 +9,7 @@ while its ``built.json`` names the same inputs): ``synthetic.py``'s archive of `
 specimens, the 54,067-person IPNI–Wikidata authority of ``tests/data/real`` as a people table
 (the same rows as ``reconcile.py``), and the 2025 GBIF download of ``tests/data/real``, each
 ingested by ``collectomics ingest``; then the facets graph (``collectomics materialise``) and the
-identity graph (``collectomics.identity.materialise``).
+identity graph (``collectomics.analysis.identity.materialise``).
 
 With ``--materialise``, the facets graph is rebuilt first, and the cost of keeping the page
 sections of prolific people (``personpage.summary_ntriples``) is printed beside the rest of the
@@ -18,7 +18,7 @@ build: seconds and triples.
 Then ``collectomics serve`` on 127.0.0.1 answers, for the most prolific collector, the most
 prolific one whose sections are not kept (``network.SUMMARY_AT``), a median one (from the
 facets graph) and for a person of the people table: the entity page (HTML) and its
-JSON twin, and each section of the page computed alone (``collectomics.sections``, when the page
+JSON twin, and each section of the page computed alone (``collectomics.services.sections``, when the page
 has sections); against a baseline measured through the same server in the same run, a one-row
 SPARQL query. Best of ``--repeat`` runs each; the ratio to the baseline and the seconds.
 """
@@ -160,7 +160,7 @@ def best(url: str, accept: str, repeat: int) -> tuple[int, int, float, str]:
 
 _MATERIALISE = """import json, sys, time
 from collectomics.iri import Minter
-from collectomics.network import materialise
+from collectomics.analysis.network import materialise
 from collectomics.store import OxigraphStore
 with OxigraphStore(sys.argv[1]) as s:
     t = time.perf_counter()
@@ -192,8 +192,8 @@ def subjects(store: Path) -> list[tuple[str, str]]:
     """(who, IRI): the most prolific collector, the most prolific one whose page sections are
     not kept (``SUMMARY_AT``), a median one (facets graph), and a person of the people table
     who carries a Wikidata IRI."""
+    from collectomics.analysis.network import SUMMARY_AT, facet_counts
     from collectomics.iri import Minter
-    from collectomics.network import SUMMARY_AT, facet_counts
     from collectomics.store import OxigraphStore
 
     with OxigraphStore(store, read_only=True) as s:

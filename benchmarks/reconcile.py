@@ -52,12 +52,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from collectomics import reconcile as rec
 from collectomics.ingest import ingest_files
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.mapping.names import read_agents
-from collectomics.reconcile import scoring
+from collectomics.services import reconcile as rec
+from collectomics.services.reconcile import scoring
 from collectomics.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ ingest``. Measured, each in a fresh child process (a worker as ``collectomics se
 - **old** (baseline): open the store read-only, build the index in the process (``Index``, with
   its specimens and suggest list, as the first queries of each kind read them) and answer a
   batch of 10 names: seconds to the first answer, RSS after it (``/proc/self/status``);
-- **build**: the shared file built by ``python -m collectomics.reconcile.buildindex``: seconds,
+- **build**: the shared file built by ``python -m collectomics.services.reconcile.buildindex``: seconds,
   the builder's peak RSS, the file's size;
 - **new**: open the store read-only, open the file, answer the same batch: seconds and RSS.
 
@@ -52,7 +52,7 @@ _WORKER = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from collectomics import reconcile as rec
-from collectomics.reconcile import index
+from collectomics.services.reconcile import index
 from collectomics.store import OxigraphStore
 mode, path, batch = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 t = time.perf_counter()
@@ -88,7 +88,7 @@ def _build(store: Path) -> dict[str, Any]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "collectomics.reconcile.buildindex", str(store),
+        [sys.executable, "-m", "collectomics.services.reconcile.buildindex", str(store),
          "https://w3id.org/collectomics/"],
         check=True,
     )  # fmt: skip

@@ -91,14 +91,14 @@ def _cpu_seconds(pid: int) -> float:
 
 def _child(path: str, shards: list[str], target: dict[str, Any], result: Any) -> None:
     """Run one path in this (child) process; put (seconds, triples, peak RSS KB) in result."""
-    from collectomics.bulkload import (
+    from collectomics.store import OxigraphStore
+    from collectomics.store.bulkload import (
         VirtuosoLoader,
         build_oxigraph_location,
         load_shards,
         stage_shards,
     )
-    from collectomics.remote import RemoteStore
-    from collectomics.store import OxigraphStore
+    from collectomics.store.remote import RemoteStore
 
     files = [Path(s) for s in shards]
     stage = Path(target["stage"])

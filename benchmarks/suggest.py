@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from collectomics import reconcile as rec
 from collectomics.errors import InputError
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.model import Literal
+from collectomics.services import reconcile as rec
 from collectomics.store import OxigraphStore, Store
 
 ROOT = Path(__file__).resolve().parent.parent

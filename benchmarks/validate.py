@@ -79,8 +79,8 @@ def _cli(store: Path, *args: str) -> list[str]:
 
 def child_constraints(store: str) -> None:
     """Each constraint's query, timed in this process; prints JSON: [label, seconds, rows]."""
+    from collectomics.services.validation import validate_store
     from collectomics.store import open_store
-    from collectomics.validation import validate_store
 
     times: list[tuple[str, float, int]] = []
     last = [time.perf_counter(), 0]
@@ -98,8 +98,8 @@ def child_constraints(store: str) -> None:
 
 def child_pyshacl(store: str) -> None:
     """pySHACL on a copy of the store (the reference engine): prints the result count."""
+    from collectomics.services.validation import validate_store
     from collectomics.store import open_store
-    from collectomics.validation import validate_store
 
     with open_store(store, read_only=True) as s:
         print(len(validate_store(s, engine="pyshacl").results))

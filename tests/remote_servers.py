@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from collectomics.remote import RemoteStore
 from collectomics.store import Store, open_store
+from collectomics.store.remote import RemoteStore
 
 BACKENDS = ("oxigraph-server", "virtuoso")
 BACKEND_ENV = "COLLECTOMICS_TEST_BACKEND"

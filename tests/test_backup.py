@@ -12,13 +12,13 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic, to_canonical_graph
 
-from collectomics import backup as bk
+from collectomics.analysis.identity import fresh
+from collectomics.analysis.inference import infer
 from collectomics.errors import InputError
-from collectomics.identity import fresh
-from collectomics.inference import infer
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
 from collectomics.store import Store
+from collectomics.store import backup as bk
 from helpers import StoreLocation, new_location, run_cli
 
 LINKS = """

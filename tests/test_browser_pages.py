@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.ingest import ingest_files
 from collectomics.store import open_store
 from helpers import REAL, chromium, start_serve

@@ -29,7 +29,7 @@ from flask import jsonify, request
 from collectomics.config import load_settings
 from collectomics.ingest.pipeline import ingest_files
 from collectomics.iri import Minter
-from collectomics.sections import TOO_LARGE, Section, query_rows, run_sections
+from collectomics.services.sections import TOO_LARGE, Section, query_rows, run_sections
 from collectomics.store import OxigraphStore
 from collectomics.web import create_app
 from helpers import REAL, start_serve
@@ -47,21 +47,21 @@ SECTIONS = [
     Section(
         "co-collectors",
         "With whom",
-        "collectomics.sections:query_rows",
+        "collectomics.services.sections:query_rows",
         {"query": "co-collectors", "limit": 50},
         more="/queries/co-collectors",
     ),
     Section(
         "heavy",
         "Too much",
-        "collectomics.sections:query_rows",
+        "collectomics.services.sections:query_rows",
         {"query": "heavy"},
         more="/queries/heavy",
     ),
     Section(
         "dossier",
         "Everything",
-        "collectomics.sections:query_rows",
+        "collectomics.services.sections:query_rows",
         {"query": "person-dossier", "parameter": "person", "limit": 50},
         more="/queries/person-dossier",
     ),

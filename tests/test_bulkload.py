@@ -15,18 +15,18 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from collectomics.bulkload import (
+from collectomics.errors import CollectomicsError, InputError, StoreError
+from collectomics.ingest import ingest_files
+from collectomics.ingest.shards import export_shards
+from collectomics.iri import Minter
+from collectomics.store import CATALOG, OxigraphStore, Store
+from collectomics.store.bulkload import (
     VirtuosoLoader,
     build_oxigraph_location,
     load_shards,
     shard_files,
     stage_shards,
 )
-from collectomics.errors import CollectomicsError, InputError, StoreError
-from collectomics.ingest import ingest_files
-from collectomics.ingest.shards import export_shards
-from collectomics.iri import Minter
-from collectomics.store import CATALOG, OxigraphStore, Store
 from helpers import REAL, REAL_ARCHIVES, run_cli
 from remote_servers import Server, lease, start_oxigraph
 

@@ -17,10 +17,10 @@ from collections import defaultdict
 import pytest
 import requests
 
-from collectomics import network as N
+from collectomics.analysis import network as N
+from collectomics.analysis.stats import graph_stats
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.stats import graph_stats
 from collectomics.store import OxigraphStore, Store
 from helpers import REAL, REAL_ARCHIVES, StoreLocation, run_cli
 

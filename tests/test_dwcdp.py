@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.dwcdp_export import export_package
 from collectomics.errors import InputError
 from collectomics.ingest.dwcdp import pinned_schema
 from collectomics.ingest.pipeline import IngestReport, ingest_files
 from collectomics.iri import Minter
+from collectomics.services.dwcdp_export import export_package
 from collectomics.store import Store
 from helpers import REAL, REAL_ARCHIVES
 
@@ -452,7 +452,7 @@ def _count(store: Store, query: str) -> int:
 def test_what_the_graph_learned_goes_out(make_store, tmp_path: Path) -> None:
     """The demo, after infer: label writers, accepted identity links, groups with members,
     date bounds and flags are in the packages, which validate and load again."""
-    from collectomics.inference import infer
+    from collectomics.analysis.inference import infer
     from collectomics.ingest.demo import build_demo
 
     minter = Minter()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.endpoint import Job, QueryTimeout, WorkerPool
 from collectomics.errors import QueryError, StoreError
+from collectomics.services.endpoint import Job, QueryTimeout, WorkerPool
 from collectomics.store import OxigraphStore
 
 pytestmark = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from collectomics.endpoint import read_query
-from collectomics.queries import list_queries
-from collectomics.sparqlcheck import (
+from collectomics.services.endpoint import read_query
+from collectomics.services.queries import list_queries
+from collectomics.services.sparqlcheck import (
     GraphRefused,
     NotADataset,
     ServiceRefused,
@@ -45,7 +45,7 @@ def test_keywords_in_strings_comments_and_subqueries_do_not_count() -> None:
     assert q.from_graphs == []
 
 
-# -- what a public endpoint checks (collectomics.sparqlcheck) -----------------------------------
+# -- what a public endpoint checks (collectomics.services.sparqlcheck) -----------------------------------
 
 
 def test_service_is_found_in_every_keyword_position_and_nowhere_else() -> None:

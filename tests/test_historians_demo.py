@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from collectomics.inference import infer
+from collectomics.analysis.inference import infer
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
-from collectomics.queries import get_query
+from collectomics.services.queries import get_query
 from collectomics.store import Store
 from helpers import new_store
 
@@ -142,7 +142,7 @@ def test_pages_mentioning_a_specimen(demo: Store) -> None:
 def test_inferences_and_flags_conform_and_shapes_catch_broken_ones(
     demo: Store, make_store: Callable[..., Store]
 ) -> None:
-    from collectomics.validation import validate_store
+    from collectomics.services.validation import validate_store
 
     graph = BASE + "graph/inferences"
     report = validate_store(demo, graph=graph)

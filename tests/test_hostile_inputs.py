@@ -497,8 +497,8 @@ def test_a_bad_rdf_file_stops_the_command_before_anything_loads(
 def test_a_file_failing_mid_way_keeps_and_reports_what_loaded(store: Path, tmp_path: Path) -> None:
     """Each file is its own dataset: those before the failure stay, are reported and
     materialised; the same command, once the file is fixed, loads the rest."""
+    from collectomics.analysis.network import facets_fresh
     from collectomics.iri import Minter
-    from collectomics.network import facets_fresh
 
     good, long = tmp_path / "good.csv", tmp_path / "long.csv"
     good.write_bytes((FIX / "specimens-mixed.csv").read_bytes())

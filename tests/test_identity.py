@@ -1,9 +1,9 @@
-"""The one identity rule (collectomics.identity): which nodes are the same person."""
+"""The one identity rule (collectomics.analysis.identity): which nodes are the same person."""
 
 from __future__ import annotations
 
-from collectomics import identity
-from collectomics.identity import resolve_links
+from collectomics.analysis import identity
+from collectomics.analysis.identity import resolve_links
 from collectomics.iri import Minter
 from collectomics.model import IRI
 from collectomics.store import open_store

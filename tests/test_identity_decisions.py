@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.errors import InputError
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter

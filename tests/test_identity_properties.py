@@ -19,15 +19,15 @@ from typing import Any
 
 import pytest
 
-from collectomics import identity
+from collectomics.analysis import identity
+from collectomics.analysis.itinerary import itinerary
+from collectomics.analysis.network import KINDS, build_network, dashboard, facet_counts, materialise
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
-from collectomics.itinerary import itinerary
 from collectomics.linking.decisions import COLUMNS, load_decisions
 from collectomics.linking.matcher import parse_name
-from collectomics.network import KINDS, build_network, dashboard, facet_counts, materialise
-from collectomics.queries import get_query
+from collectomics.services.queries import get_query
 from collectomics.store import Store
 from helpers import REAL, REAL_ARCHIVES
 from remote_servers import new_store
@@ -281,7 +281,7 @@ def test_a_name_and_its_own_orcid_are_one_collector(bloodhound: Any) -> None:
 def test_reconciliation_offers_each_identity_once(demo: Any) -> None:
     """A person ranks as one candidate: the name strings of its identity are not candidates
     beside it, whatever name the query uses; its agents' IRIs and its Wikidata IRI preview it."""
-    from collectomics import reconcile as rec
+    from collectomics.services import reconcile as rec
 
     name, store, ident = demo
     for query in ("Blanché", "C. Blanché", "Cèsar Blanché", "Molero", "Julià Molero Briones"):

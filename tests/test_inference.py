@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.inference import export_flags, infer, inferences_graph
+from collectomics.analysis.inference import export_flags, infer, inferences_graph
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import Store
@@ -324,7 +324,7 @@ def test_flags_for_all_warn_when_only_links_or_derived_graphs_changed(
     """After `infer`, new identity links (which inference reads) are a warning for every
     dataset, `all` included: no dataset changed. A graph derived from the datasets (an
     itinerary, the possible duplicates) is neither read by `infer` nor a reason to warn."""
-    from collectomics.inference import check_flags
+    from collectomics.analysis.inference import check_flags
 
     store = make_store()
     ingest_files(store, [files["specimens.csv"]], minter=M, dataset_id="specimens")

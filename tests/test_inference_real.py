@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.inference import export_flags, infer, inferences_graph, last_run
+from collectomics.analysis.inference import export_flags, infer, inferences_graph, last_run
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.store import OxigraphStore, Store

@@ -352,8 +352,8 @@ def test_stats_counts_unknown_agents_and_organisations() -> None:
     """`collectomics stats` counts the unknown agents and the organisations the ingest made: on
     the finch download, the 12 values that name no one; on the pydwca download, its
     organisations (each a foaf:Organization node)."""
+    from collectomics.analysis.stats import graph_stats
     from collectomics.ingest import ingest_files
-    from collectomics.stats import graph_stats
     from collectomics.store import OxigraphStore
 
     store = OxigraphStore()

@@ -98,8 +98,8 @@ from pathlib import Path  # noqa: E402
 import networkx as nx  # noqa: E402
 import pytest  # noqa: E402
 
-from collectomics import network as N  # noqa: E402
-from collectomics.itinerary import (  # noqa: E402
+from collectomics.analysis import network as N  # noqa: E402
+from collectomics.analysis.itinerary import (  # noqa: E402
     flag_ntriples,
     itinerary,
     parse_speeds,
@@ -359,7 +359,7 @@ def _full(net: N.Network) -> tuple[list, list]:
     "remote store keeps it in the process, as an in-memory one does"
 )
 def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> None:
-    from collectomics import edgeindex
+    from collectomics.analysis import edgeindex
 
     store = hand_store(OxigraphStore(str(tmp_path / "db")))
     N.materialise(store, M)
@@ -392,8 +392,8 @@ def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> Non
 def test_kept_itineraries_answer_as_the_data_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_store: Callable[..., Store]
 ) -> None:
-    from collectomics import edgeindex
-    from collectomics import itinerary as I
+    from collectomics.analysis import edgeindex
+    from collectomics.analysis import itinerary as I
 
     monkeypatch.setattr(I, "CACHE_AT", 3)  # P (10 specimens), B and C (3 each) are kept
     for path in (None, str(tmp_path / "db")):  # in memory, on disk (on servers under a backend)

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from rdflib import Graph
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.config import load_settings
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter

@@ -1,4 +1,4 @@
-"""The person and specimen pages' sections (collectomics.personpage, collectomics.specimenpage):
+"""The person and specimen pages' sections (collectomics.services.personpage, collectomics.services.specimenpage):
 their numbers on the demo, with Cèsar Blanché's agents linked to him by accepted matches (the
 7 "Blanché, Cèsar", 4+2 "C. Blanché" and 1 "Cèsar Blanché Vergés" records counted once each),
 and properties over a real GBIF download; a section that fails shows its message, not a 500."""
@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 from flask.testing import FlaskClient
 
-from collectomics import identity
+from collectomics.analysis import identity
+from collectomics.analysis.inference import infer
 from collectomics.config import load_settings
-from collectomics.inference import infer
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
-from collectomics.pages import workbench
-from collectomics.personpage import rows, what, where_when, who, with_whom, writings
-from collectomics.sections import Section, run_sections
-from collectomics.specimenpage import (
+from collectomics.services.pages import workbench
+from collectomics.services.personpage import rows, what, where_when, who, with_whom, writings
+from collectomics.services.sections import Section, run_sections
+from collectomics.services.specimenpage import (
     agents,
     bounds,
     documents,
@@ -157,7 +157,7 @@ def test_where_with_whom_and_what_they_wrote(demo: tuple[Store, Minter]) -> None
     assert [p["mentions"] for p in notebook["pages"]] == [5, 2]
     assert [p["relation"] for p in wrote["photographs"]] == ["shows them"]
     # Font Quer: the invented sheet after his death is flagged on his page
-    from collectomics.personpage import flags
+    from collectomics.services.personpage import flags
 
     assert [f["rule"] for f in flags(store, minter, FONT_QUER)["flags"]] == ["collectedAfterDeath"]
 
@@ -167,7 +167,7 @@ def test_the_page_lists_are_bounded_and_say_their_totals(
 ) -> None:
     """A prolific collector's itinerary had 44,148 stops (32 MB of JSON at 1,000,000 specimens):
     the page shows the first ROWS_SHOWN of each list with the totals; the views give them all."""
-    import collectomics.personpage as pp
+    import collectomics.services.personpage as pp
 
     store, minter = demo
     whole = where_when(store, minter, CESAR)
@@ -275,7 +275,7 @@ def test_a_failing_section_shows_its_message_and_the_page_stands(
 ) -> None:
     """A section whose function fails (as the runner reports a section past its budget) is
     shown as 'too large to show here, see the query', with the link; the others are drawn."""
-    import collectomics.personpage as personpage
+    import collectomics.services.personpage as personpage
 
     store, _ = demo
     original = personpage.person_sections
@@ -288,7 +288,7 @@ def test_a_failing_section_shows_its_message_and_the_page_stands(
         ]
 
     monkeypatch.setattr(personpage, "person_sections", sections)
-    monkeypatch.setattr("collectomics.sections.resolve_function", _resolver())
+    monkeypatch.setattr("collectomics.services.sections.resolve_function", _resolver())
     page = workbench(store, Minter(), CESAR)
     assert page is not None
     assert page.section("whom").message == "the section ran past its budget"
@@ -304,7 +304,7 @@ def test_a_failing_section_shows_its_message_and_the_page_stands(
 
 def _resolver():  # type: ignore[no-untyped-def]
     """resolve_function that also accepts this test module's broken section."""
-    from collectomics import sections
+    from collectomics.services import sections
 
     real = sections.resolve_function
 
@@ -385,7 +385,7 @@ def test_awkward_iris_get_every_section(request: pytest.FixtureRequest) -> None:
         )
     store.add(B + "graph/awk", "\n".join(lines), "turtle")
     identity.materialise(store, minter)
-    from collectomics.personpage import person_sections
+    from collectomics.services.personpage import person_sections
 
     for i, iri in enumerate(AWKWARD):
         results = run_sections(store, minter, iri, person_sections(iri))

@@ -1,4 +1,4 @@
-"""The person page's sections kept by ``collectomics materialise`` (collectomics.personpage:
+"""The person page's sections kept by ``collectomics materialise`` (collectomics.services.personpage:
 ``summary``, ``summary_ntriples``): over every identity of the demo and of each real archive,
 the kept answer a page reads equals the live computation from the data; a facets graph made
 stale by a load is never read, nor a summary kept for other parameters."""
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from collectomics import identity
+from collectomics.analysis import identity
+from collectomics.analysis.network import Identities, facets_fresh, materialise
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.network import Identities, facets_fresh, materialise
-from collectomics.personpage import (
+from collectomics.services.personpage import (
     SUMMARISED,
     flags,
     summarised,
@@ -79,8 +79,8 @@ def _kept_equals_live(store: Store, minter: Minter) -> int:
 
 def _page_params(name: str) -> dict[str, Any]:
     """The parameters a page calls section ``name`` with by default."""
-    from collectomics.itinerary import DEFAULT_SPEEDS
-    from collectomics.personpage import FACET_LIMIT, PAGE_SIZE
+    from collectomics.analysis.itinerary import DEFAULT_SPEEDS
+    from collectomics.services.personpage import FACET_LIMIT, PAGE_SIZE
 
     return {
         "what": {"page": 1, "size": PAGE_SIZE, "sort": "date"},

@@ -7,7 +7,7 @@ name (only a single identifier was) and each counted as a collector of its own.
 
 from __future__ import annotations
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import _one_person

@@ -18,7 +18,13 @@ from collectomics.config import load_settings
 from collectomics.errors import ParameterError, QueryError
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.queries import CannedQuery, Lookup, country_code, list_queries, parse_query
+from collectomics.services.queries import (
+    CannedQuery,
+    Lookup,
+    country_code,
+    list_queries,
+    parse_query,
+)
 from collectomics.store import Store
 from collectomics.web import create_app
 from helpers import StoreLocation, new_store, run_cli

@@ -1,4 +1,4 @@
-"""The scan that refuses queries the SPARQL parser could not survive (``collectomics.querylimits``):
+"""The scan that refuses queries the SPARQL parser could not survive (``collectomics.store.querylimits``):
 every real query passes, what it skips (strings, IRIs, comments, VALUES data) never counts, the
 error says where and which setting, and the endpoint answers 400 for queries and updates."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from collectomics.config import load_settings
-from collectomics.querylimits import DEFAULT, QueryLimits, QueryTooComplex, check
 from collectomics.store import Store
+from collectomics.store.querylimits import DEFAULT, QueryLimits, QueryTooComplex, check
 from collectomics.web import create_app
 from helpers import new_store
 

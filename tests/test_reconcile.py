@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from collectomics import reconcile as rec
+from collectomics.analysis.network import materialise
 from collectomics.config import load_settings
 from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
-from collectomics.network import materialise
+from collectomics.services import reconcile as rec
 from collectomics.store import OxigraphStore, Store
 from collectomics.web import create_app
 from helpers import StoreLocation, new_store

@@ -20,16 +20,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from collectomics import reconcile as rec
+from collectomics.analysis.network import institution_iri
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.mapping.countries import COUNTRIES
-from collectomics.network import institution_iri
-from collectomics.reconcile.extend import date_value
-from collectomics.reconcile.schema import EXTENSION, WIKIDATA_SERVICE
+from collectomics.services import reconcile as rec
+from collectomics.services.reconcile.extend import date_value
+from collectomics.services.reconcile.schema import EXTENSION, WIKIDATA_SERVICE
 from collectomics.store import Store
 from collectomics.web import create_app
 from helpers import REAL, REAL_ARCHIVES, new_location
@@ -190,7 +190,7 @@ def _first(store: Store, type_id: str) -> str:
 
 
 def _graph(store: Store, sparql: str) -> list[list[str]]:
-    from collectomics.network import table
+    from collectomics.analysis.network import table
 
     return [list(r) for r in table(store, sparql)]
 

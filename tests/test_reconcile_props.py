@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from collectomics import reconcile as rec
 from collectomics.ingest import ingest_files
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.mapping.names import is_unknown_agent, read_agents
+from collectomics.services import reconcile as rec
 from collectomics.store import OxigraphStore, Store
 from helpers import REAL, REAL_ARCHIVES
 from test_reconcile import fixture_store, schema_check

@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 import requests
 
-from collectomics import identity
-from collectomics import reconcile as rec
+from collectomics.analysis import identity
+from collectomics.analysis.network import materialise
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
-from collectomics.network import materialise
-from collectomics.reconcile import index as index_mod
-from collectomics.reconcile import ondisk
-from collectomics.reconcile import suggest as suggest_mod
-from collectomics.reconcile.api import reconcile_one
-from collectomics.reconcile.index import Index, SharedIndex, encode_entity
+from collectomics.services import reconcile as rec
+from collectomics.services.reconcile import index as index_mod
+from collectomics.services.reconcile import ondisk
+from collectomics.services.reconcile import suggest as suggest_mod
+from collectomics.services.reconcile.api import reconcile_one
+from collectomics.services.reconcile.index import Index, SharedIndex, encode_entity
 from collectomics.store import OxigraphStore
 from helpers import REAL, REAL_ARCHIVES, run_cli, start_serve
 
@@ -171,7 +171,7 @@ def test_a_damaged_file_is_built_again(
             f.write(os.urandom(64 * 1024))
     else:
         path.write_bytes(b"this is not an index\n" * 100)
-    with caplog.at_level(logging.WARNING, logger="collectomics.reconcile.index"):
+    with caplog.at_level(logging.WARNING, logger="collectomics.services.reconcile.index"):
         again = rec.index_for(OxigraphStore(real_store, read_only=True))
     assert isinstance(again, SharedIndex) and again.path == path
     assert path.stat().st_ino != inode
@@ -199,7 +199,7 @@ def test_a_file_that_breaks_while_in_use_is_built_again(
     ix._live.clear()
     ix._recent.clear()
     assert rec.reconcile(handle, {"q0": {"query": "Font Quer"}}) == {"q0": {"result": []}}
-    with caplog.at_level(logging.WARNING, logger="collectomics.reconcile.index"):
+    with caplog.at_level(logging.WARNING, logger="collectomics.services.reconcile.index"):
         again = rec.index_for(handle)
     assert again is not ix and isinstance(again, SharedIndex)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -16,13 +16,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from collectomics import reconcile as rec
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
 from collectomics.ingest.pipeline import DatasetSpec, ingest_dataset
 from collectomics.iri import Minter
 from collectomics.mapping.agentids import identifier_iri
+from collectomics.services import reconcile as rec
 from collectomics.store import Store
 from collectomics.web import create_app
 from helpers import REAL, new_store

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from collectomics.analysis.stats import dataset_records
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.ingest.duplicates import MAX_HOLDERS, duplicates_graph, remove_dataset
 from collectomics.ingest.pipeline import IngestReport
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import usable_occurrence_id
-from collectomics.pages import Pages
-from collectomics.stats import dataset_records
+from collectomics.services.pages import Pages
 from collectomics.store import OxigraphStore
 from collectomics.web import create_app
 from helpers import REAL
@@ -353,12 +353,12 @@ def test_a_dataset_id_never_names_a_derived_graph(tmp_path: Path, name: str) -> 
     """A dataset called 'duplicates' would have been mixed with the possible-duplicates graph
     (and 'facets' with the facet counts...): such an id is refused before anything loads, and
     what the store held is untouched."""
+    from collectomics.analysis.identity import identity_graph
+    from collectomics.analysis.inference import inferences_graph
+    from collectomics.analysis.network import facets_graph
     from collectomics.errors import InputError
-    from collectomics.identity import identity_graph
-    from collectomics.inference import inferences_graph
     from collectomics.iri import DERIVED_GRAPHS, DERIVED_PREFIX
     from collectomics.linking.service import links_graph
-    from collectomics.network import facets_graph
 
     minter = Minter()
     # the reserved names are the ones the modules write to
@@ -379,8 +379,8 @@ def test_stats_count_datasets_not_the_graphs_derived_from_them(tmp_path: Path) -
     """After an ingest and `infer` the store holds a derived graph beside the dataset: `stats`
     counts one dataset, whose records it lists, and `dataset_of_graph` names no dataset for any
     derived graph."""
-    from collectomics.inference import infer, inferences_graph
-    from collectomics.stats import graph_stats
+    from collectomics.analysis.inference import infer, inferences_graph
+    from collectomics.analysis.stats import graph_stats
 
     minter = Minter()
     store = OxigraphStore()

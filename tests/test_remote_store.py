@@ -24,8 +24,8 @@ from rdflib.compare import isomorphic
 import test_store as contract
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, Literal
-from collectomics.remote import RemoteStore, bind
 from collectomics.store import open_store
+from collectomics.store.remote import RemoteStore, bind
 from helpers import REAL, free_port, run_cli
 from remote_servers import VIRTUOSO_MAX_ROWS, Server
 

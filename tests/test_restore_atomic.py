@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from collectomics import backup as bk
 from collectomics.errors import StoreError
 from collectomics.store import OxigraphStore, is_internal_graph
+from collectomics.store import backup as bk
 
 A, B, C = (f"https://example.org/graph/{x}" for x in "abc")
 

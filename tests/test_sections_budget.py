@@ -11,20 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from collectomics.endpoint import InProcess, QueryTimeout, WorkerPool
 from collectomics.errors import QueryNotFound
 from collectomics.ingest.pipeline import ingest_files
 from collectomics.iri import Minter
 from collectomics.model import IRI
-from collectomics.queries import list_queries
-from collectomics.sections import (
+from collectomics.services.endpoint import InProcess, QueryTimeout, WorkerPool
+from collectomics.services.queries import list_queries
+from collectomics.services.sections import (
     TOO_LARGE,
     Section,
     run_sections,
     use_runner,
 )
-from collectomics.sparqltext import leading_values, read_query
 from collectomics.store import OxigraphStore
+from collectomics.store.sparqltext import leading_values, read_query
 from helpers import REAL
 
 pytestmark = [
@@ -68,14 +68,14 @@ def _sections(queries: Path, *, heavy: bool) -> list[Section]:
         Section(
             "co-collectors",
             "With whom",
-            "collectomics.sections:query_rows",
+            "collectomics.services.sections:query_rows",
             {"query": "co-collectors", "limit": 50},
             more="/queries/co-collectors",
         ),
         Section(
             "dossier",
             "Everything",
-            "collectomics.sections:query_rows",
+            "collectomics.services.sections:query_rows",
             {"query": "person-dossier", "parameter": "person", "limit": 50},
             more="/queries/person-dossier",
         ),
@@ -86,7 +86,7 @@ def _sections(queries: Path, *, heavy: bool) -> list[Section]:
             Section(
                 "heavy",
                 "Too much",
-                "collectomics.sections:query_rows",
+                "collectomics.services.sections:query_rows",
                 {"query": "heavy", "queries_dir": str(queries)},
                 more="/queries/heavy",
             ),
@@ -118,11 +118,11 @@ def test_sections_in_workers_answer_as_in_process(
                 assert all(r.ok for r in remote), agent
                 # the pool's answers cross as JSON: the same values the in-process runner gives
                 assert pool.call(
-                    "collectomics.sections:query_rows",
+                    "collectomics.services.sections:query_rows",
                     (minter, agent),
                     {"query": "co-collectors"},
                 ) == here.call(
-                    "collectomics.sections:query_rows",
+                    "collectomics.services.sections:query_rows",
                     (minter, agent),
                     {"query": "co-collectors"},
                 )
@@ -182,7 +182,7 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
         (pid,) = pool.pids()
         with pytest.raises(QueryTimeout, match=r"stopped after 0\.5 s \(the query_timeout"):
             pool.call(
-                "collectomics.sections:query_rows",
+                "collectomics.services.sections:query_rows",
                 (minter, agents[0]),
                 {"query": "heavy", "queries_dir": str(queries)},
             )
@@ -190,7 +190,7 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
         with pytest.raises(OSError):
             os.kill(pid, 0)
         with pytest.raises(QueryNotFound, match="no canned query named 'nope'"):
-            pool.call("collectomics.sections:query_rows", (minter, agents[0]), {"query": "nope"})
+            pool.call("collectomics.services.sections:query_rows", (minter, agents[0]), {"query": "nope"})
         (same,) = pool.pids()  # a library error leaves the worker as it is
         with pytest.raises(ValueError, match="not a collectomics library function"):
             InProcess(OxigraphStore(path, read_only=True)).call("os:system", ("true",))
@@ -198,7 +198,7 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
             pool.call("os:system", ("true",))
         assert pool.pids() == [same] and same != pid
         answer = pool.call(
-            "collectomics.sections:query_rows", (minter, agents[0]), {"query": "co-collectors"}
+            "collectomics.services.sections:query_rows", (minter, agents[0]), {"query": "co-collectors"}
         )
         assert set(answer) == {"variables", "rows", "more"}
     finally:
@@ -208,7 +208,7 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
 def test_sections_without_a_runner_run_here(real_store: tuple[Path, Path, list[str]]) -> None:
     """The library and the CLI: no runner, one section after the other, errors as messages."""
     path, queries, agents = real_store
-    broken = Section("broken", "Broken", "collectomics.sections:query_rows", {"query": "nope"})
+    broken = Section("broken", "Broken", "collectomics.services.sections:query_rows", {"query": "nope"})
     with OxigraphStore(path, read_only=True) as store:
         (result,) = run_sections(store, Minter(), agents[0], [broken], budget=0.001)
     assert result.message.startswith("no canned query named 'nope'")

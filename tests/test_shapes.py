@@ -1,4 +1,4 @@
-"""The SHACL shapes (ontology/shapes.ttl) through collectomics.validation.
+"""The SHACL shapes (ontology/shapes.ttl) through collectomics.services.validation.
 
 A valid graph modelled per docs/model.md conforms; each broken variant of it (one textual edit)
 fails for its own rule only; a collecting date outside a collector's lifetime is a warning.
@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from collectomics.errors import CollectomicsError, InputError
-from collectomics.store import Store
-from collectomics.validation import (
+from collectomics.services.validation import (
     ShapesError,
     ValidationReport,
     default_shapes_path,
     validate_store,
     validate_text,
 )
+from collectomics.store import Store
 
 DATA = Path(__file__).parent / "data" / "shapes"
 VALID = (DATA / "valid.ttl").read_text(encoding="utf-8")

@@ -1,10 +1,10 @@
-"""Query parameters bound as a leading VALUES block (collectomics.sparqltext), and where not."""
+"""Query parameters bound as a leading VALUES block (collectomics.store.sparqltext), and where not."""
 
 from __future__ import annotations
 
 from collectomics.model import IRI, Literal
-from collectomics.sparqltext import leading_values, unprojected
 from collectomics.store import OxigraphStore
+from collectomics.store.sparqltext import leading_values, unprojected
 
 P1, P2 = IRI("https://ex.org/p1"), IRI("https://ex.org/p2")
 DATA = """

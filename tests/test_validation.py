@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from collectomics import validation
 from collectomics.iri import Minter
-from collectomics.store import Store
-from collectomics.validation import (
+from collectomics.services import validation
+from collectomics.services.validation import (
     ValidationReport,
     ValidationResult,
     plan,
     validate_store,
     validate_text,
 )
+from collectomics.store import Store
 from helpers import REAL, REAL_ARCHIVES, StoreLocation, _store_args, run_cli
 from remote_servers import lease, new_store
 from test_shapes import BROKEN, GRAPH, VALID, edit
@@ -309,7 +309,7 @@ def test_collector_lifetime_warnings_match_pyshacl(fresh_store: Callable[[], Sto
 
 @pytest.fixture(scope="module")
 def demo(request: pytest.FixtureRequest) -> Store:
-    from collectomics.inference import infer
+    from collectomics.analysis.inference import infer
     from collectomics.ingest.demo import build_demo
 
     store = new_store(request)
@@ -508,7 +508,7 @@ def test_progress_line_on_a_terminal_only(tmp_path: Path, store_location: StoreL
 def _shape_messages() -> list[str]:
     import rdflib
 
-    from collectomics.validation.shapes import SH, load_shapes
+    from collectomics.services.validation.shapes import SH, load_shapes
 
     graph: rdflib.Graph = load_shapes(None)
     return [str(m) for m in graph.objects(None, SH.message)]
@@ -574,8 +574,8 @@ def test_ingest_validate_names_file_row_and_column(
 
 def test_located_rows_are_the_rows_that_wrote_the_node(tmp_path: Path) -> None:
     from collectomics.ingest.pipeline import ingest_files
+    from collectomics.services.validation.locate import locate
     from collectomics.store import OxigraphStore
-    from collectomics.validation.locate import locate
 
     specimens = tmp_path / "specimens.csv"
     specimens.write_text(SPECIMENS_CSV, "utf-8")

@@ -9,9 +9,9 @@ import networkx as nx
 import pytest
 from flask.testing import FlaskClient
 
+from collectomics.analysis.network import materialise
 from collectomics.config import load_settings
 from collectomics.iri import Minter
-from collectomics.network import materialise
 from collectomics.store import Store
 from collectomics.web import create_app
 from test_network import AB, P, hand_store

@@ -251,9 +251,9 @@ def test_the_catalog_stays_hidden(client: FlaskClient, loaded_store: Store) -> N
     """The catalog's graphs (the graph ``urn:collectomics:catalog`` on a remote store, the empty
     marker graphs ``urn:collectomics:current/...`` on the embedded one) are never listed by
     ``GRAPH ?g`` nor read when a client names them as default or named graphs."""
-    from collectomics.endpoint import NO_GRAPH
-    from collectomics.remote import EMPTY
+    from collectomics.services.endpoint import NO_GRAPH
     from collectomics.store import CATALOG, OxigraphStore, is_internal_graph
+    from collectomics.store.remote import EMPTY
 
     internal = [CATALOG]
     if isinstance(loaded_store, OxigraphStore):

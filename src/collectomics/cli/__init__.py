@@ -44,7 +44,7 @@ class Context:
     def report_identity(self, store: Store) -> None:
         """After a change: say on stderr how identities resolve now (the library refreshed the
         identity graph; this refreshes it only if a change bypassed the library)."""
-        from collectomics import identity
+        from collectomics.analysis import identity
 
         report = identity.refresh(store, self.minter)
         line = report.summary() if report else identity.status(store, self.minter)
@@ -57,7 +57,7 @@ class Context:
         self.report_identity(store)
         if not self.settings.materialise_after_load:
             return
-        from collectomics.network import facets_fresh, materialise
+        from collectomics.analysis.network import facets_fresh, materialise
 
         if facets_fresh(store, self.minter):
             return
@@ -206,7 +206,7 @@ def ingest(
     if failed is not None:
         raise failed
     if located is not None:
-        from collectomics.validation.locate import write_lines
+        from collectomics.services.validation.locate import write_lines
 
         for report, found in located:
             violations = [x for x in found if x.result.severity == "Violation"]
@@ -223,8 +223,8 @@ def ingest(
 def _validate_loaded(obj: Context, store: Store, reports: list, encoding: str | None) -> list:
     """``ingest --validate``: each loaded dataset's graph validated, its results located."""
     from collectomics.config import ReadLimits
-    from collectomics.validation import validate_store
-    from collectomics.validation.locate import locate
+    from collectomics.services.validation import validate_store
+    from collectomics.services.validation.locate import locate
 
     located = []
     for report in reports:
@@ -288,7 +288,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.pass_obj
 def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
     """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
-    from collectomics.queries import Lookup, get_query, parse_query
+    from collectomics.services.queries import Lookup, get_query, parse_query
 
     if query == "-":
         canned = parse_query(sys.stdin.read(), "stdin")
@@ -311,7 +311,7 @@ def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) ->
 
 def _export_dwcdp(obj: Context, out: Path, dataset: str | None, shards: int | None) -> None:
     """``export --format dwc-dp``: one library call, its counts and problems printed."""
-    from collectomics.dwcdp_export import export_package
+    from collectomics.services.dwcdp_export import export_package
 
     if shards is not None:
         raise InputError("--format dwc-dp writes one package, not shards", parameter="--shards")
@@ -331,7 +331,7 @@ def _export_dwcdp(obj: Context, out: Path, dataset: str | None, shards: int | No
 @click.pass_obj
 def queries_cmd(obj: Context) -> None:
     """List the canned queries with their parameters."""
-    from collectomics.queries import list_queries
+    from collectomics.services.queries import list_queries
 
     for q in list_queries(obj.settings.queries_dir or None):
         click.echo(f"{q.name}: {q.title}")
@@ -353,7 +353,7 @@ def queries_cmd(obj: Context) -> None:
 def validate(obj: Context, graph: str | None, dataset: str | None, fmt: str) -> None:
     """Check the graph against the SHACL shapes, one query per constraint in the store.
     Exit 0 conforms, 1 violations, 2 error."""
-    from collectomics.validation import validate_store
+    from collectomics.services.validation import validate_store
 
     if graph and dataset:
         raise InputError("give --graph or --dataset, not both", parameter="--dataset")
@@ -583,7 +583,7 @@ def load(
 ) -> None:
     """Load N-Quads shards of `export --shards` (files, or folders of part-*.nq), replacing
     the graphs they hold at once; into a remote store with the server's own bulk loader."""
-    from collectomics.bulkload import build_oxigraph_location, load_with_settings
+    from collectomics.store.bulkload import build_oxigraph_location, load_with_settings
 
     progress = _LoadProgress()
     try:
@@ -620,7 +620,7 @@ def load(
 @click.pass_obj
 def backup(obj: Context, path: Path, force: bool) -> None:
     """Back up the whole store (datasets, links, reviews, inferences) to PATH (.nq.gz)."""
-    from collectomics.backup import backup as run_backup
+    from collectomics.store.backup import backup as run_backup
 
     with obj.open(read_only=True) as store:  # one consistent snapshot while writers go on
         manifest = run_backup(store, path, overwrite=force)
@@ -643,8 +643,8 @@ def backup(obj: Context, path: Path, force: bool) -> None:
 @click.pass_obj
 def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -> None:
     """Replace the whole store with a backup made by `backup`, or a dump made by `export`."""
-    from collectomics.backup import is_backup, verify
-    from collectomics.backup import restore as run_restore
+    from collectomics.store.backup import is_backup, verify
+    from collectomics.store.backup import restore as run_restore
 
     backup_file = is_backup(dump) and fmt is None
     if check:
@@ -671,7 +671,7 @@ def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -
 def stats(obj: Context, as_json: bool) -> None:
     """Count datasets, triples, specimens, people, documents, media and identity links, and the
     specimen records of each dataset (what its ingest report counts)."""
-    from collectomics.stats import dataset_records, graph_stats
+    from collectomics.analysis.stats import dataset_records, graph_stats
 
     with obj.open(read_only=True) as store:
         counts = graph_stats(store, obj.minter).to_dict()
@@ -687,7 +687,7 @@ def stats(obj: Context, as_json: bool) -> None:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
-    from collectomics.reconcile.index import prepare
+    from collectomics.services.reconcile.index import prepare
 
     settings = settings.replace(host=host, port=port)
     if not is_remote(settings.store):
@@ -737,7 +737,7 @@ def serve(obj: Context, host: str | None, port: int | None) -> None:
 @click.pass_context
 def demo(ctx: click.Context, host: str | None, port: int | None, build_only: bool) -> None:
     """Build the bundled demo graph into a fresh store and serve it."""
-    from collectomics import identity
+    from collectomics.analysis import identity
     from collectomics.ingest.demo import build_demo
 
     obj: Context = ctx.obj

@@ -22,7 +22,7 @@ from collectomics.errors import InputError
 @click.pass_obj
 def infer(obj: Context, working_age: int | None) -> None:
     """Derive date bounds for undated specimens and flag records outside their agents' lives."""
-    from collectomics.inference import infer as run_infer
+    from collectomics.analysis.inference import infer as run_infer
 
     age = obj.settings.working_age if working_age is None else working_age
     with obj.open() as store:
@@ -44,7 +44,7 @@ def flags(obj: Context, out: Path, dataset: str) -> None:
     """Write the flags `infer` raised on a dataset's specimens to OUT as CSV (- for stdout).
 
     Refuses (exit 2, no file written) when no `infer` run has read the dataset as loaded now."""
-    from collectomics.inference import check_flags, export_flags
+    from collectomics.analysis.inference import check_flags, export_flags
 
     with obj.open(read_only=True) as store:
         for warning in check_flags(store, obj.minter, dataset):  # refuses before OUT is made

@@ -70,8 +70,8 @@ def network(
     fmt: str | None,
 ) -> None:
     """Write a collector network with its metrics to OUT (- for stdout) for Gephi or Palladio."""
-    from collectomics.network import build_network, export, to_text
-    from collectomics.queries import check_dataset, check_node
+    from collectomics.analysis.network import build_network, export, to_text
+    from collectomics.services.queries import check_dataset, check_node
 
     fmt = _format(out, fmt, _NET_EXT, "gexf")
     if decade is not None and (start is not None or end is not None):
@@ -138,9 +138,9 @@ def itinerary(
     annotate: bool,
 ) -> None:
     """A person's dated, placed collecting events in order, with implausible journeys flagged."""
-    from collectomics.itinerary import itinerary as run
-    from collectomics.itinerary import save_flags, to_geojson, to_json, write_csv
-    from collectomics.queries import check_node
+    from collectomics.analysis.itinerary import itinerary as run
+    from collectomics.analysis.itinerary import save_flags, to_geojson, to_json, write_csv
+    from collectomics.services.queries import check_node
 
     fmt = _format(out, fmt, _IT_EXT, "json")
     with obj.open(read_only=not annotate) as store:
@@ -184,9 +184,9 @@ def itinerary(
 def materialise(obj: Context, if_stale: bool) -> None:
     """Refresh the resolved identities, then rebuild co-collection edges and specimen facet
     counts in their own named graph."""
-    from collectomics import identity
-    from collectomics.network import facets_fresh
-    from collectomics.network import materialise as run
+    from collectomics.analysis import identity
+    from collectomics.analysis.network import facets_fresh
+    from collectomics.analysis.network import materialise as run
 
     with obj.open() as store:
         # recomputed unless --if-stale: a SPARQL Update changes a graph in place, keeping the

@@ -16,7 +16,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import usable_occurrence_id
 from collectomics.model import IRI, Literal, quoted

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError, StoreError
 from collectomics.ingest.csvfile import read_header, read_rows

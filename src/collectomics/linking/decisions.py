@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.service import (

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.linking.matcher import (

@@ -1,5 +1,5 @@
 """The Flask app (``create_app``): the SPARQL endpoint, canned queries, a query page and a landing
-page. Queries run in worker processes (``collectomics.endpoint``) when the store is on disk."""
+page. Queries run in worker processes (``collectomics.services.endpoint``) when the store is on disk."""
 
 from __future__ import annotations
 
@@ -11,17 +11,23 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from collectomics import identity
+from collectomics.analysis import identity
+from collectomics.analysis.stats import graph_stats
 from collectomics.config import Settings, load_settings
-from collectomics.endpoint import InProcess, ReadOnlyStore, WorkerPool, limits_of, store_stamp
 from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
-from collectomics.queries import list_queries
-from collectomics.querylimits import check
-from collectomics.service import void_description
-from collectomics.sparqlcheck import plan_update
-from collectomics.stats import graph_stats
+from collectomics.services.description import void_description
+from collectomics.services.endpoint import (
+    InProcess,
+    ReadOnlyStore,
+    WorkerPool,
+    limits_of,
+    store_stamp,
+)
+from collectomics.services.queries import list_queries
+from collectomics.services.sparqlcheck import plan_update
 from collectomics.store import Store, is_remote, open_store
+from collectomics.store.querylimits import check
 from collectomics.web import frontend, graphstore, pages, security
 from collectomics.web import views as views_bp
 from collectomics.web.budget import Budget

@@ -9,7 +9,7 @@ the slots (further requests get a 503 "busy") but never take more than that many
 the process is asked to retire when the server it runs in can replace it (``collectomics
 serve``: it exits once its other requests are answered, which stops the work).
 
-Page sections are computed apart (``collectomics.sections``): for the time of each request the
+Page sections are computed apart (``collectomics.services.sections``): for the time of each request the
 middleware hands the app's worker pool to ``run_sections``, which runs every section in a worker
 process under ``section_timeout``, killed past it, so that one slow section costs its own
 message and no CPU beyond its budget, and the page around it answers."""
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from collectomics.sections import Runner, server_timing, use_runner
+from collectomics.services.sections import Runner, server_timing, use_runner
 
 #: Paths answered without the budget: the query runner's own limit, static files, and the
 #: health probe, which reads no triple.

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from collectomics import identity
+from collectomics.analysis import identity
 from collectomics.errors import StoreError
 from collectomics.ingest.duplicates import remove_dataset
 from collectomics.iri import Minter
-from collectomics.sparqlcheck import INTERNAL
+from collectomics.services.sparqlcheck import INTERNAL
 from collectomics.store import RDF_FORMATS, Store, check_dataset_name, count_statements
 from collectomics.web.negotiate import ALIASES, choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, check_token, media_type, state

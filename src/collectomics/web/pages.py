@@ -2,7 +2,7 @@
 JSON-LD), its JSON twin, or Turtle / JSON-LD / N-Triples of the same resource.
 
 A person, an agent and a specimen get the workbench page (``person.html``, ``specimen.html``)
-of :func:`collectomics.pages.workbench`; an agent whose identity is a person shows that
+of :func:`collectomics.services.pages.workbench`; an agent whose identity is a person shows that
 person's page (not a redirect: every IRI dereferences to itself, the page names the person's
 IRI as canonical). ``/sections/<name>?iri=`` answers one section as JSON, and
 ``/resolve?iri=`` sends an outside IRI (Wikidata, ORCID...) to the page of its identity."""
@@ -17,10 +17,10 @@ from flask import Blueprint, Response, render_template, request
 from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
-from collectomics.pages import Pages, describe_identity, workbench, workbench_kind
-from collectomics.personpage import SORTS, canonical, page_args, person_sections
-from collectomics.sections import run_sections
-from collectomics.specimenpage import specimen_sections
+from collectomics.services.pages import Pages, describe_identity, workbench, workbench_kind
+from collectomics.services.personpage import SORTS, canonical, page_args, person_sections
+from collectomics.services.sections import run_sections
+from collectomics.services.specimenpage import specimen_sections
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
 
@@ -167,7 +167,7 @@ _SECTION_PARAMS = {"what": ("page", "size", "sort"), "whom": ("limit",)}
 @bp.get("/sections/<name>")
 def section(name: str) -> Response:
     """One section of a page as JSON: ``?iri=`` and the section's own parameters."""
-    from collectomics.sections import Section
+    from collectomics.services.sections import Section
 
     function = _SECTION_FUNCTIONS.get(name)
     if function is None:

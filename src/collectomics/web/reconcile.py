@@ -1,7 +1,7 @@
 """The reconciliation service (Reconciliation Service API 0.2, for OpenRefine) at ``/reconcile``:
 the manifest, queries (GET ``?queries=``, POST form field ``queries``), data extension
 (``extend=``), suggest, flyouts, preview, view and property proposals. The logic is
-``collectomics.reconcile``; its index is kept per store handle, and the handle
+``collectomics.services.reconcile``; its index is kept per store handle, and the handle
 (``state().store()``) is reopened when the store changes on disk, so a new version of the store
 gets a new index. Every answer carries CORS headers; bad input gets a well-formed, empty answer,
 never a 500."""
@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from collectomics import reconcile as rec
+from collectomics.services import reconcile as rec
 from collectomics.web.sparql import state
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from collectomics.endpoint import (
+from collectomics.errors import CollectomicsError
+from collectomics.services.endpoint import (
     CHUNK,
     Answer,
     Header,
@@ -44,8 +45,7 @@ from collectomics.endpoint import (
     execute,
     limits_of,
 )
-from collectomics.errors import CollectomicsError
-from collectomics.querylimits import QueryLimits
+from collectomics.store.querylimits import QueryLimits
 from collectomics.web.security import FAST_HEADERS
 
 #: the headers every answer carries (web/security.py), on the answers the server writes itself too

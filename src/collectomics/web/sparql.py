@@ -14,7 +14,11 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from collectomics.endpoint import (
+from collectomics.errors import CollectomicsError, QueryError, QueryNotFound, StoreError
+from collectomics.iri import Minter
+from collectomics.model import iri_is_valid
+from collectomics.services.description import convert, service_description
+from collectomics.services.endpoint import (
     CHUNK,
     EndpointBusy,
     Job,
@@ -22,12 +26,8 @@ from collectomics.endpoint import (
     UpdateRefused,
     read_query,
 )
-from collectomics.errors import CollectomicsError, QueryError, QueryNotFound, StoreError
-from collectomics.iri import Minter
-from collectomics.model import iri_is_valid
-from collectomics.queries import Lookup, get_query, list_queries
-from collectomics.service import convert, service_description
-from collectomics.sparqlcheck import (
+from collectomics.services.queries import Lookup, get_query, list_queries
+from collectomics.services.sparqlcheck import (
     GraphRefused,
     check_services,
     has_relative_iri,

@@ -46,7 +46,7 @@ def _wants_json() -> bool:
 
 def _iri() -> str:
     """The ``iri`` parameter: an IRI the graph holds (a name gets the IRIs that bear it)."""
-    from collectomics.queries import check_node
+    from collectomics.services.queries import check_node
 
     iri = request.args.get("iri", "").strip()
     if not iri:
@@ -74,7 +74,7 @@ def _download(body: str, fmt: str, name: str) -> Response:
 @bp.get("/dashboard")
 def dashboard() -> Response:
     """Specimens by country, decade, institution, collector and family."""
-    from collectomics.network import dashboard as counts
+    from collectomics.analysis.network import dashboard as counts
 
     try:
         limit = max(0, _int("limit", 25) or 0)
@@ -92,7 +92,7 @@ def dashboard() -> Response:
 @bp.get("/views/network")
 def network() -> Response:
     """A person's ego network: JSON (default), GEXF or GraphML (``format=``)."""
-    from collectomics.network import KINDS, build_network, to_text
+    from collectomics.analysis.network import KINDS, build_network, to_text
 
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "gexf", "graphml"):
@@ -121,8 +121,8 @@ def network() -> Response:
 @bp.get("/views/itinerary")
 def itinerary() -> Response:
     """A person's itinerary: JSON (default), GeoJSON or CSV (``format=``)."""
-    from collectomics.itinerary import itinerary as run
-    from collectomics.itinerary import to_geojson, to_json, write_csv
+    from collectomics.analysis.itinerary import itinerary as run
+    from collectomics.analysis.itinerary import to_geojson, to_json, write_csv
 
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "geojson", "csv"):
@@ -149,7 +149,7 @@ def itinerary() -> Response:
 @bp.get("/views/timeline")
 def timeline() -> Response:
     """Dated specimens, documents and photographs of a person, as JSON."""
-    from collectomics.itinerary import timeline as run
+    from collectomics.analysis.itinerary import timeline as run
 
     entries: list[dict[str, Any]] = run(state().store(), _iri(), minter=_minter())
     return Response(json.dumps(entries, ensure_ascii=False), content_type="application/json")
