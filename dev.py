@@ -153,7 +153,9 @@ def main(argv: list[str]) -> int:
             print(f"dev.py: {exc}")
             return 2
     setup()
-    if job == "generate":  # the developer tools, outside the wheel: vocab.py, then the ontology docs
+    if (
+        job == "generate"
+    ):  # the developer tools, outside the wheel: vocab.py, then the ontology docs
         tools = ROOT / ".ci" / "tools"
         for tool in ("vocabgen.py", "ontodoc.py"):
             if subprocess.call([str(PY), str(tools / tool)], cwd=ROOT):

@@ -70,7 +70,10 @@ def test_layer_rules(path: Path) -> None:
             assert forbidden not in roots, f"{rel}: mapping/ is pure but imports {forbidden}"
     if rel.startswith("ingest/"):
         assert "requests" not in roots, f"{rel}: ingest/ does no network I/O"
-    if not rel.startswith("linking/") and rel not in ("store/remote.py", "store/bulkload.py"):  # the SPARQL backend
+    if not rel.startswith("linking/") and rel not in (
+        "store/remote.py",
+        "store/bulkload.py",
+    ):  # the SPARQL backend
         http_clients = {"requests", "httpx", "urllib3", "aiohttp", "urllib.request", "http.client"}
         bad = sorted(m for m in imports if m in http_clients or m.split(".")[0] in http_clients)
         assert not bad, f"{rel}: only linking/ does network I/O, but it imports {bad}"

@@ -190,7 +190,9 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
         with pytest.raises(OSError):
             os.kill(pid, 0)
         with pytest.raises(QueryNotFound, match="no canned query named 'nope'"):
-            pool.call("collectomics.services.sections:query_rows", (minter, agents[0]), {"query": "nope"})
+            pool.call(
+                "collectomics.services.sections:query_rows", (minter, agents[0]), {"query": "nope"}
+            )
         (same,) = pool.pids()  # a library error leaves the worker as it is
         with pytest.raises(ValueError, match="not a collectomics library function"):
             InProcess(OxigraphStore(path, read_only=True)).call("os:system", ("true",))
@@ -198,7 +200,9 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
             pool.call("os:system", ("true",))
         assert pool.pids() == [same] and same != pid
         answer = pool.call(
-            "collectomics.services.sections:query_rows", (minter, agents[0]), {"query": "co-collectors"}
+            "collectomics.services.sections:query_rows",
+            (minter, agents[0]),
+            {"query": "co-collectors"},
         )
         assert set(answer) == {"variables", "rows", "more"}
     finally:
@@ -208,7 +212,9 @@ def test_a_call_past_its_limit_frees_the_cpu_and_errors_keep_their_class(
 def test_sections_without_a_runner_run_here(real_store: tuple[Path, Path, list[str]]) -> None:
     """The library and the CLI: no runner, one section after the other, errors as messages."""
     path, queries, agents = real_store
-    broken = Section("broken", "Broken", "collectomics.services.sections:query_rows", {"query": "nope"})
+    broken = Section(
+        "broken", "Broken", "collectomics.services.sections:query_rows", {"query": "nope"}
+    )
     with OxigraphStore(path, read_only=True) as store:
         (result,) = run_sections(store, Minter(), agents[0], [broken], budget=0.001)
     assert result.message.startswith("no canned query named 'nope'")

@@ -450,9 +450,7 @@ class _Worker:
 
     def __init__(self, path: str) -> None:
         ours, theirs = socket.socketpair()
-        code = (
-            f"from collectomics.services.endpoint import _worker_fd; _worker_fd({theirs.fileno()}, {path!r})"
-        )
+        code = f"from collectomics.services.endpoint import _worker_fd; _worker_fd({theirs.fileno()}, {path!r})"
         self.process = subprocess.Popen(
             [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
         )

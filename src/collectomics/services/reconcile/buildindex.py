@@ -16,7 +16,8 @@ from collectomics.services.reconcile.index import build_file
 def main(argv: list[str]) -> int:
     if len(argv) not in (3, 4):
         print(
-            "usage: python -m collectomics.services.reconcile.buildindex STORE BASE [CODE]", file=sys.stderr
+            "usage: python -m collectomics.services.reconcile.buildindex STORE BASE [CODE]",
+            file=sys.stderr,
         )
         return 2
     try:
