@@ -15,7 +15,7 @@ import click
 
 from collectomics.cli import historians, linking, networks  # noqa: F401  (their commands join `main`)
 from collectomics.cli.common import Context, main
-from collectomics.config import SETTINGS, Settings
+from collectomics.config import Settings
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, is_remote, open_store
@@ -669,8 +669,3 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     click.echo(f"Demo graph built in {path}", err=True)
     if not build_only:
         _serve(settings, host, port)
-
-
-def settings_table() -> list[tuple[str, str, str, str]]:
-    """(name, environment variable, default, help) of every setting, for docs and tests."""
-    return [(s.name, s.env, str(s.default), s.help) for s in SETTINGS]
