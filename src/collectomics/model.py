@@ -99,10 +99,6 @@ def typed(value: object, datatype: str) -> Literal:
     return Literal(str(value), datatype)
 
 
-def lang_string(value: str, lang: str) -> Literal:
-    return Literal(value, RDF_LANGSTRING, lang)
-
-
 _STRING_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
@@ -139,11 +135,6 @@ def nquad(quad: Quad) -> str:
     if g is None:
         return f"{s.n3()} {p.n3()} {o.n3()} .\n"
     return f"{s.n3()} {p.n3()} {o.n3()} {g.n3()} .\n"
-
-
-def nquads(quads: object) -> str:
-    """N-Quads text for an iterable of quads."""
-    return "".join(nquad(q) for q in quads)  # type: ignore[attr-defined]
 
 
 @dataclass

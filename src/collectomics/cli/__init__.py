@@ -13,107 +13,15 @@ from typing import Any
 
 import click
 
-from collectomics import __version__
-from collectomics.config import SETTINGS, Settings, load_settings
-from collectomics.errors import CollectomicsError, InputError
+from collectomics.cli import historians, linking, networks  # noqa: F401  (their commands join `main`)
+from collectomics.cli.common import Context, main
+from collectomics.config import Settings
+from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, is_remote, open_store
 
 DEMO_MARKER = ".collectomics-demo"
 QUERY_FORMATS = list(RESULT_FORMATS) + [f for f in RDF_FORMATS if f != "rdfxml"] + ["rdfxml"]
-
-
-class Context:
-    """What every command gets: the resolved settings and a way to open the store."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def open(self, *, read_only: bool = False) -> Store:
-        return open_store(
-            self.settings.store,
-            read_only=read_only,
-            update_url=self.settings.store_update_url,
-            graph_store_url=self.settings.store_graph_store_url,
-        )
-
-    @property
-    def minter(self) -> Minter:
-        return Minter(self.settings.base_iri)
-
-    def report_identity(self, store: Store) -> None:
-        """After a change: say on stderr how identities resolve now (the library refreshed the
-        identity graph; this refreshes it only if a change bypassed the library)."""
-        from collectomics.analysis import identity
-
-        report = identity.refresh(store, self.minter)
-        line = report.summary() if report else identity.status(store, self.minter)
-        click.echo(f"  {line}", err=True)
-
-    def refresh_facets(self, store: Store) -> None:
-        """After a change: :meth:`report_identity`, then rebuild the facets graph and its caches
-        when they no longer match the data (setting ``materialise_after_load``), saying so on
-        stderr."""
-        self.report_identity(store)
-        if not self.settings.materialise_after_load:
-            return
-        from collectomics.analysis.network import facets_fresh, materialise
-
-        if facets_fresh(store, self.minter):
-            return
-        click.echo("materialising co-collection edges and facet counts ...", err=True)
-        try:
-            report = materialise(store, self.minter, speeds=self.settings.itinerary_speeds)
-            click.echo(f"  {report.summary()}", err=True)
-        except CollectomicsError as exc:  # the load itself went through: say so, go on
-            click.echo(
-                f"warning: the facets graph was not rebuilt ({exc}); readers use the data "
-                "until `collectomics materialise` succeeds",
-                err=True,
-            )
-
-
-def _fail(exc: CollectomicsError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(exc.exit_code)
-
-
-class _Group(click.Group):
-    """Turns library errors into one clear line on stderr and the error's exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CollectomicsError as exc:
-            _fail(exc)
-
-
-@click.group(cls=_Group)
-@click.option(
-    "--store",
-    metavar="PATH",
-    help="Store directory, or a SPARQL server as sparql+http://HOST:PORT/query "
-    "[env COLLECTOMICS_STORE; default ./collectomics.db].",
-)
-@click.option(
-    "--config",
-    "config_file",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Settings file [default ./collectomics.toml if present].",
-)
-@click.option("--base-iri", metavar="IRI", help="Base of minted IRIs [env COLLECTOMICS_BASE_IRI].")
-@click.version_option(__version__, prog_name="collectomics")
-@click.pass_context
-def main(
-    ctx: click.Context, store: str | None, config_file: str | None, base_iri: str | None
-) -> None:
-    """Collectomics: museum collections and the people behind them as one linked graph."""
-    try:
-        settings = load_settings({"store": store, "base_iri": base_iri}, config_file=config_file)
-    except CollectomicsError as exc:
-        _fail(exc)
-    ctx.obj = Context(settings)
 
 
 class _Progress:
@@ -761,13 +669,3 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     click.echo(f"Demo graph built in {path}", err=True)
     if not build_only:
         _serve(settings, host, port)
-
-
-def settings_table() -> list[tuple[str, str, str, str]]:
-    """(name, environment variable, default, help) of every setting, for docs and tests."""
-    return [(s.name, s.env, str(s.default), s.help) for s in SETTINGS]
-
-
-from collectomics.cli import historians as _historians  # noqa: E402, F401  (registers infer, flags)
-from collectomics.cli import linking as _linking  # noqa: E402, F401  (registers link, review, stand-in, export-links)
-from collectomics.cli import networks as _networks  # noqa: E402, F401  (registers network, itinerary, materialise)

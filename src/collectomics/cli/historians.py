@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from collectomics.cli import Context, main
+from collectomics.cli.common import Context, main
 from collectomics.errors import InputError
 
 

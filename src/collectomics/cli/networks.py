@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from collectomics.cli import Context, main
+from collectomics.cli.common import Context, main
 from collectomics.errors import InputError
 
 _NET_EXT = {".gexf": "gexf", ".graphml": "graphml", ".csv": "csv", ".json": "json"}

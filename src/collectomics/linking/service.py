@@ -45,9 +45,6 @@ SEMAPV_NS = "https://w3id.org/semapv/vocab/"
 
 MATCHER = "collectomics-matcher"
 STATUSES = ("proposed", "accepted", "rejected")
-#: Who decided a match (``col:decidedBy``, a plain literal): a person reviewing it, the data
-#: publisher (their identifier, or an item that carries it), or the matcher alone.
-DECIDERS = ("person", "publisher", "matcher")
 #: Candidates kept per agent (the best; vetoed ones too when their family name agrees).
 KEEP = 5
 WIKIDATA = "http://www.wikidata.org/entity/"
@@ -93,7 +90,8 @@ class MatchRecord:
     description: str = ""
     features: list[Feature] = field(default_factory=list)
     reviewer_name: str = ""
-    #: "person", "publisher" or "matcher" (``col:decidedBy``); see :data:`DECIDERS`
+    #: who decided the match (``col:decidedBy``, a plain literal): "person" (a reviewer), "publisher"
+    #: (the data publisher's identifier, or an item that carries it) or "matcher" (the matcher alone)
     decided_by: str = ""
 
     def __post_init__(self) -> None:

@@ -19,31 +19,6 @@ from collectomics.linking.session import HttpClient
 from collectomics.mapping.countries import COUNTRIES
 
 ENTITY = "http://www.wikidata.org/entity/"
-#: The properties the matcher and the exports read (see docs/linking.md).
-PROPERTIES = {
-    "P31": "instance of",
-    "P569": "date of birth",
-    "P570": "date of death",
-    "P1317": "floruit",
-    "P2031": "work period (start)",
-    "P2032": "work period (end)",
-    "P428": "botanist author abbreviation",
-    "P586": "IPNI author ID",
-    "P496": "ORCID iD",
-    "P6944": "Bionomia ID",
-    "P214": "VIAF ID",
-    "P6264": "Harvard Index of Botanists ID",
-    "P4081": "BHL creator ID",
-    "P1559": "name in native language",
-    "P106": "occupation",
-    "P27": "country of citizenship",
-    "P937": "work location",
-    "P108": "employer",
-    "P1416": "affiliation",
-    "P101": "field of work",
-    "P18": "image",
-    "P109": "signature",
-}
 HUMAN = "Q5"
 _COUNTRY_CODE = {qid: code for code, (qid, _name) in COUNTRIES.items()}
 #: Fields of work (P101) and occupations (P106) to the kingdoms the matcher compares with

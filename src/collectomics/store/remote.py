@@ -891,16 +891,3 @@ def line_blocks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
             yield block[:cut]
     if rest:
         yield rest + b"\n"
-
-
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
-    """Wait until a SPARQL server answers a query at ``url`` (for scripts and tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            requests.post(url, data={"query": "ASK {}"}, timeout=5).close()
-            return
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise StoreError(f"the SPARQL server at {url} did not come up") from None
-            time.sleep(0.2)

@@ -52,8 +52,6 @@ SUFFIX = ".sqlite"
 BLOCK = 256
 #: postings kinds
 FAMILY, ABBR, IDS, KEYS, WORDS, TRIGRAMS, AGENTS_OF = range(7)
-#: the dictionaries mirrored as tables (name -> dict of the index)
-MAPS = ("by_id", "by_iri", "virtual")
 
 
 class CorruptIndex(Exception):

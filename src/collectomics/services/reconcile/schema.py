@@ -164,7 +164,6 @@ EXTENSION: dict[str, ExtendProperty] = {
 EXTEND_PROPERTIES = {
     t["id"]: {p.id: p.name for p in EXTENSION.values() if t["id"] in p.types} for t in TYPES
 }
-ALL_EXTEND = {p.id: p.name for p in EXTENSION.values()}
 
 
 def query_type(q: dict[str, Any]) -> str | None:

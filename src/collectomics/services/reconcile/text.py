@@ -113,17 +113,6 @@ def split_numbers(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[|;,]", text) if p.strip()]
 
 
-def norm_id(kind: str, text: str) -> str:
-    text = text.strip()
-    if kind == "wikidata":
-        m = re.search(r"Q\d+", text, re.I)
-        return m.group(0).upper() if m else text
-    if kind == "orcid":
-        m = re.search(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]", text, re.I)
-        return m.group(0).upper() if m else text
-    return text
-
-
 _COUNTRY_BY_QID = {qid: code for code, (qid, _) in COUNTRIES.items()}
 _COUNTRY_BY_NAME = {fold(name): code for code, (_, name) in COUNTRIES.items()}
 _COUNTRY_BY_NAME.update({"usa": "US", "united states": "US", "uk": "GB", "great britain": "GB",
