@@ -175,4 +175,8 @@ def test_a_busy_worker_does_not_outlive_its_parent(disk_store: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
-    assert _until_gone([pid]) == []
+    try:
+        assert _until_gone([pid]) == []
+    finally:
+        if not _gone(pid):  # what a failure would leave behind
+            os.kill(pid, signal.SIGKILL)
