@@ -1,5 +1,6 @@
 """The worker pool on a real on-disk store: a timeout kills the query's process and a new one
-takes its place; a worker that dies is replaced; workers see data written after they opened."""
+takes its place; a worker that dies is replaced; workers see data written after they opened;
+bound terms cross to the workers as themselves, and what cannot cross is refused here."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from collectomics.errors import QueryError, StoreError
-from collectomics.services.endpoint import Job, QueryTimeout, WorkerPool
+from collectomics.ingest.pipeline import ingest_files
+from collectomics.iri import Minter
+from collectomics.services.endpoint import InProcess, Job, QueryTimeout, WorkerPool
 from collectomics.store import OxigraphStore
+from helpers import REAL
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,5 +91,43 @@ def test_large_answers_come_in_chunks(disk_store: OxigraphStore) -> None:
         sizes = [len(chunk) for chunk in answer.chunks]
         assert len(sizes) > 10 and max(sizes) <= 2 * 64 * 1024
         assert _count(pool) == 300
+    finally:
+        pool.close()
+
+
+def test_bound_terms_cross_to_the_workers_as_themselves(tmp_path: Path) -> None:
+    """For every distinct object of a real GBIF download (IRIs, strings, decimals, integers,
+    dates), a query with that term bound counts in a worker what it counts in this process: the
+    term crossed to the worker as JSON and came out the same term."""
+    path = tmp_path / "real.db"
+    with OxigraphStore(path) as store:
+        ingest_files(
+            store, [REAL / "rgbif-gbif-downloads" / "0009886-250127130748423.zip"], minter=Minter()
+        )
+    pool = WorkerPool(path, size=2, timeout=60)
+    try:
+        with OxigraphStore(path, read_only=True) as store:
+            here = InProcess(store)
+            terms = [r["o"] for r in store.query("SELECT DISTINCT ?o { ?s ?p ?o }").rows()]
+            assert len({type(t) for t in terms}) == 2 and len(terms) > 1000
+            query = "SELECT ?o (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?o"
+            for term in terms:
+                remote = pool.run(Job(query, FORMATS, {"o": term}))
+                local = here.run(Job(query, FORMATS, {"o": term}))
+                assert b"".join(remote.chunks) == b"".join(local.chunks), term
+    finally:
+        pool.close()
+
+
+def test_an_argument_that_cannot_cross_leaves_the_worker(disk_store: OxigraphStore) -> None:
+    pool = WorkerPool(disk_store.path, size=1, timeout=10)
+    try:
+        assert _count(pool) == 300
+        before = pool.pids()
+        with pytest.raises(TypeError, match="cannot cross to a worker"):
+            pool.call("collectomics.services.sections:query_rows", (object(),))
+        with pytest.raises(TypeError, match="cannot cross to a worker"):
+            pool.run(Job(COUNT, FORMATS, {"o": 1j}))  # type: ignore[dict-item]
+        assert pool.pids() == before and _count(pool) == 300
     finally:
         pool.close()

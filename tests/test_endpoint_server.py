@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import os
+import signal
 import socket
 import sys
 import time
@@ -273,8 +274,6 @@ def test_worker_crashes_never_stop_the_master(
     """Six workers killed by SIGSEGV one after another, each soon after it started serving
     (the old policy exited after five quick deaths): the master stays, replaces each one after
     a back-off, says why in its log, and the server answers afterwards."""
-    import signal
-
     store = new_location(request, tmp_path / "s.db")
     r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), store=store)
     assert r.returncode == 0, r.stderr
@@ -364,3 +363,56 @@ def test_the_servers_own_answers_carry_the_security_headers(server: int) -> None
     assert "x-content-type-options: nosniff" in head
     assert "referrer-policy: no-referrer" in head
     assert "content-security-policy: default-src 'none'" in head
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for child in _workers(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_a_killed_master_leaves_no_worker_behind(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The master killed with SIGKILL (it cannot stop its workers): its HTTP worker processes,
+    and the query workers they started for a page's sections, end on their own, and the port is
+    free for a new server, rather than orphans serving on for nobody's control."""
+    store = new_location(request, tmp_path / "s.db")
+    r = run_cli("ingest", str(FIX / "specimens-mixed.csv"), store=store)
+    assert r.returncode == 0, r.stderr
+    base, proc = start_serve(store, tmp_path, {"COLLECTOMICS_WORKERS": "2"})
+    port = int(base.rsplit(":", 1)[1])
+    family: list[int] = []
+    try:
+        for _ in range(4):  # a page section, computed in a query worker of an HTTP worker
+            section = base + "/sections/whom?iri=" + quote("urn:x:nobody")
+            assert requests.get(section, timeout=120).status_code == 200
+        family = _descendants(proc.pid)
+        assert len(family) >= 3, family  # two HTTP workers and a query worker at least
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a measure
+        while any(not _ended(p) for p in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [p for p in family if not _ended(p)] == []
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))  # nobody listens on it any more
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in family:  # what a failure would leave behind
+            if not _ended(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate(timeout=30)

@@ -10,32 +10,33 @@ constant memory (the pipe blocks the worker while the client reads).
 The same workers run named library functions (:meth:`WorkerPool.call`): a page section, a view,
 the dashboard, computed on the worker's read-only store and sent back as JSON, under a time
 limit of their own that kills the worker too: the work stops, and its CPU is freed.
+
+Workers start through :mod:`collectomics.workers`; every message between the two crosses as
+a tag byte and JSON (:func:`collectomics.workers.pack`) or as raw answer bytes, never pickled.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import queue
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
+from collectomics import workers
 from collectomics.errors import CollectomicsError, QueryError, StoreError
 from collectomics.model import Term
 from collectomics.store import CATALOG, Store, is_remote, open_store
 from collectomics.store.querylimits import DEFAULT as DEFAULT_LIMITS
 from collectomics.store.querylimits import QueryLimits, check
 from collectomics.store.sparqltext import read_query
+from collectomics.workers import pack, resolve_function, unpack
 
 CHUNK = 64 * 1024
 #: Seconds a call awaits the start of a new worker at least (imports, opening the store): the
@@ -55,18 +56,6 @@ class EndpointBusy(CollectomicsError):
 
 class UpdateRefused(CollectomicsError):
     """An update was sent to a read-only endpoint."""
-
-
-def resolve_function(spec: str) -> Callable[..., Any]:
-    """The function named ``module:name``, only under ``collectomics`` (a worker runs nothing
-    else, whoever names it)."""
-    module, _, name = spec.partition(":")
-    if not module.startswith("collectomics.") or not name:
-        raise ValueError(f"not a collectomics library function: {spec!r}")
-    fn = getattr(importlib.import_module(module), name)
-    if not callable(fn):
-        raise ValueError(f"{spec!r} is not a function")
-    return fn  # type: ignore[no-any-return]
 
 
 # -- reading the query text: collectomics.store.sparqltext ---------------------------------------
@@ -148,7 +137,13 @@ def _visible(store: Store, graphs: list[str] | None) -> list[str] | None:
 _SHAPES: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
-def execute(store: Store, job: Job, output: IO[bytes]) -> Header:
+class Output(Protocol):
+    """Where :func:`execute` writes an answer: a binary file, or anything with its ``write``."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def execute(store: Store, job: Job, output: Output) -> Header:
     """Run ``job`` on ``store``; write the answer to ``output`` unless the header says why not.
 
     When ``output`` has a ``start`` method, it gets the header before the first byte."""
@@ -315,9 +310,57 @@ class ReadOnlyStore:
 
 # -- worker processes ----------------------------------------------------------------------------
 
+# Messages, each a tag byte then its body. To a worker: a query or a call, as JSON. From it: a
+# header as JSON, then the answer's bytes in chunks; or a call's answer or error as JSON.
+_QUERY, _CALL = b"Q", b"C"
+_HEADER = b"H"
 _DATA, _LAST, _FAIL = b"D", b"L", b"X"
 _RESULT, _ERROR = b"J", b"E"  # a call's JSON answer, or its error as JSON
 _READY = b"R"  # a new worker has started
+
+
+def _job_message(job: Job) -> bytes:
+    """``job`` as a message to a worker."""
+    return _QUERY + pack(
+        {
+            "query": job.query,
+            "formats": job.formats,
+            "params": job.params,
+            "default_graphs": job.default_graphs,
+            "named_graphs": job.named_graphs,
+            "max_rows": job.max_rows,
+            "limits": [job.limits.max_depth, job.limits.max_patterns],
+        }
+    )
+
+
+def _call_message(call: Call) -> bytes:
+    """``call`` as a message to a worker (TypeError if its arguments cannot cross as JSON)."""
+    return _CALL + pack({"function": call.function, "args": call.args, "kwargs": call.kwargs})
+
+
+def _read_message(message: bytes) -> Job | Call:
+    """The job or call a message to a worker holds; ValueError for anything else."""
+    tag, body = message[:1], unpack(message[1:])
+    if tag == _CALL:
+        return Call(body["function"], tuple(body["args"]), dict(body["kwargs"]))
+    if tag == _QUERY:
+        depth, patterns = body.pop("limits")
+        return Job(**body, limits=QueryLimits(depth, patterns))
+    raise ValueError(f"not a message to a worker: {tag!r}")
+
+
+def _header_message(header: Header) -> bytes:
+    return _HEADER + pack(asdict(header))
+
+
+def _read_header(message: bytes) -> Header:
+    """The header a worker sent; EOFError when the message is not one (the worker is lost)."""
+    if message[:1] != _HEADER:
+        raise EOFError(f"the worker sent {message[:1]!r} where a header was due")
+    return Header(**unpack(message[1:]))
+
+
 _STALE = re.compile(r"No such file or directory|Corruption", re.I)
 
 
@@ -336,7 +379,8 @@ class _PipeWriter:
 
     def _send_header(self) -> None:
         if not self.started:
-            self.conn.send(self.header)
+            assert self.header is not None
+            self.conn.send_bytes(_header_message(self.header))
             self.started = True
 
     def write(self, data: bytes) -> int:
@@ -386,11 +430,13 @@ def _answer_call(conn: Any, handle: ReadOnlyStore, call: Call) -> None:
     conn.send_bytes(message)
 
 
-def _worker_main(conn: Any, path: str) -> None:
-    """A worker: run jobs from ``conn`` forever on a read-only handle of the store at ``path``.
+def serve_jobs(channel: Connection, path: str) -> None:
+    """A query worker process: run jobs from ``channel`` (a Connection) until it closes, on a
+    read-only handle of the store at ``path``.
 
     It says when it is ready (imports done, store opened), so that a job's time limit never
     pays for the start of a process."""
+    conn = channel
     handle = ReadOnlyStore(path)
     try:
         handle.get()
@@ -402,9 +448,14 @@ def _worker_main(conn: Any, path: str) -> None:
         return
     while True:
         try:
-            job = conn.recv()
+            received = conn.recv_bytes()
         except (EOFError, OSError):
             return
+        try:
+            job = _read_message(received)
+        except (ValueError, KeyError, TypeError) as exc:  # a parent of another version?
+            conn.send_bytes(_header_message(Header(error="InternalError", message=str(exc))))
+            continue
         if isinstance(job, Call):
             try:
                 _answer_call(conn, handle, job)
@@ -426,14 +477,15 @@ def _worker_main(conn: Any, path: str) -> None:
                     handle.reset()
                     writer = _PipeWriter(conn)
             if writer.header is None:
-                conn.send(header)  # no answer to write (406): the header says why
+                conn.send_bytes(_header_message(header))  # no answer (406): it says why
                 continue
             writer.finish()
         except CollectomicsError as exc:
             if writer.started:
                 conn.send_bytes(_FAIL + str(exc).encode("utf-8"))
             else:
-                conn.send(Header(error=type(exc).__name__, message=str(exc)))
+                header = Header(error=type(exc).__name__, message=str(exc))
+                conn.send_bytes(_header_message(header))
         except (BrokenPipeError, EOFError):
             return
         except Exception as exc:  # noqa: BLE001 - reported to the parent, the worker lives on
@@ -441,21 +493,17 @@ def _worker_main(conn: Any, path: str) -> None:
             if writer.started:
                 conn.send_bytes(_FAIL + message.encode("utf-8"))
             else:
-                conn.send(Header(error="InternalError", message=message))
+                conn.send_bytes(_header_message(Header(error="InternalError", message=message)))
 
 
 class _Worker:
-    """A worker process started with ``python -c`` (never forked from a threaded server, and
-    without re-importing the server's main module), talking over a socket pair."""
+    """A query worker process (:func:`collectomics.workers.start`: a fresh interpreter, never a
+    fork of a threaded server, that exits when its parent has gone), talking over a channel."""
 
     def __init__(self, path: str) -> None:
-        ours, theirs = socket.socketpair()
-        code = f"from collectomics.services.endpoint import _worker_fd; _worker_fd({theirs.fileno()}, {path!r})"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL
-        )
-        theirs.close()
-        self.conn = Connection(ours.detach())
+        self.worker = workers.start(f"{__name__}:serve_jobs", {"path": path}, channel=True)
+        self.process = self.worker.process
+        self.conn = self.worker.channel
         self.ready = False
         self.ran = False  # it has run a job
 
@@ -471,24 +519,7 @@ class _Worker:
         return True
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=30)
-        self.conn.close()
-
-
-def _worker_fd(fd: int, path: str) -> None:
-    """Entry point of a worker process: serve jobs on the connection at file descriptor ``fd``."""
-    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
-    _worker_main(Connection(fd), path)
-
-
-def _orphan_watch(parent: int) -> None:
-    """Exit when the parent process has gone (killed, or retired with ``os._exit``): an idle
-    worker would see its pipe close, but a busy one would run its work to the end."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(0)
+        self.worker.kill()
 
 
 @dataclass
@@ -591,6 +622,7 @@ class WorkerPool:
         again here (same class when it takes a message alone), a bug as RuntimeError."""
         limit = self.timeout if timeout is None else timeout
         patience = limit if wait is None else wait
+        message = _call_message(Call(function, tuple(args), dict(kwargs or {})))
         try:
             worker = self._idle.get(timeout=patience if patience > 0 else None)
         except queue.Empty:
@@ -600,7 +632,7 @@ class WorkerPool:
             ) from None
         self._started(worker, max(patience, START_WAIT) if patience > 0 else None, patience)
         try:
-            worker.conn.send(Call(function, tuple(args), dict(kwargs or {})))
+            worker.conn.send_bytes(message)
             if not worker.conn.poll(limit if limit > 0 else None):
                 raise QueryTimeout(
                     f"the work was stopped after {limit:g} s (the {setting} setting)"
@@ -623,6 +655,7 @@ class WorkerPool:
         """Send ``job`` to a free worker; raises QueryTimeout, EndpointBusy or the query's error."""
         job.limits = self.limits
         check(job.query, job.limits)  # here too: a refused query never occupies a worker
+        message = _job_message(job)
         deadline = self._deadline()
         try:
             worker = self._idle.get(timeout=self._left(deadline))
@@ -638,12 +671,12 @@ class WorkerPool:
         worker.ran = True
         stream: _Stream | None = None
         try:
-            worker.conn.send(job)
+            worker.conn.send_bytes(message)
             if not worker.conn.poll(self._left(deadline)):
                 raise QueryTimeout(
                     f"the query was stopped after {self.timeout:g} s (the query_timeout setting)"
                 )
-            header: Header = worker.conn.recv()
+            header = _read_header(worker.conn.recv_bytes())
         except (EOFError, OSError):
             self._replace(worker)
             raise StoreError("the query worker stopped unexpectedly; try again") from None

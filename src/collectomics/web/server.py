@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import queue
 import re
 import selectors
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,6 +31,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from collectomics import workers
+from collectomics.config import Settings
 from collectomics.errors import CollectomicsError
 from collectomics.services.endpoint import (
     CHUNK,
@@ -753,8 +753,10 @@ class Server:
 # -- the worker process ------------------------------------------------------------------------
 
 
-def worker_main(listen_fd: int, status_fd: int) -> None:
-    """Entry point of an HTTP worker process; the settings come pickled on stdin."""
+def worker_main(listen_fd: int, status_fd: int, settings: dict[str, Any]) -> None:
+    """Entry point of an HTTP worker process (:func:`collectomics.workers.start`): serve on the
+    listening socket ``listen_fd``, tell the master on the pipe ``status_fd`` when it has started
+    and when it retires; ``settings``: the master's, as ``{"values": ..., "sources": ...}``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master stops us
     # Connection threads hand the GIL over at each recv, send and query; when one thread runs
     # Python the others wait at most this long (5 ms by default: long tail latencies).
@@ -763,23 +765,21 @@ def worker_main(listen_fd: int, status_fd: int) -> None:
     # (querylimits), which were measured against the 8 MiB default. Untouched pages cost nothing.
     threading.stack_size(THREAD_STACK)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    from collectomics.config import Settings
-
-    settings = Settings(*pickle.loads(sys.stdin.buffer.read()))
+    resolved = Settings(dict(settings["values"]), dict(settings["sources"]))
     from collectomics.web import create_app
 
     listener = socket.socket(fileno=listen_fd)
     server_box: list[Server] = []
 
     def make_runner(handle: ReadOnlyStore) -> LocalRunner:
-        watchdog = Watchdog(server_box[0], settings.query_timeout)
+        watchdog = Watchdog(server_box[0], resolved.query_timeout)
         return LocalRunner(
-            handle, watchdog, settings.threads, limits_of(settings), settings.workers
+            handle, watchdog, resolved.threads, limits_of(resolved), resolved.workers
         )
 
-    server = Server(None, listener, settings, status_fd)
+    server = Server(None, listener, resolved, status_fd)
     server_box.append(server)
-    app = create_app(settings, runner_factory=make_runner)
+    app = create_app(resolved, runner_factory=make_runner)
     from collectomics.web import _CORS
 
     server.cors = "".join(f"{k}: {v}\r\n" for k, v in _CORS.items()).encode("latin-1")
@@ -800,16 +800,28 @@ _START_FAILURES = 5
 
 
 class _Child:
+    """An HTTP worker process (:func:`collectomics.workers.start`) and the read end of the pipe
+    on which it says it has started (``s``) or retires (``r``)."""
+
     def __init__(self, listen_fd: int, settings: Any) -> None:
         read, write = os.pipe()
-        code = f"from collectomics.web.server import worker_main; worker_main({listen_fd}, {write})"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=[listen_fd, write], stdin=subprocess.PIPE
-        )
-        os.close(write)
-        assert self.process.stdin is not None
-        self.process.stdin.write(pickle.dumps((settings.values, settings.sources)))
-        self.process.stdin.close()
+        try:
+            self.worker = workers.start(
+                "collectomics.web.server:worker_main",
+                {
+                    "listen_fd": listen_fd,
+                    "status_fd": write,
+                    "settings": {"values": settings.values, "sources": settings.sources},
+                },
+                pass_fds=[listen_fd, write],
+                stdout=None,
+            )
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        self.process = self.worker.process
         self.status = read
         self.started = time.monotonic()
         self.ready = False  # it has started serving
@@ -913,10 +925,7 @@ def serve_prefork(settings: Any, announce: Callable[[], None] | None = None) -> 
                         ended(child)
     finally:
         for child in children:
-            child.process.terminate()
+            child.worker.terminate()
         for child in children:
-            try:
-                child.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
+            child.worker.stop(grace=10)
         listener.close()

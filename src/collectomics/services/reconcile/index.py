@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from collectomics import workers
 from collectomics.analysis import identity
 from collectomics.analysis.network import facets_fresh, facets_graph, institution_iri, table
 from collectomics.errors import CollectomicsError
@@ -898,7 +898,7 @@ CODE = ondisk.code_digest(
 #: path of an index file -> the index this process opened from it (the newest only)
 _OPENED: OrderedDict[str, SharedIndex] = OrderedDict()
 #: folder -> the build this process started there, and when it ended
-_BUILDS: dict[str, tuple[subprocess.Popen[bytes], list[float]]] = {}
+_BUILDS: dict[str, tuple[workers.Worker, list[float]]] = {}
 #: versions no file could be built for, whose index this process holds in memory
 _IN_MEMORY: set[str] = set()
 #: seconds after a build before one that failed is tried again, and before another is started
@@ -941,7 +941,7 @@ def _open_shared(path: Path, store: Store) -> SharedIndex | None:
 
 def _start_build(
     folder: Path, store: Store, base: str, *, waiting: bool = False
-) -> subprocess.Popen[bytes] | None:
+) -> workers.Worker | None:
     """Start a builder process for the store as it is now, unless one is running already (ours
     or another process's: the lock says), or ours ended a moment ago and a request that has an
     older file to serve is not ``waiting`` (its handle is older than what was built: the next
@@ -960,8 +960,14 @@ def _start_build(
         return None
     location = str(getattr(store, "path", ""))
     # our code's digest names the file, even if the code on disk was upgraded under us
-    cmd = [sys.executable, "-m", "collectomics.services.reconcile.buildindex", location, base, CODE]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    # It lives on when the process that started it retires (the next one opens the file); in
+    # the starter's process group, so that stopping `serve` stops the builds its HTTP workers ran.
+    proc = workers.start(
+        "collectomics.services.reconcile.buildindex:build",
+        {"location": location, "base": base, "code": CODE},
+        group=False,
+        die_with_parent=False,
+    )
     ended: list[float] = []
     _BUILDS[str(folder)] = (proc, ended)
 
