@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from collectomics.cli.common import Context, main
 from collectomics.errors import InputError
 
+if TYPE_CHECKING:  # the commands import the linking layer when they run, not at start-up
+    from collectomics.linking.orcid import OrcidClient
+    from collectomics.linking.service import MatchRecord
+    from collectomics.linking.session import HttpClient
+    from collectomics.linking.wikidata import WikidataClient
 
-def _clients(obj: Context, *, orcid: bool = True):  # type: ignore[no-untyped-def]
+
+def _clients(
+    obj: Context, *, orcid: bool = True
+) -> tuple[HttpClient, WikidataClient, OrcidClient | None]:
     from collectomics.linking.orcid import OrcidClient
     from collectomics.linking.session import HttpClient
     from collectomics.linking.wikidata import WikidataClient
@@ -237,7 +246,7 @@ def export_links(
             )
 
 
-def _existing(obj: Context, records: list) -> dict[str, dict[str, set[str]]]:  # type: ignore[type-arg]
+def _existing(obj: Context, records: list[MatchRecord]) -> dict[str, dict[str, set[str]]]:
     from collectomics.linking.export import IDENTIFIER_PROPERTIES, SINGLE_VALUE
     from collectomics.linking.service import WIKIDATA
     from collectomics.linking.wikidata import _values
@@ -262,7 +271,7 @@ class _open:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> TextIO:
         if str(self.path) == "-":
             return sys.stdout
         try:

@@ -244,12 +244,12 @@ def dwc_patches(
     for m in records:
         if m.status != "accepted":
             continue
-        machine = m.decided_by not in ASSERTED
-        if machine and not include_machine:
+        by_machine = m.decided_by not in ASSERTED
+        if by_machine and not include_machine:
             continue
         current = target_of.get(m.agent)
-        if current is None or (rank(m.target), machine) < (rank(current[0]), current[1]):
-            target_of[m.agent] = (m.target, machine)
+        if current is None or (rank(m.target), by_machine) < (rank(current[0]), current[1]):
+            target_of[m.agent] = (m.target, by_machine)
     rows = store.query(
         PREFIXES
         + """SELECT ?ds ?occ ?term ?verbatim ?order ?a WHERE { GRAPH ?ds {
@@ -286,7 +286,8 @@ def dwc_patches(
     out: dict[str, list[dict[str, str]]] = defaultdict(list)
     for (ds, occ), terms in sorted(table.items()):
         row = {"occurrenceID": occ}
-        gained, machine = False, []
+        gained = False
+        machine: list[str] = []
         for term in ("recordedBy", "identifiedBy"):
             agents = sorted(set(terms.get(term, [])))
             slots = [target_of.get(a, ("", False)) for _o, a in agents]

@@ -93,14 +93,16 @@ class OrcidClient:
         ]
 
     def person(self, orcid: str) -> dict[str, Any] | None:
-        return self.http.get_json(
+        body: dict[str, Any] | None = self.http.get_json(
             f"{self.api_url}/{orcid}/person", headers=ACCEPT, service=self.service
-        )  # type: ignore[no-any-return]
+        )
+        return body
 
     def employments(self, orcid: str) -> dict[str, Any] | None:
-        return self.http.get_json(
+        body: dict[str, Any] | None = self.http.get_json(
             f"{self.api_url}/{orcid}/employments", headers=ACCEPT, service=self.service
-        )  # type: ignore[no-any-return]
+        )
+        return body
 
     def candidates(self, family: str, given: str = "", *, rows: int = 10) -> list[Candidate]:
         """People whose family name (and given name, when a full one is known) match."""

@@ -213,8 +213,8 @@ def gather_agents(
             a.bases.add(row["basis"].value.replace("_", "").replace(" ", "").casefold())  # type: ignore[union-attr]
     for agent, targets in publisher_targets(store, minter).items():
         if agent in agents:
-            for target in targets:
-                found = identifier_property(target)
+            for asserted in targets:
+                found = identifier_property(asserted)
                 if found and found[0] in IDENTIFIER_PROPERTIES:
                     agents[agent].identifiers.setdefault(found[0], set()).add(found[1])
     return agents

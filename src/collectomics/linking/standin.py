@@ -174,7 +174,7 @@ def entity_from_ipni(qid: str, rec: dict[str, Any]) -> dict[str, Any]:
 
 def _open_text(path: Path) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8") as handle:
         yield from handle
 
 
@@ -286,7 +286,7 @@ class OrcidData:
         self.works: dict[str, Any] = {}
         for path in sorted((folder / "works").glob("*.json")):
             self.works[path.stem] = json.loads(path.read_text("utf-8"))["response"]
-        self.searches: dict[tuple[str, str, str], Any] = {}
+        self.searches: dict[tuple[str, str, str], dict[str, Any]] = {}
         for path in sorted((folder / "search").glob("*.json")):
             rec = json.loads(path.read_text("utf-8"))
             q = parse_qs(urlsplit(rec["_request_uri"]).query)
@@ -313,7 +313,7 @@ class OrcidData:
             (q, str(rows) if rows != 1000 else "", str(start) if start else "")
         )
         if recorded is not None:
-            return recorded  # type: ignore[no-any-return]
+            return recorded
         clauses = [c for c in re.split(r"\s+AND\s+", q.strip()) if c]
         found = []
         for orcid in self.persons:

@@ -85,8 +85,7 @@ def void_description(store: Store, void: str, endpoint: str) -> str:
             part = f"<{void}#graph-{n}-class-{m}>"
             lines += [
                 f"{node} void:classPartition {part} .",
-                f"{part} void:class {cls['class'].n3()} ;"  # type: ignore[union-attr]
-                f" void:entities {int(cls['n'].value)} .",  # type: ignore[union-attr]
+                f"{part} void:class {cls['class'].n3()} ; void:entities {int(cls['n'].value)} .",  # type: ignore[union-attr]
             ]
     return "\n".join(lines) + "\n"
 

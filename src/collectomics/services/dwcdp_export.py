@@ -16,6 +16,7 @@ import csv
 import json
 import re
 from collections import defaultdict
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -237,7 +238,7 @@ def export_package(store: Store, dataset_id: str, out: Path, *, minter: Minter) 
     return result
 
 
-def _literals(g: _Graph, node: str, fields: dict[str, str]) -> dict[str, str]:
+def _literals(g: _Graph, node: str, fields: Container[str]) -> dict[str, str]:
     """The node's Darwin Core literals under their DwC-DP field names, where ``fields`` has
     them."""
     row: dict[str, str] = {}

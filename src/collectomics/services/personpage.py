@@ -707,11 +707,12 @@ def _speeds() -> str:
 
 def _params(name: str, speeds: str) -> dict[str, Any]:
     """The parameters a section is kept for (what its live call with them must be given)."""
-    return {
+    kept: dict[str, dict[str, Any]] = {
         "what": {"page": 1, "size": PAGE_SIZE, "sort": "date"},
         "where": {"speeds": speeds},
         "whom": {"limit": FACET_LIMIT},
-    }.get(name, {})
+    }
+    return kept.get(name, {})
 
 
 def _bounded(params: dict[str, Any]) -> dict[str, Any]:

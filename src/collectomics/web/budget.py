@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from collectomics.services.sections import Runner, server_timing, use_runner
 
@@ -36,7 +37,7 @@ class Budget:
 
     def __init__(
         self,
-        app: Any,
+        app: WSGIApplication,
         timeout: float,
         slots: int,
         max_body: int,
@@ -54,7 +55,7 @@ class Budget:
         self.extra_headers = extra_headers
         self.overrun = overrun
 
-    def _budgeted(self, environ: dict[str, Any]) -> bool:
+    def _budgeted(self, environ: WSGIEnvironment) -> bool:
         if self.timeout <= 0:
             return False
         path = environ.get("PATH_INFO", "")
@@ -65,7 +66,7 @@ class Budget:
         # reconciliation queries come by POST too, and are reads
         return method in ("GET", "HEAD") or path.startswith("/reconcile")
 
-    def _refuse(self, start_response: Any, message: str) -> list[bytes]:
+    def _refuse(self, start_response: StartResponse, message: str) -> list[bytes]:
         body = (message + "\n").encode("utf-8")
         start_response(
             "503 Service Unavailable",
@@ -73,7 +74,7 @@ class Budget:
         )
         return [body]
 
-    def _read_body(self, environ: dict[str, Any]) -> bool:
+    def _read_body(self, environ: WSGIEnvironment) -> bool:
         """Read a request's body here, so that the connection is never read by a thread that
         runs on after its answer; False when it is too large or has no length (then Flask
         answers it without the budget: 413, or a body it reads itself)."""
@@ -91,11 +92,11 @@ class Budget:
         environ["wsgi.input"] = io.BytesIO(body)
         return True
 
-    def _app(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The app, with page sections handed to the worker pool (each within
         ``section_timeout``; a free worker awaited for what is left of ``query_timeout``)."""
         if self.sections is None:
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.app(environ, start_response)
         wait = None
         if self.timeout > 0:
             wait = max(0.1, self.timeout - self.section_timeout)
@@ -106,9 +107,9 @@ class Budget:
                     headers = [*headers, ("Server-Timing", server_timing(computed))]
                 return start_response(status, headers, exc_info)
 
-            return self.app(environ, timed)  # type: ignore[no-any-return]
+            return self.app(environ, timed)
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not self._budgeted(environ) or not self._read_body(environ):
             return self._app(environ, start_response)
         deadline = time.monotonic() + self.timeout
@@ -163,4 +164,5 @@ class Budget:
             raise answer["error"]
         status, headers = answer["head"]
         start_response(status, headers)
-        return answer["body"]  # type: ignore[no-any-return]
+        body: list[bytes] = answer["body"]
+        return body

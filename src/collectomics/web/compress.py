@@ -13,6 +13,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 #: Answers with a Content-Length below this go out as they are.
 MIN_BYTES = 1400
@@ -61,23 +62,23 @@ def _worth_it(status: str, headers: list[tuple[str, str]]) -> bool:
 class Gzip:
     """Wraps a WSGI app; see the module's docstring."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "HEAD" or not accepts_gzip(
             environ.get("HTTP_ACCEPT_ENCODING", "")
         ):
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.app(environ, start_response)
         box: list[Any] = []  # the compressor, once the answer is known to be worth it
         started: list[bool] = []
 
         def start(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Callable[[bytes], Any]:
+        ) -> Callable[[bytes], object]:
             started.append(True)
             if not _worth_it(status, headers):
-                return start_response(status, headers, exc_info)  # type: ignore[no-any-return]
+                return start_response(status, headers, exc_info)
             vary = [v for k, v in headers if k.lower() == "vary"]
             headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "vary")]
             headers.append(("Content-Encoding", "gzip"))
@@ -96,7 +97,7 @@ class Gzip:
 
         result = self.app(environ, start)
         if started and not box:
-            return result  # type: ignore[no-any-return]
+            return result
         return _Compressed(result, box)
 
 

@@ -9,8 +9,18 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
@@ -484,11 +494,11 @@ class _Push:
     """Where the serializer writes: the first 64 KB are kept, so that a small answer goes out
     whole with a Content-Length; beyond that the answer streams through the WSGI ``write``."""
 
-    def __init__(self, begin: Callable[[Any], Callable[[bytes], Any]]) -> None:
+    def __init__(self, begin: Callable[[Any], Callable[[bytes], object]]) -> None:
         self.begin = begin
         self.header: Any = None
         self.buffer = bytearray()
-        self.send: Callable[[bytes], Any] | None = None
+        self.send: Callable[[bytes], object] | None = None
 
     def start(self, header: Any) -> None:
         self.header = header
@@ -513,7 +523,7 @@ class FastSparql:
     query, an update, repeated parameters, HEAD, a body that is not UTF-8...), goes to Flask,
     which answers it exactly as before."""
 
-    def __init__(self, app: Any, flask_app: Any) -> None:
+    def __init__(self, app: WSGIApplication, flask_app: Flask) -> None:
         self.app = app
         self.state = flask_app.extensions["collectomics"]
         self.settings = self.state.settings
@@ -526,13 +536,13 @@ class FastSparql:
                 *self.cors,
             ]
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/sparql":
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.app(environ, start_response)
         try:
             query, job = self._read(environ)
         except _Bail:
-            return self.app(environ, start_response)  # type: ignore[no-any-return]
+            return self.app(environ, start_response)
         try:
             return self._answer(environ, start_response, query, job)
         except ProtocolError as exc:
@@ -547,7 +557,7 @@ class FastSparql:
             return self._plain(start_response, status, str(exc), headers)
 
     def _plain(
-        self, start_response: Any, status: int, message: str, headers: dict[str, str]
+        self, start_response: StartResponse, status: int, message: str, headers: dict[str, str]
     ) -> list[bytes]:
         body = (message.rstrip("\n") + "\n").encode("utf-8")
         start_response(
@@ -561,7 +571,7 @@ class FastSparql:
         )
         return [body]
 
-    def _read(self, environ: dict[str, Any]) -> tuple[str, Job]:
+    def _read(self, environ: WSGIEnvironment) -> tuple[str, Job]:
         method = environ["REQUEST_METHOD"]
         settings = self.settings
         text = environ.get("QUERY_STRING", "")
@@ -660,7 +670,7 @@ class FastSparql:
         return headers
 
     def _answer(
-        self, environ: dict[str, Any], start_response: Any, query: str, job: Job
+        self, environ: WSGIEnvironment, start_response: StartResponse, query: str, job: Job
     ) -> Iterable[bytes]:
         runner = self.state.runner
         push = getattr(runner, "push", None)
@@ -672,10 +682,11 @@ class FastSparql:
                 start_response("200 OK", headers)
                 return [result.complete]
             start_response("200 OK", headers)
-            return result.chunks  # type: ignore[no-any-return]
+            chunks: Iterable[bytes] = result.chunks
+            return chunks
 
-        def begin(header: Any) -> Callable[[bytes], Any]:
-            return start_response("200 OK", self._headers(job, header))  # type: ignore[no-any-return]
+        def begin(header: Any) -> Callable[[bytes], object]:
+            return start_response("200 OK", self._headers(job, header))
 
         out = _Push(begin)
         try:

@@ -30,7 +30,7 @@ class PreparedQueries(rdflib.Graph):
         super().__init__()
         self._prepared: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
 
-    def query(  # type: ignore[override]
+    def query(
         self,
         query_object: Any,
         processor: Any = "sparql",

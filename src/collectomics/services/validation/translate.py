@@ -461,8 +461,8 @@ class _Translator:
             return f"(!isBlank({v}) && COALESCE(REGEX(STR({v}), {args}), false))"
         if component == "LanguageIn":
             tags = [str(t) for t in Collection(g, g.value(shape, SH.languageIn))]  # type: ignore[arg-type]
-            tests = " || ".join(f"LANGMATCHES(LANG({v}), {self._n3(Literal(t))})" for t in tags)
-            return f"(isLiteral({v}) && ({tests or 'false'}))"
+            matches = " || ".join(f"LANGMATCHES(LANG({v}), {self._n3(Literal(t))})" for t in tags)
+            return f"(isLiteral({v}) && ({matches or 'false'}))"
         if component == "In":
             members = [self._n3(m) for m in Collection(g, g.value(shape, SH["in"]))]  # type: ignore[arg-type]
             return "(" + (" || ".join(f"sameTerm({v}, {m})" for m in members) or "false") + ")"
@@ -473,10 +473,10 @@ class _Translator:
         if component == "Not":
             return f"!{self._conforms(parameter, v)}"
         if component in ("And", "Or", "Xone"):
-            members = list(
+            operands = list(
                 Collection(g, g.value(shape, SH[component.lower()]))  # type: ignore[arg-type]
             )
-            tests = [self._conforms(m, v) for m in members]
+            tests = [self._conforms(m, v) for m in operands]
             if component == "And":
                 return "(" + (" && ".join(tests) or "true") + ")"
             if component == "Or":
