@@ -696,7 +696,7 @@ def _records_elsewhere(
     limits: ReadLimits | None,
 ) -> tuple[IRI, int, int] | None:
     own = minter.dataset(dataset_id)
-    datasets = {n for g in store.graphs() if (n := minter.dataset_of_graph(g)) is not None}
+    datasets = {d for g in store.graphs() if (d := minter.dataset_of_graph(g)) is not None}
     keys = SpecimenKeys(dataset_id, minter)
     found: dict[IRI, int] = {}
     sampled = 0
@@ -715,9 +715,9 @@ def _records_elsewhere(
                 return None  # keyed within its dataset: another id gives other IRIs
             sampled += 1
             for r in store.query(_DATASETS_OF, params={"s": iri}).rows():
-                node = IRI(str(r["d"]))
-                if node != own and node in datasets:
-                    found[node] = found.get(node, 0) + 1
+                holder = IRI(str(r["d"]))
+                if holder != own and holder in datasets:
+                    found[holder] = found.get(holder, 0) + 1
     if not found:
         return None
     node, n = max(found.items(), key=lambda item: item[1])

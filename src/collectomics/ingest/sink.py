@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO
 
-from collectomics.mapping.common import Mapped
+from collectomics.mapping.common import Mapped, Triple
 from collectomics.model import IRI_N3
 
 #: records mapped between two writes to the loader (~2.5 MB of N-Triples: the text, its join
@@ -33,7 +33,7 @@ class Sink:
         self._on_record = on_record
         self._described: set[object] = set()
 
-    def triples(self, triples: Sequence[tuple[object, object, object]]) -> None:
+    def triples(self, triples: Sequence[Triple]) -> None:
         # model.nquad inlined, a subject written once per run of triples, predicates read from
         # the IRI cache: this loop runs for every triple of an ingest
         append = self._lines.append
@@ -41,8 +41,8 @@ class Sink:
         last = subject = None
         for s, p, o in triples:
             if s is not last:
-                last, subject = s, s.n3()  # type: ignore[attr-defined]
-            append(f"{subject} {cached(p) or p.n3()} {o.n3()} .\n")  # type: ignore[attr-defined]
+                last, subject = s, s.n3()
+            append(f"{subject} {cached(p) or p.n3()} {o.n3()} .\n")
 
     def mapped(self, mapped: Mapped) -> None:
         """A record's triples, and the descriptions of shared nodes not yet written."""
