@@ -255,7 +255,7 @@ def child_phases(archive: str, limit: str) -> None:
     from itertools import islice
 
     from collectomics.ingest.dwca import Archive, RowError
-    from collectomics.ingest.pipeline import BATCH
+    from collectomics.ingest.sink import BATCH
     from collectomics.iri import Minter
     from collectomics.mapping.common import Context
     from collectomics.mapping.dwc import canonical_term

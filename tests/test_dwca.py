@@ -173,9 +173,9 @@ def test_borza_cp1250_with_explicit_encoding() -> None:
         assert collectors['"Molnár E, Nosek J"'] == 34
         assert not any(p.reason.startswith("line") for p in archive.problems)  # no fallback
         short = [p for p in archive.problems if "fewer fields" in p.reason]
-        assert [(p.line, p.count) for p in short] == [(17, 420)]  # rows 17.. lack 4 empty fields
+        assert [(p.row, p.count) for p in short] == [(17, 420)]  # rows 17.. lack 4 empty fields
         quotes = [p for p in archive.problems if "double quotes" in p.reason]
-        assert [(p.line, p.count) for p in quotes] == [(2, 648)]
+        assert [(p.row, p.count) for p in quotes] == [(2, 648)]
 
 
 def test_borza_without_encoding_falls_back_and_says_so() -> None:
@@ -183,7 +183,7 @@ def test_borza_without_encoding_falls_back_and_says_so() -> None:
         rows, errors = _read(archive, archive.core)
         assert (len(rows), errors) == (435, [])
         [warning] = [p for p in archive.problems if "not valid UTF-8" in p.reason]
-        assert (warning.file, warning.line, warning.count, warning.severity) == (
+        assert (warning.file, warning.row, warning.count, warning.severity) == (
             "Borza.txt",
             2,
             435,
@@ -258,7 +258,7 @@ def test_puma_csv_optional_quotes_short_rows_and_a_few_windows_bytes() -> None:
         assert archive.core.field(DWC + "CatalogueNumber") is not None  # kept as written
         rows, errors = _read(archive, archive.core)
         assert (len(rows), errors) == (3391, [])
-        found = {(p.line, p.count) for p in archive.problems}
+        found = {(p.row, p.count) for p in archive.problems}
         assert found == {(174, 18), (17, 2560)}  # windows-1252 lines; rows without lat/lon
 
 
@@ -349,7 +349,7 @@ def test_wrong_field_counts() -> None:
         assert "no field separator" in errors[1].reason
         assert DWC + "eventDate" not in rows[1].values  # the short row: missing field is empty
         [short] = archive.problems
-        assert (short.file, short.line, short.count) == ("occurrence.txt", 4, 1)
+        assert (short.file, short.row, short.count) == ("occurrence.txt", 4, 1)
         error = errors[0].to_input_error()
         assert (error.file, error.row) == ("occurrence.txt", 3)
 
@@ -402,7 +402,7 @@ def test_declared_utf8_with_windows_1252_lines() -> None:
         assert rows[2].values[DWC + "locality"] == "Sant Llorenç de Munt"  # UTF-8 line
         assert rows[3].values[DWC + "recordedBy"] == "Blanché, Cèsar"
         [warning] = archive.problems
-        assert (warning.file, warning.line, warning.count) == ("occurrence.txt", 3, 2)
+        assert (warning.file, warning.row, warning.count) == ("occurrence.txt", 3, 2)
         # reading again does not report twice
         _read(archive, archive.core)
         assert len(archive.problems) == 1 and archive.problems[0].count == 2

@@ -17,16 +17,9 @@ import pytest
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError
 from collectomics.ingest import ingest_files
+from collectomics.ingest.batches import SPECIMENS, Batch, Reject, map_batch
 from collectomics.ingest.pipeline import IngestReport
-from collectomics.ingest.shards import (
-    SPECIMENS,
-    Batch,
-    Reject,
-    export_shards,
-    map_batch,
-    shard_dump,
-    shard_name,
-)
+from collectomics.ingest.shards import export_shards, shard_dump, shard_name
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context
 from collectomics.mapping.specimens import map_specimen
@@ -271,11 +264,11 @@ def test_map_batch_takes_the_text_mappers_write(tmp_path: Path) -> None:
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     write_archive(archive, 500, seed=3)
-    from collectomics.ingest.archive import _renamer
+    from collectomics.ingest.archive import renamer
     from collectomics.ingest.dwca import Archive
 
     with Archive.open(archive) as arc:
-        rename = _renamer(arc.core)
+        rename = renamer(arc.core)
         items = [
             (row.line, {rename[t]: v for t, v in row.values.items() if t in rename}, None, None)
             for row in arc.rows(arc.core)

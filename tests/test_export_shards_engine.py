@@ -113,7 +113,8 @@ def test_a_failing_task_or_lost_dask_worker_stops_the_export_and_leaves_no_shard
     import signal
 
     from collectomics.errors import CollectomicsError
-    from collectomics.ingest.shards import SPECIMENS, Batch, _DaskPool
+    from collectomics.ingest.batches import SPECIMENS, Batch
+    from collectomics.ingest.shards import _DaskPool
     from collectomics.mapping.common import Context
 
     ctx = Context("fail", MINTER)

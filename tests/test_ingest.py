@@ -157,3 +157,16 @@ def test_real_gbif_simple_csv(tmp_path: Path, store: OxigraphStore, minter: Mint
         "SELECT (COUNT(*) AS ?n) { ?s ?p ?o FILTER(STRSTARTS(STR(?p), 'http://rs.tdwg.org/dwc/iri/') && isLiteral(?o)) }",
     )
     assert lit == 0
+
+
+def test_utf16_text_cut_short_is_one_error_naming_the_file(
+    store: OxigraphStore, minter: Minter, tmp_path: Path
+) -> None:
+    """A header read as UTF-16 whose bytes end in half a character (a UnicodeError with no
+    ``reason``, unlike a decoding error) is refused with the file and row named, not a crash."""
+    people = tmp_path / "people.csv"
+    people.write_bytes("person_id,name\n".encode("utf-16-le") + b"p")
+    with pytest.raises(InputError, match="header row is not utf-16 text") as e:
+        ingest_files(store, [people], minter=minter, encoding="utf-16")
+    assert (e.value.file, e.value.row) == (str(people), 1)
+    assert not list(store.graphs())  # nothing loaded

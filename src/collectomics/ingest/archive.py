@@ -1,52 +1,71 @@
-"""Stream a Darwin Core Archive (or a single Darwin Core CSV/TSV) into mapped triples.
+"""Walk a Darwin Core Archive (or a single Darwin Core CSV/TSV): the one reading of an archive.
 
 Occurrence core: each row is a specimen; extensions (media, identification history, resource
-relationships, GBIF's verbatim record) attach to it through the core id. Event core: each event
-row is kept, and each row of its Occurrence extension becomes a specimen that inherits the
-event's fields. Memory stays flat but for one dict of core id -> specimen IRI, kept only when
-extensions need it, and a small buffer that pairs GBIF's verbatim rows with their core rows.
+relationships, GBIF's verbatim record, others kept verbatim) attach to it through the core id.
+Event or Taxon core: each core row is kept, and each row of its Occurrence extension becomes a
+specimen that inherits the core row's fields.
+
+:class:`ArchiveWalk` reads the files in order and yields :class:`Step` s: batches of rows
+ready for mapping (:class:`~collectomics.ingest.batches.Batch`, with each row's file, line
+and the problems found reading it), each with what its outcomes mean for the report, and
+barriers where the walk needs every earlier outcome (the core ids of loaded records, before
+the extensions). What needs the whole archive stays in the walk: specimen keys and repeats,
+pairing GBIF's verbatim rows with their core rows, core id -> record node, an Event core's
+events. ``ingest`` runs the steps in-process (:func:`stream_archive`); ``export --shards``
+sends the batches to worker processes (:mod:`collectomics.ingest.shards`), which apply the
+outcomes in the same order: the two reports are one. Memory stays flat but for the dict of
+core id -> node, kept only when extensions need it, and a small buffer of verbatim rows.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError
+from collectomics.ingest.batches import (
+    CHILDREN,
+    DWC_NS,
+    KEPT,
+    MEASURED,
+    MEDIA,
+    PARENTS,
+    RELATIONSHIP,
+    SOURCES,
+    SPECIMENS,
+    Batch,
+    Outcome,
+    Reject,
+    map_rows,
+    source_node,
+)
 from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
 from collectomics.ingest.eml import parse_eml
 from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.parquet import open_source
-from collectomics.ingest.pipeline import Counts, IngestReport, Sink
+from collectomics.ingest.report import Counts, IngestReport, Problem
+from collectomics.ingest.sink import BATCH, Sink
 from collectomics.iri import Minter, slug
-from collectomics.mapping.common import Context, Mapped, date_literal
-from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.dwc import DC_TERMS, canonical_term
-from collectomics.mapping.extensions import (
-    map_dataset,
-    map_identification,
-    map_media,
-    map_relationship,
-    map_verbatim,
-)
-from collectomics.mapping.specimens import MAPPED_TERMS, map_specimen, measurers
-from collectomics.mapping.verbatim import compact, is_identifier_term, keep, keep_all
-from collectomics.model import IRI, DatasetMetadata, Literal
+from collectomics.mapping.common import Context
+from collectomics.mapping.dwc import canonical_term
+from collectomics.mapping.extensions import map_dataset
+from collectomics.mapping.specimens import MAPPED_TERMS
+from collectomics.mapping.verbatim import compact, is_identifier_term
+from collectomics.model import IRI, DatasetMetadata
 from collectomics.store import Store
-from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
 
-DWC_NS = "http://rs.tdwg.org/dwc/terms/"
 OCCURRENCE = DWC_NS + "Occurrence"
 EVENT = DWC_NS + "Event"
 TAXON = DWC_NS + "Taxon"
-IDENTIFICATION = DWC_NS + "Identification"
-RELATIONSHIP = DWC_NS + "ResourceRelationship"
+IDENTIFICATION_TYPE = DWC_NS + "Identification"
+RELATIONSHIP_TYPE = DWC_NS + "ResourceRelationship"
 #: row types of Darwin Core 1.4 era archives that mean Occurrence
 LEGACY_OCCURRENCE = {DWC_NS + "DarwinCore", DWC_NS + "SimpleDarwinRecord"}
-MEDIA = {
+MEDIA_TYPES = {
     "http://eol.org/schema/media/Document",
     "http://rs.gbif.org/terms/1.0/Multimedia",
     "http://rs.gbif.org/terms/1.0/Image",
@@ -55,7 +74,7 @@ MEDIA = {
 }
 
 
-def _renamer(spec: FileSpec) -> dict[str, str]:
+def renamer(spec: FileSpec) -> dict[str, str]:
     """term IRI -> the Darwin Core name the mapping reads it by; a term the mapping has no
     name for keeps its IRI (the mapping keeps its values verbatim, see mapping.verbatim)."""
     rename: dict[str, str] = {}
@@ -67,7 +86,7 @@ def _renamer(spec: FileSpec) -> dict[str, str]:
     return rename
 
 
-class _TermCounts:
+class TermCounts:
     """A data file's non-empty values per term, for the report: mapped or kept verbatim."""
 
     def __init__(self, report: IngestReport, file: str) -> None:
@@ -94,19 +113,23 @@ class _TermCounts:
         self.told.clear()
 
 
-def _row_type(spec: FileSpec) -> str:
+def row_type(spec: FileSpec) -> str:
+    """The file's row type, Darwin Core 1.4's occurrence types read as Occurrence."""
     return OCCURRENCE if spec.row_type in LEGACY_OCCURRENCE else spec.row_type
 
 
-def _extension_kind(spec: FileSpec, core: FileSpec) -> str | None:
-    if _row_type(spec) == OCCURRENCE:
-        return "verbatim" if _row_type(core) == OCCURRENCE else "occurrence"
-    if spec.row_type in MEDIA:
-        return "media"
-    if spec.row_type == IDENTIFICATION:
+def extension_kind(spec: FileSpec, core: FileSpec) -> str | None:
+    """What an extension file is to the walk: 'verbatim' (GBIF's verbatim rows of an
+    Occurrence core), 'occurrence' (the specimens of an Event or Taxon core), 'media',
+    'identification', 'relationship', or None (kept verbatim)."""
+    if row_type(spec) == OCCURRENCE:
+        return "verbatim" if row_type(core) == OCCURRENCE else "occurrence"
+    if spec.row_type in MEDIA_TYPES:
+        return MEDIA
+    if spec.row_type == IDENTIFICATION_TYPE:
         return "identification"
-    if spec.row_type == RELATIONSHIP:
-        return "relationship"
+    if spec.row_type == RELATIONSHIP_TYPE:
+        return RELATIONSHIP
     return None
 
 
@@ -136,284 +159,20 @@ def qualified(exc: InputError, path: Path) -> InputError:
     )
 
 
-def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[tuple[IRI, IRI, IRI | Literal]]]:
-    """The node of a GBIF source dataset (a record's ``datasetKey``, a download's
-    ``dataset/KEY.xml``) and the triples that make it, made even when no EML describes it."""
-    node = ctx.minter.mint("dataset", "gbif", key)
-    return node, [
-        (node, RDF.type, SCHEMA.Dataset),
-        (node, DCTERMS.identifier, Literal(key)),
-        (node, RDFS.seeAlso, IRI(f"https://www.gbif.org/dataset/{key}")),
-        (ctx.dataset, DCTERMS.hasPart, node),
-    ]
-
-
-class _Loader:
-    """The state of one archive's streaming: report, sink, ids, source datasets."""
-
-    def __init__(
-        self,
-        arc: Archive,
-        path: Path,
-        ctx: Context,
-        report: IngestReport,
-        sink: Sink,
-        keys: SpecimenKeys,
-    ):
-        self.arc, self.path, self.ctx, self.report, self.sink = arc, path, ctx, report, sink
-        self.keys = keys
-        self.ids: dict[str, IRI] = {}
-        self.sources: dict[str, IRI] = {}
-
-    def where(self, spec: FileSpec) -> str:
-        return member_name(self.path, spec)
-
-    # -- specimens ----------------------------------------------------------------------
-
-    def specimen(
-        self, row: Row, record: dict[str, str], spec: FileSpec, file: str, keep_id: bool
-    ) -> IRI | None:
-        self.sink.record_at(file, row.line)
-        iri, repeated = self.keys.mint(record, file, spec.name, row.line)
-        mapped = map_specimen(record, self.ctx, iri)
-        for p in mapped.problems:
-            self.report.problem(file, row.line, p.column, p.reason, p.severity)
-        if mapped.rejected or mapped.subject is None:
-            self.report.rejected += 1
-            return None
-        self.report.loaded += 1
-        self.report.count_agents(mapped)
-        self.report.specimens += 1
-        subject = mapped.subject
-        if repeated:
-            self.report.problem(file, row.line, None, repeated, "warning")
-        self.sink.mapped(mapped)
-        key = record.get("datasetKey", "").strip()
-        if key:
-            self.sink.triples([(subject, SCHEMA.includedInDataSet, self.source(key))])
-        if keep_id and row.id:
-            self.ids[row.id] = subject
-        return subject
-
-    def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> None:
-        core = self.arc.core
-        file = self.where(core)
-        rename = _renamer(core)
-        terms = _TermCounts(self.report, core.name)
-        pairing = _VerbatimPairing(self, verbatim) if verbatim else None
-        for row in self.arc.rows(core):
-            self.report.read += 1
-            if isinstance(row, RowError):
-                self.report.rejected += 1
-                self.report.problem(file, row.line, None, row.reason)
-                self.sink.record_done()
-                continue
-            terms.row(row.values)
-            record = {rename[t]: v for t, v in row.values.items() if t in rename}
-            subject = self.specimen(row, record, core, file, keep_ids or pairing is not None)
-            if pairing is not None and subject is not None and row.id:
-                pairing.core_row(row.id, subject, row.values)
-            self.sink.record_done()
-        terms.finish(rename)
-        if pairing is not None:
-            pairing.finish()
-
-    def parent_core(self, occurrences: FileSpec | None) -> None:
-        """An Event or Taxon core: its rows become event or taxon nodes, and each row of its
-        Occurrence extension a specimen that inherits the parent row's fields."""
-        core = self.arc.core
-        word, cls = ("event", DWC.Event) if core.row_type == EVENT else ("taxon", DWC.Taxon)
-        file = self.where(core)
-        rename = _renamer(core)
-        terms = _TermCounts(self.report, core.name)
-        events: dict[str, tuple[IRI, dict[str, str]]] = {}
-        for row in self.arc.rows(core):
-            self.report.read += 1
-            if isinstance(row, RowError):
-                self.report.rejected += 1
-                self.report.problem(file, row.line, None, row.reason)
-                continue
-            for term, value in row.values.items():
-                if value.strip():  # every term of an event or taxon row has its place
-                    terms.add(term, True)
-            record = {rename[t]: v for t, v in row.values.items() if t in rename}
-            key = row.id or record.get(f"{word}ID") or ""
-            if not key:
-                self.report.rejected += 1
-                self.report.problem(file, row.line, None, f"a {word} row without id")
-                continue
-            event = self.ctx.minter.mint(word, self.ctx.dataset_id, key)
-            self.sink.triples(_parent_triples(event, cls, record, self.ctx))
-            self.report.loaded += 1
-            events[key] = (event, record)
-            self.ids[key] = event  # media and other extensions of the core attach to it
-            self.sink.record_done()
-        terms.finish()
-        if occurrences is None:
-            return
-        counts = self.report.extensions.setdefault(occurrences.name, Counts())
-        occ_file = self.where(occurrences)
-        rename = _renamer(occurrences)
-        occ_terms = _TermCounts(self.report, occurrences.name)
-        for row in self.arc.rows(occurrences):
-            counts.read += 1
-            if isinstance(row, RowError):
-                counts.rejected += 1
-                self.report.problem(occ_file, row.line, None, row.reason)
-                continue
-            occ_terms.row(row.values)
-            parent = events.get(row.id or "")
-            if parent is None:
-                counts.rejected += 1
-                self.report.problem(
-                    occ_file, row.line, "coreid", f"no {word} with id {row.id!r} in the core"
-                )
-                continue
-            own = {rename[t]: v for t, v in row.values.items() if t in rename}
-            record = child_record(parent[1], own)
-            iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
-            mapped = map_specimen(record, self.ctx, iri)
-            for p in mapped.problems:
-                self.report.problem(occ_file, row.line, p.column, p.reason, p.severity)
-            if mapped.rejected or mapped.subject is None:
-                counts.rejected += 1
-                continue
-            counts.loaded += 1
-            self.report.count_agents(mapped)
-            self.report.specimens += 1
-            if repeated:
-                self.report.problem(occ_file, row.line, None, repeated, "warning")
-            self.sink.mapped(mapped)
-            if word == "event":
-                own_event = self.ctx.minter.part(mapped.subject, "event")
-                self.sink.triples([(own_event, DCTERMS.isPartOf, parent[0])])
-            else:
-                self.sink.triples([(mapped.subject, DWCIRI.toTaxon, parent[0])])
-            self.sink.record_done()
-        occ_terms.finish(rename)
-
-    # -- extensions ---------------------------------------------------------------------
-
-    def _extension_rows(
-        self, spec: FileSpec, counts: Counts, file: str
-    ) -> Iterator[tuple[Row, IRI, int]]:
-        """The rows of an extension whose core record was loaded, each with that record and its
-        number among the record's rows; the other rows are counted rejected and reported."""
-        numbers: dict[str, int] = {}
-        for row in self.arc.rows(spec):
-            counts.read += 1
-            if isinstance(row, RowError):
-                counts.rejected += 1
-                self.report.problem(file, row.line, None, row.reason)
-                continue
-            core = self.ids.get(row.id or "")
-            if core is None:
-                counts.rejected += 1
-                self.report.problem(
-                    file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
-                )
-                continue
-            n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
-            yield row, core, n
-
-    def extension(self, spec: FileSpec, kind: str) -> None:
-        counts = self.report.extensions.setdefault(spec.name, Counts())
-        file = self.where(spec)
-        for row, specimen, n in self._extension_rows(spec, counts, file):
-            if kind == "media":
-                mapped = map_media(row.values, specimen, self.ctx, f"{row.id}-{n}")
-            elif kind == "identification":
-                mapped = map_identification(row.values, specimen, self.ctx, n)
-            else:
-                mapped = map_relationship(row.values, specimen, self.ctx, n, self.ids.get)
-            for p in mapped.problems:
-                self.report.problem(file, row.line, p.column, p.reason, p.severity)
-            counts.loaded += 1
-            self.report.count_agents(mapped)
-            self.sink.mapped(mapped)
-            self.sink.record_done()
-
-    def unsupported(self, spec: FileSpec) -> None:
-        """An extension the model has no place for: each row kept verbatim, a node of its row
-        type about its core record (``dcterms:subject``)."""
-        counts = self.report.extensions.setdefault(spec.name, Counts())
-        file = self.where(spec)
-        terms = _TermCounts(self.report, spec.name)
-        kind = slug(Path(spec.name).stem)
-        for row, core, n in self._extension_rows(spec, counts, file):
-            mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
-            for p in mapped.problems:
-                self.report.problem(file, row.line, p.column, p.reason, p.severity)
-            self.report.count_agents(mapped)
-            self.sink.mapped(mapped)
-            counts.loaded += 1
-            self.sink.record_done()
-        terms.finish()
-
-    # -- metadata -----------------------------------------------------------------------
-
-    def source(self, key: str) -> IRI:
-        """The node of a GBIF source dataset, made on first sight even when no EML describes it."""
-        node = self.sources.get(key)
-        if node is None:
-            node, description = source_dataset(key, self.ctx)
-            self.sources[key] = node
-            self.sink.triples(description)
-        return node
-
-    def metadata(self) -> DatasetMetadata | None:
-        meta = None
-        if self.arc.metadata_name:
-            meta = self._eml(self.arc.metadata_name)
-        for name in self.arc.dataset_metadata_names():
-            key = Path(name).stem
-            source_meta = self._eml(name)
-            if source_meta is None:
-                continue
-            node = self.source(key)
-            self.sink.triples(map_dataset(source_meta, node, self.ctx).triples)
-        return meta
-
-    def _eml(self, name: str) -> DatasetMetadata | None:
-        try:
-            return parse_eml(self.arc.read_bytes(name), source=f"{self.path}!{name}")
-        except InputError as exc:
-            self.report.problem(
-                f"{self.path}!{name}", None, None, f"metadata not read: {exc}", "warning"
-            )
-            return None
-
-
-def extension_row(
-    values: Mapping[str, str],
-    core: IRI,
-    spec: FileSpec,
-    kind: str,
-    number: int,
-    ctx: Context,
-    terms: _TermCounts,
-) -> Mapped:
-    """A row of an extension the model has no place for: node ``{core}/{kind}/{number}`` of the
-    extension's row type, about its core record (``dcterms:subject``), its values verbatim."""
-    node = ctx.minter.part(core, kind, str(number))
-    out = Mapped()
-    out.add(node, RDF.type, IRI(spec.row_type))
-    out.add(node, DCTERMS.subject, core)
-    kept = {t: v.strip() for t, v in values.items() if v.strip()}
-    keep_all(out, node, kept, kept)
-    by, by_id = kept.get(DWC_NS + "measuredBy", ""), kept.get(DWC_NS + "measuredByID", "")
-    if by or by_id:  # also as measurer roles, like collectors
-        measurers(out, ctx, node, core, by, by_id)
-    for term in kept:
-        terms.add(term, term in _MEASURED or is_identifier_term(term))
-    return out
-
-
-_MEASURED = {DWC_NS + "measuredBy", DWC_NS + "measuredByID"}
+def check_core(arc: Archive, path: Path) -> str:
+    """The archive's core row type; InputError unless Occurrence, Event or Taxon."""
+    core_type = row_type(arc.core)
+    if core_type not in (EVENT, TAXON, OCCURRENCE):
+        raise InputError(
+            f"the archive's core is {arc.core.row_type}; Collectomics reads Occurrence, "
+            "Event and Taxon cores",
+            file=str(path),
+        )
+    return core_type
 
 
 def verbatim_terms(
-    terms: _TermCounts, row: Mapping[str, str], interpreted: Mapping[str, str]
+    terms: TermCounts, row: Mapping[str, str], interpreted: Mapping[str, str]
 ) -> None:
     """Count a GBIF verbatim row's values: the same as the interpreted one (the specimen holds
     it: mapped) or kept on the verbatim record."""
@@ -426,7 +185,7 @@ def check_unpaired(
     limit: int, waiting: int, core: FileSpec, verbatim: FileSpec, file: str, line: int | None
 ) -> None:
     """InputError when more than ``limit`` rows of ``verbatim`` wait for their core row (0: no
-    limit); ``ingest`` and ``export --shards`` hold GBIF's verbatim file to the same bound."""
+    limit)."""
     if limit and waiting > limit:
         raise InputError(
             f"more than max_unpaired_rows ({limit:,}) rows of {verbatim.name} wait for their "
@@ -437,79 +196,6 @@ def check_unpaired(
         )
 
 
-class _VerbatimPairing:
-    """Pairs GBIF verbatim rows with their interpreted core rows as both files stream by.
-
-    GBIF writes both files in the same order, so the buffers stay tiny; if they do not, rows
-    wait in the buffers until their partner comes.
-    """
-
-    def __init__(self, loader: _Loader, spec: FileSpec) -> None:
-        self.loader, self.spec = loader, spec
-        self.rows: Iterator[Row | RowError] = loader.arc.rows(spec)
-        self.core: dict[str, tuple[IRI, dict[str, str]]] = {}
-        self.verbatim: dict[str, Row] = {}
-        self.counts = loader.report.extensions.setdefault(spec.name, Counts())
-        self.file = loader.where(spec)
-        self.limit = loader.arc.limits.max_unpaired_rows
-        self.exhausted = False  # every verbatim row read: a core row can only pair from the buffer
-        self.terms = _TermCounts(loader.report, spec.name)
-
-    def _check(self, line: int | None) -> None:
-        waiting = len(self.verbatim)
-        check_unpaired(self.limit, waiting, self.loader.arc.core, self.spec, self.file, line)
-
-    def core_row(self, core_id: str, subject: IRI, values: dict[str, str]) -> None:
-        if core_id in self.verbatim:
-            self._pair(self.verbatim.pop(core_id), subject, values)
-            return
-        if self.exhausted:
-            return
-        self.core[core_id] = (subject, values)
-        for row in self.rows:
-            if not self._take(row):
-                continue
-            pending = self.core.pop(row.id or "", None)  # type: ignore[union-attr]
-            if pending:  # this core row's partner, or one that waited for it
-                self._pair(row, *pending)  # type: ignore[arg-type]
-                if row.id == core_id:  # type: ignore[union-attr]
-                    return
-                continue
-            self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
-            self._check(row.line)  # type: ignore[union-attr]
-        self.exhausted = True
-        self.core.clear()  # no verbatim row is left to pair with them
-
-    def _take(self, row: Row | RowError) -> bool:
-        self.counts.read += 1
-        if isinstance(row, RowError):
-            self.counts.rejected += 1
-            self.loader.report.problem(self.file, row.line, None, row.reason)
-            return False
-        return True
-
-    def _pair(self, row: Row, subject: IRI, interpreted: dict[str, str]) -> None:
-        mapped: Mapped = map_verbatim(row.values, interpreted, subject, self.loader.ctx)
-        verbatim_terms(self.terms, row.values, interpreted)
-        self.loader.sink.mapped(mapped)
-        self.counts.loaded += 1
-
-    def finish(self) -> None:
-        for row in self.rows:
-            if self._take(row):
-                pending = self.core.pop(row.id or "", None)  # type: ignore[union-attr]
-                if pending:
-                    self._pair(row, *pending)  # type: ignore[arg-type]
-                else:
-                    self.verbatim[row.id or ""] = row  # type: ignore[union-attr]
-        self.terms.finish()
-        for core_id, row in self.verbatim.items():
-            self.counts.rejected += 1
-            self.loader.report.problem(
-                self.file, row.line, "coreid", f"no loaded core record with id {core_id!r}"
-            )
-
-
 def child_record(parent: dict[str, str], own: dict[str, str]) -> dict[str, str]:
     """An Occurrence extension row with the fields it inherits from its Event or Taxon core
     row: all but the parent's own identifier (``dcterms:identifier`` names the event, not
@@ -517,27 +203,429 @@ def child_record(parent: dict[str, str], own: dict[str, str]) -> dict[str, str]:
     return {**{k: v for k, v in parent.items() if k != "identifier"}, **own}
 
 
-def _parent_triples(event: IRI, cls: IRI, record: dict[str, str], ctx: Context) -> list:
-    out = Mapped()
-    out.add(event, RDF.type, cls)
-    if cls == DWC.Event:
-        out.add(event, RDF.type, PROV.Activity)
-    out.add(event, SCHEMA.includedInDataSet, ctx.dataset)
-    for name, value in record.items():
-        if not value.strip():
-            continue
-        if name in (DWC_NS + "eventID", DWC_NS + "taxonID"):  # the row's own identifier
-            out.add(event, DCTERMS.identifier, Literal(value.strip()))
-        elif "://" in name or is_identifier_term(name):
-            keep(out, event, name, value.strip())  # verbatim, or an identifier node
+# --------------------------------------------------------------------------- the walk's steps
+
+
+@dataclass(frozen=True)
+class Work:
+    """A batch to map, and what its outcomes mean for the report: ``apply(outcomes)`` runs
+    after every earlier step's, in the walk's order."""
+
+    batch: Batch
+    apply: Callable[[list[Outcome]], None]
+
+
+@dataclass(frozen=True)
+class Note:
+    """What the walk found itself (problems, counts): ``action()`` runs in its place among the
+    batches' outcomes."""
+
+    action: Callable[[], None]
+
+
+class Barrier:
+    """The walk goes on only once every earlier step has been applied (it needs their outcomes:
+    the nodes of the loaded core records)."""
+
+
+BARRIER = Barrier()
+
+Step = Work | Note | Barrier
+
+#: per core row of an Occurrence core, beside its batch item: (line, core id, problems the
+#: pairing found reading ahead, the verbatim row paired, the warning when the record's key
+#: repeats, the core row's values)
+_Side = tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]
+
+
+class ArchiveWalk:
+    """One archive's walk: :meth:`steps` reads it and yields the steps that map and report it.
+
+    ``report`` is filled as the steps are applied; ``keys`` are the specimen keys of the
+    dataset's files walked before this one; ``meta`` is the archive's own EML metadata once
+    the steps are done (None if it has none).
+    """
+
+    def __init__(
+        self,
+        arc: Archive,
+        path: Path,
+        ctx: Context,
+        report: IngestReport,
+        keys: SpecimenKeys,
+        batch_size: int = BATCH,
+    ) -> None:
+        self.arc, self.path, self.ctx, self.report, self.keys = arc, path, ctx, report, keys
+        self.batch_size = batch_size
+        self.ids: dict[str, IRI] = {}
+        self.meta: DatasetMetadata | None = None
+
+    def where(self, spec: FileSpec) -> str:
+        return member_name(self.path, spec)
+
+    def counts(self, spec: FileSpec) -> Counts:
+        return self.report.extensions.setdefault(spec.name, Counts())
+
+    def note(self, problems: Sequence[Problem]) -> Note:
+        """A step that adds ``problems`` to the report."""
+        return Note(lambda: self.report.add(problems))
+
+    def steps(self) -> Iterator[Step]:
+        """The archive's steps, in file order: metadata, core, extensions, the reader's own
+        problems (read as the rows were: they come last)."""
+        arc = self.arc
+        core_type = check_core(arc, self.path)
+        yield from self.metadata()
+        kinds = [(spec, extension_kind(spec, arc.core)) for spec in arc.extensions]
+        if core_type in (EVENT, TAXON):
+            occurrence = next((s for s, k in kinds if k == "occurrence"), None)
+            yield from self.parent_core(occurrence)
+            kinds = [(s, k) for s, k in kinds if s is not occurrence]
         else:
-            term = DCTERMS.term(name) if name in DC_TERMS else DWC.term(name)
-            out.add(event, term, Literal(value.strip()))
-    bounds = date_bounds(record.get("eventDate"))
-    if bounds:
-        out.add(event, COL.earliestDate, date_literal(bounds[0]))
-        out.add(event, COL.latestDate, date_literal(bounds[1]))
-    return out.triples
+            verbatim = next((s for s, k in kinds if k == "verbatim"), None)
+            keep_ids = any(k != "verbatim" for _, k in kinds)  # extensions attach by core id
+            yield from self.occurrence_core(verbatim, keep_ids)
+            kinds = [(s, k) for s, k in kinds if s is not verbatim]
+        if kinds:
+            yield BARRIER  # every core row's node is known from here on
+        for spec, kind in kinds:
+            yield from self.extension(spec, kind)
+        yield BARRIER
+        path = self.path
+        yield self.note([p.at(archive_file(path, p.file), p.row) for p in arc.problems])
+
+    # -- metadata -----------------------------------------------------------------------
+
+    def metadata(self) -> Iterator[Step]:
+        """The archive's EML (kept as :attr:`meta`) and a GBIF download's per-dataset EMLs."""
+        if self.arc.metadata_name:
+            self.meta = yield from self._eml(self.arc.metadata_name)
+        sources = Batch(SOURCES, str(self.path))
+        for name in self.arc.dataset_metadata_names():
+            source_meta = yield from self._eml(name)
+            if source_meta is not None:
+                key = Path(name).stem
+                node = source_node(key, self.ctx)
+                sources.items.append((key, map_dataset(source_meta, node, self.ctx).triples))
+        if sources.items:
+            yield Work(sources, _nothing)
+
+    def _eml(self, name: str) -> Generator[Step, None, DatasetMetadata | None]:
+        """The EML file ``name``, parsed (``yield from`` gives it); a step with its problem
+        when it cannot be read (then None)."""
+        file = f"{self.path}!{name}"
+        try:
+            return parse_eml(self.arc.read_bytes(name), source=file)
+        except InputError as exc:
+            yield self.note([Problem(file, None, None, f"metadata not read: {exc}", "warning")])
+            return None
+
+    # -- cores --------------------------------------------------------------------------
+
+    def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> Iterator[Step]:
+        core = self.arc.core
+        file = self.where(core)
+        rename = renamer(core)
+        terms = TermCounts(self.report, core.name)  # the core's counts first
+        pairing = _Pairing(self, verbatim) if verbatim else None
+        v_file = pairing.file if pairing else ""
+        batch = Batch(SPECIMENS, file, verbatim_file=v_file)
+        side: list[_Side] = []
+        for row in self.arc.rows(core):
+            self.report.read += 1
+            if isinstance(row, RowError):
+                batch.items.append((row.line, Reject(None, row.reason), None, None))
+                side.append((row.line, None, [], None, None, {}))
+            else:
+                terms.row(row.values)
+                record = {rename[t]: v for t, v in row.values.items() if t in rename}
+                paired, found = pairing.take(row.id) if pairing and row.id else (None, [])
+                v_item = (paired.line, row.id, paired.values, row.values) if paired else None
+                iri, repeated = self.keys.mint(record, file, core.name, row.line)
+                batch.items.append((row.line, record, v_item, iri))
+                side.append((row.line, row.id, found, paired, repeated, row.values))
+            if len(batch.items) >= self.batch_size:
+                yield Work(batch, self._specimens_done(side, keep_ids, pairing))
+                batch, side = Batch(SPECIMENS, file, verbatim_file=v_file), []
+        if batch.items:
+            yield Work(batch, self._specimens_done(side, keep_ids, pairing))
+        terms.finish(rename)
+        if pairing is not None:
+            yield from pairing.finish()
+
+    def _specimens_done(
+        self, side: list[_Side], keep_ids: bool, pairing: _Pairing | None
+    ) -> Callable[[list[Outcome]], None]:
+        report = self.report
+        file = self.where(self.arc.core)
+
+        def apply(outcomes: list[Outcome]) -> None:
+            for (line, core_id, found, paired, repeated, values), outcome in zip(
+                side, outcomes, strict=True
+            ):
+                report.add(outcome.problems)
+                if outcome.loaded and outcome.subject is not None:
+                    report.loaded += 1
+                    report.count_agents(outcome)
+                    report.specimens += 1
+                    if repeated:
+                        report.problem(file, line, None, repeated, "warning")
+                    if keep_ids and core_id:
+                        self.ids[core_id] = outcome.subject
+                else:
+                    report.rejected += 1
+                if pairing is not None and outcome.verbatim is not None:
+                    if outcome.verbatim:
+                        pairing.counts.loaded += 1
+                        if paired is not None:
+                            verbatim_terms(pairing.terms, paired.values, values)
+                    elif paired is not None:
+                        pairing.unclaimed.append(paired)
+                report.add(found)
+
+        return apply
+
+    def parent_core(self, occurrences: FileSpec | None) -> Iterator[Step]:
+        """An Event or Taxon core: its rows become event or taxon nodes, and each row of its
+        Occurrence extension a specimen that inherits the parent row's fields."""
+        core = self.arc.core
+        word = "event" if core.row_type == EVENT else "taxon"
+        file = self.where(core)
+        rename = renamer(core)
+        events: dict[str, tuple[IRI, dict[str, str]]] = {}
+        terms = TermCounts(self.report, core.name)
+        batch = Batch(PARENTS, file, word=word)
+        for row in self.arc.rows(core):
+            self.report.read += 1
+            if isinstance(row, RowError):
+                batch.items.append((row.line, Reject(None, row.reason), None))
+            else:
+                for term, value in row.values.items():
+                    if value.strip():  # every term of an event or taxon row has its place
+                        terms.add(term, True)
+                record = {rename[t]: v for t, v in row.values.items() if t in rename}
+                key = row.id or record.get(f"{word}ID") or ""
+                if not key:
+                    batch.items.append((row.line, Reject(None, f"a {word} row without id"), None))
+                else:
+                    node = self.ctx.minter.mint(word, self.ctx.dataset_id, key)
+                    events[key] = (node, record)
+                    self.ids[key] = node  # media and other extensions of the core attach to it
+                    batch.items.append((row.line, record, node))
+            if len(batch.items) >= self.batch_size:
+                yield Work(batch, self._core_done)
+                batch = Batch(PARENTS, file, word=word)
+        if batch.items:
+            yield Work(batch, self._core_done)
+        terms.finish()
+        if occurrences is None:
+            return
+        counts = self.counts(occurrences)
+        occ_file = self.where(occurrences)
+        rename = renamer(occurrences)
+        occ_terms = TermCounts(self.report, occurrences.name)
+        batch = Batch(CHILDREN, occ_file, word=word)
+        repeats: list[Problem | None] = []  # per item: the warning when its key repeats
+        for row in self.arc.rows(occurrences):
+            counts.read += 1
+            if isinstance(row, RowError):
+                batch.items.append((row.line, Reject(None, row.reason), None, None))
+                repeats.append(None)
+            elif (parent := events.get(row.id or "")) is None:
+                occ_terms.row(row.values)
+                reason = f"no {word} with id {row.id!r} in the core"
+                batch.items.append((row.line, Reject("coreid", reason), None, None))
+                repeats.append(None)
+            else:
+                occ_terms.row(row.values)
+                own = {rename[t]: v for t, v in row.values.items() if t in rename}
+                record = child_record(parent[1], own)
+                iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
+                batch.items.append((row.line, record, parent[0], iri))
+                repeats.append(
+                    Problem(occ_file, row.line, None, repeated, "warning") if repeated else None
+                )
+            if len(batch.items) >= self.batch_size:
+                yield Work(batch, self._extension_done(counts, repeats))
+                batch, repeats = Batch(CHILDREN, occ_file, word=word), []
+        if batch.items:
+            yield Work(batch, self._extension_done(counts, repeats))
+        occ_terms.finish(rename)
+
+    def _core_done(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self.report.add(outcome.problems)
+            if outcome.loaded:
+                self.report.loaded += 1
+            else:
+                self.report.rejected += 1
+
+    def _extension_done(
+        self, counts: Counts, repeats: list[Problem | None] | None = None
+    ) -> Callable[[list[Outcome]], None]:
+        """Apply a batch's outcomes; ``repeats``, per row of an Occurrence extension, the
+        warning when its specimen key repeats."""
+
+        def apply(outcomes: list[Outcome]) -> None:
+            for i, outcome in enumerate(outcomes):
+                self.report.add(outcome.problems)
+                if outcome.loaded:
+                    counts.loaded += 1
+                    self.report.count_agents(outcome)
+                    if repeats is not None:  # an Occurrence extension: each row a specimen
+                        self.report.specimens += 1
+                        if (repeated := repeats[i]) is not None:
+                            self.report.add([repeated])
+                else:
+                    counts.rejected += 1
+
+        return apply
+
+    # -- extensions ---------------------------------------------------------------------
+
+    def extension(self, spec: FileSpec, kind: str | None) -> Iterator[Step]:
+        """The rows of an extension, each with the node of its core record (read from the
+        outcomes applied before the barrier) and its number among that record's rows; media,
+        identifications and relationships are mapped, other extensions kept verbatim."""
+        counts = self.counts(spec)
+        file = self.where(spec)
+        apply = self._extension_done(counts)
+        numbers: dict[str, int] = {}
+        terms = TermCounts(self.report, spec.name) if kind is None else None
+        word = slug(Path(spec.name).stem) if kind is None else ""
+        kind = kind or KEPT
+
+        def new() -> Batch:
+            return Batch(kind, file, word=word, row_type=spec.row_type)
+
+        batch = new()
+        for row in self.arc.rows(spec):
+            counts.read += 1
+            if isinstance(row, RowError):
+                batch.items.append((row.line, Reject(None, row.reason), None, 0, None))
+            elif (core := self.ids.get(row.id or "")) is None:
+                reason = f"no loaded core record with id {row.id!r}"
+                batch.items.append((row.line, Reject("coreid", reason), None, 0, None))
+            else:
+                n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
+                related = None
+                if kind == RELATIONSHIP:
+                    related_id = (row.values.get(DWC_NS + "relatedResourceID") or "").strip()
+                    related = self.ids.get(related_id) if related_id else None
+                if terms is not None:  # kept verbatim: the measurers' terms are mapped
+                    for term, value in row.values.items():
+                        if value.strip():
+                            terms.add(term, term in MEASURED or is_identifier_term(term))
+                number: str | int = f"{row.id}-{n}" if kind == MEDIA else n
+                batch.items.append((row.line, row.values, core, number, related))
+            if len(batch.items) >= self.batch_size:
+                yield Work(batch, apply)
+                batch = new()
+        if batch.items:
+            yield Work(batch, apply)
+        if terms is not None:
+            terms.finish()
+
+
+def _nothing(outcomes: list[Outcome]) -> None:
+    """A batch that has no rows to count (SOURCES, TRIPLES)."""
+
+
+class _Pairing:
+    """GBIF's verbatim rows matched to core rows by id as both files stream by, before the
+    core row is mapped: the pair is mapped together. GBIF writes both files in the same order,
+    so the buffer stays tiny; rows that come early wait in it for their partner."""
+
+    def __init__(self, walk: ArchiveWalk, spec: FileSpec) -> None:
+        self.walk, self.spec = walk, spec
+        self.rows = walk.arc.rows(spec)
+        self.waiting: dict[str, Row] = {}
+        #: verbatim rows paired with a core row that the mapping rejected
+        self.unclaimed: list[Row] = []
+        self.counts = walk.counts(spec)
+        self.file = walk.where(spec)
+        self.terms = TermCounts(walk.report, spec.name)
+
+    def take(self, core_id: str) -> tuple[Row | None, list[Problem]]:
+        """The verbatim row of ``core_id``, and the problems of rows read on the way."""
+        found: list[Problem] = []
+        row = self.waiting.pop(core_id, None)
+        if row is not None:
+            return row, found
+        for read in self.rows:
+            if (v := self._take(read, found)) is not None:
+                if v.id == core_id:
+                    return v, found
+                self.waiting[v.id or ""] = v
+                arc = self.walk.arc
+                check_unpaired(
+                    arc.limits.max_unpaired_rows, len(self.waiting), arc.core, self.spec,
+                    self.file, v.line,
+                )  # fmt: skip
+        return None, found
+
+    def _take(self, row: Row | RowError, found: list[Problem]) -> Row | None:
+        """Count a row read; a RowError is rejected (None), a Row returned."""
+        self.counts.read += 1
+        if isinstance(row, RowError):
+            self.counts.rejected += 1
+            found.append(Problem(self.file, row.line, None, row.reason))
+            return None
+        return row
+
+    def finish(self) -> Iterator[Step]:
+        """The verbatim rows left (read after the last core row), then, once every core row's
+        outcome is in, the rows that found no loaded core record, rejected in file order."""
+        found: list[Problem] = []
+        for read in self.rows:
+            if (row := self._take(read, found)) is not None:
+                self.waiting[row.id or ""] = row
+        yield self.walk.note(found)
+
+        def reject() -> None:
+            self.terms.finish()
+            left = sorted([*self.waiting.values(), *self.unclaimed], key=lambda r: r.line)
+            for row in left:
+                self.counts.rejected += 1
+                self.walk.report.problem(
+                    self.file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
+                )
+
+        yield Note(reject)
+
+
+def stream_archive(
+    path: Path,
+    ctx: Context,
+    report: IngestReport,
+    sink: Sink,
+    *,
+    encoding: str | None = None,
+    keys: SpecimenKeys | None = None,
+    limits: ReadLimits | None = None,
+) -> DatasetMetadata | None:
+    """Map every record of an archive (or single Darwin Core file) into ``sink``, in this
+    process, reading it within ``limits``; ``keys``, the specimen keys of the dataset's files
+    read before this one.
+
+    Returns the archive's own EML metadata, if it has some, for the dataset node.
+    """
+    keys = keys or SpecimenKeys(ctx.dataset_id, ctx.minter)
+    try:
+        with open_source(path, encoding=encoding, limits=limits) as arc:
+            walk = ArchiveWalk(arc, path, ctx, report, keys)
+            described: set[object] = set()  # source datasets described, once per archive
+            for step in walk.steps():
+                if isinstance(step, Work):
+                    outcomes = map_rows(step.batch, ctx, sink, described)
+                    step.apply(outcomes)
+                    sink.record_done(len(outcomes))
+                elif isinstance(step, Note):
+                    step.action()
+            sink.flush()
+            return walk.meta
+    except InputError as exc:
+        raise qualified(exc, path) from None
 
 
 #: a GBIF download key, as its metadata.xml gives it ("GBIF Occurrence Download 0000154-...")
@@ -608,14 +696,14 @@ def _records_elsewhere(
     limits: ReadLimits | None,
 ) -> tuple[IRI, int, int] | None:
     own = minter.dataset(dataset_id)
-    datasets = {n for g in store.graphs() if (n := minter.dataset_of_graph(g)) is not None}
+    datasets = {d for g in store.graphs() if (d := minter.dataset_of_graph(g)) is not None}
     keys = SpecimenKeys(dataset_id, minter)
     found: dict[IRI, int] = {}
     sampled = 0
     with open_source(path, encoding=encoding, limits=limits) as arc:
-        if _row_type(arc.core) != OCCURRENCE:
+        if row_type(arc.core) != OCCURRENCE:
             return None
-        rename = _renamer(arc.core)
+        rename = renamer(arc.core)
         for row in arc.rows(arc.core):
             if sampled >= SAMPLE:
                 break
@@ -627,78 +715,10 @@ def _records_elsewhere(
                 return None  # keyed within its dataset: another id gives other IRIs
             sampled += 1
             for r in store.query(_DATASETS_OF, params={"s": iri}).rows():
-                node = IRI(str(r["d"]))
-                if node != own and node in datasets:
-                    found[node] = found.get(node, 0) + 1
+                holder = IRI(str(r["d"]))
+                if holder != own and holder in datasets:
+                    found[holder] = found.get(holder, 0) + 1
     if not found:
         return None
     node, n = max(found.items(), key=lambda item: item[1])
     return node, n, sampled
-
-
-def stream_archive(
-    path: Path,
-    ctx: Context,
-    report: IngestReport,
-    sink: Sink,
-    *,
-    encoding: str | None = None,
-    keys: SpecimenKeys | None = None,
-    limits: ReadLimits | None = None,
-) -> DatasetMetadata | None:
-    """Map every record of an archive (or single Darwin Core file) into ``sink``, reading it
-    within ``limits``; ``keys``, the specimen keys of the dataset's files read before this one.
-
-    Returns the archive's own EML metadata, if it has some, for the dataset node.
-    """
-    keys = keys or SpecimenKeys(ctx.dataset_id, ctx.minter)
-    try:
-        return _stream_archive(path, ctx, report, sink, encoding, keys, limits)
-    except InputError as exc:
-        raise qualified(exc, path) from None
-
-
-def _stream_archive(
-    path: Path,
-    ctx: Context,
-    report: IngestReport,
-    sink: Sink,
-    encoding: str | None,
-    keys: SpecimenKeys,
-    limits: ReadLimits | None,
-) -> DatasetMetadata | None:
-    with open_source(path, encoding=encoding, limits=limits) as arc:
-        loader = _Loader(arc, path, ctx, report, sink, keys)
-        meta = loader.metadata()
-        kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
-        core_type = _row_type(arc.core)
-        if core_type in (EVENT, TAXON):
-            occurrence = next((s for s, k in kinds if k == "occurrence"), None)
-            loader.parent_core(occurrence)
-            kinds = [(s, k) for s, k in kinds if s is not occurrence]
-        elif core_type == OCCURRENCE:
-            verbatim = next((s for s, k in kinds if k == "verbatim"), None)
-            keep = any(k != "verbatim" for _, k in kinds)  # extensions attach by core id
-            loader.occurrence_core(verbatim, keep)
-            kinds = [(s, k) for s, k in kinds if s is not verbatim]
-        else:
-            raise InputError(
-                f"the archive's core is {arc.core.row_type}; Collectomics reads Occurrence, "
-                "Event and Taxon cores",
-                file=str(path),
-            )
-        for spec, kind in kinds:
-            if kind in ("media", "identification", "relationship"):
-                loader.extension(spec, kind)
-            else:
-                loader.unsupported(spec)
-        for problem in arc.problems:
-            report.problem(
-                archive_file(path, problem.file),
-                problem.line,
-                problem.column,
-                problem.reason,
-                problem.severity,
-            )
-        sink.flush()
-        return meta

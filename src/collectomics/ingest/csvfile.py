@@ -166,9 +166,10 @@ def read_header(
                 raise _too_long(str(path), 1, limits.max_line_bytes)
         except LookupError:
             raise InputError(f"unknown encoding {encoding!r}", file=str(path)) from None
-        except UnicodeError as exc:
+        except UnicodeError as exc:  # a decoding error, or UTF-16 without its byte-order mark
+            reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
             raise InputError(
-                f"the header row is not {encoding} text ({exc.reason})", file=str(path), row=1
+                f"the header row is not {encoding} text ({reason})", file=str(path), row=1
             ) from None
     if not first.strip():
         raise InputError("file is empty or has no header row", file=str(path), row=1)

@@ -145,7 +145,7 @@ def _kept_links(store: Store, minter: Minter, dataset_id: str) -> list[Duplicate
         link["ds"].add(IRI(str(row["ds"])))  # type: ignore[attr-defined]
     kept = []
     for link in links.values():
-        datasets = frozenset(link["ds"])  # type: ignore[arg-type]
+        datasets = frozenset(link["ds"])  # type: ignore[call-overload]
         if node in datasets:
             continue
         matched = link["terms"]

@@ -54,6 +54,7 @@ from collectomics.ingest.csvfile import (
     check_xml,
     read_bounded,
 )
+from collectomics.mapping.common import Problem
 
 csv.field_size_limit(2**31 - 1)
 
@@ -195,27 +196,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"{self.file}, line {self.line}: {self.reason}"
-
-
-@dataclass
-class Problem:
-    """A reading problem that did not stop reading: file, line, column, reason, severity.
-
-    ``severity`` is 'warning' (read anyway, perhaps altered: see the reason) or 'error'.
-    ``count`` is how many lines or rows the problem covers (it grows while a file is read).
-    """
-
-    file: str
-    line: int | None
-    column: str | None
-    reason: str
-    severity: str = "warning"
-    count: int = 1
-
-    def __str__(self) -> str:
-        where = self.file + (f", line {self.line}" if self.line else "")
-        where += f", column {self.column}" if self.column else ""
-        return f"{self.severity}: {where}: {self.reason}"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -486,7 +466,7 @@ class _MetaParser:
         self.problems: list[Problem] = []
 
     def warn(self, line: int | None, reason: str) -> None:
-        self.problems.append(Problem(self.meta_name, line, None, reason))
+        self.problems.append(Problem(self.meta_name, line, None, reason, "warning"))
 
     def error(self, line: int | None, reason: str) -> InputError:
         return InputError(reason, file=self.meta_name, row=line)
@@ -659,7 +639,7 @@ class _FileReader:
     def note(self, kind: str, line: int, reason: str) -> Problem:
         problem = self.problems.get(kind)
         if problem is None:
-            problem = Problem(self.name, line, None, reason)
+            problem = Problem(self.name, line, None, reason, "warning")
             self.problems[kind] = problem
             self.archive.problems.append(problem)
             self.archive._row_problems.setdefault(self.name, []).append(problem)
@@ -750,7 +730,7 @@ class _FileReader:
                         continue
                 problem = self.note("encoding", number, "")
                 problem.reason = (
-                    f"line {problem.line} is not valid {_label(encoding)} text: read as "
+                    f"line {problem.row} is not valid {_label(encoding)} text: read as "
                     f"{' or '.join(_label(fb) for fb in used)} instead; {problem.count} line(s) "
                     "of this file affected. If the whole file is in another encoding, pass "
                     "encoding=... (--encoding)"
@@ -906,7 +886,7 @@ class _FileReader:
                 problem = self.note("short", start, "")
                 problem.reason = (
                     f"{problem.count} row(s) have fewer fields than expected ({width}), the first "
-                    f"at line {problem.line}: their missing last fields read as empty"
+                    f"at line {problem.row}: their missing last fields read as empty"
                 )
             values: dict[str, str] = {}
             for term, index, default in plan:
@@ -929,7 +909,7 @@ class _FileReader:
             problem.count += quoted - 1
             problem.reason = (
                 f"{problem.count} value(s) are wrapped in double quotes, as spreadsheets write "
-                f"them, the first at line {problem.line}; a {_DELIMITER_NAMES.get(self.spec.fields_terminated_by, 'delimited')} "
+                f"them, the first at line {problem.row}; a {_DELIMITER_NAMES.get(self.spec.fields_terminated_by, 'delimited')} "
                 "file is read without quoting, so the quotes are kept as part of the values"
             )
 
@@ -1074,6 +1054,7 @@ class Archive:
                         None,
                         f"meta.xml names metadata {declared_metadata!r}, which is not in the "
                         f"archive; using {metadata_name!r}",
+                        "warning",
                     )
                 )
             elif declared_metadata:
@@ -1083,6 +1064,7 @@ class Archive:
                         None,
                         None,
                         f"meta.xml names metadata {declared_metadata!r}, which is not in the archive",
+                        "warning",
                     )
                 )
         return cls(path, members, core, extensions, metadata_name, meta, problems)
@@ -1135,7 +1117,9 @@ class Archive:
         for i, raw_name in enumerate(names):
             h = raw_name.strip().lstrip("\ufeff").strip()
             if not h:
-                problems.append(Problem(name, 1, str(i + 1), "column without a header: ignored"))
+                problems.append(
+                    Problem(name, 1, str(i + 1), "column without a header: ignored", "warning")
+                )
                 continue
             if h.lower() == "id" and id_index is None:
                 id_index = i
@@ -1144,7 +1128,11 @@ class Archive:
             if term in seen:
                 problems.append(
                     Problem(
-                        name, 1, h, f"header {h!r} repeats a column; the first non-empty value wins"
+                        name,
+                        1,
+                        h,
+                        f"header {h!r} repeats a column; the first non-empty value wins",
+                        "warning",
                     )
                 )
             seen.add(term)

@@ -26,7 +26,8 @@ from collectomics.errors import InputError
 from collectomics.ingest.csvfile import read_bounded
 from collectomics.ingest.dwca import _CheckedZipStream
 from collectomics.ingest.eml import parse_eml
-from collectomics.ingest.pipeline import Counts, IngestReport, Sink
+from collectomics.ingest.report import Counts, IngestReport
+from collectomics.ingest.sink import Sink
 from collectomics.mapping.common import Context
 from collectomics.mapping.dwcdp import MAPPED_TABLES, Table, map_package
 from collectomics.model import DatasetMetadata

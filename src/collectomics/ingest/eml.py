@@ -177,9 +177,9 @@ def _licence(rights: ET.Element | None, dataset: ET.Element) -> str | None:
     for candidate in (licence_text, text):
         if not candidate:
             continue
-        url = _LICENCE_URL.search(candidate)
-        if url:
-            return url.group(0).rstrip(".,;:")
+        link = _LICENCE_URL.search(candidate)
+        if link:
+            return link.group(0).rstrip(".,;:")
         named = _cc_from_words(candidate)
         if named:
             return named
@@ -294,7 +294,9 @@ def parse_eml(data: bytes, *, source: str = "") -> DatasetMetadata:
             (
                 c.organization
                 for c in meta.contacts
-                if c.role == "associatedParty" and (c.party_role or "").lower() == "publisher"
+                if c.role == "associatedParty"
+                and isinstance(c, Contact)
+                and (c.party_role or "").lower() == "publisher"
             ),
             None,
         )

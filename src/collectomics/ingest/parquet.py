@@ -34,12 +34,12 @@ from collectomics.ingest.dwca import (
     Archive,
     FieldSpec,
     FileSpec,
-    Problem,
     Row,
     RowError,
     _Members,
     header_term,
 )
+from collectomics.mapping.common import Problem
 from collectomics.mapping.dwc import canonical_term
 
 #: rows converted to text at a time
@@ -183,7 +183,9 @@ class ParquetTable(Archive):
         for i, name in enumerate(names):
             term = _term(name)
             if term in seen:
-                problems.append(Problem(path.name, None, name, "column repeats a term; ignored"))
+                problems.append(
+                    Problem(path.name, None, name, "column repeats a term; ignored", "warning")
+                )
                 continue
             seen.add(term)
             fields.append(FieldSpec(term=term, index=i))

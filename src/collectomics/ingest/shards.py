@@ -1,26 +1,17 @@
 """Map archives to N-Quads shards in parallel worker processes (``collectomics export --shards``).
 
-Two halves:
+The archive is walked in this process by the one walk ``ingest`` uses
+(:class:`~collectomics.ingest.archive.ArchiveWalk`, in archive order); its batches go to N
+worker processes (``forkserver`` context) or Dask tasks that each append what
+:func:`~collectomics.ingest.batches.map_batch` returns to their own ``part-0000k.nq``, and
+the walk's outcomes are applied in batch order, so that the report is the one ``ingest``
+makes of the same files, problems in the same order. At the walk's barriers (before the
+extensions, whose rows need the nodes of the loaded core records) the reader waits for every
+batch sent before.
 
-- :func:`map_batch` is the per-record step as a pure function over one batch: a :class:`Batch`
-  of read rows (line number, renamed record dict, and what the reader resolved for it) and the
-  mapping :class:`~collectomics.mapping.common.Context` in, a :class:`BatchResult` out (the
-  batch's N-Quads text in the dataset's named graph, the quads' count, per row whether it was
-  loaded, its main node and its problems, and the descriptions of shared nodes). No I/O, no
-  global state: the same function runs in-process, in the worker processes below, or under a
-  distributed dataflow engine.
-- :func:`export_shards` reads the archives in this process (in archive order, as ``ingest``
-  does), sends batches to N worker processes (``forkserver`` context) that each append what
-  :func:`map_batch` returns to their own ``part-0000k.nq``, and assembles the same report as
-  ``ingest`` from the results, applied in batch order so that problems come in the order ingest
-  gives them.
-
-What needs the whole archive stays in the reader: pairing GBIF's verbatim rows with their core
-rows, duplicate detection (first line per specimen), core id -> specimen IRI for the extensions
-(extension files are read once every core row's result is in), the events of an Event core,
-and the first description of each shared name-string agent (the workers send them back; the
-reader keeps the first of each in batch order, the one ingest keeps, and hands them to a worker
-to write). Descriptions that are the same wherever they are made (GBIF source datasets, the
+The workers send back the first description of each shared name-string agent; the reader
+keeps the first of each in batch order, the one ingest keeps, and hands them to a worker to
+write. Descriptions that are the same wherever they are made (GBIF source datasets, the
 dataset node and its EML) may land in several shards: N-Quads are sets, so loading every shard
 gives one graph all the same.
 
@@ -36,274 +27,42 @@ import multiprocessing
 import queue
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from collectomics.config import ReadLimits
 from collectomics.errors import CollectomicsError, InputError
 from collectomics.ingest.archive import (
-    DWC_NS,
-    EVENT,
-    OCCURRENCE,
-    TAXON,
-    _extension_kind,
-    _parent_triples,
-    _renamer,
-    _row_type,
-    _TermCounts,
-    archive_file,
-    check_unpaired,
-    child_record,
+    ArchiveWalk,
+    Barrier,
+    Note,
+    Work,
+    check_core,
     default_dataset_id,
-    extension_row,
-    member_name,
     qualified,
-    source_dataset,
-    verbatim_terms,
 )
-from collectomics.ingest.dwca import Archive, FileSpec, Row, RowError
-from collectomics.ingest.eml import parse_eml
+from collectomics.ingest.batches import TRIPLES, Batch, Outcome, map_batch
 from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.parquet import open_source
 from collectomics.ingest.pipeline import (
-    Counts,
     DatasetSpec,
-    IngestReport,
-    Problem,
-    _dataset_node,
-    _digest,
+    dataset_node,
     file_kind,
-    streaming_gc,
+    files_digest,
 )
-from collectomics.iri import Minter, slug
-from collectomics.mapping.common import Context, Mapped, Triple
-from collectomics.mapping.extensions import (
-    map_dataset,
-    map_identification,
-    map_media,
-    map_relationship,
-    map_verbatim,
-)
-from collectomics.mapping.specimens import map_specimen
-from collectomics.model import IRI, DatasetMetadata
-from collectomics.vocab import DCTERMS, DWC, DWCIRI, SCHEMA
+from collectomics.ingest.report import IngestReport
+from collectomics.ingest.sink import streaming_gc
+from collectomics.iri import Minter
+from collectomics.mapping.common import Context, Triple
+from collectomics.model import DatasetMetadata
 
 #: rows per batch sent to a worker
 BATCH = 1000
 #: the most shards one export may write
 MAX_SHARDS = 256
 
-# batch kinds
-SPECIMENS = "specimens"  # Occurrence core rows: (line, record, verbatim, specimen IRI)
-PARENTS = "parents"  # Event or Taxon core rows: (line, record, node)
-CHILDREN = "children"  # an Event/Taxon core's Occurrence extension: (line, record, parent, IRI)
-MEDIA = "media"  # extension rows: (line, values, specimen, number, related)
-IDENTIFICATION = "identification"
-RELATIONSHIP = "relationship"
-TRIPLES = "triples"  # already mapped triples (dataset and source nodes): the items are triples
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A row the reader rejected already (it could not be read, or names nothing loaded); it
-    travels in its batch so that its problem keeps its place in the report."""
-
-    column: str | None
-    reason: str
-
-
-@dataclass
-class Batch:
-    """Rows of one file of one archive, read and resolved, for :func:`map_batch`.
-
-    ``items`` per ``kind``: ``SPECIMENS`` ``(line, record, verbatim, iri)`` with ``record`` the row
-    renamed to Darwin Core names (or a :class:`Reject`) and ``verbatim`` None or GBIF's verbatim
-    row paired with it, ``(line, core id, values, the core row's own values)``; ``PARENTS``
-    ``(line, record, node)``; ``CHILDREN`` ``(line, record, parent node, iri)`` with the parent's
-    fields merged into ``record``; ``MEDIA``/``IDENTIFICATION``/``RELATIONSHIP`` ``(line, values,
-    specimen, number, related)`` with ``values`` keyed by term IRI, ``number`` the row's label
-    among its specimen's rows and ``related`` the IRI the reader resolved for
-    ``relatedResourceID`` (or None); ``TRIPLES`` triples. ``file`` names the file in problems;
-    ``verbatim_file`` the verbatim file; ``word`` is 'event' or 'taxon' for the Event/Taxon cores.
-    ``iri`` is the specimen IRI the reader minted for the row (:class:`SpecimenKeys`).
-    """
-
-    kind: str
-    file: str
-    items: list[Any] = field(default_factory=list)
-    verbatim_file: str = ""
-    word: str = ""
-
-
-class Outcome(NamedTuple):
-    """What became of one row: loaded or rejected, its main node, its problems, and for a
-    specimen with a paired verbatim row whether that row was loaded (None: no verbatim row).
-    A verbatim row that was not loaded (its core row was rejected) is for the reader to report,
-    with the verbatim rows that found no core row, as ingest does."""
-
-    loaded: bool
-    subject: IRI | None
-    problems: list[Problem]
-    verbatim: bool | None = None
-    unknown_agents: int = 0  # roles played by an unknown agent ('Anon.'): see Mapped
-    organisation_agents: int = 0  # roles played by an organisation: see Mapped
-
-
-@dataclass
-class BatchResult:
-    """The N-Quads of one batch, how many lines they are, one :class:`Outcome` per row (none
-    for ``TRIPLES``), and the descriptions of shared nodes, apart (see :func:`map_batch`)."""
-
-    text: str
-    quads: int
-    outcomes: list[Outcome]
-    once: list[Triple] = field(default_factory=list)
-
-
-def map_batch(batch: Batch, ctx: Context, described: set[object] | None = None) -> BatchResult:
-    """Map one batch of rows to N-Quads in ``ctx``'s dataset graph. Pure: no I/O.
-
-    The descriptions of nodes that many rows share (``Mapped.once``: name-string agents) are not
-    in the text: they come back in ``once``, each node's from the first row of the batch that
-    describes it, skipping nodes in ``described`` (which this function then updates). The
-    caller keeps the first description of each node for the whole dataset and writes it, as
-    ``ingest`` does: one name written two ways can give one agent two descriptions, and ingest
-    keeps the one it met first. (A GBIF source dataset's description is the same from every row:
-    it is in the text, once per batch or per ``described``.)
-    """
-    graph = " " + ctx.minter.graph(ctx.dataset_id).n3() + " .\n"
-    lines: list[str] = []
-    blocks: list[str] = []  # several lines each
-    once: list[Triple] = []
-    seen: set[object] = set() if described is None else described
-
-    def put(triples: Iterable[Triple]) -> None:
-        lines.extend(f"{s.n3()} {p.n3()} {o.n3()}{graph}" for s, p, o in triples)
-
-    def put_mapped(mapped: Mapped) -> None:
-        put(mapped.triples)
-        written = getattr(mapped, "lines", None)  # N-Triples a mapper wrote itself, if any
-        if written:  # blocks of lines "s p o .\n" (a raw newline ends a line, never a literal)
-            blocks.extend(block.replace(" .\n", graph) for block in written)
-        if mapped.once:
-            fresh = [t for t in mapped.once if t[0] not in seen]
-            once.extend(fresh)
-            seen.update(t[0] for t in fresh)
-
-    outcomes: list[Outcome] = []
-    if batch.kind == TRIPLES:
-        put(batch.items)
-    else:
-        step = _STEPS[batch.kind]
-        outcomes = [step(item, batch, ctx, put, put_mapped, seen) for item in batch.items]
-    text = "".join(lines) + "".join(blocks)
-    return BatchResult(text, len(lines) + sum(b.count("\n") for b in blocks), outcomes, once)
-
-
-Put = Callable[[Iterable[Triple]], None]
 Applier = Callable[[int, list[Outcome], list[Triple]], None]
-PutMapped = Callable[[Mapped], None]
-
-
-def _problems(file: str, line: int, mapped: Mapped) -> list[Problem]:
-    return [Problem(file, line, p.column, p.reason, p.severity) for p in mapped.problems]
-
-
-def _rejected(file: str, line: int, reject: Reject) -> Outcome:
-    return Outcome(False, None, [Problem(file, line, reject.column, reject.reason)])
-
-
-def _specimen(
-    item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
-) -> Outcome:
-    line, record, verbatim, iri = item
-    if isinstance(record, Reject):
-        return _rejected(batch.file, line, record)
-    mapped = map_specimen(record, ctx, iri)
-    problems = _problems(batch.file, line, mapped)
-    subject = mapped.subject
-    if mapped.rejected or subject is None:  # its verbatim row, if any, is not loaded either
-        return Outcome(False, None, problems, None if verbatim is None else False)
-    put_mapped(mapped)
-    key = record.get("datasetKey", "").strip()
-    if key:
-        node, description = source_dataset(key, ctx)
-        put([(subject, SCHEMA.includedInDataSet, node)])
-        if node not in seen:
-            put(description)
-            seen.add(node)
-    if verbatim is None:
-        return Outcome(
-            True, subject, problems, None, mapped.unknown_agents, mapped.organisation_agents
-        )
-    put_mapped(map_verbatim(verbatim[2], verbatim[3], subject, ctx))
-    return Outcome(True, subject, problems, True, mapped.unknown_agents, mapped.organisation_agents)
-
-
-def _parent(
-    item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
-) -> Outcome:
-    line, record, node = item
-    if isinstance(record, Reject):
-        return _rejected(batch.file, line, record)
-    cls = DWC.Event if batch.word == "event" else DWC.Taxon
-    put(_parent_triples(node, cls, record, ctx))
-    return Outcome(True, node, [])
-
-
-def _child(
-    item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
-) -> Outcome:
-    line, record, parent, iri = item
-    if isinstance(record, Reject):
-        return _rejected(batch.file, line, record)
-    mapped = map_specimen(record, ctx, iri)
-    problems = _problems(batch.file, line, mapped)
-    if mapped.rejected or mapped.subject is None:
-        return Outcome(False, None, problems)
-    put_mapped(mapped)
-    if batch.word == "event":
-        put([(ctx.minter.part(mapped.subject, "event"), DCTERMS.isPartOf, parent)])
-    else:
-        put([(mapped.subject, DWCIRI.toTaxon, parent)])
-    return Outcome(
-        True, mapped.subject, problems, None, mapped.unknown_agents, mapped.organisation_agents
-    )
-
-
-def _extension_row(
-    item: Any, batch: Batch, ctx: Context, put: Put, put_mapped: PutMapped, seen: set[object]
-) -> Outcome:
-    line, values, specimen, number, related = item
-    if isinstance(values, Reject):
-        return _rejected(batch.file, line, values)
-    if batch.kind == MEDIA:
-        mapped = map_media(values, specimen, ctx, number)
-    elif batch.kind == IDENTIFICATION:
-        mapped = map_identification(values, specimen, ctx, number)
-    else:
-        mapped = map_relationship(values, specimen, ctx, number, lambda _id: related)
-    put_mapped(mapped)
-    return Outcome(
-        True,
-        mapped.subject,
-        _problems(batch.file, line, mapped),
-        None,
-        mapped.unknown_agents,
-        mapped.organisation_agents,
-    )
-
-
-_STEPS = {
-    SPECIMENS: _specimen,
-    PARENTS: _parent,
-    CHILDREN: _child,
-    MEDIA: _extension_row,
-    IDENTIFICATION: _extension_row,
-    RELATIONSHIP: _extension_row,
-}
 
 
 # --------------------------------------------------------------------------- the worker pool
@@ -712,350 +471,6 @@ class _Dataset:
             self.send(Batch(TRIPLES, "", triples), lambda outcomes: None)
 
 
-class _Reader:
-    """One archive's reading: what ``archive._Loader`` does, with the mapping sent to the pool."""
-
-    def __init__(self, arc: Archive, path: Path, dataset: _Dataset) -> None:
-        self.arc, self.path, self.dataset = arc, path, dataset
-        self.ctx, self.report, self.pool = dataset.ctx, dataset.report, dataset.pool
-        self.batch_size = self.pool.batch_size
-        self.ids: dict[str, IRI] = {}
-        self.keys = dataset.keys
-
-    def where(self, spec: FileSpec) -> str:
-        return member_name(self.path, spec)
-
-    def problems(self, problems: Sequence[Problem]) -> None:
-        if problems:
-            self.pool.note(lambda: self.report.add(problems))
-
-    def counts(self, spec: FileSpec) -> Counts:
-        return self.report.extensions.setdefault(spec.name, Counts())
-
-    def send(self, batch: Batch, apply: Callable[[list[Outcome]], None]) -> None:
-        self.dataset.send(batch, apply)
-
-    # -- cores --------------------------------------------------------------------------
-
-    def occurrence_core(self, verbatim: FileSpec | None, keep_ids: bool) -> None:
-        core = self.arc.core
-        file = self.where(core)
-        rename = _renamer(core)
-        terms = _TermCounts(self.report, core.name)  # the core's counts first, as ingest has them
-        pairing = _Pairing(self, verbatim) if verbatim else None
-        v_file = pairing.file if pairing else ""
-        batch = Batch(SPECIMENS, file, verbatim_file=v_file)
-        # per item: (line, core id, problems the pairing found reading ahead, the verbatim row,
-        # the warning when the record's key repeats, the core row's values)
-        side: list[
-            tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]
-        ] = []
-        for row in self.arc.rows(core):
-            self.report.read += 1
-            if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None, None))
-                side.append((row.line, None, [], None, None, {}))
-            else:
-                terms.row(row.values)
-                record = {rename[t]: v for t, v in row.values.items() if t in rename}
-                paired, found = pairing.take(row.id) if pairing and row.id else (None, [])
-                v_item = (paired.line, row.id, paired.values, row.values) if paired else None
-                iri, repeated = self.keys.mint(record, file, core.name, row.line)
-                batch.items.append((row.line, record, v_item, iri))
-                side.append((row.line, row.id, found, paired, repeated, row.values))
-            if len(batch.items) >= self.batch_size:
-                self.send(batch, self._specimens_done(side, keep_ids, pairing))
-                batch, side = Batch(SPECIMENS, file, verbatim_file=v_file), []
-        self.send(batch, self._specimens_done(side, keep_ids, pairing))
-        terms.finish(rename)
-        if pairing is not None:
-            pairing.finish()
-
-    def _specimens_done(
-        self,
-        side: list[tuple[int, str | None, list[Problem], Row | None, str | None, dict[str, str]]],
-        keep_ids: bool,
-        pairing: _Pairing | None,
-    ) -> Callable[[list[Outcome]], None]:
-        report = self.report
-        file = self.where(self.arc.core)
-
-        def apply(outcomes: list[Outcome]) -> None:
-            for (line, core_id, found, paired, repeated, values), outcome in zip(
-                side, outcomes, strict=True
-            ):
-                report.add(outcome.problems)
-                if outcome.loaded and outcome.subject is not None:
-                    report.loaded += 1
-                    report.count_agents(outcome)
-                    report.specimens += 1
-                    if repeated:
-                        report.problem(file, line, None, repeated, "warning")
-                    if keep_ids and core_id:
-                        self.ids[core_id] = outcome.subject
-                else:
-                    report.rejected += 1
-                if pairing is not None and outcome.verbatim is not None:
-                    if outcome.verbatim:
-                        pairing.counts.loaded += 1
-                        if paired is not None:
-                            verbatim_terms(pairing.terms, paired.values, values)
-                    elif paired is not None:
-                        pairing.unclaimed.append(paired)
-                report.add(found)
-
-        return apply
-
-    def parent_core(self, occurrences: FileSpec | None) -> None:
-        core = self.arc.core
-        word = "event" if core.row_type == EVENT else "taxon"
-        file = self.where(core)
-        rename = _renamer(core)
-        events: dict[str, tuple[IRI, dict[str, str]]] = {}
-        terms = _TermCounts(self.report, core.name)
-        batch = Batch(PARENTS, file, word=word)
-        for row in self.arc.rows(core):
-            self.report.read += 1
-            if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None))
-            else:
-                for term, value in row.values.items():
-                    if value.strip():  # every term of an event or taxon row has its place
-                        terms.add(term, True)
-                record = {rename[t]: v for t, v in row.values.items() if t in rename}
-                key = row.id or record.get(f"{word}ID") or ""
-                if not key:
-                    batch.items.append((row.line, Reject(None, f"a {word} row without id"), None))
-                else:
-                    node = self.ctx.minter.mint(word, self.ctx.dataset_id, key)
-                    events[key] = (node, record)
-                    self.ids[key] = node  # media and other extensions of the core attach to it
-                    batch.items.append((row.line, record, node))
-            if len(batch.items) >= self.batch_size:
-                self.send(batch, self._core_done)
-                batch = Batch(PARENTS, file, word=word)
-        self.send(batch, self._core_done)
-        terms.finish()
-        if occurrences is None:
-            return
-        counts = self.counts(occurrences)
-        occ_file = self.where(occurrences)
-        rename = _renamer(occurrences)
-        occ_terms = _TermCounts(self.report, occurrences.name)
-        batch = Batch(CHILDREN, occ_file, word=word)
-        repeats: list[Problem | None] = []  # per item: the warning when its key repeats
-        for row in self.arc.rows(occurrences):
-            counts.read += 1
-            if not isinstance(row, RowError):
-                occ_terms.row(row.values)
-            if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None, None))
-                repeats.append(None)
-            elif (parent := events.get(row.id or "")) is None:
-                reason = f"no {word} with id {row.id!r} in the core"
-                batch.items.append((row.line, Reject("coreid", reason), None, None))
-                repeats.append(None)
-            else:
-                own = {rename[t]: v for t, v in row.values.items() if t in rename}
-                record = child_record(parent[1], own)
-                iri, repeated = self.keys.mint(record, occ_file, occurrences.name, row.line)
-                batch.items.append((row.line, record, parent[0], iri))
-                repeats.append(
-                    Problem(occ_file, row.line, None, repeated, "warning") if repeated else None
-                )
-            if len(batch.items) >= self.batch_size:
-                self.send(batch, self._extension_done(counts, repeats))
-                batch, repeats = Batch(CHILDREN, occ_file, word=word), []
-        self.send(batch, self._extension_done(counts, repeats))
-        occ_terms.finish(rename)
-
-    def _core_done(self, outcomes: list[Outcome]) -> None:
-        for outcome in outcomes:
-            self.report.add(outcome.problems)
-            if outcome.loaded:
-                self.report.loaded += 1
-            else:
-                self.report.rejected += 1
-
-    def _extension_done(
-        self, counts: Counts, repeats: list[Problem | None] | None = None
-    ) -> Callable[[list[Outcome]], None]:
-        """Apply a batch's outcomes; ``repeats``, per row of an Occurrence extension, the
-        warning when its specimen key repeats."""
-
-        def apply(outcomes: list[Outcome]) -> None:
-            for i, outcome in enumerate(outcomes):
-                self.report.add(outcome.problems)
-                if outcome.loaded:
-                    counts.loaded += 1
-                    self.report.count_agents(outcome)
-                    if repeats is not None:  # an Occurrence extension: each row a specimen
-                        self.report.specimens += 1
-                        if (repeated := repeats[i]) is not None:
-                            self.report.add([repeated])
-                else:
-                    counts.rejected += 1
-
-        return apply
-
-    # -- extensions ---------------------------------------------------------------------
-
-    def extension(self, spec: FileSpec, kind: str) -> None:
-        counts = self.counts(spec)
-        file = self.where(spec)
-        apply = self._extension_done(counts)
-        numbers: dict[str, int] = {}
-        batch = Batch(kind, file)
-        for row in self.arc.rows(spec):
-            counts.read += 1
-            if isinstance(row, RowError):
-                batch.items.append((row.line, Reject(None, row.reason), None, 0, None))
-            elif (specimen := self.ids.get(row.id or "")) is None:
-                reason = f"no loaded core record with id {row.id!r}"
-                batch.items.append((row.line, Reject("coreid", reason), None, 0, None))
-            else:
-                n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
-                related = None
-                if kind == RELATIONSHIP:
-                    related_id = (row.values.get(DWC_NS + "relatedResourceID") or "").strip()
-                    related = self.ids.get(related_id) if related_id else None
-                number: str | int = f"{row.id}-{n}" if kind == MEDIA else n
-                batch.items.append((row.line, row.values, specimen, number, related))
-            if len(batch.items) >= self.batch_size:
-                self.send(batch, apply)
-                batch = Batch(kind, file)
-        self.send(batch, apply)
-
-    def unsupported(self, spec: FileSpec) -> None:
-        """Rows of an extension the model has no place for, kept verbatim (``archive``'s
-        ``extension_row``), mapped here rather than by the pool: such files are small."""
-        counts = self.counts(spec)
-        file = self.where(spec)
-        terms = _TermCounts(self.report, spec.name)
-        kind = slug(Path(spec.name).stem)
-        numbers: dict[str, int] = {}
-        triples: list[Triple] = []
-        problems: list[Problem] = []
-        for row in self.arc.rows(spec):
-            counts.read += 1
-            if isinstance(row, RowError):
-                counts.rejected += 1
-                problems.append(Problem(file, row.line, None, row.reason))
-            elif (core := self.ids.get(row.id or "")) is None:
-                counts.rejected += 1
-                reason = f"no loaded core record with id {row.id!r}"
-                problems.append(Problem(file, row.line, "coreid", reason))
-            else:
-                n = numbers[row.id or ""] = numbers.get(row.id or "", 0) + 1
-                mapped = extension_row(row.values, core, spec, kind, n, self.ctx, terms)
-                problems += [
-                    Problem(file, row.line, p.column, p.reason, p.severity) for p in mapped.problems
-                ]
-                self.report.count_agents(mapped)
-                triples += mapped.triples + mapped.once  # once: measurers' name descriptions
-                counts.loaded += 1
-        terms.finish()
-        self.problems(problems)
-        self.send(Batch(TRIPLES, file, triples), lambda outcomes: None)
-
-    # -- metadata -----------------------------------------------------------------------
-
-    def metadata(self) -> DatasetMetadata | None:
-        meta = None
-        if self.arc.metadata_name:
-            meta = self._eml(self.arc.metadata_name)
-        triples: list[Triple] = []
-        for name in self.arc.dataset_metadata_names():
-            source_meta = self._eml(name)
-            if source_meta is None:
-                continue
-            node, description = source_dataset(Path(name).stem, self.ctx)
-            triples += description
-            triples += map_dataset(source_meta, node, self.ctx).triples
-        self.send(Batch(TRIPLES, str(self.path), triples), lambda outcomes: None)
-        return meta
-
-    def _eml(self, name: str) -> DatasetMetadata | None:
-        try:
-            return parse_eml(self.arc.read_bytes(name), source=f"{self.path}!{name}")
-        except InputError as exc:
-            file = f"{self.path}!{name}"
-            self.problems([Problem(file, None, None, f"metadata not read: {exc}", "warning")])
-            return None
-
-
-class _Pairing:
-    """GBIF's verbatim rows matched to core rows by id as both files stream by (as
-    ``archive._VerbatimPairing`` does), before the core row is mapped: the pair goes to the
-    worker together."""
-
-    def __init__(self, reader: _Reader, spec: FileSpec) -> None:
-        self.reader, self.spec = reader, spec
-        self.rows = reader.arc.rows(spec)
-        self.waiting: dict[str, Row] = {}
-        #: verbatim rows paired with a core row that the mapping rejected
-        self.unclaimed: list[Row] = []
-        self.counts = reader.counts(spec)
-        self.file = reader.where(spec)
-        self.terms = _TermCounts(reader.report, spec.name)
-
-    def take(self, core_id: str) -> tuple[Row | None, list[Problem]]:
-        """The verbatim row of ``core_id``, and the problems of rows read on the way."""
-        found: list[Problem] = []
-        row = self.waiting.pop(core_id, None)
-        if row is not None:
-            return row, found
-        for read in self.rows:
-            if (v := self._take(read, found)) is not None:
-                if v.id == core_id:
-                    return v, found
-                self.waiting[v.id or ""] = v
-                arc = self.reader.arc
-                check_unpaired(
-                    arc.limits.max_unpaired_rows, len(self.waiting), arc.core, self.spec,
-                    self.file, v.line,
-                )  # fmt: skip
-        return None, found
-
-    def _take(self, row: Row | RowError, found: list[Problem]) -> Row | None:
-        """Count a row read; a RowError is rejected (None), a Row returned."""
-        self.counts.read += 1
-        if isinstance(row, RowError):
-            self.counts.rejected += 1
-            found.append(Problem(self.file, row.line, None, row.reason))
-            return None
-        return row
-
-    def finish(self) -> None:
-        found: list[Problem] = []
-        for read in self.rows:
-            if (row := self._take(read, found)) is not None:
-                self.waiting[row.id or ""] = row
-        self.reader.problems(found)
-
-        def reject() -> None:  # runs once every core row's outcome is in
-            self.terms.finish()
-            left = sorted([*self.waiting.values(), *self.unclaimed], key=lambda r: r.line)
-            for row in left:  # in file order, as ingest rejects them
-                self.counts.rejected += 1
-                self.reader.report.problem(
-                    self.file, row.line, "coreid", f"no loaded core record with id {row.id!r}"
-                )
-
-        self.reader.pool.note(reject)
-
-
-def _check_core(arc: Archive, path: Path) -> str:
-    core_type = _row_type(arc.core)
-    if core_type not in (EVENT, TAXON, OCCURRENCE):
-        raise InputError(
-            f"the archive's core is {arc.core.row_type}; Collectomics reads Occurrence, "
-            "Event and Taxon cores",
-            file=str(path),
-        )
-    return core_type
-
-
 def check_archive(path: Path, encoding: str | None = None) -> None:
     """InputError, naming the file, when ``path`` is missing, not an archive or a Darwin Core
     record file, or an archive whose meta.xml or core cannot be read."""
@@ -1069,48 +484,29 @@ def check_archive(path: Path, encoding: str | None = None) -> None:
             file=str(path),
         )
     with open_source(path, encoding=encoding) as arc:
-        _check_core(arc, path)
+        check_core(arc, path)
 
 
 def _read_archive(
     path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
 ) -> DatasetMetadata | None:
-    """``archive.stream_archive``'s order of work, with the mapping done by the pool."""
+    """The archive's walk, its batches mapped by the pool; its EML metadata."""
+    pool = dataset.pool
     try:
-        return _read(path, dataset, encoding, limits)
+        with open_source(path, encoding=encoding, limits=limits) as arc:
+            walk = ArchiveWalk(
+                arc, path, dataset.ctx, dataset.report, dataset.keys, pool.batch_size
+            )
+            for step in walk.steps():
+                if isinstance(step, Work):
+                    dataset.send(step.batch, step.apply)
+                elif isinstance(step, Note):
+                    pool.note(step.action)
+                elif isinstance(step, Barrier):
+                    pool.barrier()
+            return walk.meta
     except InputError as exc:
         raise qualified(exc, path) from None
-
-
-def _read(
-    path: Path, dataset: _Dataset, encoding: str | None, limits: ReadLimits | None
-) -> DatasetMetadata | None:
-    pool, report = dataset.pool, dataset.report
-    with open_source(path, encoding=encoding, limits=limits) as arc:
-        core_type = _check_core(arc, path)
-        reader = _Reader(arc, path, dataset)
-        meta = reader.metadata()
-        kinds = [(spec, _extension_kind(spec, arc.core)) for spec in arc.extensions]
-        if core_type in (EVENT, TAXON):
-            occurrence = next((s for s, k in kinds if k == "occurrence"), None)
-            reader.parent_core(occurrence)
-            kinds = [(s, k) for s, k in kinds if s is not occurrence]
-        else:
-            verbatim = next((s for s, k in kinds if k == "verbatim"), None)
-            keep = any(k != "verbatim" for _, k in kinds)  # extensions attach by core id
-            reader.occurrence_core(verbatim, keep)
-            kinds = [(s, k) for s, k in kinds if s is not verbatim]
-        if kinds:
-            pool.barrier()  # every core row's specimen IRI is known from here on
-        for spec, kind in kinds:
-            if kind in (MEDIA, IDENTIFICATION, RELATIONSHIP):
-                reader.extension(spec, kind)
-            else:
-                reader.unsupported(spec)
-        pool.barrier()  # the archive's own problems (read as its rows were) come last
-        for p in arc.problems:
-            report.problem(archive_file(path, p.file), p.line, p.column, p.reason, p.severity)
-        return meta
 
 
 # --------------------------------------------------------------------------- the export
@@ -1224,7 +620,7 @@ def export_shards(
                 meta = DatasetMetadata()
                 for path in spec.files:
                     meta = _read_archive(path, dataset, encoding, limits) or meta
-                node = _dataset_node(spec, ctx, _digest(spec.files), meta)
+                node = dataset_node(spec, ctx, files_digest(spec.files), meta)
                 dataset.send(Batch(TRIPLES, "", node.triples), lambda outcomes: None)
                 pool.barrier()
                 dataset.flush()

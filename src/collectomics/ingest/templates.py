@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from collectomics.config import ReadLimits
 from collectomics.errors import InputError
@@ -19,6 +19,8 @@ from collectomics.ingest.csvfile import read_bounded, read_header, read_rows
 from collectomics.ingest.dwca import RowError
 from collectomics.ingest.keys import SpecimenKeys
 from collectomics.ingest.parquet import open_source
+from collectomics.ingest.report import IngestReport
+from collectomics.ingest.sink import Sink
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Mapped
 from collectomics.mapping.documents import document_refs, map_document
@@ -30,9 +32,6 @@ from collectomics.mapping.media import MEDIA_COLUMNS, map_media
 from collectomics.mapping.refs import Refs, catalog_refs
 from collectomics.model import IRI, Literal
 from collectomics.store import Store
-
-if TYPE_CHECKING:
-    from collectomics.ingest.pipeline import IngestReport, Sink
 
 #: kind -> (columns, mapper)
 CSV_TEMPLATES: dict[str, tuple[list[str], Callable[[Mapping[str, str], Context, Refs], Mapped]]] = {

@@ -23,13 +23,32 @@ _PLAIN_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 NAME_CACHE = 65536
 
 
-@dataclass(frozen=True)
+@dataclass
 class Problem:
-    """Something wrong with one field of one record; ``severity`` is 'error' or 'warning'."""
+    """Something wrong with one record, row or file: where (file, row, column), why, how bad.
 
+    The one problem type of mapping and ingest. A mapper knows only the column (``file`` is
+    empty and ``row`` None until the ingest places it: :meth:`at`); a reader knows the file
+    and the row (the line of the file it starts on). ``severity`` 'error': the record or row
+    was rejected; 'warning': read anyway, perhaps altered (see the reason). ``count``: how many
+    lines a reader's problem covers (it grows while a file is read; reports keep 1).
+    """
+
+    file: str
+    row: int | None
     column: str | None
     reason: str
-    severity: str = "warning"
+    severity: str = "error"
+    count: int = field(default=1, compare=False)
+
+    def at(self, file: str, row: int | None) -> Problem:
+        """This problem placed in ``file`` at ``row``."""
+        return Problem(file, row, self.column, self.reason, self.severity)
+
+    def __str__(self) -> str:
+        where = self.file + (f", row {self.row}" if self.row else "")
+        where += f", column {self.column}" if self.column else ""
+        return f"{self.severity}: {where}: {self.reason}"
 
 
 @dataclass
@@ -61,11 +80,11 @@ class Mapped:
             self.triples.append((s, p, o))
 
     def warn(self, column: str | None, reason: str) -> None:
-        self.problems.append(Problem(column, reason))
+        self.problems.append(Problem("", None, column, reason, "warning"))
 
     def reject(self, column: str | None, reason: str) -> Mapped:
         self.rejected = reason
-        self.problems.append(Problem(column, reason, "error"))
+        self.problems.append(Problem("", None, column, reason, "error"))
         self.triples.clear()
         self.once.clear()
         if self.lines:
