@@ -171,3 +171,23 @@ def test_the_right_person_comes_first(
     for g, c in groups.items():
         if c["names"] >= GROUP_MIN:
             assert c["right"] >= GROUP_FLOOR * c["names"], f"{g}\n{shown}"
+
+
+def test_an_identifier_in_a_year_column_is_no_year(
+    table: tuple[list[dict[str, str]], list[list[str]], list[str]],
+) -> None:
+    """Over the whole table: an IPNI id sent as a year (a column mapped to the wrong property)
+    is set aside as unreadable, not read as the year its digits start with (``20026449-1`` was
+    2002, ``2810-1`` 2810); each life year, alone or in the date forms OpenRefine and Wikidata
+    send, is read as itself."""
+    people = table[0]
+    for p in people:
+        for pid in ("birthYear", "P570", "collectingYear"):
+            props = rec.read_props([{"pid": pid, "v": p["ipni"]}])
+            assert props.count() == 0 and props.unusable == [property_id(pid)], p["ipni"]
+    years = [y for p in people for y in (p["birth_date"], p["death_date"]) if y]
+    assert len(years) > 10_000
+    for y in years:
+        for form in (y, f"{y}-05-10", f"{y}-05-10T00:00:00Z", f"+{y}-05-10T00:00:00Z", int(y)):
+            props = rec.read_props([{"pid": "P569", "v": form}])
+            assert props.years == {"birthYear": [int(y)]}, form
