@@ -68,9 +68,9 @@ def lookup(ix: Index, text: str) -> list[Entity]:
         return found
     text = text.strip("<>")
     if _OWN_ID.match(text) or text.startswith(ix.base):
-        e = ix.get(text)
-        return [e] if e is not None else []
+        own = ix.get(text)
+        return [own] if own is not None else []
     if re.match(r"^(?:https?|urn):\S+$", text, re.I):  # any other IRI an identity holds
-        e = ix.by_iri.get(ix.resolve(text))
-        return [e] if e is not None else []
+        held = ix.by_iri.get(ix.resolve(text))
+        return [held] if held is not None else []
     return []
