@@ -12,8 +12,8 @@ does). The names, one column of one OpenRefine project: every distinct ``recorde
 the real corpus (``tests/data/real/archives.txt``, read by ingesting each archive into a scratch
 store), then names drawn from the IPNI table (fixed seed) in the forms spreadsheets hold them
 (benchmarks/reconcile.py's ``variant``: full name, initials, accents dropped, surname first,
-the abbreviation), one in five with a birth year, one in ten with a death year, one in ten
-with the IPNI id, each in its own column (``sheet_row``), up to ``--names``. The IPNI names are
+the abbreviation), some with a birth year, a death year or the IPNI id (``variant``), each in
+its own column (``sheet_row``), up to ``--names``. The IPNI names are
 the ones with known answers (the person they were drawn from).
 
 Driven with the project's own driver (tests/openrefine.py): OpenRefine on 127.0.0.1 posts the
