@@ -12,11 +12,13 @@ does). The names, one column of one OpenRefine project: every distinct ``recorde
 the real corpus (``tests/data/real/archives.txt``, read by ingesting each archive into a scratch
 store), then names drawn from the IPNI table (fixed seed) in the forms spreadsheets hold them
 (benchmarks/reconcile.py's ``variant``: full name, initials, accents dropped, surname first,
-the abbreviation), one in five with a birth year in a second column, up to ``--names``. The IPNI
-names are the ones with known answers (the person they were drawn from).
+the abbreviation), some with a birth year, a death year or the IPNI id (``variant``), each in
+its own column (``sheet_row``), up to ``--names``. The IPNI names are
+the ones with known answers (the person they were drawn from).
 
 Driven with the project's own driver (tests/openrefine.py): OpenRefine on 127.0.0.1 posts the
-``reconcile`` command as its dialog does (type Person, the birth-year column as ``birthYear``),
+``reconcile`` command as its dialog does (type Person; the columns as ``birthYear``, ``P570``
+and ``P586``: ``SHEET_COLUMNS``),
 and the figures are read back from what OpenRefine stored (``get-rows``):
 
 - time for all names, cold (the server just started: the first batch builds the index in the
@@ -52,7 +54,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # the project's OpenRefine driver, tests/openrefine.py, found before this script's own name
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from reconcile import AUTHORITY, build_store, read_authority, variant  # noqa: E402
+from reconcile import (  # noqa: E402
+    AUTHORITY,
+    SHEET_COLUMNS,
+    build_store,
+    read_authority,
+    sheet_query,
+    sheet_row,
+    variant,
+)
 
 from collectomics.ingest import ingest_files  # noqa: E402
 from collectomics.ingest.demo import build_demo  # noqa: E402
@@ -101,16 +111,17 @@ def build(workdir: Path, people: list[dict[str, str]]) -> Path:
 def names_table(
     real: list[str], people: list[dict[str, str]], total: int, seed: int = 7
 ) -> tuple[list[list[str]], list[str | None]]:
-    """Rows (name, birth year) and, per row, the id of the person it was drawn from (None for
-    the real recordedBy strings, whose answer is not known)."""
+    """Rows (name, then birth year, death year and IPNI id: benchmarks/reconcile.py's
+    ``sheet_row``) and, per row, the id of the person it was drawn from (None for the real
+    recordedBy strings, whose answer is not known)."""
     rng = random.Random(seed)
-    rows: list[list[str]] = [[n, ""] for n in real[:total]]
+    rows: list[list[str]] = [sheet_row(n, []) for n in real[:total]]
     truth: list[str | None] = [None] * len(rows)
     named = [r for r in people if r["family_name"] and r["given_name"]]
     while len(rows) < total:
         person = rng.choice(named)
         text, props = variant(person, rng)
-        rows.append([text, str(props[0]["v"]) if props else ""])
+        rows.append(sheet_row(text, props))
         truth.append("person/" + person["person_id"])
     return rows, truth
 
@@ -142,11 +153,8 @@ def post_direct(service: str, rows: list[list[str]]) -> tuple[float, list[list[A
     t = time.perf_counter()
     for start in range(0, len(rows), 10):
         batch = {}
-        for k, (text, birth) in enumerate(rows[start : start + 10]):
-            q: dict[str, Any] = {"query": text, "type": "Person", "type_strict": "should"}
-            if birth:
-                q["properties"] = [{"pid": "birthYear", "v": birth}]
-            batch[f"q{k}"] = q
+        for k, row in enumerate(rows[start : start + 10]):
+            batch[f"q{k}"] = sheet_query(row)
         r = session.post(service, data={"queries": json.dumps(batch)}, timeout=300)
         if r.status_code != 200:  # a worker replaced past query_timeout answers 503
             print(f"  direct batch at name {start}: HTTP {r.status_code}")
@@ -226,7 +234,9 @@ def main() -> None:
     print(
         f"names: {len(rows):,}, of which {sum(t is not None for t in truth):,} with known answers"
     )
-    sheet = csv_text(["name", "birth"], rows)
+    header = ["name", *SHEET_COLUMNS]
+    details = list(SHEET_COLUMNS.items())
+    sheet = csv_text(header, rows)
 
     settings = {}
     if args.query_timeout is not None:
@@ -243,10 +253,10 @@ def main() -> None:
         def run(
             name: str, auto: bool = True, sheet_rows: list[list[str]] | None = None
         ) -> tuple[float, list[dict[str, Any]]]:
-            text = sheet if sheet_rows is None else csv_text(["name", "birth"], sheet_rows)
+            text = sheet if sheet_rows is None else csv_text(header, sheet_rows)
             project = refine.create_project(name, text)
             seconds = refine.reconcile(project, "name", service, manifest, auto_match=auto,
-                                       details=[("birth", "birthYear")], timeout=3600)  # fmt: skip
+                                       details=details, timeout=3600)  # fmt: skip
             return seconds, refine.table(project)
 
         seen = set(pids)
@@ -295,9 +305,9 @@ def main() -> None:
         assert r.returncode == 0, r.stderr
         print(f"\nstore changed (collectomics ingest, {time.perf_counter() - t:.1f} s), "
               f"load average {loadavg()}; then:")  # fmt: skip
-        small = refine.create_project("after-change", csv_text(["name", "birth"], rows[-10:]))
+        small = refine.create_project("after-change", csv_text(header, rows[-10:]))
         first = refine.reconcile(small, "name", service, manifest,
-                                 details=[("birth", "birthYear")], timeout=3600)  # fmt: skip
+                                 details=details, timeout=3600)  # fmt: skip
         print(f"  first batch of 10 through OpenRefine: {first:.2f} s")
         after = refine.table(small)
         _, answers = post_direct(service, rows[-10:])

@@ -58,6 +58,7 @@ from collectomics.iri import Minter
 from collectomics.mapping.names import read_agents
 from collectomics.services import reconcile as rec
 from collectomics.services.reconcile import scoring
+from collectomics.services.reconcile.schema import property_id
 from collectomics.store import OxigraphStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,22 +219,36 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def variant(row: dict[str, str], rng: random.Random) -> tuple[str, list[dict[str, Any]]]:
-    """A real-looking spreadsheet cell for one person, and maybe a birth-year property."""
+def forms(row: dict[str, str]) -> dict[str, str]:
+    """A person's name in each form spreadsheets hold it, by the form's name (the order is
+    :func:`variant`'s: the same seed draws the same names)."""
     given, family = row["given_name"], row["family_name"]
     words = given.replace(".", ". ").split()
     initials = " ".join(w[0] + "." for w in words if w[0].isupper())  # not "de", "von"
-    forms = [
-        f"{given} {family}",
-        f"{initials} {family}",
-        _ascii(f"{given} {family}"),
-        f"{family}, {given}",
-        f"{family}, {initials}",
-        f"{family} {initials.replace(' ', '')}",
-    ]
+    out = {
+        "full name": f"{given} {family}",
+        "initials": f"{initials} {family}",
+        "accents dropped": _ascii(f"{given} {family}"),
+        "surname first": f"{family}, {given}",
+        "surname, initials": f"{family}, {initials}",
+        "surname initials": f"{family} {initials.replace(' ', '')}",
+    }
     if row["author_abbreviation"]:
-        forms.append(row["author_abbreviation"])
-    text = rng.choice([f for f in forms if f.strip(" ,.")] or [row["name"]])
+        out["abbreviation"] = row["author_abbreviation"]
+    return out
+
+
+def form_of(row: dict[str, str], text: str) -> str:
+    """The name of the first form of ``row`` that ``text`` is (``name`` when none)."""
+    return next((k for k, v in forms(row).items() if v == text), "name")
+
+
+def variant(row: dict[str, str], rng: random.Random) -> tuple[str, list[dict[str, Any]]]:
+    """A real-looking spreadsheet cell for one person, and maybe one property: a birth year
+    (as ``birthYear`` or ``P569``), a death year (``P570``) or the IPNI id (``P586``); of the
+    4,724 names benchmarks/openrefine.py draws, 389, 114 and 1,381. A sheet holds each in its
+    own column (:data:`SHEET_COLUMNS`)."""
+    text = rng.choice([f for f in forms(row).values() if f.strip(" ,.")] or [row["name"]])
     props = []
     r = rng.random()
     if row["birth_date"] and r < 0.2:  # by our name or by the Wikidata id, as OpenRefine sends it
@@ -243,6 +258,31 @@ def variant(row: dict[str, str], rng: random.Random) -> tuple[str, list[dict[str
     elif r < 0.4:  # the IPNI author id column of a sheet
         props = [{"pid": "P586", "v": row["ipni"]}]
     return text, props
+
+
+#: the property columns of a sheet of names, and the property OpenRefine's dialog sends each
+#: column as. Each property :func:`variant` gives has its own: a death year or an IPNI id in the
+#: birth-year column is a wrong birth year, which caps the right person at 30 (benchmarks/
+#: openrefine.py once wrote them there, and measured 88.3 % right top candidates for 95 %).
+SHEET_COLUMNS = {"birth": "birthYear", "death": "P570", "ipni": "P586"}
+
+
+def sheet_row(text: str, props: list[dict[str, Any]]) -> list[str]:
+    """A sheet row: the name, then one cell per :data:`SHEET_COLUMNS` column, holding the value
+    of the property given for that column's property (blank otherwise)."""
+    given = {property_id(p["pid"]): str(p["v"]) for p in props}
+    return [text, *(given.get(property_id(pid), "") for pid in SHEET_COLUMNS.values())]
+
+
+def sheet_query(row: list[str]) -> dict[str, Any]:
+    """The query OpenRefine 3.6 makes of a sheet row (:func:`sheet_row`): type Person, and each
+    non-blank property column as its property."""
+    q: dict[str, Any] = {"query": row[0], "type": "Person", "type_strict": "should"}
+    cells = zip(SHEET_COLUMNS.values(), row[1:], strict=True)
+    props = [{"pid": pid, "v": v} for pid, v in cells if v.strip()]
+    if props:
+        q["properties"] = props
+    return q
 
 
 def make_batches(
@@ -317,6 +357,37 @@ def quality(
     )
 
 
+def breakdown(
+    answers: list[dict[str, Any]],
+    batches: list[tuple[dict[str, Any], dict[str, str]]],
+    rows: list[dict[str, str]],
+) -> list[str]:
+    """Right top candidate and auto-matched right and wrong per form of the name
+    (:func:`forms`) and per property given, one line each: where a change of the service (or
+    of the queries) gained or lost."""
+    person = {"person/" + r["person_id"]: r for r in rows}
+    tally: dict[str, list[int]] = {}
+    for answer, (batch, truth) in zip(answers, batches, strict=True):
+        for key, want in truth.items():
+            q = batch[key]
+            result = answer.get(key, {}).get("result", [])
+            pids = [property_id(p["pid"]) for p in q.get("properties", [])]
+            right = bool(result) and result[0]["id"] == want
+            matched = bool(result) and bool(result[0]["match"])
+            for group in (f"form: {form_of(person[want], q['query'])}",
+                          f"property: {', '.join(pids) or 'none'}"):  # fmt: skip
+                t = tally.setdefault(group, [0, 0, 0, 0])
+                t[0] += 1
+                t[1] += right
+                t[2] += matched and right
+                t[3] += matched and not right
+    return [
+        f"  {group:28s} {n:5d} queries: top-1 {top / n:6.1%}, auto-matched right "
+        f"{auto / n:6.1%}, wrong {wrong / n:5.1%}"
+        for group, (n, top, auto, wrong) in sorted(tally.items())
+    ]
+
+
 def run_library(store: Any, batches: list[tuple[dict[str, Any], dict[str, str]]]) -> list[Any]:
     times, answers = [], []
     for batch, _ in batches:
@@ -326,6 +397,17 @@ def run_library(store: Any, batches: list[tuple[dict[str, Any], dict[str, str]]]
     return [times, answers]
 
 
+_EVERYONE: dict[int, tuple[Any, list[Any]]] = {}
+
+
+def everyone(ix: Any) -> list[Any]:
+    """Every person of the index, read once and held in memory, as the service held them
+    before the token index (a shared index reads each entity from its file on use)."""
+    if id(ix) not in _EVERYONE or _EVERYONE[id(ix)][0] is not ix:
+        _EVERYONE[id(ix)] = (ix, [e for e in ix.by_id.values() if e.type is rec.PERSON])
+    return _EVERYONE[id(ix)][1]
+
+
 def scan_candidates(ix: Any, text: str, props: Any) -> list[Any]:
     """The baseline's candidates: a scan of every person for a word in common with the query."""
     words = set(rec.name_words(text)) | {rec.compact(text)}
@@ -333,10 +415,9 @@ def scan_candidates(ix: Any, text: str, props: Any) -> list[Any]:
     wanted = {(k, w.upper()) for k, ws in props.ids.items() for w in ws}
     return [
         e
-        for e in ix.by_id.values()
-        if e.type is rec.PERSON
-        and (words & (e.family_words | e.given | e.abbr_keys) or any(
-            (k, v.upper()) in wanted for k, v in e.ids.items()))
+        for e in everyone(ix)
+        if words & (e.family_words | e.given | e.abbr_keys) or any(
+            (k, v.upper()) in wanted for k, v in e.ids.items())
     ]  # fmt: skip
 
 
@@ -409,6 +490,7 @@ def main() -> None:
     lib_times, lib_answers = run_library(store, batches)
     saved = scoring.person_candidates  # where the scoring looks it up
     scoring.person_candidates = scan_candidates  # type: ignore[assignment]
+    everyone(rec.index_for(store))  # read before the baseline is timed
     try:
         base_times, base_answers = run_library(store, batches[: args.baseline_batches])
     finally:
@@ -425,6 +507,7 @@ def main() -> None:
     ratio = statistics.median(base_times) / statistics.median(lib_times)
     print(f"p50 baseline / token index: {ratio:.1f}x")
     print(f"\nquality, token index:   {quality(lib_answers, batches)}")
+    print("\n".join(breakdown(lib_answers, batches, rows)))
     if args.http:
         print(f"quality, over HTTP:     {quality(http_answers, batches)}")
     print(f"quality, baseline:      {quality(base_answers, batches[: args.baseline_batches])}")

@@ -211,11 +211,11 @@ def _score_person(text: str, e: Entity, props: Props) -> tuple[float, list[dict[
         else:
             out.append(_feature(f"{pid}_fit", 0.0))
             caps.append(LIFE_CAP)
-    for kind, wanted in props.ids.items():
-        have = e.ids.get(kind, "").upper()
-        if not have:
+    for kind, asked in props.ids.items():
+        held = e.ids.get(kind, "").upper()
+        if not held:
             out.append(_feature(f"{kind}_agrees", 0.5))
-        elif have in wanted:
+        elif held in asked:
             out.append(_feature(f"{kind}_agrees", 1.0))
             agrees = True
         else:

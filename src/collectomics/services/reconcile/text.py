@@ -21,8 +21,15 @@ COL = "https://w3id.org/collectomics/ontology#"
 DWC = "http://rs.tdwg.org/dwc/terms/"
 
 
+#: a year at the start of a value: ``1849``, ``1849-05-10``, ``+1849-05-10T00:00:00Z``,
+#: ``1849-1850``, ``1849.0``, ``1849-5-10``; not the start of a longer number (``20026449-1``)
+#: nor a number and one digit after a hyphen (``2810-1``: IPNI author ids)
+_YEAR = re.compile(r"\s*\+?(-?\d{3,4})(?!\d)(?!-\d\s*$)")
+
+
 def year_of(text: str) -> int | None:
-    m = re.match(r"\s*(-?\d{3,4})", str(text))
+    """The year a value starts with, or None when it holds none (:data:`_YEAR`)."""
+    m = _YEAR.match(str(text))
     return int(m.group(1)) if m else None
 
 
