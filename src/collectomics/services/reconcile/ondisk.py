@@ -38,7 +38,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from collectomics.analysis.edgeindex import CACHE_DIR
+from collectomics.store import CACHE_DIR as CACHE_DIR  # re-exported: callers name ondisk.CACHE_DIR
+from collectomics.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,10 @@ class CorruptIndex(Exception):
 # -- where, and which version --------------------------------------------------------------------
 
 
-def folder_of(store: Any) -> Path | None:
+def folder_of(store: Store) -> Path | None:
     """The folder of an on-disk store's index files; None for a store in memory or remote."""
-    path = getattr(store, "path", None)
-    if not isinstance(path, Path) or not path.is_dir():
-        return None
-    return path / CACHE_DIR / FOLDER
+    folder = store.cache_dir
+    return None if folder is None else folder / FOLDER
 
 
 def code_digest(*modules: Any) -> str:
