@@ -5,9 +5,10 @@ errors."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin
@@ -43,13 +44,32 @@ class Token(NamedTuple):
     end: int
 
 
-def tokens(text: str, start: int = 0) -> Iterator[Token]:
-    """The tokens of ``text`` from offset ``start``, comments left out: strings, IRIs and
-    comments are never read as keywords, and a prefixed name is never split."""
-    for m in _TOKEN.finditer(text, start):
-        kind = m.lastgroup or "other"
-        if kind != "comment":
-            yield Token(kind, m.group(), m.start(), m.end())
+def tokens(text: str, start: int = 0) -> Sequence[Token]:
+    """The tokens of ``text`` from offset ``start`` (a token's start), comments left out:
+    strings, IRIs and comments are never read as keywords, and a prefixed name is never split.
+
+    Remembered for the last texts read: the store and the endpoint read one query several
+    times (its form, its projection, where a parameter goes), and it is tokenized once."""
+    found = _tokenize(text)
+    if start <= 0:
+        return found
+    return found[bisect.bisect_left(found, start, key=_start) :]
+
+
+def _start(token: Token) -> int:
+    return token.start
+
+
+@functools.lru_cache(maxsize=256)
+def _tokenize(text: str) -> tuple[Token, ...]:
+    make = tuple.__new__  # a Token without NamedTuple's Python-level __new__ (a third faster)
+    return tuple(
+        [
+            make(Token, (m.lastgroup, m.group(), m.start(), m.end()))
+            for m in _TOKEN.finditer(text)
+            if m.lastgroup != "comment"
+        ]
+    )
 
 
 _UPDATE_WORDS = {
