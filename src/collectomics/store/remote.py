@@ -29,10 +29,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
 
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, BNode, Literal, Term
@@ -57,6 +55,11 @@ from collectomics.store.embedded import (
     parse_answer,
 )
 from collectomics.store.sparqltext import check_projected, read_query, tokens
+
+if TYPE_CHECKING:
+    # Imported where it is used instead: requests costs ~110 ms of CPU at start-up, which every
+    # command would pay (collectomics.store imports this module) for a backend few stores use.
+    import requests
 
 #: Lines (triples) per Graph Store POST.
 CHUNK_LINES = 50_000
@@ -198,6 +201,9 @@ class _Body(io.RawIOBase):
     _FIX = (b"<bnode>nodeID://", b"<bnode>")
 
     def __init__(self, response: requests.Response, fix_bnodes: bool) -> None:
+        import requests
+
+        self.broken = (requests.RequestException, OSError)
         self.response = response
         self.chunks = response.iter_content(65536)
         self.fix = fix_bnodes
@@ -211,7 +217,7 @@ class _Body(io.RawIOBase):
         while not self.pending:
             try:
                 chunk = next(self.chunks, None)
-            except (requests.RequestException, OSError) as exc:
+            except self.broken as exc:
                 raise OSError(f"the connection to the server broke: {exc}") from None
             if chunk is None:
                 self.pending, self.tail = self.tail, b""
@@ -299,6 +305,8 @@ class RemoteStore(Store):
         #: Replaced versions not dropped yet: (when, logical graph, physical graph).
         self._retiring: list[tuple[float, str, str]] = []
         self._read_at = 0.0
+        import requests
+
         self.session = requests.Session()
         self._catalog: dict[str, str] = {}
         self._read_catalog()
@@ -342,6 +350,8 @@ class RemoteStore(Store):
         """POST to the server. With ``retry`` (queries, which change nothing), a request that
         the server dropped without an answer is sent once more: a server may close a kept-alive
         connection just as it is reused (Virtuoso does), and requests does not resend a POST."""
+        import requests
+
         try:
             try:
                 response = self.session.post(
@@ -872,6 +882,8 @@ def line_blocks(handle: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
 
 def wait_until_up(url: str, timeout: float = 60.0) -> None:
     """Wait until a SPARQL server answers a query at ``url`` (for scripts and tests)."""
+    import requests
+
     deadline = time.monotonic() + timeout
     while True:
         try:
