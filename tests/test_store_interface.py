@@ -80,19 +80,21 @@ def test_a_read_only_snapshot_keeps_its_version_while_a_writer_changes_the_store
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "snapshot.db"
-    writer = _loaded(OxigraphStore(path))
+    # closed first, so that no background compaction of the load races the read-only opens
+    # (such an open can fail with pyoxigraph's RuntimeError: a table file removed under it)
+    _loaded(OxigraphStore(path)).close()
     reader = open_store(path, read_only=True)
-    before = reader.version()
-    again = open_store(path, read_only=True)
-    assert again.version() == before  # two handles on one state agree
-    again.close()
+    before, quads = reader.version(), reader.count()
+    with open_store(path, read_only=True) as again:
+        assert again.version() == before  # two handles on one state agree
+    writer = OxigraphStore(path)
     for change in _changes(writer):
         assert reader.version() == before, change
-        now = open_store(path, read_only=True)
-        assert now.version() != before, change  # a handle opened after it sees a new one
-        now.close()
-    reader.close()
+        assert reader.count() == quads, change
     writer.close()
+    with open_store(path, read_only=True) as now:
+        assert now.version() != before  # a handle opened after the changes sees a new one
+    reader.close()
 
 
 def test_the_location_opens_the_same_store(
@@ -102,11 +104,13 @@ def test_the_location_opens_the_same_store(
     assert memory.location is None or is_remote(memory.location)
     store = make_store(tmp_path / "located.db")
     ingest_dataset(store, DatasetSpec("plazi", (ARCHIVES["plazi"],)), minter=MINTER)
-    assert store.location is not None
-    with open_store(store.location, read_only=True) as other:
-        assert other.graphs() == store.graphs()
-        assert [other.count(g) for g in other.graphs()] == [store.count(g) for g in store.graphs()]
-        assert other.location == store.location
+    location, graphs = store.location, store.graphs()
+    assert location is not None
+    counts = [store.count(g) for g in graphs]
+    store.close()  # the load settled: no background compaction races the read-only open
+    with open_store(location, read_only=True) as other:
+        assert other.graphs() == graphs and [other.count(g) for g in graphs] == counts
+        assert other.location == location
 
 
 def test_the_cache_folder_is_inside_an_on_disk_store_only(
@@ -116,8 +120,9 @@ def test_the_cache_folder_is_inside_an_on_disk_store_only(
     store.replace_graph("https://example.org/graph/one", EXTRA, "ntriples")
     if store.location is not None and not is_remote(store.location):
         assert store.cache_dir == Path(store.location) / CACHE_DIR
+        store.close()
         with open_store(store.location, read_only=True) as reader:
-            assert reader.cache_dir == store.cache_dir
+            assert reader.cache_dir == Path(store.location) / CACHE_DIR
     else:  # a server: caches stay in the process
         assert store.cache_dir is None
     assert OxigraphStore().cache_dir is None  # in memory
@@ -146,7 +151,9 @@ def test_a_read_only_handle_refuses_every_write_and_changes_nothing(
         "stream": lambda: reader.replace_graph_stream(graph, _write_extra),
         "update": lambda: reader.update("INSERT DATA { <https://ex.org/a> <https://ex.org/b> 1 }"),
         "remove": lambda: reader.remove_graph(graph),
-        "restore": lambda: reader.restore(b"<https://ex.org/a> <https://ex.org/b> 1 <urn:g:1> .\n"),
+        "restore": lambda: reader.restore(
+            b'<https://ex.org/a> <https://ex.org/b> "1" <urn:g:1> .\n'
+        ),
     }
     for name, write in writes.items():
         with pytest.raises(StoreError, match="read-only"):

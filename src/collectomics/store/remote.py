@@ -737,6 +737,8 @@ class RemoteStore(Store):
         self._read_catalog()
 
     def restore(self, source: Source, fmt: str = "nquads") -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only", store=self.query_url)
         if fmt not in QUAD_FORMATS:
             raise StoreError(f"a dump is N-Quads or TriG, not {fmt}")
         graphs = ntriples_by_graph(source, fmt)  # whole, so a broken dump changes nothing
