@@ -178,7 +178,7 @@ class OxigraphStore(Store):
                 else:
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                     self._store = ox.Store(str(path))
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:  # RocksDB's errors are RuntimeErrors
                 raise StoreError(f"cannot open store: {exc}", path=str(path)) from None
             self._catalog: dict[str, str] = self._read_catalog()
             self._union_ok: bool | None = None  # a read-only snapshot's answer, once known
