@@ -89,11 +89,10 @@ def code_digest(*modules: Any) -> str:
     return h.hexdigest()
 
 
-def version_key(store: Any, base: str, code: str = "") -> str:
-    """What names an index file: the format, the code that built it, the base IRI and every
-    graph's physical version."""
-    physical = sorted((g, store.physical_graph(g) or "") for g in store.graphs())
-    text = json.dumps([FORMAT, code, base, physical], ensure_ascii=False)
+def version_key(store: Store, base: str, code: str = "") -> str:
+    """What names an index file: the format, the code that built it, the base IRI and the
+    store's version (:meth:`Store.version`: every graph's physical version)."""
+    text = json.dumps([FORMAT, code, base, store.version()], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
