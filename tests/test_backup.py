@@ -141,18 +141,13 @@ def test_restore_over_a_store_replaces_everything(
         store.replace_graph(
             "https://w3id.org/collectomics/graph/demo-people", "<a:b> <a:c> <a:e> .\n", "ntriples"
         )
-    identity = "https://w3id.org/collectomics/graph/identity"
     with target.open() as store:
         manifest = bk.restore(store, backup_file)
         assert "https://example.org/graph/stray" not in store.graphs()
-        # every graph as backed up, but the derived identity graph: refreshed after the restore
-        assert store.count() - store.count(identity) == manifest.quads - manifest.graphs[identity]
-        assert fresh(store, Minter())
-
-    def data(location: StoreLocation) -> list[str]:
-        return [q for q in _snapshot(location, tmp_path) if not q.endswith(f"<{identity}> .")]
-
-    assert data(target) == data(source)
+        # every graph as backed up, the derived identity graph too: the store layer does not
+        # recompute it (``collectomics restore`` refreshes it, above)
+        assert {g: store.count(g) for g in store.graphs()} == manifest.graphs
+    assert _snapshot(target, tmp_path) == _snapshot(source, tmp_path)
 
 
 def _rewrite(src: Path, dst: Path, edit) -> Path:  # type: ignore[no-untyped-def]

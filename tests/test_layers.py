@@ -78,7 +78,7 @@ BREAKS = [
         "No cycles are allowed in collectomics.ingest",
     ),
     ("pyoxigraph", "services/pages.py", "import pyoxigraph", "collectomics.services.pages"),
-    ("store-backends", "store/remote.py", "import pyoxigraph", "collectomics.store.remote"),
+    ("pyoxigraph", "store/remote.py", "import pyoxigraph", "collectomics.store.remote"),
     ("click", "services/queries.py", "import click", "collectomics.services.queries"),
     ("web-frameworks", "services/queries.py", "from werkzeug import Request", "werkzeug"),
     (

@@ -116,7 +116,7 @@ def test_counts_that_differ_from_the_manifest_switch_nothing(tmp_path: Path) -> 
 #: Run in a subprocess: restore, pausing (for the kill) just before or just after the switch.
 WRAPPER = r"""
 import os, sys, time
-from collectomics import backup as bk
+from collectomics.store import backup as bk
 from collectomics.store import OxigraphStore
 point, marker, store_path, backup_path = sys.argv[1:5]
 switch = OxigraphStore._switch

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+
 from collectomics.model import IRI, Literal
 from collectomics.store import OxigraphStore
-from collectomics.store.sparqltext import leading_values, unprojected
+from collectomics.store.remote import bind
+from collectomics.store.sparqltext import leading_values, read_query, tokens, unprojected
 
 P1, P2 = IRI("https://ex.org/p1"), IRI("https://ex.org/p2")
 DATA = """
@@ -43,3 +49,39 @@ def test_a_parameter_must_be_projected() -> None:
     assert unprojected("SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s", ["s"]) == []
     assert unprojected("SELECT * WHERE { ?s ?p ?o }", ["s"]) == []
     assert unprojected("ASK { ?s ?p ?o }", ["s"]) == []
+
+
+# -- the one tokenizer, over the project's own canned queries --------------------------------------
+
+QUERIES = sorted((Path(__file__).resolve().parent.parent / "queries").glob("*.rq"))
+_BETWEEN = re.compile(r"(?:\s|#[^\n]*)*")
+
+
+@pytest.mark.parametrize("path", QUERIES, ids=lambda p: p.name)
+def test_tokens_cover_every_query_in_order(path: Path) -> None:
+    """Tokens come in order, each the text it spans, and only whitespace and comments lie
+    between them: nothing of a query is skipped or read twice."""
+    text = path.read_text("utf-8")
+    end = 0
+    for tok in tokens(text):
+        assert _BETWEEN.fullmatch(text[end : tok.start]), (path.name, text[end : tok.start])
+        assert tok.end > tok.start and text[tok.start : tok.end] == tok.value
+        end = tok.end
+    assert _BETWEEN.fullmatch(text[end:]), path.name
+    assert read_query(text).form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+
+
+@pytest.mark.parametrize("path", QUERIES, ids=lambda p: p.name)
+def test_both_backends_bind_parameters_at_the_same_place(path: Path) -> None:
+    """The embedded store's leading VALUES block and the remote store's bound VALUES block
+    open the same group of every canned query that takes parameters (read by one tokenizer)."""
+    text = path.read_text("utf-8")
+    names = re.findall(r"^# param: (\w+)", text, re.M)
+    params = {name: IRI(f"https://example.org/{name}") for name in names}
+    embedded = leading_values(text, params) if params else None
+    if embedded is None:  # no parameter, or a form or subquery VALUES cannot open
+        return
+    remote = bind(text, params)
+    at = next(i for i, (a, b) in enumerate(zip(text, remote, strict=False)) if a != b)
+    assert text[at - 1] == "{" and remote[at:].startswith(" VALUES ("), path.name
+    assert embedded[:at] == text[:at] and embedded[at:].startswith("\nVALUES ("), path.name

@@ -13,6 +13,7 @@ from rdflib.compare import isomorphic
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, XSD, Literal
 from collectomics.store import OxigraphStore, Store
+from helpers import run_cli
 
 G1, G2 = "https://example.org/graph/one", "https://example.org/graph/two"
 DATA1 = '<https://ex.org/a> <https://ex.org/p> "one" .\n<https://ex.org/a> <https://ex.org/q> _:b .\n_:b <https://ex.org/p> "x" .\n'
@@ -137,6 +138,25 @@ def test_result_formats(store: Store) -> None:
 def test_read_only_handle_on_missing_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store here yet"):
         OxigraphStore(tmp_path / "absent.db", read_only=True)
+
+
+@pytest.mark.embedded_only("a table file of the store's directory is deleted")
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_damaged_store_gives_one_clear_error(tmp_path: Path, read_only: bool) -> None:
+    """A store directory missing one of its table files (a bad copy, a full disk, or a writer
+    compacting under a read-only open) is a StoreError naming the store, not RocksDB's
+    RuntimeError; the command says so in one line."""
+    path = tmp_path / "damaged.db"
+    with OxigraphStore(path) as store:
+        lines = "".join(f'<https://ex.org/s{i}> <https://ex.org/p> "{i}" .\n' for i in range(2000))
+        store.replace_graph(G1, lines, "ntriples")
+    sorted(path.glob("*.sst"))[0].unlink()
+    with pytest.raises(StoreError, match="cannot open store: .*No such file") as caught:
+        OxigraphStore(path, read_only=read_only)
+    assert caught.value.context["path"] == str(path)
+    r = run_cli("stats", store=path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot open store" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
 def test_versions_and_catalog(store: Store) -> None:

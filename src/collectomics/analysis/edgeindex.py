@@ -29,11 +29,12 @@ from typing import Any
 
 import networkx as nx
 
+from collectomics.store import Store
+
 #: bumped when the layout changes; an index of another format is ignored
 FORMAT = 1
 #: "no year" in the year arrays
 NO_YEAR = -(2**31)
-CACHE_DIR = "collectomics-cache"
 FILE = "co-collection-edges.pickle"
 
 #: indexes of stores in memory (no folder to write to), by store object
@@ -216,12 +217,10 @@ def _y(year: int | None) -> int:
     return NO_YEAR if year is None else int(year)
 
 
-def cache_file(store: Any) -> Path | None:
-    """Where the index of an on-disk store lives (inside the store's folder), else None."""
-    path = getattr(store, "path", None)
-    if not isinstance(path, Path) or not path.is_dir():
-        return None
-    return path / CACHE_DIR / FILE
+def cache_file(store: Store) -> Path | None:
+    """Where the index of an on-disk store lives (its cache folder), else None."""
+    folder = store.cache_dir
+    return None if folder is None else folder / FILE
 
 
 def remember(store: Any, index: EdgeIndex) -> None:
@@ -230,7 +229,7 @@ def remember(store: Any, index: EdgeIndex) -> None:
     if path is None:
         _MEMORY[store] = index
         return
-    if getattr(store, "read_only", False):
+    if store.read_only:
         return
     index.save(path)
     _LOADED[str(path)] = index
@@ -273,7 +272,7 @@ def clear_rows(store: Any) -> None:
     """Forget every cached itinerary of ``store`` (a new materialisation is being written)."""
     _MEMORY_ROWS.pop(store, None)
     base = cache_file(store)
-    if base is not None and not getattr(store, "read_only", False):
+    if base is not None and not store.read_only:
         folder = base.parent / ROWS_DIR
         if folder.is_dir():
             for f in folder.iterdir():

@@ -551,6 +551,7 @@ def backup(obj: Context, path: Path, force: bool) -> None:
 @click.pass_obj
 def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -> None:
     """Replace the whole store with a backup made by `backup`, or a dump made by `export`."""
+    from collectomics.analysis import identity
     from collectomics.store.backup import is_backup, verify
     from collectomics.store.backup import restore as run_restore
 
@@ -566,7 +567,8 @@ def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -
         click.confirm(f"Replace everything in {obj.settings.store}?", abort=True)
     with obj.open() as store:
         if backup_file:
-            run_restore(store, dump, obj.minter)
+            run_restore(store, dump)
+            identity.refresh(store, obj.minter)  # derived from the restored graphs
         else:
             store.restore(dump, fmt or ("trig" if dump.suffix.lower() == ".trig" else "nquads"))
         click.echo(f"restored {store.count()} quads in {len(store.graphs())} graphs", err=True)

@@ -3,8 +3,9 @@ calls with ``SERVICE`` (off unless allow-listed), relative IRIs (resolved agains
 own address), and the graphs an update touches (the catalog is internal; an update writes only
 to datasets, at their current version).
 
-The text is read as tokens (``collectomics.services.endpoint``'s tokenizer), so strings, IRIs and comments
-are never mistaken for keywords; whatever cannot be read for certain is refused."""
+The text is read as tokens (:func:`collectomics.store.sparqltext.tokens`, the one tokenizer), so
+strings, IRIs and comments are never mistaken for keywords; whatever cannot be read for certain is
+refused."""
 
 from __future__ import annotations
 
@@ -14,10 +15,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from collectomics.errors import CollectomicsError
-from collectomics.store.sparqltext import _TOKEN
+from collectomics.store import INTERNAL  # graphs under it belong to the store (its catalog)
+from collectomics.store.sparqltext import tokens
 
-#: Graphs under this prefix belong to the store itself (its catalog of dataset versions).
-INTERNAL = "urn:collectomics:"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 #: an escaped character of a prefixed name's local part (``ex:d\\/v1`` names ``...d/v1``)
 _LOCAL_ESCAPE = re.compile(r"\\(.)")
@@ -95,23 +95,20 @@ def _split_keywords(word: str) -> list[str] | None:
 
 def _tokens(text: str) -> list[_Tok]:
     out = []
-    for m in _TOKEN.finditer(text):
-        kind, value = m.lastgroup or "other", m.group()
-        if kind == "comment":
-            continue
+    for kind, value, start, end in tokens(text):
         if kind == "word" and value.upper().startswith("PREFIX") and value.endswith(":"):
             # PREFIXe: <...> is PREFIX e: <...> for Oxigraph
-            out.append(_Tok(kind, "PREFIX", m.start(), m.start() + 6))
-            out.append(_Tok(kind, value[6:], m.start() + 6, m.end()))
+            out.append(_Tok(kind, "PREFIX", start, start + 6))
+            out.append(_Tok(kind, value[6:], start + 6, end))
             continue
         if kind == "word" and value[0] not in "?$" and ":" not in value:
             parts = _split_keywords(value)
             if parts is None and value.upper().startswith("SERVICE"):
                 parts = ["SERVICE", value[7:]]  # fail closed: an endpoint nobody can read
             if parts is not None and len(parts) > 1:
-                out.extend(_Tok(kind, part, m.start(), m.end()) for part in parts)
+                out.extend(_Tok(kind, part, start, end) for part in parts)
                 continue
-        out.append(_Tok(kind, value, m.start(), m.end()))
+        out.append(_Tok(kind, value, start, end))
     return out
 
 

@@ -28,13 +28,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from collectomics import __version__
-from collectomics.analysis import identity
 from collectomics.errors import InputError, StoreError
-from collectomics.iri import Minter
-from collectomics.store import Store
+from collectomics.store.base import Store
 
 FORMAT = 1
 HEAD = b"# collectomics-backup "
@@ -69,10 +67,14 @@ class Manifest:
         return f"{self.quads} quads in {len(self.graphs)} graphs (backup of {self.created})"
 
 
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
 class _Writer:
     """Compresses, hashes and counts the lines written to it."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(self, out: _Sink) -> None:
         self.out = out
         self.sha = hashlib.sha256()
         self.lines = 0
@@ -289,13 +291,14 @@ def verify(path: str | os.PathLike[str]) -> Manifest:
     return manifest
 
 
-def restore(store: Store, path: str | os.PathLike[str], minter: Minter | None = None) -> Manifest:
+def restore(store: Store, path: str | os.PathLike[str]) -> Manifest:
     """Make ``store`` hold exactly what the backup at ``path`` holds.
 
     The backup is verified first; a damaged one raises InputError and the store is not touched.
     Then every graph is replaced and graphs absent from the backup are removed, all in one
-    switch where the store can stage versions (the embedded store), else graph by graph; the
-    identity graph is then refreshed (``minter``: the store's base, default the default base).
+    switch where the store can stage versions (the embedded store), else graph by graph.
+    Graphs derived from the others (the identity graph) come back as they were backed up: the
+    caller refreshes them (``collectomics restore`` does), as after any other change.
     """
     path = Path(path)
     manifest = verify(path)
@@ -343,5 +346,4 @@ def restore(store: Store, path: str | os.PathLike[str], minter: Minter | None = 
         remove_others=True,
         expected=manifest.graphs,
     )
-    identity.refresh(store, minter or Minter())
     return manifest

@@ -35,7 +35,8 @@ from urllib.parse import urlsplit
 
 from collectomics.config import Settings
 from collectomics.errors import InputError, StoreError
-from collectomics.store import Store, build_server_store, split_nquads
+from collectomics.store.base import Store
+from collectomics.store.embedded import build_server_store, split_nquads
 from collectomics.store.remote import RemoteStore, line_blocks
 
 #: The loaders ``load`` can use (setting ``store_bulk_loader``).
@@ -123,8 +124,9 @@ class _ShardOut:
             for graph, text in split_nquads(block, first_line=line).items():
                 self.write(graph, text)
         except StoreError as exc:
+            where = exc.context.get("line")
             raise InputError(
-                exc.message, file=str(self.shard), row=exc.context.get("line")
+                exc.message, file=str(self.shard), row=where if isinstance(where, int) else None
             ) from None
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """A store on a remote SPARQL server: SPARQL 1.1 Query and Update over HTTP, and the Graph Store
 HTTP Protocol for bulk loads.
 
-:class:`RemoteStore` keeps :class:`~collectomics.store.OxigraphStore`'s semantics with the
+:class:`RemoteStore` keeps :class:`~collectomics.store.embedded.OxigraphStore`'s semantics with the
 server's own graphs: a dataset's current version is recorded in the catalog graph, a replace
 loads a fresh physical graph (Graph Store POSTs of N-Triples chunks), points the catalog at it
 in one SPARQL update, then drops the old version; every query names the current versions as its
@@ -29,33 +29,38 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
 
 from collectomics.errors import QueryError, StoreError
 from collectomics.model import IRI, BNode, Literal, Term
-from collectomics.store import (
+from collectomics.store.base import (
     CATALOG,
     CURRENT,
+    EMPTY,
     QUAD_FORMATS,
     QueryResult,
     Source,
     Store,
     check_dataset_name,
-    convert_rdf,
+    is_version_of,
     next_physical,
+    start_producer,
+)
+from collectomics.store.embedded import (
+    OxigraphStore,
+    convert_rdf,
     ntriples_batches,
     ntriples_by_graph,
     parse_answer,
-    start_producer,
 )
-from collectomics.store.sparqltext import check_projected
+from collectomics.store.sparqltext import check_projected, read_query, tokens
 
-_CURRENT = CURRENT
-#: An IRI no graph has: the dataset of a query that must see nothing.
-EMPTY = "urn:collectomics:empty"
+if TYPE_CHECKING:
+    # Imported where it is used instead: requests costs ~110 ms of CPU at start-up, which every
+    # command would pay (collectomics.store imports this module) for a backend few stores use.
+    import requests
+
 #: Lines (triples) per Graph Store POST.
 CHUNK_LINES = 50_000
 #: Seconds a read-only handle trusts its copy of the catalog (``catalog_ttl``).
@@ -70,7 +75,6 @@ _ACCEPT = {
     "CONSTRUCT": "application/n-triples",
     "DESCRIBE": "application/n-triples",
 }
-_VERSION_SUFFIX = re.compile(r"/v(\d+)$")
 _EXCERPT = 300
 
 
@@ -104,31 +108,10 @@ def _iri(value: str) -> str:
 
 # -- binding parameters --------------------------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
-    | (?P<iri><[^<>"{}|^`\\\s]*>)
-    | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
-        |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-    | (?P<open>[{(])
-    | (?P<close>[})])
-    | (?P<var>[?$]\w+)
-    | (?P<word>[A-Za-z_][\w.-]*:[\w.:%-]*|[A-Za-z_:][\w-]*)
-    | (?P<other>\S)""",
-    re.X,
-)
-
 
 def query_form(sparql: str) -> str | None:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first such keyword outside strings and IRIs."""
-    for m in _TOKEN.finditer(sparql):
-        if m.lastgroup == "word" and m.group().upper() in _ACCEPT:
-            return m.group().upper()
-    return None
-
-
-def _keywords(sparql: str) -> set[str]:
-    """The words of ``sparql`` outside strings, IRIs and comments, upper-cased."""
-    return {m.group().upper() for m in _TOKEN.finditer(sparql) if m.lastgroup == "word"}
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the query's form, read as the endpoint reads it."""
+    return read_query(sparql).form
 
 
 def outside_graphs(sparql: str, named: Sequence[str]) -> str:
@@ -137,28 +120,28 @@ def outside_graphs(sparql: str, named: Sequence[str]) -> str:
     when the graph is not in the query's dataset. (Virtuoso answers such a pattern with one
     empty solution, which makes an ASK true; its answer for a graph in the dataset that does not
     exist is right, so ``EMPTY`` must be among the named graphs sent.)"""
-    tokens = [m for m in _TOKEN.finditer(sparql) if m.lastgroup != "comment"]
+    toks = list(tokens(sparql))
     prefixes: dict[str, str] = {}
     cuts: list[tuple[int, int]] = []
     allowed = set(named)
-    for i, m in enumerate(tokens):
-        word = m.group().upper() if m.lastgroup == "word" else ""
-        if word == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2].lastgroup == "iri":
-            prefixes[tokens[i + 1].group().rstrip(":")] = tokens[i + 2].group()[1:-1]
-        if word != "GRAPH" or i + 1 >= len(tokens):
+    for i, tok in enumerate(toks):
+        word = tok.value.upper() if tok.kind == "word" else ""
+        if word == "PREFIX" and i + 2 < len(toks) and toks[i + 2].kind == "iri":
+            prefixes[toks[i + 1].value.rstrip(":")] = toks[i + 2].value[1:-1]
+        if word != "GRAPH" or i + 1 >= len(toks):
             continue
-        target = tokens[i + 1]
-        if target.lastgroup == "iri":
-            iri = target.group()[1:-1]
-        elif target.lastgroup == "word" and ":" in target.group():
-            prefix, _, local = target.group().partition(":")
+        target = toks[i + 1]
+        if target.kind == "iri":
+            iri = target.value[1:-1]
+        elif target.kind == "word" and ":" in target.value and target.value[0] not in "?$":
+            prefix, _, local = target.value.partition(":")
             if prefix not in prefixes:
                 continue
             iri = prefixes[prefix] + local
         else:
             continue  # a variable, or something this does not read: left as it is
         if iri not in allowed:
-            cuts.append((target.start(), target.end()))
+            cuts.append((target.start, target.end))
     for start, end in reversed(cuts):
         sparql = sparql[:start] + f"<{EMPTY}>" + sparql[end:]
     return sparql
@@ -168,10 +151,8 @@ def local_syntax_error(sparql: str, *, update: bool = False) -> QueryError | Non
     """The error an embedded store gives for ``sparql`` when it is not valid SPARQL (with the
     parser's line and column), else None. Run on an empty in-memory store, so nothing is read
     or written; queries that could reach out (SERVICE, LOAD) are not tried."""
-    if _keywords(sparql) & {"SERVICE", "LOAD"}:
+    if any(t.kind == "word" and t.value.upper() in ("SERVICE", "LOAD") for t in tokens(sparql)):
         return None
-    from collectomics.store import OxigraphStore
-
     scratch = OxigraphStore()
     try:
         if update:
@@ -192,21 +173,16 @@ def bind(sparql: str, params: Mapping[str, Term]) -> str:
     group. The values are escaped terms, never text spliced into the query; as with
     pyoxigraph's substitutions, a SELECT must project every bound variable
     (:func:`collectomics.store.sparqltext.unprojected`, the embedded store's rule too)."""
-    tokens = [m for m in _TOKEN.finditer(sparql) if m.lastgroup != "comment"]
-    form: str | None = None
+    query = read_query(sparql)
     where_open = -1
-    for i, m in enumerate(tokens):
-        kind, value = m.lastgroup, m.group()
-        if kind == "word" and form is None:
-            if value.upper() in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
-                form = value.upper()
-            continue
-        if form is not None and kind == "open" and value == "{":
-            after_where = i > 0 and tokens[i - 1].group().upper() == "WHERE"
-            if form != "CONSTRUCT" or after_where:
-                where_open = m.end()
+    previous = ""
+    for tok in tokens(sparql, query.form_at) if query.form else ():
+        if tok.kind == "brace" and tok.value == "{":
+            if query.form != "CONSTRUCT" or previous == "WHERE":
+                where_open = tok.end
                 break
-    if form is None or where_open < 0:
+        previous = tok.value.upper()
+    if where_open < 0:
         raise QueryError("cannot bind parameters: no query form and WHERE group found")
     check_projected(sparql, params)
     names = sorted(params)
@@ -225,6 +201,9 @@ class _Body(io.RawIOBase):
     _FIX = (b"<bnode>nodeID://", b"<bnode>")
 
     def __init__(self, response: requests.Response, fix_bnodes: bool) -> None:
+        import requests
+
+        self.broken = (requests.RequestException, OSError)
         self.response = response
         self.chunks = response.iter_content(65536)
         self.fix = fix_bnodes
@@ -238,7 +217,7 @@ class _Body(io.RawIOBase):
         while not self.pending:
             try:
                 chunk = next(self.chunks, None)
-            except (requests.RequestException, OSError) as exc:
+            except self.broken as exc:
                 raise OSError(f"the connection to the server broke: {exc}") from None
             if chunk is None:
                 self.pending, self.tail = self.tail, b""
@@ -267,7 +246,7 @@ class _CutResult(QueryResult):
 
     def __init__(self, result: QueryResult, cap: str) -> None:
         self.kind, self.variables = result.kind, result.variables
-        self._raw = result._raw
+        self._result = result  # its response stays open until this answer goes
         self.cap = cap
 
     def _refuse(self) -> QueryError:
@@ -326,6 +305,8 @@ class RemoteStore(Store):
         #: Replaced versions not dropped yet: (when, logical graph, physical graph).
         self._retiring: list[tuple[float, str, str]] = []
         self._read_at = 0.0
+        import requests
+
         self.session = requests.Session()
         self._catalog: dict[str, str] = {}
         self._read_catalog()
@@ -346,6 +327,14 @@ class RemoteStore(Store):
     def __repr__(self) -> str:
         return f"RemoteStore({self.query_url!r})"
 
+    @property
+    def location(self) -> str:
+        return "sparql+" + self.query_url
+
+    @property
+    def cache_dir(self) -> None:
+        return None
+
     # -- HTTP -------------------------------------------------------------------------------
 
     def _post(
@@ -361,6 +350,8 @@ class RemoteStore(Store):
         """POST to the server. With ``retry`` (queries, which change nothing), a request that
         the server dropped without an answer is sent once more: a server may close a kept-alive
         connection just as it is reused (Virtuoso does), and requests does not resend a POST."""
+        import requests
+
         try:
             try:
                 response = self.session.post(
@@ -451,7 +442,7 @@ class RemoteStore(Store):
     # -- the catalog ----------------------------------------------------------------------
 
     def _read_catalog(self) -> None:
-        rows = self._rows(f"SELECT ?g ?p WHERE {{ GRAPH <{CATALOG}> {{ ?g <{_CURRENT}> ?p }} }}")
+        rows = self._rows(f"SELECT ?g ?p WHERE {{ GRAPH <{CATALOG}> {{ ?g <{CURRENT}> ?p }} }}")
         self._catalog = {str(r["g"]): str(r["p"]) for r in rows if "g" in r and "p" in r}
         self._read_at = time.monotonic()
 
@@ -463,7 +454,7 @@ class RemoteStore(Store):
 
     def _set_current(self, graph: str, physical: str) -> None:
         # One request, so one transaction: the moment a load becomes visible.
-        g, c, cur = _iri(graph), _iri(CATALOG), _iri(_CURRENT)
+        g, c, cur = _iri(graph), _iri(CATALOG), _iri(CURRENT)
         self._update(
             f"DELETE WHERE {{ GRAPH {c} {{ {g} {cur} ?old }} }} ;\n"
             f"INSERT DATA {{ GRAPH {c} {{ {g} {cur} {_iri(physical)} }} }}",
@@ -473,7 +464,7 @@ class RemoteStore(Store):
 
     def _set_current_many(self, physical: Mapping[str, str]) -> None:
         """Point several graphs at their new versions in one request (one transaction)."""
-        c, cur = _iri(CATALOG), _iri(_CURRENT)
+        c, cur = _iri(CATALOG), _iri(CURRENT)
         steps = []
         for graph, version in physical.items():
             g = _iri(graph)
@@ -500,11 +491,7 @@ class RemoteStore(Store):
                 )
             )
         names = [str(r["g"]) for r in rows if isinstance(r.get("g"), IRI)]
-        return [
-            g
-            for g in names
-            if g == graph or (g.startswith(graph + "/v") and _VERSION_SUFFIX.search(g))
-        ]
+        return [g for g in names if is_version_of(g, graph)]
 
     def _new_physical(self, graph: str) -> str:
         _iri(graph)
@@ -734,7 +721,7 @@ class RemoteStore(Store):
         self._read_catalog()
         if graph not in self._catalog:
             return False
-        c, cur = _iri(CATALOG), _iri(_CURRENT)
+        c, cur = _iri(CATALOG), _iri(CURRENT)
         self._update(f"DELETE WHERE {{ GRAPH {c} {{ {_iri(graph)} {cur} ?p }} }}", error=StoreError)
         del self._catalog[graph]
         self._forget_retiring(graph)  # dropped now with the rest: the dataset is gone
@@ -750,6 +737,8 @@ class RemoteStore(Store):
         self._read_catalog()
 
     def restore(self, source: Source, fmt: str = "nquads") -> None:
+        if self.read_only:
+            raise StoreError("this store was opened read-only", store=self.query_url)
         if fmt not in QUAD_FORMATS:
             raise StoreError(f"a dump is N-Quads or TriG, not {fmt}")
         graphs = ntriples_by_graph(source, fmt)  # whole, so a broken dump changes nothing

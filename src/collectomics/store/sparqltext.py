@@ -1,13 +1,16 @@
 """SPARQL text read as tokens: the query form, FROM clauses, and parameters given as a leading
-``VALUES`` block. The one reader of query text that the store, the endpoint and the checks share;
-it imports nothing of ours but the model and the errors."""
+``VALUES`` block. The one tokenizer of query text (:func:`tokens`), which the store's backends,
+the endpoint and the update checks share; it imports nothing of ours but the model and the
+errors."""
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from collectomics.errors import QueryError
@@ -27,6 +30,48 @@ _TOKEN = re.compile(
     | (?P<other>\S)""",
     re.X,
 )
+
+
+class Token(NamedTuple):
+    """One token of SPARQL text: ``kind`` is ``iri`` (``<...>``), ``string`` (any of the four
+    quotings), ``brace`` (``{`` or ``}``), ``word`` (a keyword, a prefixed name, ``prefix:``,
+    or a variable ``?x``/``$x``) or ``other`` (one character: punctuation, an operator, a digit);
+    ``start`` and ``end`` are its offsets in the text."""
+
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+def tokens(text: str, start: int = 0) -> Sequence[Token]:
+    """The tokens of ``text`` from offset ``start`` (a token's start), comments left out:
+    strings, IRIs and comments are never read as keywords, and a prefixed name is never split.
+
+    Remembered for the last texts read: the store and the endpoint read one query several
+    times (its form, its projection, where a parameter goes), and it is tokenized once."""
+    found = _tokenize(text)
+    if start <= 0:
+        return found
+    return found[bisect.bisect_left(found, start, key=_start) :]
+
+
+def _start(token: Token) -> int:
+    return token.start
+
+
+@functools.lru_cache(maxsize=256)
+def _tokenize(text: str) -> tuple[Token, ...]:
+    make = tuple.__new__  # a Token without NamedTuple's Python-level __new__ (a third faster)
+    return tuple(
+        [
+            make(Token, (m.lastgroup, m.group(), m.start(), m.end()))
+            for m in _TOKEN.finditer(text)
+            if m.lastgroup != "comment"
+        ]
+    )
+
+
 _UPDATE_WORDS = {
     "INSERT",
     "DELETE",
@@ -69,23 +114,22 @@ def _read_query(text: str) -> QueryText:
     out = QueryText(text, without_dataset=text)
     prefixes: dict[str, str] = {}
     base = ""
-    tokens = [(m.lastgroup, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    tokens = [t for t in tokens if t[0] != "comment"]
+    toks = list(tokens(text))
     depth = 0
     cuts: list[tuple[int, int]] = []
     i = 0
-    while i < len(tokens):
-        kind, value, start, _ = tokens[i]
+    while i < len(toks):
+        kind, value, start, _ = toks[i]
         upper = value.upper()
         if kind == "brace":
             depth += 1 if value == "{" else -1
         elif kind == "word" and depth == 0:
-            if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 2][0] == "iri":
-                prefixes[tokens[i + 1][1].rstrip(":")] = urljoin(base, tokens[i + 2][1][1:-1])
+            if upper == "PREFIX" and i + 2 < len(toks) and toks[i + 2].kind == "iri":
+                prefixes[toks[i + 1].value.rstrip(":")] = urljoin(base, toks[i + 2].value[1:-1])
                 i += 3
                 continue
-            if upper == "BASE" and i + 1 < len(tokens) and tokens[i + 1][0] == "iri":
-                base = urljoin(base, tokens[i + 1][1][1:-1])
+            if upper == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
+                base = urljoin(base, toks[i + 1].value[1:-1])
                 i += 2
                 continue
             if out.form is None and upper in _FORMS:
@@ -95,13 +139,13 @@ def _read_query(text: str) -> QueryText:
                 break
             elif upper == "FROM" and out.form is not None:
                 j = i + 1
-                named = j < len(tokens) and tokens[j][1].upper() == "NAMED"
+                named = j < len(toks) and toks[j].value.upper() == "NAMED"
                 j += named
-                if j < len(tokens):
-                    target = _resolve(tokens[j], prefixes, base)
+                if j < len(toks):
+                    target = _resolve(toks[j], prefixes, base)
                     if target is not None:
                         (out.from_named if named else out.from_graphs).append(target)
-                        cuts.append((start, tokens[j][3]))
+                        cuts.append((start, toks[j].end))
                         i = j + 1
                         continue
         i += 1
@@ -127,12 +171,10 @@ def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
     if query.form not in ("SELECT", "ASK"):
         return None
     opening = None
-    for match in _TOKEN.finditer(text, query.form_at):
-        if match.lastgroup == "brace" and match.group() == "{" and opening is None:
-            opening = match
-        elif (
-            opening is not None and match.lastgroup == "word" and match.group().upper() == "SELECT"
-        ):
+    for tok in tokens(text, query.form_at):
+        if tok.kind == "brace" and tok.value == "{" and opening is None:
+            opening = tok
+        elif opening is not None and tok.kind == "word" and tok.value.upper() == "SELECT":
             # a subquery: a VALUES block outside it would not bind it (a substitution does), and
             # it would compute its answer for every value (every person's specimens)
             return None
@@ -143,7 +185,7 @@ def leading_values(text: str, params: Mapping[str, Term]) -> str | None:
         f"\nVALUES ({' '.join('?' + n for n in names)}) "
         f"{{ ({' '.join(params[n].n3() for n in names)}) }}\n"
     )
-    return text[: opening.end()] + block + text[opening.end() :]
+    return text[: opening.end] + block + text[opening.end :]
 
 
 def unprojected(text: str, names: Iterable[str]) -> list[str]:
@@ -156,10 +198,7 @@ def unprojected(text: str, names: Iterable[str]) -> list[str]:
     projected: set[str] = set()
     parens = 0
     previous = ""
-    for match in _TOKEN.finditer(text, query.form_at):
-        kind, value = match.lastgroup, match.group()
-        if kind == "comment":
-            continue
+    for kind, value, _, _ in tokens(text, query.form_at):
         if kind == "brace" or value.upper() in ("WHERE", "FROM"):
             break
         if value == "(":
@@ -184,10 +223,8 @@ def check_projected(text: str, params: Iterable[str]) -> None:
         )
 
 
-def _resolve(
-    token: tuple[str | None, str, int, int], prefixes: dict[str, str], base: str
-) -> str | None:
-    kind, value = token[0], token[1]
+def _resolve(token: Token, prefixes: dict[str, str], base: str) -> str | None:
+    kind, value = token.kind, token.value
     if kind == "iri":
         return urljoin(base, value[1:-1]) if base else value[1:-1]
     if kind == "word" and ":" in value:

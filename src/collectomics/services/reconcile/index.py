@@ -535,13 +535,9 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _version(store: Store) -> Any:
-    """What changes when the store does. A read-only handle sees the store as of its opening
-    (``web`` reopens it when the store changes on disk): its graphs' physical versions suffice.
-    A writable store may change under us: its size too."""
-    physical = tuple((g, store.physical_graph(g)) for g in store.graphs())
-    if getattr(store, "read_only", False):
-        return physical
-    return physical, store.count()
+    """What changes when the store does (:meth:`Store.version`). A read-only handle sees the
+    store as of its opening (``web`` reopens it when the store changes on disk)."""
+    return store.version()
 
 
 def memory_index_for(store: Store, base: str = BASE) -> Index:
@@ -958,7 +954,7 @@ def _start_build(
             return None
     if ondisk.BuildLock.held(folder):
         return None
-    location = str(getattr(store, "path", ""))
+    location = store.location or ""
     # our code's digest names the file, even if the code on disk was upgraded under us
     # It lives on when the process that started it retires (the next one opens the file); in
     # the starter's process group, so that stopping `serve` stops the builds its HTTP workers ran.
@@ -1080,6 +1076,6 @@ def index_for(store: Store, base: str = BASE) -> Index:
     """The index of ``store``: for an on-disk store opened read-only, the file every process
     shares (built once per store version; while a new version is built, the last one answers);
     otherwise built in this process once per version of the store."""
-    if getattr(store, "read_only", False) and ondisk.folder_of(store) is not None:
+    if store.read_only and ondisk.folder_of(store) is not None:
         return _shared_index_for(store, base)
     return memory_index_for(store, base)

@@ -38,7 +38,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from collectomics.analysis.edgeindex import CACHE_DIR
+from collectomics.store import CACHE_DIR as CACHE_DIR  # re-exported: callers name ondisk.CACHE_DIR
+from collectomics.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,10 @@ class CorruptIndex(Exception):
 # -- where, and which version --------------------------------------------------------------------
 
 
-def folder_of(store: Any) -> Path | None:
+def folder_of(store: Store) -> Path | None:
     """The folder of an on-disk store's index files; None for a store in memory or remote."""
-    path = getattr(store, "path", None)
-    if not isinstance(path, Path) or not path.is_dir():
-        return None
-    return path / CACHE_DIR / FOLDER
+    folder = store.cache_dir
+    return None if folder is None else folder / FOLDER
 
 
 def code_digest(*modules: Any) -> str:
@@ -88,11 +87,10 @@ def code_digest(*modules: Any) -> str:
     return h.hexdigest()
 
 
-def version_key(store: Any, base: str, code: str = "") -> str:
-    """What names an index file: the format, the code that built it, the base IRI and every
-    graph's physical version."""
-    physical = sorted((g, store.physical_graph(g) or "") for g in store.graphs())
-    text = json.dumps([FORMAT, code, base, physical], ensure_ascii=False)
+def version_key(store: Store, base: str, code: str = "") -> str:
+    """What names an index file: the format, the code that built it, the base IRI and the
+    store's version (:meth:`Store.version`: every graph's physical version)."""
+    text = json.dumps([FORMAT, code, base, store.version()], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
