@@ -5,7 +5,7 @@ Each material (or occurrence that no material evidences) is flattened, with its 
 accepted identification, into one Darwin Core record and mapped by
 :func:`~collectomics.mapping.specimens.map_specimen`, so a specimen from a DwC-DP has the
 shape of one from a Darwin Core Archive. The ``*-agent-role`` tables become role nodes by the
-one role-node rule (:func:`~collectomics.mapping.specimens.role_node`); an agent-role table
+one role-node rule (:func:`~collectomics.mapping.roles.role_node`); an agent-role table
 that names collectors (determiners, georeferencers) of a record replaces the split of its
 verbatim string, whose names then only say how each agent was written.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri
-from collectomics.mapping.common import Context, Mapped, publisher_match, text, unknown_agent
+from collectomics.mapping.common import Context, Mapped, publisher_match, text
 from collectomics.mapping.dwc import IDENTIFICATION_TERMS
 from collectomics.mapping.extensions import (
     AC_NS,
@@ -28,12 +28,11 @@ from collectomics.mapping.extensions import (
     map_relationship,
 )
 from collectomics.mapping.names import display_form, is_organisation, read_agents
+from collectomics.mapping.roles import role_node, role_node_iri, unknown_agent
 from collectomics.mapping.specimens import (
     map_specimen,
     measurers,
     repeat_iri,
-    role_node,
-    role_node_iri,
     specimen_key,
 )
 from collectomics.mapping.verbatim import keep_all
