@@ -407,3 +407,68 @@ def test_history_determiners_in_a_store_match_the_core_over_the_real_corpus(
     base = minter.base
     core_ids = _rows(store, _SHORTCUTS % (core_graph, base))
     assert core_ids and _rows(store, _SHORTCUTS % (history_graph, base)) == core_ids
+
+
+def test_dwcdp_history_determiners_from_a_role_table_keep_the_verbatim_string() -> None:
+    """A Darwin Core Data Package's earlier identification whose determiners come from
+    identification-agent-role keeps its identifiedBy string as the current one does: each
+    determiner's role node carries the whole string and, the counts agreeing, its own name as
+    written (paired by order)."""
+    from collectomics.mapping.dwcdp import PackageMapper, Table
+
+    def table(name: str, key: str, refs: dict[str, str], rows: list[dict[str, str]]) -> Table:
+        numbered = [(n, row) for n, row in enumerate(rows, start=2)]
+        return Table(name, f"{name}.csv", key, refs, numbered)
+
+    agent_refs = {"identification": "identification_fk", "agent": "agent_fk"}
+    tables = {
+        "agent": table(
+            "agent",
+            "agent_pk",
+            {},
+            [
+                {"agent_pk": "a1", "agentType": "person", "preferredAgentName": "Josiah Carberry"},
+                {"agent_pk": "a2", "agentType": "person", "preferredAgentName": "Ynés Mexía"},
+            ],
+        ),
+        "material": table(
+            "material", "materialEntity_pk", {}, [{"materialEntity_pk": "m1", "catalogNumber": "1"}]
+        ),
+        "identification": table(
+            "identification",
+            "identification_pk",
+            {"material": "materialEntity_fk"},
+            [
+                {"identification_pk": "i1", "materialEntity_fk": "m1", "identifiedBy": "Y. Mexía"}
+                | {"isAcceptedIdentification": "true", "scientificName": "Zea mays"},
+                {"identification_pk": "i2", "materialEntity_fk": "m1"}
+                | {"identifiedBy": "Carberry, J. & Y. Mexía", "scientificName": "Zea perennis"},
+            ],
+        ),
+        "identification-agent-role": table(
+            "identification-agent-role",
+            "",
+            agent_refs,
+            [
+                {"identification_fk": i, "agent_fk": a, "agentRole": "determiner"}
+                | {"agentRoleOrder": order}
+                for i, a, order in (("i1", "a2", "1"), ("i2", "a1", "1"), ("i2", "a2", "2"))
+            ],
+        ),
+    }
+    outcomes = list(PackageMapper(tables, Context("ds", Minter())).run())
+    triples = [t for o in outcomes for t in [*o.mapped.triples, *o.mapped.once]]
+    assert not [o for o in outcomes if o.mapped.rejected]
+    found = {}
+    for i in {s for s, p, o in triples if p == DSW.hasIdentification for s in [o]}:
+        (by,) = _objects(triples, i, DWC.identifiedBy)
+        for node in _objects(triples, i, PROV.qualifiedAssociation):
+            assert _objects(triples, node, COL.verbatimAgentString) == [by], (i, node)
+            (order,) = _objects(triples, node, COL.order)
+            written = _objects(triples, node, COL.nameAsWritten)
+            found[(i.rsplit("/", 1)[-1], int(order.value))] = [w.value for w in written]
+    assert found == {
+        ("identification", 1): ["Y. Mexía"],
+        ("h3", 1): ["Carberry, J."],
+        ("h3", 2): ["Y. Mexía"],
+    }
