@@ -10,7 +10,7 @@ from __future__ import annotations
 from collectomics.analysis import identity
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
-from collectomics.mapping.specimens import _one_person
+from collectomics.mapping.roles import one_person as _one_person
 from collectomics.model import IRI
 from collectomics.store import OxigraphStore
 from helpers import REAL

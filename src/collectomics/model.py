@@ -69,9 +69,9 @@ class Literal:
         if other.__class__ is not Literal:
             return NotImplemented
         return (
-            self.value == other.value  # type: ignore[attr-defined]
-            and self.datatype == other.datatype  # type: ignore[attr-defined]
-            and self.lang == other.lang  # type: ignore[attr-defined]
+            self.value == other.value
+            and self.datatype == other.datatype
+            and self.lang == other.lang
         )
 
     def __hash__(self) -> int:

@@ -109,7 +109,9 @@ class COL:
     basedOn = IRI("https://w3id.org/collectomics/ontology#basedOn")
     collectedAfterDeath = IRI("https://w3id.org/collectomics/ontology#collectedAfterDeath")
     collectedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#collectedBeforeBirth")
-    collectedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge")
+    collectedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#collectedBeforeWorkingAge"
+    )
     collectingEvent = IRI("https://w3id.org/collectomics/ontology#collectingEvent")
     collectingNumberSeries = IRI("https://w3id.org/collectomics/ontology#collectingNumberSeries")
     confidence = IRI("https://w3id.org/collectomics/ontology#confidence")
@@ -124,12 +126,18 @@ class COL:
     hasLabel = IRI("https://w3id.org/collectomics/ontology#hasLabel")
     identifiedAfterDeath = IRI("https://w3id.org/collectomics/ontology#identifiedAfterDeath")
     identifiedBeforeBirth = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeBirth")
-    identifiedBeforeWorkingAge = IRI("https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge")
+    identifiedBeforeWorkingAge = IRI(
+        "https://w3id.org/collectomics/ontology#identifiedBeforeWorkingAge"
+    )
     identityConflict = IRI("https://w3id.org/collectomics/ontology#identityConflict")
     illustrative = IRI("https://w3id.org/collectomics/ontology#illustrative")
     inferredFor = IRI("https://w3id.org/collectomics/ontology#inferredFor")
-    itineraryImpossibleSpeed = IRI("https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed")
-    itineraryTwoPlacesOneDay = IRI("https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay")
+    itineraryImpossibleSpeed = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryImpossibleSpeed"
+    )
+    itineraryTwoPlacesOneDay = IRI(
+        "https://w3id.org/collectomics/ontology#itineraryTwoPlacesOneDay"
+    )
     labelWriterLifetime = IRI("https://w3id.org/collectomics/ontology#labelWriterLifetime")
     lastYear = IRI("https://w3id.org/collectomics/ontology#lastYear")
     latestDate = IRI("https://w3id.org/collectomics/ontology#latestDate")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -12,6 +13,9 @@ from collectomics.model import IRI, XSD, BNode, Literal, Term
 from collectomics.vocab import COL, OWL, PROV, RDF, RDFS, SCHEMA, SEMAPV, SKOS, SSSOM, STATUS
 
 Triple = tuple[IRI | BNode, IRI, Term]
+#: what one agent name as written maps to within a dataset (Context.names): its agent, the
+#: triples describing the agent, the name as a literal, and the agent and the name in N-Triples
+NameEntry = tuple[IRI, tuple[Triple, ...], Literal, str, str]
 
 _XSD_DECIMAL = XSD + "decimal"
 _XSD_INTEGER = XSD + "integer"
@@ -103,7 +107,7 @@ class Context:
 
     dataset_id: str
     minter: Minter
-    names: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
+    names: dict[str, NameEntry] = field(default_factory=dict, compare=False, repr=False)
     #: the ingest's setting: mappers that can may write the bulk of a record as N-Triples
     #: lines (Mapped.lines) rather than tuples the writer serialises later; same triples
     ntriples: bool = field(default=False, compare=False)
@@ -111,6 +115,16 @@ class Context:
     @cached_property
     def dataset(self) -> IRI:
         return self.minter.dataset(self.dataset_id)
+
+
+def getter(values: Mapping[str, str], prefix: str = "") -> Callable[[str], str]:
+    """A reader of ``values``: ``get(name)`` is the value of ``prefix + name``, stripped, or ""
+    when it is missing or empty (how mappers read a row's columns)."""
+
+    def get(name: str) -> str:
+        return (values.get(prefix + name) or "").strip()
+
+    return get
 
 
 def text(value: str | None) -> Literal | None:
@@ -172,27 +186,3 @@ def publisher_match(
     out.add(match, COL.decidedBy, Literal("publisher"))
     out.add(match, RDFS.comment, Literal(comment))
     out.add(source, SCHEMA.sameAs, target)
-
-
-def unknown_agent(
-    out: Mapped, activity: IRI, node: IRI, role: IRI, order: Literal, written: Literal
-) -> None:
-    """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
-    col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
-    with the value as written; no dwciri shortcut, so it is never a collector to link."""
-    agent = IRI(f"{node}/agent")
-    out.unknown_agents += 1
-    out.triples.extend(
-        [
-            (activity, PROV.qualifiedAssociation, node),
-            (node, RDF.type, PROV.Association),
-            (node, PROV.agent, agent),
-            (node, PROV.hadRole, role),
-            (node, COL.order, order),
-            (node, COL.nameAsWritten, written),
-            (node, COL.verbatimAgentString, written),
-            (agent, RDF.type, COL.UnknownAgent),
-            (agent, RDF.type, PROV.Agent),
-            (agent, RDFS.label, written),
-        ]
-    )

@@ -5,7 +5,7 @@ Each material (or occurrence that no material evidences) is flattened, with its 
 accepted identification, into one Darwin Core record and mapped by
 :func:`~collectomics.mapping.specimens.map_specimen`, so a specimen from a DwC-DP has the
 shape of one from a Darwin Core Archive. The ``*-agent-role`` tables become role nodes by the
-one role-node rule (:func:`~collectomics.mapping.specimens.role_node`); an agent-role table
+one role-node rule (:func:`~collectomics.mapping.roles.role_node`); an agent-role table
 that names collectors (determiners, georeferencers) of a record replaces the split of its
 verbatim string, whose names then only say how each agent was written.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri
-from collectomics.mapping.common import Context, Mapped, publisher_match, text, unknown_agent
+from collectomics.mapping.common import Context, Mapped, publisher_match, text
 from collectomics.mapping.dwc import IDENTIFICATION_TERMS
 from collectomics.mapping.extensions import (
     AC_NS,
@@ -28,12 +28,11 @@ from collectomics.mapping.extensions import (
     map_relationship,
 )
 from collectomics.mapping.names import display_form, is_organisation, read_agents
+from collectomics.mapping.roles import role_node, role_node_iri, unknown_agent
 from collectomics.mapping.specimens import (
     map_specimen,
     measurers,
     repeat_iri,
-    role_node,
-    role_node_iri,
     specimen_key,
 )
 from collectomics.mapping.verbatim import keep_all
@@ -825,29 +824,32 @@ class PackageMapper:
             subject = self.subjects.get((target, table.ref(values, target)))
             if subject is not None:
                 fields = _own_fields(table, values)
-                # determiners the role table names are its role nodes, not the string's
-                written = fields.pop("identifiedBy", "") if self._has_roles(key) else ""
+                # determiners the role table names are its role nodes, not the string's; the
+                # string stays as written, and names them as on the record (see _written)
+                determiners = self._determiners(key)
+                written = fields.pop("identifiedBy", "") if determiners else ""
                 terms = {DWC_NS + k: v for k, v in fields.items()}
                 out = map_identification(terms, subject, self.ctx, number)
                 if out.subject is not None and key:
                     self.identifications[key] = out.subject
                     self.owner[out.subject] = subject
                     out.add(out.subject, DWC.identifiedBy, text(written))
+                    if written:
+                        self._verbatim[(out.subject, "identifiedBy")] = written
+                        self._role_count[(out.subject, ROLE.determiner)] = determiners
                 return out
         return Mapped().reject(None, "an identification of no loaded material or occurrence")
 
-    def _has_roles(self, key: str) -> bool:
-        """Whether identification-agent-role names a determiner of identification ``key``."""
+    def _determiners(self, key: str) -> int:
+        """How many determiners identification-agent-role gives identification ``key``."""
         roles = self.tables.get("identification-agent-role")
-        return (
-            bool(key)
-            and roles is not None
-            and any(
-                roles.ref(row, "identification") == key
-                and role_for(row.get("agentRole", ""), row.get("agentRoleIRI", ""))[0]
-                == ROLE.determiner
-                for _, row in roles.rows
-            )
+        if not key or roles is None:
+            return 0
+        return sum(
+            roles.ref(row, "identification") == key
+            and role_for(row.get("agentRole", ""), row.get("agentRoleIRI", ""))[0]
+            == ROLE.determiner
+            for _, row in roles.rows
         )
 
     def relationship(self, table: Table, number: int, row: dict[str, str]) -> Mapped:

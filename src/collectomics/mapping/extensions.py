@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from collectomics.mapping.common import Context, Mapped, date_literal, text, unknown_agent
+from collectomics.mapping.common import Context, Mapped, date_literal, getter, text
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.names import display_form, normalise, read_agents
+from collectomics.mapping.roles import agent_roles
 from collectomics.mapping.verbatim import keep
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
@@ -139,7 +139,9 @@ def map_media(values: Mapping[str, str], specimen: IRI, ctx: Context, key: str) 
 def map_identification(
     values: Mapping[str, str], specimen: IRI, ctx: Context, number: int
 ) -> Mapped:
-    """One row of the identification history: a past or current identification of ``specimen``."""
+    """One row of the identification history: a past or current identification of ``specimen``,
+    its determiners role nodes by the rule the core record's follow (:func:`agent_roles`: the
+    verbatim string, 'et al.', unknown agents, and ``identifiedByID`` paired as on the core)."""
     out = Mapped()
     node = ctx.minter.part(specimen, "identification", f"h{number}")
     out.subject = node
@@ -148,11 +150,11 @@ def map_identification(
     out.add(node, RDF.type, PROV.Activity)
     for term, value in values.items():
         ns, name = _local(term)
-        if ns == DWC_NS and value.strip() and name not in {"identifiedByID"}:
+        if ns == DWC_NS and value.strip() and name != "identifiedByID":
             out.add(node, DWC.term(name), Literal(value.strip()))
-        elif value.strip():
+        elif value.strip() and term != DWC_NS + "identifiedByID":
             keep(out, node, term, value.strip())  # an identifier node, or verbatim
-    get = lambda name: (values.get(DWC_NS + name) or "").strip()  # noqa: E731
+    get = getter(values, DWC_NS)
     bounds = date_bounds(get("dateIdentified")) if get("dateIdentified") else None
     if bounds:
         out.add(node, COL.earliestDate, date_literal(bounds[0]))
@@ -161,33 +163,18 @@ def map_identification(
         out.warn(
             "dateIdentified", f"date {get('dateIdentified')!r} not understood; kept as written"
         )
-    for order, name in enumerate(read_agents(get("identifiedBy")), start=1):
-        role = ctx.minter.part(node, "determiner", str(order))
-        if name.unknown:  # "?", "[no agent data]": an unknown agent, never linked
-            positive = "http://www.w3.org/2001/XMLSchema#positiveInteger"
-            written = Literal(name.written)
-            unknown_agent(out, node, role, ROLE.determiner, Literal("1", positive), written)
-            continue
-        agent = ctx.minter.agent(ctx.dataset_id, normalise(name.written))
-        if name.organisation:  # never a name-string agent: no person is proposed for it
-            out.organisation_agents += 1
-            out.add_once(agent, RDF.type, FOAF.Organization)
-            out.add_once(agent, RDF.type, PROV.Agent)
-            out.add_once(agent, FOAF.name, Literal(name.written))
-        else:
-            out.add_once(agent, RDF.type, COL.NameStringAgent)
-            out.add_once(agent, RDF.type, PROV.Agent)
-            out.add_once(agent, FOAF.name, Literal(display_form(name.written)))
-        out.add(node, PROV.qualifiedAssociation, role)
-        out.add(node, PROV.wasAssociatedWith, agent)
-        out.add(role, RDF.type, PROV.Association)
-        out.add(role, PROV.agent, agent)
-        out.add(role, PROV.hadRole, ROLE.determiner)
-        out.add(
-            role, COL.order, Literal(str(order), "http://www.w3.org/2001/XMLSchema#positiveInteger")
+    if get("identifiedBy") or get("identifiedByID"):
+        agent_roles(
+            out,
+            ctx,
+            node,
+            specimen,
+            get("identifiedBy"),
+            "identifiedBy",
+            ROLE.determiner,
+            DWCIRI.identifiedBy,
+            get("identifiedByID"),
         )
-        out.add(role, COL.nameAsWritten, Literal(name.written))
-        out.add(specimen, DWCIRI.identifiedBy, agent)
     return out
 
 
@@ -201,7 +188,7 @@ def map_relationship(
     """One resource relationship of ``specimen``; ``resolve`` turns an id of this archive into
     the IRI of the record it names."""
     out = Mapped()
-    get = lambda name: (values.get(DWC_NS + name) or "").strip()  # noqa: E731
+    get = getter(values, DWC_NS)
     node = ctx.minter.part(specimen, "relationship", str(number))
     out.subject = node
     out.add(node, RDF.type, DWC.ResourceRelationship)

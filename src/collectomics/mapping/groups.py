@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from collectomics.mapping.annotations import add_date, mark_illustrative, typed_date
-from collectomics.mapping.common import Context, Mapped, text
+from collectomics.mapping.common import Context, Mapped, getter, text
 from collectomics.mapping.people import add_identity, external_id
 from collectomics.mapping.refs import RefError, Refs
 from collectomics.vocab import DCTERMS, FOAF, PROV, RDF, RDFS, SCHEMA
@@ -27,7 +27,7 @@ GROUP_KINDS = ("group", "expedition", "organization")
 def map_group(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
     """Map one groups-template row; reject it when it has no group_id."""
     out = Mapped()
-    get = lambda column: (record.get(column) or "").strip()  # noqa: E731
+    get = getter(record)
     group_id = get("group_id")
     if not group_id:
         return out.reject("group_id", "group_id is empty")

@@ -18,7 +18,7 @@ from collectomics.mapping.annotations import (
     mark_illustrative,
     transcription,
 )
-from collectomics.mapping.common import Context, Mapped, text
+from collectomics.mapping.common import Context, Mapped, getter, text
 from collectomics.mapping.refs import RefError, Refs
 from collectomics.vocab import COL, DCTERMS, PROV, RDF, RDFS, ROLE
 
@@ -33,7 +33,7 @@ WRITING_METHODS = {"typed": "typed", "handwritten": "handwritten", "mixed": "mix
 def map_label(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
     """Map one labels-template row; reject it when its specimen cannot be resolved."""
     out = Mapped()
-    get = lambda column: (record.get(column) or "").strip()  # noqa: E731
+    get = getter(record)
     if not get("specimen"):
         return out.reject("specimen", "specimen is empty (catalog:NUMBER, occurrence:ID or IRI)")
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from collectomics.mapping.annotations import DCMITYPE, add_date, add_role, mark_illustrative
-from collectomics.mapping.common import Context, Mapped, text
+from collectomics.mapping.common import Context, Mapped, getter, text
 from collectomics.mapping.refs import RefError, Refs
 from collectomics.model import IRI, Literal, iri_is_valid
 from collectomics.vocab import AC, DCTERMS, FOAF, RDF, ROLE
@@ -37,7 +37,7 @@ def _http(value: str) -> bool:
 def map_media(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
     """Map one media-template row; reject it when it has neither media_id nor access_uri."""
     out = Mapped()
-    get = lambda column: (record.get(column) or "").strip()  # noqa: E731
+    get = getter(record)
     access = get("access_uri")
     if access and not _http(access):
         return out.reject("access_uri", f"{access!r} is not an http(s) URL")

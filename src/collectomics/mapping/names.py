@@ -40,6 +40,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from collectomics.mapping.given_names import GIVEN_NAMES
 
@@ -672,7 +673,7 @@ def _split_general(text: str) -> tuple[SplitName, ...]:
 
     # parts between strong separators, with the separator before each
     raw = _SPLIT.split(text)
-    parts: list[list] = []  # [separator, text, is_team, et_al]
+    parts: list[list[Any]] = []  # [separator, text, is_team, et_al]
     pending_et_al = False
     sep = ""
     for n, chunk in enumerate(raw):
@@ -701,18 +702,20 @@ def _split_general(text: str) -> tuple[SplitName, ...]:
                 continue
         parts.append([sep, part, team, False])
 
-    pieces_of = []
-    shapes_of = []
+    pieces_of: list[list[str]] = []
+    shapes_of: list[list[int]] = []
     hint = False
-    for part in parts:
-        if part[2]:
+    for entry in parts:
+        pieces: list[str]
+        shapes: list[int]
+        if entry[2]:
             pieces, shapes = [], []
-        elif "," in part[1]:
-            pieces = [p.strip() for p in part[1].split(",") if p.strip()]
+        elif "," in entry[1]:
+            pieces = [p.strip() for p in entry[1].split(",") if p.strip()]
             shapes = [_shape(p, case) for p in pieces]
             hint = hint or _clear_surname_first(shapes)
         else:
-            pieces, shapes = [part[1]], [_shape(part[1], case)]
+            pieces, shapes = [entry[1]], [_shape(entry[1], case)]
         pieces_of.append(pieces)
         shapes_of.append(shapes)
     names: list[_Name] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from collectomics.mapping.common import Context, Mapped, publisher_match, text
+from collectomics.mapping.common import Context, Mapped, getter, publisher_match, text
 from collectomics.mapping.dates import year_precision_type
 from collectomics.model import IRI, XSD, Literal, iri_is_valid
 from collectomics.vocab import (
@@ -42,22 +42,26 @@ _ISNI = re.compile(r"(?:https?://isni\.org/isni/)?(\d{15}[\dX])$")
 _AFFILIATION = re.compile(r"^(?P<name>.+?)\s*(?:\((?P<start>[0-9-]*)(?:/(?P<end>[0-9-]*))?\))?$")
 
 
+#: identifier kind -> its pattern, and the IRI its first group makes
+_EXTERNAL: dict[str, tuple[re.Pattern[str], str]] = {
+    "wikidata": (_QID, WD.iri + "{}"),
+    "orcid": (_ORCID, "https://orcid.org/{}"),
+    "ipni": (_IPNI, "https://www.ipni.org/a/{}"),
+    "viaf": (_VIAF, "http://viaf.org/viaf/{}"),
+    "isni": (_ISNI, "https://isni.org/isni/{}"),
+}
+
+
 def _external(kind: str, value: str) -> IRI | None:
-    pattern, to_iri = {
-        "wikidata": (_QID, lambda v: WD.term(v)),
-        "orcid": (_ORCID, lambda v: IRI(f"https://orcid.org/{v}")),
-        "ipni": (_IPNI, lambda v: IRI(f"https://www.ipni.org/a/{v}")),
-        "viaf": (_VIAF, lambda v: IRI(f"http://viaf.org/viaf/{v}")),
-        "isni": (_ISNI, lambda v: IRI(f"https://isni.org/isni/{v}")),
-    }[kind]
+    pattern, template = _EXTERNAL[kind]
     m = pattern.match(value.strip().replace(" ", "") if kind == "isni" else value.strip())
-    return to_iri(m.group(1)) if m else None
+    return IRI(template.format(m.group(1))) if m else None
 
 
 def map_person(record: Mapping[str, str], ctx: Context) -> Mapped:
     """Map one people-template row; reject it when it has no id, or neither name nor description."""
     out = Mapped()
-    get = lambda column: (record.get(column) or "").strip()  # noqa: E731
+    get = getter(record)
     person_id = get("person_id")
     if not person_id:
         return out.reject("person_id", "person_id is empty")

@@ -8,21 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
-from itertools import islice
 from typing import NamedTuple
 
-from collectomics.iri import slug
-from collectomics.mapping.agentids import identifier_iri, split_identifiers
-from collectomics.mapping.common import (
-    NAME_CACHE,
-    Context,
-    Mapped,
-    date_literal,
-    decimal,
-    integer,
-    publisher_match,
-    unknown_agent,
-)
+from collectomics.mapping.common import Context, Mapped, date_literal, decimal, integer
 from collectomics.mapping.countries import COUNTRIES
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import (
@@ -32,29 +20,10 @@ from collectomics.mapping.dwc import (
     OTHER_TERMS,
     TAXON_TERMS,
 )
-from collectomics.mapping.names import (
-    SplitName,
-    display_form,
-    is_organisation,
-    normalise,
-    read_agents,
-)
-from collectomics.mapping.verbatim import identifier, issue_flags, keep_all, label_transcription
+from collectomics.mapping.roles import agent_roles
+from collectomics.mapping.verbatim import issue_flags, keep_all, label_transcription
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
-from collectomics.vocab import (
-    COL,
-    DCTERMS,
-    DSW,
-    DWC,
-    DWCIRI,
-    FOAF,
-    PROV,
-    RDF,
-    RDFS,
-    ROLE,
-    SCHEMA,
-    WD,
-)
+from collectomics.vocab import COL, DCTERMS, DSW, DWC, DWCIRI, PROV, RDF, RDFS, ROLE, SCHEMA, WD
 
 #: ISO 3166 user-assigned and GBIF codes (XZ high seas, ZZ unknown): valid, but no country
 _USER_ASSIGNED = {
@@ -189,224 +158,7 @@ def repeat_iri(first: IRI, repeat: int) -> IRI:
     return first if repeat <= 1 else IRI(f"{first}/repeat/{repeat}")
 
 
-_POSITIVE_INTEGER = XSD + "positiveInteger"
-#: col:order literals 1..16, made once (most records name one to four agents)
-_ORDERS = [Literal(str(n), _POSITIVE_INTEGER) for n in range(17)]
-_ET_AL = Literal("the source names further agents ('et al.')")
-# predicates and classes in N-Triples, for the blocks written as text (Context.ntriples)
 _N3_TYPE = RDF.type.n3()
-_N3_QUALIFIED = PROV.qualifiedAssociation.n3()
-_N3_ASSOCIATED = PROV.wasAssociatedWith.n3()
-_N3_ASSOCIATION = PROV.Association.n3()
-_N3_AGENT = PROV.agent.n3()
-_N3_ROLE = PROV.hadRole.n3()
-_N3_ORDER = COL.order.n3()
-_N3_WRITTEN = COL.nameAsWritten.n3()
-_N3_VERBATIM = COL.verbatimAgentString.n3()
-_N3_COMMENT = RDFS.comment.n3()
-
-
-def _name(ctx: Context, written: str) -> tuple[IRI, tuple, Literal, str, str]:
-    """A name as written -> (its name-string agent, or organisation agent when
-    :func:`is_organisation`, the triples describing the agent, the name as a literal, the agent
-    and the literal in N-Triples), memoised on the context: names repeat on many records of a
-    dataset."""
-    found = ctx.names.get(written)
-    if found is None:
-        if len(ctx.names) >= NAME_CACHE:  # forget the older half (dicts keep insertion order)
-            for old in list(islice(ctx.names, NAME_CACHE // 2)):
-                del ctx.names[old]
-        agent = ctx.minter.agent(ctx.dataset_id, normalise(written))
-        described = (
-            (
-                # an organisation ('Botanical Survey of India') is no name-string agent, so
-                # linking and reconciliation never propose a person for it; its name as written
-                (agent, RDF.type, FOAF.Organization),
-                (agent, RDF.type, PROV.Agent),
-                (agent, FOAF.name, Literal(written)),
-                (agent, SCHEMA.includedInDataSet, ctx.dataset),
-            )
-            if is_organisation(written)
-            else (
-                (agent, RDF.type, COL.NameStringAgent),
-                (agent, RDF.type, PROV.Agent),
-                (agent, FOAF.name, Literal(display_form(written))),
-                (agent, SCHEMA.includedInDataSet, ctx.dataset),
-            )
-        )
-        literal = Literal(written)
-        found = ctx.names[written] = (agent, described, literal, agent.n3(), literal.n3())
-    return found
-
-
-def role_node_iri(activity: IRI, role: IRI, order: int) -> IRI:
-    """The role node of the ``order``-th agent playing ``role`` in ``activity`` (or towards an
-    entity): ``{activity}/{role word}/{order}``, so the same input always yields the same IRI."""
-    return IRI(f"{activity}/{slug(role.rsplit('/', 1)[-1])}/{order}")
-
-
-def role_node(
-    out: Mapped,
-    activity: IRI,
-    node: IRI,
-    agent: IRI,
-    role: IRI,
-    order: int,
-    written: Literal | None = None,
-    verbatim: Literal | None = None,
-    *,
-    entity: bool = False,
-) -> None:
-    """The role-node rule (docs/model.md): ``activity`` qualified by ``node``, which names the
-    agent, its role, its order and the name as written. ``entity``: a thing, not an activity
-    (a specimen, a medium), so the node is a ``prov:Attribution``."""
-    add = out.triples.append
-    if entity:
-        add((activity, PROV.qualifiedAttribution, node))
-        add((activity, PROV.wasAttributedTo, agent))
-        add((node, RDF.type, PROV.Attribution))
-    else:
-        add((activity, PROV.qualifiedAssociation, node))
-        add((activity, PROV.wasAssociatedWith, agent))
-        add((node, RDF.type, PROV.Association))
-    add((node, PROV.agent, agent))
-    add((node, PROV.hadRole, role))
-    add(
-        (
-            node,
-            COL.order,
-            _ORDERS[order] if 0 < order < 17 else Literal(str(order), _POSITIVE_INTEGER),
-        )
-    )
-    if written is not None:
-        add((node, COL.nameAsWritten, written))
-    if verbatim is not None:
-        add((node, COL.verbatimAgentString, verbatim))
-
-
-def _agent_roles(
-    out: Mapped,
-    ctx: Context,
-    activity: IRI,
-    specimen: IRI,
-    value: str,
-    column: str,
-    role: IRI,
-    shortcut: IRI,
-    ids_value: str = "",
-) -> None:
-    names = read_agents(value)
-    if names and names[0].unknown:
-        out.warn(column, f"no agent name found in {value!r}")
-    ids = _agent_ids(out, ids_value, column + "ID") if ids_value else []
-    if ids_value and len(ids) < len(split_identifiers(ids_value)):  # kept whole, as written
-        identifier(out, activity, column + "ID", ids_value.strip())
-    add = out.triples.append
-    for iri in ids:  # the publisher says this agent played the role: true whatever the pairing
-        add((specimen, shortcut, iri))
-    paired = len(names) == 1 and not names[0].unknown and _one_person(ids)
-    if ids and not paired:
-        out.add(
-            activity,
-            RDFS.comment,
-            Literal(
-                f"{column}ID gives {len(ids)} identifier(s) for {len(names)} name(s) in {column}; "
-                "they are not paired with names, since Darwin Core gives their order no meaning "
-                "(one name is paired with its identifiers when no two come from one authority)"
-            ),
-        )
-    if out.lines is not None:
-        _agent_lines(out, ctx, activity, specimen, value, column, role, shortcut, names, ids)
-        return
-    verbatim = Literal(value.strip())
-    for order, name in enumerate(names, start=1):
-        node = role_node_iri(activity, role, order)
-        if name.unknown:
-            unknown_agent(out, activity, node, role, _ORDERS[1], verbatim)
-            continue
-        agent, described, written, _, _ = _name(ctx, name.written)
-        out.once.extend(described)
-        out.organisation_agents += name.organisation
-        role_node(out, activity, node, agent, role, order, written, verbatim)
-        if name.et_al:
-            add((node, RDFS.comment, _ET_AL))
-        add((specimen, shortcut, agent))
-        if len(names) == 1 and _one_person(ids):
-            for iri in ids:
-                _publisher_match(out, ctx, agent, iri, column + "ID")
-
-
-def _agent_lines(
-    out: Mapped,
-    ctx: Context,
-    activity: IRI,
-    specimen: IRI,
-    value: str,
-    column: str,
-    role: IRI,
-    shortcut: IRI,
-    names: list[SplitName],
-    ids: list[IRI],
-) -> None:
-    """_agent_roles's triples for each name, written as one block of N-Triples per name."""
-    lines = out.lines
-    assert lines is not None
-    act = activity.n3()
-    spec = specimen.n3()
-    role_n3 = role.n3()
-    short = shortcut.n3()
-    verbatim = quoted(value.strip())
-    role_word = slug(role.rsplit("/", 1)[-1])
-    for order, name in enumerate(names, start=1):
-        if name.unknown:
-            node_iri = IRI(f"{activity}/{role_word}/{order}")
-            unknown_agent(out, activity, node_iri, role, _ORDERS[1], Literal(value.strip()))
-            continue
-        agent, described, _, an, written = _name(ctx, name.written)
-        out.organisation_agents += name.organisation
-        node = f"{act[:-1]}/{role_word}/{order}>"  # minted under the activity: nothing to escape
-        order_n3 = (_ORDERS[order] if order < 17 else Literal(str(order), _POSITIVE_INTEGER)).n3()
-        out.once.extend(described)
-        lines.append(
-            f"{act} {_N3_QUALIFIED} {node} .\n{act} {_N3_ASSOCIATED} {an} .\n"
-            f"{node} {_N3_TYPE} {_N3_ASSOCIATION} .\n{node} {_N3_AGENT} {an} .\n"
-            f"{node} {_N3_ROLE} {role_n3} .\n{node} {_N3_ORDER} {order_n3} .\n"
-            f"{node} {_N3_WRITTEN} {written} .\n{node} {_N3_VERBATIM} {verbatim} .\n"
-            f"{spec} {short} {an} .\n"
-        )
-        if name.et_al:
-            lines.append(f"{node} {_N3_COMMENT} {_ET_AL.n3()} .\n")
-        if len(names) == 1 and _one_person(ids):
-            for iri in ids:
-                _publisher_match(out, ctx, agent, iri, column + "ID")
-
-
-def _one_person(ids: list[IRI]) -> bool:
-    """True when ``ids`` can all be one person's: at least one, and no two from one authority
-    (two ORCIDs, or two Wikidata items, are two people)."""
-    hosts = [i.partition("://")[2].split("/", 1)[0].lower().removeprefix("www.") for i in ids]
-    return bool(ids) and len(set(hosts)) == len(hosts)
-
-
-def _agent_ids(out: Mapped, value: str, column: str) -> list[IRI]:
-    ids = []
-    for part in split_identifiers(value):
-        iri = identifier_iri(part)
-        if iri is None:
-            out.warn(
-                column,
-                f"{part!r} is not an identifier (an IRI, QID, ORCID...); no link made, "
-                "kept as written",
-            )
-        elif iri not in ids:
-            ids.append(iri)
-    return ids
-
-
-def _publisher_match(out: Mapped, ctx: Context, agent: IRI, target: IRI, column: str) -> None:
-    """An accepted identity match for an identifier the data publisher paired with a name."""
-    match = ctx.minter.part(agent, "match", target)
-    publisher_match(out, ctx, agent, target, match, f"asserted by the publisher in dwc:{column}")
 
 
 def _bounds(out: Mapped, node: IRI, value: str | None, column: str) -> tuple[str, str] | None:
@@ -664,6 +416,8 @@ def _event(
             out.warn(term, f"{exc}; kept as written")
             add((e, predicate, Literal(value)))
             continue
+        if number is None:  # integer() gives None only for an empty value
+            continue
         add((e, predicate, number))
         if term == "year":
             add((s, DWC.year, number))
@@ -677,7 +431,7 @@ def _event(
         _bounds(out, e, "-".join(p for p in (year, m, d) if p), "year")
     recorded_by = get("recordedBy", "")
     if recorded_by or "recordedByID" in values:
-        _agent_roles(
+        agent_roles(
             out,
             ctx,
             e,
@@ -706,7 +460,9 @@ def _location(out: Mapped, s: IRI, e: IRI, values: dict[str, str], plain: bool =
                 out.warn(term, f"{exc}; kept as written, not as a number")
                 add((loc, predicate, Literal(value)))
                 continue
-            n = float(number.value) if number else 0.0
+            if number is None:  # decimal() gives None only for an empty value
+                continue
+            n = float(number.value)
             if (low is not None and n < low) or (high is not None and n > high):
                 out.warn(term, f"{value} is out of range; kept as written, not as a number")
                 add((loc, predicate, Literal(value)))
@@ -736,7 +492,7 @@ def _identification(
     _bounds(out, i, get("dateIdentified"), "dateIdentified")
     identified_by = get("identifiedBy", "")
     if identified_by or "identifiedByID" in values:
-        _agent_roles(
+        agent_roles(
             out,
             ctx,
             i,
@@ -757,7 +513,7 @@ def _georeference(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> 
     out.triples.append((IRI(s + "/location"), PROV.wasGeneratedBy, g))
     if values.get("georeferencedBy"):
         out.triples.append((g, DWC.georeferencedBy, Literal(values["georeferencedBy"])))
-    _agent_roles(
+    agent_roles(
         out,
         ctx,
         g,
@@ -773,6 +529,6 @@ def _georeference(out: Mapped, ctx: Context, s: IRI, values: dict[str, str]) -> 
 def measurers(out: Mapped, ctx: Context, node: IRI, specimen: IRI, value: str, ids: str) -> None:
     """Who made a measurement (``dwc:measuredBy`` of a MeasurementOrFact row ``node``): role
     nodes split and linked like collectors, ``dwciri:measuredBy`` on the specimen."""
-    _agent_roles(
+    agent_roles(
         out, ctx, node, specimen, value, "measuredBy", ROLE.measurer, DWCIRI.measuredBy, ids
     )

@@ -228,15 +228,15 @@ def _score_person(text: str, e: Entity, props: Props) -> tuple[float, list[dict[
         # IPNI's standard forms are unique: another one is most likely another author
         bonus += ABBREVIATION_BONUS if fit == 1.0 else 0.0
         penalty += ABBREVIATION_BONUS if fit == 0.0 else 0.0
-    for fid, asked, known, plus, minus in (
+    for fid, wanted, known, plus, minus in (
         ("place_fit", props.countries, e.countries, PLACE_BONUS, PLACE_PENALTY),
         ("taxon_fit", props.families, e.families, TAXON_BONUS, TAXON_PENALTY),
         # a citizenship is where a collector came from, not where they collected: it agrees
         # when they collected there too, and says nothing when they did not
         ("citizenship_fit", props.citizenship, e.countries, CITIZENSHIP_BONUS, 0),
     ):
-        if asked:
-            fit = _fit(asked, known, partial=minus == 0)
+        if wanted:
+            fit = _fit(wanted, known, partial=minus == 0)
             out.append(_feature(fid, fit))
             bonus += plus if fit == 1.0 else 0.0
             penalty += minus if fit == 0.0 else 0.0
