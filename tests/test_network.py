@@ -99,6 +99,7 @@ import networkx as nx  # noqa: E402
 import pytest  # noqa: E402
 
 from collectomics.analysis import network as N  # noqa: E402
+from collectomics.analysis import readers as R  # noqa: E402
 from collectomics.analysis.itinerary import (  # noqa: E402
     flag_ntriples,
     itinerary,
@@ -191,7 +192,7 @@ def test_ego_network_from_data_and_from_facets(store: Store) -> None:
     assert N.build_network(store, M, person=AB).source == "data"
     report = N.materialise(store, M)
     assert report.edges == 3
-    assert N.facets_fresh(store, M)
+    assert R.facets_fresh(store, M)
     for depth in (1, 2):
         fast = N.build_network(store, M, person=AB, depth=depth)
         slow = N.build_network(store, M, person=AB, depth=depth, start=0, end=3000)
@@ -213,7 +214,7 @@ def test_materialised_edges_and_facets_stay_in_step(store: Store) -> None:
     assert {r["value"] for r in N.facet_counts(store, M, "institution")} == {"X", "Y"}
     # a reload of the data makes the materialised graph stale; the network reads the data again
     store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
-    assert not N.facets_fresh(store, M)
+    assert not R.facets_fresh(store, M)
     assert N.build_network(store, M).source == "data"
 
 
@@ -401,7 +402,7 @@ def test_kept_itineraries_answer_as_the_data_does(
         plain = {who: I.itinerary(store, who).to_dict() for who in (P, AB, AD)}
         report = N.materialise(store, M)
         assert report.itineraries == 3
-        token = N.facets_token(store, M)
+        token = R.facets_token(store, M)
         assert token and edgeindex.load_rows(store, token, P) is not None
         assert edgeindex.load_rows(store, token, AD) is None  # too few specimens: read live
         assert edgeindex.load_rows(store, "another", P) is None
@@ -409,7 +410,7 @@ def test_kept_itineraries_answer_as_the_data_does(
             assert I.itinerary(store, who, minter=M).to_dict() == plain[who]
         # a reload makes the kept rows stale: they are not used (the token is gone)
         store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
-        assert N.facets_token(store, M) is None
+        assert R.facets_token(store, M) is None
         assert I.itinerary(store, P, minter=M).to_dict() == plain[P]
         store.close()
 
@@ -425,13 +426,13 @@ def test_ingest_rebuilds_stale_facets_unless_told_not_to(
     r = run_cli("ingest", str(data), "--dataset", "hand", store=db)
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
     with db.open(read_only=True) as s:
-        assert N.facets_fresh(s, M)
+        assert R.facets_fresh(s, M)
     r = run_cli(
         "ingest", str(data), "--dataset", "hand", "--replace", store=db,
         env={"COLLECTOMICS_MATERIALISE_AFTER_LOAD": "false"},
     )  # fmt: skip
     assert r.returncode == 0 and "co-collection" not in r.stderr, r.stderr
     with db.open(read_only=True) as s:
-        assert not N.facets_fresh(s, M)  # stale, and readers know it
+        assert not R.facets_fresh(s, M)  # stale, and readers know it
     r = run_cli("infer", store=db)  # any later load brings them up to date
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
