@@ -92,8 +92,11 @@ def hand_store(store: Store) -> Store:
 
 import csv  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
+import pickle  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import networkx as nx  # noqa: E402
 import pytest  # noqa: E402
@@ -387,6 +390,77 @@ def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> Non
     # a new materialisation writes a new one, which is used again
     N.materialise(store, M)
     assert N._edge_index(store, M) is not None
+    store.close()
+
+
+class _Payload:
+    """What a forged pickle would run when unpickled: it makes the directory ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.mark.embedded_only(
+    "the caches are files in the store's directory, which the test forges (a remote store keeps "
+    "them in the process)"
+)
+def test_forged_or_damaged_caches_are_never_executed_and_only_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge index and the kept itinerary rows are read without executing anything: a file
+    holding a pickle (what format 1 wrote, or a forgery), a file cut short, one whose header
+    lies about its arrays, or JSON of the wrong shape is ignored, readers answer from the
+    facets graph and the data exactly as before, and the next materialise writes them again."""
+    from collectomics.analysis import edgeindex
+    from collectomics.analysis import itinerary as I
+
+    monkeypatch.setattr(I, "CACHE_AT", 3)  # P's itinerary rows are kept
+    store = hand_store(OxigraphStore(str(tmp_path / "db")))
+    N.materialise(store, M)
+    token = R.facets_token(store, M)
+    index_file, rows_file = edgeindex.cache_file(store), edgeindex._rows_file(store, P)
+    assert token and index_file is not None and rows_file is not None and rows_file.is_file()
+    calls = [{}, *({"person": who, "depth": d} for who in (P, AB, AD) for d in (1, 2))]
+    expected = [_full(N.build_network(store, M, **kw)) for kw in calls]
+    live = I.itinerary(store, P).to_dict()  # without a minter: read from the data
+    good = index_file.read_bytes()
+    marker = tmp_path / "executed"
+    forged_pickle = pickle.dumps((1, token, _Payload(marker)))
+    head = json.dumps({"format": 2, "token": token, "lengths": [9] * 8}).encode()
+    forgeries = {
+        "a pickle": forged_pickle,
+        "cut short": good[: len(good) // 2],
+        "a header that lies": edgeindex.MAGIC + len(head).to_bytes(8, "little") + head,
+        "trailing bytes": good + b"\0" * 8,
+        "not ours": b"PK\3\4" + bytes(200),
+    }
+    for what, content in forgeries.items():
+        index_file.write_bytes(content)
+        edgeindex._LOADED.clear()
+        assert edgeindex.lookup(store, token) is None, what
+        assert [_full(N.build_network(store, M, **kw)) for kw in calls] == expected, what
+    for content in (
+        forged_pickle,
+        json.dumps({"format": 2, "token": token, "person": P, "rows": [[1, 2]]}).encode(),
+        b"{",
+    ):
+        rows_file.write_bytes(content)
+        assert edgeindex.load_rows(store, token, P) is None
+        assert I.itinerary(store, P, minter=M).to_dict() == live
+    # format 1's file, left by an older version: never read, and removed by the next write
+    legacy = index_file.parent / "co-collection-edges.pickle"
+    legacy.write_bytes(forged_pickle)
+    N.materialise(store, M)
+    token = R.facets_token(store, M)
+    assert token and not legacy.exists() and not marker.exists()
+    edgeindex._LOADED.clear()
+    assert edgeindex.lookup(store, token) is not None  # read back from the file written
+    assert edgeindex.load_rows(store, token, P) is not None
+    assert [_full(N.build_network(store, M, **kw)) for kw in calls] == expected
+    assert I.itinerary(store, P, minter=M).to_dict() == live
     store.close()
 
 
