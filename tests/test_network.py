@@ -510,3 +510,34 @@ def test_ingest_rebuilds_stale_facets_unless_told_not_to(
         assert not R.facets_fresh(s, M)  # stale, and readers know it
     r = run_cli("infer", store=db)  # any later load brings them up to date
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
+
+
+def test_analysis_imports_nothing_above_it_and_nothing_late() -> None:
+    """analysis/ (src/collectomics/analysis/README.md) imports the kernel, mapping/, store/ and
+    its own modules, each at the top of a file: no import inside a function hides a cycle or
+    an upward dependency (services/, web/, cli/)."""
+    import ast
+
+    folder = Path(N.__file__).parent
+    below = (
+        "analysis",
+        "errors",
+        "config",
+        "model",
+        "iri",
+        "vocab",
+        "resources",
+        "mapping",
+        "store",
+    )
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            ours = [n for n in names if n and n.startswith("collectomics")]
+            for name in ours:
+                assert name.split(".")[1] in below, f"{path.name} imports {name}"
+            assert not ours or id(node) in top, f"{path.name}:{node.lineno} imports {ours} late"
