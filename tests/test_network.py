@@ -430,7 +430,11 @@ def test_forged_or_damaged_caches_are_never_executed_and_only_ignored(
     marker = tmp_path / "executed"
     forged_pickle = pickle.dumps((1, token, _Payload(marker)))
     head = json.dumps({"format": 2, "token": token, "lengths": [9] * 8}).encode()
+    wrong = edgeindex.EdgeIndex.build(token, {}, {(AB, P): {"weight": 1}}, str, str)
+    wrong.a[0] = -1  # a node number out of range, in a file that is otherwise well formed
+    wrong.save(tmp_path / "wrong.arrays")
     forgeries = {
+        "a node number out of range": (tmp_path / "wrong.arrays").read_bytes(),
         "a pickle": forged_pickle,
         "cut short": good[: len(good) // 2],
         "a header that lies": edgeindex.MAGIC + len(head).to_bytes(8, "little") + head,

@@ -175,7 +175,7 @@ class EdgeIndex:
         n, e = len(nodes), counts[_ARRAYS.index("a")]
         if len(labels) != n or len(kinds) != n or counts != [n, n, n, e, e, e, e, e]:
             return None
-        if not all(isinstance(x, str) for x in (*nodes, *labels, *kinds)):
+        if not set(map(type, chain(nodes, labels, kinds))) <= {str}:  # the types, in C
             return None
         arrays = []
         for count in counts:
@@ -187,7 +187,8 @@ class EdgeIndex:
         if handle.read(1):
             return None  # more than the header says: not ours
         a, b = arrays[3], arrays[4]
-        if e and (min(min(a), min(b)) < 0 or max(max(a), max(b)) >= n):
+        # read as unsigned, a negative node number is as out of range as one past the last
+        if e and max(max(array("I", a.tobytes())), max(array("I", b.tobytes()))) >= n:
             return None
         return cls(str(header["token"]), nodes, list(zip(labels, kinds, strict=True)), *arrays)
 
