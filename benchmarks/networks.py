@@ -28,15 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_archive  # noqa: E402
 
+from collectomics.analysis.identity import Identities  # noqa: E402
 from collectomics.analysis.itinerary import itinerary  # noqa: E402
-from collectomics.analysis.network import (  # noqa: E402
-    Identities,
-    build_network,
-    dashboard,
-    facet_counts,
-    materialise,
-)
+from collectomics.analysis.network import build_network, dashboard, facet_counts  # noqa: E402
 from collectomics.iri import Minter  # noqa: E402
+from collectomics.services.materialise import materialise  # noqa: E402
 from collectomics.store import OxigraphStore  # noqa: E402
 
 

@@ -16,7 +16,7 @@ sections of prolific people (``personpage.summary_ntriples``) is printed beside 
 build: seconds and triples.
 
 Then ``collectomics serve`` on 127.0.0.1 answers, for the most prolific collector, the most
-prolific one whose sections are not kept (``network.SUMMARY_AT``), a median one (from the
+prolific one whose sections are not kept (``services.materialise.SUMMARY_AT``), a median one (from the
 facets graph) and for a person of the people table: the entity page (HTML) and its
 JSON twin, and each section of the page computed alone (``collectomics.services.sections``, when the page
 has sections); against a baseline measured through the same server in the same run, a one-row
@@ -160,7 +160,7 @@ def best(url: str, accept: str, repeat: int) -> tuple[int, int, float, str]:
 
 _MATERIALISE = """import json, sys, time
 from collectomics.iri import Minter
-from collectomics.analysis.network import materialise
+from collectomics.services.materialise import materialise
 from collectomics.store import OxigraphStore
 with OxigraphStore(sys.argv[1]) as s:
     t = time.perf_counter()
@@ -172,7 +172,7 @@ with OxigraphStore(sys.argv[1]) as s:
 
 
 def rematerialise(store: Path) -> None:
-    """Rebuild the facets graph (``network.materialise``) in a child process and print what
+    """Rebuild the facets graph (``services.materialise.materialise``) in a child process and print what
     keeping the page sections cost beside the rest of it."""
     done = subprocess.run(
         [sys.executable, "-c", _MATERIALISE, str(store)], check=True, capture_output=True
@@ -192,8 +192,9 @@ def subjects(store: Path) -> list[tuple[str, str]]:
     """(who, IRI): the most prolific collector, the most prolific one whose page sections are
     not kept (``SUMMARY_AT``), a median one (facets graph), and a person of the people table
     who carries a Wikidata IRI."""
-    from collectomics.analysis.network import SUMMARY_AT, facet_counts
+    from collectomics.analysis.network import facet_counts
     from collectomics.iri import Minter
+    from collectomics.services.materialise import SUMMARY_AT
     from collectomics.store import OxigraphStore
 
     with OxigraphStore(store, read_only=True) as s:

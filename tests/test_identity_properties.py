@@ -294,3 +294,24 @@ def test_reconciliation_offers_each_identity_once(demo: Any) -> None:
     blanche = ix.get("person/cesar-blanche")
     for member in ident.members(B + "person/cesar-blanche"):
         assert ix.get(member) is blanche, member
+
+
+def test_reconciliation_reads_an_entitys_specimens_through_its_identity(case: Any) -> None:
+    """The reconciliation index has one entity per identity, and reads the ties of each (when
+    the facets graph does not give them) through the identity's own members: the rule's
+    membership, not one it pieces together from the agents it meets on specimens."""
+    from collectomics.services.reconcile.index import Index
+
+    name, store, ident = case
+    ix = Index(store)
+    for iri in ix.by_iri:
+        assert ident.resolve(iri) == iri, (name, iri)
+        assert ix.agents_of.get(iri, set()) | {iri} == ident.members(iri), (name, iri)
+    ix.facets = False  # as before materialise: ties read from the data
+    for node in _busiest(store, ident, 8):
+        e = ix.by_iri.get(node)
+        if e is None:
+            continue  # an identity no entity stands for (an organisation, an unknown agent)
+        others = [t.iri for t, _ in ix.ties(e)]
+        assert node not in others and len(others) == len(set(others)), (name, node)
+        assert all(ident.resolve(o) == o for o in others), (name, node)

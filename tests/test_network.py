@@ -92,13 +92,17 @@ def hand_store(store: Store) -> Store:
 
 import csv  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
+import pickle  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import networkx as nx  # noqa: E402
 import pytest  # noqa: E402
 
 from collectomics.analysis import network as N  # noqa: E402
+from collectomics.analysis import readers as R  # noqa: E402
 from collectomics.analysis.itinerary import (  # noqa: E402
     flag_ntriples,
     itinerary,
@@ -191,7 +195,7 @@ def test_ego_network_from_data_and_from_facets(store: Store) -> None:
     assert N.build_network(store, M, person=AB).source == "data"
     report = N.materialise(store, M)
     assert report.edges == 3
-    assert N.facets_fresh(store, M)
+    assert R.facets_fresh(store, M)
     for depth in (1, 2):
         fast = N.build_network(store, M, person=AB, depth=depth)
         slow = N.build_network(store, M, person=AB, depth=depth, start=0, end=3000)
@@ -213,7 +217,7 @@ def test_materialised_edges_and_facets_stay_in_step(store: Store) -> None:
     assert {r["value"] for r in N.facet_counts(store, M, "institution")} == {"X", "Y"}
     # a reload of the data makes the materialised graph stale; the network reads the data again
     store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
-    assert not N.facets_fresh(store, M)
+    assert not R.facets_fresh(store, M)
     assert N.build_network(store, M).source == "data"
 
 
@@ -389,6 +393,81 @@ def test_the_array_index_answers_as_the_facets_graph_does(tmp_path: Path) -> Non
     store.close()
 
 
+class _Payload:
+    """What a forged pickle would run when unpickled: it makes the directory ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.mkdir, (self.marker,))
+
+
+@pytest.mark.embedded_only(
+    "the caches are files in the store's directory, which the test forges (a remote store keeps "
+    "them in the process)"
+)
+def test_forged_or_damaged_caches_are_never_executed_and_only_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge index and the kept itinerary rows are read without executing anything: a file
+    holding a pickle (what format 1 wrote, or a forgery), a file cut short, one whose header
+    lies about its arrays, or JSON of the wrong shape is ignored, readers answer from the
+    facets graph and the data exactly as before, and the next materialise writes them again."""
+    from collectomics.analysis import edgeindex
+    from collectomics.analysis import itinerary as I
+
+    monkeypatch.setattr(I, "CACHE_AT", 3)  # P's itinerary rows are kept
+    store = hand_store(OxigraphStore(str(tmp_path / "db")))
+    N.materialise(store, M)
+    token = R.facets_token(store, M)
+    index_file, rows_file = edgeindex.cache_file(store), edgeindex._rows_file(store, P)
+    assert token and index_file is not None and rows_file is not None and rows_file.is_file()
+    calls = [{}, *({"person": who, "depth": d} for who in (P, AB, AD) for d in (1, 2))]
+    expected = [_full(N.build_network(store, M, **kw)) for kw in calls]
+    live = I.itinerary(store, P).to_dict()  # without a minter: read from the data
+    good = index_file.read_bytes()
+    marker = tmp_path / "executed"
+    forged_pickle = pickle.dumps((1, token, _Payload(marker)))
+    head = json.dumps({"format": 2, "token": token, "lengths": [9] * 8}).encode()
+    wrong = edgeindex.EdgeIndex.build(token, {}, {(AB, P): {"weight": 1}}, str, str)
+    wrong.a[0] = -1  # a node number out of range, in a file that is otherwise well formed
+    wrong.save(tmp_path / "wrong.arrays")
+    forgeries = {
+        "a node number out of range": (tmp_path / "wrong.arrays").read_bytes(),
+        "a pickle": forged_pickle,
+        "cut short": good[: len(good) // 2],
+        "a header that lies": edgeindex.MAGIC + len(head).to_bytes(8, "little") + head,
+        "trailing bytes": good + b"\0" * 8,
+        "not ours": b"PK\3\4" + bytes(200),
+    }
+    for what, content in forgeries.items():
+        index_file.write_bytes(content)
+        edgeindex._LOADED.clear()
+        assert edgeindex.lookup(store, token) is None, what
+        assert [_full(N.build_network(store, M, **kw)) for kw in calls] == expected, what
+    for content in (
+        forged_pickle,
+        json.dumps({"format": 2, "token": token, "person": P, "rows": [[1, 2]]}).encode(),
+        b"{",
+    ):
+        rows_file.write_bytes(content)
+        assert edgeindex.load_rows(store, token, P) is None
+        assert I.itinerary(store, P, minter=M).to_dict() == live
+    # format 1's file, left by an older version: never read, and removed by the next write
+    legacy = index_file.parent / "co-collection-edges.pickle"
+    legacy.write_bytes(forged_pickle)
+    N.materialise(store, M)
+    token = R.facets_token(store, M)
+    assert token and not legacy.exists() and not marker.exists()
+    edgeindex._LOADED.clear()
+    assert edgeindex.lookup(store, token) is not None  # read back from the file written
+    assert edgeindex.load_rows(store, token, P) is not None
+    assert [_full(N.build_network(store, M, **kw)) for kw in calls] == expected
+    assert I.itinerary(store, P, minter=M).to_dict() == live
+    store.close()
+
+
 def test_kept_itineraries_answer_as_the_data_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_store: Callable[..., Store]
 ) -> None:
@@ -401,7 +480,7 @@ def test_kept_itineraries_answer_as_the_data_does(
         plain = {who: I.itinerary(store, who).to_dict() for who in (P, AB, AD)}
         report = N.materialise(store, M)
         assert report.itineraries == 3
-        token = N.facets_token(store, M)
+        token = R.facets_token(store, M)
         assert token and edgeindex.load_rows(store, token, P) is not None
         assert edgeindex.load_rows(store, token, AD) is None  # too few specimens: read live
         assert edgeindex.load_rows(store, "another", P) is None
@@ -409,7 +488,7 @@ def test_kept_itineraries_answer_as_the_data_does(
             assert I.itinerary(store, who, minter=M).to_dict() == plain[who]
         # a reload makes the kept rows stale: they are not used (the token is gone)
         store.replace_graph(M.graph("hand"), turtle().encode(), "turtle")
-        assert N.facets_token(store, M) is None
+        assert R.facets_token(store, M) is None
         assert I.itinerary(store, P, minter=M).to_dict() == plain[P]
         store.close()
 
@@ -425,13 +504,44 @@ def test_ingest_rebuilds_stale_facets_unless_told_not_to(
     r = run_cli("ingest", str(data), "--dataset", "hand", store=db)
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
     with db.open(read_only=True) as s:
-        assert N.facets_fresh(s, M)
+        assert R.facets_fresh(s, M)
     r = run_cli(
         "ingest", str(data), "--dataset", "hand", "--replace", store=db,
         env={"COLLECTOMICS_MATERIALISE_AFTER_LOAD": "false"},
     )  # fmt: skip
     assert r.returncode == 0 and "co-collection" not in r.stderr, r.stderr
     with db.open(read_only=True) as s:
-        assert not N.facets_fresh(s, M)  # stale, and readers know it
+        assert not R.facets_fresh(s, M)  # stale, and readers know it
     r = run_cli("infer", store=db)  # any later load brings them up to date
     assert r.returncode == 0 and "3 co-collection edges" in r.stderr, r.stderr
+
+
+def test_analysis_imports_nothing_above_it_and_nothing_late() -> None:
+    """analysis/ (src/collectomics/analysis/README.md) imports the kernel, mapping/, store/ and
+    its own modules, each at the top of a file: no import inside a function hides a cycle or
+    an upward dependency (services/, web/, cli/)."""
+    import ast
+
+    folder = Path(N.__file__).parent
+    below = (
+        "analysis",
+        "errors",
+        "config",
+        "model",
+        "iri",
+        "vocab",
+        "resources",
+        "mapping",
+        "store",
+    )
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            ours = [n for n in names if n and n.startswith("collectomics")]
+            for name in ours:
+                assert name.split(".")[1] in below, f"{path.name} imports {name}"
+            assert not ours or id(node) in top, f"{path.name}:{node.lineno} imports {ours} late"

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from collectomics.analysis import identity
-from collectomics.analysis.network import Identities, facets_fresh, materialise
+from collectomics.analysis.identity import Identities
+from collectomics.analysis.readers import facets_fresh
 from collectomics.ingest import ingest_files
 from collectomics.iri import Minter
+from collectomics.services.materialise import materialise
 from collectomics.services.personpage import (
     SUMMARISED,
     flags,
@@ -59,7 +61,7 @@ def _kept_equals_live(store: Store, minter: Minter) -> int:
     """Each section of each identity as computed from the data (no facets graph yet), then
     materialised with every identity kept and read again: the kept answer is the one read,
     and it is the same. Returns how many identities."""
-    nodes = summarised(store, None, Identities(store, None, minter), 0)
+    nodes = summarised(store, None, Identities(store, minter), 0)
     assert not facets_fresh(store, minter)
     live = _answers(store, minter, nodes)
     report = materialise(store, minter, summaries_at=0)

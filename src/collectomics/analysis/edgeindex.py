@@ -13,29 +13,45 @@ token it was written with is the one the current facets graph carries
 The itineraries of prolific collectors are kept the same way (their rows, one file each): on a
 million specimens, one collector's 49,000 specimens took 5-12 s to read through SPARQL, nine
 index lookups each.
+
+Neither file can execute code when read: the index is a JSON header (token, the nodes' IRIs,
+labels and kinds) followed by the integer arrays' raw bytes (:mod:`array`), an itinerary is
+JSON. A file that is damaged, cut short, of another format or not ours is ignored (readers fall
+back to SPARQL) and the next ``materialise`` writes it again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
+import sys
 import tempfile
 import weakref
 from array import array
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import networkx as nx
 
 from collectomics.store import Store
 
 #: bumped when the layout changes; an index of another format is ignored
-FORMAT = 1
+FORMAT = 2
 #: "no year" in the year arrays
 NO_YEAR = -(2**31)
-FILE = "co-collection-edges.pickle"
+FILE = "co-collection-edges.arrays"
+#: what format 1 wrote (a pickle): never read, removed when a new index is written
+_LEGACY = "co-collection-edges.pickle"
+#: the first bytes of an index file; then the header's length (8 bytes, little-endian), the
+#: header (JSON) and the arrays' bytes, in the header's order
+MAGIC = b"COLLECTOMICS-EDGES\n"
+#: the integer arrays of an index, in file order
+_ARRAYS = ("counts", "first", "last", "a", "b", "weight", "efirst", "elast")
 
 #: indexes of stores in memory (no folder to write to), by store object
 _MEMORY: weakref.WeakKeyDictionary[Any, EdgeIndex] = weakref.WeakKeyDictionary()
@@ -84,8 +100,8 @@ class EdgeIndex:
         token: str,
         nodes: dict[str, dict[str, Any]],
         edges: dict[tuple[str, str], dict[str, Any]],
-        label: Any,
-        kind: Any,
+        label: Callable[[str], str],
+        kind: Callable[[str], str],
     ) -> EdgeIndex:
         """From a builder's nodes and edges (``network._Builder``); ``label`` names every node,
         ``kind`` tells the kind of a node that has ties but was not counted as a collector."""
@@ -114,22 +130,68 @@ class EdgeIndex:
         return cls(token, names, attrs, counts, first, last, a, b, w, ef, el)
 
     def save(self, path: Path) -> None:
-        """Write atomically (a temporary file renamed over the old one)."""
-        state = (FORMAT, self.token, self.nodes, self.node_attrs, self.counts, self.first,
-                 self.last, self.a, self.b, self.weight, self.efirst, self.elast)  # fmt: skip
-        _dump(state, path)
+        """Write atomically (a temporary file renamed over the old one): a JSON header with the
+        token and the nodes' IRIs, labels and kinds, then the integer arrays' raw bytes."""
+        header = {
+            "format": FORMAT,
+            "token": self.token,
+            "byteorder": sys.byteorder,
+            "itemsize": array("i").itemsize,
+            "lengths": [len(getattr(self, name)) for name in _ARRAYS],
+            "nodes": self.nodes,
+            "labels": [label for label, _ in self.node_attrs],
+            "kinds": [kind for _, kind in self.node_attrs],
+        }
+        head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        with _atomic(path) as out:
+            out.write(MAGIC + len(head).to_bytes(8, "little") + head)
+            for name in _ARRAYS:
+                getattr(self, name).tofile(out)
+        (path.parent / _LEGACY).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path) -> EdgeIndex | None:
-        """The index in ``path``; None when there is none or it is of another format."""
+        """The index in ``path``; None when there is none, or it is of another format, damaged
+        or foreign (nothing in the file is ever executed: JSON and integer arrays only)."""
         try:
             with open(path, "rb") as handle:
-                state = pickle.load(handle)  # noqa: S301 - our own file, in the store's folder
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+                return cls._read(handle, os.fstat(handle.fileno()).st_size)
+        except (OSError, ValueError, TypeError, KeyError, EOFError, IndexError):
             return None
-        if not isinstance(state, tuple) or not state or state[0] != FORMAT:
+
+    @classmethod
+    def _read(cls, handle: IO[bytes], size: int) -> EdgeIndex | None:
+        if handle.read(len(MAGIC)) != MAGIC:
             return None
-        return cls(*state[1:])
+        length = int.from_bytes(handle.read(8), "little")
+        if length > size:
+            return None
+        header = json.loads(handle.read(length).decode("utf-8"))
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            return None
+        if header["itemsize"] != array("i").itemsize:
+            return None
+        nodes, labels, kinds = header["nodes"], header["labels"], header["kinds"]
+        counts = header["lengths"]
+        n, e = len(nodes), counts[_ARRAYS.index("a")]
+        if len(labels) != n or len(kinds) != n or counts != [n, n, n, e, e, e, e, e]:
+            return None
+        if not set(map(type, chain(nodes, labels, kinds))) <= {str}:  # the types, in C
+            return None
+        arrays = []
+        for count in counts:
+            got = array("i")
+            got.fromfile(handle, count)  # EOFError when the file is cut short
+            if header["byteorder"] != sys.byteorder:
+                got.byteswap()
+            arrays.append(got)
+        if handle.read(1):
+            return None  # more than the header says: not ours
+        a, b = arrays[3], arrays[4]
+        # read as unsigned, a negative node number is as out of range as one past the last
+        if e and max(max(array("I", a.tobytes())), max(array("I", b.tobytes()))) >= n:
+            return None
+        return cls(str(header["token"]), nodes, list(zip(labels, kinds, strict=True)), *arrays)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -200,13 +262,14 @@ class EdgeIndex:
         return g
 
 
-def _dump(state: tuple[Any, ...], path: Path) -> None:
-    """Pickle ``state`` to ``path`` atomically: a temporary file renamed over the old one."""
+@contextmanager
+def _atomic(path: Path) -> Iterator[IO[bytes]]:
+    """A file to write ``path`` through: a temporary file renamed over it once written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+            yield out
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -255,7 +318,7 @@ def lookup(store: Any, token: str) -> EdgeIndex | None:
 # -- itinerary rows of prolific collectors ---------------------------------------------------------
 
 ROWS_DIR = "itinerary"
-_MEMORY_ROWS: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[Any]]]] = (
+_MEMORY_ROWS: weakref.WeakKeyDictionary[Any, dict[str, tuple[str, list[list[str]]]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -264,7 +327,7 @@ def _rows_file(store: Any, person: str) -> Path | None:
     base = cache_file(store)
     if base is None:
         return None
-    name = hashlib.sha1(person.encode("utf-8")).hexdigest() + ".pickle"
+    name = hashlib.sha1(person.encode("utf-8")).hexdigest() + ".json"
     return base.parent / ROWS_DIR / name
 
 
@@ -279,27 +342,39 @@ def clear_rows(store: Any) -> None:
                 f.unlink(missing_ok=True)
 
 
-def save_rows(store: Any, token: str, person: str, rows: list[Any]) -> None:
-    """Keep ``person``'s itinerary rows, tied to the materialisation ``token``."""
+def save_rows(store: Any, token: str, person: str, rows: list[list[str]]) -> None:
+    """Keep ``person``'s itinerary rows, tied to the materialisation ``token`` (JSON)."""
     path = _rows_file(store, person)
     if path is None:
         _MEMORY_ROWS.setdefault(store, {})[person] = (token, rows)
         return
-    _dump((FORMAT, token, person, rows), path)
+    kept = {"format": FORMAT, "token": token, "person": person, "rows": rows}
+    with _atomic(path) as out:
+        out.write(json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def load_rows(store: Any, token: str, person: str) -> list[Any] | None:
-    """``person``'s cached itinerary rows when they were written with ``token``, else None."""
+def load_rows(store: Any, token: str, person: str) -> list[list[str]] | None:
+    """``person``'s cached itinerary rows when they were written with ``token``, else None
+    (also when the file is damaged or foreign: it is JSON, never executed)."""
     path = _rows_file(store, person)
     if path is None:
         found = _MEMORY_ROWS.get(store, {}).get(person)
         return found[1] if found is not None and found[0] == token else None
     try:
-        with open(path, "rb") as handle:
-            state = pickle.load(handle)  # noqa: S301 - our own file, in the store's folder
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        kept = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
         return None
-    if not isinstance(state, tuple) or len(state) != 4 or state[0] != FORMAT:
+    if not isinstance(kept, dict) or kept.get("format") != FORMAT:
         return None
-    _, got_token, got_person, rows = state
-    return rows if got_token == token and got_person == person else None
+    rows = kept.get("rows")
+    if kept.get("token") != token or kept.get("person") != person or not _rows_ok(rows):
+        return None
+    return rows
+
+
+def _rows_ok(rows: Any) -> bool:
+    """True when ``rows`` has the shape :func:`collectomics.analysis.itinerary.event_rows`
+    gives: lists of eight strings."""
+    if not isinstance(rows, list) or not all(type(r) is list and len(r) == 8 for r in rows):
+        return False
+    return set(map(type, chain.from_iterable(rows))) <= {str}  # the values' types, in C

@@ -46,16 +46,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from collectomics.analysis.readers import data_graphs, table
 from collectomics.iri import Minter
 from collectomics.model import IRI, Literal, nquad
 from collectomics.store import Store
-from collectomics.vocab import COL, PREFIXES, RDF, RDFS
+from collectomics.vocab import COL, RDF, RDFS
 
 IDENTITY_GRAPH = "identity"
-_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 _WIKIDATA = ("http://www.wikidata.org/entity/", "https://www.wikidata.org/entity/")
 _ORCID = ("https://orcid.org/", "http://orcid.org/")
 #: where the person nodes that accepted links imply are minted (collectomics.linking.service)
@@ -86,21 +86,9 @@ def identity_graph(minter: Minter) -> IRI:
     return minter.graph(IDENTITY_GRAPH)
 
 
-def _table(
-    store: Store, sparql: str, graphs: Sequence[str] | None, params: object = None
-) -> Iterator[list[str]]:
-    result = store.query(
-        _PROLOGUE + sparql,
-        params=params,
-        default_graph_union=graphs is None,
-        default_graphs=list(graphs) if graphs is not None else None,
-    )
-    yield from result.table()
-
-
 def source_graphs(store: Store, minter: Minter) -> list[str]:
     """The graphs identities are computed from: the datasets and the identity links."""
-    return [g for g in store.graphs() if minter.is_source(g)]
+    return data_graphs(store, minter)
 
 
 @dataclass
@@ -251,21 +239,21 @@ def resolve_links(
             canonical[m] = head
     for n in ambiguous:
         canonical[n] = n
-    for n, reached in conflicts.items():
-        conflicts[n] = sorted({canonical.get(r, r) for r in reached})
+    for n, heads in conflicts.items():
+        conflicts[n] = sorted({canonical.get(r, r) for r in heads})
     return Identity(canonical=canonical, persons=set(persons), conflicts=conflicts)
 
 
 def compute(store: Store, minter: Minter, graphs: Sequence[str] | None = None) -> Identity:
     """The identities of the nodes in ``graphs`` (default: :func:`source_graphs`)."""
     graphs = source_graphs(store, minter) if graphs is None else list(graphs)
-    persons = {r[0] for r in _table(store, _PERSONS, graphs)}
-    links = [(a, t) for a, t in _table(store, _SAME, graphs)]
-    links += [(a, t) for a, t in _table(store, _ACCEPTED, graphs)]
+    persons = {r[0] for r in table(store, _PERSONS, graphs=graphs)}
+    links = [(a, t) for a, t in table(store, _SAME, graphs=graphs)]
+    links += [(a, t) for a, t in table(store, _ACCEPTED, graphs=graphs)]
     agents: set[str] = set()
     for q in _AGENTS:
-        agents.update(r[0] for r in _table(store, q, graphs))
-    agents -= {r[0] for r in _table(store, _UNKNOWN, graphs)}
+        agents.update(r[0] for r in table(store, q, graphs=graphs))
+    agents -= {r[0] for r in table(store, _UNKNOWN, graphs=graphs)}
     agents = {a for a in agents if not a.startswith("_:") and ":" in a}  # IRIs only
     return resolve_links(persons, links, sorted(agents), base=minter.base)
 
@@ -286,8 +274,8 @@ def fresh(store: Store, minter: Minter) -> bool:
     graph = identity_graph(minter)
     if graph not in store.graphs():
         return False
-    rows = _table(
-        store, "SELECT ?v WHERE { ?m a col:IdentityResolution ; col:basedOn ?v }", [graph]
+    rows = table(
+        store, "SELECT ?v WHERE { ?m a col:IdentityResolution ; col:basedOn ?v }", graphs=[graph]
     )
     return sorted(r[0] for r in rows) == _stamp(store, minter)
 
@@ -368,10 +356,10 @@ def status(store: Store, minter: Minter) -> str:
         if identity_graph(minter) not in store.graphs() and not compute(store, minter).canonical:
             return "identities: no agents, people or identifiers to resolve"
         return "identities: not materialised for the data as it is now (run `collectomics materialise`)"
-    rows = _table(
+    rows = table(
         store,
         "SELECT ?c WHERE { ?m a col:IdentityResolution ; rdfs:comment ?c }",
-        [identity_graph(minter)],
+        graphs=[identity_graph(minter)],
     )
     found = [r[0] for r in rows]
     return found[0] if found else "identities: materialised"
@@ -390,7 +378,7 @@ def display_names(
     for start in range(0, len(safe), 5000):
         values = " ".join(f"<{m}>" for m in safe[start : start + 5000])
         q = f"SELECT ?x ?n WHERE {{ VALUES ?x {{ {values} }} ?x foaf:name ?n }}"
-        for x, n in _table(store, q, source_graphs(store, minter)):
+        for x, n in table(store, q, graphs=source_graphs(store, minter)):
             if x not in names or n < names[x]:
                 names[x] = n
     out: dict[str, str] = {}
@@ -410,13 +398,15 @@ def load(store: Store, minter: Minter) -> Identity:
         return compute(store, minter)
     graph = identity_graph(minter)
     canonical = {
-        n: c for n, c in _table(store, "SELECT ?n ?c WHERE { ?n col:resolvesTo ?c }", [graph])
+        n: c for n, c in table(store, "SELECT ?n ?c WHERE { ?n col:resolvesTo ?c }", graphs=[graph])
     }
     conflicts: dict[str, list[str]] = defaultdict(list)
-    for n, c in _table(store, "SELECT ?n ?c WHERE { ?n col:identityConflict ?c }", [graph]):
+    for n, c in table(store, "SELECT ?n ?c WHERE { ?n col:identityConflict ?c }", graphs=[graph]):
         conflicts[n].append(c)
     persons = {
-        r[0] for r in _table(store, _PERSONS, source_graphs(store, minter)) if r[0] in canonical
+        r[0]
+        for r in table(store, _PERSONS, graphs=source_graphs(store, minter))
+        if r[0] in canonical
     }
     return Identity(canonical=canonical, persons=persons, conflicts=dict(conflicts))
 
@@ -424,14 +414,55 @@ def load(store: Store, minter: Minter) -> Identity:
 def load_one(store: Store, minter: Minter, node: str) -> Identity:
     """The one identity of canonical ``node`` as the identity graph has it (a page's read:
     no walk over every link in the store), ``node`` standing alone when the graph has none."""
-    found = _table(
+    found = table(
         store,
         "SELECT ?c ?n WHERE { ?n col:resolvesTo ?c }",
-        [identity_graph(minter)],
+        graphs=[identity_graph(minter)],
         params={"c": IRI(node)},
     )
     canonical = {n: node for _, n in found} | {node: node}
     persons = {
-        r[0] for r in _table(store, "SELECT ?c WHERE { ?c a foaf:Person }", None, {"c": IRI(node)})
+        r[0] for r in table(store, "SELECT ?c WHERE { ?c a foaf:Person }", params={"c": IRI(node)})
     }
     return Identity(canonical=canonical, persons=persons)
+
+
+# ------------------------------------------------------------------ the readers' view
+
+
+class Identities:
+    """The identities as the networks, facets, itineraries and pages read them: the rule's
+    answer (:func:`load`, or ``ident`` when the caller has one) with display names read on
+    demand (:func:`display_names`)."""
+
+    def __init__(
+        self, store: Store, minter: Minter | None = None, ident: Identity | None = None
+    ) -> None:
+        self.store = store
+        self.minter = minter or Minter()
+        self.ident = ident if ident is not None else load(store, self.minter)
+        self.persons: set[str] = self.ident.persons
+        self.names: dict[str, str] = {}  # filled on demand by fetch_names
+
+    def resolve(self, agent: str) -> str:
+        """The canonical node of ``agent``'s identity (``agent`` itself when it has none)."""
+        return self.ident.resolve(agent)
+
+    def is_person(self, node: str) -> bool:
+        """True when ``node``'s identity holds a person node."""
+        return self.ident.is_person(node)
+
+    def agents_of(self, node: str) -> set[str]:
+        """Every node of ``node``'s identity (agents, people, outside IRIs), ``node`` included."""
+        return self.ident.members(node) | {node}
+
+    def fetch_names(self, nodes: Iterable[str] | None = None) -> None:
+        """Read the display names of ``nodes``' identities (of every identity when None)."""
+        wanted = set(self.ident.canonical.values()) if nodes is None else set(nodes)
+        wanted -= set(self.names)
+        if wanted:
+            self.names.update(display_names(self.store, self.minter, self.ident, wanted))
+
+    def label(self, node: str) -> str:
+        """The display name of ``node``'s identity, else the last segment of its IRI."""
+        return self.names.get(node) or node.rstrip("/").rsplit("/", 1)[-1]

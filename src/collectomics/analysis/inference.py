@@ -46,12 +46,12 @@ from datetime import UTC, date, datetime
 from typing import IO
 
 from collectomics.analysis import identity
-from collectomics.analysis.network import table
+from collectomics.analysis.readers import PROLOGUE, table
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, Literal, Term, nquad
 from collectomics.store import Store
-from collectomics.vocab import COL, DCTERMS, OA, PREFIXES, PROV, RDF, RDFS
+from collectomics.vocab import COL, DCTERMS, OA, PROV, RDF, RDFS
 
 #: fewest dated specimens a collecting number series needs to count as strong evidence
 SERIES_MIN_DATED = 3
@@ -59,7 +59,6 @@ SERIES_MIN_DATED = 3
 SERIES_MAX_GAP = 50
 INFERENCES_GRAPH = "inferences"
 
-_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
 _NUMBER = re.compile(r"^(.*?)(\d+)\s*$")
 
 
@@ -697,7 +696,7 @@ def export_flags(store: Store, minter: Minter, dataset_id: str, output: IO[str])
     run has read as loaded now (:func:`check_flags`)."""
     check_flags(store, minter, dataset_id)
     dataset = minter.dataset(dataset_id)
-    sparql = _PROLOGUE + (
+    sparql = PROLOGUE + (
         "SELECT ?flag ?specimen ?cat ?occ ?rule ?message ?person ?evidence ?d WHERE { "
         "?flag a col:RecordFlag ; oa:hasTarget ?specimen ; col:method ?rule ; "
         "oa:hasBody/rdf:value ?message ; col:evidence ?person , ?evidence . "

@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 
-from collectomics.analysis.network import Identities, _graphs, _values, facets_token, table
+from collectomics.analysis.edgeindex import clear_rows, load_rows, save_rows
+from collectomics.analysis.identity import Identities
+from collectomics.analysis.readers import data_graphs, facets_token, iri_values, table
 from collectomics.errors import ConfigError
 from collectomics.iri import Minter, slug
 from collectomics.model import IRI, Literal, nquad
@@ -196,7 +198,7 @@ CACHE_AT = 5000
 
 def event_rows(store: Store, agents: list[str], graphs: list[str] | None = None) -> list[list[str]]:
     """The rows :func:`itinerary` reads: specimen, event, dates, coordinates, locality, country."""
-    return list(table(store, _EVENTS.format(agents=_values(agents)), graphs=graphs))
+    return list(table(store, _EVENTS.format(agents=iri_values(agents)), graphs=graphs))
 
 
 def cache_itineraries(
@@ -204,10 +206,8 @@ def cache_itineraries(
 ) -> int:
     """Keep the rows of every collector with at least :data:`CACHE_AT` specimens (called by
     ``network.materialise`` with its token); returns how many collectors."""
-    from collectomics.analysis.edgeindex import clear_rows, save_rows
-
     clear_rows(store)
-    graphs = _graphs(store, minter, None)
+    graphs = data_graphs(store, minter)
     done = 0
     for person, n in specimens.items():
         if n >= CACHE_AT:
@@ -221,14 +221,12 @@ def cache_itineraries(
 def _rows(store: Store, person: str, agents: list[str], minter: Minter | None) -> list[list[str]]:
     if minter is None:
         return event_rows(store, agents)
-    from collectomics.analysis.edgeindex import load_rows
-
     token = facets_token(store, minter)
     rows = load_rows(store, token, person) if token else None
     if rows is not None:
         return rows
     # only the data graphs: every extra graph in the union is one more lookup per pattern
-    return event_rows(store, agents, _graphs(store, minter, None))
+    return event_rows(store, agents, data_graphs(store, minter))
 
 
 def itinerary(
@@ -474,7 +472,7 @@ def timeline(
     ]
     found: dict[str, dict[str, Any]] = {}
     for x, type_, early, created, when, title in table(
-        store, _RECORDS.format(agents=_values(it.agents))
+        store, _RECORDS.format(agents=iri_values(it.agents))
     ):
         e = found.setdefault(x, {"iri": x, "kind": "", "date": "", "label": title, "count": 1})
         if type_ in _PHOTO:

@@ -2,15 +2,16 @@
 
 :func:`build_network` reads who is named on which specimen (``dwciri:recordedBy``,
 ``dwciri:identifiedBy`` and ``dwc:institutionCode``, all one hop from the specimen), resolves each
-agent to the person it reaches (the rules of :mod:`collectomics.analysis.inference`: the agent itself, an
-accepted ``col:IdentityMatch``, or a shared ``schema:sameAs``) and returns a :class:`Network`: a
+agent to the canonical node of its identity (:mod:`collectomics.analysis.identity`, the one
+rule) and returns a :class:`Network`: a
 networkx graph whose edges carry the shared specimen count and the first and last year of the
 tie, and whose nodes carry degree, weighted degree, betweenness and a community.
 
 :func:`materialise` writes the whole graph's co-collection edges and the specimen facet counts
 (by country, decade, institution, collector, family) into one named graph,
 ``{base}graph/facets``, together with the physical versions of the graphs they were computed
-from, so that :func:`facets_fresh` can tell when a reload made them stale. Exports:
+from, so that :func:`~collectomics.analysis.readers.facets_fresh` can tell when a reload made
+them stale, and keeps the edge index and itinerary rows beside it. Exports:
 GEXF and GraphML (with year intervals for Gephi's timeline), CSV for Palladio, JSON.
 """
 
@@ -21,10 +22,9 @@ import hashlib
 import io
 import json
 import os
-import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,13 +32,23 @@ from typing import IO, Any
 import networkx as nx
 
 from collectomics.analysis import edgeindex, identity
+from collectomics.analysis.identity import Identities
+from collectomics.analysis.itinerary import cache_itineraries
+from collectomics.analysis.readers import (
+    data_graphs,
+    facets_fresh,
+    facets_graph,
+    facets_stamp,
+    iri_values,
+    materialisation_token,
+    table,
+)
 from collectomics.errors import InputError
 from collectomics.iri import Minter, slug
 from collectomics.model import IRI, XSD, Literal, nquad
 from collectomics.store import Store
-from collectomics.vocab import COL, DCTERMS, PREFIXES, RDF
+from collectomics.vocab import COL, DCTERMS, RDF
 
-FACETS_GRAPH = "facets"
 KINDS = ("co-collector", "determiner", "institution")
 #: the facet that counts records of every kind (specimens and observations) by basisOfRecord
 BASIS = "basis"
@@ -46,85 +56,6 @@ BASIS = "basis"
 FACETS = ("country", "decade", "institution", "collector", "family", BASIS)
 #: above this many nodes, betweenness is estimated from a sample of this many sources
 BETWEENNESS_SAMPLE = 500
-
-_PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
-
-
-def facets_graph(minter: Minter) -> IRI:
-    """The named graph of materialised co-collection edges and facet counts."""
-    return minter.graph(FACETS_GRAPH)
-
-
-# ------------------------------------------------------------------ reading the store
-
-
-def table(
-    store: Store, sparql: str, *, graphs: Sequence[str] | None = None, params: Any = None
-) -> Iterator[list[str]]:
-    """Rows of a SELECT as lists of plain strings ('' when unbound), in projection order.
-
-    Read through :meth:`QueryResult.table` (the store's TSV serializer, every term decoded):
-    far cheaper per row than building term objects in Python, and exact for any IRI.
-    """
-    result = store.query(
-        _PROLOGUE + sparql,
-        params=params,
-        default_graph_union=graphs is None,
-        default_graphs=list(graphs) if graphs is not None else None,
-    )
-    yield from result.table()
-
-
-def _graphs(store: Store, minter: Minter, dataset: str | None) -> list[str] | None:
-    """The data graphs to read: one dataset's, or the datasets and the links
-    (:meth:`Minter.is_source`)."""
-    if dataset is not None:
-        graph = minter.graph(dataset)
-        if graph not in store.graphs():
-            raise InputError(f"no dataset {dataset!r} in the store", parameter="dataset")
-        return [graph]
-    return [g for g in store.graphs() if minter.is_source(g)]
-
-
-class Identities:
-    """Which identity each agent is, and every node of an identity, with display names: a view
-    of :mod:`collectomics.analysis.identity` (the one rule) for the networks, facets and itineraries."""
-
-    def __init__(
-        self,
-        store: Store,
-        graphs: Sequence[str] | None = None,
-        minter: Minter | None = None,
-        ident: identity.Identity | None = None,
-    ) -> None:
-        self.store, self.graphs = store, graphs
-        self.minter = minter or Minter()
-        self.ident = ident if ident is not None else identity.load(store, self.minter)
-        self.persons: set[str] = self.ident.persons
-        self.names: dict[str, str] = {}  # filled on demand by fetch_names
-
-    def resolve(self, agent: str) -> str:
-        """The canonical node of ``agent``'s identity (``agent`` itself when it has none)."""
-        return self.ident.resolve(agent)
-
-    def is_person(self, node: str) -> bool:
-        """True when ``node``'s identity holds a person node."""
-        return self.ident.is_person(node)
-
-    def agents_of(self, node: str, candidates: Iterable[str] = ()) -> set[str]:
-        """Every node of ``node``'s identity (agents, people, outside IRIs), ``node`` included."""
-        return self.ident.members(node) | {node}
-
-    def fetch_names(self, nodes: Iterable[str] | None = None) -> None:
-        """Read the display names of ``nodes``' identities (of every identity when None)."""
-        wanted = set(self.ident.canonical.values()) if nodes is None else set(nodes)
-        wanted -= set(self.names)
-        if wanted:
-            self.names.update(identity.display_names(self.store, self.minter, self.ident, wanted))
-
-    def label(self, node: str) -> str:
-        return self.names.get(node) or node.rstrip("/").rsplit("/", 1)[-1]
-
 
 # ------------------------------------------------------------------ the network
 
@@ -260,14 +191,6 @@ def _year(text: str) -> int | None:
         return None
 
 
-def _values(nodes: Iterable[str]) -> str:
-    return " ".join(f"<{IRI(n)}>" for n in sorted(nodes) if _safe(n))
-
-
-def _safe(iri: str) -> bool:
-    return not any(c in iri for c in '<>"{}|^`\\ \n')
-
-
 _SPECIMEN_AGENTS = """
 SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?y) AS ?year) WHERE {{
   {values} ?s {prop} ?a . FILTER(isIRI(?a)) {years}
@@ -280,7 +203,7 @@ def _specimen_rows(
 ) -> Iterator[tuple[str, list[str], int | None]]:
     values = ""
     if me is not None:
-        values = f"VALUES ?me {{ {_values(me)} }} ?s {prop} ?me ."
+        values = f"VALUES ?me {{ {iri_values(me)} }} ?s {prop} ?me ."
     q = _SPECIMEN_AGENTS.format(values=values, prop=prop, years=sl.year_pattern())
     for s, agents, year in table(store, q, graphs=graphs):
         yield s, agents.split(" "), _year(year)
@@ -306,7 +229,7 @@ def _determiners(
     b: _Builder, store: Store, graphs: list[str] | None, sl: Slice, me: set[str] | None
 ) -> None:
     values = (
-        f"VALUES ?me {{ {_values(me)} }} {{ ?s dwciri:identifiedBy ?me }} UNION "
+        f"VALUES ?me {{ {iri_values(me)} }} {{ ?s dwciri:identifiedBy ?me }} UNION "
         "{ ?s dwciri:recordedBy ?me }"
         if me is not None
         else ""
@@ -334,7 +257,7 @@ def _institutions(
     me: set[str] | None,
     minter: Minter,
 ) -> None:
-    values = f"VALUES ?a {{ {_values(me)} }}" if me else ""
+    values = f"VALUES ?a {{ {iri_values(me)} }}" if me else ""
     q = (
         f'SELECT ?s (GROUP_CONCAT(STR(?a); separator=" ") AS ?agents) (SAMPLE(?i) AS ?code) '
         f"(SAMPLE(?y) AS ?year) WHERE {{ {values} ?s dwciri:recordedBy ?a ; "
@@ -395,8 +318,8 @@ def build_network(
     if depth not in (1, 2):
         raise InputError("depth is 1 or 2", parameter="depth")
     sl = Slice.decade(decade, dataset) if decade is not None else Slice(dataset, start, end)
-    graphs = _graphs(store, minter, dataset)
-    ids = Identities(store, graphs if dataset is None else None, minter)
+    graphs = data_graphs(store, minter, dataset)
+    ids = Identities(store, minter)
     if person is not None:
         person = ids.resolve(person)  # an agent's, a person's or its Wikidata IRI: one answer
     fresh = _unsliced(kind, sl) and facets_fresh(store, minter)
@@ -445,26 +368,10 @@ def build_network(
     return net
 
 
-def _token(store: Store, minter: Minter) -> str | None:
-    rows = list(
-        table(
-            store,
-            "SELECT ?t WHERE { ?m a col:Materialisation ; dcterms:identifier ?t }",
-            graphs=[facets_graph(minter)],
-        )
-    )
-    return rows[0][0] if len(rows) == 1 else None
-
-
-def facets_token(store: Store, minter: Minter) -> str | None:
-    """The token of the current materialisation when it is fresh (what its caches carry)."""
-    return _token(store, minter) if facets_fresh(store, minter) else None
-
-
 def _edge_index(store: Store, minter: Minter) -> edgeindex.EdgeIndex | None:
     """The array index ``materialise`` wrote with the facets graph, if there is one (the
     caller has checked that the facets graph is fresh)."""
-    token = _token(store, minter)
+    token = materialisation_token(store, minter)
     return edgeindex.lookup(store, token) if token else None
 
 
@@ -511,7 +418,7 @@ def _ego_from_facets(
             break
         found: set[str] = set()
         strength: dict[str, int] = defaultdict(int)
-        values = _values(frontier)
+        values = iri_values(frontier)
         rows = (r for q in queries for r in table(store, q % values, graphs=graph))
         for a, b_, n, first, last in rows:
             if ring == depth and (a not in dist or b_ not in dist):
@@ -546,7 +453,7 @@ def _collector_counts(store: Store, minter: Minter, nodes: set[str]) -> dict[str
     if not nodes:
         return {}
     q = (
-        f"SELECT ?v ?n ?first ?last WHERE {{ VALUES ?v {{ {_values(nodes)} }} ?f col:facetValue ?v ; "
+        f"SELECT ?v ?n ?first ?last WHERE {{ VALUES ?v {{ {iri_values(nodes)} }} ?f col:facetValue ?v ; "
         "col:specimenCount ?n . OPTIONAL { ?f col:firstYear ?first } OPTIONAL { ?f col:lastYear ?last } }"
     )
     out: dict[str, dict[str, Any]] = {}
@@ -607,28 +514,11 @@ def add_metrics(g: nx.Graph, *, betweenness: bool = True) -> None:
 # ------------------------------------------------------------------ materialising
 
 
-def _stamp(store: Store, minter: Minter) -> list[str]:
-    own = facets_graph(minter)
-    return sorted(
-        f"{g} {store.physical_graph(g)}"
-        for g in store.graphs()
-        if g != own and store.physical_graph(g)
-    )
-
-
-def facets_fresh(store: Store, minter: Minter) -> bool:
-    """True when the facets graph exists and was computed from the graphs as they are now."""
-    graph = facets_graph(minter)
-    if graph not in store.graphs():
-        return False
-    rows = table(
-        store, "SELECT ?v WHERE { ?m a col:Materialisation ; col:basedOn ?v }", graphs=[graph]
-    )
-    return sorted(r[0] for r in rows) == _stamp(store, minter)
-
-
 @dataclass
 class MaterialiseReport:
+    """What :func:`materialise` wrote; the page sections' fields are filled by
+    :func:`collectomics.services.materialise.materialise`, which keeps them."""
+
     graph: str
     edges: int = 0
     facets: dict[str, int] = field(default_factory=dict)
@@ -717,24 +607,17 @@ def collector_specimens(
     return out
 
 
-#: identities named on at least this many specimens get their page's sections kept in the
-#: facets graph (:func:`collectomics.services.personpage.summary`); below it the page is computed
-#: live, 0.69 s for 499 specimens and 1.6 s for 999 at 1,000,000 (docs/reliability.md)
-SUMMARY_AT = 500
-
-
-def materialise(
-    store: Store, minter: Minter, *, summaries_at: int = SUMMARY_AT, speeds: str = ""
-) -> MaterialiseReport:
-    """Replace the facets graph with co-collection edges, specimen facet counts and the page
-    sections of every identity named on at least ``summaries_at`` specimens (``speeds``: the
-    itinerary's, the setting ``itinerary_speeds``; a page asking for other speeds reads the
-    data)."""
+def materialise(store: Store, minter: Minter, ids: Identities | None = None) -> MaterialiseReport:
+    """Replace the facets graph with co-collection edges and specimen facet counts, and write
+    its caches (the edge index, prolific collectors' itinerary rows). ``ids``: the identities
+    as they are now, when the caller has read them (else they are refreshed and read here).
+    The person pages' sections are kept by :mod:`collectomics.services.materialise`."""
     graph = facets_graph(minter)
     report = MaterialiseReport(graph)
-    graphs = _graphs(store, minter, None)
-    identity.refresh(store, minter)  # the facets are counted per identity, as it is now
-    ids = Identities(store, graphs, minter)
+    graphs = data_graphs(store, minter)
+    if ids is None:
+        identity.refresh(store, minter)  # the facets are counted per identity, as it is now
+        ids = Identities(store, minter)
     b = _Builder(ids)
     _co_collectors(b, store, graphs, Slice(), None)
     lines: list[str] = []
@@ -797,29 +680,15 @@ def materialise(
     add(stamp, RDF.type, COL.Materialisation)
     token = uuid.uuid4().hex  # ties the array index below to this very graph
     add(stamp, DCTERMS.identifier, Literal(token))
-    for v in _stamp(store, minter):
+    for v in facets_stamp(store, minter):
         add(stamp, COL.basedOn, Literal(v))
     ids.fetch_names()
     index = edgeindex.EdgeIndex.build(token, counted, b.edges, ids.label, lambda n: _kind(ids, n))
     report.triples = store.replace_graph(graph, "".join(lines).encode("utf-8"), "ntriples")
     edgeindex.remember(store, index)
-    from collectomics.analysis.itinerary import cache_itineraries
-
     report.itineraries = cache_itineraries(
         store, minter, token, ids, {n: a["specimens"] for n, a in b.nodes.items()}
     )
-    # prolific people's page sections, computed once the itineraries above are kept; added to
-    # the graph just written (its own version is no part of the stamp). Interrupted here, the
-    # graph holds fewer summaries and their pages read the data.
-    from collectomics.services.personpage import summarised, summary_ntriples
-
-    started = time.perf_counter()
-    nodes = summarised(store, graphs, ids, summaries_at)
-    text, report.summary_triples = summary_ntriples(store, minter, nodes, speeds=speeds)
-    if text:
-        store.add(graph, text.encode("utf-8"), "ntriples")
-    report.summaries = len(nodes)
-    report.summary_seconds = time.perf_counter() - started
     return report
 
 
@@ -973,7 +842,7 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
     material entities.
     """
     fresh = facets_fresh(store, minter)
-    graphs = _graphs(store, minter, None)
+    graphs = data_graphs(store, minter)
     out: dict[str, Any] = {"source": "facets" if fresh else "data", "facets": {}}
     ids: Identities | None = None
     for facet in FACETS:
@@ -985,7 +854,7 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
             rows = facet_counts(store, minter, facet)
         else:
             if facet == "collector":
-                ids = Identities(store, graphs, minter)
+                ids = Identities(store, minter)
                 found = _live_collectors(store, graphs, ids)
             else:
                 found = list(table(store, _FACET_QUERIES[facet], graphs=graphs))
@@ -999,7 +868,7 @@ def dashboard(store: Store, minter: Minter, *, limit: int = 25) -> dict[str, Any
         if limit:
             rows = rows[:limit]
         if facet == "collector" and rows:
-            ids = ids or Identities(store, graphs, minter)
+            ids = ids or Identities(store, minter)
             ids.fetch_names(r["value"] for r in rows)
             for r in rows:
                 r["label"] = ids.label(r["value"])

@@ -53,7 +53,8 @@ class Context:
         self.report_identity(store)
         if not self.settings.materialise_after_load:
             return
-        from collectomics.analysis.network import facets_fresh, materialise
+        from collectomics.analysis.readers import facets_fresh
+        from collectomics.services.materialise import materialise
 
         if facets_fresh(store, self.minter):
             return

@@ -185,8 +185,8 @@ def materialise(obj: Context, if_stale: bool) -> None:
     """Refresh the resolved identities, then rebuild co-collection edges and specimen facet
     counts in their own named graph."""
     from collectomics.analysis import identity
-    from collectomics.analysis.network import facets_fresh
-    from collectomics.analysis.network import materialise as run
+    from collectomics.analysis.readers import facets_fresh
+    from collectomics.services.materialise import materialise as run
 
     with obj.open() as store:
         # recomputed unless --if-stale: a SPARQL Update changes a graph in place, keeping the

@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from collectomics.analysis import identity
-from collectomics.analysis.network import Identities, facets_fresh, facets_graph, table
+from collectomics.analysis.identity import Identities
+from collectomics.analysis.readers import facets_fresh, facets_graph, table
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, Literal, iri_is_valid, nquad
@@ -446,7 +447,7 @@ def _where_when(store: Store, minter: Minter, p: str, speeds: str) -> dict[str, 
 
     # the one identity as the graph has it, not every link in the store (the walk that made
     # pages hang beside 54,000 people)
-    ids = Identities(store, None, minter, ident=identity.load_one(store, minter, p))
+    ids = Identities(store, minter, ident=identity.load_one(store, minter, p))
     it = itinerary(store, p, speeds=speeds, ids=ids, minter=minter)
     entries = timeline(store, p, ids=ids, it=it, minter=minter)
     # the page shows the first ROWS_SHOWN of each list (a prolific collector has tens of

@@ -182,8 +182,12 @@ class Index:
         self.graphs = [g for g in store.graphs() if g != facets_graph(self.minter)]
         #: the one identity rule (collectomics.analysis.identity): one entity per identity
         self.identity = identity.load(store, self.minter)
-        self.agents_of: dict[str, set[str]] = defaultdict(set)
         self._read_people()
+        #: an entity's canonical node -> the other nodes of its identity, whose specimens are
+        #: its own (the rule's membership, :meth:`identity.Identity.members`, for ``ties``)
+        self.agents_of: Mapping[str, set[str]] = {
+            c: m - {c} for c, m in self.identity.groups().items() if c in self.by_iri
+        }
         self._read_collecting()
         for e in self.by_iri.values():
             if e.type is PERSON:
@@ -284,10 +288,7 @@ class Index:
             return  # an authority without specimens: nothing to read
 
         def targets(agent: str) -> list[Entity]:
-            node = self.resolve(agent)
-            if agent != node and node in self.by_iri:
-                self.agents_of[node].add(agent)
-            e = self.by_iri.get(node)
+            e = self.by_iri.get(self.resolve(agent))
             return [e] if e is not None else []
 
         def span(e: Entity, n: int, first: int | None, last: int | None) -> None:
@@ -829,7 +830,7 @@ class SharedIndex(Index):
         self.family_index = _Postings(me, ondisk.FAMILY)  # type: ignore[assignment]
         self.abbr_index = _Postings(me, ondisk.ABBR)  # type: ignore[assignment]
         self.id_index = _Postings(me, ondisk.IDS, _id_token)  # type: ignore[assignment]
-        self.agents_of = _AgentsOf(me)  # type: ignore[assignment]
+        self.agents_of = _AgentsOf(me)
         self._lock = threading.Lock()
         self._ties: dict[str, list[tuple[Entity, int]]] = {}
         self._live: weakref.WeakValueDictionary[int, Entity] = weakref.WeakValueDictionary()
