@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from collectomics.cli import historians, linking, networks  # noqa: F401  (their commands join `main`)
-from collectomics.cli.common import Context, main
+from collectomics.cli.common import Invocation, main
 from collectomics.config import Settings
 from collectomics.errors import InputError
 from collectomics.iri import Minter
@@ -76,7 +76,7 @@ class _Progress:
 )
 @click.pass_obj
 def ingest(
-    obj: Context,
+    obj: Invocation,
     files: tuple[Path, ...],
     dataset: str | None,
     replace: bool,
@@ -128,7 +128,7 @@ def ingest(
             sys.exit(1)
 
 
-def _validate_loaded(obj: Context, store: Store, reports: list, encoding: str | None) -> list:
+def _validate_loaded(obj: Invocation, store: Store, reports: list, encoding: str | None) -> list:
     """``ingest --validate``: each loaded dataset's graph validated, its results located."""
     from collectomics.config import ReadLimits
     from collectomics.services.validation import validate_store
@@ -194,7 +194,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Output format [json for SELECT/ASK, turtle for CONSTRUCT/DESCRIBE].",
 )
 @click.pass_obj
-def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) -> None:
+def query(obj: Invocation, query: str, params: tuple[str, ...], fmt: str | None) -> None:
     """Run QUERY: a .rq file, a canned query name (see `collectomics queries`), or - for stdin."""
     from collectomics.services.queries import Lookup, get_query, parse_query
 
@@ -217,7 +217,7 @@ def query(obj: Context, query: str, params: tuple[str, ...], fmt: str | None) ->
     sys.stdout.flush()
 
 
-def _export_dwcdp(obj: Context, out: Path, dataset: str | None, shards: int | None) -> None:
+def _export_dwcdp(obj: Invocation, out: Path, dataset: str | None, shards: int | None) -> None:
     """``export --format dwc-dp``: one library call, its counts and problems printed."""
     from collectomics.services.dwcdp_export import export_package
 
@@ -237,7 +237,7 @@ def _export_dwcdp(obj: Context, out: Path, dataset: str | None, shards: int | No
 
 @main.command("queries")
 @click.pass_obj
-def queries_cmd(obj: Context) -> None:
+def queries_cmd(obj: Invocation) -> None:
     """List the canned queries with their parameters."""
     from collectomics.services.queries import list_queries
 
@@ -258,7 +258,7 @@ def queries_cmd(obj: Context) -> None:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Report format."
 )
 @click.pass_obj
-def validate(obj: Context, graph: str | None, dataset: str | None, fmt: str) -> None:
+def validate(obj: Invocation, graph: str | None, dataset: str | None, fmt: str) -> None:
     """Check the graph against the SHACL shapes, one query per constraint in the store.
     Exit 0 conforms, 1 violations, 2 error."""
     from collectomics.services.validation import validate_store
@@ -356,7 +356,7 @@ class _ValidationProgress:
 )
 @click.pass_obj
 def export(
-    obj: Context,
+    obj: Invocation,
     out: Path,
     fmt: str | None,
     shards: int | None,
@@ -483,7 +483,7 @@ class _LoadProgress:
 )
 @click.pass_obj
 def load(
-    obj: Context,
+    obj: Invocation,
     shards: tuple[Path, ...],
     replace: bool,
     loader: str | None,
@@ -526,7 +526,7 @@ def load(
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_obj
-def backup(obj: Context, path: Path, force: bool) -> None:
+def backup(obj: Invocation, path: Path, force: bool) -> None:
     """Back up the whole store (datasets, links, reviews, inferences) to PATH (.nq.gz)."""
     from collectomics.store.backup import backup as run_backup
 
@@ -549,7 +549,7 @@ def backup(obj: Context, path: Path, force: bool) -> None:
 @click.option("--check", is_flag=True, help="Only verify a backup; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the store's content.")
 @click.pass_obj
-def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -> None:
+def restore(obj: Invocation, dump: Path, fmt: str | None, check: bool, yes: bool) -> None:
     """Replace the whole store with a backup made by `backup`, or a dump made by `export`."""
     from collectomics.analysis import identity
     from collectomics.store.backup import is_backup, verify
@@ -578,7 +578,7 @@ def restore(obj: Context, dump: Path, fmt: str | None, check: bool, yes: bool) -
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def stats(obj: Context, as_json: bool) -> None:
+def stats(obj: Invocation, as_json: bool) -> None:
     """Count datasets, triples, specimens, people, documents, media and identity links, and the
     specimen records of each dataset (what its ingest report counts)."""
     from collectomics.analysis.stats import dataset_records, graph_stats
@@ -635,7 +635,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 @click.option("--host", help="Address to listen on [default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [default 8000].")
 @click.pass_obj
-def serve(obj: Context, host: str | None, port: int | None) -> None:
+def serve(obj: Invocation, host: str | None, port: int | None) -> None:
     """Serve the store over HTTP: SPARQL at /sparql, canned queries at /queries."""
     _serve(obj.settings, host, port)
 
@@ -650,7 +650,7 @@ def demo(ctx: click.Context, host: str | None, port: int | None, build_only: boo
     from collectomics.analysis import identity
     from collectomics.ingest.demo import build_demo
 
-    obj: Context = ctx.obj
+    obj: Invocation = ctx.obj
     settings = obj.settings
     # The demo gets its own store unless --store/COLLECTOMICS_STORE/the config names one.
     path = Path(settings.store if settings.sources["store"] != "default" else settings.demo_store)

@@ -1,4 +1,4 @@
-"""What every command module shares: the click group `main`, the `Context` every command gets, and the
+"""What every command module shares: the click group `main`, the `Invocation` every command gets, and the
 translation of library errors into one line on stderr and an exit code.
 
 The command modules (``cli/__init__.py`` and its siblings) import this one and register their commands on
@@ -19,7 +19,7 @@ from collectomics.iri import Minter
 from collectomics.store import Store, open_store
 
 
-class Context:
+class Invocation:
     """What every command gets: the resolved settings and a way to open the store."""
 
     def __init__(self, settings: Settings) -> None:
@@ -110,4 +110,4 @@ def main(
         settings = load_settings({"store": store, "base_iri": base_iri}, config_file=config_file)
     except CollectomicsError as exc:
         _fail(exc)
-    ctx.obj = Context(settings)
+    ctx.obj = Invocation(settings)

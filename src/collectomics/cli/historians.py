@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from collectomics.cli.common import Context, main
+from collectomics.cli.common import Invocation, main
 from collectomics.errors import InputError
 
 
@@ -20,7 +20,7 @@ from collectomics.errors import InputError
     "[setting working_age; default 10].",
 )
 @click.pass_obj
-def infer(obj: Context, working_age: int | None) -> None:
+def infer(obj: Invocation, working_age: int | None) -> None:
     """Derive date bounds for undated specimens and flag records outside their agents' lives."""
     from collectomics.analysis.inference import infer as run_infer
 
@@ -40,7 +40,7 @@ def infer(obj: Context, working_age: int | None) -> None:
     help="The dataset whose specimens' flags are listed (`all` for every dataset).",
 )
 @click.pass_obj
-def flags(obj: Context, out: Path, dataset: str) -> None:
+def flags(obj: Invocation, out: Path, dataset: str) -> None:
     """Write the flags `infer` raised on a dataset's specimens to OUT as CSV (- for stdout).
 
     Refuses (exit 2, no file written) when no `infer` run has read the dataset as loaded now."""

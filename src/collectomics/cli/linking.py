@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from collectomics.cli.common import Context, main
+from collectomics.cli.common import Invocation, main
 from collectomics.errors import InputError
 
 if TYPE_CHECKING:  # the commands import the linking layer when they run, not at start-up
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the commands import the linking layer when they run, not at
 
 
 def _clients(
-    obj: Context, *, orcid: bool = True
+    obj: Invocation, *, orcid: bool = True
 ) -> tuple[HttpClient, WikidataClient, OrcidClient | None]:
     from collectomics.linking.orcid import OrcidClient
     from collectomics.linking.session import HttpClient
@@ -44,7 +44,7 @@ def _clients(
     help="Folder with ipni-authors-wikidata/ and rorcid-orcid-v3/ [setting standin_data].",
 )
 @click.pass_obj
-def stand_in(obj: Context, service: str, port: int, data_dir: str | None) -> None:
+def stand_in(obj: Invocation, service: str, port: int, data_dir: str | None) -> None:
     """Serve a local stand-in for Wikidata or ORCID on 127.0.0.1, fed with real records."""
     from collectomics.linking import standin
 
@@ -69,7 +69,7 @@ def stand_in(obj: Context, service: str, port: int, data_dir: str | None) -> Non
 @click.option("--dataset", metavar="ID", help="Link the agents of one dataset [default: all].")
 @click.option("--no-orcid", is_flag=True, help="Search Wikidata only.")
 @click.pass_obj
-def link(obj: Context, dataset: str | None, no_orcid: bool) -> None:
+def link(obj: Invocation, dataset: str | None, no_orcid: bool) -> None:
     """Propose matches of name-string agents to Wikidata and ORCID people (into the links graph)."""
     from collectomics.linking.service import ServiceSource
     from collectomics.linking.service import link as run_link
@@ -105,7 +105,7 @@ def link(obj: Context, dataset: str | None, no_orcid: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="List as JSON.")
 @click.pass_obj
 def review(
-    obj: Context,
+    obj: Invocation,
     accept: tuple[str, ...],
     reject: tuple[str, ...],
     undo: tuple[str, ...],
@@ -202,7 +202,7 @@ def review(
 )
 @click.pass_obj
 def export_links(
-    obj: Context, out: Path, fmt: str, check_wikidata: bool, include_machine: bool
+    obj: Invocation, out: Path, fmt: str, check_wikidata: bool, include_machine: bool
 ) -> None:
     """Write the identity matches as SSSOM, QuickStatements or per-dataset Darwin Core patches."""
     from collectomics.linking import export
@@ -246,7 +246,7 @@ def export_links(
             )
 
 
-def _existing(obj: Context, records: list[MatchRecord]) -> dict[str, dict[str, set[str]]]:
+def _existing(obj: Invocation, records: list[MatchRecord]) -> dict[str, dict[str, set[str]]]:
     from collectomics.linking.export import IDENTIFIER_PROPERTIES, SINGLE_VALUE
     from collectomics.linking.service import WIKIDATA
     from collectomics.linking.wikidata import _values

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from collectomics.cli.common import Context, main
+from collectomics.cli.common import Invocation, main
 from collectomics.errors import InputError
 
 _NET_EXT = {".gexf": "gexf", ".graphml": "graphml", ".csv": "csv", ".json": "json"}
@@ -57,7 +57,7 @@ def _format(out: Path, given: str | None, table: dict[str, str], default: str) -
 )
 @click.pass_obj
 def network(
-    obj: Context,
+    obj: Invocation,
     out: Path,
     kind: str,
     dataset: str | None,
@@ -129,7 +129,7 @@ def network(
 )
 @click.pass_obj
 def itinerary(
-    obj: Context,
+    obj: Invocation,
     person: str,
     out: Path,
     fmt: str | None,
@@ -181,7 +181,7 @@ def itinerary(
     "--if-stale", is_flag=True, help="Do nothing when the facets graph matches the data already."
 )
 @click.pass_obj
-def materialise(obj: Context, if_stale: bool) -> None:
+def materialise(obj: Invocation, if_stale: bool) -> None:
     """Refresh the resolved identities, then rebuild co-collection edges and specimen facet
     counts in their own named graph."""
     from collectomics.analysis import identity

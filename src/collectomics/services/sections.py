@@ -95,7 +95,7 @@ class Runner(Protocol):
 
 
 @dataclass(frozen=True)
-class _Context:
+class _Block:
     runner: Runner
     budget: float
     wait: float | None
@@ -103,7 +103,7 @@ class _Context:
     results: list[SectionResult] = field(default_factory=list)
 
 
-_CURRENT: ContextVar[_Context | None] = ContextVar("collectomics_section_runner", default=None)
+_CURRENT: ContextVar[_Block | None] = ContextVar("collectomics_section_runner", default=None)
 
 
 @contextmanager
@@ -114,7 +114,7 @@ def use_runner(
     ``runner``, ``budget`` seconds each (0: no limit), waiting at most ``wait`` seconds for a
     free worker (None: as long as it takes). Yields the list of the sections computed so far,
     which the web layer reports in a ``Server-Timing`` header."""
-    context = _Context(runner, budget, wait)
+    context = _Block(runner, budget, wait)
     token = _CURRENT.set(context)
     try:
         yield context.results
