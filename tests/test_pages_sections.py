@@ -288,6 +288,8 @@ def test_a_failing_section_shows_its_message_and_the_page_stands(
         ]
 
     monkeypatch.setattr(personpage, "person_sections", sections)
+    # services/pages.py binds the name at import
+    monkeypatch.setattr("collectomics.services.pages.person_sections", sections)
     monkeypatch.setattr("collectomics.services.sections.resolve_function", _resolver())
     page = workbench(store, Minter(), CESAR)
     assert page is not None

@@ -15,9 +15,13 @@ import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.model import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, Term, iri_is_valid
+from collectomics.services.personpage import canonical, person_sections
+from collectomics.services.queries import get_query
 from collectomics.services.sections import SectionResult, run_sections
+from collectomics.services.specimenpage import is_specimen, specimen_sections
 from collectomics.store import Store
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -352,9 +356,6 @@ class Pages:
         ]
 
     def _co_collectors(self, iri: str) -> list[dict[str, Any]]:
-        from collectomics.errors import CollectomicsError
-        from collectomics.services.queries import get_query
-
         try:
             query = get_query("co-collectors")
             rows = self.store.query(query.text, params=query.bind({"agent": iri})).rows()
@@ -458,8 +459,6 @@ class Workbench:
 
 def workbench_kind(store: Store, minter: Minter, iri: str) -> str:
     """ "person", "agent" or "specimen" when ``iri`` gets a workbench page, else ''."""
-    from collectomics.services.specimenpage import is_specimen
-
     if not iri_is_valid(iri) or not iri.startswith(minter.base):
         return ""
     kind = iri[len(minter.base) :].split("/", 1)[0]
@@ -482,9 +481,6 @@ def workbench(
     budget: float | None = None,
 ) -> Workbench | None:
     """The workbench page of ``iri`` (None when it gets none: see :func:`workbench_kind`)."""
-    from collectomics.services.personpage import canonical, person_sections
-    from collectomics.services.specimenpage import specimen_sections
-
     kind = workbench_kind(store, minter, iri)
     if not kind:
         return None

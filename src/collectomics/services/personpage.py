@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from collectomics.analysis import identity
 from collectomics.analysis.identity import Identities
+from collectomics.analysis.itinerary import DEFAULT_SPEEDS, itinerary, timeline
 from collectomics.analysis.readers import facets_fresh, facets_graph, table
 from collectomics.errors import InputError
 from collectomics.iri import Minter
@@ -435,16 +436,12 @@ def where_when(
     """Where and when: the itinerary (dated stops with coordinates, flagged steps) and the
     timeline of specimens, documents and photographs (:mod:`collectomics.analysis.itinerary`), over
     the agents of the identity."""
-    from collectomics.analysis.itinerary import DEFAULT_SPEEDS
-
     p = canonical(store, iri)
     kept = summary(store, minter, p, "where", {"speeds": speeds or DEFAULT_SPEEDS})
     return kept if kept is not None else _where_when(store, minter, p, speeds or DEFAULT_SPEEDS)
 
 
 def _where_when(store: Store, minter: Minter, p: str, speeds: str) -> dict[str, Any]:
-    from collectomics.analysis.itinerary import itinerary, timeline
-
     # the one identity as the graph has it, not every link in the store (the walk that made
     # pages hang beside 54,000 people)
     ids = Identities(store, minter, ident=identity.load_one(store, minter, p))
@@ -701,8 +698,6 @@ _SUMMARY = """SELECT ?p ?name ?v WHERE {
 
 
 def _speeds() -> str:
-    from collectomics.analysis.itinerary import DEFAULT_SPEEDS
-
     return DEFAULT_SPEEDS
 
 

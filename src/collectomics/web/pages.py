@@ -19,7 +19,7 @@ from collectomics.iri import Minter
 from collectomics.model import iri_is_valid
 from collectomics.services.pages import Pages, describe_identity, workbench, workbench_kind
 from collectomics.services.personpage import SORTS, canonical, page_args, person_sections
-from collectomics.services.sections import run_sections
+from collectomics.services.sections import Section, run_sections
 from collectomics.services.specimenpage import specimen_sections
 from collectomics.web.negotiate import choose
 from collectomics.web.sparql import RDF_MEDIA, ProtocolError, media_type, script_json, state
@@ -167,8 +167,6 @@ _SECTION_PARAMS = {"what": ("page", "size", "sort"), "whom": ("limit",)}
 @bp.get("/sections/<name>")
 def section(name: str) -> Response:
     """One section of a page as JSON: ``?iri=`` and the section's own parameters."""
-    from collectomics.services.sections import Section
-
     function = _SECTION_FUNCTIONS.get(name)
     if function is None:
         raise ProtocolError(404, f"no section {name!r}; known: {', '.join(_SECTION_FUNCTIONS)}")
