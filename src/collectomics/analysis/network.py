@@ -242,7 +242,7 @@ def _determiners(
         if (s, d, c) in b.seen:
             continue
         if me is not None:
-            b.seen.add((s, d, c))  # type: ignore[arg-type]
+            b.seen.add((s, d, c))
         dn, cn, year = b.ids.resolve(d), b.ids.resolve(c), _year(y)
         b.node(dn, _kind(b.ids, dn), year)
         b.node(cn, _kind(b.ids, cn), year)

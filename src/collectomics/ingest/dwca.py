@@ -679,7 +679,7 @@ class _FileReader:
 
     def _wide_lines(self, raw: IO[bytes], encoding: str) -> Iterator[str]:
         newline = "\r" if self.spec.lines_terminated_by == "\r" else "\n"
-        text = io.TextIOWrapper(raw, encoding=encoding, newline=newline)  # type: ignore[type-var]
+        text = io.TextIOWrapper(raw, encoding=encoding, newline=newline)
         number = 0
         # characters, not bytes: a UTF-16 character is 2 or 4 bytes
         limit = self.archive.limits.max_line_bytes // 2

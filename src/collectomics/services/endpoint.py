@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from collectomics import workers
 from collectomics.errors import CollectomicsError, QueryError, StoreError
 from collectomics.model import Term
-from collectomics.store import CATALOG, Store, is_remote, open_store
+from collectomics.store import CATALOG, EMPTY, Store, is_remote, open_store
 from collectomics.store.querylimits import DEFAULT as DEFAULT_LIMITS
 from collectomics.store.querylimits import QueryLimits, check
 from collectomics.store.sparqltext import read_query
@@ -42,8 +42,8 @@ CHUNK = 64 * 1024
 #: Seconds a call awaits the start of a new worker at least (imports, opening the store): the
 #: start is no part of the call's own time limit.
 START_WAIT = 30.0
-#: Where an unknown graph named by the protocol is sent: a name no graph has, so it is empty.
-NO_GRAPH = "urn:collectomics:no-such-graph"
+#: Where an unknown graph named by the protocol is sent: the store's name of a graph that holds nothing.
+NO_GRAPH = EMPTY
 
 
 class QueryTimeout(CollectomicsError):

@@ -17,7 +17,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -443,8 +443,3 @@ def start_producer(
     producer = threading.Thread(target=run, name="collectomics-mapping", daemon=True)
     producer.start()
     return read_fd, producer, failure
-
-
-def iter_lines(lines: Iterable[str]) -> bytes:
-    """Join N-Triples/N-Quads lines into bytes for :meth:`Store.add`/``replace_graph``."""
-    return "".join(lines).encode("utf-8")

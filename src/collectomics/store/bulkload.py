@@ -397,7 +397,7 @@ def load_shards(
             total = sum(len(files) for files in staged.parts.values())
             for graph, files in staged.parts.items():
                 parts = [(file, "ntriples") for file in files]
-                counts[graph] = store.replace_graph_parts(graph, parts, lenient=True)  # type: ignore[arg-type]
+                counts[graph] = store.replace_graph_parts(graph, parts, lenient=True)
                 done += len(files)
                 if on_progress:
                     on_progress("load", done, total)

@@ -99,7 +99,7 @@ class OxigraphResult(QueryResult):
             if not hasattr(self._raw, "serialize"):  # triples parsed from a remote answer
                 return ox.serialize(self._raw, output, _RDF_OX[fmt])
             target = _RDF_OX[fmt] if self.kind == "graph" else _RESULT_OX[fmt]
-            return self._raw.serialize(output, target)  # type: ignore[no-any-return]
+            return self._raw.serialize(output, target)
         except (SyntaxError, OSError) as exc:  # a remote answer that breaks off or is malformed
             raise QueryError(f"cannot read the server's answer: {exc}") from None
 
@@ -904,7 +904,7 @@ def _fill_server_store(
     counts = {}
     for graph, version in physical.items():
         rows = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{version}> {{ ?s ?p ?o }} }}")
-        counts[graph] = int(next(iter(rows))["n"].value)  # type: ignore[call-overload, index]
+        counts[graph] = int(next(iter(rows))["n"].value)
     return counts
 
 

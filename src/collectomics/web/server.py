@@ -602,7 +602,7 @@ class LocalRunner:
         def get() -> tuple[str, Any]:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                return chunks.get(timeout=left)  # type: ignore[no-any-return]
+                return chunks.get(timeout=left)
             except queue.Empty:
                 stop.set()
                 self.watchdog.server.retire()
