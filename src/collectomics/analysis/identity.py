@@ -49,7 +49,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from collectomics.analysis.readers import data_graphs, table
+from collectomics.analysis.readers import data_graphs, derived_fresh, stamp, table
 from collectomics.iri import Minter
 from collectomics.model import IRI, Literal, nquad
 from collectomics.store import Store
@@ -262,22 +262,14 @@ def compute(store: Store, minter: Minter, graphs: Sequence[str] | None = None) -
 
 
 def _stamp(store: Store, minter: Minter) -> list[str]:
-    return sorted(
-        f"{g} {store.physical_graph(g)}"
-        for g in source_graphs(store, minter)
-        if store.physical_graph(g)
-    )
+    return stamp(store, source_graphs(store, minter))
 
 
 def fresh(store: Store, minter: Minter) -> bool:
     """True when the identity graph exists and was computed from the graphs as they are now."""
-    graph = identity_graph(minter)
-    if graph not in store.graphs():
-        return False
-    rows = table(
-        store, "SELECT ?v WHERE { ?m a col:IdentityResolution ; col:basedOn ?v }", graphs=[graph]
+    return derived_fresh(
+        store, identity_graph(minter), COL.IdentityResolution, _stamp(store, minter)
     )
-    return sorted(r[0] for r in rows) == _stamp(store, minter)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.model import IRI, Term
 from collectomics.store import Store
-from collectomics.vocab import PREFIXES
+from collectomics.vocab import COL, PREFIXES
 
 #: every prefix of :data:`collectomics.vocab.PREFIXES`, ahead of each query read here
 PROLOGUE = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
@@ -74,25 +74,32 @@ def facets_graph(minter: Minter) -> IRI:
     return minter.graph(FACETS_GRAPH)
 
 
+def stamp(store: Store, graphs: Iterable[str]) -> list[str]:
+    """What a derived graph is computed from: each of ``graphs`` that has a current version, with
+    that physical version (a derived graph records it as ``col:basedOn`` values)."""
+    return sorted(f"{g} {store.physical_graph(g)}" for g in graphs if store.physical_graph(g))
+
+
+def derived_fresh(store: Store, graph: str, kind: IRI, based_on: list[str]) -> bool:
+    """True when the derived ``graph`` exists and its ``kind`` node was computed from
+    ``based_on`` (a :func:`stamp`): the one freshness rule of the identity and facets graphs."""
+    if graph not in store.graphs():
+        return False
+    rows = table(store, f"SELECT ?v WHERE {{ ?m a <{kind}> ; col:basedOn ?v }}", graphs=[graph])
+    return sorted(r[0] for r in rows) == based_on
+
+
 def facets_stamp(store: Store, minter: Minter) -> list[str]:
     """What the facets graph is computed from: every other graph with its physical version."""
     own = facets_graph(minter)
-    return sorted(
-        f"{g} {store.physical_graph(g)}"
-        for g in store.graphs()
-        if g != own and store.physical_graph(g)
-    )
+    return stamp(store, (g for g in store.graphs() if g != own))
 
 
 def facets_fresh(store: Store, minter: Minter) -> bool:
     """True when the facets graph exists and was computed from the graphs as they are now."""
-    graph = facets_graph(minter)
-    if graph not in store.graphs():
-        return False
-    rows = table(
-        store, "SELECT ?v WHERE { ?m a col:Materialisation ; col:basedOn ?v }", graphs=[graph]
+    return derived_fresh(
+        store, facets_graph(minter), COL.Materialisation, facets_stamp(store, minter)
     )
-    return sorted(r[0] for r in rows) == facets_stamp(store, minter)
 
 
 def materialisation_token(store: Store, minter: Minter) -> str | None:
