@@ -8,7 +8,7 @@ from collectomics.mapping.common import Mapped, boolean, date_literal, text
 from collectomics.mapping.dates import date_bounds, year_precision_type
 from collectomics.mapping.refs import RefError, Refs
 from collectomics.model import IRI, XSD, Literal
-from collectomics.vocab import AC, COL, DCTERMS, FOAF, OA, PROV, RDF, RDFS
+from collectomics.vocab import AC, COL, DCTERMS, FOAF, OA, RDF, RDFS
 
 DCMITYPE = "http://purl.org/dc/dcmitype/"
 MEDIA_FRAGMENTS = IRI("http://www.w3.org/TR/media-frags/")
@@ -58,17 +58,6 @@ def add_ref(
         return None
     out.add(subject, prop, target)
     return target
-
-
-def add_role(out: Mapped, node: IRI, agent: IRI, role: IRI, order: int = 1) -> IRI:
-    """A role node ``{node}/{role}/{order}`` (prov:qualifiedAttribution) for ``agent``."""
-    r = IRI(f"{node}/{role.rsplit('/', 1)[-1]}/{order}")
-    out.add(node, PROV.qualifiedAttribution, r)
-    out.add(r, RDF.type, PROV.Attribution)
-    out.add(r, PROV.agent, agent)
-    out.add(r, PROV.hadRole, role)
-    out.add(r, COL.order, Literal(str(order), XSD + "integer"))
-    return r
 
 
 def image(out: Mapped, refs: Refs, uri: str, column: str, depicts: list[IRI]) -> IRI | None:

@@ -17,13 +17,13 @@ from typing import Any
 from collectomics.mapping.annotations import (
     add_date,
     add_ref,
-    add_role,
     image,
     mark_illustrative,
     transcription,
 )
 from collectomics.mapping.common import Context, Mapped, text
 from collectomics.mapping.refs import RefError, Refs
+from collectomics.mapping.roles import role_node, role_node_iri
 from collectomics.model import IRI, Literal
 from collectomics.vocab import COL, DCTERMS, FOAF, PROV, RDF, RDFS, RICO, ROLE
 
@@ -63,7 +63,9 @@ def _common(
             continue
         out.add(node, DCTERMS.creator, who)
         out.add(node, RICO.hasCreator, who)
-        add_role(out, node, who, ROLE.creator, i)
+        role_node(
+            out, node, role_node_iri(node, ROLE.creator, i), who, ROLE.creator, i, entity=True
+        )
     add_date(out, node, _str(item.get("date")), f"{path}.date")
     scans = item.get("scans") or []
     if item.get("scan"):

@@ -8,11 +8,12 @@ GBIF's verbatim record.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from collectomics.mapping.common import Context, Mapped, date_literal, getter, text
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.roles import agent_roles
+from collectomics.mapping.roles import agent_roles, role_node
 from collectomics.mapping.verbatim import keep
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
@@ -259,13 +260,13 @@ def map_dataset(meta: DatasetMetadata, dataset: IRI, ctx: Context) -> Mapped:
         doi = _DOI.match(identifier.strip())
         if doi:
             out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + doi.group(1)))
+    orders: Counter[IRI] = Counter()
     for n, contact in enumerate(meta.contacts, start=1):
         node = ctx.minter.part(dataset, "contact", str(n))
-        out.add(dataset, PROV.qualifiedAttribution, node)
-        out.add(node, RDF.type, PROV.Attribution)
-        out.add(node, PROV.hadRole, _CONTACT_ROLES.get(contact.role, ROLE.contact))
+        role = _CONTACT_ROLES.get(contact.role, ROLE.contact)
+        orders[role] += 1  # the order among the dataset's agents in this role
         agent = ctx.minter.part(dataset, "contact", str(n), "agent")
-        out.add(node, PROV.agent, agent)
+        role_node(out, dataset, node, agent, role, orders[role], entity=True)
         out.add(agent, RDF.type, FOAF.Agent)
         out.add(agent, FOAF.name, text(contact.name or contact.organization))
         if contact.name and contact.organization:

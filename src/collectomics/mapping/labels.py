@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 from collectomics.mapping.annotations import (
     add_date,
-    add_role,
     confidence,
     image,
     mark_illustrative,
@@ -20,6 +19,7 @@ from collectomics.mapping.annotations import (
 )
 from collectomics.mapping.common import Context, Mapped, getter, text
 from collectomics.mapping.refs import RefError, Refs
+from collectomics.mapping.roles import role_node, role_node_iri
 from collectomics.vocab import COL, DCTERMS, PROV, RDF, RDFS, ROLE
 
 #: The columns of the labels template, in order (docs/templates.md documents each).
@@ -79,7 +79,8 @@ def map_label(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
             try:
                 who = refs.resolve(get("transcriber"), default_kind="person")
                 out.add(annotation, DCTERMS.creator, who)
-                add_role(out, annotation, who, ROLE.transcriber)
+                node = role_node_iri(annotation, ROLE.transcriber, 1)
+                role_node(out, annotation, node, who, ROLE.transcriber, 1, entity=True)
             except RefError as exc:
                 out.warn("transcriber", f"{exc}; left out")
         add_date(out, annotation, get("transcribed_on"), "transcribed_on", DCTERMS.created)
@@ -94,10 +95,9 @@ def map_label(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
         else:
             hand = ctx.minter.part(label, "hand", writer.rsplit("/", 1)[-1])
             nodes.append(hand)
-            out.add(label, PROV.qualifiedAttribution, hand)
+            # a role node by the rule (one writer each: order 1), and a handwriting attribution
+            role_node(out, label, hand, writer, ROLE.labelWriter, 1, entity=True)
             out.add(hand, RDF.type, COL.HandwritingAttribution)
-            out.add(hand, PROV.agent, writer)
-            out.add(hand, PROV.hadRole, ROLE.labelWriter)
             out.add(
                 hand, COL.confidence, confidence(out, get("hand_confidence"), "hand_confidence")
             )

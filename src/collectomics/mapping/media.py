@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from collectomics.mapping.annotations import DCMITYPE, add_date, add_role, mark_illustrative
+from collectomics.mapping.annotations import DCMITYPE, add_date, mark_illustrative
 from collectomics.mapping.common import Context, Mapped, getter, text
 from collectomics.mapping.refs import RefError, Refs
+from collectomics.mapping.roles import role_node, role_node_iri
 from collectomics.model import IRI, Literal, iri_is_valid
 from collectomics.vocab import AC, DCTERMS, FOAF, RDF, ROLE
 
@@ -82,7 +83,8 @@ def map_media(record: Mapping[str, str], ctx: Context, refs: Refs) -> Mapped:
         else:
             out.add(m, DCTERMS.creator, who)
             photo = get("subtype").lower() == "photograph" or kind == "StillImage"
-            add_role(out, m, who, ROLE.photographer if photo else ROLE.creator)
+            role = ROLE.photographer if photo else ROLE.creator
+            role_node(out, m, role_node_iri(m, role, 1), who, role, 1, entity=True)
     for ref in get("depicts").split("|"):
         if not ref.strip():
             continue
