@@ -241,7 +241,7 @@ def test_ast_checks_see_imports_at_any_depth(tmp_path: Path) -> None:
 
 
 def test_rule_folders_have_a_readme() -> None:
-    for folder in ("mapping", "ingest", "web", "cli", "linking"):
+    for folder in ("mapping", "store", "analysis", "linking", "ingest", "services", "web", "cli"):
         readme = SRC / folder / "README.md"
         assert readme.is_file(), f"{folder}/ needs a README.md stating its rule"
         assert len(readme.read_text().strip().splitlines()) <= 6
