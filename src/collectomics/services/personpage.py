@@ -697,10 +697,6 @@ _SUMMARY = """SELECT ?p ?name ?v WHERE {
   ?x a col:PageSummary ; col:summaryOf ?p ; col:pageSection ?name ; rdf:value ?v } LIMIT 1"""
 
 
-def _speeds() -> str:
-    return DEFAULT_SPEEDS
-
-
 def _params(name: str, speeds: str) -> dict[str, Any]:
     """The parameters a section is kept for (what its live call with them must be given)."""
     kept: dict[str, dict[str, Any]] = {
@@ -765,7 +761,7 @@ def summary_ntriples(
     """N-Triples keeping the sections of :data:`SUMMARISED` of each canonical node in
     ``nodes``, as the live computation gives them now (``speeds``: the itinerary's, default
     the setting's default), for the facets graph; and how many triples."""
-    speeds = speeds or _speeds()
+    speeds = speeds or DEFAULT_SPEEDS
     lines: list[str] = []
     for p in nodes:
         for name, compute in _KEPT.items():
