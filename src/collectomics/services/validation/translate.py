@@ -120,6 +120,28 @@ _SELECT_HEAD = re.compile(
 )
 
 
+_VARIABLE = re.compile(r"[?$]([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _pattern(select: str) -> str | None:
+    """A SELECT's graph pattern (what follows ``WHERE``) with its whitespace collapsed and its
+    variables numbered by first appearance, ``$this`` first: two queries with the same pattern
+    under other variable names give the same text. ``None`` for anything beyond one plain
+    group (a solution modifier, a subquery, a second WHERE): those are never compared."""
+    _head, sep, body = select.partition("WHERE")
+    if not sep or "WHERE" in body or "SELECT" in body.upper():
+        return None
+    body = body.strip()
+    if not (body.startswith("{") and body.endswith("}")):
+        return None
+    names: dict[str, str] = {"this": "?v0"}
+
+    def number(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(1), f"?v{len(names)}")
+
+    return " ".join(_VARIABLE.sub(number, body).split())
+
+
 class Inexpressible(Exception):
     """A shape or constraint the translator cannot express as SPARQL; the reason says what."""
 
@@ -264,7 +286,12 @@ class _Translator:
                             shape, component, parameter, targets, covered=covered
                         )
                     else:
-                        sparql = self._node_query(shape, component, parameter, targets)
+                        covered = component == "SPARQL" and self._target_is_pattern(
+                            owner, parameter
+                        )
+                        sparql = self._node_query(
+                            shape, component, parameter, "" if covered else targets
+                        )
                 except Inexpressible as exc:
                     reason = str(exc)
             yield Check(
@@ -304,6 +331,22 @@ class _Translator:
             parts.append("{ " + self._inner_select(str(select)) + " }")
         union = " UNION ".join("{ " + p + " }" for p in parts)
         return f"{{ SELECT DISTINCT ?this WHERE {{ {union} }} }}"
+
+    def _target_is_pattern(self, owner: Node, constraint: Node | None) -> bool:
+        """Whether a SPARQL target of ``owner`` selects exactly the ``$this`` of the constraint's
+        own pattern (the same graph pattern, variables renamed): every node the constraint
+        reports is then a focus node, so its query needs no join with the focus nodes (one scan
+        of the data, not two and a join)."""
+        select = self.g.value(constraint, SH.select)
+        if select is None:
+            return False
+        mine = _pattern(str(select))
+        for target in self.g.objects(owner, SH.target):
+            body = self.g.value(target, SH.select)
+            if (target, RDF.type, SH.SPARQLTarget) in self.g and body is not None:
+                if mine is not None and _pattern(str(body)) == mine:
+                    return True
+        return False
 
     def _path(self, node: Node | None) -> str:
         """A SHACL path as a SPARQL property path."""
