@@ -491,20 +491,35 @@ def _edges_from_facets(store: Store, minter: Minter, ids: Identities) -> nx.Grap
     return g
 
 
+def _canonical(g: nx.Graph) -> nx.Graph:
+    """The same graph with its nodes and edges inserted in sorted order: Louvain and sampled
+    betweenness visit nodes in insertion order, so the order the store returned rows in would
+    otherwise change the communities (3 of the corpus's 30 networks split differently with the
+    same edges shuffled)."""
+    h = nx.Graph()
+    h.add_nodes_from(sorted(g.nodes))
+    h.add_edges_from(
+        sorted(((min(u, v), max(u, v), d) for u, v, d in g.edges(data=True)), key=lambda e: e[:2])
+    )
+    return h
+
+
 def add_metrics(g: nx.Graph, *, betweenness: bool = True) -> None:
-    """Degree, weighted degree, betweenness (sampled above BETWEENNESS_SAMPLE nodes), community."""
+    """Degree, weighted degree, betweenness (sampled above BETWEENNESS_SAMPLE nodes), community;
+    the same whatever order the graph's nodes and edges were added in."""
     for node, d in g.degree():
         g.nodes[node]["degree"] = int(d)
     for node, d in g.degree(weight="weight"):
         g.nodes[node]["weighted_degree"] = int(d)
+    canonical = _canonical(g)
     if betweenness:
         if g.number_of_nodes() > BETWEENNESS_SAMPLE:
-            between = nx.betweenness_centrality(g, k=BETWEENNESS_SAMPLE, seed=0)
+            between = nx.betweenness_centrality(canonical, k=BETWEENNESS_SAMPLE, seed=0)
         else:
-            between = nx.betweenness_centrality(g)
+            between = nx.betweenness_centrality(canonical)
         for node, b in between.items():
             g.nodes[node]["betweenness"] = round(float(b), 6)
-    communities = nx.community.louvain_communities(g, weight="weight", seed=0) if g else []
+    communities = nx.community.louvain_communities(canonical, weight="weight", seed=0) if g else []
     ordered = sorted(communities, key=lambda c: (-len(c), min(c)))
     for i, members in enumerate(ordered):
         for node in members:
