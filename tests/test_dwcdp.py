@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from collectomics.errors import InputError
+from collectomics.ingest.dwca import Archive, Row
 from collectomics.ingest.dwcdp import pinned_schema
 from collectomics.ingest.pipeline import IngestReport, ingest_files
 from collectomics.iri import Minter
+from collectomics.model import iri_is_valid
 from collectomics.services.dwcdp_export import export_package
 from collectomics.store import Store
 from helpers import REAL, REAL_ARCHIVES
@@ -24,6 +26,7 @@ from helpers import REAL, REAL_ARCHIVES
 GUIDE = Path(__file__).resolve().parent / "data" / "dwc-dp" / "guide-example"
 DWC = "http://rs.tdwg.org/dwc/terms/"
 GBIF = "http://rs.gbif.org/terms/1.0/"
+DCTERMS_IDENTIFIER = "http://purl.org/dc/terms/identifier"
 
 #: predicates of a Darwin Core Archive's graph that a DwC-DP does not carry back, and why
 #: (docs/dwc-dp.md, "What the format does not carry" says the same)
@@ -226,6 +229,34 @@ def test_exported_package_uses_the_official_schemas(make_store, tmp_path: Path) 
         ]
         with open(tmp_path / "p" / resource["path"], encoding="utf-8") as handle:
             assert next(csv.reader(handle)) == [f["name"] for f in official["fields"]]
+
+
+def test_exported_identifiers_are_the_records_own(make_store, tmp_path: Path) -> None:
+    """Each specimen's material-identifier rows: its dcterms:identifier values, its
+    occurrenceID when that is an IRI, and gbif:N for its gbifID N; the graph keeps no copies of
+    the last two (docs/model.md), so the export reads them from the values themselves."""
+    path = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    store = make_store(tmp_path / "store")
+    _ingest(store, path)
+    export_package(store, "d", tmp_path / "p", minter=Minter())
+    expected = set()
+    with Archive.open(path) as archive:
+        for row in archive.rows(archive.core):
+            if not isinstance(row, Row):
+                continue
+            values = {k: v.strip() for k, v in row.values.items() if v.strip()}
+            if values.get(DWC + "basisOfRecord") == "UNKNOWN":
+                continue  # the one observation: an occurrence row, not a material one
+            specimen = Minter().specimen("gbif", values[GBIF + "gbifID"])
+            ids = {"gbif:" + values[GBIF + "gbifID"], values.get(DCTERMS_IDENTIFIER)}
+            occurrence_id = values.get(DWC + "occurrenceID", "")
+            if "://" in occurrence_id and iri_is_valid(occurrence_id):
+                ids.add(occurrence_id)
+            expected |= {(specimen, i) for i in ids if i}
+    with open(tmp_path / "p" / "material-identifier.csv", encoding="utf-8") as handle:
+        found = {(r["materialEntity_fk"], r["identifier"]) for r in csv.DictReader(handle)}
+    assert len(expected) > 442 + 350  # every gbifID, and most records' dcterms:identifier
+    assert found == expected
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
