@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from collectomics.errors import InputError
+from collectomics.ingest.dwca import Archive, Row
 from collectomics.ingest.dwcdp import pinned_schema
 from collectomics.ingest.pipeline import IngestReport, ingest_files
 from collectomics.iri import Minter
+from collectomics.model import iri_is_valid
 from collectomics.services.dwcdp_export import export_package
 from collectomics.store import Store
 from helpers import REAL, REAL_ARCHIVES
@@ -24,17 +26,16 @@ from helpers import REAL, REAL_ARCHIVES
 GUIDE = Path(__file__).resolve().parent / "data" / "dwc-dp" / "guide-example"
 DWC = "http://rs.tdwg.org/dwc/terms/"
 GBIF = "http://rs.gbif.org/terms/1.0/"
+DCTERMS_IDENTIFIER = "http://purl.org/dc/terms/identifier"
 
 #: predicates of a Darwin Core Archive's graph that a DwC-DP does not carry back, and why
 #: (docs/dwc-dp.md, "What the format does not carry" says the same)
 NOT_CARRIED = {
-    # what GBIF's interpretation changed (the verbatim record) and its issue flags
+    # what GBIF's interpretation changed (the verbatim record); its issue flags (gbif:issue)
+    # are GBIF terms, not carried
     "https://w3id.org/collectomics/ontology#VerbatimRecord": "verbatim record",
     "http://www.w3.org/ns/prov#wasDerivedFrom": "link to the verbatim record",
-    "http://www.w3.org/ns/oa#hasTarget": "GBIF issue flags",
-    "http://www.w3.org/ns/oa#motivatedBy": "GBIF issue flags",
-    "http://www.w3.org/ns/oa#bodyValue": "GBIF issue flags",
-    "http://www.w3.org/2000/01/rdf-schema#seeAlso": "the record's gbif.org page",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso": "the record's gbif.org page (as gbif:N)",
     # Darwin Core terms with no DwC-DP field (record-level terms go to EML in a DwC-DP)
     DWC + "basisOfRecord": "no DwC-DP field",
     DWC + "datasetName": "dataset-level: EML",
@@ -52,6 +53,7 @@ NOT_CARRIED = {
     DWC + "sex": "an occurrence field",
     DWC + "identificationQualifier": "no DwC-DP field",
     DWC + "acceptedNameUsage": "no DwC-DP field",
+    "http://ipt.gbif.org/terms/sourceID": "an IPT's source record id: no DwC-DP field",
     "http://purl.org/dc/terms/rightsHolder": "dataset-level: EML",
     "http://purl.org/dc/terms/rights": "dataset-level: EML",
     "http://purl.org/dc/terms/license": "dataset-level: the descriptor's licenses",
@@ -60,12 +62,6 @@ NOT_CARRIED = {
     "http://purl.org/dc/terms/references": "no DwC-DP field on material",
     "http://purl.org/dc/terms/language": "no DwC-DP field on material",
     "http://purl.org/dc/terms/type": "no DwC-DP field on material",
-    # identifier terms kept as identifier nodes (schema:PropertyValue) on the specimen
-    "http://schema.org/identifier": "identifier nodes of ...ID terms",
-    "http://schema.org/propertyID": "identifier nodes of ...ID terms",
-    "http://schema.org/value": "identifier nodes of ...ID terms",
-    "http://schema.org/url": "identifier nodes of ...ID terms",
-    "http://schema.org/PropertyValue": "identifier nodes of ...ID terms",
     # the source datasets of a GBIF download and the dataset node (EML, not tables)
     "http://schema.org/includedInDataSet": "the source dataset of a GBIF download",
     "http://purl.org/dc/terms/source": "no DwC-DP field on material",
@@ -91,14 +87,18 @@ FIELDS = {
     | {"recordNumber", "recordedBy", "occurrenceID"},
     "occurrence": _fields("occurrence", "event", "identification"),
 }
-#: nodes not carried as a whole: GBIF's verbatim record, its issue flags, identifier nodes
-NOT_CARRIED_NODES = ("/verbatim", "/issue/", "/id/", "/taxon/")
+#: fields only an event row has: a record with no event node has no event row to hold them
+EVENT_ONLY = _fields("event") - _fields("material", "identification")
+#: nodes not carried as a whole: GBIF's verbatim record, Plazi's taxa
+NOT_CARRIED_NODES = ("/verbatim", "/taxon/")
 #: predicates a round trip adds: values the format requires or the package states
 RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
 ADDED = {
     DWC + "eventCategory": "required by DwC-DP: 'material collection' or 'occurrence'",
     DWC + "occurrenceStatus": "required by DwC-DP for occurrence rows: 'detected'",
     DWC + "materialEntityCategory": "the specimen's class as a category: 'preserved', 'living'",
+    "http://purl.org/dc/terms/identifier": "material-identifier rows: a GBIF record's gbif:N "
+    "(from its gbif.org page) and an occurrenceID that is an IRI",
 }
 
 
@@ -179,6 +179,7 @@ def test_real_archive_round_trip(archive: str, make_store, tmp_path: Path) -> No
     refused = set(result.refused)
     pairs_after = {(s, p) for s, p, _ in after}
     several = Counter((s, p) for s, p, _ in before)
+    nodes = {s for s, _, _ in before}
 
     def carried(t: tuple[str, str, str]) -> bool:
         s, p, o = t
@@ -189,6 +190,8 @@ def test_real_archive_round_trip(archive: str, make_store, tmp_path: Path) -> No
         kind = "occurrence" if s in occurrences else "material"
         if p.startswith(DWC) and p[len(DWC) :] not in FIELDS[kind]:  # no DwC-DP field
             return False
+        if kind == "material" and p[len(DWC) :] in EVENT_ONLY and s + "/event" not in nodes:
+            return False  # an event term (datasetID) kept on a record that has no event
         if p == "http://purl.org/dc/terms/modified" and "modified" not in FIELDS[kind]:
             return False
         if (s, p) in pairs_after and several[(s, p)] > 1:  # a cell holds one value of several
@@ -226,6 +229,34 @@ def test_exported_package_uses_the_official_schemas(make_store, tmp_path: Path) 
         ]
         with open(tmp_path / "p" / resource["path"], encoding="utf-8") as handle:
             assert next(csv.reader(handle)) == [f["name"] for f in official["fields"]]
+
+
+def test_exported_identifiers_are_the_records_own(make_store, tmp_path: Path) -> None:
+    """Each specimen's material-identifier rows: its dcterms:identifier values, its
+    occurrenceID when that is an IRI, and gbif:N for its gbifID N; the graph keeps no copies of
+    the last two (docs/model.md), so the export reads them from the values themselves."""
+    path = REAL / "finch-gbif-download-2015/0000154-150116162929234.zip"
+    store = make_store(tmp_path / "store")
+    _ingest(store, path)
+    export_package(store, "d", tmp_path / "p", minter=Minter())
+    expected = set()
+    with Archive.open(path) as archive:
+        for row in archive.rows(archive.core):
+            if not isinstance(row, Row):
+                continue
+            values = {k: v.strip() for k, v in row.values.items() if v.strip()}
+            if values.get(DWC + "basisOfRecord") == "UNKNOWN":
+                continue  # the one observation: an occurrence row, not a material one
+            specimen = Minter().specimen("gbif", values[GBIF + "gbifID"])
+            ids = {"gbif:" + values[GBIF + "gbifID"], values.get(DCTERMS_IDENTIFIER)}
+            occurrence_id = values.get(DWC + "occurrenceID", "")
+            if "://" in occurrence_id and iri_is_valid(occurrence_id):
+                ids.add(occurrence_id)
+            expected |= {(specimen, i) for i in ids if i}
+    with open(tmp_path / "p" / "material-identifier.csv", encoding="utf-8") as handle:
+        found = {(r["materialEntity_fk"], r["identifier"]) for r in csv.DictReader(handle)}
+    assert len(expected) > 442 + 350  # every gbifID, and most records' dcterms:identifier
+    assert found == expected
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:

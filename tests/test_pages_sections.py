@@ -15,16 +15,27 @@ from collectomics.analysis.inference import infer
 from collectomics.config import load_settings
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
+from collectomics.ingest.dwca import Archive, Row
 from collectomics.iri import Minter
 from collectomics.services.pages import workbench
-from collectomics.services.personpage import rows, what, where_when, who, with_whom, writings
+from collectomics.services.personpage import (
+    flags,
+    rows,
+    what,
+    where_when,
+    who,
+    with_whom,
+    writings,
+)
 from collectomics.services.sections import Section, run_sections
 from collectomics.services.specimenpage import (
     agents,
     bounds,
     documents,
     event,
+    is_specimen,
     label_section,
+    record,
     specimen_sections,
 )
 from collectomics.store import Store
@@ -38,6 +49,7 @@ D = B + "agent/gbif-0009886-250127130748423/"
 AGENTS = ("cesar-blanche-0ce61d1c", "c-blanche-b9b4df43", "cesar-blanche-verges-e63e61ce")
 SHEET = B + "specimen/gbif/1439645919"  # BCN-35752: a label, a notebook page, a photograph
 REAL_ARCHIVE = "finch-gbif-download-2015/0000154-150116162929234.zip"
+GBIF = "http://rs.gbif.org/terms/1.0/"
 
 
 def blanche_links() -> str:
@@ -262,6 +274,42 @@ def test_a_prolific_real_collector_and_every_collector_count(real: tuple[Store, 
         page, more = page + 1, chunk["has_next"]
     total = what(store, minter, top, size=1)["specimens"]  # collected or identified
     assert len(listed) == len(set(listed)) == total >= n
+
+
+def test_gbif_issue_flags_on_every_real_specimen_and_person_page(
+    real: tuple[Store, Minter],
+) -> None:
+    """Over the whole real download: each specimen page lists its record's GBIF issue flags
+    (as the archive's ``issue`` cell gives them, none twice) in the bounds section and not
+    among the published values; each person page counts, per flag, their specimens with it."""
+    store, minter = real
+    flagged: dict[str, set[str]] = {}
+    with Archive.open(REAL / REAL_ARCHIVE) as archive:
+        for row in archive.rows(archive.core):
+            if isinstance(row, Row):
+                cell = row.values.get(GBIF + "issue", "")
+                specimen = minter.specimen("gbif", row.values[GBIF + "gbifID"].strip())
+                flagged[specimen] = {f.strip() for f in cell.split(";") if f.strip()}
+    assert sum(len(f) for f in flagged.values()) > 600  # 617 flags on 443 records
+    for specimen, issues in flagged.items():
+        if not is_specimen(store, specimen):
+            continue  # the one observation (basisOfRecord UNKNOWN) has no specimen page
+        assert bounds(store, minter, specimen)["issues"] == sorted(issues), specimen
+        published = record(store, minter, specimen)["published"]
+        assert not [v for v in published if v["term"] == "gbif:issue"], specimen
+    theirs: dict[str, set[str]] = {}
+    for r in rows(
+        store,
+        "SELECT DISTINCT ?c ?s WHERE { ?s dwciri:recordedBy|dwciri:identifiedBy ?a . "
+        "?a col:resolvesTo ?c }",
+    ):
+        theirs.setdefault(r["c"], set()).add(r["s"])
+    assert len(theirs) > 70  # 79 agents
+    for person, specimens in theirs.items():
+        counts = Counter(f for s in specimens for f in flagged[s])
+        expected = sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:30]
+        found = [(i["issue"], i["specimens"]) for i in flags(store, minter, person)["issues"]]
+        assert found == expected, person
 
 
 def _broken(store: Store, minter: Minter, iri: str) -> dict[str, object]:

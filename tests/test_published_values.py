@@ -3,11 +3,12 @@ every real archive (and of the quirk archives) is answerable by SPARQL from the 
 
 "Answerable" means: some record node of the graph (a specimen, an event or taxon row, a medium)
 reaches a term whose string is the cell's value, on itself, on a node minted under its IRI (its
-event, location, identification, verbatim record, labels, identifier nodes, extension rows) or
-one hop away (its agents, its source dataset). The graph is read back through SPARQL from a real
-on-disk store. Documented rewrites are the only exceptions: GBIF's ``issue`` cell is checked
-flag by flag, a number may be found by its value (``0.0`` is stored as ``0``), a licence code may stand as its licence IRI, and a ``gbifID`` N as the
-specimen's identifier ``gbif:N``.
+event, location, identification, verbatim record, labels, extension rows) or one hop away (its
+agents, its source dataset). The graph is read back through SPARQL from a real on-disk store.
+Documented rewrites are the only exceptions: GBIF's ``issue`` cell is checked flag by flag, a
+number may be found by its value (``0.0`` is stored as ``0``), a licence code may stand as its
+licence IRI, and a ``gbifID`` N as the specimen's gbif.org page
+``https://www.gbif.org/occurrence/N`` (its ``rdfs:seeAlso``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collectomics.ingest import ingest_files
 from collectomics.ingest.dwca import Archive, Row
 from collectomics.iri import Minter
 from collectomics.mapping.specimens import _LICENCES
+from collectomics.mapping.verbatim import GBIF_RECORD_PAGE
 from collectomics.store import Store
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -133,8 +135,8 @@ def _answers(index: dict[str, set[str]]) -> Callable[[str, str], set[str]]:
             found = found | index.get(_LICENCES[value.lower()], set())
         if value[-1:].isdigit() and _number(value):  # 0.0 stored as 0
             found = found | index.get(_number(value), set())
-        if term == _GBIF_ID:  # the specimen's dcterms:identifier "gbif:N"
-            found = found | index.get(f"gbif:{value}", set())
+        if term == _GBIF_ID:  # the specimen's rdfs:seeAlso <https://www.gbif.org/occurrence/N>
+            found = found | index.get(GBIF_RECORD_PAGE + value, set())
         return found
 
     return nodes
@@ -185,6 +187,7 @@ PREFIX oa: <http://www.w3.org/ns/oa#> PREFIX col: <https://w3id.org/collectomics
 PREFIX prov: <http://www.w3.org/ns/prov#> PREFIX schema: <http://schema.org/>
 PREFIX dcterms: <http://purl.org/dc/terms/> PREFIX role: <https://w3id.org/collectomics/role/>
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX gbif: <http://rs.gbif.org/terms/1.0/>
 """
 
 
@@ -205,19 +208,19 @@ def _select(store: Store, query: str) -> list[tuple[str, ...]]:
     return [tuple(getattr(v, "value", str(v)) for v in row.values()) for row in rows]
 
 
-def test_gbif_issue_flags_are_annotations_on_their_records(store: Store, minter: Minter) -> None:
+def test_gbif_issue_flags_are_literals_on_their_records(store: Store, minter: Minter) -> None:
     rows = _load(store, "real/finch-gbif-download-2015/0000154-150116162929234.zip", minter)
     found: dict[str, set[str]] = defaultdict(set)
-    for gbif_id, flag in _select(
+    for page, flag in _select(
         store,
-        "SELECT ?id ?flag { ?s dcterms:identifier ?id FILTER(STRSTARTS(?id, 'gbif:')) "
-        "?a oa:hasTarget ?s ; oa:motivatedBy oa:assessing ; oa:bodyValue ?flag }",
+        "SELECT ?page ?flag { ?s rdfs:seeAlso ?page ; gbif:issue ?flag . "
+        "FILTER(isLiteral(?flag)) }",
     ):
-        found[gbif_id[5:]].add(flag)
+        found[page.removeprefix(GBIF_RECORD_PAGE)].add(flag)
     published = {row[_GBIF_ID]: set(row[_ISSUE].split(";")) for row in rows if row.get(_ISSUE, "")}
     assert sum(len(f) for f in published.values()) > 400  # 443 rows, most flagged
-    for gbif_id, flags in published.items():
-        assert flags <= found[gbif_id], gbif_id
+    assert found == published  # one literal per flag, on its own record, and no other
+    assert _select(store, "SELECT ?a { ?a oa:motivatedBy oa:assessing }") == []
 
 
 def test_label_text_becomes_a_label_transcription(store: Store, minter: Minter) -> None:
@@ -250,17 +253,19 @@ def test_georeferencers_are_roles_like_collectors(store: Store, minter: Minter) 
     assert roles == [("Christopher J. Hayden", "Christopher J. Hayden")]
 
 
-def test_identifier_terms_are_identifier_nodes(store: Store, minter: Minter) -> None:
+def test_identifier_terms_are_kept_on_their_own_term(store: Store, minter: Minter) -> None:
     rows = _load(store, "real/rgbif-gbif-downloads/0000066-140928181241064.zip", minter)
-    published = {row[DWC_INSTITUTION_ID] for row in rows if DWC_INSTITUTION_ID in row}
-    assert len(published) > 1
+    published = {
+        (row[_GBIF_ID], row[DWC_INSTITUTION_ID]) for row in rows if DWC_INSTITUTION_ID in row
+    }
+    assert len({v for _, v in published}) > 1
     found = _select(
         store,
-        "SELECT DISTINCT ?v { ?s schema:identifier ?i . ?i a schema:PropertyValue ; "
-        "schema:propertyID dwc:institutionID ; schema:value ?v }",
+        "SELECT ?page ?v { ?s rdfs:seeAlso ?page ; dwc:institutionID ?v FILTER(isLiteral(?v)) }",
     )
-    assert {v for (v,) in found} == published
-    assert _select(store, "SELECT ?p { ?s ?p ?o FILTER(STRENDS(STR(?p), 'institutionID')) }") == []
+    assert {(page.removeprefix(GBIF_RECORD_PAGE), v) for page, v in found} == published
+    assert len(found) == len(published)  # one triple a value: no copy as an IRI
+    assert _select(store, "SELECT ?i { ?s schema:identifier ?i }") == []
 
 
 def test_a_iiif_manifest_in_the_media_file_is_typed_as_a_manifest(

@@ -403,6 +403,19 @@ def test_types_institution_and_document(demo: Store, validate: Any) -> None:
     assert untyped[0]["type"] == [{"id": "Specimen", "name": "Specimen"}]
 
 
+def test_a_gbif_record_is_found_by_its_gbif_key(demo: Store) -> None:
+    """A GBIF record's gbifID (the graph holds it as the record's gbif.org page) finds it: as
+    ``gbif:N``, as the bare number, or as GBIF writes it."""
+    queries = {
+        "q0": {"query": "gbif:1439645919", "type": "Specimen"},
+        "q1": {"query": "1439645919", "type": "Specimen"},
+        "q2": {"query": "GBIF 1439645919"},
+    }
+    for answer in rec.reconcile(demo, queries).values():
+        top = answer["result"][0]
+        assert (top["id"], top["match"]) == ("specimen/gbif/1439645919", True)
+
+
 def test_suggest_preview_view_new_types(client: Any, validate: Any) -> None:
     r = client.get("/reconcile/suggest/entity?prefix=jb&type=Institution")
     validate("suggest-entities-response.json", r.get_json())

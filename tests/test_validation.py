@@ -291,6 +291,33 @@ def test_each_broken_variant_gets_pyshacls_answer(
     assert_same(fast, validate_store(store, engine="pyshacl"))
 
 
+_PAGES = """@prefix dwc: <http://rs.tdwg.org/dwc/terms/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<urn:x:gbif> a dwc:MaterialEntity ; rdfs:seeAlso <https://www.gbif.org/occurrence/1928374650> .
+<urn:x:page> a dwc:MaterialEntity ; rdfs:seeAlso <https://example.org/occurrence/1928374650> .
+<urn:x:both> a dwc:MaterialEntity ; rdfs:seeAlso <https://www.gbif.org/occurrence/1> ,
+    <https://example.org/about> .
+<urn:x:text> a dwc:MaterialEntity ; rdfs:seeAlso "https://www.gbif.org/occurrence/1" .
+"""
+
+
+def test_a_gbif_record_is_identified_by_its_gbif_page_alone(
+    fresh_store: Callable[[], Store],
+) -> None:
+    """A GBIF record's gbifID is its gbif.org page (docs/model.md): that page identifies the
+    specimen; any other page does not, nor does a page that is a string."""
+    store = fresh_store()
+    store.replace_graph(GRAPH, _PAGES, "turtle")
+    fast = validate_store(store)
+    assert sorted(r.focus_node for r in fast.violations) == [
+        "urn:x:both",
+        "urn:x:page",
+        "urn:x:text",
+    ]
+    assert {r.shape for r in fast.violations} == {COLSH + "SpecimenIdentifierShape"}
+    assert_same(fast, validate_store(store, engine="pyshacl"))
+
+
 def test_collector_lifetime_warnings_match_pyshacl(fresh_store: Callable[[], Store]) -> None:
     store = fresh_store()
     store.replace_graph(

@@ -54,7 +54,7 @@ from collectomics.mapping.common import Context
 from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.extensions import map_dataset
 from collectomics.mapping.specimens import MAPPED_TERMS
-from collectomics.mapping.verbatim import compact, is_identifier_term
+from collectomics.mapping.verbatim import compact
 from collectomics.model import IRI, DatasetMetadata
 from collectomics.store import Store
 
@@ -101,12 +101,12 @@ class TermCounts:
         self.told[term, mapped] += 1
 
     def finish(self, rename: Mapping[str, str] | None = None) -> None:
-        """Add up: a term counted by :meth:`row` is mapped when the specimen mapping places it
-        (an ``...ID`` term becomes an identifier), else kept verbatim."""
+        """Add up: a term counted by :meth:`row` is mapped when the specimen mapping places it,
+        else kept verbatim (an ``...ID`` term too: its value is kept as written)."""
         rename = rename or {}
         for term, n in self.counts.items():
             name = rename.get(term, term)
-            self.told[term, name in MAPPED_TERMS or is_identifier_term(name)] += n
+            self.told[term, name in MAPPED_TERMS] += n
         for (term, mapped), n in sorted(self.told.items()):
             self.split.setdefault(compact(term), [0, 0])[0 if mapped else 1] += n
         self.counts.clear()
@@ -515,7 +515,7 @@ class ArchiveWalk:
                 if terms is not None:  # kept verbatim: the measurers' terms are mapped
                     for term, value in row.values.items():
                         if value.strip():
-                            terms.add(term, term in MEASURED or is_identifier_term(term))
+                            terms.add(term, term in MEASURED)
                 number: str | int = f"{row.id}-{n}" if kind == MEDIA else n
                 batch.items.append((row.line, row.values, core, number, related))
             if len(batch.items) >= self.batch_size:

@@ -24,7 +24,7 @@ from collectomics.mapping.extensions import (
     map_verbatim,
 )
 from collectomics.mapping.specimens import map_specimen, measurers
-from collectomics.mapping.verbatim import is_identifier_term, keep, keep_all
+from collectomics.mapping.verbatim import keep, keep_all
 from collectomics.model import IRI, Literal
 from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
 
@@ -139,8 +139,8 @@ def parent_triples(node: IRI, cls: IRI, record: dict[str, str], ctx: Context) ->
             continue
         if name in (DWC_NS + "eventID", DWC_NS + "taxonID"):  # the row's own identifier
             out.add(node, DCTERMS.identifier, Literal(value.strip()))
-        elif "://" in name or is_identifier_term(name):
-            keep(out, node, name, value.strip())  # verbatim, or an identifier node
+        elif "://" in name:
+            keep(out, node, name, value.strip())  # verbatim
         else:
             term = DCTERMS.term(name) if name in DC_TERMS else DWC.term(name)
             out.add(node, term, Literal(value.strip()))

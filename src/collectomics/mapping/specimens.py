@@ -21,7 +21,14 @@ from collectomics.mapping.dwc import (
     TAXON_TERMS,
 )
 from collectomics.mapping.roles import agent_roles
-from collectomics.mapping.verbatim import issue_flags, keep_all, label_transcription
+from collectomics.mapping.verbatim import (
+    GBIF_NS,
+    GBIF_RECORD_PAGE,
+    issue_flags,
+    keep,
+    keep_all,
+    label_transcription,
+)
 from collectomics.model import IRI, XSD, Literal, iri_is_valid, quoted
 from collectomics.vocab import COL, DCTERMS, DSW, DWC, DWCIRI, PROV, RDF, RDFS, ROLE, SCHEMA, WD
 
@@ -360,13 +367,12 @@ def map_specimen(record: Mapping[str, str], ctx: Context, subject: IRI | None = 
         classes = (DWC.MaterialEntity, specimen_class or DWC.PreservedSpecimen)
     _links(out, s, [(RDF.type, c) for c in classes] + [(SCHEMA.includedInDataSet, ctx.dataset)])
     _literals(out, s, values, _SPECIMEN_LITERALS, _SPECIMEN_LITERALS_N3, plain)
-    if occurrence_id and iri_is_valid(occurrence_id) and "://" in occurrence_id:
-        add((s, DCTERMS.identifier, Literal(occurrence_id)))
     gbif_id = get("gbifID")
-    if gbif_id:
-        add((s, DCTERMS.identifier, Literal(f"gbif:{gbif_id}")))
-        if gbif_id.isdigit():
-            add((s, RDFS.seeAlso, IRI(f"https://www.gbif.org/occurrence/{gbif_id}")))
+    if gbif_id:  # GBIF's key: the record's gbif.org page (and its IRI's key), else as written
+        if gbif_id.isascii() and gbif_id.isdigit():
+            add((s, RDFS.seeAlso, IRI(GBIF_RECORD_PAGE + gbif_id)))
+        else:
+            keep(out, s, GBIF_NS + "gbifID", gbif_id)
     licence = get("license")
     if licence:
         iri = _LICENCES.get(licence.lower()) or (licence if licence.startswith("http") else None)

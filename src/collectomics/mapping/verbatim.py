@@ -2,16 +2,14 @@
 
 The rules, documented in docs/model.md ("Every published value is kept"):
 
-- an identifier term (a local name ending in ``ID``: Darwin Core keeps ``...ID`` terms out of
-  RDF) becomes an identifier node, ``<node> schema:identifier <node/id/TERM>``, a
-  ``schema:PropertyValue`` whose ``schema:propertyID`` is the term's IRI and whose
-  ``schema:value`` is the value as written (plus ``schema:url`` when it is an http(s) IRI);
+- a value is kept verbatim: its term's IRI as the predicate, the value as written as a plain
+  literal, one triple per value; an identifier term (a local name ending in ``ID``:
+  ``institutionID``, ``taxonID``) too, so ``dwc:institutionID "http://grbio.org/..."``;
 - a ``dwciri:`` term keeps an IRI value as an IRI; any other value goes on the ``dwc:`` term of
-  the same name as a literal (never a literal on a ``dwciri:`` term);
-- any other term is kept verbatim: its own IRI as the predicate, the value as a plain literal.
+  the same name as a literal (never a literal on a ``dwciri:`` term).
 
 Also here: a ``verbatimLabel`` as a label transcription (like the labels template's), and GBIF's
-``issue`` flags as ``oa:assessing`` annotations on the record.
+``issue`` flags, one ``gbif:issue`` literal per flag on the record.
 """
 
 from __future__ import annotations
@@ -19,18 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
-from collectomics.iri import slug
 from collectomics.mapping.annotations import transcription
 from collectomics.mapping.common import Mapped
 from collectomics.mapping.dwc import DC_TERMS
 from collectomics.model import IRI, Literal, iri_is_valid, quoted
-from collectomics.vocab import COL, DCTERMS, DWC, OA, RDF, RDFS, SCHEMA
+from collectomics.vocab import COL, DCTERMS, DWC, RDF, RDFS
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
 DWCIRI_NS = "http://rs.tdwg.org/dwc/iri/"
 GBIF_NS = "http://rs.gbif.org/terms/1.0/"
 #: the term GBIF downloads carry their interpretation flags in (``;``-separated)
 ISSUE = IRI(GBIF_NS + "issue")
+#: a GBIF record's gbif.org page, followed by its ``gbifID``: the ``rdfs:seeAlso`` of its
+#: specimen, where the graph keeps that ``gbifID``
+GBIF_RECORD_PAGE = "https://www.gbif.org/occurrence/"
 _PREFIXES = (
     (DWC_NS, "dwc"),
     (DWCIRI_NS, "dwciri"),
@@ -57,12 +57,6 @@ def compact(term: str) -> str:
     return iri
 
 
-def is_identifier_term(term: str) -> bool:
-    """True for an ``...ID`` term (``institutionID``, ``taxonID``): kept as an identifier node."""
-    local = term_iri(term).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-    return len(local) > 2 and local.endswith("ID") and not local[-3].isupper()
-
-
 def predicate(iri: str) -> IRI:
     """The term's IRI as a predicate; characters an IRI cannot hold (a header ``my column``)
     percent-encoded."""
@@ -82,42 +76,28 @@ def _escape(ch: str) -> str:
     return ch
 
 
-def _http(value: str) -> bool:
-    return value.startswith(("http://", "https://")) and iri_is_valid(value)
-
-
 def identifier(out: Mapped, node: IRI, term: str, value: str) -> None:
-    """``value`` of the identifier term ``term`` as an identifier node of ``node``."""
-    iri = term_iri(term)
-    local = slug(iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1])
-    ident = IRI(f"{node}/id/{local}")
-    add = out.triples.append
-    add((node, SCHEMA.identifier, ident))
-    add((ident, RDF.type, SCHEMA.PropertyValue))
-    add((ident, SCHEMA.propertyID, predicate(iri)))
-    add((ident, SCHEMA.value, Literal(value)))
-    if _http(value):
-        add((ident, SCHEMA.url, IRI(value)))
+    """``value`` of the identifier term ``term`` on ``node`` as written: the term's IRI as the
+    predicate, a plain literal (as any value kept verbatim)."""
+    out.triples.append((node, predicate(term_iri(term)), Literal(value)))
 
 
 @lru_cache(maxsize=4096)  # a dataset has a few hundred terms; records repeat them
-def _plan(term: str) -> tuple[bool, IRI | None, IRI, str]:
-    """How :func:`keep` stores ``term``: (an identifier term?, the dwciri: predicate for an IRI
-    value or None, the predicate for a literal, that predicate in N-Triples)."""
+def _plan(term: str) -> tuple[IRI | None, IRI, str]:
+    """How :func:`keep` stores ``term``: (the dwciri: predicate for an IRI value or None, the
+    predicate for a literal, that predicate in N-Triples)."""
     iri = term_iri(term)
     if iri.startswith(DWCIRI_NS):  # a literal goes on the dwc: term, never on dwciri:
         literal = predicate(DWC_NS + iri[len(DWCIRI_NS) :])
-        return is_identifier_term(term), IRI(iri), literal, literal.n3()
+        return IRI(iri), literal, literal.n3()
     literal = predicate(iri)
-    return is_identifier_term(term), None, literal, literal.n3()
+    return None, literal, literal.n3()
 
 
 def keep(out: Mapped, node: IRI, term: str, value: str) -> None:
     """One value the mapping has no other place for, on ``node`` by the rules above."""
-    is_id, for_iri, p, p_n3 = _plan(term)
-    if is_id:
-        identifier(out, node, term, value)
-    elif for_iri is not None and iri_is_valid(value) and ":" in value:
+    for_iri, p, p_n3 = _plan(term)
+    if for_iri is not None and iri_is_valid(value) and ":" in value:
         out.triples.append((node, for_iri, IRI(value)))
     elif out.lines is not None:  # written as text when the mapper writes text
         out.lines.append(f"{node.n3()} {p_n3} {quoted(value)} .\n")
@@ -130,8 +110,8 @@ def keep_all(out: Mapped, node: IRI, values: Mapping[str, str], terms: Iterable[
     lines = out.lines
     n = node.n3() if lines is not None else ""
     for term in terms:
-        is_id, for_iri, _, p_n3 = _plan(term)
-        if lines is None or is_id or for_iri is not None:
+        for_iri, _, p_n3 = _plan(term)
+        if lines is None or for_iri is not None:
             keep(out, node, term, values[term])
         else:  # the common case, written as text with the subject made once
             lines.append(f"{n} {p_n3} {quoted(values[term])} .\n")
@@ -151,15 +131,8 @@ def label_transcription(out: Mapped, specimen: IRI, text: str) -> IRI:
 
 
 def issue_flags(out: Mapped, specimen: IRI, value: str) -> list[str]:
-    """GBIF's interpretation flags (``COORDINATE_ROUNDED;...``), each an ``oa:Annotation``
-    assessing the record with the flag as its body; returns the flags."""
+    """GBIF's interpretation flags (``COORDINATE_ROUNDED;...``), each a ``gbif:issue`` literal
+    on the record (the column's own term, one value per flag); returns the flags."""
     flags = list(dict.fromkeys(f.strip() for f in value.split(";") if f.strip()))
-    add = out.triples.append
-    for flag in flags:
-        note = IRI(f"{specimen}/issue/{slug(flag)}")
-        add((note, RDF.type, OA.Annotation))
-        add((note, OA.motivatedBy, OA.assessing))
-        add((note, OA.hasTarget, specimen))
-        add((note, OA.bodyValue, Literal(flag)))
-        add((note, DCTERMS.source, ISSUE))
+    out.triples.extend((specimen, ISSUE, Literal(flag)) for flag in flags)
     return flags

@@ -33,7 +33,8 @@ from collectomics.ingest.dwcdp import (
 )
 from collectomics.iri import Minter
 from collectomics.mapping.dwc import TAXON_TERMS
-from collectomics.model import IRI, Literal
+from collectomics.mapping.verbatim import GBIF_RECORD_PAGE
+from collectomics.model import IRI, Literal, iri_is_valid
 from collectomics.store import Store
 from collectomics.vocab import COL, DCTERMS, DWC, FOAF, OA, PROV, RDF, RDFS, ROLE
 
@@ -292,9 +293,9 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
         tables.add("event", erow, event)
         row["collectionEvent_fk" if material else "event_fk"] = event
     tables.add(table, row, s)
-    for value in g.values(s, DCTERMS.identifier):  # gbif:..., an occurrenceID IRI
+    for value in _identifiers(g, s):
         key = {"materialEntity_fk" if material else "occurrence_fk": s}
-        tables.add(f"{table}-identifier", {**key, "identifier": _text(value)})
+        tables.add(f"{table}-identifier", {**key, "identifier": value})
     identification = s + "/identification"
     ifields = tables.fields("identification")
     names = {  # names kept on the specimen, and identification terms material lacks
@@ -324,6 +325,19 @@ def _specimen(g: _Graph, tables: _Tables, agents: dict[str, str], s: str) -> Non
         tables.add("media", mrow, media)
         link = {"media_fk": media, ("materialEntity_fk" if material else "occurrence_fk"): s}
         tables.add(f"{table}-media", link)
+
+
+def _identifiers(g: _Graph, s: str) -> list[str]:
+    """The record's identifiers: its ``dcterms:identifier`` values, its occurrenceID when an
+    IRI, and ``gbif:N`` for a GBIF record (its ``rdfs:seeAlso`` page ``.../occurrence/N``)."""
+    found = [_text(v) for v in g.values(s, DCTERMS.identifier)]
+    occurrence_id = g.one(s, DWC.occurrenceID)
+    if "://" in occurrence_id and iri_is_valid(occurrence_id):
+        found.append(occurrence_id)
+    for page in g.values(s, RDFS.seeAlso):
+        if str(page).startswith(GBIF_RECORD_PAGE):
+            found.append("gbif:" + str(page)[len(GBIF_RECORD_PAGE) :])
+    return list(dict.fromkeys(found))
 
 
 def _labels(g: _Graph, s: str) -> list[str]:

@@ -636,8 +636,8 @@ _CATALOGS = "SELECT ?t (SAMPLE(?c) AS ?catalog) WHERE {{ VALUES ?t {{ {values} }
 _ISSUES = (
     "SELECT ?p ?issue (COUNT(DISTINCT ?s) AS ?n) WHERE { "
     + _SPECIMENS
-    + " ?x oa:hasTarget ?s ; oa:bodyValue ?issue ; dcterms:source ?src "
-    "FILTER(STRENDS(STR(?src), 'issue')) } GROUP BY ?p ?issue ORDER BY DESC(?n) LIMIT 30"
+    + " ?s <http://rs.gbif.org/terms/1.0/issue> ?issue } "
+    "GROUP BY ?p ?issue ORDER BY DESC(?n) ?issue LIMIT 30"
 )
 
 

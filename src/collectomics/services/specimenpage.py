@@ -19,7 +19,10 @@ from collectomics.store import Store
 
 _DWC = "http://rs.tdwg.org/dwc/terms/"
 #: the values of the record as published: its literals, with the term's short name
-_RECORD = """SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) } ORDER BY ?p ?o LIMIT 300"""
+#: (GBIF's issue flags are the ``bounds`` section's)
+_ISSUE = "<http://rs.gbif.org/terms/1.0/issue>"
+_RECORD = f"""SELECT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(isLiteral(?o) && ?p != {_ISSUE}) }}
+ORDER BY ?p ?o LIMIT 300"""
 _RECORD_LINKS = """SELECT ?s ?p ?o WHERE {
   ?s ?p ?o FILTER(isIRI(?o) && ?p IN (rdfs:seeAlso, schema:includedInDataSet, dcterms:license,
                                        dwciri:recordedBy, dwciri:identifiedBy, dwciri:toTaxon))
@@ -348,10 +351,7 @@ WHERE {
   OPTIONAL { ?flag oa:hasBody/rdf:value|rdfs:comment ?message }
   OPTIONAL { ?flag col:evidence ?ev }
 } GROUP BY ?s ?flag ?rule ?message ORDER BY ?rule ?flag LIMIT 100"""
-_ISSUES = """SELECT ?s ?issue WHERE {
-  ?x oa:hasTarget ?s ; oa:bodyValue ?issue ; dcterms:source ?src
-  FILTER(STRENDS(STR(?src), "issue"))
-} ORDER BY ?issue LIMIT 100"""
+_ISSUES = f"SELECT ?s ?issue WHERE {{ ?s {_ISSUE} ?issue }} ORDER BY ?issue LIMIT 100"
 _DUPLICATES = """SELECT ?s ?link ?other ?value (GROUP_CONCAT(DISTINCT STR(?t); separator=" ") AS ?terms)
        (SAMPLE(?d) AS ?dataset) (SAMPLE(?c) AS ?catalog) (SAMPLE(?i) AS ?institution) WHERE {
   { ?link owl:annotatedSource ?s ; owl:annotatedTarget ?other }

@@ -29,6 +29,7 @@ from collectomics.analysis.network import facets_fresh, facets_graph, institutio
 from collectomics.errors import CollectomicsError
 from collectomics.iri import Minter
 from collectomics.linking import matcher
+from collectomics.mapping.verbatim import GBIF_RECORD_PAGE
 from collectomics.model import IRI
 from collectomics.services.reconcile import ondisk
 from collectomics.services.reconcile import schema as schema_module
@@ -84,8 +85,8 @@ _COUNTRIES = "SELECT DISTINCT ?a ?c WHERE { ?s dwciri:recordedBy ?a ; dwc:countr
 _FAMILIES = "SELECT DISTINCT ?a ?f WHERE { ?s dwciri:recordedBy ?a ; dwc:family ?f }"
 _SPECIMENS = """SELECT ?s ?k ?v WHERE {
   VALUES ?k { dwc:catalogNumber dwc:occurrenceID dwc:otherCatalogNumbers dcterms:identifier
-              dwc:institutionCode dwc:collectionCode dwc:scientificName dwc:countryCode
-              dwc:family dwc:year }
+              rdfs:seeAlso dwc:institutionCode dwc:collectionCode dwc:scientificName
+              dwc:countryCode dwc:family dwc:year }
   ?s a dwc:MaterialEntity ; ?k ?v .
 }"""
 _ORGANISATIONS = """SELECT ?o ?name ?kind ?same WHERE {
@@ -426,6 +427,8 @@ class _Others:
     def _specimens(self, ix: Index) -> None:
         facts: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for s, k, v in table(ix.store, _SPECIMENS):
+            if v.startswith(GBIF_RECORD_PAGE):  # GBIF's record page: the key gbif:N
+                v = "gbif:" + v[len(GBIF_RECORD_PAGE) :]
             facts[s][k[len(DWC) :] if k.startswith(DWC) else "identifier"].append(v)
         for s, f in facts.items():
             e = ix.by_iri.get(s) or ix._add(Entity(ix.rel(s), s, "", SPECIMEN))
