@@ -180,7 +180,7 @@ def _vocab_terms() -> list[tuple[str, str, str]]:
     out = []
     for prefix, cls in (("col", vocab.COL), ("role", vocab.ROLE), ("status", vocab.STATUS)):
         for attr, value in sorted(vars(cls).items()):
-            if attr in {"NS", "ONTOLOGY", "SCHEME"} or not isinstance(value, IRI):
+            if attr in {"NS", "ONTOLOGY", "SCHEME", "VERSION"} or not isinstance(value, IRI):
                 continue
             out.append((prefix, attr, str(value)))
     return out

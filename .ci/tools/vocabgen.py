@@ -131,6 +131,14 @@ def render(ontology: Path | None = None) -> str:
         ]
         if ns == COL:
             lines.append('    ONTOLOGY = IRI("https://w3id.org/collectomics/ontology")')
+            version = graph.value(URIRef("https://w3id.org/collectomics/ontology"), OWL.versionIRI)
+            if version is None:
+                raise SystemExit("the ontology header has no owl:versionIRI")
+            lines += [
+                "    #: the ontology's owl:versionIRI: the graph shape this code writes and reads",
+                "    #: (each dataset node says it in dcterms:conformsTo)",
+                f'    VERSION = IRI("{version}")',
+            ]
         else:
             lines.append(f'    SCHEME = IRI("{ns}")')
         for name in _local_names(graph, ns):

@@ -89,6 +89,9 @@ class COL:
 
     NS = Namespace("https://w3id.org/collectomics/ontology#")
     ONTOLOGY = IRI("https://w3id.org/collectomics/ontology")
+    #: the ontology's owl:versionIRI: the graph shape this code writes and reads
+    #: (each dataset node says it in dcterms:conformsTo)
+    VERSION = IRI("https://w3id.org/collectomics/ontology/0.2.0")
     CoCollection = IRI("https://w3id.org/collectomics/ontology#CoCollection")
     DateInference = IRI("https://w3id.org/collectomics/ontology#DateInference")
     DescribedPerson = IRI("https://w3id.org/collectomics/ontology#DescribedPerson")

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from collectomics.iri import Minter
 from collectomics.model import IRI, Literal
 from collectomics.store import Store
+from collectomics.vocab import COL
 
 _COUNTS = """
 PREFIX dwc: <http://rs.tdwg.org/dwc/terms/>
@@ -107,3 +108,24 @@ def dataset_records(store: Store, minter: Minter) -> dict[str, int]:
         if n:
             counts[graph] = n
     return counts
+
+
+_SHAPES = """
+PREFIX schema: <http://schema.org/>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?d ?v WHERE { ?d schema:sha256 ?h OPTIONAL { ?d dcterms:conformsTo ?v } }
+"""
+
+
+def outdated_datasets(store: Store) -> dict[str, str | None]:
+    """Datasets mapped to another graph shape than this version writes and reads: dataset node
+    -> the ontology version its graph follows (its ``dcterms:conformsTo``; ``None`` for a
+    dataset loaded before 0.2.0, which did not say). Their pages and answers may miss what the
+    shape moved (0.2.0 keeps GBIF issue flags as ``gbif:issue`` literals, for one); ``ingest
+    --replace`` of the same files maps them again."""
+    found: dict[str, str | None] = {}
+    for row in store.query(_SHAPES).rows():
+        shape = row.get("v")
+        if shape is None or str(shape) != COL.VERSION:
+            found[str(row["d"])] = str(shape) if shape is not None else None
+    return found

@@ -19,6 +19,7 @@ from collectomics.config import Settings
 from collectomics.errors import InputError
 from collectomics.iri import Minter
 from collectomics.store import RDF_FORMATS, RESULT_FORMATS, Store, is_remote, open_store
+from collectomics.vocab import COL
 
 DEMO_MARKER = ".collectomics-demo"
 QUERY_FORMATS = list(RESULT_FORMATS) + [f for f in RDF_FORMATS if f != "rdfxml"] + ["rdfxml"]
@@ -581,19 +582,36 @@ def restore(obj: Invocation, dump: Path, fmt: str | None, check: bool, yes: bool
 def stats(obj: Invocation, as_json: bool) -> None:
     """Count datasets, triples, specimens, people, documents, media and identity links, and the
     specimen records of each dataset (what its ingest report counts)."""
-    from collectomics.analysis.stats import dataset_records, graph_stats
+    from collectomics.analysis.stats import dataset_records, graph_stats, outdated_datasets
 
     with obj.open(read_only=True) as store:
         counts = graph_stats(store, obj.minter).to_dict()
         records = dataset_records(store, obj.minter)
         graphs = store.graphs()
+        outdated = outdated_datasets(store)
+    _warn_outdated(outdated)
     if as_json:
-        click.echo(json.dumps({**counts, "records": records, "graphs": graphs}, indent=2))
+        click.echo(
+            json.dumps(
+                {**counts, "records": records, "graphs": graphs, "outdated": outdated}, indent=2
+            )
+        )
         return
     for key, value in counts.items():
         click.echo(f"{key.replace('_', ' '):>20}: {value:,}")
     for g in graphs:
         click.echo(f"{'graph':>20}: {g}" + (f" ({records[g]:,} records)" if g in records else ""))
+
+
+def _warn_outdated(outdated: dict[str, str | None]) -> None:
+    """One warning line per dataset mapped to an older graph shape than this version reads."""
+    for node, shape in sorted(outdated.items()):
+        click.echo(
+            f"warning: dataset <{node}> was mapped by an older version of collectomics "
+            f"(graph shape {shape or 'before 0.2.0'}; this version reads {COL.VERSION}): pages "
+            "and queries may miss what changed; load its files again with `ingest --replace`",
+            err=True,
+        )
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
@@ -602,6 +620,10 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     settings = settings.replace(host=host, port=port)
     if not is_remote(settings.store):
         prepare(settings.store, settings.base_iri)  # the shared reconciliation index, if stale
+        from collectomics.analysis.stats import outdated_datasets
+
+        with open_store(settings.store, read_only=True) as store:
+            _warn_outdated(outdated_datasets(store))
     url = f"http://{settings.host}:{settings.port}/"
     message = f"Serving {settings.store} at {url} (SPARQL endpoint: {url}sparql). Ctrl-C stops."
     if sys.platform.startswith("linux"):

@@ -44,7 +44,7 @@ from collectomics.mapping.extensions import map_dataset
 from collectomics.mapping.refs import Refs
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.store import Store, count_statements, rdf_format_for
-from collectomics.vocab import DCTERMS, SCHEMA
+from collectomics.vocab import COL, DCTERMS, SCHEMA
 
 #: what other modules import from here (the readers' report and sink live below this module)
 __all__ = [
@@ -146,6 +146,7 @@ def dataset_node(spec: DatasetSpec, ctx: Context, digest: str, meta: DatasetMeta
     out = map_dataset(merged, d, ctx)
     out.add(d, DCTERMS.identifier, Literal(spec.dataset_id))
     out.add(d, SCHEMA.sha256, Literal(digest))
+    out.add(d, DCTERMS.conformsTo, COL.VERSION)  # the graph shape it was mapped to
     for f in spec.files:
         out.add(d, DCTERMS.source, Literal(f.name))
     if spec.source:
@@ -184,14 +185,12 @@ def ingest_dataset(
     ctx = Context(spec.dataset_id, minter, ntriples=True)
     digest = files_digest(spec.files)
     if graph in store.graphs() and not replace:
-        if _stored_digest(store, ctx) == digest:
-            report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
-            report.unchanged = True
-            return report
-        raise InputError(
-            f"dataset {spec.dataset_id!r} is already in the store; pass --replace to replace it",
-            dataset=spec.dataset_id,
-        )
+        refused = _refusal(spec, *_stored_digest(store, ctx), digest)
+        if refused is not None:
+            raise refused
+        report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
+        report.unchanged = True
+        return report
     kinds = [(path, file_kind(path, encoding, limits)) for path in spec.files]
     report = IngestReport(spec.dataset_id, graph, [str(f) for f in spec.files])
     report.max_problems_per_file = limits.max_problems_per_file
@@ -272,13 +271,38 @@ class IngestFailed(InputError):
         self.committed = committed
 
 
-def _stored_digest(store: Store, ctx: Context) -> str | None:
-    """The SHA-256 of the files the stored version of ``ctx``'s dataset was loaded from."""
+def _refusal(
+    spec: DatasetSpec, stored: str | None, shape: str | None, digest: str
+) -> InputError | None:
+    """Why a dataset already in the store is not loaded again without ``--replace``; ``None``
+    when it is unchanged: the same files, mapped to the graph shape this version writes."""
+    if stored == digest and shape == COL.VERSION:
+        return None
+    if stored == digest:
+        return InputError(
+            f"dataset {spec.dataset_id!r} was loaded from these files by an older version of "
+            f"collectomics (its graph follows {shape or 'the ontology before 0.2.0'}; this "
+            f"version writes {COL.VERSION}); pass --replace to map it again",
+            dataset=spec.dataset_id,
+        )
+    return InputError(
+        f"dataset {spec.dataset_id!r} is already in the store; pass --replace to replace it",
+        dataset=spec.dataset_id,
+    )
+
+
+def _stored_digest(store: Store, ctx: Context) -> tuple[str | None, str | None]:
+    """The SHA-256 of the files the stored version of ``ctx``'s dataset was loaded from, and the
+    ontology version its graph follows (``None`` before 0.2.0, which did not say)."""
     result = store.query(
-        "SELECT ?d ?h WHERE { ?d <http://schema.org/sha256> ?h } LIMIT 1",
+        "SELECT ?d ?h ?v WHERE { ?d <http://schema.org/sha256> ?h "
+        "OPTIONAL { ?d <http://purl.org/dc/terms/conformsTo> ?v } } LIMIT 1",
         params={"d": ctx.dataset},
     )
-    return next((getattr(row["h"], "value", None) for row in result.rows()), None)
+    for row in result.rows():
+        shape = row.get("v")
+        return getattr(row["h"], "value", None), str(shape) if shape is not None else None
+    return None, None
 
 
 def ingest_files(
@@ -333,12 +357,9 @@ def ingest_files(
         for spec in specs:
             ctx = Context(spec.dataset_id, minter)
             if minter.graph(spec.dataset_id) in stored:
-                if _stored_digest(store, ctx) != files_digest(spec.files):
-                    raise InputError(
-                        f"dataset {spec.dataset_id!r} is already in the store; pass --replace "
-                        "to replace it",
-                        dataset=spec.dataset_id,
-                    )
+                refused = _refusal(spec, *_stored_digest(store, ctx), files_digest(spec.files))
+                if refused is not None:
+                    raise refused
     if not dataset_id and not replace:
         for spec in specs:
             _refuse_if_loaded_elsewhere(store, spec, minter, encoding, limits)
