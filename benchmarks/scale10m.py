@@ -20,14 +20,16 @@ over its processes; a server's own CPU and peak, VmHWM, apart):
 | virtuoso-ld | Virtuoso's own loader on the same `.nq.gz`: `ld_add` + 2 `rdf_loader_run()` + `checkpoint` | |
 | load-virtuoso | `load_shards(loader="virtuoso")`: stage, `ld_add` of the `.nt.gz`, 2 sessions, switch | virtuoso-ld |
 
-Disk: a calibration run of `--calibrate` records (default 10,000; the same steps, in their own
+Disk: a calibration run of `--calibrate` records (default 100,000, 1 % of the full run: 10,000 proved too small to extrapolate; the same steps, in their own
 folder) records the peak bytes each step's folders reach (sampled every 0.5 s: outputs, staging,
 stores, Virtuoso's database and its bulk folder). Before each step of the N-record run the
 space it needs, the calibration's bytes per record times N times `--margin` (default 1.3), is
 checked against the free space of the work folder; a step that does not fit is skipped with one
 line saying how much it needs and how much is free, and so are the steps that need its output.
 The export-1 shards are removed once measured (export-2's feed the loads); each store is
-removed after its step. With `--dry-run`, only the calibration and the plan are printed.
+removed after its step. The archive and export-2's shards stay in `--work` (when given), so a
+later run with `--steps` (the loads, on a bigger disk or a quiet machine) reuses them. With
+`--dry-run`, only the calibration and the plan are printed.
 
 Printed: a table (seconds, CPU s, cores used, records/s or triples/s, per core, ratio to the
 baseline, peak MB, disk GB) and, with `--json FILE`, the same as JSON with the calibration.
@@ -299,6 +301,17 @@ class Run:
         self.rows: dict[str, Row] = {}
         work.mkdir(parents=True, exist_ok=True)
 
+    def has(self, step: str) -> bool:
+        """Whether the output of ``step`` is there: made by this run, or kept in the work
+        folder by an earlier one (``--work``; the archive, export-2's shards)."""
+        if step in self.rows:
+            return not self.rows[step].skipped
+        if step == "archive":
+            return self.archive.exists()
+        if step == "export-2":
+            return any((self.work / "shards-2").glob("part-*.nq.gz"))
+        return False
+
     def _me(self, step: str, *args: str) -> list[str]:
         return [sys.executable, str(Path(__file__).resolve()), "--child", step, *args]
 
@@ -461,7 +474,7 @@ def main() -> None:
             for s in steps:
                 free = shutil.disk_usage(work).free
                 need = NEEDS.get(s)
-                if need and (need not in run.rows or run.rows[need].skipped):
+                if need and not run.has(need):
                     row = Row(s, skipped=f"needs the output of {need}, which did not run")
                 elif plan[s] > free:
                     row = Row(s, skipped=f"needs {_gb(plan[s])} of disk, {_gb(free)} free")
