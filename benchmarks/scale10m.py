@@ -20,9 +20,10 @@ over its processes; a server's own CPU and peak, VmHWM, apart):
 | virtuoso-ld | Virtuoso's own loader on the same `.nq.gz`: `ld_add` + 2 `rdf_loader_run()` + `checkpoint` | |
 | load-virtuoso | `load_shards(loader="virtuoso")`: stage, `ld_add` of the `.nt.gz`, 2 sessions, switch | virtuoso-ld |
 
-Disk: a calibration run of `--calibrate` records (default 100,000, 1 % of the full run: 10,000 proved too small to extrapolate; the same steps, in their own
-folder) records the peak bytes each step's folders reach (sampled every 0.5 s: outputs, staging,
-stores, Virtuoso's database and its bulk folder). Before each step of the N-record run the
+Disk: a calibration run of `--calibrate` records (default 100,000, 1 % of the full run: 10,000
+proved too small to extrapolate; the same steps, in their own folder) records the peak bytes
+each step's folders reach (sampled every 0.5 s: outputs, staging, stores, Virtuoso's database
+and its bulk folder). Before each step of the N-record run the
 space it needs, the calibration's bytes per record times N times `--margin` (default 1.3), is
 checked against the free space of the work folder; a step that does not fit is skipped with one
 line saying how much it needs and how much is free, and so are the steps that need its output.
