@@ -6,6 +6,7 @@ and the export's report is ingest's report (counts, problems in order); the batc
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sys
@@ -60,12 +61,17 @@ def _lines(store: OxigraphStore, *, data_only: bool = False) -> set[str]:
     return {q for q in lines if not (data_only and q.endswith(derived))}
 
 
+def _content(file: Path) -> bytes:
+    """A shard's N-Quads, decompressed when it is gzipped."""
+    return gzip.decompress(file.read_bytes()) if file.name.endswith(".gz") else file.read_bytes()
+
+
 def _loaded(files: list[Path], tmp: Path) -> set[str]:
     """Every shard loaded into one fresh store, as its N-Quads lines."""
     whole = tmp / "all-shards.nq"
     with open(whole, "wb") as out:
         for f in files:
-            out.write(f.read_bytes())
+            out.write(_content(f))
     store = OxigraphStore()
     store.restore(whole, "nquads")
     return _lines(store)
@@ -88,6 +94,7 @@ def _compare(
     batch_size: int,
     dataset: str | None = None,
     limits: ReadLimits | None = None,
+    compress: str | None = None,
 ) -> tuple[list[IngestReport], list[Path]]:
     store = OxigraphStore()
     ingested = ingest_files(store, paths, minter=Minter(), dataset_id=dataset, limits=limits)
@@ -99,25 +106,30 @@ def _compare(
         dataset_id=dataset,
         batch_size=batch_size,
         limits=limits,
+        compress=compress,
     )
-    assert [f.name for f in files] == [f"part-{i:05d}.nq" for i in range(shards)]
+    suffix = ".nq.gz" if compress == "gzip" else ".nq"
+    assert [f.name for f in files] == [f"part-{i:05d}{suffix}" for i in range(shards)]
     assert sorted(p.name for p in (tmp / "out").iterdir()) == [f.name for f in files]
     assert len(reports) == len(ingested)
     for a, b in zip(ingested, reports, strict=True):
         _same_report(a, b)
     assert _loaded(files, tmp) == _lines(store, data_only=True)
-    written = sum(f.read_bytes().count(b"\n") for f in files)
+    written = sum(_content(f).count(b"\n") for f in files)
     assert written == sum(r.triples for r in reports)
     return reports, files
 
 
-@pytest.mark.parametrize("shards", [1, 3])
+@pytest.mark.parametrize(("shards", "compress"), [(1, None), (3, None), (3, "gzip")])
 @pytest.mark.parametrize("name", ARCHIVES)
 def test_real_archive_shards_load_to_the_ingested_graph(
-    name: str, shards: int, tmp_path: Path
+    name: str, shards: int, compress: str | None, tmp_path: Path
 ) -> None:
-    reports, files = _compare([REAL / name], tmp_path, shards, batch_size=100)
+    """Gzipped shards (``compress="gzip"``) hold, decompressed, what ingest loads too."""
+    reports, files = _compare([REAL / name], tmp_path, shards, batch_size=100, compress=compress)
     assert reports[0].loaded > 0
+    if compress:  # whole gzip files, at gzip's fastest level (its header's XFL byte says 4)
+        assert all(f.read_bytes()[:2] == b"\x1f\x8b" and f.read_bytes()[8] == 4 for f in files)
     if shards == 3 and reports[0].read >= 300:
         assert all(f.stat().st_size > 0 for f in files)  # the batches spread over the workers
 
@@ -348,6 +360,13 @@ def test_cli_export_shards_then_load_equals_cli_ingest(tmp_path: Path) -> None:
     r = run_cli("export", "-", store=db)
     lines = [line for f in dealt for line in f.read_text("utf-8").splitlines()]
     assert sorted(lines) == sorted(r.stdout.splitlines())
+    # gzipped, the same lines
+    gz = tmp_path / "dealt-gz"
+    r2 = run_cli("export", "--shards", "2", "--compress", "gzip", str(gz), store=db)
+    assert r2.returncode == 0, r2.stderr
+    assert sorted(f.name for f in gz.iterdir()) == ["part-00000.nq.gz", "part-00001.nq.gz"]
+    unzipped = [line for f in sorted(gz.iterdir()) for line in _content(f).decode().splitlines()]
+    assert sorted(unzipped) == sorted(r.stdout.splitlines())
     # a second run into the same folder needs --force, which replaces every earlier shard
     r = run_cli("export", "--shards", "2", "--from", str(GBIF_2014), str(out))
     assert r.returncode == 2 and "not empty" in r.stderr and "--force" in r.stderr

@@ -7,6 +7,7 @@ real downloads, and a wrong engine is one clear error.
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -29,7 +30,11 @@ MINTER = Minter()
 
 def _graph(files: list[Path], tmp: Path) -> set[str]:
     whole = tmp / "all.nq"
-    whole.write_bytes(b"".join(f.read_bytes() for f in files))
+    whole.write_bytes(
+        b"".join(
+            gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes() for f in files
+        )
+    )
     store = OxigraphStore()
     store.restore(whole, "nquads")
     out = io.BytesIO()
@@ -52,11 +57,18 @@ def test_both_engines_write_what_ingest_loads(name: str, tmp_path: Path) -> None
     # but the derived identity graph, which ingest writes after the data (shards hold data only)
     derived = f"<{MINTER.graph('identity')}> ."
     expected = {q for q in out.getvalue().decode("utf-8").splitlines() if not q.endswith(derived)}
-    for engine in ("dask", "processes"):
+    for engine, compress in [("dask", None), ("processes", None), ("dask", "gzip"),
+                             ("processes", "gzip")]:  # fmt: skip
         [report], files = export_shards(
-            [path], tmp_path / engine, 2, minter=MINTER, dataset_id="d", engine=engine
+            [path],
+            tmp_path / f"{engine}-{compress}",
+            2,
+            minter=MINTER,
+            dataset_id="d",
+            engine=engine,
+            compress=compress,
         )
-        assert len(files) == 2
+        assert [f.name.endswith(".nq.gz") for f in files] == [compress == "gzip"] * 2
         assert _graph(files, tmp_path) == expected, engine
         a, b = ingested.to_dict(), report.to_dict()
         a.pop("triples"), b.pop("triples")
@@ -68,12 +80,19 @@ def test_a_wrong_engine_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         export_shards([REAL / ARCHIVES[0]], tmp_path / "o", 2, minter=MINTER, engine="spark")
     assert err.value.context.get("parameter") == "--engine"
+    with pytest.raises(InputError) as err:
+        export_shards([REAL / ARCHIVES[0]], tmp_path / "o", 2, minter=MINTER, compress="zip")
+    assert err.value.context.get("parameter") == "--compress"
     assert not (tmp_path / "o").exists()  # refused before anything is written
     archive = str(REAL / ARCHIVES[0])
     r = run_cli("export", "--shards", "2", "--from", archive, "--engine", "x", str(tmp_path / "p"))
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--engine" in r.stderr
     r = run_cli("export", "--engine", "dask", str(tmp_path / "q.nq"), store=tmp_path / "s")
     assert r.returncode != 0 and "Traceback" not in r.stderr and "--shards" in r.stderr
+    r = run_cli("export", "--compress", "gzip", str(tmp_path / "q.nq"), store=tmp_path / "s")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--shards" in r.stderr
+    r = run_cli("export", "--shards", "2", "--from", archive, "--compress", "zip", str(tmp_path))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "--compress" in r.stderr
 
 
 def test_an_existing_dask_cluster_maps_the_shards(tmp_path: Path) -> None:

@@ -355,6 +355,12 @@ class _ValidationProgress:
     help="With --from: map on the workers of this running Dask scheduler (tcp://host:8786), "
     "one shard each; they must see OUT at the same path [default: a local cluster of N].",
 )
+@click.option(
+    "--compress",
+    type=click.Choice(["none", "gzip"]),
+    help="With --shards: gzip each shard (gzip -1) as OUT/part-00000.nq.gz ..., which "
+    "triplestore loaders and `load` read as they are [default: none].",
+)
 @click.pass_obj
 def export(
     obj: Invocation,
@@ -368,6 +374,7 @@ def export(
     force: bool,
     engine: str | None,
     scheduler: str | None,
+    compress: str | None,
 ) -> None:
     """Write the whole store to OUT (- for stdout), or N-Quads shards of archives or the store,
     or one dataset as a Darwin Core Data Package."""
@@ -383,6 +390,7 @@ def export(
             (force, "--force"),
             (engine, "--engine"),
             (scheduler, "--scheduler"),
+            (compress, "--compress"),
         ):
             if given:
                 raise InputError(f"{name} goes with --shards N", parameter=name)
@@ -412,7 +420,7 @@ def export(
             if given:
                 raise InputError(f"{name} goes with --from ARCHIVE", parameter=name)
         with obj.open(read_only=True) as store:
-            quads, files = shard_dump(store.dump, out, shards, force=force)
+            quads, files = shard_dump(store.dump, out, shards, force=force, compress=compress)
         click.echo(f"wrote {quads} quads of the store to {len(files)} shards in {out}", err=True)
         return
     progress = _Progress()
@@ -429,6 +437,7 @@ def export(
             limits=ReadLimits.from_settings(obj.settings),
             engine=engine,
             scheduler=scheduler,
+            compress=compress,
         )
     finally:
         progress.done()
@@ -490,7 +499,8 @@ def load(
     loader: str | None,
     oxigraph_location: Path | None,
 ) -> None:
-    """Load N-Quads shards of `export --shards` (files, or folders of part-*.nq), replacing
+    """Load N-Quads shards of `export --shards` (files, or folders of part-*.nq or
+    part-*.nq.gz; gzipped files are read as they are), replacing
     the graphs they hold at once; into a remote store with the server's own bulk loader."""
     from collectomics.store.bulkload import build_oxigraph_location, load_with_settings
 

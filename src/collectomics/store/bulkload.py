@@ -5,7 +5,10 @@ A shard names the graph of every quad; a bulk loader puts a file's triples into 
 our choosing, the dataset's new physical version, which no query sees until the catalog names
 it. So each shard is first written out as N-Triples, one file per graph it holds, into a
 staging folder (a shard of one graph, what ``export --shards --from`` writes, is rewritten in
-blocks with ``bytes.replace``; other shards are parsed), then loaded:
+blocks with ``bytes.replace``; other shards are parsed), then loaded. A gzipped shard
+(``.nq.gz``, ``export --shards --compress gzip``) is read as a gzip stream and staged gzipped
+(``.nt.gz``, gzip -1), so a load never needs the uncompressed size on disk; every loader below
+reads those files as they are (Virtuoso's natively, the others through a gzip stream):
 
 - ``graph-store`` (the default): the store's own path, Graph Store POSTs for a remote store
   (:meth:`RemoteStore.post_files`), pyoxigraph's ``bulk_load`` for an embedded one;
@@ -22,20 +25,23 @@ versions current, as a replace does.
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
 from collectomics.config import Settings
 from collectomics.errors import InputError, StoreError
-from collectomics.store.base import Store
+from collectomics.store.base import Source, Store
 from collectomics.store.embedded import build_server_store, split_nquads
 from collectomics.store.remote import RemoteStore, line_blocks
 
@@ -45,6 +51,8 @@ LOADERS = ("graph-store", "virtuoso")
 BLOCK = 1 << 22
 #: Called with the step ("stage": bytes of shards read; "load": files loaded), done and total.
 Progress = Callable[[str, int, int], None]
+#: gzip level of staged files (the fastest: staging is one pass over every quad)
+GZIP_LEVEL = 1
 
 
 @dataclass
@@ -64,13 +72,16 @@ class Staged:
 
 
 def shard_files(paths: Sequence[Path]) -> list[Path]:
-    """The shards that ``paths`` name: files as given, folders as their ``part-*.nq`` files."""
+    """The shards that ``paths`` name: files as given, folders as their ``part-*.nq`` and
+    ``part-*.nq.gz`` files."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            parts = sorted(path.glob("part-*.nq"))
+            parts = sorted([*path.glob("part-*.nq"), *path.glob("part-*.nq.gz")])
             if not parts:
-                raise InputError("no shards (part-*.nq) in this folder", file=str(path))
+                raise InputError(
+                    "no shards (part-*.nq or part-*.nq.gz) in this folder", file=str(path)
+                )
             found.extend(parts)
         elif path.is_file():
             found.append(path)
@@ -97,18 +108,54 @@ def _graph_tail(block: bytes) -> bytes | None:
     return tail if list(graphs) == [tail[2:-4].decode("utf-8", "replace")] else None
 
 
+def is_gzipped(path: Path | str) -> bool:
+    """Whether a shard or staged file is gzipped: by its name, as the loaders tell."""
+    return str(path).endswith(".gz")
+
+
+def open_read(path: Path | str) -> IO[bytes]:
+    """A shard or staged file opened for reading, through a gzip stream when gzipped."""
+    if is_gzipped(path):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def _shard_blocks(shard: Path, raw: IO[bytes]) -> Iterator[bytes]:
+    """The shard open as ``raw`` in blocks of whole lines, decompressed when gzipped; a gzip
+    stream that is corrupt or cut short is an InputError naming the shard."""
+    if not is_gzipped(shard):
+        yield from line_blocks(raw, BLOCK)
+        return
+    try:
+        with gzip.GzipFile(fileobj=raw, mode="rb") as handle:
+            yield from line_blocks(handle, BLOCK)  # type: ignore[arg-type]
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise InputError(
+            f"not a whole gzip file (corrupt, or cut short?): {exc}; nothing was loaded",
+            file=str(shard),
+        ) from None
+
+
 class _ShardOut:
-    """The N-Triples files of one shard, one per graph, opened as graphs appear."""
+    """The N-Triples files of one shard, one per graph, opened as graphs appear; gzipped
+    (``.nt.gz``) when the shard is."""
 
     def __init__(self, staged: Staged, shard: Path, index: int) -> None:
         self.staged, self.shard, self.index = staged, shard, index
-        self.files: dict[str, IO[bytes]] = {}
+        self.files: dict[str, Any] = {}
+        self.gzipped = is_gzipped(shard)
 
     def write(self, graph: str, text: bytes) -> None:
         out = self.files.get(graph)
         if out is None:
-            path = self.staged.folder / f"{self.index:05d}-{self.shard.stem}-g{len(self.files)}.nt"
-            out = self.files[graph] = path.open("wb")
+            stem = Path(self.shard.name.removesuffix(".gz")).stem
+            name = f"{self.index:05d}-{stem}-g{len(self.files)}.nt"
+            path = self.staged.folder / (name + ".gz" if self.gzipped else name)
+            out = self.files[graph] = (
+                gzip.GzipFile(path, "wb", compresslevel=GZIP_LEVEL, mtime=0)
+                if self.gzipped
+                else path.open("wb")
+            )
             self.staged.parts.setdefault(graph, []).append(path)
             self.staged.origin[path] = self.shard
         out.write(text)
@@ -137,29 +184,31 @@ class _ShardOut:
 def stage_shards(
     shards: Sequence[Path], folder: Path, *, on_progress: Progress | None = None
 ) -> Staged:
-    """Write each shard's quads as N-Triples, one file per graph, into ``folder`` (made here).
+    """Write each shard's quads as N-Triples, one file per graph, into ``folder`` (made here);
+    a gzipped shard (``.gz``) is read through gzip and staged gzipped (``.nt.gz``).
     A block whose every line ends in the same graph (a shard of one dataset) is rewritten as
     it is, line for line, so a loader's line numbers are the shard's; other blocks are parsed.
-    InputError, naming the shard and line, for a syntax error the parser finds or a triple
-    outside any named graph; the folder is then removed."""
+    InputError, naming the shard and line, for a syntax error the parser finds, a triple
+    outside any named graph, or a gzip stream that is corrupt or cut short; the folder is then
+    removed. Progress counts the shards' bytes on disk (compressed, when they are)."""
     folder.mkdir(parents=True, exist_ok=False)
     staged = Staged(folder)
     total = sum(s.stat().st_size for s in shards)
-    read = 0
+    before = 0
     try:
         for index, shard in enumerate(shards):
             out = _ShardOut(staged, shard, index)
             line = 1
             try:
-                with shard.open("rb") as handle:
-                    for block in line_blocks(handle, BLOCK):
+                with shard.open("rb") as raw:
+                    for block in _shard_blocks(shard, raw):
                         out.block(block, line)
                         line += block.count(b"\n")
-                        read += len(block)
                         if on_progress:
-                            on_progress("stage", min(read, total), total)
+                            on_progress("stage", min(before + raw.tell(), total), total)
             finally:
                 out.close()
+            before += shard.stat().st_size
     except BaseException:
         staged.remove()
         raise
@@ -396,8 +445,18 @@ def load_shards(
             done = 0
             total = sum(len(files) for files in staged.parts.values())
             for graph, files in staged.parts.items():
-                parts = [(file, "ntriples") for file in files]
-                counts[graph] = store.replace_graph_parts(graph, parts, lenient=True)
+                reading: list[str] = []  # the gzipped file read last
+                with ExitStack() as opened:  # gzipped files as streams pyoxigraph reads
+                    streams = [opened.enter_context(_Stream(file, reading)) for file in files]
+                    parts: list[tuple[Source, str]] = [
+                        (cast(IO[bytes], s) if s.gzipped else s.path, "ntriples") for s in streams
+                    ]
+                    try:
+                        counts[graph] = store.replace_graph_parts(graph, parts, lenient=True)
+                    except StoreError as exc:
+                        if "file" in exc.context or not reading:
+                            raise
+                        raise StoreError(exc.message, **exc.context, file=reading[-1]) from None
                 done += len(files)
                 if on_progress:
                     on_progress("load", done, total)
@@ -406,6 +465,30 @@ def load_shards(
             raise _origin_error(exc, staged) from None
     finally:
         staged.remove()
+
+
+class _Stream:
+    """A staged file for the embedded store: its path, or a gzip stream over it, opened on
+    the first read, that appends its path to ``reading`` as it is read (so an error can name
+    the file being loaded)."""
+
+    def __init__(self, path: Path, reading: list[str]) -> None:
+        self.path, self.gzipped, self.reading = path, is_gzipped(path), reading
+        self.handle: IO[bytes] | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.handle is None:
+            self.handle = open_read(self.path)
+        if not self.reading or self.reading[-1] != str(self.path):
+            self.reading.append(str(self.path))
+        return self.handle.read(size)
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
 
 def _stage(shards: Sequence[Path], stage_dir: Path | None, on_progress: Progress | None) -> Staged:

@@ -6,6 +6,8 @@ that imports pyoxigraph: nothing outside it sees a pyoxigraph object.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import io
 import os
 import time
@@ -828,6 +830,17 @@ def build_server_store(
     raise error
 
 
+@contextlib.contextmanager
+def _file_input(file: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """pyoxigraph's input for a file: its path, or a gzip stream when it is gzipped (``.gz``),
+    which pyoxigraph does not decompress itself."""
+    if os.fspath(file).endswith(".gz"):
+        with gzip.open(file, "rb") as handle:
+            yield {"input": handle}
+    else:
+        yield {"path": os.fspath(file)}
+
+
 def _fill_server_store(
     store: Any,
     path: str | os.PathLike[str],
@@ -864,12 +877,10 @@ def _fill_server_store(
             target = ox.NamedNode(physical[graph])
             for file in files:
                 try:
-                    store.bulk_load(
-                        path=os.fspath(file),
-                        format=ox.RdfFormat.N_TRIPLES,
-                        to_graph=target,
-                        lenient=True,
-                    )
+                    with _file_input(file) as source:
+                        store.bulk_load(
+                            **source, format=ox.RdfFormat.N_TRIPLES, to_graph=target, lenient=True
+                        )
                 except SyntaxError as exc:
                     raise StoreError(
                         f"cannot load: {exc.msg}", file=os.fspath(file), line=exc.lineno

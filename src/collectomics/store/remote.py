@@ -19,6 +19,7 @@ answers such a pattern with one empty solution: an ASK is true, a COUNT is 1).
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import queue
@@ -855,7 +856,8 @@ def _beside(url: str, name: str) -> str:
 
 
 def _raw_lines(source: Source) -> Iterator[bytes]:
-    """N-Triples text in blocks, read as it is (no parsing): bytes, text, a path or a stream."""
+    """N-Triples text in blocks, read as it is (no parsing): bytes, text, a path (gzipped when
+    it ends in ``.gz``) or a stream."""
     if isinstance(source, str):
         yield source.encode("utf-8")
         return
@@ -863,8 +865,9 @@ def _raw_lines(source: Source) -> Iterator[bytes]:
         yield source
         return
     if isinstance(source, os.PathLike):
-        with open(source, "rb") as handle:
-            yield from line_blocks(handle)
+        gzipped = os.fspath(source).endswith(".gz")  # a staged file of gzipped shards
+        with gzip.open(source, "rb") if gzipped else open(source, "rb") as handle:
+            yield from line_blocks(handle)  # type: ignore[arg-type]
         return
     yield from line_blocks(source)
 
