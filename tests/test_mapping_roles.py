@@ -6,7 +6,8 @@ identification history, publisher identifiers) and the DwC-DP guide example (iss
 
 A role node is what SHACL's RoleNodeShape targets: an object of ``prov:qualifiedAssociation`` /
 ``prov:qualifiedAttribution``, or a node typed ``prov:Association``, ``prov:Attribution`` or
-``col:HandwritingAttribution``."""
+``col:HandwritingAttribution``. Over the same graphs, the types the vocabularies entail are not
+written and what entails them is (docs/model.md, "What is not written"; issue 23)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDFS
 
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
@@ -26,6 +29,7 @@ from collectomics.mapping.labels import map_label
 from collectomics.mapping.media import map_media
 from collectomics.mapping.refs import Refs
 from collectomics.model import IRI, Literal
+from collectomics.resources import resource_path
 from collectomics.store import Store
 from collectomics.vocab import COL, DWC, PROV, RDF, ROLE
 from helpers import REAL, REAL_ARCHIVES
@@ -238,3 +242,60 @@ def test_template_role_nodes_are_written_by_the_rule() -> None:
                 assert o == f"{s}/{role.rsplit('/', 1)[-1]}/{order.value}", (where, o)
     # every kind of template role node was among them
     assert {"transcriber", "hand", "photographer", "creator"} <= seen, seen
+
+
+#: the types the graph leaves out (docs/model.md, "What is not written"), each as the query for
+#: the nodes that would carry it and still do; every such node keeps what entails the type
+LEFT_OUT = {
+    "an event or identification typed prov:Activity (dwc:Event, dwc:Identification rdfs:subClassOf"
+    " prov:Activity)": "?n a prov:Activity . { ?n a dwc:Event } UNION { ?n a dwc:Identification }",
+    "a location typed dcterms:Location (the range of dsw:locatedAt)": "?e dsw:locatedAt ?n . "
+    "?n a <http://purl.org/dc/terms/Location>",
+    "an activity's role node typed prov:Association (the range of prov:qualifiedAssociation)": (
+        "?a prov:qualifiedAssociation ?n . ?n a prov:Association"
+    ),
+    "prov:wasAssociatedWith (entailed by prov:qualifiedAssociation/prov:agent)": (
+        "?n prov:wasAssociatedWith ?agent"
+    ),
+    "a role node's verbatim string equal to its name as written": (
+        "?n col:verbatimAgentString ?v ; col:nameAsWritten ?v"
+    ),
+}
+#: nodes that must keep what entails the left-out type: a collecting event its dwc:Event, an
+#: identification its dwc:Identification, a location its dsw:locatedAt (its only way in)
+KEPT = {
+    "a collecting event that is no dwc:Event": (
+        "?s col:collectingEvent ?n FILTER NOT EXISTS { ?n a dwc:Event }"
+    ),
+    "an identification that is no dwc:Identification": (
+        "?s dsw:hasIdentification ?n FILTER NOT EXISTS { ?n a dwc:Identification }"
+    ),
+    "a location with values that no event is dsw:locatedAt": (
+        "?s col:collectingEvent ?e . BIND (IRI(CONCAT(STR(?s), '/location')) AS ?n) "
+        "?n ?p ?v FILTER (?p != prov:wasGeneratedBy) FILTER NOT EXISTS { ?x dsw:locatedAt ?n }"
+    ),
+}
+
+
+def test_no_entailed_type_is_written_and_what_entails_it_is(graph: Store) -> None:
+    """Over every mapper's output (the demo, templates, documents, DwC-DP, every real archive):
+    no node carries a triple the vocabularies entail, and every node keeps the triple that
+    entails it, so a reasoner (or the query of docs/model.md) gives the left-out one back.
+    The ontology states the subclass axioms the events and identifications rely on."""
+    prefixes = PREFIXES + "PREFIX dsw: <http://purl.org/dsw/>\n"
+    found = {}
+    for what, pattern in {**LEFT_OUT, **KEPT}.items():
+        query = f"SELECT DISTINCT ?n WHERE {{ GRAPH ?g {{ {pattern} }} }} LIMIT 3"
+        rows = [str(r["n"]) for r in graph.query(prefixes + query).rows()]
+        if rows:
+            found[what] = rows
+    assert not found, found
+    # what the graph does hold, so the queries above are not vacuous
+    [counts] = graph.query(
+        prefixes + "SELECT (COUNT(DISTINCT ?e) AS ?events) (COUNT(DISTINCT ?l) AS ?locations) "
+        "WHERE { GRAPH ?g { ?s col:collectingEvent ?e OPTIONAL { ?e dsw:locatedAt ?l } } }"
+    ).rows()
+    assert int(counts["events"].value) > 5000 and int(counts["locations"].value) > 5000
+    ontology = Graph().parse(resource_path("ontology") / "collectomics.ttl")
+    for cls in (DWC.Event, DWC.Identification):
+        assert (URIRef(cls), RDFS.subClassOf, URIRef(PROV.Activity)) in ontology, cls
