@@ -296,9 +296,16 @@ def test_history_determiners_are_the_core_rule_over_every_real_agent_value() -> 
         assert history.unknown_agents == core.unknown_agents
         assert history.organisation_agents == core.organisation_agents
         for node in _objects(history.triples, history_activity, PROV.qualifiedAssociation):
-            assert _objects(history.triples, node, COL.verbatimAgentString) == [
-                Literal(value.strip())
-            ], (value, node)
+            assert _whole(history.triples, node) == [Literal(value.strip())], (value, node)
+
+
+def _whole(triples: list, node: object) -> list:
+    """The whole agent string a role node was read from: its ``col:verbatimAgentString``, else
+    its name as written (the verbatim string is written only when it differs: issue 23)."""
+    verbatim = _objects(triples, node, COL.verbatimAgentString)
+    written = _objects(triples, node, COL.nameAsWritten)
+    assert not verbatim or verbatim != written, (node, verbatim)
+    return verbatim or written
 
 
 _META = """<?xml version="1.0" encoding="UTF-8"?>
@@ -355,7 +362,7 @@ SELECT ?occ ?order ?written ?verbatim ?etal ?target ?kind WHERE { GRAPH <%s> {
   ?s dwc:occurrenceID ?occ ; dsw:hasIdentification ?i . ?i dwc:identifiedBy ?by .
   ?i prov:qualifiedAssociation ?r . ?r prov:hadRole role:determiner ; col:order ?order ;
      prov:agent ?a ; col:nameAsWritten ?written .
-  OPTIONAL { ?r col:verbatimAgentString ?verbatim }
+  OPTIONAL { ?r col:verbatimAgentString ?split } BIND (COALESCE(?split, ?written) AS ?verbatim)
   OPTIONAL { ?r rdfs:comment ?etal }
   OPTIONAL { ?a a ?kind FILTER (?kind IN (col:NameStringAgent, col:UnknownAgent)) }
   OPTIONAL { ?m owl:annotatedSource ?a ; owl:annotatedTarget ?target ; col:decidedBy "publisher" }
@@ -463,7 +470,7 @@ def test_dwcdp_history_determiners_from_a_role_table_keep_the_verbatim_string() 
     for i in {s for s, p, o in triples if p == DSW.hasIdentification for s in [o]}:
         (by,) = _objects(triples, i, DWC.identifiedBy)
         for node in _objects(triples, i, PROV.qualifiedAssociation):
-            assert _objects(triples, node, COL.verbatimAgentString) == [by], (i, node)
+            assert _whole(triples, node) == [by], (i, node)
             (order,) = _objects(triples, node, COL.order)
             written = _objects(triples, node, COL.nameAsWritten)
             found[(i.rsplit("/", 1)[-1], int(order.value))] = [w.value for w in written]

@@ -6,7 +6,8 @@ identification history, publisher identifiers) and the DwC-DP guide example (iss
 
 A role node is what SHACL's RoleNodeShape targets: an object of ``prov:qualifiedAssociation`` /
 ``prov:qualifiedAttribution``, or a node typed ``prov:Association``, ``prov:Attribution`` or
-``col:HandwritingAttribution``."""
+``col:HandwritingAttribution``. Over the same graphs, the types the vocabularies entail are not
+written and what entails them is (docs/model.md, "What is not written"; issue 23)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDFS
 
 from collectomics.ingest import ingest_files
 from collectomics.ingest.demo import build_demo
@@ -26,6 +29,7 @@ from collectomics.mapping.labels import map_label
 from collectomics.mapping.media import map_media
 from collectomics.mapping.refs import Refs
 from collectomics.model import IRI, Literal
+from collectomics.resources import resource_path
 from collectomics.store import Store
 from collectomics.vocab import COL, DWC, PROV, RDF, ROLE
 from helpers import REAL, REAL_ARCHIVES
@@ -36,10 +40,13 @@ DOCUMENTS = TESTS / "data" / "documents"
 TEMPLATES = TESTS.parent / "data" / "templates"
 DEMO = TESTS.parent / "data" / "demo"
 POSITIVE = "http://www.w3.org/2001/XMLSchema#positiveInteger"
-#: the qualifying property -> the node's class and the holder's unqualified shortcut (PROV-O)
+#: the qualifying property -> the node's class, the holder's unqualified shortcut (PROV-O), and
+#: whether the two are written: an activity's role node is a prov:Association by the range of
+#: prov:qualifiedAssociation, and prov:wasAssociatedWith follows from its prov:agent, so the
+#: graph holds neither (issue 23); an entity's prov:Attribution keeps both
 QUALIFIED = {
-    PROV.qualifiedAssociation: (PROV.Association, PROV.wasAssociatedWith),
-    PROV.qualifiedAttribution: (PROV.Attribution, PROV.wasAttributedTo),
+    PROV.qualifiedAssociation: (PROV.Association, PROV.wasAssociatedWith, False),
+    PROV.qualifiedAttribution: (PROV.Attribution, PROV.wasAttributedTo, True),
 }
 #: the role -> the property of its holder that keeps the source's whole agent string
 SOURCE_STRING = {ROLE.collector: DWC.recordedBy, ROLE.determiner: DWC.identifiedBy}
@@ -123,18 +130,20 @@ def _broken(
     graph: str, node: str, facts: Facts, holders: dict[tuple[str, str], set[str]], order_type: str
 ) -> list[str]:
     """What in ``node`` (of ``graph``) departs from the rule: one holder, qualified the rule's
-    way, with the unqualified shortcut to the agent (none to an unknown agent); one role (an
-    IRI), one ``xsd:positiveInteger`` order (``order_type``: what the store keeps of one), one
-    agent (an IRI), at most one name as written and one
-    verbatim string, which is the holder's own source string where the holder keeps one."""
+    way, typed and with the unqualified shortcut to the agent (none to an unknown agent) only
+    where PROV-O does not entail them; one role (an IRI), one ``xsd:positiveInteger`` order
+    (``order_type``: what the store keeps of one), one agent (an IRI), at most one name as
+    written and one verbatim string, never equal to the name (it is written only for a split
+    string); the verbatim string, else the name, is the holder's own source string where the
+    holder keeps one."""
     wrong = []
     held = facts.get("^holder", [])
     if len(held) != 1:
         return [f"{len(held)} holders"]
     [(qualified, holder)] = held  # type: ignore[misc]
-    node_class, shortcut = QUALIFIED[IRI(qualified)]
-    if node_class not in facts.get(str(RDF.type), []):
-        wrong.append(f"not a {node_class.rsplit('#', 1)[-1]}")
+    node_class, shortcut, written_out = QUALIFIED[IRI(qualified)]
+    if (node_class in facts.get(str(RDF.type), [])) != written_out:
+        wrong.append(f"{'not ' * written_out}typed {node_class.rsplit('#', 1)[-1]}")
     roles = facts.get(str(PROV.hadRole), [])
     if len(roles) != 1 or not isinstance(roles[0], IRI):
         wrong.append(f"roles {roles}")
@@ -152,18 +161,22 @@ def _broken(
         wrong.append(f"agents {agents}")
         return wrong
     unknown = f"{node}/agent" == agents[0]  # an unknown agent is minted under its role node
-    if not unknown and f"{shortcut} {agents[0]}" not in holders[graph, holder]:
+    has_shortcut = f"{shortcut} {agents[0]}" in holders[graph, holder]
+    if written_out and not unknown and not has_shortcut:
         wrong.append(f"no {shortcut.rsplit('#', 1)[-1]} shortcut from {holder}")
+    if has_shortcut and not written_out:
+        wrong.append(f"an entailed {shortcut.rsplit('#', 1)[-1]} from {holder}")
     written = facts.get(str(COL.nameAsWritten), [])
     verbatim = facts.get(str(COL.verbatimAgentString), [])
-    if len(written) > 1 or len(verbatim) > 1 or (written and not verbatim):
+    if len(written) > 1 or len(verbatim) > 1 or (verbatim and verbatim == written):
         wrong.append(f"written {written}, verbatim {verbatim}")
     source = SOURCE_STRING.get(IRI(roles[0])) if len(roles) == 1 else None
     strings = {
         k.split(" ", 1)[1] for k in holders[graph, holder] if source and k.startswith(source)
     }
-    if strings and {_text(v).strip() for v in verbatim} != {s.strip() for s in strings}:
-        wrong.append(f"verbatim {verbatim}, the source says {sorted(strings)}")
+    whole = verbatim or written  # COALESCE(?verbatim, ?nameAsWritten), as the readers take it
+    if strings and {_text(v).strip() for v in whole} != {s.strip() for s in strings}:
+        wrong.append(f"verbatim {verbatim}, written {written}, the source says {sorted(strings)}")
     return wrong
 
 
@@ -229,3 +242,60 @@ def test_template_role_nodes_are_written_by_the_rule() -> None:
                 assert o == f"{s}/{role.rsplit('/', 1)[-1]}/{order.value}", (where, o)
     # every kind of template role node was among them
     assert {"transcriber", "hand", "photographer", "creator"} <= seen, seen
+
+
+#: the types the graph leaves out (docs/model.md, "What is not written"), each as the query for
+#: the nodes that would carry it and still do; every such node keeps what entails the type
+LEFT_OUT = {
+    "an event or identification typed prov:Activity (dwc:Event, dwc:Identification rdfs:subClassOf"
+    " prov:Activity)": "?n a prov:Activity . { ?n a dwc:Event } UNION { ?n a dwc:Identification }",
+    "a location typed dcterms:Location (the range of dsw:locatedAt)": "?e dsw:locatedAt ?n . "
+    "?n a <http://purl.org/dc/terms/Location>",
+    "an activity's role node typed prov:Association (the range of prov:qualifiedAssociation)": (
+        "?a prov:qualifiedAssociation ?n . ?n a prov:Association"
+    ),
+    "prov:wasAssociatedWith (entailed by prov:qualifiedAssociation/prov:agent)": (
+        "?n prov:wasAssociatedWith ?agent"
+    ),
+    "a role node's verbatim string equal to its name as written": (
+        "?n col:verbatimAgentString ?v ; col:nameAsWritten ?v"
+    ),
+}
+#: nodes that must keep what entails the left-out type: a collecting event its dwc:Event, an
+#: identification its dwc:Identification, a location its dsw:locatedAt (its only way in)
+KEPT = {
+    "a collecting event that is no dwc:Event": (
+        "?s col:collectingEvent ?n FILTER NOT EXISTS { ?n a dwc:Event }"
+    ),
+    "an identification that is no dwc:Identification": (
+        "?s dsw:hasIdentification ?n FILTER NOT EXISTS { ?n a dwc:Identification }"
+    ),
+    "a location with values that no event is dsw:locatedAt": (
+        "?s col:collectingEvent ?e . BIND (IRI(CONCAT(STR(?s), '/location')) AS ?n) "
+        "?n ?p ?v FILTER (?p != prov:wasGeneratedBy) FILTER NOT EXISTS { ?x dsw:locatedAt ?n }"
+    ),
+}
+
+
+def test_no_entailed_type_is_written_and_what_entails_it_is(graph: Store) -> None:
+    """Over every mapper's output (the demo, templates, documents, DwC-DP, every real archive):
+    no node carries a triple the vocabularies entail, and every node keeps the triple that
+    entails it, so a reasoner (or the query of docs/model.md) gives the left-out one back.
+    The ontology states the subclass axioms the events and identifications rely on."""
+    prefixes = PREFIXES + "PREFIX dsw: <http://purl.org/dsw/>\n"
+    found = {}
+    for what, pattern in {**LEFT_OUT, **KEPT}.items():
+        query = f"SELECT DISTINCT ?n WHERE {{ GRAPH ?g {{ {pattern} }} }} LIMIT 3"
+        rows = [str(r["n"]) for r in graph.query(prefixes + query).rows()]
+        if rows:
+            found[what] = rows
+    assert not found, found
+    # what the graph does hold, so the queries above are not vacuous
+    [counts] = graph.query(
+        prefixes + "SELECT (COUNT(DISTINCT ?e) AS ?events) (COUNT(DISTINCT ?l) AS ?locations) "
+        "WHERE { GRAPH ?g { ?s col:collectingEvent ?e OPTIONAL { ?e dsw:locatedAt ?l } } }"
+    ).rows()
+    assert int(counts["events"].value) > 5000 and int(counts["locations"].value) > 5000
+    ontology = Graph().parse(resource_path("ontology") / "collectomics.ttl")
+    for cls in (DWC.Event, DWC.Identification):
+        assert (URIRef(cls), RDFS.subClassOf, URIRef(PROV.Activity)) in ontology, cls

@@ -45,6 +45,7 @@ _SECTION_IDS = {
     "annotation-properties",
     "concept-schemes",
     "other-terms",
+    "reused-classes",
     "reused-vocabularies",
 }
 
@@ -238,6 +239,7 @@ class _Context:
         self.graph = graph
         self.prefixes = sorted(NAMESPACES.items(), key=lambda item: -len(item[1]))
         self.declared = self._declared()
+        self.reused = self._reused()
         self.anchors = self._anchors()
 
     def _declared(self) -> list[URIRef]:
@@ -247,6 +249,16 @@ class _Context:
             if isinstance(s, URIRef) and any(str(s).startswith(ns) for _, ns in OWN_NAMESPACES)
         }
         return sorted(found, key=lambda s: (self._own_rank(s), *_sort_key(str(s))))
+
+    def _reused(self) -> list[URIRef]:
+        """Classes of other vocabularies that this ontology places under a superclass
+        (``dwc:Event rdfs:subClassOf prov:Activity``): axioms the graph relies on."""
+        found = {
+            s
+            for s in self.graph.subjects(RDFS.subClassOf, None)
+            if isinstance(s, URIRef) and not any(str(s).startswith(ns) for _, ns in OWN_NAMESPACES)
+        }
+        return sorted(found, key=lambda s: (self.curie(str(s)), str(s)))
 
     @staticmethod
     def _own_rank(iri: str) -> int:
@@ -265,6 +277,13 @@ class _Context:
                 candidate = local
                 if candidate in taken:
                     candidate = f"{prefix}-{local}"
+            base, n = candidate, 2
+            while candidate in taken:
+                candidate, n = f"{base}-{n}", n + 1
+            taken.add(candidate)
+            anchors[str(iri)] = candidate
+        for iri in self.reused:  # prefix-local: a reused name may also be one of ours
+            candidate = self.curie(iri).replace(":", "-")
             base, n = candidate, 2
             while candidate in taken:
                 candidate, n = f"{base}-{n}", n + 1
@@ -600,6 +619,14 @@ def _build(graph: Graph) -> _Doc:
         )
     sections.append(scheme_section)
     leftovers = [c for c in concepts if c not in grouped]
+    reused_section = _Section(
+        "reused-classes",
+        "Reused classes",
+        "Classes of the reused vocabularies that this ontology places under another class. "
+        "The graph does not write the superclass type these entail: a query for it needs a "
+        "reasoner, or the subclass (docs/model.md, 'What is not written').",
+        [_class_term(ctx, i) for i in ctx.reused],
+    )
     other_section = _Section(
         "other-terms",
         "Other terms",
@@ -608,6 +635,7 @@ def _build(graph: Graph) -> _Doc:
         + [_term(ctx, i, [_Field("Type", _extra_types(ctx, i, set()))]) for i in by_name(others)],
     )
     sections.append(other_section)
+    sections.append(reused_section)
     sections = [s for s in sections if s.terms or s.groups]
 
     meta = [
@@ -663,7 +691,9 @@ def _agents(graph: Graph, subject: URIRef, predicate: URIRef) -> list[_Value]:
 def _namespace_rows(ctx: _Context) -> list[tuple[str, str, _Value]]:
     own = {ns for _, ns in OWN_NAMESPACES}
     referenced: dict[str, set[str]] = {}
-    for term in ctx.declared:
+    for term in ctx.reused:
+        referenced.setdefault(ctx.prefix_of(str(term)), set()).add(str(term))
+    for term in [*ctx.declared, *ctx.reused]:
         for predicate in _REFERENCING:
             for obj in ctx.graph.objects(term, predicate):
                 for iri in ctx.named_members(obj):

@@ -26,7 +26,7 @@ from collectomics.mapping.extensions import (
 from collectomics.mapping.specimens import map_specimen, measurers
 from collectomics.mapping.verbatim import keep, keep_all
 from collectomics.model import IRI, Literal
-from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, PROV, RDF, RDFS, SCHEMA
+from collectomics.vocab import COL, DCTERMS, DWC, DWCIRI, RDF, RDFS, SCHEMA
 
 DWC_NS = "http://rs.tdwg.org/dwc/terms/"
 
@@ -130,9 +130,7 @@ def source_dataset(key: str, ctx: Context) -> tuple[IRI, list[Triple]]:
 def parent_triples(node: IRI, cls: IRI, record: dict[str, str], ctx: Context) -> list[Triple]:
     """An Event or Taxon core row as its node: its class, its dataset, its values."""
     out = Mapped()
-    out.add(node, RDF.type, cls)
-    if cls == DWC.Event:
-        out.add(node, RDF.type, PROV.Activity)
+    out.add(node, RDF.type, cls)  # a dwc:Event is a prov:Activity by the ontology
     out.add(node, SCHEMA.includedInDataSet, ctx.dataset)
     for name, value in record.items():
         if not value.strip():

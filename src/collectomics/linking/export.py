@@ -257,7 +257,8 @@ def dwc_patches(
         { ?s col:collectingEvent ?act . BIND("recordedBy" AS ?term) }
         UNION { ?s dsw:hasIdentification ?act . BIND("identifiedBy" AS ?term) }
         ?act prov:qualifiedAssociation ?r . ?r prov:agent ?a ; col:order ?order .
-        OPTIONAL { ?r col:verbatimAgentString ?verbatim } }
+        OPTIONAL { ?r col:verbatimAgentString ?split } OPTIONAL { ?r col:nameAsWritten ?written }
+        BIND (COALESCE(?split, ?written) AS ?verbatim) }
         } ORDER BY ?ds ?occ ?term ?order"""
     ).rows()
     # the identifiers the publisher gave on each record and term (the dwciri shortcut to an IRI

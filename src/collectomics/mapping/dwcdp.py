@@ -504,12 +504,10 @@ class PackageMapper:
             # the activity map_specimen makes when the string is there (same triples)
             if term == "recordedBy":
                 out.add(subject, COL.collectingEvent, node)
-                out.add(node, RDF.type, DWC.Event)
-                out.add(node, RDF.type, PROV.Activity)
+                out.add(node, RDF.type, DWC.Event)  # a prov:Activity by the ontology
             elif term == "identifiedBy":
                 out.add(subject, DSW.hasIdentification, node)
-                out.add(node, RDF.type, DWC.Identification)
-                out.add(node, RDF.type, PROV.Activity)
+                out.add(node, RDF.type, DWC.Identification)  # a prov:Activity, likewise
                 for name in _IDENTIFICATION_LITERALS:
                     out.add(node, DWC.term(name), text(record.get(name)))
             else:
@@ -572,8 +570,7 @@ class PackageMapper:
             return out
         node = self._event_node(key)
         out.subject = node
-        out.add(node, RDF.type, DWC.Event)
-        out.add(node, RDF.type, PROV.Activity)
+        out.add(node, RDF.type, DWC.Event)  # a prov:Activity by the ontology
         out.add(node, SCHEMA.includedInDataSet, self.ctx.dataset)
         for name, value in _own_fields(table, values).items():
             out.add(

@@ -147,8 +147,7 @@ def map_identification(
     node = ctx.minter.part(specimen, "identification", f"h{number}")
     out.subject = node
     out.add(specimen, DSW.hasIdentification, node)
-    out.add(node, RDF.type, DWC.Identification)
-    out.add(node, RDF.type, PROV.Activity)
+    out.add(node, RDF.type, DWC.Identification)  # a prov:Activity by the ontology
     for term, value in values.items():
         ns, name = _local(term)
         if ns == DWC_NS and value.strip() and name != "identifiedByID":

@@ -2,14 +2,20 @@
 
 A person named on a record in a role (``recordedBy``, ``identifiedBy``, ``georeferencedBy``,
 ``measuredBy``...) is a role node under the activity (or entity) the record describes: it names
-the agent, the role, the order, the name as written and the whole verbatim string; 'et al.' is a
-comment on the node; a value that names no one ('Anon.', '?') is an unknown agent of its own;
+the agent, the role, the order, the name as written and, when the name was split from a longer
+string, that whole verbatim string; 'et al.' is a comment on the node; a value that names no one ('Anon.', '?') is an unknown agent of its own;
 the identifiers of the matching ``...ID`` column are ``dwciri`` shortcuts on the specimen, and
 are paired with the name only when one name meets identifiers that can all be one person's.
 
 :func:`agent_roles` applies the rule to a verbatim string (the core record, the identification
 history, the measurements); :func:`role_node` and :func:`unknown_agent` are the node itself, for
 mappers whose agents come from tables (Darwin Core Data Packages).
+
+Nothing is written that PROV-O entails from what is (docs/model.md, "Specimens, events,
+identifications"): an activity's role node is typed by the range of ``prov:qualifiedAssociation``
+and its ``prov:wasAssociatedWith`` shortcut follows from ``prov:qualifiedAssociation/prov:agent``,
+so neither is written; ``col:verbatimAgentString`` is written only where it differs from
+``col:nameAsWritten`` (readers take ``COALESCE(?verbatim, ?nameAsWritten)``).
 """
 
 from __future__ import annotations
@@ -35,11 +41,8 @@ _POSITIVE_INTEGER = XSD + "positiveInteger"
 #: col:order literals 1..16, made once (most records name one to four agents)
 _ORDERS = [Literal(str(n), _POSITIVE_INTEGER) for n in range(17)]
 _ET_AL = Literal("the source names further agents ('et al.')")
-# predicates and classes in N-Triples, for the role nodes written as text (Context.ntriples)
-_N3_TYPE = RDF.type.n3()
+# predicates in N-Triples, for the role nodes written as text (Context.ntriples)
 _N3_QUALIFIED = PROV.qualifiedAssociation.n3()
-_N3_ASSOCIATED = PROV.wasAssociatedWith.n3()
-_N3_ASSOCIATION = PROV.Association.n3()
 _N3_AGENT = PROV.agent.n3()
 _N3_ROLE = PROV.hadRole.n3()
 _N3_ORDER = COL.order.n3()
@@ -75,9 +78,12 @@ def role_node(
     et_al: bool = False,
 ) -> None:
     """The role node ``node``: ``activity`` qualified by it, naming the agent, its role, its
-    order, the name as written and the verbatim string (and 'et al.' when the source said so).
-    ``entity``: a thing, not an activity (a specimen, a medium), so the node is a
-    ``prov:Attribution``."""
+    order, the name as written and the verbatim string where it differs from that name (and
+    'et al.' when the source said so). An activity's node is a ``prov:Association`` by the range
+    of ``prov:qualifiedAssociation``, with ``prov:wasAssociatedWith`` entailed: neither is
+    written. ``entity``: a thing, not an activity (a specimen, a medium), so the node is a
+    ``prov:Attribution``, typed, with the ``prov:wasAttributedTo`` shortcut (labels, hands,
+    photographs and EML contacts: a handful per record, read by their own queries)."""
     add = out.triples.append
     if entity:
         add((activity, PROV.qualifiedAttribution, node))
@@ -85,14 +91,12 @@ def role_node(
         add((node, RDF.type, PROV.Attribution))
     else:
         add((activity, PROV.qualifiedAssociation, node))
-        add((activity, PROV.wasAssociatedWith, agent))
-        add((node, RDF.type, PROV.Association))
     add((node, PROV.agent, agent))
     add((node, PROV.hadRole, role))
     add((node, COL.order, order_literal(order)))
     if written is not None:
         add((node, COL.nameAsWritten, written))
-    if verbatim is not None:
+    if verbatim is not None and verbatim != written:
         add((node, COL.verbatimAgentString, verbatim))
     if et_al:
         add((node, RDFS.comment, _ET_AL))
@@ -104,10 +108,10 @@ def _role_node_text(
     """:func:`role_node` of an activity as N-Triples text, from the terms in N-Triples: the
     encoding the ingest asks for (Context.ntriples); tests hold the two to the same graph."""
     return (
-        f"{act} {_N3_QUALIFIED} {node} .\n{act} {_N3_ASSOCIATED} {agent} .\n"
-        f"{node} {_N3_TYPE} {_N3_ASSOCIATION} .\n{node} {_N3_AGENT} {agent} .\n"
+        f"{act} {_N3_QUALIFIED} {node} .\n{node} {_N3_AGENT} {agent} .\n"
         f"{node} {_N3_ROLE} {role} .\n{node} {_N3_ORDER} {_order_n3(order)} .\n"
-        f"{node} {_N3_WRITTEN} {written} .\n{node} {_N3_VERBATIM} {verbatim} .\n"
+        f"{node} {_N3_WRITTEN} {written} .\n"
+        + (f"{node} {_N3_VERBATIM} {verbatim} .\n" if verbatim != written else "")
         + (f"{node} {_N3_COMMENT} {_N3_ET_AL} .\n" if et_al else "")
     )
 
@@ -121,18 +125,17 @@ def unknown_agent(
 ) -> None:
     """A role played by an agent the value does not name ('Anon.', 's.coll.', '?'): its own
     col:UnknownAgent, minted under the role node (two records' 'Anon.' are not one person),
-    with the value as written; no dwciri shortcut, so it is never a collector to link."""
+    with the value as written (the whole value: no verbatim string besides it); no dwciri
+    shortcut, so it is never a collector to link."""
     agent = IRI(f"{node}/agent")
     out.unknown_agents += 1
     out.triples.extend(
         [
             (activity, PROV.qualifiedAssociation, node),
-            (node, RDF.type, PROV.Association),
             (node, PROV.agent, agent),
             (node, PROV.hadRole, role),
             (node, COL.order, order),
             (node, COL.nameAsWritten, written),
-            (node, COL.verbatimAgentString, written),
             (agent, RDF.type, COL.UnknownAgent),
             (agent, RDF.type, PROV.Agent),
             (agent, RDFS.label, written),

@@ -250,9 +250,12 @@ _LOCATION_LITERALS_N3 = {t: p.n3() for t, p in _LOCATION_LITERALS.items()}
 _IDENTIFICATION_PREDICATES_N3 = {t: p.n3() for t, p in _IDENTIFICATION_PREDICATES.items()}
 
 
-_EVENT_TYPES = (DWC.Event, PROV.Activity)
-_LOCATION_TYPES = (DCTERMS.Location,)
-_IDENTIFICATION_TYPES = (DWC.Identification, PROV.Activity)
+# an event and an identification are prov:Activity by the ontology (dwc:Event, dwc:Identification
+# rdfs:subClassOf prov:Activity): the graph writes only the Darwin Core class; a location is a
+# dcterms:Location by the range of dsw:locatedAt, its one way in, so it is not typed (docs/model.md)
+_EVENT_TYPES = (DWC.Event,)
+_LOCATION_TYPES: tuple[IRI, ...] = ()
+_IDENTIFICATION_TYPES = (DWC.Identification,)
 
 
 def _links(out: Mapped, node: IRI, pairs: list[tuple[IRI, IRI]]) -> None:

@@ -212,7 +212,8 @@ def event(store: Store, minter: Minter, iri: str) -> dict[str, Any]:
 
 
 #: the role nodes first (each branch a chain from the bound specimen), then their facts by
-#: VALUES: the join of two UNIONs took 8 s on 30,000 specimens beside 54,000 people
+#: VALUES: the join of two UNIONs took 8 s on 30,000 specimens beside 54,000 people. The
+#: verbatim string is written only where a name was split from it: else it is the name.
 _ROLE_NODES = """SELECT ?s ?activity ?node WHERE {
   { ?s col:collectingEvent ?activity . ?activity prov:qualifiedAssociation ?node }
   UNION { ?s dsw:hasIdentification ?activity . ?activity prov:qualifiedAssociation ?node }
@@ -222,7 +223,8 @@ _ROLE_FACTS = """SELECT ?node ?role ?order ?written ?verbatim ?agent ?person WHE
   VALUES ?node {{ {values} }}
   ?node prov:agent ?agent . ?node prov:hadRole ?role .
   OPTIONAL {{ ?node col:order ?order }} OPTIONAL {{ ?node col:nameAsWritten ?written }}
-  OPTIONAL {{ ?node col:verbatimAgentString ?verbatim }}
+  OPTIONAL {{ ?node col:verbatimAgentString ?split }}
+  BIND (COALESCE(?split, ?written) AS ?verbatim)
   OPTIONAL {{ ?agent col:resolvesTo ?person }}
 }}"""
 
