@@ -53,15 +53,13 @@ from pathlib import Path
 from collectomics.ingest import ingest_files
 from collectomics.ingest.dwca import Archive, Row
 from collectomics.iri import Minter
+from collectomics.services.pages import short as pages_short
+from collectomics.services.specimenpage import term
 from collectomics.store import OxigraphStore
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL = ROOT / "tests" / "data" / "real"
-ARCHIVES = tuple(
-    line.strip()
-    for line in (REAL / "archives.txt").read_text("utf-8").splitlines()
-    if line.strip() and not line.startswith("#")
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import ARCHIVES, REAL  # noqa: E402  (the corpus, as benchmarks/corpus.py reads it)
+
 CATEGORIES = (
     "published value",
     "published value, again",
@@ -95,29 +93,13 @@ _DEPICTS = "http://xmlns.com/foaf/0.1/depicts"
 _IN_DATASET = "http://schema.org/includedInDataSet"
 _DWCIRI = "http://rs.tdwg.org/dwc/iri/"
 _ISSUE = "http://rs.gbif.org/terms/1.0/issue"
-_SHORT = {
-    "http://rs.tdwg.org/dwc/terms/": "dwc:",
-    _DWCIRI: "dwciri:",
-    "http://purl.org/dc/terms/": "dcterms:",
-    "http://rs.gbif.org/terms/1.0/": "gbif:",
-    "http://www.w3.org/ns/prov#": "prov:",
-    "http://www.w3.org/ns/oa#": "oa:",
-    "http://schema.org/": "schema:",
-    "http://purl.org/dsw/": "dsw:",
-    "http://xmlns.com/foaf/0.1/": "foaf:",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
-    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
-    "https://w3id.org/collectomics/ontology#": "col:",
-    "http://rs.tdwg.org/ac/terms/": "ac:",
-}
 
 
 def short(iri: str) -> str:
-    """``dwc:locality`` for a term's IRI."""
-    for ns, prefix in _SHORT.items():
-        if iri.startswith(ns):
-            return prefix + iri[len(ns) :]
-    return iri
+    """``dwc:locality`` for a term's IRI: the specimen page's names (``gbif:`` among them),
+    else the entity pages'."""
+    name = term(iri)
+    return name if name != iri else pages_short(iri)
 
 
 def _number(value: str) -> str:
