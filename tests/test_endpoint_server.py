@@ -282,12 +282,20 @@ def test_worker_crashes_never_stop_the_master(
     killed: list[int] = []
     try:
         for _ in range(6):
-            # The worker that answers a request on this connection has started serving.
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/health")
-            assert conn.getresponse().read()
-            pid = _owner(port, conn.sock.getsockname()[1], _workers(proc.pid))
-            assert pid is not None
+            # The worker that answers a request on this connection has started serving. On a
+            # busy machine the server side of the connection may be gone before /proc is read
+            # (or a worker not yet listed): ask again on a new connection.
+            pid = None
+            for _attempt in range(20):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                conn.request("GET", "/health")
+                assert conn.getresponse().read()
+                pid = _owner(port, conn.sock.getsockname()[1], _workers(proc.pid))
+                if pid is not None:
+                    break
+                conn.close()
+                time.sleep(0.1)
+            assert pid is not None, "no worker found holding the connection in 20 tries"
             os.kill(pid, signal.SIGSEGV)
             killed.append(pid)
             conn.close()

@@ -169,7 +169,7 @@ def test_extensions_come_after_a_barrier(walked: tuple[Path, Walked]) -> None:
 def test_where_the_batches_are_cut_changes_nothing(path: Path) -> None:
     one, many = _walk(path, 1), _walk(path, 500)
     assert one.report.to_dict() == many.report.to_dict()
-    assert one.lines == many.lines and len(one.lines) > 10
+    assert one.lines == many.lines and len(one.lines) > 5
     assert [o for *_, outcomes, _ in one.works for o in outcomes] == [
         o for *_, outcomes, _ in many.works for o in outcomes
     ]
