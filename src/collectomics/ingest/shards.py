@@ -22,7 +22,6 @@ without ``--from``).
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import importlib.util
 import multiprocessing
@@ -31,7 +30,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from collectomics.config import ReadLimits
 from collectomics.errors import CollectomicsError, InputError
@@ -58,6 +57,7 @@ from collectomics.ingest.sink import streaming_gc
 from collectomics.iri import Minter
 from collectomics.mapping.common import Context, Triple
 from collectomics.model import DatasetMetadata
+from collectomics.store.bulkload import open_write
 
 #: rows per batch sent to a worker
 BATCH = 1000
@@ -65,8 +65,6 @@ BATCH = 1000
 MAX_SHARDS = 256
 #: what ``compress`` takes: shards written as they are, or gzipped (``.nq.gz``)
 COMPRESSIONS = ("none", "gzip")
-#: gzip's fastest level: on these files ~16x smaller (docs/scaling.md) at little CPU cost
-GZIP_LEVEL = 1
 
 Applier = Callable[[int, list[Outcome], list[Triple]], None]
 
@@ -92,11 +90,9 @@ def check_compress(compress: str | None) -> str | None:
 
 
 def open_shard(path: str | Path, compress: str | None) -> IO[bytes]:
-    """A shard file opened for writing: plain, or a gzip stream at :data:`GZIP_LEVEL` with no
-    timestamp in its header (the same records give the same bytes)."""
-    if compress == "gzip":
-        return cast(IO[bytes], gzip.GzipFile(path, "wb", compresslevel=GZIP_LEVEL, mtime=0))
-    return open(path, "wb", buffering=1 << 20)
+    """A shard file opened for writing, gzipped as ``load`` stages files
+    (:func:`~collectomics.store.bulkload.open_write`)."""
+    return open_write(path, compress == "gzip")
 
 
 def _worker(index: int, path: str, compress: str | None, tasks: Any, results: Any) -> None:

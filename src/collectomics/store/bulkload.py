@@ -51,7 +51,8 @@ LOADERS = ("graph-store", "virtuoso")
 BLOCK = 1 << 22
 #: Called with the step ("stage": bytes of shards read; "load": files loaded), done and total.
 Progress = Callable[[str, int, int], None]
-#: gzip level of staged files (the fastest: staging is one pass over every quad)
+#: gzip level of shards and staged files (the fastest: each is one pass over every quad; on
+#: these files ~16x smaller, docs/scaling.md)
 GZIP_LEVEL = 1
 
 
@@ -113,6 +114,14 @@ def is_gzipped(path: Path | str) -> bool:
     return str(path).endswith(".gz")
 
 
+def open_write(path: Path | str, gzipped: bool) -> IO[bytes]:
+    """A shard or staged file opened for writing: plain, or a gzip stream at :data:`GZIP_LEVEL`
+    with no timestamp in its header (the same quads give the same bytes)."""
+    if gzipped:
+        return cast(IO[bytes], gzip.GzipFile(path, "wb", compresslevel=GZIP_LEVEL, mtime=0))
+    return open(path, "wb", buffering=1 << 20)
+
+
 def open_read(path: Path | str) -> IO[bytes]:
     """A shard or staged file opened for reading, through a gzip stream when gzipped."""
     if is_gzipped(path):
@@ -151,11 +160,7 @@ class _ShardOut:
             stem = Path(self.shard.name.removesuffix(".gz")).stem
             name = f"{self.index:05d}-{stem}-g{len(self.files)}.nt"
             path = self.staged.folder / (name + ".gz" if self.gzipped else name)
-            out = self.files[graph] = (
-                gzip.GzipFile(path, "wb", compresslevel=GZIP_LEVEL, mtime=0)
-                if self.gzipped
-                else path.open("wb")
-            )
+            out = self.files[graph] = open_write(path, self.gzipped)
             self.staged.parts.setdefault(graph, []).append(path)
             self.staged.origin[path] = self.shard
         out.write(text)
