@@ -19,10 +19,12 @@ from collectomics.ingest.shards import export_shards
 from collectomics.iri import Minter
 from collectomics.store import CATALOG, OxigraphStore
 from collectomics.store.bulkload import (
+    BLOCK,
     VirtuosoLoader,
     build_oxigraph_location,
     load_shards,
     shard_files,
+    stage_shards,
 )
 from helpers import run_cli
 from remote_servers import Server, lease, start_oxigraph
@@ -67,6 +69,28 @@ def _damaged(version: Version, how: str, tmp_path: Path) -> Path:
     else:  # N-Quads text under a .gz name
         shard.write_bytes(gzip.decompress(data))
     return copy
+
+
+def test_garbage_before_the_checksum_is_named_a_gzip_fault(tmp_path: Path) -> None:
+    """A damaged deflate stream can decompress to text the parser rejects long before gzip's
+    checksum at the end finds the damage: the error names the gzip, not a syntax error."""
+    text = (
+        b"this line is what a damaged stream decompressed to\n"
+        + b"<urn:s> <urn:p> <urn:o> <urn:g> .\n" * (2 * BLOCK // 34)
+    )
+    data = bytearray(gzip.compress(text, mtime=0))
+    data[-8] ^= 0xFF  # the CRC-32 in the trailer, read only at the end of the stream
+    shard = tmp_path / "part-00000.nq.gz"
+    shard.write_bytes(bytes(data))
+    with pytest.raises(InputError) as failure:
+        stage_shards([shard], tmp_path / "staged")
+    assert failure.value.file == str(shard)
+    assert "gzip" in str(failure.value) and "CRC" in str(failure.value), failure.value
+    assert not (tmp_path / "staged").exists()
+    shard.write_bytes(gzip.compress(text, mtime=0))  # whole: the parse error stands
+    with pytest.raises(InputError) as failure:
+        stage_shards([shard], tmp_path / "staged")
+    assert failure.value.row == 1 and "gzip" not in str(failure.value), failure.value
 
 
 def _lines(files: list[Path]) -> list[bytes]:

@@ -145,6 +145,17 @@ def _shard_blocks(shard: Path, raw: IO[bytes]) -> Iterator[bytes]:
         ) from None
 
 
+def _check_whole_gzip(shard: Path) -> None:
+    """Raise _shard_blocks's InputError if ``shard`` is gzipped and its stream is corrupt: a
+    damaged deflate stream can decompress to text the parser rejects before gzip's checksum at
+    the end of the stream finds the damage, and the parse error would then name the wrong
+    fault. Reads the whole stream; called only once a shard has already failed."""
+    if is_gzipped(shard):
+        with shard.open("rb") as raw:
+            for _ in _shard_blocks(shard, raw):
+                pass
+
+
 class _ShardOut:
     """The N-Triples files of one shard, one per graph, opened as graphs appear; gzipped
     (``.nt.gz``) when the shard is."""
@@ -211,6 +222,9 @@ def stage_shards(
                         line += block.count(b"\n")
                         if on_progress:
                             on_progress("stage", min(before + raw.tell(), total), total)
+            except InputError:
+                _check_whole_gzip(shard)  # garbage from a corrupt stream is the gzip's fault
+                raise
             finally:
                 out.close()
             before += shard.stat().st_size
