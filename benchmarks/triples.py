@@ -36,8 +36,13 @@ applies:
   minted from a value (dates as bounds, country IRIs, a licence IRI, a year);
 - **other**: the rest (a link to a node of another record or of none).
 
-It also prints the 25 (subject kind, predicate) pairs with the most triples per record. It
-asserts nothing and times nothing; ``docs/scaling.md`` ("Where the triples go") keeps its output
+It also prints the 25 (subject kind, predicate) pairs with the most triples per record. With
+``--normalise`` it prints instead, for each archive's core, what two normalisations the graph
+does not make would save, in published values per record (docs/scaling.md, "After the cuts"):
+each record-level term (``NORMALISE_DATASET``) whose value is the same on every record of a
+source dataset (GBIF's ``datasetKey``, else ``datasetID``, else the archive) said once by that dataset, and the classification GBIF
+derives from its backbone (``NORMALISE_TAXON``) said once per ``taxonKey``, less one link a
+record. It asserts nothing and times nothing; ``docs/scaling.md`` ("Where the triples go") keeps its output
 on the graph before the cuts.
 """
 
@@ -303,13 +308,72 @@ def summary(rows: list[tuple[str, int, int, Counter[str]]]) -> str:
     return "\n".join(lines)
 
 
+#: record-level terms a source dataset could say once for all its records (DwC's record-level
+#: terms, and GBIF's crawl and publisher columns)
+NORMALISE_DATASET = frozenset(
+    "type modified language license rights rightsHolder accessRights bibliographicCitation "
+    "references institutionID collectionID datasetID institutionCode collectionCode datasetName "
+    "ownerInstitutionCode basisOfRecord informationWithheld datasetKey publishingOrgKey "
+    "publishingCountry protocol lastCrawled lastParsed lastInterpreted installationKey "
+    "hostingOrganizationKey networkKey".split()
+)
+#: the classification GBIF derives from its backbone, the same for every record of a taxonKey
+NORMALISE_TAXON = frozenset(
+    "kingdom phylum class order family genus subgenus species kingdomKey phylumKey classKey "
+    "orderKey familyKey genusKey subgenusKey speciesKey genericName specificEpithet "
+    "infraspecificEpithet taxonRank acceptedScientificName acceptedTaxonKey taxonomicStatus "
+    "iucnRedListCategory higherClassification".split()
+)
+
+
+def normalisations(path: Path) -> tuple[int, float, float]:
+    """The core's records, and the published values per record that saying dataset-level
+    values once per source dataset, and GBIF's classification once per taxonKey, would save."""
+    rows: list[dict[str, str]] = []
+    with Archive.open(path) as archive:
+        for row in archive.rows(archive.core):
+            if isinstance(row, Row):
+                values = {t.rsplit("/", 1)[-1]: v.strip() for t, v in row.values.items()}
+                rows.append({t: v for t, v in values.items() if v})
+    if not rows:
+        return 0, 0.0, 0.0
+    saved = {"dataset": 0, "taxon": 0}
+    for kind, key, terms in (
+        ("dataset", "datasetKey", NORMALISE_DATASET),
+        ("taxon", "taxonKey", NORMALISE_TAXON),
+    ):
+        groups: dict[str, list[dict[str, str]]] = defaultdict(list)
+        for row in rows:  # a source dataset by GBIF's key, else its datasetID, else the archive
+            if kind == "dataset":
+                groups[row.get(key) or row.get("datasetID", "")].append(row)
+            elif key in row:
+                groups[row[key]].append(row)
+        for group in groups.values():
+            for name in terms:
+                values = {row.get(name) for row in group}
+                if len(values) == 1 and None not in values:
+                    saved[kind] += len(group) - 1  # said once, not once a record
+            if kind == "taxon":
+                saved[kind] -= len(group)  # each record links to its taxon
+    return len(rows), saved["dataset"] / len(rows), max(0, saved["taxon"]) / len(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", help="an archive of archives.txt (repeatable)")
     parser.add_argument("--records", type=int, help="also a synthetic archive of N records")
     parser.add_argument("--summary", action="store_true", help="print only the summary table")
+    parser.add_argument("--normalise", action="store_true", help="what two normalisations save")
     args = parser.parse_args(argv)
     paths = [(name, REAL / name) for name in args.only or ARCHIVES]
+    if args.normalise:
+        print("| archive | records | dataset-level values once | classification once | both |")
+        print("|---|---:|---:|---:|---:|")
+        for name, path in paths:
+            n, by_dataset, by_taxon = normalisations(path)
+            both = by_dataset + by_taxon
+            print(f"| `{name}` | {n} | {by_dataset:.1f} | {by_taxon:.1f} | {both:.1f} |")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         if args.records:
             sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from collectomics.errors import InputError
+from collectomics.ingest import ingest_files
 from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
+from collectomics.iri import Minter
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
+from collectomics.store import OxigraphStore
 from helpers import REAL
 
 IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
@@ -249,3 +254,60 @@ def test_not_eml() -> None:
     assert (caught.value.file, caught.value.row) == ("eml.xml", 1)
     with pytest.raises(InputError, match="root element is <archive>"):
         parse_eml(b"<archive/>", source="meta.xml")
+
+
+_CONTACTS = """PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX col: <https://w3id.org/collectomics/ontology#>
+PREFIX schema: <http://schema.org/>
+"""
+#: each contact agent of a dataset node, with how many names it has
+_AGENT_NAMES = (
+    _CONTACTS
+    + """SELECT ?agent (COUNT(DISTINCT ?name) AS ?n) WHERE {
+  ?d a schema:Dataset ; prov:qualifiedAttribution/prov:agent ?agent . ?agent foaf:name ?name
+} GROUP BY ?agent"""
+)
+#: each contact role node, with how many agents and orders it has
+_ROLE_NODES = (
+    _CONTACTS
+    + """SELECT ?node (COUNT(DISTINCT ?agent) AS ?a) (COUNT(DISTINCT ?o) AS ?n)
+WHERE { ?d a schema:Dataset ; prov:qualifiedAttribution ?node . ?node prov:agent ?agent ; col:order ?o
+} GROUP BY ?node"""
+)
+#: the contact agents that two graphs both name
+_IN_BOTH = (
+    _CONTACTS
+    + """SELECT (COUNT(DISTINCT ?agent) AS ?n) WHERE {
+  GRAPH ?g1 { ?d prov:qualifiedAttribution/prov:agent ?agent }
+  GRAPH ?g2 { ?d prov:qualifiedAttribution/prov:agent ?agent } FILTER (STR(?g1) < STR(?g2)) }"""
+)
+
+
+def test_two_versions_of_a_source_dataset_keep_their_contacts_apart(tmp_path: Path) -> None:
+    """Two GBIF downloads carry one source dataset, whose node they share, with different EML
+    versions (here the second lacks each EML's first creator, so everyone after moves up): in
+    the union of both graphs every contact is still one agent with one name and each role node
+    one agent and one order, and a contact in both versions is one agent."""
+    first = DOWNLOADS[1]
+    second = tmp_path / "later-version.zip"
+    creator = re.compile(rb"<creator\b.*?</creator>\s*", re.S)
+    dropped = 0
+    with zipfile.ZipFile(first) as src, zipfile.ZipFile(second, "w") as out:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.startswith("dataset/"):
+                data, n = creator.subn(b"", data, count=1)
+                dropped += n
+            out.writestr(item, data)
+    assert dropped >= 5
+    with OxigraphStore() as store:
+        for path, dataset in ((first, "earlier"), (second, "later")):
+            ingest_files(store, [path], minter=Minter(), dataset_id=dataset)
+        agents = list(store.query(_AGENT_NAMES).rows())  # type: ignore[union-attr]
+        assert len(agents) >= 20
+        assert [(r["agent"], int(r["n"].value)) for r in agents if int(r["n"].value) != 1] == []
+        roles = list(store.query(_ROLE_NODES).rows())  # type: ignore[union-attr]
+        assert roles and all(int(r["a"].value) == 1 and int(r["n"].value) == 1 for r in roles)
+        both = next(store.query(_IN_BOTH).rows())  # type: ignore[union-attr]
+        assert int(both["n"].value) >= 10  # the contacts both versions list

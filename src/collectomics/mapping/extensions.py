@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from collectomics.mapping.common import Context, Mapped, date_literal, getter, text
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.roles import agent_roles, role_node
+from collectomics.mapping.roles import agent_roles, role_node, role_node_iri
 from collectomics.mapping.verbatim import keep
 from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
@@ -261,10 +261,14 @@ def map_dataset(meta: DatasetMetadata, dataset: IRI, ctx: Context) -> Mapped:
             out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + doi.group(1)))
     orders: Counter[IRI] = Counter()
     for n, contact in enumerate(meta.contacts, start=1):
-        node = ctx.minter.part(dataset, "contact", str(n))
         role = _CONTACT_ROLES.get(contact.role, ROLE.contact)
         orders[role] += 1  # the order among the dataset's agents in this role
-        agent = ctx.minter.part(dataset, "contact", str(n), "agent")
+        # keyed by who the contact is, not by position: a source dataset's node is shared by
+        # every download that carries it, and two versions of its EML list other people
+        # first, so a position would make one node of two people
+        who = [p.strip() for p in (contact.name, contact.organization, contact.orcid) if p]
+        agent = ctx.minter.part(dataset, "contact", "; ".join(who) if who else f"unnamed {n}")
+        node = role_node_iri(agent, role, orders[role])
         role_node(out, dataset, node, agent, role, orders[role], entity=True)
         out.add(agent, RDF.type, FOAF.Agent)
         out.add(agent, FOAF.name, text(contact.name or contact.organization))
