@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,12 @@ from collectomics.ingest import ingest_files
 from collectomics.ingest.dwca import Archive
 from collectomics.ingest.eml import Contact, DatasetMetadata, parse_eml
 from collectomics.iri import Minter
+from collectomics.mapping.common import Context
+from collectomics.mapping.extensions import contact_role, map_dataset
 from collectomics.model import DatasetMetadata as ModelDatasetMetadata
+from collectomics.model import Literal
 from collectomics.store import OxigraphStore
+from collectomics.vocab import PROV, ROLE, SCHEMA
 from helpers import REAL
 
 IDIGBIO = REAL / "idigbio-audubon-mediarecords" / "eml"
@@ -311,3 +316,54 @@ def test_two_versions_of_a_source_dataset_keep_their_contacts_apart(tmp_path: Pa
         assert roles and all(int(r["a"].value) == 1 and int(r["n"].value) == 1 for r in roles)
         both = next(store.query(_IN_BOTH).rows())  # type: ignore[union-attr]
         assert int(both["n"].value) >= 10  # the contacts both versions list
+
+
+def _every_real_eml() -> list[tuple[str, bytes]]:
+    """Every EML document of the real corpus: the iDigBio folder's and each download's own
+    and per-dataset ones."""
+    found = [
+        (p.name, p.read_bytes())
+        for p in sorted(IDIGBIO.iterdir())
+        if p.name != "usgs_pwrc_northamerican_bees"
+    ]
+    for download in DOWNLOADS:
+        with zipfile.ZipFile(download) as z:
+            names = [
+                n
+                for n in z.namelist()
+                if n == "metadata.xml" or n.startswith("dataset/") and n.endswith(".xml")
+            ]
+            found += [(f"{download.name}!{n}", z.read(n)) for n in sorted(names)]
+    return found
+
+
+def test_every_party_of_every_real_eml_keeps_its_role_word_and_position() -> None:
+    """Over every real EML: each party is one role node whose role is ours only where the EML's
+    word means it (an associatedParty's CONTENT_PROVIDER is not our contact); the word the EML
+    wrote for an associatedParty or personnel is on the role node and its positionName on the
+    agent (nothing a publisher wrote about a party is lost but e-mail and phone)."""
+    minter = Minter()
+    ctx = Context(minter=minter, dataset_id="eml")
+    seen: Counter[str] = Counter()
+    for name, data in _every_real_eml():
+        meta = parse_eml(data, source=name)
+        dataset = minter.dataset(name)
+        triples = map_dataset(meta, dataset, ctx).triples
+        nodes = [o for s, p, o in triples if s == dataset and p == PROV.qualifiedAttribution]
+        assert len(nodes) == len(meta.contacts), name
+        by_node = {n: {(p, o) for s, p, o in triples if s == n} for n in nodes}
+        for contact, node in zip(meta.contacts, nodes, strict=True):
+            role, word = contact_role(contact)
+            assert (PROV.hadRole, role) in by_node[node], (name, contact)
+            if contact.role in ("associatedParty", "personnel", "publisher"):
+                assert word == (contact.party_role or contact.role)
+                assert (SCHEMA.roleName, Literal(word)) in by_node[node], (name, contact)
+                seen[f"{contact.party_role or contact.role} -> {role.rsplit('/', 1)[-1]}"] += 1
+                if role == ROLE.contact:
+                    assert "contact" in word.lower(), (name, contact)
+            agent = next(o for p, o in by_node[node] if p == PROV.agent)
+            if contact.position:
+                assert (agent, SCHEMA.jobTitle, Literal(contact.position)) in triples
+    assert seen["CONTENT_PROVIDER -> otherRole"] >= 5, seen
+    assert seen["ORIGINATOR -> creator"] >= 3, seen
+    assert sum(n for k, n in seen.items() if k.endswith("-> contact")) >= 5, seen

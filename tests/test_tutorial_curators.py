@@ -311,13 +311,13 @@ def test_figures_in_the_prose(tutorial_run: Run) -> None:
         tutorial_run, "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
     )
     counts = sorted(int(row.rsplit(",", 1)[1]) for row in per_graph)
-    assert counts == [150, 712, 40586], per_graph
-    assert "40,586 in the dataset's graph (40,686 written: 100 twice), 712 in the" in TUTORIAL
+    assert counts == [150, 712, 40689], per_graph
+    assert "40,689 in the dataset's graph (40,800 written: 111 twice), 712 in the" in TUTORIAL
     assert "and 150 in the identity graph" in TUTORIAL
-    assert sum(counts) == 41448 and "The 41,448 triples are" in TUTORIAL
-    assert "triples: 41,448" in TUTORIAL
+    assert sum(counts) == 41551 and "The 41,551 triples are" in TUTORIAL
+    assert "triples: 41,551" in TUTORIAL
     [report] = json.loads((tutorial_run.work / "report.json").read_text("utf-8"))
-    assert report["triples"] == 40686 == counts[2] + 100
+    assert report["triples"] == 40800 == counts[2] + 111
     assert report["unknown_agents"] == 12 and '(`"unknown_agents": 12`)' in TUTORIAL
     assert _query(
         tutorial_run,

@@ -139,13 +139,18 @@ def nquad(quad: Quad) -> str:
 
 @dataclass
 class Contact:
-    """A person or organisation named in a dataset's metadata."""
+    """A person or organisation named in a dataset's metadata: ``role`` the EML element
+    (``creator``, ``contact``, ``metadataProvider``, ``associatedParty``, ``personnel``,
+    ``publisher``), ``party_role`` the role written inside it (``<role>``: pointOfContact,
+    principalInvestigator...), ``position`` its ``positionName``."""
 
     role: str
     name: str | None = None
     organization: str | None = None
     email: str | None = None
     orcid: str | None = None
+    party_role: str | None = None
+    position: str | None = None
 
 
 @dataclass

@@ -52,17 +52,9 @@ _JURISDICTIONS = {
 
 @dataclass
 class Contact(_ModelContact):
-    """A person or organisation named in the EML (``model.Contact`` plus two details).
-
-    ``role`` is the EML element (``creator``, ``contact``, ``metadataProvider``,
-    ``associatedParty``, ``personnel``, ``publisher``); ``party_role`` the role written inside it
-    (``<role>``: CONTENT_PROVIDER, publisher, principalInvestigator...); ``position`` the
-    ``positionName``. ``name`` is given name(s) and surname joined; ``orcid`` the
-    ``https://orcid.org/...`` IRI from a ``userId`` whose directory is ORCID.
-    """
-
-    party_role: str | None = None
-    position: str | None = None
+    """A person or organisation named in the EML (``model.Contact``): ``name`` is given name(s)
+    and surname joined; ``orcid`` the ``https://orcid.org/...`` IRI from a ``userId`` whose
+    directory is ORCID."""
 
 
 def _local(tag: object) -> str:
@@ -212,7 +204,9 @@ def _contact(el: ET.Element, role: str) -> Contact | None:
         party_role=_text(el.find("role")),
         position=_text(el.find("positionName")),
     )
-    if not (contact.name or contact.organization or contact.email or contact.orcid):
+    if not (
+        contact.name or contact.organization or contact.email or contact.orcid or contact.position
+    ):
         return None
     return contact
 

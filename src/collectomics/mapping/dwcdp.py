@@ -28,7 +28,7 @@ from collectomics.mapping.extensions import (
     map_relationship,
 )
 from collectomics.mapping.names import display_form, is_organisation, read_agents
-from collectomics.mapping.roles import role_node, role_node_iri, unknown_agent
+from collectomics.mapping.roles import role_for, role_node, role_node_iri, unknown_agent
 from collectomics.mapping.specimens import (
     map_specimen,
     measurers,
@@ -51,31 +51,6 @@ MAPPED_TABLES = frozenset(
     occurrence-assertion material-assertion media-assertion""".split()
 )
 
-#: agentRole words (lower case, no spaces, hyphens or underscores) -> our role
-ROLE_WORDS: dict[str, IRI] = {
-    **dict.fromkeys(
-        "collector collectors recordedby recorder collectedby leg legit".split(), ROLE.collector
-    ),
-    **dict.fromkeys(
-        "determiner identifiedby identifier determinedby det identification".split(),
-        ROLE.determiner,
-    ),
-    **dict.fromkeys("preparator preparer preparedby preparation".split(), ROLE.preparator),
-    **dict.fromkeys("georeferencer georeferencedby".split(), ROLE.georeferencer),
-    **dict.fromkeys("transcriber transcribedby".split(), ROLE.transcriber),
-    **dict.fromkeys("cataloguer cataloger catalogedby cataloguedby".split(), ROLE.cataloguer),
-    **dict.fromkeys("verifier verifiedby validator".split(), ROLE.verifier),
-    **dict.fromkeys("labelwriter labelauthor handwriting".split(), ROLE.labelWriter),
-    **dict.fromkeys("photographer".split(), ROLE.photographer),
-    **dict.fromkeys("creator author".split(), ROLE.creator),
-    **dict.fromkeys("measurer measuredby".split(), ROLE.measurer),
-    **dict.fromkeys("guide".split(), ROLE.guide),
-    **dict.fromkeys("informant".split(), ROLE.informant),
-    **dict.fromkeys("donor".split(), ROLE.donor),
-    **dict.fromkeys("owner".split(), ROLE.owner),
-    **dict.fromkeys("member memberof".split(), ROLE.member),
-}
-_OUR_ROLES = {str(v) for v in ROLE_WORDS.values()}
 
 #: roles a record's verbatim string also names: (the record's term, the activity's suffix)
 _STRING_ROLES = {
@@ -148,18 +123,6 @@ class Outcome:
     table: str
     row: int
     mapped: Mapped
-
-
-def role_for(word: str, iri: str) -> tuple[IRI, str | None]:
-    """Our role for an agentRole and agentRoleIRI, and the source's word when the scheme has
-    no such role (then ``role:otherRole``)."""
-    if iri and iri in _OUR_ROLES:
-        return IRI(iri), None
-    key = "".join(ch for ch in word.lower() if ch.isalnum())
-    found = ROLE_WORDS.get(key)
-    if found is None and iri:
-        found = ROLE_WORDS.get(iri.rstrip("/").rsplit("/", 1)[-1].lower())
-    return (found, None) if found is not None else (ROLE.otherRole, word or iri)
 
 
 def _clean(row: Mapping[str, str]) -> dict[str, str]:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 
 from collectomics.mapping.common import Context, Mapped, date_literal, getter, text
 from collectomics.mapping.dates import date_bounds
-from collectomics.mapping.roles import agent_roles, role_node, role_node_iri
+from collectomics.mapping.roles import agent_roles, role_for, role_node, role_node_iri
 from collectomics.mapping.verbatim import keep
-from collectomics.model import IRI, DatasetMetadata, Literal, iri_is_valid
+from collectomics.model import IRI, Contact, DatasetMetadata, Literal, iri_is_valid
 from collectomics.vocab import (
     AC,
     COL,
@@ -261,27 +261,44 @@ def map_dataset(meta: DatasetMetadata, dataset: IRI, ctx: Context) -> Mapped:
             out.add(dataset, SCHEMA.sameAs, IRI("https://doi.org/" + doi.group(1)))
     orders: Counter[IRI] = Counter()
     for n, contact in enumerate(meta.contacts, start=1):
-        role = _CONTACT_ROLES.get(contact.role, ROLE.contact)
+        role, word = contact_role(contact)
         orders[role] += 1  # the order among the dataset's agents in this role
         # keyed by who the contact is, not by position: a source dataset's node is shared by
         # every download that carries it, and two versions of its EML list other people
         # first, so a position would make one node of two people
         who = [p.strip() for p in (contact.name, contact.organization, contact.orcid) if p]
-        agent = ctx.minter.part(dataset, "contact", "; ".join(who) if who else f"unnamed {n}")
+        who = who or [p.strip() for p in (contact.position,) if p] or [f"unnamed {n}"]
+        agent = ctx.minter.part(dataset, "contact", "; ".join(who))
         node = role_node_iri(agent, role, orders[role])
         role_node(out, dataset, node, agent, role, orders[role], entity=True)
+        out.add(node, SCHEMA.roleName, text(word))
         out.add(agent, RDF.type, FOAF.Agent)
         out.add(agent, FOAF.name, text(contact.name or contact.organization))
         if contact.name and contact.organization:
             out.add(agent, SCHEMA.affiliation, Literal(contact.organization))
+        out.add(agent, SCHEMA.jobTitle, text(contact.position))
         if contact.orcid:
             out.add(agent, SCHEMA.identifier, _value_term(contact.orcid))
     return out
 
 
-#: EML party roles -> agent roles
+#: EML elements whose party plays one of our roles
 _CONTACT_ROLES = {
     "creator": ROLE.creator,
     "contact": ROLE.contact,
     "metadataProvider": ROLE.metadataProvider,
 }
+
+
+def contact_role(contact: Contact) -> tuple[IRI, str | None]:
+    """Our role for an EML party, and the word the EML wrote for it, kept as
+    ``schema:roleName``: the element's role for a creator, contact or metadata provider; for an
+    associated party or personnel, the ``<role>`` written inside it (``pointOfContact`` is our
+    contact, ``principalInvestigator`` or ``curator`` our ``otherRole``); a publisher, or a
+    party with no ``<role>``, is an ``otherRole`` named by its element."""
+    fixed = _CONTACT_ROLES.get(contact.role)
+    if fixed is not None:
+        return fixed, contact.party_role
+    if contact.party_role:
+        return role_for(contact.party_role, "")[0], contact.party_role
+    return ROLE.otherRole, contact.role

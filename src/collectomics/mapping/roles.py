@@ -35,7 +35,53 @@ from collectomics.mapping.common import (
 from collectomics.mapping.names import display_form, is_organisation, normalise, read_agents
 from collectomics.mapping.verbatim import identifier
 from collectomics.model import IRI, XSD, Literal, quoted
-from collectomics.vocab import COL, FOAF, PROV, RDF, RDFS, SCHEMA
+from collectomics.vocab import COL, FOAF, PROV, RDF, RDFS, ROLE, SCHEMA
+
+#: agentRole words (lower case, no spaces, hyphens or underscores) -> our role
+ROLE_WORDS: dict[str, IRI] = {
+    **dict.fromkeys(
+        "collector collectors recordedby recorder collectedby leg legit".split(), ROLE.collector
+    ),
+    **dict.fromkeys(
+        "determiner identifiedby identifier determinedby det identification".split(),
+        ROLE.determiner,
+    ),
+    **dict.fromkeys("preparator preparer preparedby preparation".split(), ROLE.preparator),
+    **dict.fromkeys("georeferencer georeferencedby".split(), ROLE.georeferencer),
+    **dict.fromkeys("transcriber transcribedby".split(), ROLE.transcriber),
+    **dict.fromkeys("cataloguer cataloger catalogedby cataloguedby".split(), ROLE.cataloguer),
+    **dict.fromkeys("verifier verifiedby validator".split(), ROLE.verifier),
+    **dict.fromkeys("labelwriter labelauthor handwriting".split(), ROLE.labelWriter),
+    **dict.fromkeys("photographer".split(), ROLE.photographer),
+    **dict.fromkeys("creator author".split(), ROLE.creator),
+    **dict.fromkeys("measurer measuredby".split(), ROLE.measurer),
+    **dict.fromkeys("guide".split(), ROLE.guide),
+    **dict.fromkeys("informant".split(), ROLE.informant),
+    **dict.fromkeys("donor".split(), ROLE.donor),
+    **dict.fromkeys("owner".split(), ROLE.owner),
+    **dict.fromkeys("member memberof".split(), ROLE.member),
+    # EML's and ISO 19115's party roles (associatedParty, personnel)
+    **dict.fromkeys(
+        "contact pointofcontact administrativepointofcontact technicalpointofcontact".split(),
+        ROLE.contact,
+    ),
+    **dict.fromkeys("metadataprovider metadataauthor".split(), ROLE.metadataProvider),
+    **dict.fromkeys("originator".split(), ROLE.creator),
+}
+_OUR_ROLES = {str(v) for v in ROLE_WORDS.values()}
+
+
+def role_for(word: str, iri: str) -> tuple[IRI, str | None]:
+    """Our role for an agentRole and agentRoleIRI, and the source's word when the scheme has
+    no such role (then ``role:otherRole``)."""
+    if iri and iri in _OUR_ROLES:
+        return IRI(iri), None
+    key = "".join(ch for ch in word.lower() if ch.isalnum())
+    found = ROLE_WORDS.get(key)
+    if found is None and iri:
+        found = ROLE_WORDS.get(iri.rstrip("/").rsplit("/", 1)[-1].lower())
+    return (found, None) if found is not None else (ROLE.otherRole, word or iri)
+
 
 _POSITIVE_INTEGER = XSD + "positiveInteger"
 #: col:order literals 1..16, made once (most records name one to four agents)

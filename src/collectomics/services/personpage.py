@@ -280,9 +280,11 @@ def _who(store: Store, minter: Minter, p: str, iri: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ what
 
 _ROLE_COUNTS = (
-    "SELECT ?p ?role (COUNT(DISTINCT ?r) AS ?n) WHERE { "
+    "SELECT ?p ?role ?word (COUNT(DISTINCT ?r) AS ?n) WHERE { "
     + MEMBERS
-    + " ?r prov:agent ?a ; prov:hadRole ?role } GROUP BY ?p ?role ORDER BY DESC(?n)"
+    + " ?r prov:agent ?a ; prov:hadRole ?role"
+    " OPTIONAL { ?r schema:roleName ?word FILTER (?role = role:otherRole) } }"
+    " GROUP BY ?p ?role ?word ORDER BY DESC(?n) ?role ?word"
 )
 #: specimens of the person's identity: as collector or determiner, one hop from the specimen
 _SPECIMENS = (
@@ -401,8 +403,8 @@ def _what(store: Store, p: str, number: int, per: int, sort: str) -> dict[str, A
         "specimens": total,
         "by_role": by_role,
         "records_by_role": [
-            {"role": r["role"].rsplit("/", 1)[-1], "records": int(r["n"])}
-            for r in rows(store, _ROLE_COUNTS, p=p)
+            {"role": r.get("word") or r["role"].rsplit("/", 1)[-1], "records": int(r["n"])}
+            for r in rows(store, _ROLE_COUNTS, p=p)  # a role we lack by the source's word
         ],
         "facets": facets,
         "list": {
