@@ -469,10 +469,17 @@ def _cut_run(text: str, case: int) -> list[str]:
     return [text[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def _surname(text: str, case: int) -> str:
-    """The surname of a given-first name: from its last word (with particles before it)."""
+def _surname(text: str, case: int) -> str | None:
+    """The surname of a given-first name: from its last word (with particles before it), or its
+    last particle when no word follows the initials ('S. K. De', a Bengali surname); None when
+    it has neither."""
     toks = _tokens(text, case)
-    idx = max(n for n, (_, k) in enumerate(toks) if k == _W)
+    words = [n for n, (_, k) in enumerate(toks) if k == _W] or [
+        n for n, (_, k) in enumerate(toks) if k == _P
+    ]
+    if not words:
+        return None
+    idx = words[-1]
     while idx > 0 and toks[idx - 1][1] == _P:
         idx -= 1
     return text[toks[idx][0] :]
@@ -498,13 +505,16 @@ def _lend(names: list[_Name], case: int) -> None:
                 this.text = f"{this.text} {rest[toks[skip][0] :]}"
                 this.shape = nxt.shape
         elif nxt.shape == _SH_F:
+            surname = _surname(nxt.text, case)
+            if surname is None:
+                continue
             if this.shape == _SH_I and nxt.sep in _CONJ:
-                this.text = f"{this.text} {_surname(nxt.text, case)}"
+                this.text = f"{this.text} {surname}"
                 this.shape = _SH_F
             elif this.shape == _SH_WI and _core(this.text, case).count(_W) == 1:
                 core = _core(nxt.text, case)
                 if core[0] == _W and core[-1] == _W and core.count(_W) == 2:  # "Alice F. Tryon"
-                    this.text = f"{this.text} {_surname(nxt.text, case)}"
+                    this.text = f"{this.text} {surname}"
                     this.shape = _SH_F
     for n in range(1, len(names)):  # "Levi, H. & L." -> "Levi, L."
         this, prev = names[n], names[n - 1]
