@@ -321,3 +321,39 @@ def test_every_problem_names_its_file_with_the_archive(minter: Minter) -> None:
         ingest_files(store, [quirks / "broken-meta-xml"], minter=minter)
     assert err.value.file == str(quirks / "broken-meta-xml/meta.xml")
     assert err.value.row == 6
+
+
+def test_a_row_a_mapper_fails_on_is_rejected_and_the_ingest_goes_on(
+    monkeypatch: pytest.MonkeyPatch, minter: Minter
+) -> None:
+    """A bug of ours in a mapper (here made to raise on one record, as the name reader raised on
+    'A. K. & S. K. De') rejects that row, with its verbatim row, saying so, where it stopped the
+    whole ingest: the other records load and the counts add up, rows and nodes."""
+    import collectomics.ingest.batches as batches
+
+    real = batches.map_specimen
+    victim = "658187373"  # a gbifID
+
+    def failing(record, ctx, iri):  # type: ignore[no-untyped-def]
+        if record.get("gbifID") == victim:
+            raise ValueError("max() arg is an empty sequence")
+        return real(record, ctx, iri)
+
+    monkeypatch.setattr(batches, "map_specimen", failing)
+    archive = REAL / "rgbif-gbif-downloads" / "0000066-140928181241064.zip"
+    with OxigraphStore() as store:
+        [report] = ingest_files(store, [archive], minter=minter)
+        _adds_up(report)
+        assert (report.read, report.loaded, report.rejected) == (470, 469, 1)
+        assert report.extensions["verbatim.txt"].loaded == 469
+        [problem] = [p for p in report.problems if "not mapped" in p.reason]
+        assert problem.severity == "error" and problem.row is not None
+        assert "ValueError: max() arg is an empty sequence" in problem.reason
+        assert "occurrence.txt" in problem.file
+        records = (
+            "SELECT (COUNT(DISTINCT ?s) AS ?n) { ?s <http://www.w3.org/2000/01/rdf-schema#seeAlso> ?p "
+            'FILTER STRSTARTS(STR(?p), "https://www.gbif.org/occurrence/") }'
+        )
+        assert _n(store, records) == 469  # one node a loaded record, none for the failed one
+        page = f"<https://www.gbif.org/occurrence/{victim}>"
+        assert _n(store, f"SELECT (COUNT(*) AS ?n) {{ ?s ?p {page} }}") == 0

@@ -179,7 +179,27 @@ def map_rows(batch: Batch, ctx: Context, out: Writer, described: set[object]) ->
             out.triples(triples)
         return []
     step = _STEPS[batch.kind]
-    return [step(item, batch, ctx, out, described) for item in batch.items]
+    outcomes = []
+    for item in batch.items:
+        try:
+            outcomes.append(step(item, batch, ctx, out, described))
+        except Exception as exc:  # one row a mapper fails on is rejected, with
+            # the reason, and the ingest goes on: the steps map before they write, so nothing of
+            # the row is written (a bug of ours; the message asks for the row)
+            outcomes.append(_failed(item, batch, exc))
+    return outcomes
+
+
+def _failed(item: Any, batch: Batch, exc: Exception) -> Outcome:
+    """A row a mapper raised on: rejected, naming the error (a paired verbatim row with it)."""
+    reason = (
+        f"not mapped: Collectomics failed on this row ({type(exc).__name__}: {exc}); "
+        "the rest of the file is loaded. Please report it with the row"
+    )
+    paired = batch.kind == SPECIMENS and item[2] is not None
+    return Outcome(
+        False, None, [Problem(batch.file, item[0], None, reason)], False if paired else None
+    )
 
 
 def _describe_source(key: str, ctx: Context, out: Writer, described: set[object]) -> IRI:
@@ -216,15 +236,16 @@ def _specimen(
     subject = mapped.subject
     if mapped.rejected or subject is None:  # its verbatim row, if any, is not loaded either
         return Outcome(False, None, problems, None if verbatim is None else False)
-    out.mapped(mapped)
+    kept = None if verbatim is None else map_verbatim(verbatim[2], verbatim[3], subject, ctx)
+    out.mapped(mapped)  # written only once the row is mapped (map_rows)
     key = record.get("datasetKey", "").strip()
     if key:
         out.triples(
             [(subject, SCHEMA.includedInDataSet, _describe_source(key, ctx, out, described))]
         )
-    if verbatim is None:
+    if kept is None:
         return _loaded(mapped, problems)
-    out.mapped(map_verbatim(verbatim[2], verbatim[3], subject, ctx))
+    out.mapped(kept)
     return _loaded(mapped, problems, True)
 
 
