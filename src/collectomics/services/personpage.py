@@ -96,20 +96,21 @@ def page_args(page: Any = 1, size: Any = PAGE_SIZE) -> tuple[int, int]:
 
 def labels(store: Store, nodes: list[str]) -> dict[str, str]:
     """A display name for each node: foaf:name, rdfs:label, skos:prefLabel or dcterms:title,
-    else the end of its IRI (one query for all)."""
+    else its schema:jobTitle (an EML party named only by its position), else the end of its IRI
+    (one query for all)."""
     found: dict[str, str] = {}
     wanted = [n for n in dict.fromkeys(nodes) if n and iri_is_valid(n) and ":" in n]
     for chunk in range(0, len(wanted), 200):
         values = " ".join(f"<{n}>" for n in wanted[chunk : chunk + 200])
         for r in rows(
             store,
-            "SELECT ?x (SAMPLE(?n1) AS ?a) (SAMPLE(?n2) AS ?b) WHERE { VALUES ?x { "
-            + values
-            + " } OPTIONAL { ?x foaf:name ?n1 } "
-            "OPTIONAL { ?x rdfs:label|skos:prefLabel|dcterms:title ?n2 } } GROUP BY ?x",
+            "SELECT ?x (SAMPLE(?n1) AS ?a) (SAMPLE(?n2) AS ?b) (SAMPLE(?n3) AS ?c) WHERE {"
+            " VALUES ?x { " + values + " } OPTIONAL { ?x foaf:name ?n1 } "
+            "OPTIONAL { ?x rdfs:label|skos:prefLabel|dcterms:title ?n2 } "
+            "OPTIONAL { ?x schema:jobTitle ?n3 } } GROUP BY ?x",
         ):
-            if r["a"] or r["b"]:
-                found[r["x"]] = r["a"] or r["b"]
+            if r["a"] or r["b"] or r["c"]:
+                found[r["x"]] = r["a"] or r["b"] or r["c"]
     return {n: found.get(n) or n.rstrip("/").rsplit("/", 1)[-1] for n in nodes}
 
 
