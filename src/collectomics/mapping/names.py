@@ -541,11 +541,12 @@ def _unwrap_or_drop(m: re.Match[str]) -> str:
     return (m[1] if m[1] is not None else m[2]) if whole else " "
 
 
-#: A role word after the name ("T. Wongratana det.", "Kotthaus ded."), and "ex herb. X" (the
-#: herbarium the specimen came from, a provenance like "(Coll. Delessert)", not an agent)
+#: A role word after the name ("T. Wongratana det.", "Kotthaus ded.", "Smith Det."), and "ex
+#: herb. X" (the herbarium the specimen came from, a provenance like "(Coll. Delessert)", not an
+#: agent). A capitalised role word without its dot is a surname: 'M. Coll' (Catalan), 'K. R. Det'
 _SUFFIX_ROLE = re.compile(
-    r"\s+(?:det|leg|ded|coll|legit|dedit)\.?\s*$|,?\s+ex\.?\s+(?:herb|hb|herbario|herbarium)\b.*$",
-    re.I,
+    r"\s+(?:(?:det|leg|ded|coll|legit|dedit)\.?|(?i:det|leg|ded|coll|legit|dedit)\.)\s*$"
+    r"|,?\s+(?i:ex\.?\s+(?:herb|hb|herbario|herbarium))\b.*$"
 )
 
 
