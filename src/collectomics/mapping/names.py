@@ -156,11 +156,11 @@ _ET_AL = re.compile(
 _MARK = "\ue000"  # stands where "et al." was
 _SPLIT = re.compile(
     r"\s*([;|+&\ue000]|\s[-–/]\s"
-    r"|(?<=\s)(?:and|And|AND|with|With|WITH|und|Und|UND|et|Et|ET|con|com|och|og|y|e)(?=\s)"
+    r"|(?<=\s)(?:and|And|AND|with|With|WITH|und|Und|UND|et|Et|ET|con|com|och|og|y|e|i)(?=\s)"
     r"|(?<=[A-Z]{2})\s[EY]\s(?=[A-Z]{2}))\s*"
 )
 _CONJ = frozenset(
-    "and And AND with With WITH und Und UND et Et ET con com och og y e & + E Y".split()
+    "and And AND with With WITH und Und UND et Et ET con com och og y e i & + E Y".split()
 )
 _PREFIX = re.compile(
     r"^(?:(?:dupl\.\s*)?(?:(?:leg(?:it)?|lgt|fide)\b\.?"
@@ -704,7 +704,8 @@ def _split_general(text: str) -> tuple[SplitName, ...]:
             if _shape(part, case) == _SH_W1 and (
                 (prev[2] and sep in _CONJ)  # "Department of Botany and Zoology"
                 or (
-                    sep in ("y", "e")  # "J. Ortega y Gasset", "Maria Lopes e Silva"
+                    sep in ("y", "e", "i")  # "J. Ortega y Gasset", "Maria Lopes e Silva",
+                    # "Joan Coll i Pla" (Catalan)
                     and not prev[2]
                     and len(_core(prev[1].rsplit(",", 1)[-1], case)) >= 2
                 )
