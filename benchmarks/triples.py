@@ -58,7 +58,6 @@ from pathlib import Path
 from collectomics.ingest import ingest_files
 from collectomics.ingest.dwca import Archive, Row
 from collectomics.iri import Minter
-from collectomics.services.pages import short as pages_short
 from collectomics.services.specimenpage import term
 from collectomics.store import OxigraphStore
 
@@ -100,11 +99,7 @@ _DWCIRI = "http://rs.tdwg.org/dwc/iri/"
 _ISSUE = "http://rs.gbif.org/terms/1.0/issue"
 
 
-def short(iri: str) -> str:
-    """``dwc:locality`` for a term's IRI: the specimen page's names (``gbif:`` among them),
-    else the entity pages'."""
-    name = term(iri)
-    return name if name != iri else pages_short(iri)
+short = term  # ``dwc:locality`` for a term's IRI, as the pages name it
 
 
 def _number(value: str) -> str:

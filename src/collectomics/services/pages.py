@@ -21,7 +21,7 @@ from collectomics.model import IRI, RDF_LANGSTRING, XSD_STRING, BNode, Literal, 
 from collectomics.services.personpage import canonical, person_sections
 from collectomics.services.queries import get_query
 from collectomics.services.sections import SectionResult, run_sections
-from collectomics.services.specimenpage import is_specimen, specimen_sections
+from collectomics.services.specimenpage import is_specimen, specimen_sections, term
 from collectomics.store import Store
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -45,27 +45,6 @@ _SCHEMA_TYPES = {
     "https://www.ica.org/standards/RiC/ontology#Record": "ArchiveComponent",
     "http://purl.org/dc/dcmitype/StillImage": "ImageObject",
     "http://xmlns.com/foaf/0.1/Organization": "Organization",
-}
-_PREFIXES = {
-    "http://rs.tdwg.org/dwc/terms/": "dwc:",
-    "http://rs.tdwg.org/dwc/iri/": "dwciri:",
-    "http://purl.org/dsw/": "dsw:",
-    "http://purl.org/dc/terms/": "dcterms:",
-    "http://rs.tdwg.org/ac/terms/": "ac:",
-    "http://www.w3.org/ns/prov#": "prov:",
-    "http://www.w3.org/ns/oa#": "oa:",
-    "http://xmlns.com/foaf/0.1/": "foaf:",
-    "http://schema.org/": "schema:",
-    "https://www.ica.org/standards/RiC/ontology#": "rico:",
-    "https://w3id.org/sssom/": "sssom:",
-    "http://www.w3.org/2004/02/skos/core#": "skos:",
-    "https://w3id.org/collectomics/ontology#": "col:",
-    "https://w3id.org/collectomics/role/": "role:",
-    "https://w3id.org/collectomics/status/": "status:",
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#": "rdf:",
-    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
-    "http://www.w3.org/2002/07/owl#": "owl:",
-    "http://www.wikidata.org/entity/": "wd:",
 }
 
 _OUT = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?p ?o LIMIT 1000"
@@ -130,12 +109,7 @@ CONSTRUCT { ?x ?p ?o } WHERE {
 }"""
 
 
-def short(iri: str) -> str:
-    """A compact name for a vocabulary term: ``dwc:catalogNumber``."""
-    for ns, prefix in _PREFIXES.items():
-        if iri.startswith(ns):
-            return prefix + iri[len(ns) :]
-    return iri
+short = term  # a compact name for a vocabulary term: ``dwc:catalogNumber``
 
 
 @dataclass

@@ -13,9 +13,11 @@ from urllib.parse import quote
 
 from collectomics.errors import InputError
 from collectomics.iri import Minter
+from collectomics.mapping.verbatim import GBIF_NS
 from collectomics.services.personpage import check_iri, labels, rows, values
 from collectomics.services.sections import Section
 from collectomics.store import Store
+from collectomics.vocab import PREFIXES
 
 _DWC = "http://rs.tdwg.org/dwc/terms/"
 #: the values of the record as published: its literals, with the term's short name
@@ -30,19 +32,13 @@ _RECORD_LINKS = """SELECT ?s ?p ?o WHERE {
 _VERBATIM = """SELECT ?s ?p ?o WHERE {
   ?s prov:wasDerivedFrom ?v . ?v a col:VerbatimRecord ; ?p ?o FILTER(isLiteral(?o))
 } ORDER BY ?p LIMIT 300"""
-_PREFIXES = {
-    _DWC: "dwc:",
-    "http://purl.org/dc/terms/": "dcterms:",
-    "http://rs.gbif.org/terms/1.0/": "gbif:",
-    "http://rs.tdwg.org/dwc/iri/": "dwciri:",
-    "http://www.w3.org/2000/01/rdf-schema#": "rdfs:",
-    "http://schema.org/": "schema:",
-    "https://w3id.org/collectomics/ontology#": "col:",
-}
+#: namespace -> prefix for showing terms: the graph's (vocab.PREFIXES) and GBIF's terms
+_PREFIXES = {ns: f"{prefix}:" for prefix, ns in PREFIXES.items()} | {GBIF_NS: "gbif:"}
 
 
 def term(iri: str) -> str:
-    """``dwc:catalogNumber`` for the IRI of a term."""
+    """``dwc:catalogNumber`` for the IRI of a term (the IRI when no prefix is known); the one
+    such function of the pages."""
     for ns, prefix in _PREFIXES.items():
         if iri.startswith(ns):
             return prefix + iri[len(ns) :]
