@@ -357,3 +357,29 @@ def test_a_row_a_mapper_fails_on_is_rejected_and_the_ingest_goes_on(
         assert _n(store, records) == 469  # one node a loaded record, none for the failed one
         page = f"<https://www.gbif.org/occurrence/{victim}>"
         assert _n(store, f"SELECT (COUNT(*) AS ?n) {{ ?s ?p {page} }}") == 0
+
+
+def test_numbers_that_would_not_fit_in_memory_are_kept_as_written(
+    tmp_path: Path, minter: Minter
+) -> None:
+    """'1e40018620501' is a valid decimal of 40 billion digits written out: formatting it took
+    all memory (MemoryError, found by fuzzing the mapper). Numbers past 100 digits before or
+    after the point, as decimals or integers, are kept as written with a warning naming the
+    column, and the records load."""
+    huge = {
+        "coordinateUncertaintyInMeters": "1e40018620501",
+        "minimumElevationInMeters": "1E-400",
+        "startDayOfYear": "1" * 400 + ".0",
+    }
+    header = ["occurrenceID", *huge]
+    rows = [header, ["urn:x:1", *huge.values()], ["urn:x:2", "12.5", "-3", "7"]]
+    path = tmp_path / "numbers.txt"
+    path.write_text("".join("\t".join(r) + "\n" for r in rows), "utf-8")
+    with OxigraphStore() as store:
+        [report] = ingest_files(store, [path], minter=minter)
+        _adds_up(report)
+        assert (report.read, report.loaded) == (2, 2)
+        warned = {p.column for p in report.problems if "digits" in p.reason}
+        assert warned == set(huge), report.problems
+        for value in huge.values():
+            assert _n(store, f'SELECT (COUNT(*) AS ?n) {{ ?s ?p "{value}" }}') == 1, value[:20]

@@ -135,11 +135,16 @@ def text(value: str | None) -> Literal | None:
     return Literal(value) if value else None
 
 
+#: the most digits a number of the graph has before or after its point: a cell such as
+#: '1e40018620501' is a valid decimal that would take 40 GB to write out
+MAX_DIGITS = 100
+
+
 def decimal(value: str | None) -> Literal | None:
     """An ``xsd:decimal`` literal; raises ValueError on a non-number."""
     if value is None or not value.strip():
         return None
-    if _PLAIN_DECIMAL.fullmatch(value):  # already canonical: Decimal would write it unchanged
+    if len(value) <= MAX_DIGITS and _PLAIN_DECIMAL.fullmatch(value):  # canonical already
         return Literal(value, _XSD_DECIMAL)
     try:
         number = Decimal(value.strip())
@@ -147,6 +152,10 @@ def decimal(value: str | None) -> Literal | None:
         raise ValueError(f"not a number: {value!r}") from None
     if not number.is_finite():
         raise ValueError(f"not a finite number: {value!r}")
+    exponent = number.as_tuple().exponent
+    if number.adjusted() >= MAX_DIGITS or (isinstance(exponent, int) and exponent < -MAX_DIGITS):
+        # '1e40018620501' would be written out as 40 billion digits
+        raise ValueError(f"not a number with at most {MAX_DIGITS} digits: {value[:40]!r}")
     return Literal(format(number, "f"), XSD + "decimal")
 
 
@@ -155,11 +164,14 @@ def integer(value: str | None) -> Literal | None:
     if value is None or not value.strip():
         return None
     text_ = value.strip()
-    if text_.isascii() and text_.isdigit():  # the common case, without the regex
+    if text_.isascii() and text_.isdigit() and len(text_) <= MAX_DIGITS:  # the common case
         return Literal(str(int(text_)), _XSD_INTEGER)
     if re.fullmatch(r"[+-]?\d+(?:\.0+)?", text_):
-        return Literal(str(int(float(text_))) if "." in text_ else str(int(text_)), XSD + "integer")
-    raise ValueError(f"not an integer: {value!r}")
+        whole = text_.split(".", 1)[0]
+        if len(whole.lstrip("+-")) <= MAX_DIGITS:
+            return Literal(str(int(whole)), XSD + "integer")
+        raise ValueError(f"not an integer with at most {MAX_DIGITS} digits: {value[:40]!r}")
+    raise ValueError(f"not an integer: {value[:200]!r}")
 
 
 def date_literal(value: object) -> Literal:
