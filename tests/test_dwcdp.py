@@ -569,3 +569,29 @@ def test_cli_round_trip(tmp_path: Path) -> None:
     refused = run_cli("export", "--format", "dwc-dp", str(tmp_path / "q"), store=store)
     assert refused.returncode != 0 and "--dataset" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_row_a_mapper_fails_on_is_rejected_and_the_package_loads(
+    make_store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of ours in the DwC-DP mapper (made to raise on one occurrence) rejects that row,
+    naming the exception, where it stopped the whole ingest; the other rows load."""
+    from collectomics.mapping import dwcdp
+
+    real = dwcdp.PackageMapper._record
+    rows = list(csv.DictReader(open(GUIDE / "occurrence.csv", encoding="utf-8")))
+    victim = rows[1]["occurrenceID"]
+
+    def failing(self, table, number, values, *rest):  # type: ignore[no-untyped-def]
+        if values.get("occurrenceID") == victim:
+            raise KeyError("a bug")
+        return real(self, table, number, values, *rest)
+
+    monkeypatch.setattr(dwcdp.PackageMapper, "_record", failing)
+    store = make_store(tmp_path / "store")
+    report = _ingest(store, GUIDE)
+    _check_counts(report, GUIDE)
+    assert report.rejected == 1 and report.specimens == 3
+    [problem] = [p for p in report.problems if p.severity == "error"]
+    assert (problem.file, problem.row) == ("occurrence.csv", 3)
+    assert problem.reason.startswith("not mapped: Collectomics failed on this row (KeyError")

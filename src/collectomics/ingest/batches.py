@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from collectomics.mapping.common import Context, Mapped, Problem, Triple, date_literal
+from collectomics.mapping.common import Context, Mapped, Problem, Triple, date_literal, failure
 from collectomics.mapping.dates import date_bounds
 from collectomics.mapping.dwc import DC_TERMS
 from collectomics.mapping.extensions import (
@@ -192,13 +192,9 @@ def map_rows(batch: Batch, ctx: Context, out: Writer, described: set[object]) ->
 
 def _failed(item: Any, batch: Batch, exc: Exception) -> Outcome:
     """A row a mapper raised on: rejected, naming the error (a paired verbatim row with it)."""
-    reason = (
-        f"not mapped: Collectomics failed on this row ({type(exc).__name__}: {exc}); "
-        "the rest of the file is loaded. Please report it with the row"
-    )
     paired = batch.kind == SPECIMENS and item[2] is not None
     return Outcome(
-        False, None, [Problem(batch.file, item[0], None, reason)], False if paired else None
+        False, None, [Problem(batch.file, item[0], None, failure(exc))], False if paired else None
     )
 
 

@@ -135,6 +135,15 @@ def text(value: str | None) -> Literal | None:
     return Literal(value) if value else None
 
 
+def failure(exc: BaseException) -> str:
+    """The reason a row is rejected with when a mapper raised on it: a bug of ours, which the
+    ingest reports on that row and goes on (the rest of the file loads)."""
+    return (
+        f"not mapped: Collectomics failed on this row ({type(exc).__name__}: {exc}); "
+        "the rest of the file is loaded. Please report it with the row"
+    )
+
+
 #: the most digits a number of the graph has before or after its point: a cell such as
 #: '1e40018620501' is a valid decimal that would take 40 GB to write out
 MAX_DIGITS = 100

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri
-from collectomics.mapping.common import Context, Mapped, publisher_match, text
+from collectomics.mapping.common import Context, Mapped, failure, publisher_match, text
 from collectomics.mapping.dwc import IDENTIFICATION_TERMS
 from collectomics.mapping.extensions import (
     AC_NS,
@@ -230,7 +231,7 @@ class PackageMapper:
             return
         self._done.add(name)
         for number, row in table.rows:
-            yield Outcome(name, number, fn(table, number, row))
+            yield Outcome(name, number, _guarded(fn, table, number, row))
 
     def agent(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
         out = Mapped()
@@ -358,8 +359,14 @@ class PackageMapper:
                 occurrence = by_occurrence_id.get(values.get("evidenceForOccurrenceID", ""), {})
                 if occurrence:
                     evidenced.add(occurrence["occurrenceID"].strip())
-                mapped = self._record(
-                    material, number, values, _clean(occurrence), "collectionEvent", accepted
+                mapped = _guarded(
+                    self._record,
+                    material,
+                    number,
+                    values,
+                    _clean(occurrence),
+                    "collectionEvent",
+                    accepted,
                 )
                 yield Outcome("material", number, mapped)
         if occurrences:
@@ -376,7 +383,7 @@ class PackageMapper:
                 yield Outcome(
                     "occurrence",
                     number,
-                    self._record(occurrences, number, values, {}, "event", accepted),
+                    _guarded(self._record, occurrences, number, values, {}, "event", accepted),
                 )
 
     def _accepted_identifications(self) -> dict[tuple[str, str], dict[str, str]]:
@@ -848,6 +855,15 @@ def _order(values: Mapping[str, str]) -> Literal | None:
 
 def _term(value: str) -> IRI | Literal:
     return IRI(value) if iri_is_valid(value) and "://" in value else Literal(value)
+
+
+def _guarded(fn: Callable[..., Mapped], *args: Any) -> Mapped:
+    """``fn(*args)``, or the row rejected with the exception when a mapper raises on it (a bug
+    of ours: the rest of the package loads)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # one row, not the whole package
+        return Mapped().reject(None, failure(exc))
 
 
 def map_package(tables: Mapping[str, Table], ctx: Context) -> list[Outcome]:
