@@ -170,3 +170,25 @@ def test_utf16_text_cut_short_is_one_error_naming_the_file(
         ingest_files(store, [people], minter=minter, encoding="utf-16")
     assert (e.value.file, e.value.row) == (str(people), 1)
     assert not list(store.graphs())  # nothing loaded
+
+
+def test_a_people_row_the_mapper_fails_on_is_rejected_and_the_rest_load(
+    store: OxigraphStore, minter: Minter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug of ours in the people mapper (made to raise on one row) rejects that row, naming
+    the exception, where it stopped the ingest: the other people load."""
+    import collectomics.ingest.people as people
+
+    real = people.map_person
+
+    def failing(record, ctx):  # type: ignore[no-untyped-def]
+        if record.get("person_id") == "joan-pedrol":
+            raise IndexError("a bug")
+        return real(record, ctx)
+
+    monkeypatch.setattr(people, "map_person", failing)
+    [report] = ingest_files(store, [FIX / "people-mixed.csv"], minter=minter)
+    assert (report.read, report.loaded, report.rejected) == (4, 2, 2)
+    failed = [p for p in report.problems if "Collectomics failed" in p.reason]
+    assert [(p.row, p.severity) for p in failed] == [(5, "error")]
+    assert _count(store, "SELECT (COUNT(*) AS ?n) { ?p a <http://xmlns.com/foaf/0.1/Person> }") == 2

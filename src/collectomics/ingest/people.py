@@ -9,7 +9,7 @@ from collectomics.errors import InputError
 from collectomics.ingest.csvfile import read_header, read_rows
 from collectomics.ingest.report import IngestReport
 from collectomics.ingest.sink import Sink
-from collectomics.mapping.common import Context
+from collectomics.mapping.common import Context, guarded
 from collectomics.mapping.people import PEOPLE_COLUMNS, map_person
 
 
@@ -29,7 +29,7 @@ def stream_people(
             report.problem(str(path), row, None, record.message)
             sink.record_done()
             continue
-        mapped = map_person(record, ctx)
+        mapped = guarded(map_person, record, ctx)
         for p in mapped.problems:
             report.problem(str(path), row, p.column, p.reason, p.severity)
         if mapped.rejected:

@@ -22,7 +22,7 @@ from collectomics.ingest.parquet import open_source
 from collectomics.ingest.report import IngestReport
 from collectomics.ingest.sink import Sink
 from collectomics.iri import Minter
-from collectomics.mapping.common import Context, Mapped
+from collectomics.mapping.common import Context, Mapped, guarded
 from collectomics.mapping.documents import document_refs, map_document
 from collectomics.mapping.dwc import canonical_term
 from collectomics.mapping.groups import GROUP_COLUMNS, map_group
@@ -193,7 +193,7 @@ def stream_template(
                 report.problem(file, row, None, record.message)
                 sink.record_done()
                 continue
-            _record(report, sink, file, row, "", mapper(record, ctx, refs))
+            _record(report, sink, file, row, "", guarded(mapper, record, ctx, refs))
         return
     data = load_json(path, limits)
     if kind == "iiif":

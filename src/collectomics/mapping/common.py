@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
+from typing import Any
 
 from collectomics.iri import Minter
 from collectomics.model import IRI, XSD, BNode, Literal, Term
@@ -142,6 +143,15 @@ def failure(exc: BaseException) -> str:
         f"not mapped: Collectomics failed on this row ({type(exc).__name__}: {exc}); "
         "the rest of the file is loaded. Please report it with the row"
     )
+
+
+def guarded(fn: Callable[..., Mapped], *args: Any) -> Mapped:
+    """``fn(*args)``, or the row rejected with :func:`failure` when a mapper raises on it: one
+    row, not the whole file."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # a bug of ours, reported on its row
+        return Mapped().reject(None, failure(exc))
 
 
 #: the most digits a number of the graph has before or after its point: a cell such as

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from collectomics.iri import slug
 from collectomics.mapping.agentids import identifier_iri
-from collectomics.mapping.common import Context, Mapped, failure, publisher_match, text
+from collectomics.mapping.common import Context, Mapped, guarded, publisher_match, text
 from collectomics.mapping.dwc import IDENTIFICATION_TERMS
 from collectomics.mapping.extensions import (
     AC_NS,
@@ -231,7 +230,7 @@ class PackageMapper:
             return
         self._done.add(name)
         for number, row in table.rows:
-            yield Outcome(name, number, _guarded(fn, table, number, row))
+            yield Outcome(name, number, guarded(fn, table, number, row))
 
     def agent(self, table: Table, number: int, row: dict[str, str]) -> Mapped:
         out = Mapped()
@@ -359,7 +358,7 @@ class PackageMapper:
                 occurrence = by_occurrence_id.get(values.get("evidenceForOccurrenceID", ""), {})
                 if occurrence:
                     evidenced.add(occurrence["occurrenceID"].strip())
-                mapped = _guarded(
+                mapped = guarded(
                     self._record,
                     material,
                     number,
@@ -383,7 +382,7 @@ class PackageMapper:
                 yield Outcome(
                     "occurrence",
                     number,
-                    _guarded(self._record, occurrences, number, values, {}, "event", accepted),
+                    guarded(self._record, occurrences, number, values, {}, "event", accepted),
                 )
 
     def _accepted_identifications(self) -> dict[tuple[str, str], dict[str, str]]:
@@ -855,15 +854,6 @@ def _order(values: Mapping[str, str]) -> Literal | None:
 
 def _term(value: str) -> IRI | Literal:
     return IRI(value) if iri_is_valid(value) and "://" in value else Literal(value)
-
-
-def _guarded(fn: Callable[..., Mapped], *args: Any) -> Mapped:
-    """``fn(*args)``, or the row rejected with the exception when a mapper raises on it (a bug
-    of ours: the rest of the package loads)."""
-    try:
-        return fn(*args)
-    except Exception as exc:  # one row, not the whole package
-        return Mapped().reject(None, failure(exc))
 
 
 def map_package(tables: Mapping[str, Table], ctx: Context) -> list[Outcome]:
