@@ -47,6 +47,13 @@ PREFIX col: <https://w3id.org/collectomics/ontology#>
 SELECT DISTINCT ?v ?a WHERE { ?e dwc:recordedBy ?v . ?s col:collectingEvent ?e ; dwciri:recordedBy ?a }"""
 
 
+_NAMED = """PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX col: <https://w3id.org/collectomics/ontology#>
+SELECT DISTINCT ?n ?k ?v WHERE {
+  VALUES ?k { foaf:name skos:altLabel col:authorAbbreviation } ?n ?k ?v }"""
+
+
 def archives() -> list[Path]:
     """The real archives of the corpus, in the order archives.txt lists them."""
     lines = (REAL / "archives.txt").read_text(encoding="utf-8").splitlines()
@@ -79,18 +86,20 @@ def frequent_strings(store: Store, n: int = 200) -> list[str]:
     return [v for v, _ in rows[:n]]
 
 
-def exact_names(store: Store) -> dict[str, set[str]]:
-    """Every name, alias and abbreviation as written -> the ids of the entities bearing it."""
-    out: dict[str, set[str]] = {}
-    for e in rec.index_for(store).by_id.values():
-        for name in (e.name, *e.aliases, *e.abbreviations):
-            out.setdefault(name, set()).add(e.id)
-    return out
-
-
 def exactly_named(store: Store, text: str) -> set[str]:
-    """Ids of the entities whose name or an alias is ``text`` exactly."""
-    return exact_names(store).get(text, set())
+    """Ids of the people and agents whose name, an alias or an abbreviation is ``text`` exactly,
+    as the index reads them: a node's ``foaf:name`` names its identity's entity (its name, or an
+    alias when the node is another of the identity's), ``skos:altLabel`` and
+    ``col:authorAbbreviation`` the entity that bears them. One lookup in the store, not a walk
+    of every entity (the same sets as that walk on 5,000 sampled names of the volunteer's
+    store)."""
+    ix = rec.index_for(store)
+    found = set()
+    for node, k, _ in store.query(_NAMED, params={"v": Literal(text)}).table():
+        e = ix.by_iri.get(ix.resolve(node) if k.endswith("/name") else node)
+        if e is not None:
+            found.add(e.id)
+    return found
 
 
 def made_from(store: Store, text: str) -> set[str]:
@@ -127,9 +136,8 @@ def made_first(
 def exact_first(store: Store, strings: list[str]) -> tuple[int, list[str]]:
     """How many strings name an entity exactly, and those whose top suggestion is not one."""
     named, misses = 0, []
-    names = exact_names(store)  # once: a walk of every entity
     for text in strings:
-        wanted = names.get(text, set())
+        wanted = exactly_named(store, text)
         if not wanted:
             continue
         named += 1
