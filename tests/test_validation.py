@@ -484,6 +484,103 @@ def test_patterns_compare_under_renaming_only(target: str, constraint: str, same
     assert (_pattern(target) == _pattern(constraint) and _pattern(target) is not None) is same
 
 
+NS = "http://rs.tdwg.org/dwc/iri/"
+
+
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        (
+            f'SELECT $this ?p ?o WHERE {{ $this ?p ?o . FILTER(isLiteral(?o) && STRSTARTS(STR(?p), "{NS}")) }}',
+            {"p": NS},
+        ),
+        (
+            f'SELECT DISTINCT ?this WHERE {{ ?this ?p ?o FILTER(STRSTARTS(STR(?p), "{NS}")) }}',
+            {"p": NS},
+        ),
+        # under ||, other predicates pass the filter too
+        (
+            f'SELECT $this WHERE {{ $this ?p ?o . FILTER(isLiteral(?o) || STRSTARTS(STR(?p), "{NS}")) }}',
+            {},
+        ),
+        # the variable is also an object, or the test is on a subject
+        (
+            f'SELECT $this WHERE {{ $this ?p ?o . ?o ?q ?p . FILTER(STRSTARTS(STR(?p), "{NS}")) }}',
+            {},
+        ),
+        (f'SELECT $this WHERE {{ $this ?p ?o . FILTER(STRSTARTS(STR($this), "{NS}")) }}', {}),
+        # more than one basic graph pattern under the filter
+        (
+            f'SELECT $this WHERE {{ $this ?p ?o . OPTIONAL {{ ?o ?q ?r }} FILTER(STRSTARTS(STR(?p), "{NS}")) }}',
+            {},
+        ),
+        (
+            f'SELECT $this WHERE {{ {{ $this ?p ?o }} UNION {{ ?o ?p $this }} FILTER(STRSTARTS(STR(?p), "{NS}")) }}',
+            {},
+        ),
+        (
+            f'SELECT $this WHERE {{ $this ?p ?o . FILTER(STRSTARTS(STR(?p), "{NS}"^^<http://www.w3.org/2001/XMLSchema#string>)) }}',
+            {},
+        ),
+        ("ASK { ?s ?p ?o }", {}),
+        ("SELECT $this WHERE { $this", {}),
+    ],
+)
+def test_only_a_variable_that_is_only_a_predicate_of_one_namespace_is_narrowed(
+    select: str, expected: dict[str, str]
+) -> None:
+    from collectomics.services.validation.translate import predicate_namespaces
+
+    assert predicate_namespaces(select) == expected
+
+
+def test_narrowing_to_the_stores_predicates_changes_no_answer(
+    fresh_store: Callable[[], Store],
+) -> None:
+    """The dwciri check asks only for the store's predicates of that namespace (``VALUES``,
+    read once per run), and answers as the query the shape wrote, in each graph and in all."""
+    from collectomics.services.validation.translate import narrowed
+
+    [check] = [c for c in plan() if c.owner.endswith("DwciriObjectShape")]
+    assert check.sparql is not None and "# collectomics:predicates ?path " + NS in check.sparql
+    store = fresh_store()
+    store.replace_graph(GRAPH, (DATA / "many-faults.ttl").read_text("utf-8"), "turtle")
+    other = GRAPH + "-other"
+    store.replace_graph(
+        other,
+        f'<urn:x:s> <{NS}identifiedBy> "A. Gray" ; <{NS}recordedBy> <urn:x:a> ;'
+        f' <http://xmlns.com/foaf/0.1/name> "x" .',
+        "turtle",
+    )
+    asked: list[int] = []
+
+    def predicates() -> list[str]:
+        asked.append(1)
+        return [p for (p,) in store.query("SELECT DISTINCT ?p WHERE { ?s ?p ?o }").table()]
+
+    query = narrowed(check.sparql, predicates)
+    values = re.search(r"VALUES \?path \{ ([^}]*) \}", query)
+    assert values is not None and asked == [1]
+    assert set(values.group(1).split()) >= {f"<{NS}identifiedBy>", f"<{NS}recordedBy>"}
+    assert all(v.startswith(f"<{NS}") for v in values.group(1).split())
+    for scope in (None, [GRAPH], [other]):
+        wanted = sorted(store.query(check.sparql, default_graphs=scope).table())
+        assert sorted(store.query(query, default_graphs=scope).table()) == wanted
+        assert wanted  # a dwciri: literal in each graph
+    assert any("A. Gray" in row for row in store.query(query).table())
+    # a store without the namespace: no values, no answers, and the query still parses
+    empty = narrowed(check.sparql, lambda: ["http://xmlns.com/foaf/0.1/name"])
+    assert "VALUES ?path {  }" in empty and list(store.query(empty).table()) == []
+    # a query without the comment is not touched, and the store is not asked
+    assert narrowed("SELECT * WHERE { ?s ?p ?o }", lambda: pytest.fail("asked")) == (
+        "SELECT * WHERE { ?s ?p ?o }"
+    )
+    # the whole validation reports the literal of each graph, as pySHACL does
+    report = validate_store(store)
+    found = {(r.focus_node, r.path, r.value) for r in report.results if "[dwciri" in r.message}
+    assert ("urn:x:s", f"{NS}identifiedBy", "A. Gray") in found
+
+
 # -- remote stores ---------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ conformance, warnings and infos do not.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Callable, Iterator
@@ -35,7 +36,13 @@ from collectomics.services.validation.shapes import (
     default_shapes_path,
     load_shapes,
 )
-from collectomics.services.validation.translate import _TARGETS, COMPONENT_OF, Check, compile_shapes
+from collectomics.services.validation.translate import (
+    _TARGETS,
+    COMPONENT_OF,
+    Check,
+    compile_shapes,
+    narrowed,
+)
 from collectomics.store import tsv_term
 
 if TYPE_CHECKING:
@@ -94,9 +101,10 @@ def validate_store(
     checks = compile_shapes(shapes, subclasses=subclasses)
     results: list[ValidationResult] = []
     slow = [c for c in checks if c.sparql is None]
+    predicates = _predicates(store, scope)
     for done, check in enumerate(checks, start=1):
         if check.sparql is not None:
-            results.extend(_run(store, check, graph))
+            results.extend(_run(store, check, graph, predicates))
         if progress is not None:
             progress(done, len(checks), check, len(results))
     if slow:
@@ -133,10 +141,30 @@ def validate_text(
 _TEMPLATE = re.compile(r"\{[?$](\w+)\}")
 
 
-def _run(store: Store, check: Check, graph: str | None) -> Iterator[ValidationResult]:
-    """The results of one constraint, read from the store's TSV answer row by row."""
+def _predicates(store: Store, scope: list[str] | None) -> Callable[[], list[str]]:
+    """The predicates of the graphs in ``scope`` (all: None), read once, on the first call: a
+    scan of every triple that decodes no term but the distinct predicates (at 2.5 M triples,
+    0.7 CPU s, where the dwciri check's test of every triple's predicate took 6.0)."""
+
+    @functools.cache
+    def predicates() -> list[str]:
+        return [p for (p,) in store.query(_PREDICATES, default_graphs=scope).table()]
+
+    return predicates
+
+
+_PREDICATES = "SELECT DISTINCT ?p WHERE { ?s ?p ?o }"
+
+
+def _run(
+    store: Store, check: Check, graph: str | None, predicates: Callable[[], list[str]]
+) -> Iterator[ValidationResult]:
+    """The results of one constraint, read from the store's TSV answer row by row; a query
+    over "any predicate of a namespace" asks for the store's own predicates of it
+    (:func:`translate.narrowed`)."""
     assert check.sparql is not None
-    answer = store.query(check.sparql, default_graphs=[graph] if graph is not None else None)
+    query = narrowed(check.sparql, predicates)
+    answer = store.query(query, default_graphs=[graph] if graph is not None else None)
     with io.BytesIO() as raw:
         # Written by the store's own serializer (pyoxigraph's, in Rust; a remote server's
         # answer re-encoded): the answer is the violations only, so it stays small.

@@ -15,14 +15,16 @@ without a query, which the caller hands to pySHACL alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 
 import rdflib
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.term import Node
 
 from collectomics.services.validation.reference import term_text
@@ -140,6 +142,71 @@ def _pattern(select: str) -> str | None:
         return names.setdefault(m.group(1), f"?v{len(names)}")
 
     return " ".join(_VARIABLE.sub(number, body).split())
+
+
+#: A comment line the translator writes at the start of a SELECT's group for each variable that
+#: stands only for predicates of one namespace (:func:`predicate_namespaces`). As written it is
+#: a comment, so the query means what the shape says; the validator replaces it with
+#: ``VALUES ?p { ... }`` of the store's own predicates in that namespace (:func:`narrowed`), so
+#: that the store reads those predicates' triples instead of every triple.
+_NARROW = "# collectomics:predicates ?{var} {namespace}\n"
+_NARROW_LINE = re.compile(r"^# collectomics:predicates \?(\w+) (\S+)\n", re.M)
+
+
+def predicate_namespaces(select: str, prologue: str = "") -> dict[str, str]:
+    """The variables of a SELECT that stand only for predicates and that a conjunct of its
+    FILTER, ``STRSTARTS(STR(?p), "NAMESPACE")``, keeps to one namespace: ``{name: NAMESPACE}``.
+
+    Only for a query whose pattern is one basic graph pattern under one FILTER (the shape "any
+    ``dwciri:`` term with a literal"), where binding ``?p`` beforehand to the store's predicates
+    that pass the test changes no answer; for anything else (OPTIONAL, UNION, a subquery, the
+    test under ``||``, the variable also a subject or object), none."""
+    try:
+        node = translateQuery(parseQuery(prologue + select)).algebra
+    except Exception:  # pyparsing's own exceptions; such a query is simply not narrowed
+        return {}
+    while node.name in ("SelectQuery", "Project", "Distinct", "Reduced"):
+        node = node.p
+    if node.name != "Filter" or node.p.name != "BGP":
+        return {}
+    expr = node.expr
+    conjuncts = [expr.expr, *expr.other] if expr.name == "ConditionalAndExpression" else [expr]
+    found: dict[str, str] = {}
+    for c in conjuncts:
+        if getattr(c, "name", None) != "Builtin_STRSTARTS":
+            continue
+        arg = c.arg1
+        if (
+            getattr(arg, "name", None) == "Builtin_STR"
+            and isinstance(arg.arg, Variable)
+            and isinstance(c.arg2, Literal)
+            and c.arg2.datatype is None
+            and c.arg2.language is None
+            and re.fullmatch(r"[^\s\"<>{}]+", str(c.arg2))
+        ):
+            found[str(arg.arg)] = str(c.arg2)
+    triples = node.p.triples
+    return {
+        v: ns
+        for v, ns in found.items()
+        if any(t[1] == Variable(v) for t in triples)
+        and not any(Variable(v) in (t[0], t[2]) for t in triples)
+    }
+
+
+def narrowed(sparql: str, predicates: Callable[[], list[str]]) -> str:
+    """``sparql`` with each of the translator's predicate comments replaced by ``VALUES`` of
+    the predicates (IRIs) that ``predicates()`` lists and that start with its namespace (none:
+    ``VALUES ?p { }``, no answers, as no triple could pass the test). ``predicates`` is called
+    only when there is such a comment."""
+    if not _NARROW_LINE.search(sparql):
+        return sparql
+
+    def values(m: re.Match[str]) -> str:
+        iris = " ".join(f"<{p}>" for p in predicates() if p.startswith(m.group(2)))
+        return f"VALUES ?{m.group(1)} {{ {iris} }}\n"
+
+    return _NARROW_LINE.sub(values, sparql)
 
 
 class Inexpressible(Exception):
@@ -464,6 +531,11 @@ class _Translator:
         projection = head.group(1)
         if projection.strip() != "*" and not re.search(r"[?$]this\b", projection):
             raise Inexpressible("a SPARQL query that does not select $this")
+        narrow = predicate_namespaces(text, self.prologue)
+        if narrow:  # after the group's opening brace: the first one past the projection
+            at = text.index("{", head.end(1)) + 1
+            lines = "".join(_NARROW.format(var=v, namespace=ns) for v, ns in narrow.items())
+            text = f"{text[:at]}\n{lines}{text[at:]}"
         return text.strip()
 
     # -- value tests ---------------------------------------------------------------------------
