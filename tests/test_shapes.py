@@ -270,9 +270,10 @@ def test_collecting_after_death_is_a_warning_naming_the_person(
     assert as_json["results"][0]["severity"] == "Warning"
 
 
-def test_lifetime_follows_accepted_matches_and_shared_same_as_not_rejected_ones(
-    fresh_store: Callable[[], Store],
-) -> None:
+def lifetime_graph() -> str:
+    """The valid graph's event collected in 1850 by three name strings: one linked to Anna
+    Exempla (born 1860) by an accepted match, one whose match to a person born in 1870 was
+    rejected, one sharing a schema:sameAs target with Carla Third (born 1880-05)."""
     text = edit(
         VALID,
         "prov:agent person:exempla ;\n    prov:hadRole role:collector ;",
@@ -307,6 +308,13 @@ agent:third-c a col:NameStringAgent ; foaf:name "Third, C." ; schema:sameAs wd:Q
 person:third a foaf:Person ; foaf:name "Carla Third" ;
     schema:birthDate "1880-05"^^xsd:gYearMonth ; schema:sameAs wd:Q15397819 .
 """
+    return text
+
+
+def test_lifetime_follows_accepted_matches_and_shared_same_as_not_rejected_ones(
+    fresh_store: Callable[[], Store],
+) -> None:
+    text = lifetime_graph()
     report = validate_turtle(text, fresh_store)
     assert report.conforms, report.to_text()
     assert [r.severity for r in report.results] == ["Warning", "Warning"], report.to_text()

@@ -454,11 +454,10 @@ def test_a_constraint_whose_pattern_is_its_target_runs_without_the_target_join()
     assert check.sparql is not None
     assert "SELECT DISTINCT ?this" not in check.sparql
     assert check.sparql.count("STRSTARTS") == 1
-    # a shape whose constraint is not its target's pattern keeps the join
-    joined = [
-        c for c in plan() if c.component == "SPARQL" and "SELECT DISTINCT ?this" in (c.sparql or "")
-    ]
-    assert joined
+    assert "FILTER EXISTS" not in check.sparql
+    # a shape whose constraint is not its target's pattern keeps the test of its focus nodes
+    tested = [c for c in plan() if c.component == "SPARQL" and "FILTER EXISTS" in (c.sparql or "")]
+    assert tested
 
 
 @pytest.mark.parametrize(
@@ -584,19 +583,46 @@ def test_narrowing_to_the_stores_predicates_changes_no_answer(
 # -- remote stores ---------------------------------------------------------------------------
 
 
-def test_a_remote_oxigraph_server_runs_the_same_queries(
-    request: pytest.FixtureRequest, fresh_store: Callable[[], Store]
+#: Broken variants of the valid graph whose checks Virtuoso 7 answered otherwise before the
+#: queries were written in forms both engines read alike (a cast of "high" failed the query; a
+#: date compared with a gYear; sh:in; a second collector of one event dropped).
+REMOTE_VARIANTS = (
+    "confidence-not-a-number",
+    "earliest-after-latest",
+    "identity-match-bad-status",
+    "order-zero",
+)
+
+
+@pytest.mark.parametrize("kind", ["oxigraph-server", "virtuoso"])
+def test_a_remote_server_runs_the_same_queries(
+    kind: str, request: pytest.FixtureRequest, fresh_store: Callable[[], Store]
 ) -> None:
-    text = (DATA / "many-faults.ttl").read_text("utf-8")
-    remote = lease(request, "oxigraph-server").store()
+    """The same checks on a remote server give the embedded store's answers (pySHACL's, by the
+    tests above), graph by graph: the graph of many faults, the valid one, the collector
+    lifetimes and the broken variants Virtuoso used to answer wrongly."""
+    from test_shapes import lifetime_graph
+
+    graphs = {
+        GRAPH: (DATA / "many-faults.ttl").read_text("utf-8"),
+        GRAPH + "-valid": VALID,
+        GRAPH + "-lifetime": lifetime_graph(),
+    }
+    for name, old, new, *_ in BROKEN:
+        if name in REMOTE_VARIANTS:
+            graphs[f"{GRAPH}-{name}"] = edit(VALID, old, new)
+    assert len(graphs) == 3 + len(REMOTE_VARIANTS)
+    remote = lease(request, kind).store()
     request.addfinalizer(remote.close)
-    remote.replace_graph(GRAPH, text, "turtle")
-    remote.replace_graph(GRAPH + "-valid", VALID, "turtle")
-    local = fresh_store()
-    local.replace_graph(GRAPH, text, "turtle")
-    local_report = validate_store(local)
-    assert len(local_report.results) > 40
-    assert canonical(validate_store(remote, graph=GRAPH)) == canonical(local_report)
+    for graph, text in graphs.items():
+        remote.replace_graph(graph, text, "turtle")
+    for graph, text in graphs.items():
+        local = fresh_store()
+        local.replace_graph(GRAPH, text, "turtle")
+        local_report = validate_store(local)
+        if graph == GRAPH:
+            assert len(local_report.results) > 40
+        assert canonical(validate_store(remote, graph=graph)) == canonical(local_report), graph
     assert validate_store(remote, graph=GRAPH + "-valid").results == []
 
 
