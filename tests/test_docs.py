@@ -45,3 +45,40 @@ def test_readme_tour_names_agents_that_exist(demo_store: Store) -> None:
             f"ASK {{ <{base}/{agent}> a <https://w3id.org/collectomics/ontology#NameStringAgent> }}"
         )
         assert demo_store.query(ask).boolean, f"README names {base}/{agent}, not in the demo graph"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation but ``-`` and ``_``
+    dropped, each space a hyphen."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = re.sub(r"^```.*?^```", "", path.read_text("utf-8"), flags=re.S | re.M)
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        slug, n = _slug(heading), 1
+        while slug in found:  # a repeated heading gets -1, -2, ...
+            slug, n = f"{_slug(heading)}-{n}", n + 1
+        found.add(slug)
+    return found | set(re.findall(r'<a (?:id|name)="([^"]+)"', text))
+
+
+def test_links_between_pages_reach_a_file_and_a_heading() -> None:
+    """Every relative link in README.md and docs/ names a file that exists and, with ``#``, a
+    heading of it."""
+    pages = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"^```.*?^```", "", page.read_text("utf-8"), flags=re.S | re.M)
+        for target in re.findall(r"\]\(<?([^)\s>]+)>?\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            file, _, anchor = target.partition("#")
+            path = (page.parent / file).resolve() if file else page
+            if not path.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
