@@ -6,6 +6,7 @@ directory, or a server under COLLECTOMICS_TEST_BACKEND), whose settings go to th
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,23 @@ def raw_answer(port: int, data: bytes, until: bytes = b"\r\n", timeout: float = 
                 break
             response += chunk
     return response
+
+
+def markdown_prose(text: str) -> str:
+    """Markdown without its fenced code blocks (where a ``#`` line is no heading)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+
+
+def markdown_anchors(text: str) -> set[str]:
+    """The fragments a Markdown page answers to on GitHub: each heading's anchor (lower case,
+    punctuation but ``-`` and ``_`` dropped, each space a hyphen; a repeated one gets ``-1``,
+    ``-2``...) and each ``<a id>``/``<a name>``."""
+    prose = markdown_prose(text)
+    found: set[str] = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", prose, re.M):
+        base = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        slug, n = base, 1
+        while slug in found:
+            slug, n = f"{base}-{n}", n + 1
+        found.add(slug)
+    return found | set(re.findall(r'<a (?:id|name)="([^"]+)"', prose))

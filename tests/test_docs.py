@@ -1,4 +1,5 @@
-"""Documentation that runs: every SPARQL recipe in docs/sparql-cookbook.md answers on the demo."""
+"""Documentation that runs: every SPARQL recipe in docs/sparql-cookbook.md answers on the demo,
+and every link between the pages reaches its file and heading."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from collectomics.ingest.demo import build_demo
 from collectomics.iri import Minter
 from collectomics.store import Store
-from helpers import new_store
+from helpers import markdown_anchors, markdown_prose, new_store
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 COOKBOOK = (DOCS / "sparql-cookbook.md").read_text("utf-8")
@@ -47,31 +48,13 @@ def test_readme_tour_names_agents_that_exist(demo_store: Store) -> None:
         assert demo_store.query(ask).boolean, f"README names {base}/{agent}, not in the demo graph"
 
 
-def _slug(heading: str) -> str:
-    """GitHub's anchor for a Markdown heading: lower case, punctuation but ``-`` and ``_``
-    dropped, each space a hyphen."""
-    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
-    return text.replace(" ", "-")
-
-
-def _anchors(path: Path) -> set[str]:
-    text = re.sub(r"^```.*?^```", "", path.read_text("utf-8"), flags=re.S | re.M)
-    found: set[str] = set()
-    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
-        slug, n = _slug(heading), 1
-        while slug in found:  # a repeated heading gets -1, -2, ...
-            slug, n = f"{_slug(heading)}-{n}", n + 1
-        found.add(slug)
-    return found | set(re.findall(r'<a (?:id|name)="([^"]+)"', text))
-
-
 def test_links_between_pages_reach_a_file_and_a_heading() -> None:
     """Every relative link in README.md and docs/ names a file that exists and, with ``#``, a
     heading of it."""
     pages = [DOCS.parent / "README.md", *sorted(DOCS.glob("*.md"))]
     broken = []
     for page in pages:
-        text = re.sub(r"^```.*?^```", "", page.read_text("utf-8"), flags=re.S | re.M)
+        text = markdown_prose(page.read_text("utf-8"))
         for target in re.findall(r"\]\(<?([^)\s>]+)>?\)", text):
             if re.match(r"[a-z]+:", target):
                 continue  # http:, https:, mailto:
@@ -79,6 +62,10 @@ def test_links_between_pages_reach_a_file_and_a_heading() -> None:
             path = (page.parent / file).resolve() if file else page
             if not path.exists():
                 broken.append(f"{page.name}: {target} (no such file)")
-            elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+            elif (
+                anchor
+                and path.suffix == ".md"
+                and anchor not in markdown_anchors(path.read_text("utf-8"))
+            ):
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert not broken, "\n".join(broken)

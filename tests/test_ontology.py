@@ -16,6 +16,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 from collectomics import vocab
 from collectomics.model import IRI
 from collectomics.resources import resource_path
+from helpers import markdown_anchors
 
 REPO = Path(__file__).resolve().parents[1]
 # the generators are developer tools outside the wheel: .ci/tools/ (run by `python3 dev.py generate`)
@@ -329,15 +330,9 @@ def test_html_shows_header_and_term_details(graph: Graph, rendered: dict[str, st
     )
 
 
-def _slug(heading: str) -> str:
-    """GitHub's heading anchor, for the plain-text section headings we link to."""
-    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
-
-
 def test_markdown_anchors_and_links(rendered: dict[str, str]) -> None:
     text = rendered[_ontodoc.MD_NAME]
-    ids = set(re.findall(r'<a id="([^"]+)"></a>', text))
-    ids |= {_slug(h) for h in re.findall(r"^## (.+)$", text, flags=re.M)}
+    ids = markdown_anchors(text)
     html_ids = _check_html(rendered[_ontodoc.HTML_NAME]).ids
     term_ids = html_ids - {"overview"}
     assert term_ids <= ids, f"anchors in the HTML but not the Markdown: {sorted(term_ids - ids)}"
